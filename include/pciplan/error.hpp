@@ -1,0 +1,156 @@
+// pciplan — error.hpp: error codes, the error value, and result<T>.
+//
+// Run-time entry points never throw for bad input: they return `result<T>`, which
+// holds either a value or an `error` (a code callers can switch on, a sentence that
+// names what is wrong, and the offending text or device). The same functions run in
+// constant evaluation, where a failure stops compilation (detail/report.hpp).
+#ifndef PCIPLAN_ERROR_HPP
+#define PCIPLAN_ERROR_HPP
+
+#include <pciplan/detail/config.hpp>
+#include <pciplan/detail/report.hpp>
+#include <pciplan/text.hpp>
+
+#include <cstddef>
+#include <cstdlib>
+#include <ostream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace pciplan::inline v0 {
+
+/// What went wrong, for callers that switch on it. Grouped by layer.
+enum class errc : unsigned char {
+  none = 0,
+  // address text and ranges
+  address_syntax,          ///< the text is not an address
+  domain_out_of_range,     ///< PCI domain above 0xffff
+  bus_out_of_range,        ///< bus number or controller index above 0xff
+  slot_out_of_range,       ///< slot above 0x1f
+  function_out_of_range,   ///< function above 7
+  attribute_unknown,       ///< libvirt attribute form: an attribute pciplan does not know
+  attribute_repeated,      ///< libvirt attribute form: the same attribute twice
+  attribute_value,         ///< libvirt attribute form: a value that is not a number, or a wrong type='…'
+  // numbering attributes of controllers
+  numbering_out_of_range,  ///< chassis, port, chassisNr, busNr or targetIndex outside its range
+};
+
+/// A short, stable name for an error code ("slot_out_of_range").
+[[nodiscard]] constexpr std::string_view name_of(errc e) noexcept {
+  switch (e) {
+    case errc::none: return "none";
+    case errc::address_syntax: return "address_syntax";
+    case errc::domain_out_of_range: return "domain_out_of_range";
+    case errc::bus_out_of_range: return "bus_out_of_range";
+    case errc::slot_out_of_range: return "slot_out_of_range";
+    case errc::function_out_of_range: return "function_out_of_range";
+    case errc::attribute_unknown: return "attribute_unknown";
+    case errc::attribute_repeated: return "attribute_repeated";
+    case errc::attribute_value: return "attribute_value";
+    case errc::numbering_out_of_range: return "numbering_out_of_range";
+  }
+  return "unknown";
+}
+
+/// One failure: code, the rule that was broken as a sentence, what it was about.
+struct error {
+  static constexpr std::size_t no_position = static_cast<std::size_t>(-1);
+
+  errc code = errc::none;
+  std::string_view topic{};   ///< static: what was being done ("invalid PCI address")
+  std::string_view reason{};  ///< static: the broken rule ("slot must be 0x00 to 0x1f")
+  bounded_text<96> subject{}; ///< the offending text or the device name (a copy)
+  std::size_t position = no_position;  ///< 0-based column in `subject`, when parsing
+
+  /// "invalid PCI address '0000:00:20.0' at column 8: slot must be 0x00 to 0x1f"
+  [[nodiscard]] std::string message() const {
+    std::ostringstream os;
+    os << *this;
+    return os.str();
+  }
+  friend std::ostream& operator<<(std::ostream& os, const error& e) {
+    if (!e.topic.empty()) {
+      os << e.topic;
+      if (!e.subject.empty()) os << " '" << e.subject.view() << '\'';
+    } else {
+      os << e.subject.view();
+    }
+    if (e.position != no_position) os << " at column " << e.position + 1;
+    return os << ": " << e.reason;
+  }
+  friend constexpr bool operator==(const error& a, const error& b) noexcept {
+    return a.code == b.code && a.reason == b.reason && a.subject == b.subject && a.position == b.position;
+  }
+};
+
+/// Thrown by `result<T>::value()` on a result that holds an error (run time only).
+class bad_result_access : public std::logic_error {
+ public:
+  explicit bad_result_access(const error& e) : std::logic_error(e.message()), error_(e) {}
+  [[nodiscard]] const pciplan::error& error() const noexcept { return error_; }
+
+ private:
+  pciplan::error error_;
+};
+
+/// Either a T or an error. T must be default-constructible (it is stored by value so the
+/// type stays usable in constant evaluation on g++ 12 and clang 14).
+template <class T>
+class [[nodiscard]] result {
+ public:
+  using value_type = T;
+
+  constexpr result(T value) : value_(std::move(value)), ok_(true) {}  // NOLINT: implicit on purpose
+  constexpr result(pciplan::error e) : error_(std::move(e)), ok_(false) {}  // NOLINT
+
+  [[nodiscard]] constexpr bool has_value() const noexcept { return ok_; }
+  constexpr explicit operator bool() const noexcept { return ok_; }
+
+  /// The value; reading it from an error is a compile error in constant evaluation and
+  /// throws `bad_result_access` at run time (or aborts without exceptions).
+  [[nodiscard]] constexpr const T& value() const& {
+    if (!ok_) fail();
+    return value_;
+  }
+  [[nodiscard]] constexpr T& value() & {
+    if (!ok_) fail();
+    return value_;
+  }
+  [[nodiscard]] constexpr T&& value() && {
+    if (!ok_) fail();
+    return std::move(value_);
+  }
+  [[nodiscard]] constexpr const T& operator*() const& { return value(); }
+  [[nodiscard]] constexpr T& operator*() & { return value(); }
+  [[nodiscard]] constexpr const T* operator->() const { return &value(); }
+  [[nodiscard]] constexpr T* operator->() { return &value(); }
+  [[nodiscard]] constexpr T value_or(T fallback) const { return ok_ ? value_ : fallback; }
+
+  /// The error; meaningful only when `!has_value()`.
+  [[nodiscard]] constexpr const pciplan::error& error() const noexcept { return error_; }
+
+ private:
+  constexpr void fail() const {
+    if (std::is_constant_evaluated()) {
+      detail::compile_time_error("pciplan: the value of a result was read, but the result holds an error");
+    } else {
+#if defined(__cpp_exceptions)
+      throw bad_result_access(error_);
+#else
+      std::abort();
+#endif
+    }
+  }
+
+  T value_{};
+  pciplan::error error_{};
+  bool ok_ = false;
+};
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_ERROR_HPP
