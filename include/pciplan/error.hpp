@@ -113,15 +113,15 @@ class [[nodiscard]] result {
   /// The value; reading it from an error is a compile error in constant evaluation and
   /// throws `bad_result_access` at run time (or aborts without exceptions).
   [[nodiscard]] constexpr const T& value() const& {
-    if (!ok_) fail();
+    check();
     return value_;
   }
   [[nodiscard]] constexpr T& value() & {
-    if (!ok_) fail();
+    check();
     return value_;
   }
   [[nodiscard]] constexpr T&& value() && {
-    if (!ok_) fail();
+    check();
     return std::move(value_);
   }
   [[nodiscard]] constexpr const T& operator*() const& { return value(); }
@@ -134,7 +134,8 @@ class [[nodiscard]] result {
   [[nodiscard]] constexpr const pciplan::error& error() const noexcept { return error_; }
 
  private:
-  constexpr void fail() const {
+  constexpr void check() const {
+    if (ok_) return;
     if (std::is_constant_evaluated()) {
       detail::compile_time_error("pciplan: the value of a result was read, but the result holds an error");
     } else {
