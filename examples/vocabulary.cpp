@@ -15,10 +15,15 @@ using namespace pciplan;
 
 namespace {
 
+// libvirt calls the pseries PHB a pci-root too; show its QEMU device to tell them apart.
+std::string_view display_name(const controller_descriptor& d) {
+  return d.role == controller_role::extra_root ? d.qemu_device() : d.model;
+}
+
 void print_kinds(auto kinds) {
   bool first = true;
   hana::for_each(kinds, [&](auto t) {
-    std::cout << (first ? "" : ", ") << descriptor_of<typename decltype(t)::type>.model;
+    std::cout << (first ? "" : ", ") << display_name(descriptor_of<typename decltype(t)::type>);
     first = false;
   });
   if (first) std::cout << "nothing (a root)";
@@ -33,7 +38,7 @@ void print_chain() {
   } else {
     std::cout << controller_traits<root_of<Machine>>::root_bus;
     hana::for_each(chain.value(),
-                   [](auto t) { std::cout << " -> " << descriptor_of<typename decltype(t)::type>.model; });
+                   [](auto t) { std::cout << " -> " << display_name(descriptor_of<typename decltype(t)::type>); });
     std::cout << " -> device\n";
   }
 }
@@ -45,8 +50,8 @@ int main() {
   hana::for_each(controller_kinds, [](auto t) {
     using kind = typename decltype(t)::type;
     constexpr controller_descriptor d = descriptor_of<kind>;
-    std::cout << "  " << d.model;
-    if (!d.qemu_device().empty()) std::cout << " (" << d.qemu_device() << ")";
+    std::cout << "  " << display_name(d);
+    if (!d.qemu_device().empty() && d.qemu_device() != display_name(d)) std::cout << " (" << d.qemu_device() << ")";
     std::cout << "\n    plugs into: ";
     print_kinds(parents_of<kind>());
     std::cout << "\n    its bus takes: " << d.accepts << ", slots " << unsigned{d.slots.first} << "-"
@@ -58,7 +63,7 @@ int main() {
     std::cout << "  " << machine_traits<machine>::arch << " " << machine_traits<machine>::name << " ("
               << machine_traits<machine>::chipset << ")";
     if constexpr (has_pci_v<machine>) {
-      std::cout << ": root " << descriptor_of<root_of<machine>>.model << "\n";
+      std::cout << ": root " << display_name(descriptor_of<root_of<machine>>) << "\n";
     } else {
       std::cout << ": no PCI, " << machine_traits<machine>::virtio_mmio_transports << " virtio-mmio transports\n";
     }

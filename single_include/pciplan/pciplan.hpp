@@ -1654,15 +1654,14 @@ struct libvirt_model {
   friend constexpr bool operator==(const libvirt_model&, const libvirt_model&) = default;
 };
 
-namespace detail {
-/// Base for device_traits specialisations: link, integrated, no mmio variant.
+/// A base for device_traits specialisations: supplies `link`, `integrated` and an
+/// empty `mmio_device`; the specialisation adds `qemu_device` and `libvirt`.
 template <link_kind Link, bool Integrated = false>
 struct endpoint_traits {
   static constexpr link_kind link = Link;
   static constexpr bool integrated = Integrated;
   static constexpr std::string_view mmio_device{};
 };
-}  // namespace detail
 
 // One row per device: tag, QEMU device, link, integrated, libvirt element, libvirt
 // model, virtio-mmio device (or ""). Rows follow libvirt-rules.md §3.2.
@@ -1671,7 +1670,7 @@ struct endpoint_traits {
   struct tag {};                                                                \
   }                                                                             \
   template <>                                                                   \
-  struct device_traits<models::tag> : detail::endpoint_traits<link_kind::link_, integrated_> { \
+  struct device_traits<models::tag> : endpoint_traits<link_kind::link_, integrated_> {         \
     static constexpr std::string_view qemu_device = qemu;                       \
     static constexpr libvirt_model libvirt{element, model_};                    \
     static constexpr std::string_view mmio_device = mmio;                       \
@@ -1801,7 +1800,7 @@ concept HasLink = requires {
 /// (string_view), `libvirt` (libvirt_model), `mmio_device` (string_view, empty when
 /// there is no virtio-mmio variant), `link` (link_kind), `integrated` (bool: a
 /// root-complex integrated endpoint, root bus only, not hot-pluggable). Deriving from
-/// `detail::endpoint_traits<link, integrated>` supplies the last three.
+/// `endpoint_traits<link, integrated>` supplies the last three.
 /// Models: every tag in pciplan::models (models::virtio_net, models::e1000, …).
 template <class D>
 concept DeviceKind = HasDeviceNames<D> && HasLink<D>;

@@ -158,3 +158,25 @@ TEST_CASE("libvirt-rules §3.2: watchdog, shmem, serial, pstore and host devices
   STATIC_REQUIRE(connect_of<models::vfio_pci, machines::q35> == pcie);
   STATIC_REQUIRE(connect_of<models::vfio_pci, machines::pc> == pci);
 }
+
+TEST_CASE("oracles.md / libvirt-rules §2.2-2.3: QEMU device names the references show", "[devices][facts]") {
+  // oracles.md, qemu-check and libvirt-assign examples
+  STATIC_REQUIRE(device_traits<models::virtio_net>::qemu_device == "virtio-net-pci");
+  STATIC_REQUIRE(device_traits<models::virtio_blk>::qemu_device == "virtio-blk-pci");
+  STATIC_REQUIRE(device_traits<models::virtio_scsi>::qemu_device == "virtio-scsi-pci");
+  STATIC_REQUIRE(device_traits<models::e1000>::qemu_device == "e1000");
+  STATIC_REQUIRE(device_traits<models::virtio_net>::mmio_device == "virtio-net-device");
+  STATIC_REQUIRE(device_traits<models::virtio_blk>::mmio_device == "virtio-blk-device");
+  // libvirt-rules §2.2 (x86_64-pc-minimal args: piix3-usb-uhci), §2.3 (qemu-xhci)
+  STATIC_REQUIRE(device_traits<models::piix3_uhci>::qemu_device == "piix3-usb-uhci");
+  STATIC_REQUIRE(device_traits<models::qemu_xhci>::qemu_device == "qemu-xhci");
+  // libvirt-rules §3.2: pvpanic is pvpanic-pci, bochs is bochs-display, pstore is acpi-erst
+  STATIC_REQUIRE(device_traits<models::pvpanic_pci>::qemu_device == "pvpanic-pci");
+  STATIC_REQUIRE(device_traits<models::bochs_display>::qemu_device == "bochs-display");
+  STATIC_REQUIRE(device_traits<models::acpi_erst>::qemu_device == "acpi-erst");
+  // libvirt-rules §3.2 models: libvirt's names for the transitional variants and crypto
+  STATIC_REQUIRE(device_traits<models::virtio_blk_transitional>::libvirt == libvirt_model{"disk", "virtio-transitional"});
+  STATIC_REQUIRE(device_traits<models::megasas>::libvirt == libvirt_model{"controller", "lsisas1078"});
+  STATIC_REQUIRE(device_traits<models::pvscsi>::libvirt == libvirt_model{"controller", "vmpvscsi"});
+  STATIC_REQUIRE(device_traits<models::intel_hda>::libvirt == libvirt_model{"sound", "ich6"});
+}

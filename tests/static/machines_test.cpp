@@ -91,6 +91,14 @@ TEST_CASE("libvirt-rules §2.1: QEMU machine and arch names", "[machines][facts]
   STATIC_REQUIRE(machine_traits<machines::microvm>::name == "microvm");
 }
 
+TEST_CASE("libvirt-rules §2.2/§2.3/§2.4 and qemu-rules §1.8: chipsets", "[machines][facts]") {
+  STATIC_REQUIRE(machine_traits<machines::pc>::chipset == "i440FX + PIIX3");
+  STATIC_REQUIRE(machine_traits<machines::q35>::chipset == "Q35 (MCH) + ICH9");
+  STATIC_REQUIRE(machine_traits<machines::aarch64_virt>::chipset == "GPEX");
+  STATIC_REQUIRE(machine_traits<machines::pseries>::chipset == "sPAPR PHB");
+  STATIC_REQUIRE(machine_traits<machines::s390x_ccw>::chipset == "zPCI");
+}
+
 TEST_CASE("libvirt-rules §2.2: pc reserves the host bridge and PIIX3 slot 1", "[machines][facts]") {
   using pc = machines::pc;
   STATIC_REQUIRE(reserves<pc>(0x00, 0));  // host bridge (pci-root minSlot = 1)

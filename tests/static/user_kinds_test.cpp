@@ -15,7 +15,7 @@ struct pciplan::controller_traits<vendor::vendor_root_port> : pciplan::controlle
 };
 
 template <>
-struct pciplan::device_traits<vendor::fpga> : pciplan::detail::endpoint_traits<pciplan::link_kind::express> {
+struct pciplan::device_traits<vendor::fpga> : pciplan::endpoint_traits<pciplan::link_kind::express> {
   static constexpr std::string_view qemu_device = "vendor-fpga";
   static constexpr pciplan::libvirt_model libvirt{"hostdev", "vfio"};
 };
