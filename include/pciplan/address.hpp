@@ -26,18 +26,22 @@ namespace pciplan::inline v0 {
 
 /// A guest bus number, 0x00 to 0xff, as the firmware numbers buses (depth first).
 struct bus_number {
+  static constexpr unsigned max = 0xff;
   std::uint8_t value = 0;
   friend constexpr auto operator<=>(bus_number, bus_number) = default;
 };
 
-/// libvirt's `bus='…'`: the index of the controller that provides the bus, 0 to 255.
+/// libvirt's `bus='…'`: the index of the controller that provides the bus. libvirt
+/// allows 0 to 255; pciplan's own plans may go higher on machines with several PCI
+/// domains (pseries PHBs), so the type holds 0 to 0xffff.
 struct controller_index {
-  std::uint8_t value = 0;
+  static constexpr unsigned max = 0xffff;
+  std::uint16_t value = 0;
   friend constexpr auto operator<=>(controller_index, controller_index) = default;
 };
 
 inline constexpr unsigned max_domain = 0xffff;   ///< highest PCI domain (segment)
-inline constexpr unsigned max_bus = 0xff;        ///< highest bus number / controller index
+inline constexpr unsigned max_bus = 0xff;        ///< highest guest bus number
 inline constexpr unsigned max_slot = 0x1f;       ///< 32 slots per bus
 inline constexpr unsigned max_function = 7;      ///< 8 functions per slot
 
@@ -77,8 +81,8 @@ struct basic_address {
 
  private:
   static constexpr Bus checked_bus(unsigned b) {
-    detail::expects(b <= max_bus, "pciplan: a PCI bus number or controller index must be 0x00 to 0xff");
-    return Bus{static_cast<std::uint8_t>(b)};
+    detail::expects(b <= Bus::max, "pciplan: a PCI bus number must be 0x00 to 0xff, a controller index 0 to 0xffff");
+    return Bus{static_cast<decltype(Bus{}.value)>(b)};
   }
 };
 
@@ -89,8 +93,8 @@ using controller_address = basic_address<controller_index>;
 
 /// `0000:00:1f.2`: domain 4 hex digits, bus 2, slot 2, function 1.
 template <class Bus>
-[[nodiscard]] constexpr bounded_text<12> to_text(const basic_address<Bus>& a) noexcept {
-  bounded_text<12> t;
+[[nodiscard]] constexpr bounded_text<14> to_text(const basic_address<Bus>& a) noexcept {
+  bounded_text<14> t;  // 0000:00:1f.2, or 0000:1234:1f.2 for a large controller index
   t.append_hex(a.domain, 4).append(':').append_hex(a.bus.value, 2).append(':').append_hex(a.slot, 2);
   t.append('.').append_hex(a.function, 1);
   return t;
@@ -99,8 +103,8 @@ template <class Bus>
 /// libvirt's attribute form, as libvirt writes it:
 /// `domain='0x0000' bus='0x00' slot='0x1f' function='0x2'`.
 template <class Bus>
-[[nodiscard]] constexpr bounded_text<56> to_libvirt_text(const basic_address<Bus>& a) noexcept {
-  bounded_text<56> t;
+[[nodiscard]] constexpr bounded_text<58> to_libvirt_text(const basic_address<Bus>& a) noexcept {
+  bounded_text<58> t;
   t.append("domain='0x").append_hex(a.domain, 4).append("' bus='0x").append_hex(a.bus.value, 2);
   t.append("' slot='0x").append_hex(a.slot, 2).append("' function='0x").append_hex(a.function, 1).append('\'');
   return t;
@@ -136,6 +140,7 @@ inline constexpr std::string_view attr_topic = "invalid libvirt PCI address";
 
 inline constexpr std::string_view domain_range = "the domain must be 0x0000 to 0xffff";
 inline constexpr std::string_view bus_range = "the bus must be 0x00 to 0xff";
+inline constexpr std::string_view index_range = "the bus (a controller index) must be 0 to 0xffff";
 inline constexpr std::string_view slot_range_text = "the slot must be 0x00 to 0x1f (32 slots per bus)";
 inline constexpr std::string_view function_range = "the function must be 0 to 7 (8 functions per slot)";
 
@@ -189,7 +194,10 @@ template <class Bus = bus_number>
   const std::size_t b = count == 4 ? 1 : 0;  // index of the bus field
   const std::uint64_t domain = b == 1 ? fields[0] : 0;
   if (domain > max_domain) return address_error(errc::domain_out_of_range, topic, detail::domain_range, text, starts[0]);
-  if (fields[b] > max_bus) return address_error(errc::bus_out_of_range, topic, detail::bus_range, text, starts[b]);
+  if (fields[b] > Bus::max) {
+    return address_error(errc::bus_out_of_range, topic, Bus::max == max_bus ? detail::bus_range : detail::index_range,
+                         text, starts[b]);
+  }
   if (fields[b + 1] > max_slot) {
     return address_error(errc::slot_out_of_range, topic, detail::slot_range_text, text, starts[b + 1]);
   }
@@ -290,7 +298,10 @@ template <class Bus = controller_index>
     }
   }
   if (values[0] > max_domain) return address_error(errc::domain_out_of_range, topic, detail::domain_range, text, value_at[0]);
-  if (values[1] > max_bus) return address_error(errc::bus_out_of_range, topic, detail::bus_range, text, value_at[1]);
+  if (values[1] > Bus::max) {
+    return address_error(errc::bus_out_of_range, topic, Bus::max == max_bus ? detail::bus_range : detail::index_range,
+                         text, value_at[1]);
+  }
   if (values[2] > max_slot) return address_error(errc::slot_out_of_range, topic, detail::slot_range_text, text, value_at[2]);
   if (values[3] > max_function) {
     return address_error(errc::function_out_of_range, topic, detail::function_range, text, value_at[3]);

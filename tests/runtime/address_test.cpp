@@ -77,7 +77,10 @@ TEST_CASE("out-of-range constructor arguments throw at run time", "[address][err
   CHECK_THROWS_WITH(pci_address(0, 0, 0, function),
                     "pciplan: a PCI function must be 0 to 7 (8 functions per slot)");
   CHECK_THROWS_WITH(pci_address(0, bus, 0, 0),
-                    "pciplan: a PCI bus number or controller index must be 0x00 to 0xff");
+                    "pciplan: a PCI bus number must be 0x00 to 0xff, a controller index 0 to 0xffff");
+  volatile unsigned index = 0x10000;
+  CHECK_THROWS_AS(controller_address(0, index, 0, 0), std::invalid_argument);
+  CHECK_NOTHROW(controller_address(0, 0x1234u, 0, 0));
   CHECK_THROWS_AS(controller_address(0x10000u, 0u, 0u, 0u), std::invalid_argument);
   CHECK_NOTHROW(pci_address(0, 0xff, 0x1f, 7));
 }

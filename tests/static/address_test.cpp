@@ -41,6 +41,7 @@ TEST_CASE("to_text writes the lspci form 0000:00:1f.2", "[address][format]") {
   STATIC_REQUIRE(to_text(pci_address{0, 0, 0x1f, 2}) == std::string_view("0000:00:1f.2"));
   STATIC_REQUIRE(to_text(pci_address{0xffff, 0xff, 0x1f, 7}) == std::string_view("ffff:ff:1f.7"));
   STATIC_REQUIRE(to_text(controller_address{0, 3, 1, 0}) == std::string_view("0000:03:01.0"));
+  STATIC_REQUIRE(to_text(controller_address{0, 0x123, 1, 0}) == std::string_view("0000:123:01.0"));
 }
 
 TEST_CASE("to_libvirt_text writes libvirt's attribute form (libvirt-rules.md §1.4, §5)", "[address][format]") {
@@ -98,7 +99,10 @@ TEST_CASE("parse_libvirt_address refuses bad attributes with a code and a positi
   STATIC_REQUIRE(parse_libvirt_address("slot='0x20'").error().code == errc::slot_out_of_range);
   STATIC_REQUIRE(parse_libvirt_address("slot='0x20'").error().position == 6);
   STATIC_REQUIRE(parse_libvirt_address("function='8'").error().code == errc::function_out_of_range);
-  STATIC_REQUIRE(parse_libvirt_address("bus='256'").error().code == errc::bus_out_of_range);
+  STATIC_REQUIRE(parse_libvirt_address<bus_number>("bus='256'").error().code == errc::bus_out_of_range);
+  // a controller index goes to 0xffff (several PCI domains); a guest bus number to 0xff
+  STATIC_REQUIRE(parse_libvirt_address("bus='256'")->bus == controller_index{256});
+  STATIC_REQUIRE(parse_libvirt_address("bus='0x10000'").error().code == errc::bus_out_of_range);
   STATIC_REQUIRE(parse_libvirt_address("domain='0x10000'").error().code == errc::domain_out_of_range);
   STATIC_REQUIRE(parse_libvirt_address("slto='1'").error().code == errc::attribute_unknown);
   STATIC_REQUIRE(parse_libvirt_address("slot='1' slot='2'").error().code == errc::attribute_repeated);
