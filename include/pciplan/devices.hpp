@@ -204,6 +204,24 @@ inline constexpr connect_set connect_of =
     has_pci_v<M> ? connect_for(device_traits<D>::link, device_traits<D>::integrated, has_pcie_root_v<M>)
                  : connect_set{};
 
+/// Everything device_traits says, as one value, for run-time code: what a request
+/// carries about its device.
+struct device_descriptor {
+  std::string_view qemu_device{};
+  std::string_view mmio_device{};
+  libvirt_model libvirt{};
+  link_kind link = link_kind::conventional;
+  bool integrated = false;
+  int companion_function = -1;  ///< ICH9 USB2 companions: their fixed function, else -1
+
+  friend constexpr bool operator==(const device_descriptor&, const device_descriptor&) = default;
+};
+
+template <DeviceKind D>
+inline constexpr device_descriptor device_descriptor_of{
+    device_traits<D>::qemu_device, device_traits<D>::mmio_device, device_traits<D>::libvirt,
+    device_traits<D>::link,        device_traits<D>::integrated,  companion_function<D>};
+
 /// Whether the device can be hot(un)plugged at all (integrated endpoints cannot).
 template <DeviceKind D>
 inline constexpr bool hotpluggable_device_v = !device_traits<D>::integrated;

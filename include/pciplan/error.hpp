@@ -37,6 +37,23 @@ enum class errc : unsigned char {
   attribute_value,         ///< libvirt attribute form: a value that is not a number, or a wrong type='…'
   // numbering attributes of controllers
   numbering_out_of_range,  ///< chassis, port, chassisNr, busNr or targetIndex outside its range
+  // planning
+  invalid_request,          ///< the request contradicts itself or the machine (e.g. PCIe-only on a PCI-only device)
+  duplicate_name,           ///< two requests have the same name
+  invalid_controller,       ///< a given controller is wrong (duplicate index, misplaced root, unknown kind)
+  no_pci,                   ///< the machine has no PCI and the device cannot use another transport
+  mmio_exhausted,           ///< every virtio-mmio transport of the machine is in use
+  no_free_slot,             ///< no bus has room and the policy cannot add one
+  bus_numbers_exhausted,    ///< all 256 bus numbers of a PCI domain are in use
+  controller_index_exhausted,  ///< no controller index is left (libvirt: 255)
+  address_in_use,           ///< a fixed address is taken
+  no_such_bus,              ///< a fixed address names a controller index that does not exist
+  incompatible_bus,         ///< the device cannot plug into the bus its address names
+  slot_not_usable,          ///< the slot is outside the usable slots of its bus
+  numa_unsupported,         ///< the machine has no expander bus or PHB to bind a NUMA node to
+  expander_full,            ///< the expander bus of a NUMA node has no room left
+  multifunction_conflict,   ///< a multifunction group is inconsistent (repeated function, no function 0, > 8)
+  numbering_exhausted,      ///< no busNr, chassis or targetIndex is left to give
 };
 
 /// A short, stable name for an error code ("slot_out_of_range").
@@ -52,6 +69,22 @@ enum class errc : unsigned char {
     case errc::attribute_repeated: return "attribute_repeated";
     case errc::attribute_value: return "attribute_value";
     case errc::numbering_out_of_range: return "numbering_out_of_range";
+    case errc::invalid_request: return "invalid_request";
+    case errc::duplicate_name: return "duplicate_name";
+    case errc::invalid_controller: return "invalid_controller";
+    case errc::no_pci: return "no_pci";
+    case errc::mmio_exhausted: return "mmio_exhausted";
+    case errc::no_free_slot: return "no_free_slot";
+    case errc::bus_numbers_exhausted: return "bus_numbers_exhausted";
+    case errc::controller_index_exhausted: return "controller_index_exhausted";
+    case errc::address_in_use: return "address_in_use";
+    case errc::no_such_bus: return "no_such_bus";
+    case errc::incompatible_bus: return "incompatible_bus";
+    case errc::slot_not_usable: return "slot_not_usable";
+    case errc::numa_unsupported: return "numa_unsupported";
+    case errc::expander_full: return "expander_full";
+    case errc::multifunction_conflict: return "multifunction_conflict";
+    case errc::numbering_exhausted: return "numbering_exhausted";
   }
   return "unknown";
 }

@@ -51,7 +51,8 @@ struct reserved_function {
 enum class slot_role : unsigned char {
   primary_video,      ///< the first video device
   piix3_usb,          ///< the PIIX3 USB controller of pc (index 0)
-  sata,               ///< the primary SATA controller (q35 ICH9 AHCI)
+  ide,                ///< the primary IDE controller (pc PIIX3 IDE, built into the machine)
+  sata,               ///< the primary SATA controller (q35 ICH9 AHCI, built into the machine)
   ich9_sound,         ///< the first ICH9 HD audio device
   usb2_companions,    ///< an ICH9 EHCI + UHCI companion set
   dmi_to_pci_bridge,  ///< an address-less dmi-to-pci-bridge
@@ -101,9 +102,10 @@ struct machine_traits<machines::pc> {
       {0x01, 1, "PIIX3 IDE controller"},
       {0x01, 3, "PIIX4 ACPI power management"},
   }};
-  static constexpr std::array<preferred_slot, 2> preferred{{
+  static constexpr std::array<preferred_slot, 3> preferred{{
       {slot_role::piix3_usb, 0x01, 2, true},
       {slot_role::primary_video, 0x02, 0, false},
+      {slot_role::ide, 0x01, 1, true},
   }};
   static constexpr std::array<default_device, 2> default_devices{{
       {"piix3-usb-uhci", "USB controller", true, 0x01, 2},

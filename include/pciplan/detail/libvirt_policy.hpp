@@ -1,0 +1,560 @@
+// pciplan — detail/libvirt_policy.hpp: libvirt's QEMU-driver address assignment.
+//
+// The same two passes libvirt makes (libvirt-rules.md §4.2): a dry run on a bus table
+// that may grow — existing addresses, chipset positions, on pci-root machines one
+// spare slot, every device in libvirt's order, on PCIe machines with no controllers of
+// the user's one spare root port, then a controller for every bus that has none, each
+// needing a slot itself — and then the real pass over the final controllers, which
+// places address-less controllers first and then every device, without growing.
+// Search and growth follow virDomainPCIAddressGetNextAddr / SetGrow; the bus table
+// makes the search a look-up per bus class instead of a rescan.
+#ifndef PCIPLAN_DETAIL_LIBVIRT_POLICY_HPP
+#define PCIPLAN_DETAIL_LIBVIRT_POLICY_HPP
+
+#include <pciplan/detail/bus_table.hpp>
+#include <pciplan/detail/config.hpp>
+#include <pciplan/detail/planning.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0::detail {
+
+template <MachineType M, class Policy>
+class libvirt_planner {
+ public:
+  constexpr explicit libvirt_planner(planning<M>& p) : p_(p) {}
+
+  constexpr result<topology_plan> run() {
+    p_.max_index = Policy::max_index;
+    if (!p_.check_requests() || !p_.check_controllers() || !route() || !order_units()) return p_.failure;
+    roles_ = p_.find_roles();
+    if (!dry_run() || !real_pass() || !number_expanders() || !check_bridges()) return p_.failure;
+    return p_.finish();
+  }
+
+ private:
+  planning<M>& p_;
+  typename planning<M>::roles roles_{};
+  std::vector<unit> order_;
+  std::vector<const controller_descriptor*> dry_kinds_;  // by bus index: the model of buses libvirt adds
+  std::vector<bool> added_bus_;                           // by index, real pass: the controller was added
+  std::vector<int> chipset_slot_;                         // per request: chipset slot, -1: none
+  unsigned mmio_count_ = 0;
+  static constexpr bool pseries = machine_traits<M>::multiple_roots;
+
+  // ---- transports -----------------------------------------------------------------
+
+  [[nodiscard]] static constexpr bool is_virtio(const request& r) noexcept {
+    const std::string_view d = r.device.qemu_device;
+    return d.starts_with("virtio-") || d.starts_with("vhost-");
+  }
+
+  /// PCI, virtio-mmio or CCW for every request (libvirt-rules.md §2.4, §2.7, §2.9).
+  constexpr bool route() {
+    bool any_mmio = false;
+    for (const request& r : p_.requests) any_mmio = any_mmio || r.via == transport::mmio;
+    unsigned ccw = 0;
+    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+      const request& r = p_.requests[i];
+      request_route& route = p_.routes[i];
+      route.need = p_.need_of(r);
+      const bool automatic = r.via == transport::automatic && r.fixed == address_kind::none;
+      const bool mmio_capable = !r.device.mmio_device.empty();
+      placement_kind kind = placement_kind::pci;
+      if constexpr (!has_pci_v<M>) {
+        if (!mmio_capable || r.via == transport::pci) {
+          return p_.fail(errc::no_pci, r.name, "needs PCI, but the machine type has no PCI buses");
+        }
+        kind = placement_kind::mmio;
+      } else if constexpr (machine_traits<M>::virtio == virtio_transport::pci_or_mmio) {
+        if (r.via == transport::mmio || (automatic && any_mmio && mmio_capable)) kind = placement_kind::mmio;
+      } else if constexpr (machine_traits<M>::virtio == virtio_transport::ccw) {
+        if (automatic && is_virtio(r)) kind = placement_kind::ccw;
+      } else {
+        if (r.via == transport::mmio) {
+          return p_.fail(errc::invalid_request, r.name, "asks for virtio-mmio, which this machine type does not have");
+        }
+      }
+      route.kind = kind;
+      placement& pl = p_.placements[i];
+      pl.kind = kind;
+      if (kind == placement_kind::mmio) {
+        if (mmio_count_ >= machine_traits<M>::virtio_mmio_transports) {
+          return p_.fail(errc::mmio_exhausted, r.name, "needs a virtio-mmio transport, and all are in use");
+        }
+        pl.transport = machine_traits<M>::virtio_mmio_transports - 1 - mmio_count_++;
+        pl.why = rule::virtio_mmio;
+        p_.done[i] = true;
+      } else if (kind == placement_kind::ccw) {
+        pl.transport = ccw++;
+        pl.why = rule::channel_io;
+        p_.done[i] = true;
+      }
+    }
+    return true;
+  }
+
+  /// Address-less controllers first (index order), then devices by class (§3.3).
+  constexpr bool order_units() {
+    for (std::size_t k = 0; k != p_.controllers.size(); ++k) {
+      const controller& c = p_.controllers[k];
+      if (!c.kind->is_root() && !c.has_address) order_.push_back(unit{true, k, 1, k});
+    }
+    const std::size_t first_device = order_.size();
+    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+      if (p_.routes[i].kind != placement_kind::pci) continue;
+      order_.push_back(unit{false, i, libvirt_rank(p_.requests[i].device.libvirt.element), i});
+    }
+    std::stable_sort(order_.begin() + static_cast<std::ptrdiff_t>(first_device), order_.end(),
+                     [](const unit& a, const unit& b) { return a.rank < b.rank; });
+    chipset_slot_.assign(p_.requests.size(), -1);
+    return true;
+  }
+
+  [[nodiscard]] constexpr unsigned group_of(const request& r) const noexcept { return pseries ? r.isolation : 0u; }
+  [[nodiscard]] constexpr bool groups_used() const noexcept {
+    if constexpr (!pseries) {
+      return false;
+    } else {
+      for (const request& r : p_.requests) {
+        if (r.isolation != 0) return true;
+      }
+      return false;
+    }
+  }
+
+  // ---- the table ------------------------------------------------------------------
+
+  /// The model of a bus index that has no controller (libvirt fills gaps with it).
+  [[nodiscard]] static constexpr const controller_descriptor* gap_model() noexcept {
+    if constexpr (pseries) return &descriptor_of<spapr_pci_host_bridge>;
+    else if constexpr (has_pcie_root_v<M>) return &descriptor_of<pcie_root_port>;
+    else return &descriptor_of<pci_bridge>;
+  }
+
+  constexpr void define(bus_table& t, const controller& c) const {
+    t.define(c.index.value, *c.kind, c.hotplug != toggle::off, -1, 0, pseries && c.index.value == 0);
+  }
+
+  /// Adds buses so that `target` exists, with models chosen from the device's flags
+  /// (virDomainPCIAddressSetGrow). Returns the bus the device should use, or -1.
+  constexpr long grow(bus_table& t, connect_set need, std::size_t target, std::string_view who) {
+    if (target < t.size()) return static_cast<long>(target);
+    std::size_t add = target - t.size() + 1;
+    const controller_descriptor* model = nullptr;
+    const controller_descriptor* prefix_first = nullptr;
+    const controller_descriptor* prefix_second = nullptr;
+    if (need.intersects(connect::pci_endpoint)) {
+      if constexpr (pseries) {
+        model = &descriptor_of<spapr_pci_host_bridge>;
+      } else {
+        model = &descriptor_of<pci_bridge>;
+        bool bridge_slot_exists = false;
+        for (const auto& b : t.buses) bridge_slot_exists = bridge_slot_exists || (b.kind != nullptr && b.flags.intersects(connect::pci_bridge));
+        if (!bridge_slot_exists && add == 1) {
+          if constexpr (Policy::pcie_to_pci_bridge) {
+            prefix_first = &descriptor_of<pcie_root_port>;
+            prefix_second = &descriptor_of<pcie_to_pci_bridge>;
+          } else {
+            prefix_first = &descriptor_of<dmi_to_pci_bridge>;
+          }
+          ++add;
+          ++target;
+        }
+      }
+    } else if (need.intersects(connect::pcie_endpoint | connect::pcie_switch_upstream_port |
+                               connect::pcie_to_pci_bridge)) {
+      model = &descriptor_of<pcie_root_port>;
+    } else {
+      const connect_set kind = need & connect::controllers;
+      if (kind.intersects(connect::pci_bridge) || kind.intersects(connect::pci_expander_bus)) {
+        p_.fail(errc::no_free_slot, who,
+                "needs a conventional PCI slot, none is free, and libvirt does not add one for a PCI controller");
+      } else {
+        p_.fail(errc::no_free_slot, who,
+                "needs a PCI Express slot on a root bus, none is free, and libvirt does not add root buses");
+      }
+      return -1;
+    }
+    const std::size_t base = t.size();
+    if (base + add - 1 > Policy::max_index) {
+      p_.fail(errc::controller_index_exhausted, who, "needs a new bus, but every controller index is in use");
+      return -1;
+    }
+    if (dry_kinds_.size() < base + add) dry_kinds_.resize(base + add, nullptr);
+    std::size_t i = base;
+    if (prefix_first == &descriptor_of<pcie_root_port>) {
+      // a root port that takes only the pcie-to-pci-bridge, so the spare-port search cannot use it
+      t.define(i, *prefix_first, true, -1, 0, false, connect::pcie_to_pci_bridge);
+      dry_kinds_[i++] = prefix_first;
+      t.define(i, *prefix_second, true);
+      dry_kinds_[i++] = prefix_second;
+    } else if (prefix_first != nullptr) {
+      t.define(i, *prefix_first, false);
+      dry_kinds_[i++] = prefix_first;
+    }
+    for (; i < base + add; ++i) {
+      t.define(i, *model, true);
+      dry_kinds_[i] = model;
+    }
+    return static_cast<long>(target);
+  }
+
+  /// libvirt's ReserveNextAddr: search (with the isolation-group second pass), grow in
+  /// the dry run, fail in the real one.
+  constexpr slot_choice reserve_next(bus_table& t, bool dry, connect_set need, unsigned group, int function,
+                                     std::string_view who) {
+    slot_choice c = t.find(need, group, function);
+    if (!c.found && groups_used()) c = t.find_on_empty_bus(need, function);
+    if (!c.found) {
+      if (!dry) {
+        p_.fail(errc::no_free_slot, who, "finds no free PCI slot that takes it (libvirt: No more available PCI slots)");
+        return {};
+      }
+      const long bus = grow(t, need, t.size(), who);
+      if (bus < 0) return {};
+      const bus_state& b = t.buses[static_cast<std::size_t>(bus)];
+      c = slot_choice{true, static_cast<unsigned>(bus), b.kind->slots.first,
+                      function < 0 ? 0u : static_cast<unsigned>(function)};
+    }
+    t.reserve(c.bus, c.slot, c.function, need, group, false);
+    return c;
+  }
+
+  /// Reserves an address the user gave (relaxed rules), growing first in the dry run.
+  constexpr bool reserve_given(bus_table& t, bool dry, controller_address a, connect_set need, unsigned group,
+                               std::string_view who) {
+    if (dry && grow(t, need, a.bus.value, who) < 0) return false;
+    switch (t.check_given(a.bus.value, a.slot, a.function, need)) {
+      case errc::none: break;
+      case errc::no_such_bus: return p_.fail(errc::no_such_bus, who, "has an address on a bus (controller index) that does not exist");
+      case errc::incompatible_bus: return p_.fail(errc::incompatible_bus, who, "has an address on a bus that does not take it");
+      case errc::slot_not_usable: return p_.fail(errc::slot_not_usable, who, "has an address on a slot its bus does not have");
+      case errc::address_in_use: return p_.fail(errc::address_in_use, who, "has an address that is already in use");
+      default: return p_.fail(errc::function_out_of_range, who, "has an address with a function above 7");
+    }
+    t.reserve(a.bus.value, a.slot, a.function, need, group, true);
+    return true;
+  }
+
+  constexpr bool reserve_existing(bus_table& t, bool dry) {
+    for (const controller& c : p_.controllers) {
+      if (c.kind->is_root() || !c.has_address) continue;
+      const bounded_text<96> who = controller_name(c);
+      if (!reserve_given(t, dry, c.address, p_.need_of(c), 0, who.view())) return false;
+    }
+    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+      const request& r = p_.requests[i];
+      if (p_.routes[i].kind != placement_kind::pci || r.fixed != address_kind::full) continue;
+      if (!reserve_given(t, dry, r.address, p_.routes[i].need, group_of(r), r.name)) return false;
+      if (!dry) place(i, r.address, rule::given_address);
+    }
+    return true;
+  }
+
+  constexpr void place(std::size_t i, controller_address a, rule why) {
+    placement& pl = p_.placements[i];
+    pl.kind = placement_kind::pci;
+    pl.address = a;
+    pl.why = why;
+    p_.done[i] = true;
+  }
+
+  // ---- the machine's own positions (ValidateDevicePCISlotsChipsets) ----------------
+
+  [[nodiscard]] constexpr int role_request(slot_role role) const noexcept {
+    switch (role) {
+      case slot_role::ide: return roles_.ide;
+      case slot_role::sata: return roles_.sata;
+      case slot_role::piix3_usb: return roles_.piix3_usb;
+      case slot_role::primary_video: return roles_.primary_video;
+      case slot_role::ich9_sound: return roles_.ich9_sound;
+      default: return -1;
+    }
+  }
+  /// Whether a built-in controller request stands for this chipset function.
+  [[nodiscard]] constexpr bool role_owns(unsigned slot, unsigned function) const noexcept {
+    for (const preferred_slot& pref : machine_traits<M>::preferred) {
+      if (pref.required && pref.slot == slot && pref.function == function && role_request(pref.role) >= 0) return true;
+    }
+    return false;
+  }
+
+  [[nodiscard]] constexpr bool unaddressed(int request) const noexcept {
+    return request >= 0 && p_.requests[static_cast<std::size_t>(request)].fixed == address_kind::none;
+  }
+
+  constexpr bool chipset(bus_table& t, bool dry) {
+    if constexpr (!has_pci_v<M>) {
+      return true;
+    } else {
+      constexpr connect_set chipset_need = connect::pci_endpoint;
+      // The chipset's own functions. A function that a built-in controller request
+      // (IDE, SATA) stands for is left to that request, which may also be given.
+      for (const reserved_function& r : machine_traits<M>::reserved) {
+        if (((t.buses[0].usable >> r.slot) & 1u) == 0) continue;  // the host bridge's slot 0
+        if (role_owns(r.slot, r.function)) continue;
+        if ((t.buses[0].used[r.slot] >> r.function) & 1u) {
+          return p_.fail(errc::address_in_use, r.what,
+                         "is where the machine's chipset sits, and another device has this address");
+        }
+        t.reserve(0, r.slot, r.function, chipset_need, 0, true);
+      }
+      std::size_t usb2 = 0;
+      for (const preferred_slot& pref : machine_traits<M>::preferred) {
+        const controller_address at(0, 0, pref.slot, pref.function);
+        switch (pref.role) {
+          case slot_role::ide:
+          case slot_role::sata:
+          case slot_role::piix3_usb: {
+            // built into the machine: the first such controller must be exactly here
+            const int who = role_request(pref.role);
+            if (who < 0) break;
+            const std::size_t w = static_cast<std::size_t>(who);
+            const request& r = p_.requests[w];
+            if (r.fixed == address_kind::full) {
+              if (r.address != at) {
+                return p_.fail(errc::incompatible_bus, r.name,
+                               "is a controller built into the machine's chipset and must keep the chipset's address");
+              }
+              break;
+            }
+            if ((t.buses[0].used[pref.slot] >> pref.function) & 1u) {
+              return p_.fail(errc::address_in_use, r.name, "needs its chipset address, and another device has it");
+            }
+            t.reserve(0, pref.slot, pref.function, p_.routes[w].need, 0, true);
+            if (!dry) place(w, at, rule::chipset_slot);
+            chipset_slot_[w] = pref.slot;
+            break;
+          }
+          case slot_role::primary_video:
+          case slot_role::ich9_sound: {
+            const int who = role_request(pref.role);
+            if (!unaddressed(who) || t.buses[0].used[pref.slot] != 0) break;
+            const std::size_t w = static_cast<std::size_t>(who);
+            t.reserve(0, pref.slot, pref.function, p_.routes[w].need, 0, false);
+            if (!dry) place(w, at, rule::chipset_slot);
+            chipset_slot_[w] = pref.slot;
+            break;
+          }
+          case slot_role::usb2_companions: {
+            if (usb2 >= roles_.usb2_groups.size()) break;
+            const unsigned group = roles_.usb2_groups[usb2++];
+            if (group == 0 || t.buses[0].used[pref.slot] != 0) break;
+            bool any_fixed = false;
+            for (const request& r : p_.requests) any_fixed = any_fixed || (r.multifunction == group && r.fixed != address_kind::none);
+            if (any_fixed) break;
+            for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+              const request& r = p_.requests[i];
+              if (r.multifunction != group) continue;
+              t.reserve(0, pref.slot, r.function, p_.routes[i].need, 0, false);
+              if (!dry) place(i, controller_address(0, 0, pref.slot, r.function), rule::chipset_slot);
+              chipset_slot_[i] = pref.slot;
+            }
+            break;
+          }
+          case slot_role::dmi_to_pci_bridge: {
+            for (controller& c : p_.controllers) {
+              if (c.kind != &descriptor_of<dmi_to_pci_bridge> || c.has_address) continue;
+              if (t.buses[0].used[pref.slot] != 0) break;
+              t.reserve(0, pref.slot, 0, p_.need_of(c), 0, false);
+              if (!dry) {
+                c.has_address = true;
+                c.address = at;
+              } else {
+                dmi_in_dry_ = c.index;
+              }
+              break;
+            }
+            break;
+          }
+        }
+      }
+      return true;
+    }
+  }
+  controller_index dmi_in_dry_{0xffff};
+
+  // ---- placing everything in order ------------------------------------------------
+
+  constexpr bool assign_all(bus_table& t, bool dry) {
+    std::vector<slot_choice> group_at;  // by multifunction group id: where the group is
+    const auto slot_of_group = [&](unsigned g) -> slot_choice& {
+      if (g >= group_at.size()) group_at.resize(g + 1u);
+      return group_at[g];
+    };
+    // members already placed (given or chipset) fix their group's slot
+    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+      const request& r = p_.requests[i];
+      if (r.multifunction == 0 || p_.routes[i].kind != placement_kind::pci) continue;
+      if (r.fixed == address_kind::full) {
+        slot_of_group(r.multifunction) = slot_choice{true, r.address.bus.value, r.address.slot, 0};
+      } else if (chipset_slot_[i] >= 0) {
+        slot_of_group(r.multifunction) = slot_choice{true, 0, static_cast<unsigned>(chipset_slot_[i]), 0};
+      }
+    }
+    for (const unit& u : order_) {
+      if (u.is_controller) {
+        controller& c = p_.controllers[u.index];
+        if (c.has_address || (dry && c.index == dmi_in_dry_)) continue;
+        const bounded_text<96> who = controller_name(c);
+        const slot_choice s = reserve_next(t, dry, p_.need_of(c), 0, -1, who.view());
+        if (!s.found) return false;
+        if (!dry) {
+          c.has_address = true;
+          c.address = controller_address(0, s.bus, s.slot, s.function);
+        }
+        continue;
+      }
+      const std::size_t i = u.index;
+      const request& r = p_.requests[i];
+      if (r.fixed == address_kind::full || chipset_slot_[i] >= 0) continue;
+      const connect_set need = p_.routes[i].need;
+      slot_choice s{};
+      if (r.multifunction != 0) {
+        slot_choice& g = slot_of_group(r.multifunction);
+        if (g.found) {
+          if ((t.buses[g.bus].used[g.slot] >> r.function) & 1u) {
+            return p_.fail(errc::address_in_use, r.name, "finds its multifunction group's function taken");
+          }
+          t.reserve(g.bus, g.slot, r.function, need, group_of(r), false);
+          s = slot_choice{true, g.bus, g.slot, r.function};
+        } else {
+          s = reserve_next(t, dry, need, group_of(r), static_cast<int>(r.function), r.name);
+          g = s;
+        }
+      } else if (r.fixed == address_kind::bus) {
+        const std::size_t bus = r.address.bus.value;
+        if (!t.exists(bus)) return p_.fail(errc::no_such_bus, r.name, "names a bus (controller index) that does not exist");
+        if (!t.accepts(bus, need)) return p_.fail(errc::incompatible_bus, r.name, "names a bus that does not take it");
+        s = t.choose_slot(bus, need.intersects(connect::aggregate_slot), -1);
+        if (!s.found) return p_.fail(errc::no_free_slot, r.name, "names a bus that has no free slot");
+        t.reserve(s.bus, s.slot, s.function, need, group_of(r), false);
+      } else {
+        s = reserve_next(t, dry, need, group_of(r), -1, r.name);
+      }
+      if (!s.found) return false;
+      if (!dry) {
+        const bool on_added = s.bus < added_bus_.size() && added_bus_[s.bus];
+        place(i, controller_address(0, s.bus, s.slot, s.function),
+              r.multifunction != 0  ? rule::multifunction_group
+              : r.fixed == address_kind::bus ? rule::given_bus
+              : on_added            ? rule::added_bus
+                                    : rule::lowest_free_slot);
+      }
+    }
+    return true;
+  }
+
+  // ---- the two passes ---------------------------------------------------------------
+
+  [[nodiscard]] constexpr bool has_pci_root() const noexcept {
+    const controller_descriptor* root = p_.controllers.front().kind;
+    return root->model == "pci-root";  // pc, pseries (a PHB is libvirt's pci-root), s390x
+  }
+
+  constexpr bool dry_run() {
+    if constexpr (!has_pci_v<M>) {
+      return true;
+    } else {
+      bus_table t;
+      const unsigned max_idx = p_.controllers.back().index.value;
+      dry_kinds_.assign(max_idx + 1u, nullptr);
+      for (unsigned i = 0; i <= max_idx; ++i) {
+        const controller* c = p_.find(controller_index{static_cast<std::uint16_t>(i)});
+        if (c != nullptr) {
+          define(t, *c);
+        } else {
+          t.define(i, *gap_model(), true);
+          dry_kinds_[i] = gap_model();
+        }
+      }
+      if (!reserve_existing(t, true) || !chipset(t, true)) return false;
+      if (has_pci_root() && !t.fully_reserved()) {
+        if (!reserve_next(t, true, connect::pci_endpoint | connect::hotpluggable, 0, -1, "spare slot").found) {
+          return false;
+        }
+      }
+      if (!assign_all(t, true)) return false;
+      const bool user_controllers = max_idx > 0;
+      if (!user_controllers && t.size() > 1 && has_pcie_root_v<M>) {
+        if (!reserve_next(t, true, connect::pcie_endpoint | connect::hotpluggable, 0, -1, "spare root port").found) {
+          return false;
+        }
+      }
+      // a controller for every bus that has none; each needs a slot, which may add buses
+      for (std::size_t i = 1; i < t.size(); ++i) {
+        if (p_.find(controller_index{static_cast<std::uint16_t>(i)}) != nullptr) continue;
+        controller c{};
+        c.index = controller_index{static_cast<std::uint16_t>(i)};
+        c.kind = dry_kinds_[i];
+        c.added = true;
+        new_controllers_.push_back(c);
+        if (c.kind->is_root()) continue;
+        const bounded_text<96> who = controller_name(c);
+        if (!reserve_next(t, true, c.kind->connects_as, 0, -1, who.view()).found) return false;
+      }
+      return true;
+    }
+  }
+  std::vector<controller> new_controllers_;
+
+  constexpr bool real_pass() {
+    if constexpr (!has_pci_v<M>) {
+      return true;
+    } else {
+      for (const controller& c : new_controllers_) p_.controllers.push_back(c);
+      std::sort(p_.controllers.begin(), p_.controllers.end(),
+                [](const controller& a, const controller& b) { return a.index < b.index; });
+      added_bus_.assign(p_.controllers.back().index.value + 1u, false);
+      for (const controller& c : p_.controllers) added_bus_[c.index.value] = c.added && c.index.value != 0;
+      // the order now includes the added controllers (address-less) before the devices
+      std::vector<unit> devices;
+      for (const unit& u : order_) {
+        if (!u.is_controller) devices.push_back(u);
+      }
+      order_.clear();
+      for (std::size_t k = 0; k != p_.controllers.size(); ++k) {
+        const controller& c = p_.controllers[k];
+        if (!c.kind->is_root() && !c.has_address) order_.push_back(unit{true, k, 1, k});
+      }
+      order_.insert(order_.end(), devices.begin(), devices.end());
+      bus_table t;
+      for (const controller& c : p_.controllers) define(t, c);
+      return reserve_existing(t, false) && chipset(t, false) && assign_all(t, false);
+    }
+  }
+
+  /// busNr = the lowest busNr in use - 2 (from 256), in controller order (§4.6).
+  constexpr bool number_expanders() {
+    for (controller& c : p_.controllers) {
+      if (!c.kind->numbered_by.has(numbering::bus_nr) || c.bus_nr >= 0) continue;
+      int lowest = 256;
+      for (const controller& o : p_.controllers) {
+        if (o.bus_nr >= 0 && o.bus_nr < lowest) lowest = o.bus_nr;
+      }
+      if (lowest <= 2) {
+        return p_.fail(errc::numbering_exhausted, c, "finds no busNr below the lowest one in use; set busNr by hand");
+      }
+      c.bus_nr = lowest - 2;
+    }
+    return true;
+  }
+
+  /// A pci-bridge's index must be larger than the index of the bus it sits on.
+  constexpr bool check_bridges() {
+    for (const controller& c : p_.controllers) {
+      if (c.kind == &descriptor_of<pci_bridge> && c.has_address && c.index.value <= c.address.bus.value) {
+        return p_.fail(errc::invalid_controller, c, "is a pci-bridge whose index is not larger than its bus");
+      }
+    }
+    return true;
+  }
+};
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_DETAIL_LIBVIRT_POLICY_HPP

@@ -1,0 +1,502 @@
+// pciplan — detail/planning.hpp: what both policies share — checking the input,
+// the bus table built from controllers, the order of placement, the machine's chipset
+// positions, multifunction marks, numbering defaults and firmware bus numbers.
+#ifndef PCIPLAN_DETAIL_PLANNING_HPP
+#define PCIPLAN_DETAIL_PLANNING_HPP
+
+#include <pciplan/address.hpp>
+#include <pciplan/compatibility.hpp>
+#include <pciplan/connect.hpp>
+#include <pciplan/controller.hpp>
+#include <pciplan/controllers.hpp>
+#include <pciplan/detail/bus_table.hpp>
+#include <pciplan/detail/config.hpp>
+#include <pciplan/devices.hpp>
+#include <pciplan/error.hpp>
+#include <pciplan/kinds.hpp>
+#include <pciplan/machines.hpp>
+#include <pciplan/plan.hpp>
+#include <pciplan/policies.hpp>
+#include <pciplan/request.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0::detail {
+
+/// libvirt's placement order by device class (libvirt-rules.md §3.3); PCI controllers
+/// without an address come first (rank 1).
+[[nodiscard]] constexpr int libvirt_rank(std::string_view element) noexcept {
+  constexpr std::string_view order[] = {"filesystem", "interface", "sound",   "controller", "disk",
+                                        "hostdev",    "memballoon", "rng",    "watchdog",   "video",
+                                        "shmem",      "input",      "serial", "iommu",      "vsock",
+                                        "memory",     "crypto",     "panic",  "pstore"};
+  for (std::size_t i = 0; i != std::size(order); ++i) {
+    if (order[i] == element) return static_cast<int>(i) + 2;
+  }
+  return 21;  // unknown classes go last
+}
+
+/// The error the planner returns: the device (or controller) named first, then the
+/// rule that was broken.
+constexpr error plan_error(errc code, std::string_view subject, std::string_view reason) {
+  return error{code, {}, reason, bounded_text<96>(subject), error::no_position};
+}
+
+/// A controller's name in errors: "controller 3 (pcie-root-port)".
+constexpr bounded_text<96> controller_name(const controller& c) {
+  bounded_text<96> t("controller ");
+  t.append_decimal(c.index.value);
+  if (c.kind != nullptr) t.append(" (").append(c.kind->model).append(')');
+  return t;
+}
+
+/// An item to place: a request, or a given controller without an address.
+struct unit {
+  bool is_controller = false;
+  std::size_t index = 0;  ///< request index, or position in `controllers`
+  int rank = 0;           ///< libvirt class rank, or the request's order key
+  std::size_t position = 0;
+};
+
+/// How a request travels, decided before any slot is chosen.
+struct request_route {
+  placement_kind kind = placement_kind::pci;
+  connect_set need{};  ///< connect flags for PCI (with auto_assign)
+};
+
+/// The state both policies work on.
+template <MachineType M>
+struct planning {
+  std::span<const request> requests;
+  std::span<const controller> given;
+  plan_options options{};
+  unsigned max_index = 255;
+
+  std::vector<controller> controllers;  // by index order once built
+  std::vector<placement> placements;    // per request
+  std::vector<request_route> routes;    // per request
+  std::vector<bool> done;               // per request: has its place
+  std::vector<warning> warnings;
+  error failure{};
+  bool failed = false;
+
+  static constexpr bool pcie_machine = has_pcie_root_v<M>;
+
+  constexpr bool fail(errc code, std::string_view subject, std::string_view reason) {
+    if (!failed) {
+      failed = true;
+      failure = plan_error(code, subject, reason);
+    }
+    return false;
+  }
+  constexpr bool fail(errc code, const controller& c, std::string_view reason) {
+    if (!failed) {
+      failed = true;
+      failure = error{code, {}, reason, controller_name(c), error::no_position};
+    }
+    return false;
+  }
+
+  // ---- input checks ---------------------------------------------------------------
+
+  /// The connect flags of a request on this machine, its link constraint applied.
+  [[nodiscard]] constexpr connect_set need_of(const request& r) const noexcept {
+    link_kind link = r.device.link;
+    if (r.link == link_need::pci) link = link_kind::conventional;
+    if (r.link == link_need::pcie) link = link_kind::express;
+    return connect_for(link, r.device.integrated, pcie_machine);
+  }
+
+  constexpr bool check_requests() {
+    const std::size_t n = requests.size();
+    placements.assign(n, placement{});
+    routes.assign(n, request_route{});
+    done.assign(n, false);
+    // unique names
+    std::vector<std::string_view> names;
+    names.reserve(n);
+    for (const auto& r : requests) names.push_back(r.name);
+    std::sort(names.begin(), names.end());
+    for (std::size_t i = 1; i < n; ++i) {
+      if (names[i] == names[i - 1]) return fail(errc::duplicate_name, names[i], "two requests have this name");
+    }
+    for (std::size_t i = 0; i != n; ++i) {
+      const request& r = requests[i];
+      placements[i].request = i;
+      placements[i].name = r.name;
+      if (r.name.empty()) return fail(errc::invalid_request, "(unnamed)", "every request needs a name");
+      if (r.link == link_need::pcie && r.device.link == link_kind::conventional) {
+        return fail(errc::invalid_request, r.name,
+                    "asks for a PCI Express slot, but the device is conventional PCI only");
+      }
+      if (r.numa >= 0) {
+        if (options.numa_nodes != 0 && static_cast<unsigned>(r.numa) >= options.numa_nodes) {
+          return fail(errc::invalid_request, r.name, "names a NUMA node the guest does not have");
+        }
+      }
+      if (r.multifunction != 0 && r.function > max_function) {
+        return fail(errc::multifunction_conflict, r.name, "its multifunction group function must be 0 to 7");
+      }
+      if (r.via == transport::mmio && r.fixed != address_kind::none) {
+        return fail(errc::invalid_request, r.name, "asks for virtio-mmio and for a PCI address at once");
+      }
+      if (r.via == transport::mmio && r.device.mmio_device.empty()) {
+        return fail(errc::invalid_request, r.name, "asks for virtio-mmio, but the device has no virtio-mmio variant");
+      }
+      if (r.fixed == address_kind::full || r.fixed == address_kind::bus) {
+        if (r.address.bus.value > max_index) {
+          return fail(errc::controller_index_exhausted, r.name, "its address names a controller index above the limit");
+        }
+      }
+    }
+    return check_groups();
+  }
+
+  /// Multifunction groups: one function each, function 0 present, fixed addresses agree.
+  constexpr bool check_groups() {
+    std::vector<std::size_t> members;
+    for (std::size_t i = 0; i != requests.size(); ++i) {
+      if (requests[i].multifunction != 0) members.push_back(i);
+    }
+    std::sort(members.begin(), members.end(), [&](std::size_t a, std::size_t b) {
+      return requests[a].multifunction != requests[b].multifunction
+                 ? requests[a].multifunction < requests[b].multifunction
+                 : a < b;
+    });
+    for (std::size_t g = 0; g < members.size();) {
+      std::size_t e = g;
+      unsigned functions = 0;
+      const request& first = requests[members[g]];
+      while (e < members.size() && requests[members[e]].multifunction == first.multifunction) {
+        const request& r = requests[members[e]];
+        if ((functions >> r.function) & 1u) {
+          return fail(errc::multifunction_conflict, r.name,
+                      "shares its function with another member of its multifunction group");
+        }
+        functions |= 1u << r.function;
+        if (r.fixed != first.fixed || r.numa != first.numa || r.isolation != first.isolation ||
+            (r.fixed == address_kind::full &&
+             (r.address.bus != first.address.bus || r.address.slot != first.address.slot ||
+              r.address.function != r.function))) {
+          return fail(errc::multifunction_conflict, r.name,
+                      "disagrees with its multifunction group on address, NUMA node or isolation group");
+        }
+        ++e;
+      }
+      if ((functions & 1u) == 0) {
+        return fail(errc::multifunction_conflict, first.name,
+                    "its multifunction group has no function 0, which QEMU needs");
+      }
+      g = e;
+    }
+    return true;
+  }
+
+  /// The given controllers, sorted by index, checked; the machine's root added when
+  /// it is missing.
+  constexpr bool check_controllers() {
+    using root = root_of<M>;
+    controllers.assign(given.begin(), given.end());
+    std::sort(controllers.begin(), controllers.end(),
+              [](const controller& a, const controller& b) { return a.index < b.index; });
+    for (std::size_t i = 0; i != controllers.size(); ++i) {
+      controller& c = controllers[i];
+      c.added = false;
+      if (c.kind == nullptr) return fail(errc::invalid_controller, c, "has no kind");
+      if (i > 0 && controllers[i - 1].index == c.index) {
+        return fail(errc::invalid_controller, c, "has the same index as another controller");
+      }
+      if (c.index.value > max_index) return fail(errc::controller_index_exhausted, c, "has an index above the limit");
+      const bool root_kind = c.kind->is_root();
+      if (c.index.value == 0) {
+        if (c.kind != &descriptor_of<root>) {
+          return fail(errc::invalid_controller, c, "must be the machine's root bus (index 0 is the root)");
+        }
+      } else if (root_kind && !(machine_traits<M>::multiple_roots && c.kind == &descriptor_of<root>)) {
+        return fail(errc::invalid_controller, c, "is a root bus, which only index 0 may be on this machine");
+      }
+      if (root_kind && c.has_address) return fail(errc::invalid_controller, c, "is a root bus and cannot have an address");
+      if (c.numa_node >= 0) {
+        if (!c.kind->numa_node || (c.kind->is_root() && c.index.value == 0)) {
+          return fail(errc::invalid_controller, c, "cannot be bound to a NUMA node");
+        }
+        if (options.numa_nodes != 0 && static_cast<unsigned>(c.numa_node) >= options.numa_nodes) {
+          return fail(errc::invalid_controller, c, "names a NUMA node the guest does not have");
+        }
+      }
+      if (!check_numbering(c)) return false;
+      if (!available(*c.kind)) {
+        return fail(errc::invalid_controller, c, "is a kind this machine type does not have");
+      }
+    }
+    if (controllers.empty() || controllers.front().index.value != 0) {
+      controller r = make_controller<root>(0);
+      r.added = true;
+      controllers.insert(controllers.begin(), r);
+    }
+    return true;
+  }
+
+  constexpr bool check_numbering(const controller& c) {
+    const auto in = [](int v, numbering n) { return v < 0 || range_of(n).contains(static_cast<unsigned>(v)); };
+    const numbering_set has = c.kind->numbered_by;
+    if ((c.chassis >= 0 && !has.has(numbering::chassis)) || (c.port >= 0 && !has.has(numbering::port)) ||
+        (c.chassis_nr >= 0 && !has.has(numbering::chassis_nr)) || (c.bus_nr >= 0 && !has.has(numbering::bus_nr)) ||
+        (c.target_index >= 0 && !has.has(numbering::target_index))) {
+      return fail(errc::invalid_controller, c, "has a numbering attribute its kind does not take");
+    }
+    if (!in(c.chassis, numbering::chassis) || !in(c.port, numbering::port) ||
+        !in(c.chassis_nr, numbering::chassis_nr) || !in(c.bus_nr, numbering::bus_nr) ||
+        !in(c.target_index, numbering::target_index)) {
+      return fail(errc::numbering_out_of_range, c, "has a numbering attribute out of its range");
+    }
+    return true;
+  }
+
+  /// Whether a kind may appear on this machine (built-in kinds: AvailableOn; user kinds
+  /// are trusted).
+  [[nodiscard]] static constexpr bool available(const controller_descriptor& kind) noexcept {
+    constexpr auto flags = availability<M>(controller_kinds);
+    for (std::size_t i = 0; i != builtin_descriptors.size(); ++i) {
+      if (builtin_descriptors[i] == &kind) return flags[i];
+    }
+    return true;
+  }
+
+  // ---- lookups --------------------------------------------------------------------
+
+  [[nodiscard]] constexpr int position_of(controller_index index) const noexcept {
+    const auto it = std::lower_bound(controllers.begin(), controllers.end(), index,
+                                     [](const controller& c, controller_index i) { return c.index < i; });
+    return (it != controllers.end() && it->index == index) ? static_cast<int>(it - controllers.begin()) : -1;
+  }
+  [[nodiscard]] constexpr const controller* find(controller_index index) const noexcept {
+    const int p = position_of(index);
+    return p < 0 ? nullptr : &controllers[static_cast<std::size_t>(p)];
+  }
+
+  /// Connect flags of a controller that needs a slot.
+  [[nodiscard]] static constexpr connect_set need_of(const controller& c) noexcept { return c.kind->connects_as; }
+
+  // ---- the machine's own positions -------------------------------------------------
+
+  /// Requests that play a chipset role, in input order of the first of each kind.
+  struct roles {
+    int primary_video = -1;
+    int piix3_usb = -1;
+    int ide = -1;
+    int sata = -1;
+    int ich9_sound = -1;
+    std::array<unsigned, 2> usb2_groups{};  // multifunction group ids of ICH9 USB2 sets
+  };
+
+  [[nodiscard]] constexpr roles find_roles() const {
+    roles r{};
+    bool usb_seen = false;
+    bool ide_seen = false;
+    bool sata_seen = false;
+    bool video_seen = false;
+    bool sound_seen = false;
+    std::size_t usb2 = 0;
+    for (std::size_t i = 0; i != requests.size(); ++i) {
+      const request& q = requests[i];
+      if (routes[i].kind != placement_kind::pci) continue;
+      const std::string_view dev = q.device.qemu_device;
+      const std::string_view el = q.device.libvirt.element;
+      if (el == "video" && !video_seen) {
+        video_seen = true;
+        r.primary_video = static_cast<int>(i);
+      }
+      if (dev == device_traits<models::piix3_ide>::qemu_device && !ide_seen) {
+        ide_seen = true;
+        r.ide = static_cast<int>(i);
+      }
+      if (dev == device_traits<models::ich9_ahci>::qemu_device && !sata_seen) {
+        sata_seen = true;
+        r.sata = static_cast<int>(i);
+      }
+      if (dev == device_traits<models::ich9_intel_hda>::qemu_device && !sound_seen && q.fixed == address_kind::none) {
+        sound_seen = true;
+        r.ich9_sound = static_cast<int>(i);
+      }
+      if (el == "controller" && q.device.libvirt.model.find("uhci") != std::string_view::npos && !usb_seen &&
+          dev == device_traits<models::piix3_uhci>::qemu_device) {
+        r.piix3_usb = static_cast<int>(i);
+      }
+      if (el == "controller" && (q.device.libvirt.model.find("hci") != std::string_view::npos)) usb_seen = true;
+      if (q.device.companion_function >= 0 && q.multifunction != 0 && usb2 < 2) {
+        bool known = false;
+        for (std::size_t k = 0; k != usb2; ++k) known = known || r.usb2_groups[k] == q.multifunction;
+        if (!known) r.usb2_groups[usb2++] = q.multifunction;
+      }
+    }
+    return r;
+  }
+
+  // ---- finishing ------------------------------------------------------------------
+
+  /// multifunction='on' for function 0 of every slot whose other functions are used
+  /// (unless a controller says off).
+  constexpr void mark_multifunction() {
+    struct owner {
+      int request = -1;
+      int controller = -1;
+      bool others = false;
+    };
+    std::vector<std::array<owner, 32>> slots;
+    const auto at = [&](controller_index bus, unsigned slot) -> owner& {
+      if (bus.value >= slots.size()) slots.resize(bus.value + 1u);
+      return slots[bus.value][slot];
+    };
+    for (std::size_t i = 0; i != placements.size(); ++i) {
+      const placement& p = placements[i];
+      if (p.kind != placement_kind::pci) continue;
+      owner& o = at(p.address.bus, p.address.slot);
+      if (p.address.function == 0) o.request = static_cast<int>(i);
+      else o.others = true;
+    }
+    for (std::size_t i = 0; i != controllers.size(); ++i) {
+      const controller& c = controllers[i];
+      if (!c.has_address) continue;
+      owner& o = at(c.address.bus, c.address.slot);
+      if (c.address.function == 0) o.controller = static_cast<int>(i);
+      else o.others = true;
+    }
+    for (auto& bus : slots) {
+      for (auto& o : bus) {
+        if (!o.others) continue;
+        if (o.request >= 0) placements[static_cast<std::size_t>(o.request)].multifunction = true;
+        if (o.controller >= 0) {
+          controller& c = controllers[static_cast<std::size_t>(o.controller)];
+          if (c.multifunction != toggle::off) c.multifunction = toggle::on;
+        }
+      }
+    }
+  }
+
+  /// libvirt's numbering defaults for anything not set (libvirt-rules.md §4.6): the
+  /// model name, chassisNr = index, chassis = index, port = slot*8+function (root port)
+  /// or slot (downstream port), targetIndex = lowest unused (pseries). busNr is the
+  /// policy's business.
+  constexpr bool number_controllers() {
+    for (controller& c : controllers) {
+      const controller_descriptor& k = *c.kind;
+      if (c.model_name.empty()) c.model_name = k.qemu_device();
+      if (k.numbered_by.has(numbering::chassis_nr) && c.chassis_nr < 0) c.chassis_nr = c.index.value;
+      if (k.numbered_by.has(numbering::chassis) && c.chassis < 0) c.chassis = c.index.value;
+      if (k.numbered_by.has(numbering::port) && c.port < 0) {
+        c.port = &k == &descriptor_of<pcie_switch_downstream_port> ? c.address.slot
+                                                                    : c.address.slot * 8 + c.address.function;
+      }
+      if (k.numbered_by.has(numbering::target_index) && c.target_index < 0) {
+        if (c.index.value == 0) {
+          c.target_index = 0;
+        } else {
+          int t = 1;
+          for (; t <= 31; ++t) {
+            bool taken = false;
+            for (const controller& o : controllers) taken = taken || (o.kind == c.kind && o.target_index == t);
+            if (!taken) break;
+          }
+          if (t > 31) return fail(errc::numbering_exhausted, c, "finds no free PHB target index (1 to 31)");
+          c.target_index = t;
+        }
+      }
+      // chassis/chassisNr/port beyond 255 (large pciplan plans): fold into range
+      if (c.chassis > 255) c.chassis = c.chassis % 256;
+      if (c.chassis_nr > 255) c.chassis_nr = 1 + (c.chassis_nr - 1) % 255;
+    }
+    return true;
+  }
+
+  /// Guest bus numbers as firmware assigns them: each root bus (and each pseries PHB,
+  /// a PCI domain of its own) first, depth first in devfn order, every bridge or port
+  /// taking the next number; then each expander bus from its busNr.
+  constexpr void number_guest_buses() {
+    const std::size_t n = controllers.size();
+    // children of each controller, sorted by devfn (a flat list with offsets)
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i != n; ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      const controller& x = controllers[a];
+      const controller& y = controllers[b];
+      if (x.address.bus != y.address.bus) return x.address.bus < y.address.bus;
+      return x.address.devfn() < y.address.devfn();
+    });
+    // one sweep: group `order` by parent position
+    std::vector<std::vector<std::size_t>> children(n);
+    for (std::size_t k : order) {
+      const controller& c = controllers[k];
+      if (!c.has_address) continue;
+      const int parent = position_of(c.address.bus);
+      if (parent >= 0) children[static_cast<std::size_t>(parent)].push_back(k);
+    }
+    unsigned next = 0;
+    std::uint16_t domain = 0;
+    const auto walk = [&](auto&& self, std::size_t at, unsigned bus) -> void {
+      for (std::size_t k : children[at]) {
+        controller& c = controllers[k];
+        c.domain = domain;
+        if (c.kind->role == controller_role::expander) continue;
+        const unsigned mine = next++;
+        c.bus = bus_number{static_cast<std::uint8_t>(mine > 255 ? 255 : mine)};
+        self(self, k, mine);
+      }
+      (void)bus;
+    };
+    for (std::size_t i = 0; i != n; ++i) {
+      controller& r = controllers[i];
+      if (!r.kind->is_root()) continue;
+      domain = static_cast<std::uint16_t>(r.kind->role == controller_role::extra_root && r.target_index > 0
+                                              ? r.target_index
+                                              : 0);
+      r.domain = domain;
+      r.bus = bus_number{0};
+      next = 1;
+      walk(walk, i, 0);
+      // expanders on this root, by busNr
+      std::vector<std::size_t> expanders;
+      for (std::size_t k : children[i]) {
+        if (controllers[k].kind->role == controller_role::expander) expanders.push_back(k);
+      }
+      std::sort(expanders.begin(), expanders.end(),
+                [&](std::size_t a, std::size_t b) { return controllers[a].bus_nr < controllers[b].bus_nr; });
+      for (std::size_t k : expanders) {
+        controller& x = controllers[k];
+        const unsigned own = static_cast<unsigned>(x.bus_nr < 0 ? 0 : x.bus_nr) + x.kind->bus_numbers - 1u;
+        x.bus = bus_number{static_cast<std::uint8_t>(own > 255 ? 255 : own)};
+        next = own + 1;
+        walk(walk, k, own);
+      }
+    }
+  }
+
+  /// Guest addresses of the placements, from the controllers' bus numbers.
+  constexpr void fill_guest_addresses() {
+    for (placement& p : placements) {
+      if (p.kind != placement_kind::pci) continue;
+      const controller* c = find(p.address.bus);
+      if (c == nullptr) continue;
+      p.guest = pci_address(c->domain, c->bus, p.address.slot, p.address.function);
+    }
+  }
+
+  [[nodiscard]] constexpr result<topology_plan> finish() {
+    if (failed) return failure;
+    mark_multifunction();
+    if (!number_controllers()) return failure;
+    number_guest_buses();
+    fill_guest_addresses();
+    return topology_plan{std::move(controllers), std::move(placements), std::move(warnings)};
+  }
+};
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_DETAIL_PLANNING_HPP

@@ -1,0 +1,54 @@
+// pciplan — planner.hpp: plan<Machine, Policy>(requests, options, controllers).
+//
+//   std::vector<request> devices{{"net0", models::virtio_net{}}, {"legacy0", models::e1000{}}};
+//   result<topology_plan> r = plan<machines::q35>(devices, {.spare_ports = 4});
+//   if (!r) { std::cerr << r.error() << '\n'; return 1; }      // names the device and the rule
+//   for (const placement& p : r->placements) std::cout << p.name << ' ' << p.guest << '\n';
+//
+// The same function runs in constant evaluation (see static_plan.hpp). On error the
+// inputs are untouched and no partial plan is returned.
+#ifndef PCIPLAN_PLANNER_HPP
+#define PCIPLAN_PLANNER_HPP
+
+#include <pciplan/controller.hpp>
+#include <pciplan/detail/config.hpp>
+#include <pciplan/detail/libvirt_policy.hpp>
+#include <pciplan/detail/pciplan_policy.hpp>
+#include <pciplan/detail/planning.hpp>
+#include <pciplan/error.hpp>
+#include <pciplan/machines.hpp>
+#include <pciplan/plan.hpp>
+#include <pciplan/policies.hpp>
+#include <pciplan/request.hpp>
+
+#include <span>
+#include <type_traits>
+
+namespace pciplan::inline v0 {
+
+/// A planning policy: policies::libvirt, policies::pciplan, or a type derived from one
+/// of them (to change the members they document).
+template <class P>
+concept PlanningPolicy = std::is_base_of_v<policies::libvirt, P> || std::is_base_of_v<policies::pciplan, P>;
+
+/// Plans `requests` on machine M: an address (or another transport) for every request,
+/// and every controller that has to be added to `controllers` (the guest's existing
+/// controllers, possibly none: the root bus is implicit). Returns the plan or an error
+/// that names the device or controller and the rule it could not meet.
+template <MachineType M, PlanningPolicy Policy = policies::pciplan>
+[[nodiscard]] constexpr result<topology_plan> plan(std::span<const request> requests, const plan_options& options = {},
+                                                   std::span<const controller> controllers = {}) {
+  detail::planning<M> state{};
+  state.requests = requests;
+  state.given = controllers;
+  state.options = options;
+  if constexpr (std::is_base_of_v<policies::libvirt, Policy>) {
+    return detail::libvirt_planner<M, Policy>(state).run();
+  } else {
+    return detail::pciplan_planner<M, Policy>(state).run();
+  }
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_PLANNER_HPP
