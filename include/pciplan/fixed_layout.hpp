@@ -82,7 +82,7 @@ inline constexpr bus_nr_c<N> bus_nr{};
 
 /// One declaration, all in its type. Made by `place<Kind, "name">(…)`.
 template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function, unsigned BusNr>
-struct placement {
+struct layout_placement {
   using kind = Kind;
   static constexpr auto name = Name;
   static constexpr auto parent = Parent;
@@ -103,19 +103,19 @@ constexpr void check_placeable_kind() {
 /// Declares `Kind` (a controller kind or a device kind) named `Name` on bus `Parent`
 /// at `at<slot, function>`.
 template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function>
-constexpr placement<Kind, Name, Parent, Slot, Function, 0> place(bus_ref_c<Parent>, slot_function_c<Slot, Function>) {
+constexpr layout_placement<Kind, Name, Parent, Slot, Function, 0> place(bus_ref_c<Parent>, slot_function_c<Slot, Function>) {
   detail::check_placeable_kind<Kind>();
   return {};
 }
 /// Declares `Kind` named `Name` on bus `Parent` at slot 0, function 0.
 template <class Kind, fixed_string Name, fixed_string Parent>
-constexpr placement<Kind, Name, Parent, 0, 0, 0> place(bus_ref_c<Parent>) {
+constexpr layout_placement<Kind, Name, Parent, 0, 0, 0> place(bus_ref_c<Parent>) {
   detail::check_placeable_kind<Kind>();
   return {};
 }
 /// Declares an expander bus with its first guest bus number.
 template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function, unsigned BusNr>
-constexpr placement<Kind, Name, Parent, Slot, Function, BusNr> place(bus_ref_c<Parent>, slot_function_c<Slot, Function>,
+constexpr layout_placement<Kind, Name, Parent, Slot, Function, BusNr> place(bus_ref_c<Parent>, slot_function_c<Slot, Function>,
                                                                      bus_nr_c<BusNr>) {
   detail::check_placeable_kind<Kind>();
   return {};

@@ -59,7 +59,8 @@ enum class slot_role : unsigned char {
 };
 
 /// A root-bus position kept for a role. `required`: the device must be there (libvirt
-/// refuses other addresses); otherwise the position is taken when free.
+/// refuses other addresses); otherwise the position is taken when free. Listed in the
+/// order libvirt assigns them.
 struct preferred_slot {
   slot_role role{};
   std::uint8_t slot = 0;
@@ -130,12 +131,13 @@ struct machine_traits<machines::q35> {
       {0x1f, 3, "ICH9 SMBus controller"},
   }};
   static constexpr std::array<preferred_slot, 6> preferred{{
+      // in the order libvirt takes them
       {slot_role::sata, 0x1f, 2, true},
-      {slot_role::primary_video, 0x01, 0, false},
-      {slot_role::ich9_sound, 0x1b, 0, false},
       {slot_role::usb2_companions, 0x1d, 0, false},
       {slot_role::usb2_companions, 0x1a, 0, false},
       {slot_role::dmi_to_pci_bridge, 0x1e, 0, false},
+      {slot_role::primary_video, 0x01, 0, false},
+      {slot_role::ich9_sound, 0x1b, 0, false},
   }};
   static constexpr std::array<default_device, 3> default_devices{{
       {"ich9-ahci", "SATA controller", true, 0x1f, 2},

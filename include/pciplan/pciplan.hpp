@@ -7,7 +7,9 @@
 //   vocabulary   fixed_string, text, error, address, connect, numbering
 //   kinds        controllers, machines, devices, kinds (type lists),
 //                compatibility (concepts), queries (Boost.Hana)
-//   compile time fixed_layout
+//   planning     request, controller, plan, policies, planner (detail/: bus table,
+//                the libvirt and pciplan policies)
+//   compile time fixed_layout, static_plan
 #ifndef PCIPLAN_PCIPLAN_HPP
 #define PCIPLAN_PCIPLAN_HPP
 
@@ -28,6 +30,13 @@
 #include <pciplan/machines.hpp>
 #include <pciplan/queries.hpp>
 
+#include <pciplan/controller.hpp>
+#include <pciplan/plan.hpp>
+#include <pciplan/planner.hpp>
+#include <pciplan/policies.hpp>
+#include <pciplan/request.hpp>
+
 #include <pciplan/fixed_layout.hpp>
+#include <pciplan/static_plan.hpp>
 
 #endif  // PCIPLAN_PCIPLAN_HPP

@@ -69,8 +69,8 @@ struct placement {
   std::size_t request = 0;       ///< index into the requests given to the planner
   std::string_view name{};       ///< the request's name
   placement_kind kind = placement_kind::pci;
-  controller_address address{};  ///< PCI: bus = controller index (libvirt's form)
-  pci_address guest{};           ///< PCI: the address the guest sees (domain, firmware bus number)
+  pci_address address{};             ///< PCI: the address the guest sees (domain, firmware bus number)
+  controller_address libvirt_address{};  ///< PCI: the same slot in libvirt's form (bus = controller index)
   unsigned transport = 0;        ///< mmio: the virtio-mmio bus QEMU uses (virtio-mmio-bus.N); ccw: devno
   bool multifunction = false;    ///< function 0 of a slot whose other functions are used
   rule why = rule::lowest_free_slot;
@@ -79,7 +79,8 @@ struct placement {
 
 /// Something that works in QEMU but that firmware or guests may trip over.
 enum class warning_code : unsigned char {
-  io_window,  ///< more hot-pluggable ports reserve I/O space than the 64 KiB window holds
+  io_window,    ///< more hot-pluggable ports reserve I/O space than the 64 KiB window holds
+  spares_short, ///< fewer spare ports or slots fit than were asked for
 };
 
 struct warning {
@@ -131,8 +132,8 @@ struct topology_plan {
   } else if (p.kind == placement_kind::ccw) {
     os << " uses channel I/O (devno 0x" << std::hex << p.transport << std::dec << "): ";
   } else {
-    os << " is at " << p.guest << " (bus index " << p.address.bus.value;
-    if (const controller* c = plan.find(p.address.bus); c != nullptr && c->kind != nullptr) {
+    os << " is at " << p.address << " (bus index " << p.libvirt_address.bus.value;
+    if (const controller* c = plan.find(p.libvirt_address.bus); c != nullptr && c->kind != nullptr) {
       os << ", " << (c->added ? "an added " : "the given ") << c->kind->model;
     }
     os << ", slot " << unsigned{p.address.slot} << ", function " << unsigned{p.address.function} << "): ";

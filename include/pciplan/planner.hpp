@@ -23,6 +23,7 @@
 
 #include <span>
 #include <type_traits>
+#include <vector>
 
 namespace pciplan::inline v0 {
 
@@ -30,6 +31,17 @@ namespace pciplan::inline v0 {
 /// of them (to change the members they document).
 template <class P>
 concept PlanningPolicy = std::is_base_of_v<policies::libvirt, P> || std::is_base_of_v<policies::pciplan, P>;
+
+namespace detail {
+template <MachineType M, PlanningPolicy Policy>
+constexpr result<topology_plan> run_plan(planning<M>& state) {
+  if constexpr (std::is_base_of_v<policies::libvirt, Policy>) {
+    return libvirt_planner<M, Policy>(state).run();
+  } else {
+    return pciplan_planner<M, Policy>(state).run();
+  }
+}
+}  // namespace detail
 
 /// Plans `requests` on machine M: an address (or another transport) for every request,
 /// and every controller that has to be added to `controllers` (the guest's existing
@@ -42,11 +54,27 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
   state.requests = requests;
   state.given = controllers;
   state.options = options;
-  if constexpr (std::is_base_of_v<policies::libvirt, Policy>) {
-    return detail::libvirt_planner<M, Policy>(state).run();
-  } else {
-    return detail::pciplan_planner<M, Policy>(state).run();
+  return detail::run_plan<M, Policy>(state);
+}
+
+/// The requests of `old` pinned where `plan` put them (PCI addresses; the transport for
+/// the others). Plan them again — with `plan.controllers` as the controllers and any new
+/// requests added — and nothing that was placed moves: stable addresses across edits.
+/// Requests no longer wanted are simply left out; nothing else moves either.
+[[nodiscard]] inline std::vector<request> pinned(const topology_plan& plan, std::span<const request> old) {
+  std::vector<request> out(old.begin(), old.end());
+  for (const placement& p : plan.placements) {
+    if (p.request >= out.size()) continue;
+    request& r = out[p.request];
+    if (p.kind == placement_kind::pci) {
+      r.fixed = address_kind::full;
+      r.address = p.libvirt_address;
+      r.via = transport::automatic;
+    } else if (p.kind == placement_kind::mmio) {
+      r.via = transport::mmio;
+    }
   }
+  return out;
 }
 
 }  // namespace pciplan::inline v0

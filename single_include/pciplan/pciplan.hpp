@@ -9,7 +9,9 @@
 //   vocabulary   fixed_string, text, error, address, connect, numbering
 //   kinds        controllers, machines, devices, kinds (type lists),
 //                compatibility (concepts), queries (Boost.Hana)
-//   compile time fixed_layout
+//   planning     request, controller, plan, policies, planner (detail/: bus table,
+//                the libvirt and pciplan policies)
+//   compile time fixed_layout, static_plan
 #ifndef PCIPLAN_PCIPLAN_HPP
 #define PCIPLAN_PCIPLAN_HPP
 
@@ -217,6 +219,23 @@ enum class errc : unsigned char {
   attribute_value,         ///< libvirt attribute form: a value that is not a number, or a wrong type='…'
   // numbering attributes of controllers
   numbering_out_of_range,  ///< chassis, port, chassisNr, busNr or targetIndex outside its range
+  // planning
+  invalid_request,          ///< the request contradicts itself or the machine (e.g. PCIe-only on a PCI-only device)
+  duplicate_name,           ///< two requests have the same name
+  invalid_controller,       ///< a given controller is wrong (duplicate index, misplaced root, unknown kind)
+  no_pci,                   ///< the machine has no PCI and the device cannot use another transport
+  mmio_exhausted,           ///< every virtio-mmio transport of the machine is in use
+  no_free_slot,             ///< no bus has room and the policy cannot add one
+  bus_numbers_exhausted,    ///< all 256 bus numbers of a PCI domain are in use
+  controller_index_exhausted,  ///< no controller index is left (libvirt: 255)
+  address_in_use,           ///< a fixed address is taken
+  no_such_bus,              ///< a fixed address names a controller index that does not exist
+  incompatible_bus,         ///< the device cannot plug into the bus its address names
+  slot_not_usable,          ///< the slot is outside the usable slots of its bus
+  numa_unsupported,         ///< the machine has no expander bus or PHB to bind a NUMA node to
+  expander_full,            ///< the expander bus of a NUMA node has no room left
+  multifunction_conflict,   ///< a multifunction group is inconsistent (repeated function, no function 0, > 8)
+  numbering_exhausted,      ///< no busNr, chassis or targetIndex is left to give
 };
 
 /// A short, stable name for an error code ("slot_out_of_range").
@@ -232,6 +251,22 @@ enum class errc : unsigned char {
     case errc::attribute_repeated: return "attribute_repeated";
     case errc::attribute_value: return "attribute_value";
     case errc::numbering_out_of_range: return "numbering_out_of_range";
+    case errc::invalid_request: return "invalid_request";
+    case errc::duplicate_name: return "duplicate_name";
+    case errc::invalid_controller: return "invalid_controller";
+    case errc::no_pci: return "no_pci";
+    case errc::mmio_exhausted: return "mmio_exhausted";
+    case errc::no_free_slot: return "no_free_slot";
+    case errc::bus_numbers_exhausted: return "bus_numbers_exhausted";
+    case errc::controller_index_exhausted: return "controller_index_exhausted";
+    case errc::address_in_use: return "address_in_use";
+    case errc::no_such_bus: return "no_such_bus";
+    case errc::incompatible_bus: return "incompatible_bus";
+    case errc::slot_not_usable: return "slot_not_usable";
+    case errc::numa_unsupported: return "numa_unsupported";
+    case errc::expander_full: return "expander_full";
+    case errc::multifunction_conflict: return "multifunction_conflict";
+    case errc::numbering_exhausted: return "numbering_exhausted";
   }
   return "unknown";
 }
@@ -1371,14 +1406,16 @@ struct reserved_function {
 enum class slot_role : unsigned char {
   primary_video,      ///< the first video device
   piix3_usb,          ///< the PIIX3 USB controller of pc (index 0)
-  sata,               ///< the primary SATA controller (q35 ICH9 AHCI)
+  ide,                ///< the primary IDE controller (pc PIIX3 IDE, built into the machine)
+  sata,               ///< the primary SATA controller (q35 ICH9 AHCI, built into the machine)
   ich9_sound,         ///< the first ICH9 HD audio device
   usb2_companions,    ///< an ICH9 EHCI + UHCI companion set
   dmi_to_pci_bridge,  ///< an address-less dmi-to-pci-bridge
 };
 
 /// A root-bus position kept for a role. `required`: the device must be there (libvirt
-/// refuses other addresses); otherwise the position is taken when free.
+/// refuses other addresses); otherwise the position is taken when free. Listed in the
+/// order libvirt assigns them.
 struct preferred_slot {
   slot_role role{};
   std::uint8_t slot = 0;
@@ -1421,9 +1458,10 @@ struct machine_traits<machines::pc> {
       {0x01, 1, "PIIX3 IDE controller"},
       {0x01, 3, "PIIX4 ACPI power management"},
   }};
-  static constexpr std::array<preferred_slot, 2> preferred{{
+  static constexpr std::array<preferred_slot, 3> preferred{{
       {slot_role::piix3_usb, 0x01, 2, true},
       {slot_role::primary_video, 0x02, 0, false},
+      {slot_role::ide, 0x01, 1, true},
   }};
   static constexpr std::array<default_device, 2> default_devices{{
       {"piix3-usb-uhci", "USB controller", true, 0x01, 2},
@@ -1448,12 +1486,13 @@ struct machine_traits<machines::q35> {
       {0x1f, 3, "ICH9 SMBus controller"},
   }};
   static constexpr std::array<preferred_slot, 6> preferred{{
+      // in the order libvirt takes them
       {slot_role::sata, 0x1f, 2, true},
-      {slot_role::primary_video, 0x01, 0, false},
-      {slot_role::ich9_sound, 0x1b, 0, false},
       {slot_role::usb2_companions, 0x1d, 0, false},
       {slot_role::usb2_companions, 0x1a, 0, false},
       {slot_role::dmi_to_pci_bridge, 0x1e, 0, false},
+      {slot_role::primary_video, 0x01, 0, false},
+      {slot_role::ich9_sound, 0x1b, 0, false},
   }};
   static constexpr std::array<default_device, 3> default_devices{{
       {"ich9-ahci", "SATA controller", true, 0x1f, 2},
@@ -1832,6 +1871,24 @@ inline constexpr connect_set connect_of =
     has_pci_v<M> ? connect_for(device_traits<D>::link, device_traits<D>::integrated, has_pcie_root_v<M>)
                  : connect_set{};
 
+/// Everything device_traits says, as one value, for run-time code: what a request
+/// carries about its device.
+struct device_descriptor {
+  std::string_view qemu_device{};
+  std::string_view mmio_device{};
+  libvirt_model libvirt{};
+  link_kind link = link_kind::conventional;
+  bool integrated = false;
+  int companion_function = -1;  ///< ICH9 USB2 companions: their fixed function, else -1
+
+  friend constexpr bool operator==(const device_descriptor&, const device_descriptor&) = default;
+};
+
+template <DeviceKind D>
+inline constexpr device_descriptor device_descriptor_of{
+    device_traits<D>::qemu_device, device_traits<D>::mmio_device, device_traits<D>::libvirt,
+    device_traits<D>::link,        device_traits<D>::integrated,  companion_function<D>};
+
 /// Whether the device can be hot(un)plugged at all (integrated endpoints cannot).
 template <DeviceKind D>
 inline constexpr bool hotpluggable_device_v = !device_traits<D>::integrated;
@@ -2185,6 +2242,2728 @@ constexpr auto shortest_chain(Kinds kinds = controller_kinds) {
 #endif  // PCIPLAN_QUERIES_HPP
 // ---- end pciplan/queries.hpp
 
+// ---- begin pciplan/controller.hpp
+// pciplan — controller.hpp: one controller instance in a guest, as the planner's
+// input (controllers the guest already has) and output (with those it added).
+#ifndef PCIPLAN_CONTROLLER_HPP
+#define PCIPLAN_CONTROLLER_HPP
+
+
+#include <boost/hana/unpack.hpp>
+
+#include <array>
+#include <string_view>
+
+namespace pciplan::inline v0 {
+
+/// An on/off setting that may also be left to the default.
+enum class toggle : unsigned char { unset, on, off };
+
+/// One controller: its kind, its index (libvirt's index, which names its bus), where it
+/// sits, and its numbering attributes. A value of -1 means "not set; the planner picks".
+struct controller {
+  controller_index index{};
+  const controller_descriptor* kind = nullptr;
+  std::string_view model_name{};  ///< the QEMU device; empty: the kind's default
+  bool has_address = false;       ///< `address` is given (roots have none)
+  controller_address address{};   ///< its slot: bus = the parent's controller index
+  int chassis = -1;
+  int port = -1;
+  int chassis_nr = -1;
+  int bus_nr = -1;
+  int target_index = -1;
+  int numa_node = -1;
+  toggle hotplug = toggle::unset;        ///< `hotplug='off'` / QEMU `hotplug=off`
+  toggle multifunction = toggle::unset;  ///< on its own address, function 0 of a shared slot
+  bool io_reserve_zero = false;          ///< QEMU `io-reserve=0` on a pcie-root-port
+  bool added = false;                    ///< added by the planner
+  // Filled in by the planner:
+  std::uint16_t domain = 0;  ///< the guest PCI domain of its bus
+  bus_number bus{};          ///< the guest bus number of the bus it provides (firmware numbering)
+
+  /// The QEMU device to emit: `model_name`, or the kind's default.
+  [[nodiscard]] constexpr std::string_view qemu_device() const noexcept {
+    return model_name.empty() && kind != nullptr ? kind->qemu_device() : model_name;
+  }
+  /// A copy at `where` (bus = the parent's controller index).
+  [[nodiscard]] constexpr controller at(controller_address where) const noexcept {
+    controller c = *this;
+    c.has_address = true;
+    c.address = where;
+    return c;
+  }
+  friend constexpr bool operator==(const controller&, const controller&) = default;
+};
+
+/// A controller of kind K with index `index` and nothing else decided.
+template <ControllerKind K>
+constexpr controller make_controller(unsigned index) {
+  controller c{};
+  c.index = controller_index{static_cast<std::uint16_t>(index)};
+  c.kind = &descriptor_of<K>;
+  return c;
+}
+
+namespace detail {
+inline constexpr auto builtin_descriptors = boost::hana::unpack(controller_kinds, [](auto... t) {
+  return std::array<const controller_descriptor*, sizeof...(t)>{&descriptor_of<typename decltype(t)::type>...};
+});
+}  // namespace detail
+
+/// The built-in kind with this libvirt model name (and, for libvirt's pci-root, the
+/// model name `spapr-pci-host-bridge` selects the pseries PHB); nullptr if none.
+[[nodiscard]] constexpr const controller_descriptor* find_controller_kind(std::string_view model,
+                                                                          std::string_view model_name = {}) noexcept {
+  if (model == "pci-root" && model_name == "spapr-pci-host-bridge") return &descriptor_of<spapr_pci_host_bridge>;
+  for (const controller_descriptor* d : detail::builtin_descriptors) {
+    if (d->model == model && d->role != controller_role::extra_root) return d;
+  }
+  return nullptr;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_CONTROLLER_HPP
+// ---- end pciplan/controller.hpp
+// ---- begin pciplan/plan.hpp
+// pciplan — plan.hpp: what the planner returns — a placement per request, every
+// controller (those given and those added), warnings, and the reason for each
+// placement.
+#ifndef PCIPLAN_PLAN_HPP
+#define PCIPLAN_PLAN_HPP
+
+
+#include <cstddef>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0 {
+
+/// How a placed device reaches the guest.
+enum class placement_kind : unsigned char {
+  pci,   ///< a PCI address
+  mmio,  ///< a virtio-mmio transport
+  ccw,   ///< s390x channel I/O (no PCI address)
+};
+
+/// Which rule placed a device (see `explain`).
+enum class rule : unsigned char {
+  given_address,        ///< the request pinned the address
+  given_bus,            ///< the request pinned the bus; the planner picked the slot
+  chipset_slot,         ///< a position the machine keeps for this kind of device
+  lowest_free_slot,     ///< libvirt: the lowest bus, slot and function that takes the device
+  added_bus,            ///< libvirt: a bus added because no existing one had room
+  hotplug_port,         ///< pciplan: a hot-pluggable PCIe port (root or switch downstream port)
+  conventional_slot,    ///< pciplan: a hot-pluggable slot of a conventional PCI bus
+  integrated_endpoint,  ///< pciplan: on the root bus, no hotplug, packed as a function
+  packed_function,      ///< pciplan: one function of a shared multifunction slot, no hotplug
+  multifunction_group,  ///< its multifunction group's slot, at its function
+  isolation_group,      ///< its isolation group's own port or slot
+  numa_expander,        ///< below the expander bus (or PHB) of its NUMA node
+  virtio_mmio,          ///< a virtio-mmio transport
+  channel_io,           ///< s390x: virtio on channel I/O
+};
+
+/// A short name for a rule ("hotplug_port").
+[[nodiscard]] constexpr std::string_view name_of(rule r) noexcept {
+  switch (r) {
+    case rule::given_address: return "given_address";
+    case rule::given_bus: return "given_bus";
+    case rule::chipset_slot: return "chipset_slot";
+    case rule::lowest_free_slot: return "lowest_free_slot";
+    case rule::added_bus: return "added_bus";
+    case rule::hotplug_port: return "hotplug_port";
+    case rule::conventional_slot: return "conventional_slot";
+    case rule::integrated_endpoint: return "integrated_endpoint";
+    case rule::packed_function: return "packed_function";
+    case rule::multifunction_group: return "multifunction_group";
+    case rule::isolation_group: return "isolation_group";
+    case rule::numa_expander: return "numa_expander";
+    case rule::virtio_mmio: return "virtio_mmio";
+    case rule::channel_io: return "channel_io";
+  }
+  return "unknown";
+}
+
+/// Where one request went.
+struct placement {
+  std::size_t request = 0;       ///< index into the requests given to the planner
+  std::string_view name{};       ///< the request's name
+  placement_kind kind = placement_kind::pci;
+  pci_address address{};             ///< PCI: the address the guest sees (domain, firmware bus number)
+  controller_address libvirt_address{};  ///< PCI: the same slot in libvirt's form (bus = controller index)
+  unsigned transport = 0;        ///< mmio: the virtio-mmio bus QEMU uses (virtio-mmio-bus.N); ccw: devno
+  bool multifunction = false;    ///< function 0 of a slot whose other functions are used
+  rule why = rule::lowest_free_slot;
+  friend constexpr bool operator==(const placement&, const placement&) = default;
+};
+
+/// Something that works in QEMU but that firmware or guests may trip over.
+enum class warning_code : unsigned char {
+  io_window,    ///< more hot-pluggable ports reserve I/O space than the 64 KiB window holds
+  spares_short, ///< fewer spare ports or slots fit than were asked for
+};
+
+struct warning {
+  warning_code code{};
+  std::string_view text{};
+  unsigned count = 0;  ///< e.g. how many ports reserve I/O space
+  friend constexpr bool operator==(const warning&, const warning&) = default;
+};
+
+/// The plan for one guest: every controller (ordered by index: those given, then those
+/// added), a placement per request (in request order), and warnings.
+struct topology_plan {
+  std::vector<controller> controllers;
+  std::vector<placement> placements;
+  std::vector<warning> warnings;
+
+  /// The controller with this index, or nullptr.
+  [[nodiscard]] constexpr const controller* find(controller_index index) const noexcept {
+    for (const auto& c : controllers) {
+      if (c.index == index) return &c;
+    }
+    return nullptr;
+  }
+  /// The placement of the request named `name`; an unknown name is a compile error in
+  /// constant evaluation and throws std::invalid_argument at run time.
+  [[nodiscard]] constexpr const placement& at(std::string_view name) const {
+    for (const auto& p : placements) {
+      if (p.name == name) return p;
+    }
+    detail::expects(false, "pciplan::topology_plan::at: no request in the plan has this name");
+    return placements.front();
+  }
+  /// How many controllers the planner added.
+  [[nodiscard]] constexpr std::size_t added_count() const noexcept {
+    std::size_t n = 0;
+    for (const auto& c : controllers) n += c.added ? 1 : 0;
+    return n;
+  }
+};
+
+/// A sentence that says why the placement is where it is, e.g.
+/// "net0 is at 0000:01:00.0 (bus index 1, a pcie-root-port added for it): it needs a
+/// hot-pluggable PCI Express slot".
+[[nodiscard]] inline std::string explain(const topology_plan& plan, const placement& p) {
+  std::ostringstream os;
+  os << p.name;
+  if (p.kind == placement_kind::mmio) {
+    os << " uses virtio-mmio transport " << p.transport << ": ";
+  } else if (p.kind == placement_kind::ccw) {
+    os << " uses channel I/O (devno 0x" << std::hex << p.transport << std::dec << "): ";
+  } else {
+    os << " is at " << p.address << " (bus index " << p.libvirt_address.bus.value;
+    if (const controller* c = plan.find(p.libvirt_address.bus); c != nullptr && c->kind != nullptr) {
+      os << ", " << (c->added ? "an added " : "the given ") << c->kind->model;
+    }
+    os << ", slot " << unsigned{p.address.slot} << ", function " << unsigned{p.address.function} << "): ";
+  }
+  switch (p.why) {
+    case rule::given_address: os << "the request fixed this address"; break;
+    case rule::given_bus: os << "the request fixed the bus; this is its first free slot"; break;
+    case rule::chipset_slot: os << "the machine keeps this position for this kind of device"; break;
+    case rule::lowest_free_slot: os << "the lowest bus, slot and function that takes the device (libvirt's search)"; break;
+    case rule::added_bus: os << "no existing bus had room, so a bus was added for it (libvirt's growth)"; break;
+    case rule::hotplug_port: os << "it needs a hot-pluggable PCI Express slot, one port per device"; break;
+    case rule::conventional_slot: os << "it needs a hot-pluggable conventional PCI slot"; break;
+    case rule::integrated_endpoint:
+      os << "it needs no hotplug, so it is an integrated endpoint on the root bus";
+      break;
+    case rule::packed_function: os << "it needs no hotplug, so it shares a multifunction slot"; break;
+    case rule::multifunction_group: os << "it shares its multifunction group's slot, at its function"; break;
+    case rule::isolation_group: os << "its isolation group has a port of its own"; break;
+    case rule::numa_expander: os << "it belongs to a guest NUMA node, so it sits below that node's expander"; break;
+    case rule::virtio_mmio: os << "the machine gives this virtio device a virtio-mmio transport"; break;
+    case rule::channel_io: os << "virtio devices on s390x use channel I/O"; break;
+  }
+  return os.str();
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_PLAN_HPP
+// ---- end pciplan/plan.hpp
+// ---- begin pciplan/planner.hpp
+// pciplan — planner.hpp: plan<Machine, Policy>(requests, options, controllers).
+//
+//   std::vector<request> devices{{"net0", models::virtio_net{}}, {"legacy0", models::e1000{}}};
+//   result<topology_plan> r = plan<machines::q35>(devices, {.spare_ports = 4});
+//   if (!r) { std::cerr << r.error() << '\n'; return 1; }      // names the device and the rule
+//   for (const placement& p : r->placements) std::cout << p.name << ' ' << p.guest << '\n';
+//
+// The same function runs in constant evaluation (see static_plan.hpp). On error the
+// inputs are untouched and no partial plan is returned.
+#ifndef PCIPLAN_PLANNER_HPP
+#define PCIPLAN_PLANNER_HPP
+
+// ---- begin pciplan/detail/libvirt_policy.hpp
+// pciplan — detail/libvirt_policy.hpp: libvirt's QEMU-driver address assignment.
+//
+// The same two passes libvirt makes (libvirt-rules.md §4.2): a dry run on a bus table
+// that may grow — existing addresses, chipset positions, on pci-root machines one
+// spare slot, every device in libvirt's order, on PCIe machines with no controllers of
+// the user's one spare root port, then a controller for every bus that has none, each
+// needing a slot itself — and then the real pass over the final controllers, which
+// places address-less controllers first and then every device, without growing.
+// Search and growth follow virDomainPCIAddressGetNextAddr / SetGrow; the bus table
+// makes the search a look-up per bus class instead of a rescan.
+#ifndef PCIPLAN_DETAIL_LIBVIRT_POLICY_HPP
+#define PCIPLAN_DETAIL_LIBVIRT_POLICY_HPP
+
+// ---- begin pciplan/detail/bus_table.hpp
+// pciplan — detail/bus_table.hpp: the occupancy of every bus, and the index that
+// finds "the lowest bus that takes X and has room" without rescanning buses.
+//
+// Per bus: a mask of usable slots, of empty slots, of aggregate slots (root ports
+// packed as functions) with a free function, and the used functions of each slot.
+// Buses with the same shape (what they accept, whether they are bus 0, isolation group,
+// zone) form a class; each class keeps two bit sets over bus indexes — buses with an
+// empty slot, buses with aggregate room — so a search looks at each class once.
+// Everything is constexpr, on std::vector, so the same code plans at compile time.
+#ifndef PCIPLAN_DETAIL_BUS_TABLE_HPP
+#define PCIPLAN_DETAIL_BUS_TABLE_HPP
+
+// ---- begin pciplan/detail/vectors.hpp
+// pciplan — detail/vectors.hpp: sizing std::vector in code that also runs in
+// constant evaluation.
+//
+// With libstdc++ 12, `std::vector<T>(n)`, `assign(n, v)` and `resize(n)` fill the new
+// storage of a trivial T by assignment before its elements' lifetimes begin; clang 14
+// refuses that in a constant expression ("assignment to object outside its lifetime").
+// These helpers grow with push_back, which constructs each element.
+#ifndef PCIPLAN_DETAIL_VECTORS_HPP
+#define PCIPLAN_DETAIL_VECTORS_HPP
+
+
+#include <cstddef>
+#include <vector>
+
+namespace pciplan::inline v0::detail {
+
+/// `v` becomes `n` copies of `value`.
+template <class T>
+constexpr void refill(std::vector<T>& v, std::size_t n, const T& value) {
+  v.clear();
+  v.reserve(n);
+  for (std::size_t i = 0; i != n; ++i) v.push_back(value);
+}
+
+/// `v` grows to at least `n` elements, new ones copies of `value`.
+template <class T>
+constexpr void grow_to(std::vector<T>& v, std::size_t n, const T& value) {
+  if (v.size() >= n) return;
+  v.reserve(n);
+  while (v.size() < n) v.push_back(value);
+}
+
+/// A vector of `n` copies of `value`.
+template <class T>
+constexpr std::vector<T> filled(std::size_t n, const T& value) {
+  std::vector<T> v;
+  refill(v, n, value);
+  return v;
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_DETAIL_VECTORS_HPP
+// ---- end pciplan/detail/vectors.hpp
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace pciplan::inline v0::detail {
+
+/// A growable bit set over indexes that remembers the lowest word that may be set.
+class bit_index {
+ public:
+  constexpr void assign(std::size_t i, bool on) {
+    const std::size_t w = i / 64;
+    if (on) {
+      grow_to(words_, w + 1, std::uint64_t{0});
+      words_[w] |= std::uint64_t{1} << (i % 64);
+      if (w < first_) first_ = w;
+    } else if (w < words_.size()) {
+      words_[w] &= ~(std::uint64_t{1} << (i % 64));
+    }
+  }
+  /// The lowest index in the set, or -1.
+  [[nodiscard]] constexpr long lowest() {
+    while (first_ < words_.size() && words_[first_] == 0) ++first_;
+    if (first_ == words_.size()) return -1;
+    return static_cast<long>(first_ * 64 + static_cast<std::size_t>(std::countr_zero(words_[first_])));
+  }
+
+ private:
+  std::vector<std::uint64_t> words_;
+  std::size_t first_ = 0;
+};
+
+/// The state of one bus (the bus of the controller with that index).
+struct bus_state {
+  const controller_descriptor* kind = nullptr;  ///< nullptr: no bus with this index
+  connect_set flags{};                          ///< what it takes, plus auto-assign and hotplug
+  std::uint32_t usable = 0;                     ///< slots in the kind's range
+  std::uint32_t empty = 0;                      ///< usable slots with no function in use
+  std::uint32_t aggregate = 0;                  ///< slots whose first function is an aggregating device
+  std::uint32_t aggregate_room = 0;             ///< aggregate slots with a free function
+  std::array<std::uint8_t, 32> used{};          ///< functions in use, per slot
+  unsigned group = 0;                           ///< isolation group
+  bool group_locked = false;
+  int zone = -1;                                ///< planner-defined partition (NUMA node); -1: main
+  int cls = -1;
+  unsigned counted = 0;                         ///< empty slots counted in its class
+
+  [[nodiscard]] constexpr bool is_empty() const noexcept { return empty == usable; }
+};
+
+/// Buses of one shape, and which of them have room.
+struct bus_class {
+  connect_set flags{};
+  bool index0 = false;
+  unsigned group = 0;
+  int zone = -1;
+  bit_index plain;      ///< buses with an empty slot
+  bit_index aggregate;  ///< buses with an aggregate slot that has a free function
+  unsigned free_slots = 0;  ///< empty slots over all its buses
+};
+
+/// A slot found by a search.
+struct slot_choice {
+  bool found = false;
+  unsigned bus = 0;
+  unsigned slot = 0;
+  unsigned function = 0;
+};
+
+/// Any zone (the libvirt policy searches every bus).
+inline constexpr int any_zone = -2;
+
+class bus_table {
+ public:
+  std::vector<bus_state> buses;  // by controller index
+  std::vector<bus_class> classes;
+
+  [[nodiscard]] constexpr std::size_t size() const noexcept { return buses.size(); }
+  [[nodiscard]] constexpr bool exists(std::size_t index) const noexcept {
+    return index < buses.size() && buses[index].kind != nullptr;
+  }
+
+  /// Makes `index` a bus of `kind`. `hotplug_allowed` false drops the hotplug flag
+  /// (`hotplug='off'`). `flags` non-empty replaces what the bus accepts (libvirt narrows
+  /// the root port it adds for a pcie-to-pci-bridge).
+  constexpr void define(std::size_t index, const controller_descriptor& kind, bool hotplug_allowed, int zone = -1,
+                        unsigned group = 0, bool group_locked = false, connect_set flags = {}) {
+    grow_to(buses, index + 1, bus_state{});
+    bus_state& b = buses[index];
+    b = bus_state{};
+    b.kind = &kind;
+    b.flags = flags.empty() ? kind.bus_flags() : flags;
+    if (!hotplug_allowed) b.flags = b.flags - connect::hotpluggable;
+    for (unsigned s = kind.slots.first; s <= kind.slots.last; ++s) b.usable |= 1u << s;
+    b.empty = b.usable;
+    b.group = group;
+    b.group_locked = group_locked;
+    b.zone = zone;
+    classify(index);
+  }
+
+  /// Whether `need` may take a slot of bus `index` (a planned address: strict rules).
+  [[nodiscard]] constexpr bool accepts(std::size_t index, connect_set need) const noexcept {
+    return exists(index) && fits(need, buses[index].flags, index == 0);
+  }
+
+  /// Checks an address a user gave: the bus exists and takes the device (relaxed rules),
+  /// the slot is usable, the function is free. Returns errc::none when it may be reserved.
+  [[nodiscard]] constexpr errc check_given(std::size_t bus, unsigned slot, unsigned function,
+                                           connect_set need) const noexcept {
+    if (!exists(bus)) return errc::no_such_bus;
+    const bus_state& b = buses[bus];
+    if (need.intersects(connect::integrated) && bus != 0) return errc::incompatible_bus;
+    if (!fits(need - connect::auto_assign - connect::hotpluggable, b.flags, bus == 0, address_origin::given)) {
+      return errc::incompatible_bus;
+    }
+    if (slot > max_slot || ((b.usable >> slot) & 1u) == 0) return errc::slot_not_usable;
+    if (function > max_function) return errc::function_out_of_range;
+    if ((b.used[slot] >> function) & 1u) return errc::address_in_use;
+    return errc::none;
+  }
+
+  /// Marks a function used. `need` decides whether the slot becomes an aggregate slot
+  /// (when this is its first function); `group` and `given` follow libvirt's isolation
+  /// rules (the first device on an unlocked bus sets its group; a given address that
+  /// mixes groups resets the bus to group 0).
+  constexpr void reserve(std::size_t bus, unsigned slot, unsigned function, connect_set need, unsigned group = 0,
+                         bool given = false) {
+    bus_state& b = buses[bus];
+    const std::uint32_t bit = 1u << slot;
+    const bool bus_was_empty = b.is_empty();
+    if (b.used[slot] == 0 && need.intersects(connect::aggregate_slot)) b.aggregate |= bit;
+    b.used[slot] = static_cast<std::uint8_t>(b.used[slot] | (1u << function));
+    b.empty &= ~bit;
+    if ((b.aggregate & bit) != 0 && b.used[slot] != 0xff) {
+      b.aggregate_room |= bit;
+    } else {
+      b.aggregate_room &= ~bit;
+    }
+    if (bus_was_empty && !b.group_locked) {
+      b.group = group;
+    } else if (b.group != group && given) {
+      b.group = 0;
+    }
+    classify(bus);
+  }
+
+  /// The lowest bus (in index order) with a slot `need` may take, then its lowest such
+  /// slot and function — libvirt's search, without the rescan. `function` -1: any.
+  /// Only buses of isolation group `group` and of zone `zone` (or any zone) are looked at.
+  [[nodiscard]] constexpr slot_choice find(connect_set need, unsigned group = 0, int function = -1,
+                                           int zone = any_zone) {
+    const bool aggregating = need.intersects(connect::aggregate_slot) && function == -1;
+    long best = -1;
+    for (auto& c : classes) {
+      if (c.group != group || (zone != any_zone && c.zone != zone)) continue;
+      if (!fits(need, c.flags, c.index0)) continue;
+      long b = c.plain.lowest();
+      if (aggregating) {
+        const long a = c.aggregate.lowest();
+        if (a >= 0 && (b < 0 || a < b)) b = a;
+      }
+      if (b >= 0 && (best < 0 || b < best)) best = b;
+    }
+    if (best < 0) return {};
+    return choose_slot(static_cast<std::size_t>(best), aggregating, function);
+  }
+
+  /// libvirt's second pass: the lowest completely empty bus whose isolation group is not
+  /// locked and that takes `need`, ignoring its current group.
+  [[nodiscard]] constexpr slot_choice find_on_empty_bus(connect_set need, int function = -1) const {
+    for (std::size_t i = 0; i != buses.size(); ++i) {
+      const bus_state& b = buses[i];
+      if (b.kind == nullptr || !b.is_empty() || b.group_locked || b.usable == 0) continue;
+      if (!fits(need, b.flags, i == 0)) continue;
+      const unsigned slot = static_cast<unsigned>(std::countr_zero(b.usable));
+      return {true, static_cast<unsigned>(i), slot, function < 0 ? 0u : static_cast<unsigned>(function)};
+    }
+    return {};
+  }
+
+  /// The slot and function a search would take on bus `index`.
+  [[nodiscard]] constexpr slot_choice choose_slot(std::size_t index, bool aggregating, int function) const {
+    const bus_state& b = buses[index];
+    const std::uint32_t mask = b.empty | (aggregating ? b.aggregate_room : 0u);
+    if (mask == 0) return {};
+    const unsigned slot = static_cast<unsigned>(std::countr_zero(mask));
+    unsigned fn = function < 0 ? 0u : static_cast<unsigned>(function);
+    if (b.used[slot] != 0) fn = static_cast<unsigned>(std::countr_one(b.used[slot]));
+    return {true, static_cast<unsigned>(index), slot, fn};
+  }
+
+  /// Empty slots on buses of `zone` and isolation group 0 that take `kind`.
+  [[nodiscard]] constexpr unsigned free_slots(connect_set kind, int zone) const noexcept {
+    unsigned n = 0;
+    for (const auto& c : classes) {
+      if (c.group == 0 && c.zone == zone && c.flags.intersects(kind)) n += c.free_slots;
+    }
+    return n;
+  }
+
+  /// Whether every usable slot of every bus has a function in use (libvirt skips its
+  /// spare-slot reservation then).
+  [[nodiscard]] constexpr bool fully_reserved() const noexcept {
+    for (const auto& b : buses) {
+      if (b.kind != nullptr && b.empty != 0) return false;
+    }
+    return true;
+  }
+
+ private:
+  constexpr void classify(std::size_t index) {
+    bus_state& b = buses[index];
+    const bool index0 = index == 0;
+    int found = -1;
+    for (std::size_t c = 0; c != classes.size(); ++c) {
+      const bus_class& k = classes[c];
+      if (k.flags == b.flags && k.index0 == index0 && k.group == b.group && k.zone == b.zone) {
+        found = static_cast<int>(c);
+        break;
+      }
+    }
+    if (found < 0) {
+      classes.push_back(bus_class{b.flags, index0, b.group, b.zone, {}, {}, 0});
+      found = static_cast<int>(classes.size() - 1);
+    }
+    if (b.cls >= 0 && b.cls != found) {
+      classes[static_cast<std::size_t>(b.cls)].plain.assign(index, false);
+      classes[static_cast<std::size_t>(b.cls)].aggregate.assign(index, false);
+      classes[static_cast<std::size_t>(b.cls)].free_slots -= b.counted;
+      b.counted = 0;
+    }
+    b.cls = found;
+    const unsigned now = static_cast<unsigned>(std::popcount(b.empty));
+    classes[static_cast<std::size_t>(found)].free_slots += now;
+    classes[static_cast<std::size_t>(found)].free_slots -= b.counted;
+    b.counted = now;
+    classes[static_cast<std::size_t>(found)].plain.assign(index, b.empty != 0);
+    classes[static_cast<std::size_t>(found)].aggregate.assign(index, b.aggregate_room != 0);
+  }
+};
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_DETAIL_BUS_TABLE_HPP
+// ---- end pciplan/detail/bus_table.hpp
+// ---- begin pciplan/detail/planning.hpp
+// pciplan — detail/planning.hpp: what both policies share — checking the input,
+// the bus table built from controllers, the order of placement, the machine's chipset
+// positions, multifunction marks, numbering defaults and firmware bus numbers.
+#ifndef PCIPLAN_DETAIL_PLANNING_HPP
+#define PCIPLAN_DETAIL_PLANNING_HPP
+
+// ---- begin pciplan/policies.hpp
+// pciplan — policies.hpp: the planning policies and the options they take.
+//
+//   plan<machines::q35>(requests)                          // policies::pciplan, the default
+//   plan<machines::q35, policies::libvirt>(requests)       // libvirt's QEMU driver, exactly
+#ifndef PCIPLAN_POLICIES_HPP
+#define PCIPLAN_POLICIES_HPP
+
+
+namespace pciplan::inline v0 {
+
+namespace policies {
+
+/// libvirt's QEMU-driver address assignment, decision for decision
+/// (libvirt-rules.md §2-4): device order by class, chipset positions, a dry run that
+/// grows the topology (pci-bridge; pcie-root-port + pcie-to-pci-bridge; new PHBs)
+/// followed by the real pass, root ports packed 8 per slot, one spare root port on
+/// PCIe machines whose controllers libvirt manages, gaps in controller indexes filled,
+/// chassis = index, port = slot*8+function, busNr = lowest - 2, targetIndex lowest
+/// unused, multifunction='on' on function 0. The members describe the QEMU libvirt
+/// plans for (its "capabilities"); the defaults are those of libvirt's test suite.
+struct libvirt {
+  /// QEMU has pcie-pci-bridge: conventional PCI devices on PCIe machines get a
+  /// pcie-root-port + pcie-to-pci-bridge; otherwise dmi-to-pci-bridge + pci-bridge.
+  static constexpr bool pcie_to_pci_bridge = true;
+  /// Controller indexes libvirt accepts.
+  static constexpr unsigned max_index = 255;
+};
+
+/// pciplan's own policy: constraints first. (A) devices that take only conventional
+/// PCI get hot-pluggable conventional slots; (B) the others get a hot-pluggable PCIe
+/// port each — root ports packed 8 per slot, switches when the root bus runs out —
+/// or, when they need no hotplug, an integrated or packed multifunction slot;
+/// (C) virtio-mmio where the machine has no PCI. NUMA nodes get expander buses, spare
+/// ports come after every device, and a re-plan of a plan's output moves nothing.
+struct pciplan {
+  static constexpr unsigned max_index = 0xffff;
+};
+
+}  // namespace policies
+
+/// What the planner is asked besides the devices.
+struct plan_options {
+  /// pciplan policy: empty hot-pluggable ports (PCIe machines) or slots (PCI machines)
+  /// left after every device. 4 by default: within KubeVirt's 3-6 and below the ~14
+  /// I/O-reserving ports an x86 q35 guest can hold (qemu-rules (b) 25), at about 700 KB
+  /// of QEMU memory and one bus number per port. Ignored by the libvirt policy, which
+  /// adds its own single spare.
+  unsigned spare_ports = 4;
+  /// Guest NUMA nodes (libvirt's <cpu><numa> cells); 0 = not checked. A request or
+  /// controller naming a node at or above this count is refused.
+  unsigned numa_nodes = 0;
+};
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_POLICIES_HPP
+// ---- end pciplan/policies.hpp
+// ---- begin pciplan/request.hpp
+// pciplan — request.hpp: a device to place, with its constraints.
+//
+// A request says what the device needs, never where it goes (unless the caller pins
+// it): the address is the planner's answer.
+//
+//   request{"net0", models::virtio_net{}}
+//   request{"gpu0", models::vfio_pci{}, numa_node{1}}
+//   request{"legacy0", models::e1000{}}                       // conventional PCI
+//   request{"scratch", models::virtio_blk{}, hotplug::not_needed}
+//   request{"disk0", models::virtio_blk{}, at_address{{0, 3, 0, 0}}}   // pinned (bus = controller index)
+//   request{"gpu", models::vfio_pci{}, multifunction_group{1, 0}}, request{"gpu-audio", …, multifunction_group{1, 1}}
+#ifndef PCIPLAN_REQUEST_HPP
+#define PCIPLAN_REQUEST_HPP
+
+
+#include <string_view>
+
+namespace pciplan::inline v0 {
+
+/// What kind of slot the device may use. `catalogue`: what the device catalogue says
+/// (conventional → pci, express → pcie, virtio → either).
+enum class link_need : unsigned char { catalogue, pci, pcie, either };
+
+/// Whether the device must stay hot-pluggable (the default). A device that does not
+/// need hotplug may become an integrated endpoint on the root bus or one function of a
+/// shared multifunction slot.
+enum class hotplug : unsigned char { required, not_needed };
+
+/// How the device reaches the guest: `automatic` lets the machine and policy decide
+/// (PCI where there is PCI; virtio-mmio or CCW where the machine uses them).
+enum class transport : unsigned char { automatic, pci, mmio };
+
+/// The guest NUMA node the device belongs to: it goes below an expander bus (or a PHB)
+/// bound to that node.
+struct numa_node {
+  int value = -1;
+};
+/// Placement order: lower keys are placed first; equal keys keep the input order.
+struct order_key {
+  int value = 0;
+};
+/// Devices with the same id share one slot, each at its given function (a GPU and its
+/// audio function). Ids are > 0.
+struct multifunction_group {
+  unsigned id = 0;
+  unsigned function = 0;
+};
+/// A host IOMMU group: devices with the same id (> 0) stay together, and apart from
+/// everything else.
+struct isolation_group {
+  unsigned id = 0;
+};
+/// A fixed address: the bus is a controller index, as in libvirt.
+struct at_address {
+  controller_address value{};
+};
+/// A partial address: this controller's bus; the planner picks the slot.
+struct on_bus {
+  controller_index value{};
+};
+/// A partial address: this PCI domain (pseries: the PHB with this target index).
+struct in_domain {
+  unsigned value = 0;
+};
+
+/// Which part of the address the caller fixed.
+enum class address_kind : unsigned char { none, full, bus, domain };
+
+/// One device to place.
+struct request {
+  std::string_view name{};  ///< unique; errors and explanations use it (not copied: keep it alive)
+  device_descriptor device{};
+  link_need link = link_need::catalogue;
+  hotplug hotplug_need = hotplug::required;
+  int numa = -1;
+  address_kind fixed = address_kind::none;
+  controller_address address{};  ///< meaningful as far as `fixed` says
+  unsigned multifunction = 0;    ///< multifunction group id (0: none)
+  unsigned function = 0;         ///< the function within the multifunction group
+  unsigned isolation = 0;        ///< isolation group id (0: none)
+  int order = 0;
+  transport via = transport::automatic;
+
+  constexpr request() = default;
+  template <DeviceKind D, class... Constraints>
+  constexpr request(std::string_view name_, D, Constraints... constraints)
+      : request(name_, device_descriptor_of<D>, constraints...) {}
+  template <class... Constraints>
+  constexpr request(std::string_view name_, const device_descriptor& device_, Constraints... constraints)
+      : name(name_), device(device_) {
+    (apply(constraints), ...);
+  }
+
+  constexpr void apply(link_need l) noexcept { link = l; }
+  constexpr void apply(hotplug h) noexcept { hotplug_need = h; }
+  constexpr void apply(transport t) noexcept { via = t; }
+  constexpr void apply(numa_node n) noexcept { numa = n.value; }
+  constexpr void apply(order_key k) noexcept { order = k.value; }
+  constexpr void apply(multifunction_group g) noexcept {
+    multifunction = g.id;
+    function = g.function;
+  }
+  constexpr void apply(isolation_group g) noexcept { isolation = g.id; }
+  constexpr void apply(at_address a) noexcept {
+    fixed = address_kind::full;
+    address = a.value;
+  }
+  constexpr void apply(on_bus b) noexcept {
+    fixed = address_kind::bus;
+    address = controller_address(0, b.value, 0, 0);
+  }
+  constexpr void apply(in_domain d) noexcept {
+    fixed = address_kind::domain;
+    address.domain = static_cast<std::uint16_t>(d.value);
+  }
+};
+
+/// `device<models::virtio_net>("wan", constraints…)`: a request, spelled with the kind first.
+template <DeviceKind D, class... Constraints>
+constexpr request device(std::string_view name, Constraints... constraints) {
+  return request(name, D{}, constraints...);
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_REQUEST_HPP
+// ---- end pciplan/request.hpp
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace pciplan::inline v0::detail {
+
+/// libvirt's placement order by device class (libvirt-rules.md §3.3); PCI controllers
+/// without an address come first (rank 1).
+[[nodiscard]] constexpr int libvirt_rank(std::string_view element) noexcept {
+  constexpr std::string_view order[] = {"filesystem", "interface", "sound",   "controller", "disk",
+                                        "hostdev",    "memballoon", "rng",    "watchdog",   "video",
+                                        "shmem",      "input",      "serial", "iommu",      "vsock",
+                                        "memory",     "crypto",     "panic",  "pstore"};
+  for (std::size_t i = 0; i != std::size(order); ++i) {
+    if (order[i] == element) return static_cast<int>(i) + 2;
+  }
+  return 21;  // unknown classes go last
+}
+
+/// The error the planner returns: the device (or controller) named first, then the
+/// rule that was broken.
+constexpr error plan_error(errc code, std::string_view subject, std::string_view reason) {
+  return error{code, {}, reason, bounded_text<96>(subject), error::no_position};
+}
+
+/// A controller's name in errors: "controller 3 (pcie-root-port)".
+constexpr bounded_text<96> controller_name(const controller& c) {
+  bounded_text<96> t("controller ");
+  t.append_decimal(c.index.value);
+  if (c.kind != nullptr) t.append(" (").append(c.kind->model).append(')');
+  return t;
+}
+
+/// An item to place: a request, or a given controller without an address.
+struct unit {
+  bool is_controller = false;
+  std::size_t index = 0;  ///< request index, or position in `controllers`
+  int rank = 0;           ///< libvirt class rank, or the request's order key
+  std::size_t position = 0;
+};
+
+/// How a request travels, decided before any slot is chosen.
+struct request_route {
+  placement_kind kind = placement_kind::pci;
+  connect_set need{};  ///< connect flags for PCI (with auto_assign)
+};
+
+/// The state both policies work on.
+template <MachineType M>
+struct planning {
+  std::span<const request> requests;
+  std::span<const controller> given;
+  plan_options options{};
+  unsigned max_index = 255;
+
+  std::vector<controller> controllers;  // by index order once built
+  std::vector<placement> placements;    // per request
+  std::vector<request_route> routes;    // per request
+  std::vector<unsigned char> done;      // per request: has its place (not vector<bool>: clang 14 cannot constant-evaluate it)
+  std::vector<warning> warnings;
+  std::vector<int> chipset_slot;  // per request: the chipset slot it took, -1: none
+  error failure{};
+  bool failed = false;
+  /// static_plan: a failure stops compilation right where it happens, so that the
+  /// diagnostic's call chain shows the device and the planner's sentence.
+  bool compile_time_errors = false;
+
+  static constexpr bool pcie_machine = has_pcie_root_v<M>;
+
+  constexpr bool fail(errc code, std::string_view subject, std::string_view reason) {
+    if (compile_time_errors && std::is_constant_evaluated()) {
+      compile_time_error("pciplan::static_plan: the layout cannot be planned; the call chain above names the device and the reason");
+    }
+    if (!failed) {
+      failed = true;
+      failure = plan_error(code, subject, reason);
+    }
+    return false;
+  }
+  constexpr bool fail(errc code, const controller& c, std::string_view reason) {
+    if (compile_time_errors && std::is_constant_evaluated()) {
+      compile_time_error("pciplan::static_plan: the layout cannot be planned; the call chain above names the controller and the reason");
+    }
+    if (!failed) {
+      failed = true;
+      failure = error{code, {}, reason, controller_name(c), error::no_position};
+    }
+    return false;
+  }
+
+  // ---- input checks ---------------------------------------------------------------
+
+  /// The connect flags of a request on this machine, its link constraint applied.
+  [[nodiscard]] constexpr connect_set need_of(const request& r) const noexcept {
+    link_kind link = r.device.link;
+    if (r.link == link_need::pci) link = link_kind::conventional;
+    if (r.link == link_need::pcie) link = link_kind::express;
+    return connect_for(link, r.device.integrated, pcie_machine);
+  }
+
+  constexpr bool check_requests() {
+    const std::size_t n = requests.size();
+    placements.assign(n, placement{});
+    routes.assign(n, request_route{});
+    refill(done, n, static_cast<unsigned char>(0));
+    // unique names
+    std::vector<std::string_view> names;
+    names.reserve(n);
+    for (const auto& r : requests) names.push_back(r.name);
+    std::sort(names.begin(), names.end());
+    for (std::size_t i = 1; i < n; ++i) {
+      if (names[i] == names[i - 1]) return fail(errc::duplicate_name, names[i], "two requests have this name");
+    }
+    for (std::size_t i = 0; i != n; ++i) {
+      const request& r = requests[i];
+      placements[i].request = i;
+      placements[i].name = r.name;
+      if (r.name.empty()) return fail(errc::invalid_request, "(unnamed)", "every request needs a name");
+      if (r.link == link_need::pcie && r.device.link == link_kind::conventional) {
+        return fail(errc::invalid_request, r.name,
+                    "asks for a PCI Express slot, but the device is conventional PCI only");
+      }
+      if (r.numa >= 0) {
+        if (options.numa_nodes != 0 && static_cast<unsigned>(r.numa) >= options.numa_nodes) {
+          return fail(errc::invalid_request, r.name, "names a NUMA node the guest does not have");
+        }
+      }
+      if (r.multifunction != 0 && r.function > max_function) {
+        return fail(errc::multifunction_conflict, r.name, "its multifunction group function must be 0 to 7");
+      }
+      if (r.via == transport::mmio && r.fixed != address_kind::none) {
+        return fail(errc::invalid_request, r.name, "asks for virtio-mmio and for a PCI address at once");
+      }
+      if (r.via == transport::mmio && r.device.mmio_device.empty()) {
+        return fail(errc::invalid_request, r.name, "asks for virtio-mmio, but the device has no virtio-mmio variant");
+      }
+      if (r.fixed == address_kind::full || r.fixed == address_kind::bus) {
+        if (r.address.bus.value > max_index) {
+          return fail(errc::controller_index_exhausted, r.name, "its address names a controller index above the limit");
+        }
+      }
+    }
+    return check_groups();
+  }
+
+  /// Multifunction groups: one function each, function 0 present, fixed addresses agree.
+  constexpr bool check_groups() {
+    std::vector<std::size_t> members;
+    for (std::size_t i = 0; i != requests.size(); ++i) {
+      if (requests[i].multifunction != 0) members.push_back(i);
+    }
+    std::sort(members.begin(), members.end(), [&](std::size_t a, std::size_t b) {
+      return requests[a].multifunction != requests[b].multifunction
+                 ? requests[a].multifunction < requests[b].multifunction
+                 : a < b;
+    });
+    for (std::size_t g = 0; g < members.size();) {
+      std::size_t e = g;
+      unsigned functions = 0;
+      const request& first = requests[members[g]];
+      while (e < members.size() && requests[members[e]].multifunction == first.multifunction) {
+        const request& r = requests[members[e]];
+        if ((functions >> r.function) & 1u) {
+          return fail(errc::multifunction_conflict, r.name,
+                      "shares its function with another member of its multifunction group");
+        }
+        functions |= 1u << r.function;
+        if (r.fixed != first.fixed || r.numa != first.numa || r.isolation != first.isolation ||
+            (r.fixed == address_kind::full &&
+             (r.address.bus != first.address.bus || r.address.slot != first.address.slot ||
+              r.address.function != r.function))) {
+          return fail(errc::multifunction_conflict, r.name,
+                      "disagrees with its multifunction group on address, NUMA node or isolation group");
+        }
+        ++e;
+      }
+      if ((functions & 1u) == 0) {
+        return fail(errc::multifunction_conflict, first.name,
+                    "its multifunction group has no function 0, which QEMU needs");
+      }
+      g = e;
+    }
+    return true;
+  }
+
+  /// The given controllers, sorted by index, checked; the machine's root added when
+  /// it is missing.
+  constexpr bool check_controllers() {
+    if constexpr (!has_pci_v<M>) {
+      if (!given.empty()) return fail(errc::invalid_controller, given.front(), "is a PCI controller, and the machine type has no PCI");
+      return true;
+    } else {
+      return check_pci_controllers();
+    }
+  }
+
+  constexpr bool check_pci_controllers() {
+    using root = root_of<M>;
+    controllers.assign(given.begin(), given.end());
+    std::sort(controllers.begin(), controllers.end(),
+              [](const controller& a, const controller& b) { return a.index < b.index; });
+    for (std::size_t i = 0; i != controllers.size(); ++i) {
+      controller& c = controllers[i];
+      c.added = false;
+      if (c.kind == nullptr) return fail(errc::invalid_controller, c, "has no kind");
+      if (i > 0 && controllers[i - 1].index == c.index) {
+        return fail(errc::invalid_controller, c, "has the same index as another controller");
+      }
+      if (c.index.value > max_index) return fail(errc::controller_index_exhausted, c, "has an index above the limit");
+      const bool root_kind = c.kind->is_root();
+      if (c.index.value == 0) {
+        if (c.kind != &descriptor_of<root>) {
+          return fail(errc::invalid_controller, c, "must be the machine's root bus (index 0 is the root)");
+        }
+      } else if (root_kind && !(machine_traits<M>::multiple_roots && c.kind == &descriptor_of<root>)) {
+        return fail(errc::invalid_controller, c, "is a root bus, which only index 0 may be on this machine");
+      }
+      if (root_kind && c.has_address) return fail(errc::invalid_controller, c, "is a root bus and cannot have an address");
+      if (c.numa_node >= 0) {
+        if (!c.kind->numa_node || (c.kind->is_root() && c.index.value == 0)) {
+          return fail(errc::invalid_controller, c, "cannot be bound to a NUMA node");
+        }
+        if (options.numa_nodes != 0 && static_cast<unsigned>(c.numa_node) >= options.numa_nodes) {
+          return fail(errc::invalid_controller, c, "names a NUMA node the guest does not have");
+        }
+      }
+      if (!check_numbering(c)) return false;
+      if (!available(*c.kind)) {
+        return fail(errc::invalid_controller, c, "is a kind this machine type does not have");
+      }
+    }
+    if (controllers.empty() || controllers.front().index.value != 0) {
+      controller r = make_controller<root>(0);
+      r.added = true;
+      controllers.insert(controllers.begin(), r);
+    }
+    return true;
+  }
+
+  constexpr bool check_numbering(const controller& c) {
+    const auto in = [](int v, numbering n) { return v < 0 || range_of(n).contains(static_cast<unsigned>(v)); };
+    const numbering_set has = c.kind->numbered_by;
+    if ((c.chassis >= 0 && !has.has(numbering::chassis)) || (c.port >= 0 && !has.has(numbering::port)) ||
+        (c.chassis_nr >= 0 && !has.has(numbering::chassis_nr)) || (c.bus_nr >= 0 && !has.has(numbering::bus_nr)) ||
+        (c.target_index >= 0 && !has.has(numbering::target_index))) {
+      return fail(errc::invalid_controller, c, "has a numbering attribute its kind does not take");
+    }
+    if (!in(c.chassis, numbering::chassis) || !in(c.port, numbering::port) ||
+        !in(c.chassis_nr, numbering::chassis_nr) || !in(c.bus_nr, numbering::bus_nr) ||
+        !in(c.target_index, numbering::target_index)) {
+      return fail(errc::numbering_out_of_range, c, "has a numbering attribute out of its range");
+    }
+    return true;
+  }
+
+  /// Whether a kind may appear on this machine (built-in kinds: AvailableOn; user kinds
+  /// are trusted).
+  [[nodiscard]] static constexpr bool available(const controller_descriptor& kind) noexcept {
+    constexpr auto flags = availability<M>(controller_kinds);
+    for (std::size_t i = 0; i != builtin_descriptors.size(); ++i) {
+      if (builtin_descriptors[i] == &kind) return flags[i];
+    }
+    return true;
+  }
+
+  // ---- lookups --------------------------------------------------------------------
+
+  [[nodiscard]] constexpr int position_of(controller_index index) const noexcept {
+    const auto it = std::lower_bound(controllers.begin(), controllers.end(), index,
+                                     [](const controller& c, controller_index i) { return c.index < i; });
+    return (it != controllers.end() && it->index == index) ? static_cast<int>(it - controllers.begin()) : -1;
+  }
+  [[nodiscard]] constexpr const controller* find(controller_index index) const noexcept {
+    const int p = position_of(index);
+    return p < 0 ? nullptr : &controllers[static_cast<std::size_t>(p)];
+  }
+
+  /// Connect flags of a controller that needs a slot.
+  [[nodiscard]] static constexpr connect_set need_of(const controller& c) noexcept { return c.kind->connects_as; }
+
+  // ---- the machine's own positions -------------------------------------------------
+
+  /// Requests that play a chipset role, in input order of the first of each kind.
+  struct roles {
+    int primary_video = -1;
+    int piix3_usb = -1;
+    int ide = -1;
+    int sata = -1;
+    int ich9_sound = -1;
+    std::array<unsigned, 2> usb2_groups{};  // multifunction group ids of ICH9 USB2 sets
+  };
+
+  roles role{};
+
+  [[nodiscard]] constexpr roles find_roles() const {
+    roles r{};
+    bool usb_seen = false;
+    bool ide_seen = false;
+    bool sata_seen = false;
+    bool video_seen = false;
+    bool sound_seen = false;
+    std::size_t usb2 = 0;
+    for (std::size_t i = 0; i != requests.size(); ++i) {
+      const request& q = requests[i];
+      if (routes[i].kind != placement_kind::pci) continue;
+      const std::string_view dev = q.device.qemu_device;
+      const std::string_view el = q.device.libvirt.element;
+      if (el == "video" && !video_seen) {
+        video_seen = true;
+        r.primary_video = static_cast<int>(i);
+      }
+      if (dev == device_traits<models::piix3_ide>::qemu_device && !ide_seen) {
+        ide_seen = true;
+        r.ide = static_cast<int>(i);
+      }
+      if (dev == device_traits<models::ich9_ahci>::qemu_device && !sata_seen) {
+        sata_seen = true;
+        r.sata = static_cast<int>(i);
+      }
+      if (dev == device_traits<models::ich9_intel_hda>::qemu_device && !sound_seen && q.fixed == address_kind::none) {
+        sound_seen = true;
+        r.ich9_sound = static_cast<int>(i);
+      }
+      if (el == "controller" && q.device.libvirt.model.find("uhci") != std::string_view::npos && !usb_seen &&
+          dev == device_traits<models::piix3_uhci>::qemu_device) {
+        r.piix3_usb = static_cast<int>(i);
+      }
+      if (el == "controller" && (q.device.libvirt.model.find("hci") != std::string_view::npos)) usb_seen = true;
+      if (q.device.companion_function >= 0 && q.multifunction != 0 && usb2 < 2) {
+        bool known = false;
+        for (std::size_t k = 0; k != usb2; ++k) known = known || r.usb2_groups[k] == q.multifunction;
+        if (!known) r.usb2_groups[usb2++] = q.multifunction;
+      }
+    }
+    return r;
+  }
+
+  /// Records where request `i` went.
+  constexpr void place(std::size_t i, controller_address a, rule why) {
+    placement& pl = placements[i];
+    pl.kind = placement_kind::pci;
+    pl.libvirt_address = a;
+    pl.why = why;
+    done[i] = 1;
+  }
+
+  // ---- the machine's own positions (libvirt's ValidateDevicePCISlotsChipsets) ------
+  // `dry`: reserve without recording placements (libvirt's dry run).
+
+  [[nodiscard]] constexpr int role_request(slot_role which) const noexcept {
+    switch (which) {
+      case slot_role::ide: return role.ide;
+      case slot_role::sata: return role.sata;
+      case slot_role::piix3_usb: return role.piix3_usb;
+      case slot_role::primary_video: return role.primary_video;
+      case slot_role::ich9_sound: return role.ich9_sound;
+      default: return -1;
+    }
+  }
+  /// Whether a built-in controller request stands for this chipset function.
+  [[nodiscard]] constexpr bool role_owns(unsigned slot, unsigned function) const noexcept {
+    for (const preferred_slot& pref : machine_traits<M>::preferred) {
+      if (pref.required && pref.slot == slot && pref.function == function && role_request(pref.role) >= 0) return true;
+    }
+    return false;
+  }
+
+  [[nodiscard]] constexpr bool unaddressed(int request) const noexcept {
+    return request >= 0 && requests[static_cast<std::size_t>(request)].fixed == address_kind::none;
+  }
+
+  /// `video_fallback`: when the primary video's position is taken, set to its request
+  /// (libvirt then places it at once, before everything else); nullptr: leave it to the
+  /// normal order.
+  constexpr bool chipset(bus_table& t, bool dry, controller_index* dmi_deferred, int* video_fallback = nullptr) {
+    if constexpr (!has_pci_v<M>) {
+      return true;
+    } else {
+      constexpr connect_set chipset_need = connect::pci_endpoint;
+      // The chipset's own functions. A function that a built-in controller request
+      // (IDE, SATA) stands for is left to that request, which may also be given.
+      for (const reserved_function& r : machine_traits<M>::reserved) {
+        if (((t.buses[0].usable >> r.slot) & 1u) == 0) continue;  // the host bridge's slot 0
+        if (role_owns(r.slot, r.function)) continue;
+        if ((t.buses[0].used[r.slot] >> r.function) & 1u) {
+          return fail(errc::address_in_use, r.what,
+                         "is where the machine's chipset sits, and another device has this address");
+        }
+        t.reserve(0, r.slot, r.function, chipset_need, 0, true);
+      }
+      std::size_t usb2 = 0;
+      for (const preferred_slot& pref : machine_traits<M>::preferred) {
+        const controller_address at(0, 0, pref.slot, pref.function);
+        switch (pref.role) {
+          case slot_role::ide:
+          case slot_role::sata:
+          case slot_role::piix3_usb: {
+            // built into the machine: the first such controller must be exactly here
+            const int who = role_request(pref.role);
+            if (who < 0) break;
+            const std::size_t w = static_cast<std::size_t>(who);
+            const request& r = requests[w];
+            if (r.fixed == address_kind::full) {
+              if (r.address != at) {
+                return fail(errc::incompatible_bus, r.name,
+                               "is a controller built into the machine's chipset and must keep the chipset's address");
+              }
+              break;
+            }
+            if ((t.buses[0].used[pref.slot] >> pref.function) & 1u) {
+              return fail(errc::address_in_use, r.name, "needs its chipset address, and another device has it");
+            }
+            t.reserve(0, pref.slot, pref.function, routes[w].need, 0, true);
+            if (!dry) place(w, at, rule::chipset_slot);
+            chipset_slot[w] = pref.slot;
+            break;
+          }
+          case slot_role::primary_video:
+          case slot_role::ich9_sound: {
+            const int who = role_request(pref.role);
+            if (!unaddressed(who)) break;
+            if (t.buses[0].used[pref.slot] != 0) {
+              if (pref.role == slot_role::primary_video && video_fallback != nullptr) *video_fallback = who;
+              break;
+            }
+            const std::size_t w = static_cast<std::size_t>(who);
+            t.reserve(0, pref.slot, pref.function, routes[w].need, 0, false);
+            if (!dry) place(w, at, rule::chipset_slot);
+            chipset_slot[w] = pref.slot;
+            break;
+          }
+          case slot_role::usb2_companions: {
+            if (usb2 >= role.usb2_groups.size()) break;
+            const unsigned group = role.usb2_groups[usb2++];
+            if (group == 0 || t.buses[0].used[pref.slot] != 0) break;
+            bool any_fixed = false;
+            for (const request& r : requests) any_fixed = any_fixed || (r.multifunction == group && r.fixed != address_kind::none);
+            if (any_fixed) break;
+            for (std::size_t i = 0; i != requests.size(); ++i) {
+              const request& r = requests[i];
+              if (r.multifunction != group) continue;
+              t.reserve(0, pref.slot, r.function, routes[i].need, 0, false);
+              if (!dry) place(i, controller_address(0, 0, pref.slot, r.function), rule::chipset_slot);
+              chipset_slot[i] = pref.slot;
+            }
+            break;
+          }
+          case slot_role::dmi_to_pci_bridge: {
+            for (controller& c : controllers) {
+              if (c.kind != &descriptor_of<dmi_to_pci_bridge> || c.has_address) continue;
+              if (t.buses[0].used[pref.slot] != 0) break;
+              t.reserve(0, pref.slot, 0, need_of(c), 0, false);
+              if (!dry) {
+                c.has_address = true;
+                c.address = at;
+              } else if (dmi_deferred != nullptr) {
+                *dmi_deferred = c.index;
+              }
+              break;
+            }
+            break;
+          }
+        }
+      }
+      return true;
+    }
+  }
+
+  // ---- finishing ------------------------------------------------------------------
+
+  /// multifunction='on' for function 0 of every slot whose other functions are used
+  /// (unless a controller says off).
+  constexpr void mark_multifunction() {
+    struct owner {
+      int request = -1;
+      int controller = -1;
+      bool others = false;
+    };
+    std::vector<std::array<owner, 32>> slots;
+    const auto at = [&](controller_index bus, unsigned slot) -> owner& {
+      grow_to(slots, bus.value + 1u, std::array<owner, 32>{});
+      return slots[bus.value][slot];
+    };
+    for (std::size_t i = 0; i != placements.size(); ++i) {
+      const placement& p = placements[i];
+      if (p.kind != placement_kind::pci) continue;
+      owner& o = at(p.libvirt_address.bus, p.libvirt_address.slot);
+      if (p.libvirt_address.function == 0) o.request = static_cast<int>(i);
+      else o.others = true;
+    }
+    for (std::size_t i = 0; i != controllers.size(); ++i) {
+      const controller& c = controllers[i];
+      if (!c.has_address) continue;
+      owner& o = at(c.address.bus, c.address.slot);
+      if (c.address.function == 0) o.controller = static_cast<int>(i);
+      else o.others = true;
+    }
+    for (auto& bus : slots) {
+      for (auto& o : bus) {
+        if (!o.others) continue;
+        if (o.request >= 0) placements[static_cast<std::size_t>(o.request)].multifunction = true;
+        if (o.controller >= 0) {
+          controller& c = controllers[static_cast<std::size_t>(o.controller)];
+          if (c.multifunction != toggle::off) c.multifunction = toggle::on;
+        }
+      }
+    }
+  }
+
+  /// libvirt's numbering defaults for anything not set (libvirt-rules.md §4.6): the
+  /// model name, chassisNr = index, chassis = index, port = slot*8+function (root port)
+  /// or slot (downstream port), targetIndex = lowest unused (pseries). busNr is the
+  /// policy's business.
+  constexpr bool number_controllers() {
+    for (controller& c : controllers) {
+      const controller_descriptor& k = *c.kind;
+      if (c.model_name.empty()) c.model_name = k.qemu_device();
+      if (k.numbered_by.has(numbering::chassis_nr) && c.chassis_nr < 0) c.chassis_nr = c.index.value;
+      if (k.numbered_by.has(numbering::chassis) && c.chassis < 0) c.chassis = c.index.value;
+      if (k.numbered_by.has(numbering::port) && c.port < 0) {
+        c.port = &k == &descriptor_of<pcie_switch_downstream_port> ? c.address.slot
+                                                                    : c.address.slot * 8 + c.address.function;
+      }
+      if (k.numbered_by.has(numbering::target_index) && c.target_index < 0) {
+        if (c.index.value == 0) {
+          c.target_index = 0;
+        } else {
+          int t = 1;
+          for (; t <= 31; ++t) {
+            bool taken = false;
+            for (const controller& o : controllers) taken = taken || (o.kind == c.kind && o.target_index == t);
+            if (!taken) break;
+          }
+          if (t > 31) return fail(errc::numbering_exhausted, c, "finds no free PHB target index (1 to 31)");
+          c.target_index = t;
+        }
+      }
+      // chassis/chassisNr/port beyond 255 (large pciplan plans): fold into range
+      if (c.chassis > 255) c.chassis = c.chassis % 256;
+      if (c.chassis_nr > 255) c.chassis_nr = 1 + (c.chassis_nr - 1) % 255;
+    }
+    return true;
+  }
+
+  /// Guest bus numbers as firmware assigns them: each root bus (and each pseries PHB,
+  /// a PCI domain of its own) first, depth first in devfn order, every bridge or port
+  /// taking the next number; then each expander bus from its busNr.
+  constexpr void number_guest_buses() {
+    const std::size_t n = controllers.size();
+    // children of each controller, sorted by devfn (a flat list with offsets)
+    std::vector<std::size_t> order;
+    order.reserve(n);
+    for (std::size_t i = 0; i != n; ++i) order.push_back(i);
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      const controller& x = controllers[a];
+      const controller& y = controllers[b];
+      if (x.address.bus != y.address.bus) return x.address.bus < y.address.bus;
+      return x.address.devfn() < y.address.devfn();
+    });
+    // one sweep: group `order` by parent position
+    std::vector<std::vector<std::size_t>> children(n);
+    for (std::size_t k : order) {
+      const controller& c = controllers[k];
+      if (!c.has_address) continue;
+      const int parent = position_of(c.address.bus);
+      if (parent >= 0) children[static_cast<std::size_t>(parent)].push_back(k);
+    }
+    unsigned next = 0;
+    std::uint16_t domain = 0;
+    const auto walk = [&](auto&& self, std::size_t at, unsigned bus) -> void {
+      for (std::size_t k : children[at]) {
+        controller& c = controllers[k];
+        c.domain = domain;
+        if (c.kind->role == controller_role::expander) continue;
+        const unsigned mine = next++;
+        c.bus = bus_number{static_cast<std::uint8_t>(mine > 255 ? 255 : mine)};
+        self(self, k, mine);
+      }
+      (void)bus;
+    };
+    for (std::size_t i = 0; i != n; ++i) {
+      controller& r = controllers[i];
+      if (!r.kind->is_root()) continue;
+      domain = static_cast<std::uint16_t>(r.kind->role == controller_role::extra_root && r.target_index > 0
+                                              ? r.target_index
+                                              : 0);
+      r.domain = domain;
+      r.bus = bus_number{0};
+      next = 1;
+      walk(walk, i, 0);
+      // expanders on this root, by busNr
+      std::vector<std::size_t> expanders;
+      for (std::size_t k : children[i]) {
+        if (controllers[k].kind->role == controller_role::expander) expanders.push_back(k);
+      }
+      std::sort(expanders.begin(), expanders.end(),
+                [&](std::size_t a, std::size_t b) { return controllers[a].bus_nr < controllers[b].bus_nr; });
+      for (std::size_t k : expanders) {
+        controller& x = controllers[k];
+        const unsigned own = static_cast<unsigned>(x.bus_nr < 0 ? 0 : x.bus_nr) + x.kind->bus_numbers - 1u;
+        x.bus = bus_number{static_cast<std::uint8_t>(own > 255 ? 255 : own)};
+        next = own + 1;
+        walk(walk, k, own);
+      }
+    }
+  }
+
+  /// Guest addresses of the placements, from the controllers' bus numbers.
+  constexpr void fill_guest_addresses() {
+    for (placement& p : placements) {
+      if (p.kind != placement_kind::pci) continue;
+      const controller* c = find(p.libvirt_address.bus);
+      if (c == nullptr) continue;
+      p.address = pci_address(c->domain, c->bus, p.libvirt_address.slot, p.libvirt_address.function);
+    }
+  }
+
+  [[nodiscard]] constexpr result<topology_plan> finish() {
+    if (failed) return failure;
+    mark_multifunction();
+    if (!number_controllers()) return failure;
+    number_guest_buses();
+    fill_guest_addresses();
+    return topology_plan{std::move(controllers), std::move(placements), std::move(warnings)};
+  }
+};
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_DETAIL_PLANNING_HPP
+// ---- end pciplan/detail/planning.hpp
+
+#include <algorithm>
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0::detail {
+
+template <MachineType M, class Policy>
+class libvirt_planner {
+ public:
+  constexpr explicit libvirt_planner(planning<M>& p) : p_(p) {}
+
+  constexpr result<topology_plan> run() {
+    p_.max_index = Policy::max_index;
+    if (!p_.check_requests() || !p_.check_controllers() || !route() || !order_units()) return p_.failure;
+    p_.role = p_.find_roles();
+    if (!dry_run() || !real_pass() || !number_expanders() || !check_bridges()) return p_.failure;
+    return p_.finish();
+  }
+
+ private:
+  planning<M>& p_;
+  std::vector<unit> order_;
+  std::vector<const controller_descriptor*> dry_kinds_;  // by bus index: the model of buses libvirt adds
+  std::vector<unsigned char> added_bus_;                  // by index, real pass: the controller was added
+  unsigned mmio_count_ = 0;
+  static constexpr bool pseries = machine_traits<M>::multiple_roots;
+
+  // ---- transports -----------------------------------------------------------------
+
+  [[nodiscard]] static constexpr bool is_virtio(const request& r) noexcept {
+    const std::string_view d = r.device.qemu_device;
+    return d.starts_with("virtio-") || d.starts_with("vhost-");
+  }
+
+  /// PCI, virtio-mmio or CCW for every request (libvirt-rules.md §2.4, §2.7, §2.9).
+  constexpr bool route() {
+    bool any_mmio = false;
+    for (const request& r : p_.requests) any_mmio = any_mmio || r.via == transport::mmio;
+    unsigned ccw = 0;
+    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+      const request& r = p_.requests[i];
+      request_route& route = p_.routes[i];
+      route.need = p_.need_of(r);
+      const bool automatic = r.via == transport::automatic && r.fixed == address_kind::none;
+      const bool mmio_capable = !r.device.mmio_device.empty();
+      placement_kind kind = placement_kind::pci;
+      if constexpr (!has_pci_v<M>) {
+        if (!mmio_capable || r.via == transport::pci) {
+          return p_.fail(errc::no_pci, r.name, "needs PCI, but the machine type has no PCI buses");
+        }
+        kind = placement_kind::mmio;
+      } else if constexpr (machine_traits<M>::virtio == virtio_transport::pci_or_mmio) {
+        if (r.via == transport::mmio || (automatic && any_mmio && mmio_capable)) kind = placement_kind::mmio;
+      } else if constexpr (machine_traits<M>::virtio == virtio_transport::ccw) {
+        if (automatic && is_virtio(r)) kind = placement_kind::ccw;
+      } else {
+        if (r.via == transport::mmio) {
+          return p_.fail(errc::invalid_request, r.name, "asks for virtio-mmio, which this machine type does not have");
+        }
+      }
+      route.kind = kind;
+      placement& pl = p_.placements[i];
+      pl.kind = kind;
+      if (kind == placement_kind::mmio) {
+        if (mmio_count_ >= machine_traits<M>::virtio_mmio_transports) {
+          return p_.fail(errc::mmio_exhausted, r.name, "needs a virtio-mmio transport, and all are in use");
+        }
+        pl.transport = machine_traits<M>::virtio_mmio_transports - 1 - mmio_count_++;
+        pl.why = rule::virtio_mmio;
+        p_.done[i] = 1;
+      } else if (kind == placement_kind::ccw) {
+        pl.transport = ccw++;
+        pl.why = rule::channel_io;
+        p_.done[i] = 1;
+      }
+    }
+    return true;
+  }
+
+  /// Address-less controllers first (index order), then devices by class (§3.3).
+  constexpr bool order_units() {
+    for (std::size_t k = 0; k != p_.controllers.size(); ++k) {
+      const controller& c = p_.controllers[k];
+      if (!c.kind->is_root() && !c.has_address) order_.push_back(unit{true, k, 1, k});
+    }
+    const std::size_t first_device = order_.size();
+    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+      if (p_.routes[i].kind != placement_kind::pci) continue;
+      order_.push_back(unit{false, i, libvirt_rank(p_.requests[i].device.libvirt.element), i});
+    }
+    // stable: equal ranks keep the input order (std::stable_sort is not constexpr)
+    std::sort(order_.begin() + static_cast<std::ptrdiff_t>(first_device), order_.end(),
+              [](const unit& a, const unit& b) { return a.rank != b.rank ? a.rank < b.rank : a.position < b.position; });
+    refill(p_.chipset_slot, p_.requests.size(), -1);
+    return true;
+  }
+
+  [[nodiscard]] constexpr unsigned group_of(const request& r) const noexcept { return pseries ? r.isolation : 0u; }
+  [[nodiscard]] constexpr bool groups_used() const noexcept {
+    if constexpr (!pseries) {
+      return false;
+    } else {
+      for (const request& r : p_.requests) {
+        if (r.isolation != 0) return true;
+      }
+      return false;
+    }
+  }
+
+  // ---- the table ------------------------------------------------------------------
+
+  /// The model of a bus index that has no controller (libvirt fills gaps with it).
+  [[nodiscard]] static constexpr const controller_descriptor* gap_model() noexcept {
+    if constexpr (pseries) return &descriptor_of<spapr_pci_host_bridge>;
+    else if constexpr (has_pcie_root_v<M>) return &descriptor_of<pcie_root_port>;
+    else return &descriptor_of<pci_bridge>;
+  }
+
+  constexpr void define(bus_table& t, const controller& c) const {
+    t.define(c.index.value, *c.kind, c.hotplug != toggle::off, -1, 0, pseries && c.index.value == 0);
+  }
+
+  /// Adds buses so that `target` exists, with models chosen from the device's flags
+  /// (virDomainPCIAddressSetGrow). Returns the bus the device should use, or -1.
+  constexpr long grow(bus_table& t, connect_set need, std::size_t target, std::string_view who) {
+    if (target < t.size()) return static_cast<long>(target);
+    std::size_t add = target - t.size() + 1;
+    const controller_descriptor* model = nullptr;
+    const controller_descriptor* prefix_first = nullptr;
+    const controller_descriptor* prefix_second = nullptr;
+    if (need.intersects(connect::pci_endpoint)) {
+      if constexpr (pseries) {
+        model = &descriptor_of<spapr_pci_host_bridge>;
+      } else {
+        model = &descriptor_of<pci_bridge>;
+        bool bridge_slot_exists = false;
+        for (const auto& b : t.buses) bridge_slot_exists = bridge_slot_exists || (b.kind != nullptr && b.flags.intersects(connect::pci_bridge));
+        if (!bridge_slot_exists && add == 1) {
+          if constexpr (Policy::pcie_to_pci_bridge) {
+            prefix_first = &descriptor_of<pcie_root_port>;
+            prefix_second = &descriptor_of<pcie_to_pci_bridge>;
+          } else {
+            prefix_first = &descriptor_of<dmi_to_pci_bridge>;
+          }
+          ++add;
+          ++target;
+        }
+      }
+    } else if (need.intersects(connect::pcie_endpoint | connect::pcie_switch_upstream_port |
+                               connect::pcie_to_pci_bridge)) {
+      model = &descriptor_of<pcie_root_port>;
+    } else {
+      const connect_set kind = need & connect::controllers;
+      if (kind.intersects(connect::pci_bridge) || kind.intersects(connect::pci_expander_bus)) {
+        p_.fail(errc::no_free_slot, who,
+                "needs a conventional PCI slot, none is free, and libvirt does not add one for a PCI controller");
+      } else {
+        p_.fail(errc::no_free_slot, who,
+                "needs a PCI Express slot on a root bus, none is free, and libvirt does not add root buses");
+      }
+      return -1;
+    }
+    const std::size_t base = t.size();
+    if (base + add - 1 > Policy::max_index) {
+      p_.fail(errc::controller_index_exhausted, who, "needs a new bus, but every controller index is in use");
+      return -1;
+    }
+    grow_to(dry_kinds_, base + add, static_cast<const controller_descriptor*>(nullptr));
+    std::size_t i = base;
+    if (prefix_first == &descriptor_of<pcie_root_port>) {
+      // a root port that takes only the pcie-to-pci-bridge, so the spare-port search cannot use it
+      t.define(i, *prefix_first, true, -1, 0, false, connect::pcie_to_pci_bridge);
+      dry_kinds_[i++] = prefix_first;
+      t.define(i, *prefix_second, true);
+      dry_kinds_[i++] = prefix_second;
+    } else if (prefix_first != nullptr) {
+      t.define(i, *prefix_first, false);
+      dry_kinds_[i++] = prefix_first;
+    }
+    for (; i < base + add; ++i) {
+      t.define(i, *model, true);
+      dry_kinds_[i] = model;
+    }
+    return static_cast<long>(target);
+  }
+
+  /// libvirt's ReserveNextAddr: search (with the isolation-group second pass), grow in
+  /// the dry run, fail in the real one.
+  constexpr slot_choice reserve_next(bus_table& t, bool dry, connect_set need, unsigned group, int function,
+                                     std::string_view who) {
+    slot_choice c = t.find(need, group, function);
+    if (!c.found && groups_used()) c = t.find_on_empty_bus(need, function);
+    if (!c.found) {
+      if (!dry) {
+        p_.fail(errc::no_free_slot, who, "finds no free PCI slot that takes it (libvirt: No more available PCI slots)");
+        return {};
+      }
+      const long bus = grow(t, need, t.size(), who);
+      if (bus < 0) return {};
+      const bus_state& b = t.buses[static_cast<std::size_t>(bus)];
+      c = slot_choice{true, static_cast<unsigned>(bus), b.kind->slots.first,
+                      function < 0 ? 0u : static_cast<unsigned>(function)};
+    }
+    t.reserve(c.bus, c.slot, c.function, need, group, false);
+    return c;
+  }
+
+  /// Reserves an address the user gave (relaxed rules), growing first in the dry run.
+  constexpr bool reserve_given(bus_table& t, bool dry, controller_address a, connect_set need, unsigned group,
+                               std::string_view who) {
+    if (dry && grow(t, need, a.bus.value, who) < 0) return false;
+    switch (t.check_given(a.bus.value, a.slot, a.function, need)) {
+      case errc::none: break;
+      case errc::no_such_bus: return p_.fail(errc::no_such_bus, who, "has an address on a bus (controller index) that does not exist");
+      case errc::incompatible_bus: return p_.fail(errc::incompatible_bus, who, "has an address on a bus that does not take it");
+      case errc::slot_not_usable: return p_.fail(errc::slot_not_usable, who, "has an address on a slot its bus does not have");
+      case errc::address_in_use: return p_.fail(errc::address_in_use, who, "has an address that is already in use");
+      default: return p_.fail(errc::function_out_of_range, who, "has an address with a function above 7");
+    }
+    t.reserve(a.bus.value, a.slot, a.function, need, group, true);
+    return true;
+  }
+
+  constexpr bool reserve_existing(bus_table& t, bool dry) {
+    for (const controller& c : p_.controllers) {
+      if (c.kind->is_root() || !c.has_address) continue;
+      const bounded_text<96> who = controller_name(c);
+      if (!reserve_given(t, dry, c.address, p_.need_of(c), 0, who.view())) return false;
+    }
+    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+      const request& r = p_.requests[i];
+      if (p_.routes[i].kind != placement_kind::pci || r.fixed != address_kind::full) continue;
+      if (!reserve_given(t, dry, r.address, p_.routes[i].need, group_of(r), r.name)) return false;
+      if (!dry) p_.place(i, r.address, rule::given_address);
+    }
+    return true;
+  }
+
+
+  /// The chipset positions, then (libvirt) a primary video whose position was taken is
+  /// placed at once with its own flags, before any other device.
+  constexpr bool chipset(bus_table& t, bool dry) {
+    int video = -1;
+    refill(p_.chipset_slot, p_.requests.size(), -1);
+    if (!p_.chipset(t, dry, dry ? &dmi_in_dry_ : nullptr, &video)) return false;
+    if (video < 0) return true;
+    const std::size_t i = static_cast<std::size_t>(video);
+    const slot_choice s = reserve_next(t, dry, p_.routes[i].need, 0, -1, p_.requests[i].name);
+    if (!s.found) return false;
+    p_.chipset_slot[i] = static_cast<int>(s.slot);  // placed: the normal order skips it
+    if (!dry) p_.place(i, controller_address(0, s.bus, s.slot, s.function), rule::lowest_free_slot);
+    return true;
+  }
+
+  // ---- placing everything in order ------------------------------------------------
+
+  constexpr bool assign_all(bus_table& t, bool dry) {
+    std::vector<slot_choice> group_at;  // by multifunction group id: where the group is
+    const auto slot_of_group = [&](unsigned g) -> slot_choice& {
+      grow_to(group_at, g + 1u, slot_choice{});
+      return group_at[g];
+    };
+    // members already placed (given or chipset) fix their group's slot
+    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+      const request& r = p_.requests[i];
+      if (r.multifunction == 0 || p_.routes[i].kind != placement_kind::pci) continue;
+      if (r.fixed == address_kind::full) {
+        slot_of_group(r.multifunction) = slot_choice{true, r.address.bus.value, r.address.slot, 0};
+      } else if (p_.chipset_slot[i] >= 0) {
+        slot_of_group(r.multifunction) = slot_choice{true, 0, static_cast<unsigned>(p_.chipset_slot[i]), 0};
+      }
+    }
+    for (const unit& u : order_) {
+      if (u.is_controller) {
+        controller& c = p_.controllers[u.index];
+        if (c.has_address || (dry && c.index == dmi_in_dry_)) continue;
+        const bounded_text<96> who = controller_name(c);
+        const slot_choice s = reserve_next(t, dry, p_.need_of(c), 0, -1, who.view());
+        if (!s.found) return false;
+        if (!dry) {
+          c.has_address = true;
+          c.address = controller_address(0, s.bus, s.slot, s.function);
+        }
+        continue;
+      }
+      const std::size_t i = u.index;
+      const request& r = p_.requests[i];
+      if (r.fixed == address_kind::full || p_.chipset_slot[i] >= 0) continue;
+      const connect_set need = p_.routes[i].need;
+      slot_choice s{};
+      if (r.multifunction != 0) {
+        slot_choice& g = slot_of_group(r.multifunction);
+        if (g.found) {
+          if ((t.buses[g.bus].used[g.slot] >> r.function) & 1u) {
+            return p_.fail(errc::address_in_use, r.name, "finds its multifunction group's function taken");
+          }
+          t.reserve(g.bus, g.slot, r.function, need, group_of(r), false);
+          s = slot_choice{true, g.bus, g.slot, r.function};
+        } else {
+          s = reserve_next(t, dry, need, group_of(r), static_cast<int>(r.function), r.name);
+          g = s;
+        }
+      } else if (r.fixed == address_kind::bus) {
+        const std::size_t bus = r.address.bus.value;
+        if (!t.exists(bus)) return p_.fail(errc::no_such_bus, r.name, "names a bus (controller index) that does not exist");
+        if (!t.accepts(bus, need)) return p_.fail(errc::incompatible_bus, r.name, "names a bus that does not take it");
+        s = t.choose_slot(bus, need.intersects(connect::aggregate_slot), -1);
+        if (!s.found) return p_.fail(errc::no_free_slot, r.name, "names a bus that has no free slot");
+        t.reserve(s.bus, s.slot, s.function, need, group_of(r), false);
+      } else {
+        s = reserve_next(t, dry, need, group_of(r), -1, r.name);
+      }
+      if (!s.found) return false;
+      if (!dry) {
+        const bool on_added = s.bus < added_bus_.size() && added_bus_[s.bus];
+        p_.place(i, controller_address(0, s.bus, s.slot, s.function),
+              r.multifunction != 0  ? rule::multifunction_group
+              : r.fixed == address_kind::bus ? rule::given_bus
+              : on_added            ? rule::added_bus
+                                    : rule::lowest_free_slot);
+      }
+    }
+    return true;
+  }
+
+  // ---- the two passes ---------------------------------------------------------------
+
+  [[nodiscard]] constexpr bool has_pci_root() const noexcept {
+    const controller_descriptor* root = p_.controllers.front().kind;
+    return root->model == "pci-root";  // pc, pseries (a PHB is libvirt's pci-root), s390x
+  }
+
+  constexpr bool dry_run() {
+    if constexpr (!has_pci_v<M>) {
+      return true;
+    } else {
+      bus_table t;
+      const unsigned max_idx = p_.controllers.back().index.value;
+      refill(dry_kinds_, max_idx + 1u, static_cast<const controller_descriptor*>(nullptr));
+      for (unsigned i = 0; i <= max_idx; ++i) {
+        const controller* c = p_.find(controller_index{static_cast<std::uint16_t>(i)});
+        if (c != nullptr) {
+          define(t, *c);
+        } else {
+          t.define(i, *gap_model(), true);
+          dry_kinds_[i] = gap_model();
+        }
+      }
+      if (!reserve_existing(t, true) || !chipset(t, true)) return false;
+      if (has_pci_root() && !t.fully_reserved()) {
+        if (!reserve_next(t, true, connect::pci_endpoint | connect::hotpluggable, 0, -1, "spare slot").found) {
+          return false;
+        }
+      }
+      if (!assign_all(t, true)) return false;
+      const bool user_controllers = max_idx > 0;
+      if (!user_controllers && t.size() > 1 && has_pcie_root_v<M>) {
+        if (!reserve_next(t, true, connect::pcie_endpoint | connect::hotpluggable, 0, -1, "spare root port").found) {
+          return false;
+        }
+      }
+      // a controller for every bus that has none; each needs a slot, which may add buses
+      for (std::size_t i = 1; i < t.size(); ++i) {
+        if (p_.find(controller_index{static_cast<std::uint16_t>(i)}) != nullptr) continue;
+        controller c{};
+        c.index = controller_index{static_cast<std::uint16_t>(i)};
+        c.kind = dry_kinds_[i];
+        c.added = true;
+        new_controllers_.push_back(c);
+        if (c.kind->is_root()) continue;
+        const bounded_text<96> who = controller_name(c);
+        if (!reserve_next(t, true, c.kind->connects_as, 0, -1, who.view()).found) return false;
+      }
+      return true;
+    }
+  }
+  std::vector<controller> new_controllers_;
+  controller_index dmi_in_dry_{0xffff};
+
+  constexpr bool real_pass() {
+    if constexpr (!has_pci_v<M>) {
+      return true;
+    } else {
+      for (const controller& c : new_controllers_) p_.controllers.push_back(c);
+      std::sort(p_.controllers.begin(), p_.controllers.end(),
+                [](const controller& a, const controller& b) { return a.index < b.index; });
+      refill(added_bus_, p_.controllers.back().index.value + 1u, static_cast<unsigned char>(0));
+      for (const controller& c : p_.controllers) added_bus_[c.index.value] = c.added && c.index.value != 0 ? 1 : 0;
+      // the order now includes the added controllers (address-less) before the devices
+      std::vector<unit> devices;
+      for (const unit& u : order_) {
+        if (!u.is_controller) devices.push_back(u);
+      }
+      order_.clear();
+      for (std::size_t k = 0; k != p_.controllers.size(); ++k) {
+        const controller& c = p_.controllers[k];
+        if (!c.kind->is_root() && !c.has_address) order_.push_back(unit{true, k, 1, k});
+      }
+      order_.insert(order_.end(), devices.begin(), devices.end());
+      bus_table t;
+      for (const controller& c : p_.controllers) define(t, c);
+      return reserve_existing(t, false) && chipset(t, false) && assign_all(t, false);
+    }
+  }
+
+  /// busNr = the lowest busNr in use - 2 (from 256), in controller order (§4.6).
+  constexpr bool number_expanders() {
+    for (controller& c : p_.controllers) {
+      if (!c.kind->numbered_by.has(numbering::bus_nr) || c.bus_nr >= 0) continue;
+      int lowest = 256;
+      for (const controller& o : p_.controllers) {
+        if (o.bus_nr >= 0 && o.bus_nr < lowest) lowest = o.bus_nr;
+      }
+      if (lowest <= 2) {
+        return p_.fail(errc::numbering_exhausted, c, "finds no busNr below the lowest one in use; set busNr by hand");
+      }
+      c.bus_nr = lowest - 2;
+    }
+    return true;
+  }
+
+  /// A pci-bridge's index must be larger than the index of the bus it sits on.
+  constexpr bool check_bridges() {
+    for (const controller& c : p_.controllers) {
+      if (c.kind == &descriptor_of<pci_bridge> && c.has_address && c.index.value <= c.address.bus.value) {
+        return p_.fail(errc::invalid_controller, c, "is a pci-bridge whose index is not larger than its bus");
+      }
+    }
+    return true;
+  }
+};
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_DETAIL_LIBVIRT_POLICY_HPP
+// ---- end pciplan/detail/libvirt_policy.hpp
+// ---- begin pciplan/detail/pciplan_policy.hpp
+// pciplan — detail/pciplan_policy.hpp: pciplan's own placement policy.
+//
+// One pass, devices in the caller's order (order key, then input order):
+//  - a device that needs hotplug gets (B) an empty hot-pluggable PCIe port on a PCIe
+//    machine — an existing empty port, else a new root port packed 8 per root-bus slot;
+//    when only one root-port function is left it carries a switch, whose downstream
+//    ports serve from then on (and a switch's last slot carries the next switch) — or
+//    (A) a hot-pluggable conventional PCI slot when it takes only conventional PCI or
+//    the machine has no PCIe root (pci-bridges, pcie-root-port + pcie-to-pci-bridge,
+//    pseries PHBs; the last free slot where a bridge could go gets a bridge, so the
+//    topology can always grow while bus numbers last);
+//  - a device that needs no hotplug becomes an integrated endpoint on the root bus,
+//    packed as functions into slots taken from the top (one empty root slot is always
+//    kept for ports), else one function of a packed slot on a PCI bus (or behind a
+//    port when it is PCIe-only);
+//  - multifunction groups take one whole slot, isolation groups a port (or slot) of
+//    their own, NUMA nodes an expander bus each (pxb-pcie, pxb, a PHB with a node);
+//  - (C) virtio-mmio where the machine has no PCI, or when asked for.
+// Then spare ports up to `spare_ports`, expander busNr ranges from the top of the bus
+// numbers, and warnings for the I/O window.
+#ifndef PCIPLAN_DETAIL_PCIPLAN_POLICY_HPP
+#define PCIPLAN_DETAIL_PCIPLAN_POLICY_HPP
+
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0::detail {
+
+template <MachineType M, class Policy>
+class pciplan_planner {
+ public:
+  constexpr explicit pciplan_planner(planning<M>& p) : p_(p) {}
+
+  constexpr result<topology_plan> run() {
+    p_.max_index = Policy::max_index;
+    if (!p_.check_requests() || !p_.check_controllers() || !route()) return p_.failure;
+    if constexpr (has_pci_v<M>) {
+      p_.role = p_.find_roles();
+      refill(p_.chipset_slot, p_.requests.size(), -1);
+      if (!build_table() || !reserve_existing() || !p_.chipset(t_, false, nullptr) || !place_given_controllers() ||
+          !place_requests() || !add_spares() || !partition_expanders()) {
+        return p_.failure;
+      }
+      add_warnings();
+    }
+    return p_.finish();
+  }
+
+ private:
+  planning<M>& p_;
+  bus_table t_;
+
+  struct zone_info {
+    int numa = -1;
+    unsigned host = 0;  // the bus that takes its ports or devices: the root, an expander, a PHB
+  };
+  std::vector<zone_info> zones_;              // NUMA zones; the main zone (-1) is hosted by bus 0
+  std::vector<std::uint16_t> domain_;         // by controller index: its guest PCI domain
+  std::vector<unsigned> domain_buses_;        // by domain: bus numbers used
+  unsigned next_index_ = 1;
+  unsigned phbs_ = 0;                         // pseries PHBs (target index limit 31)
+
+  enum pack_kind : unsigned { root_pack = 0, pci_pack = 1, port_pack = 2 };
+  struct open_pack {
+    bool open = false;
+    unsigned bus = 0;
+    unsigned slot = 0;
+  };
+  std::vector<std::array<open_pack, 3>> packs_;  // by zone + 1
+
+  static constexpr bool pcie = has_pcie_root_v<M>;
+  static constexpr bool pseries = machine_traits<M>::multiple_roots;
+  static constexpr bool x86 = machine_traits<M>::arch == "x86_64";
+  static constexpr connect_set port_need = connect::pcie_endpoint | connect::auto_assign | connect::hotpluggable;
+
+  // ---- transports -----------------------------------------------------------------
+
+  [[nodiscard]] static constexpr bool is_virtio(const request& r) noexcept {
+    const std::string_view d = r.device.qemu_device;
+    return d.starts_with("virtio-") || d.starts_with("vhost-");
+  }
+
+  /// (C): virtio-mmio where the machine has no PCI or the request asks for it; channel
+  /// I/O for virtio on s390x; PCI otherwise.
+  constexpr bool route() {
+    unsigned mmio = 0;
+    unsigned ccw = 0;
+    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+      const request& r = p_.requests[i];
+      p_.routes[i].need = p_.need_of(r);
+      placement_kind kind = placement_kind::pci;
+      if (!has_pci_v<M> || r.via == transport::mmio) {
+        if (r.via == transport::pci || r.device.mmio_device.empty()) {
+          return p_.fail(errc::no_pci, r.name, "needs PCI, but the machine type has no PCI buses");
+        }
+        kind = placement_kind::mmio;
+      } else if (machine_traits<M>::virtio == virtio_transport::ccw && r.via == transport::automatic &&
+                 r.fixed == address_kind::none && is_virtio(r)) {
+        kind = placement_kind::ccw;
+      }
+      p_.routes[i].kind = kind;
+      placement& pl = p_.placements[i];
+      pl.kind = kind;
+      if (kind == placement_kind::mmio) {
+        if (mmio >= machine_traits<M>::virtio_mmio_transports) {
+          return p_.fail(errc::mmio_exhausted, r.name,
+                         machine_traits<M>::virtio_mmio_transports == 0
+                             ? "asks for virtio-mmio, which this machine type does not have"
+                             : "needs a virtio-mmio transport, and all of the machine's transports are in use");
+        }
+        pl.transport = machine_traits<M>::virtio_mmio_transports - 1 - mmio++;
+        pl.why = rule::virtio_mmio;
+        p_.done[i] = 1;
+      } else if (kind == placement_kind::ccw) {
+        pl.transport = ccw++;
+        pl.why = rule::channel_io;
+        p_.done[i] = 1;
+      }
+    }
+    return true;
+  }
+
+  // ---- the table ------------------------------------------------------------------
+
+  [[nodiscard]] constexpr std::uint16_t domain_of(unsigned index) const noexcept {
+    return index < domain_.size() ? domain_[index] : 0;
+  }
+
+  /// Builds the bus table from the given controllers: zones from NUMA-bound expanders
+  /// and PHBs, domains from PHBs, bus numbers counted per domain.
+  constexpr bool build_table() {
+    const auto& cs = p_.controllers;
+    next_index_ = cs.back().index.value + 1u;
+    refill(domain_, next_index_, std::uint16_t{0});
+    std::vector<int> zone_of = filled(next_index_, -1);
+    // parents before children: resolve domains and zones by walking up (addresses may
+    // name larger indexes, so resolve lazily with a bounded walk)
+    for (const controller& c : cs) {
+      if (c.kind->is_root()) {
+        if (pseries) {
+          domain_[c.index.value] = static_cast<std::uint16_t>(phbs_++);
+          if (c.numa_node >= 0) {
+            zones_.push_back(zone_info{c.numa_node, c.index.value});
+            zone_of[c.index.value] = static_cast<int>(zones_.size() - 1);
+          }
+        }
+        continue;
+      }
+      if (c.kind->role == controller_role::expander && c.numa_node >= 0) {
+        zones_.push_back(zone_info{c.numa_node, c.index.value});
+        zone_of[c.index.value] = static_cast<int>(zones_.size() - 1);
+      }
+    }
+    for (const controller& c : cs) {
+      // walk to the root: the first zone met wins, the root's domain is the domain
+      unsigned at = c.index.value;
+      int zone = zone_of[at];
+      for (unsigned hops = 0; hops != cs.size() + 1; ++hops) {
+        const controller* x = p_.find(controller_index{static_cast<std::uint16_t>(at)});
+        if (x == nullptr || x->kind->is_root() || !x->has_address) break;
+        at = x->address.bus.value;
+        if (zone < 0 && at < zone_of.size()) zone = zone_of[at];
+      }
+      if (at < domain_.size()) domain_[c.index.value] = domain_[at];
+      zone_of[c.index.value] = zone;
+    }
+    refill(domain_buses_, pseries ? 32u : 1u, 0u);
+    for (const controller& c : cs) {
+      if (!c.has_address && !c.kind->is_root()) continue;  // counted once placed
+      domain_buses_[domain_of(c.index.value)] += c.kind->bus_numbers;
+      const bool locked = pseries && c.index.value == 0;
+      t_.define(c.index.value, *c.kind, c.hotplug != toggle::off, zone_of[c.index.value], 0, locked);
+    }
+    for (const controller& c : cs) {
+      if (!c.has_address && !c.kind->is_root()) {
+        t_.define(c.index.value, *c.kind, c.hotplug != toggle::off, zone_of[c.index.value], 0, false);
+      }
+    }
+    refill(packs_, zones_.size() + 1, std::array<open_pack, 3>{});
+    return true;
+  }
+
+  constexpr bool reserve_given(controller_address a, connect_set need, unsigned group, std::string_view who) {
+    switch (t_.check_given(a.bus.value, a.slot, a.function, need)) {
+      case errc::none: break;
+      case errc::no_such_bus: return p_.fail(errc::no_such_bus, who, "has an address on a bus (controller index) that does not exist");
+      case errc::incompatible_bus: return p_.fail(errc::incompatible_bus, who, "has an address on a bus that does not take it");
+      case errc::slot_not_usable: return p_.fail(errc::slot_not_usable, who, "has an address on a slot its bus does not have");
+      case errc::address_in_use: return p_.fail(errc::address_in_use, who, "has an address that is already in use");
+      default: return p_.fail(errc::function_out_of_range, who, "has an address with a function above 7");
+    }
+    t_.reserve(a.bus.value, a.slot, a.function, need, group, true);
+    return true;
+  }
+
+  constexpr bool reserve_existing() {
+    for (const controller& c : p_.controllers) {
+      if (c.kind->is_root() || !c.has_address) continue;
+      if (!reserve_given(c.address, p_.need_of(c), 0, controller_name(c).view())) return false;
+    }
+    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+      const request& r = p_.requests[i];
+      if (p_.routes[i].kind != placement_kind::pci || r.fixed != address_kind::full) continue;
+      if (!reserve_given(r.address, p_.routes[i].need, 0, r.name)) return false;
+      p_.place(i, r.address, rule::given_address);
+    }
+    return true;
+  }
+
+  /// Given controllers without an address take the lowest slot that takes them.
+  constexpr bool place_given_controllers() {
+    for (controller& c : p_.controllers) {
+      if (c.kind->is_root() || c.has_address) continue;
+      const slot_choice s = t_.find(p_.need_of(c));
+      if (!s.found) return p_.fail(errc::no_free_slot, c, "finds no free slot that takes it");
+      t_.reserve(s.bus, s.slot, s.function, p_.need_of(c), 0, false);
+      c.has_address = true;
+      c.address = controller_address(0, s.bus, s.slot, s.function);
+      domain_[c.index.value] = domain_of(s.bus);
+      domain_buses_[domain_of(s.bus)] += c.kind->bus_numbers;
+    }
+    return true;
+  }
+
+  // ---- adding controllers ---------------------------------------------------------
+
+  [[nodiscard]] constexpr bool budget(std::uint16_t domain, unsigned buses) const noexcept {
+    return domain_buses_[domain] + buses <= 256;
+  }
+
+  /// Adds a controller of `kind` at `at`; its bus joins `zone`. Returns its index, or
+  /// -1 after recording the error (for `who`).
+  constexpr long add(const controller_descriptor& kind, controller_address at, int zone, std::string_view who,
+                     unsigned group = 0) {
+    if (next_index_ > Policy::max_index) {
+      p_.fail(errc::controller_index_exhausted, who, "needs a new controller, and every controller index is in use");
+      return -1;
+    }
+    const std::uint16_t domain = domain_of(at.bus.value);
+    if (!budget(domain, kind.bus_numbers)) {
+      p_.fail(errc::bus_numbers_exhausted, who,
+              "needs a new bus, and all 256 bus numbers of its PCI domain are in use");
+      return -1;
+    }
+    controller c{};
+    c.index = controller_index{static_cast<std::uint16_t>(next_index_++)};
+    c.kind = &kind;
+    c.has_address = true;
+    c.address = at;
+    c.added = true;
+    p_.controllers.push_back(c);
+    t_.reserve(at.bus.value, at.slot, at.function, kind.connects_as, 0, false);
+    t_.define(c.index.value, kind, true, zone, group);
+    grow_to(domain_, c.index.value + 1u, std::uint16_t{0});
+    domain_[c.index.value] = domain;
+    domain_buses_[domain] += kind.bus_numbers;
+    return c.index.value;
+  }
+
+  /// A new pseries PHB: a root bus in a PCI domain of its own.
+  constexpr long add_phb(int numa, std::string_view who) {
+    if (phbs_ >= 31) {
+      p_.fail(errc::no_free_slot, who, "needs a new PHB, and the machine already has 31");
+      return -1;
+    }
+    if (next_index_ > Policy::max_index) {
+      p_.fail(errc::controller_index_exhausted, who, "needs a new controller, and every controller index is in use");
+      return -1;
+    }
+    controller c = make_controller<spapr_pci_host_bridge>(next_index_++);
+    c.added = true;
+    c.numa_node = numa;
+    p_.controllers.push_back(c);
+    const std::uint16_t domain = static_cast<std::uint16_t>(phbs_++);
+    grow_to(domain_, c.index.value + 1u, std::uint16_t{0});
+    domain_[c.index.value] = domain;
+    domain_buses_[domain] = 1;
+    int zone = -1;
+    if (numa >= 0) {
+      zones_.push_back(zone_info{numa, c.index.value});
+      packs_.push_back({});
+      zone = static_cast<int>(zones_.size() - 1);
+    }
+    t_.define(c.index.value, descriptor_of<spapr_pci_host_bridge>, true, zone);
+    return c.index.value;
+  }
+
+  [[nodiscard]] constexpr unsigned host_of(int zone) const noexcept {
+    return zone < 0 ? 0u : zones_[static_cast<std::size_t>(zone)].host;
+  }
+
+  /// The zone of NUMA node `n`, adding its expander (or PHB) when there is none yet.
+  constexpr int zone_for(int numa, std::string_view who) {
+    if (numa < 0) return -1;
+    for (std::size_t z = 0; z != zones_.size(); ++z) {
+      if (zones_[z].numa == numa) return static_cast<int>(z);
+    }
+    if constexpr (pseries) {
+      const long phb = add_phb(numa, who);
+      return phb < 0 ? -2 : static_cast<int>(zones_.size() - 1);
+    } else {
+      const controller_descriptor* kind = nullptr;
+      if constexpr (decltype(boost::hana::contains(machine_traits<M>::expanders,
+                                                   boost::hana::type_c<pcie_expander_bus>))::value) {
+        kind = &descriptor_of<pcie_expander_bus>;
+      } else if constexpr (decltype(boost::hana::contains(machine_traits<M>::expanders,
+                                                          boost::hana::type_c<pci_expander_bus>))::value) {
+        kind = &descriptor_of<pci_expander_bus>;
+      }
+      if (kind == nullptr) {
+        p_.fail(errc::numa_unsupported, who,
+                "belongs to a NUMA node, but the machine type has no expander bus to bind a node to");
+        return -2;
+      }
+      const slot_choice s = t_.choose_slot(0, false, -1);
+      if (!s.found) {
+        p_.fail(errc::no_free_slot, who, "needs an expander bus for its NUMA node, and the root bus has no free slot");
+        return -2;
+      }
+      const int zone = static_cast<int>(zones_.size());
+      zones_.push_back(zone_info{numa, 0});
+      packs_.push_back({});
+      const long x = add(*kind, controller_address(0, 0, s.slot, 0), zone, who);
+      if (x < 0) return -2;
+      zones_.back().host = static_cast<unsigned>(x);
+      p_.controllers.back().numa_node = numa;
+      return zone;
+    }
+  }
+
+  // ---- (B) hot-pluggable PCIe ports -------------------------------------------------
+
+  /// Root-port functions left on bus `host`: 8 per empty slot, plus the free functions
+  /// of slots already packed with root ports.
+  [[nodiscard]] constexpr unsigned port_room(unsigned host) const noexcept {
+    const bus_state& b = t_.buses[host];
+    unsigned n = static_cast<unsigned>(std::popcount(b.empty)) * 8u;
+    for (std::uint32_t m = b.aggregate_room; m != 0; m &= m - 1) {
+      n += 8u - static_cast<unsigned>(std::popcount(b.used[static_cast<unsigned>(std::countr_zero(m))]));
+    }
+    return n;
+  }
+
+  /// An empty hot-pluggable PCIe port in `zone`: an existing one, else a new one.
+  constexpr long take_port(int zone, std::string_view who) {
+    const slot_choice s = t_.find(port_need, 0, -1, zone);
+    if (s.found) return s.bus;
+    return new_port(zone, who, 0);
+  }
+
+  /// Adds a port: a root port while more than one root-port function is left; at the
+  /// last one, a root port with a switch below it; then downstream ports of switches
+  /// (the last slot of a switch carrying the next switch).
+  constexpr long new_port(int zone, std::string_view who, unsigned group) {
+    const unsigned host = host_of(zone);
+    const std::uint16_t domain = domain_of(host);
+    const unsigned room = port_room(host);
+    if (room >= 2 || (room == 1 && !budget(domain, 3))) {
+      const slot_choice s = t_.choose_slot(host, true, -1);
+      return add(descriptor_of<pcie_root_port>, controller_address(0, host, s.slot, s.function), zone, who, group);
+    }
+    if (room == 1) {
+      const slot_choice s = t_.choose_slot(host, true, -1);
+      const long rp = add(descriptor_of<pcie_root_port>, controller_address(0, host, s.slot, s.function), zone, who);
+      if (rp < 0) return -1;
+      return add_switch(static_cast<unsigned>(rp), zone, who, group);
+    }
+    const slot_choice up = t_.find(connect::pcie_switch_downstream_port, 0, -1, zone);
+    if (!up.found) {
+      if (!budget(domain, 1)) {
+        p_.fail(errc::bus_numbers_exhausted, who,
+                "needs a hot-pluggable PCIe port; the root bus has no free slot and all 256 bus numbers are in use");
+      } else {
+        p_.fail(errc::no_free_slot, who,
+                "needs a hot-pluggable PCIe port; the root bus has no free slot and every switch is full");
+      }
+      return -1;
+    }
+    const controller_address at(0, up.bus, up.slot, 0);
+    if (std::popcount(t_.buses[up.bus].empty) == 1 && budget(domain, 3)) {
+      const long dp = add(descriptor_of<pcie_switch_downstream_port>, at, zone, who);
+      if (dp < 0) return -1;
+      return add_switch(static_cast<unsigned>(dp), zone, who, group);
+    }
+    return add(descriptor_of<pcie_switch_downstream_port>, at, zone, who, group);
+  }
+
+  /// A switch below port `port`: its upstream port and a first downstream port.
+  constexpr long add_switch(unsigned port, int zone, std::string_view who, unsigned group) {
+    const long up = add(descriptor_of<pcie_switch_upstream_port>, controller_address(0, port, 0, 0), zone, who);
+    if (up < 0) return -1;
+    return add(descriptor_of<pcie_switch_downstream_port>, controller_address(0, static_cast<unsigned>(up), 0, 0), zone,
+               who, group);
+  }
+
+  // ---- (A) conventional PCI slots -----------------------------------------------------
+
+  /// An empty slot on a conventional PCI bus in `zone` (hot-pluggable when asked). The
+  /// last free slot where a bridge could go gets a pci-bridge first, so the topology
+  /// can always grow.
+  constexpr slot_choice take_pci_slot(int zone, bool hotplug, std::string_view who) {
+    const connect_set need = connect::pci_endpoint | connect::auto_assign |
+                             (hotplug ? connect::hotpluggable : connect_set{});
+    slot_choice s = t_.find(need, 0, -1, zone);
+    if (s.found) {
+      const bool bridge_here = t_.buses[s.bus].flags.intersects(connect::pci_bridge);
+      if (bridge_here && t_.free_slots(connect::pci_bridge, zone) == 1 && budget(domain_of(s.bus), 1) &&
+          next_index_ <= Policy::max_index) {
+        const long br = add(descriptor_of<pci_bridge>, controller_address(0, s.bus, s.slot, 0), zone, who);
+        if (br < 0) return {};
+        return t_.choose_slot(static_cast<std::size_t>(br), false, -1);
+      }
+      return s;
+    }
+    // grow: a bridge where one fits, else a new way in
+    const slot_choice b = t_.find(connect::pci_bridge, 0, -1, zone);
+    if (b.found && budget(domain_of(b.bus), 1)) {
+      const long br = add(descriptor_of<pci_bridge>, controller_address(0, b.bus, b.slot, 0), zone, who);
+      if (br < 0) return {};
+      return t_.choose_slot(static_cast<std::size_t>(br), false, -1);
+    }
+    if constexpr (pcie) {
+      const long port = take_port(zone, who);
+      if (port < 0) return {};
+      const long br = add(descriptor_of<pcie_to_pci_bridge>, controller_address(0, static_cast<unsigned>(port), 0, 0),
+                          zone, who);
+      if (br < 0) return {};
+      return t_.choose_slot(static_cast<std::size_t>(br), false, -1);
+    } else if constexpr (pseries) {
+      if (zone < 0) {
+        const long phb = add_phb(-1, who);
+        if (phb < 0) return {};
+        return t_.choose_slot(static_cast<std::size_t>(phb), false, -1);
+      }
+    }
+    if (!p_.failed) {
+      p_.fail(errc::no_free_slot, who, "needs a conventional PCI slot, and no bus has one or room for a new bridge");
+    }
+    return {};
+  }
+
+  // ---- packed functions for devices that need no hotplug ------------------------------
+
+  /// One function of a packed multifunction slot of kind `k` in `zone`.
+  constexpr slot_choice take_packed(int zone, pack_kind k, std::string_view who) {
+    open_pack& op = packs_[static_cast<std::size_t>(zone + 1)][k];
+    if (op.open && t_.buses[op.bus].used[op.slot] != 0xff) {
+      return slot_choice{true, op.bus, op.slot,
+                         static_cast<unsigned>(std::countr_one(t_.buses[op.bus].used[op.slot]))};
+    }
+    op.open = false;
+    slot_choice s{};
+    if (k == root_pack) {
+      // the highest empty root slot, keeping one empty root slot for ports
+      const std::uint32_t empty = t_.buses[0].empty;
+      if (std::popcount(empty) < 2) return {};
+      s = slot_choice{true, 0, 31u - static_cast<unsigned>(std::countl_zero(empty)), 0};
+    } else if (k == pci_pack) {
+      s = take_pci_slot(zone, false, who);
+    } else {
+      const long port = take_port(zone, who);
+      if (port >= 0) s = slot_choice{true, static_cast<unsigned>(port), 0, 0};
+    }
+    if (!s.found) return {};
+    op = open_pack{true, s.bus, s.slot};
+    return s;
+  }
+
+  // ---- placing requests -----------------------------------------------------------
+
+  /// What slot a request (or group) needs.
+  [[nodiscard]] constexpr link_kind link_of(const request& r) const noexcept {
+    if (!pcie) return link_kind::conventional;
+    if (r.link == link_need::pci) return link_kind::conventional;
+    if (r.link == link_need::pcie) return link_kind::express;
+    if (r.link == link_need::either) return link_kind::virtio;
+    return r.device.link;
+  }
+
+  constexpr bool place_requests() {
+    std::vector<std::size_t> order;
+    order.reserve(p_.requests.size());
+    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+      if (!p_.done[i]) order.push_back(i);
+    }
+    // stable: equal keys keep the input order (std::stable_sort is not constexpr)
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      const int ka = p_.requests[a].order;
+      const int kb = p_.requests[b].order;
+      return ka != kb ? ka < kb : a < b;
+    });
+    // members of a group are placed with the first of them
+    std::vector<std::size_t> members;
+    for (std::size_t i : order) {
+      if (p_.done[i]) continue;
+      const request& r = p_.requests[i];
+      if (r.isolation != 0 || r.multifunction != 0) {
+        members.clear();
+        for (std::size_t j : order) {
+          const request& q = p_.requests[j];
+          if (p_.done[j]) continue;
+          if ((r.isolation != 0 && q.isolation == r.isolation) ||
+              (r.isolation == 0 && q.multifunction == r.multifunction && q.isolation == 0)) {
+            members.push_back(j);
+          }
+        }
+        if (!place_group(members)) return false;
+      } else if (!place_one(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  constexpr bool place_one(std::size_t i) {
+    const request& r = p_.requests[i];
+    const connect_set need = p_.routes[i].need;
+    if (r.fixed == address_kind::bus) {
+      const std::size_t bus = r.address.bus.value;
+      if (!t_.exists(bus)) return p_.fail(errc::no_such_bus, r.name, "names a bus (controller index) that does not exist");
+      if (t_.check_given(bus, 0, 0, need) == errc::incompatible_bus) {
+        return p_.fail(errc::incompatible_bus, r.name, "names a bus that does not take it");
+      }
+      const slot_choice s = t_.choose_slot(bus, false, -1);
+      if (!s.found) return p_.fail(errc::no_free_slot, r.name, "names a bus that has no free slot");
+      return put(i, s, need, rule::given_bus);
+    }
+    if (r.fixed == address_kind::domain && r.address.domain != 0) {
+      return p_.fail(errc::invalid_request, r.name, "names a PCI domain other than 0, which pciplan cannot choose yet");
+    }
+    const int zone = zone_for(r.numa, r.name);
+    if (zone < -1) return false;
+    const rule numa_rule = rule::numa_expander;
+    if (r.device.integrated) {
+      const slot_choice s = t_.find(need);
+      if (!s.found) return p_.fail(errc::no_free_slot, r.name, "is an integrated endpoint, and the root bus is full");
+      return put(i, s, need, rule::integrated_endpoint);
+    }
+    const link_kind link = link_of(r);
+    if (r.hotplug_need == hotplug::required) {
+      if (pcie && link != link_kind::conventional) {
+        const long port = take_port(zone, r.name);
+        if (port < 0) return false;
+        mark_io(static_cast<unsigned>(port));
+        return put(i, slot_choice{true, static_cast<unsigned>(port), 0, 0}, need,
+                   zone >= 0 ? numa_rule : rule::hotplug_port);
+      }
+      const slot_choice s = take_pci_slot(zone, true, r.name);
+      if (!s.found) return false;
+      return put(i, s, need, zone >= 0 ? numa_rule : rule::conventional_slot);
+    }
+    // no hotplug: integrated on the root bus, else a packed function
+    if (pcie && zone < 0) {
+      const slot_choice s = take_packed(zone, root_pack, r.name);
+      if (s.found) return put(i, s, need | connect::integrated, rule::integrated_endpoint);
+    }
+    const pack_kind k = (pcie && (link == link_kind::express || zone_is_pcie(zone))) ? port_pack : pci_pack;
+    const slot_choice s = take_packed(zone, k, r.name);
+    if (!s.found) {
+      if (!p_.failed) p_.fail(errc::no_free_slot, r.name, "needs no hotplug, and no slot is left to pack it into");
+      return false;
+    }
+    return put(i, s, need, zone >= 0 ? numa_rule : rule::packed_function);
+  }
+
+  /// Whether a zone's expander takes only PCIe ports (pxb-pcie).
+  [[nodiscard]] constexpr bool zone_is_pcie(int zone) const noexcept {
+    return zone >= 0 && !t_.buses[host_of(zone)].flags.intersects(connect::pci_endpoint);
+  }
+
+  /// A multifunction group (members at their functions) or an isolation group (members
+  /// at functions 0, 1, … unless they are one multifunction group): one slot of its own.
+  constexpr bool place_group(const std::vector<std::size_t>& members) {
+    const request& first = p_.requests[members.front()];
+    const bool isolation = first.isolation != 0;
+    if (members.size() > 8) {
+      return p_.fail(errc::multifunction_conflict, first.name,
+                     "is in a group of more than 8 devices, and one slot holds 8 functions");
+    }
+    bool one_mf_group = true;
+    for (std::size_t j : members) one_mf_group = one_mf_group && p_.requests[j].multifunction == first.multifunction && first.multifunction != 0;
+    if (!one_mf_group && isolation) {
+      for (std::size_t j : members) {
+        if (p_.requests[j].multifunction != 0) {
+          return p_.fail(errc::multifunction_conflict, p_.requests[j].name,
+                         "mixes a multifunction group with other devices of its isolation group");
+        }
+      }
+    }
+    const int zone = zone_for(first.numa, first.name);
+    if (zone < -1) return false;
+    bool conventional = false;
+    bool hotplug_needed = false;
+    for (std::size_t j : members) {
+      conventional = conventional || link_of(p_.requests[j]) == link_kind::conventional;
+      hotplug_needed = hotplug_needed || p_.requests[j].hotplug_need == hotplug::required;
+    }
+    slot_choice s{};
+    if (pcie && !conventional && (hotplug_needed || isolation)) {
+      const long port = isolation ? new_port(zone, first.name, first.isolation) : take_port(zone, first.name);
+      if (port < 0) return false;
+      s = slot_choice{true, static_cast<unsigned>(port), 0, 0};
+    } else if (pcie && zone < 0 && !hotplug_needed && std::popcount(t_.buses[0].empty) >= 2) {
+      s = slot_choice{true, 0, 31u - static_cast<unsigned>(std::countl_zero(t_.buses[0].empty)), 0};
+    } else {
+      s = take_pci_slot(zone, hotplug_needed, first.name);
+      if (!s.found) return false;
+    }
+    const rule why = isolation ? rule::isolation_group : rule::multifunction_group;
+    unsigned next_fn = 0;
+    for (std::size_t j : members) {
+      const unsigned fn = one_mf_group ? p_.requests[j].function : next_fn++;
+      connect_set need = p_.routes[j].need;
+      if (s.bus == 0) need = need | connect::integrated;
+      if (!put(j, slot_choice{true, s.bus, s.slot, fn}, need, why, first.isolation)) return false;
+    }
+    return true;
+  }
+
+  constexpr bool put(std::size_t i, slot_choice s, connect_set need, rule why, unsigned group = 0) {
+    t_.reserve(s.bus, s.slot, s.function, need, group, false);
+    p_.place(i, controller_address(0, s.bus, s.slot, s.function), why);
+    return true;
+  }
+
+  /// On q35 a hot-pluggable root port reserves 4 KiB of I/O space; a port the planner
+  /// added for a PCIe device, which needs no I/O, gets io-reserve=0 (qemu-rules (b) 25).
+  constexpr void mark_io(unsigned port) {
+    if constexpr (x86 && pcie) {
+      controller& c = p_.controllers[static_cast<std::size_t>(p_.position_of(controller_index{static_cast<std::uint16_t>(port)}))];
+      if (c.added && c.kind == &descriptor_of<pcie_root_port>) c.io_reserve_zero = true;
+    }
+  }
+
+  // ---- spares, bus numbers, warnings ------------------------------------------------
+
+  /// Empty hot-pluggable ports (PCIe machines) or slots (others) up to `spare_ports`.
+  constexpr bool add_spares() {
+    const unsigned want = p_.options.spare_ports;
+    if (want == 0) return true;
+    if constexpr (pcie) {
+      unsigned have = 0;
+      for (const controller& c : p_.controllers) {
+        const bus_state& b = t_.buses[c.index.value];
+        if (c.kind->role == controller_role::port && b.zone == -1 && b.group == 0 && b.empty != 0 &&
+            b.flags.contains(port_need)) {
+          ++have;
+        }
+      }
+      for (; have < want; ++have) {
+        if (new_port(-1, "spare port", 0) < 0) return short_of_spares(have);
+      }
+    } else {
+      unsigned have = 0;
+      for (const auto& c : t_.classes) {
+        if (c.group == 0 && c.zone == -1 && fits(connect::pci_endpoint | connect::auto_assign | connect::hotpluggable, c.flags, c.index0)) {
+          have += c.free_slots;
+        }
+      }
+      while (have < want) {
+        const slot_choice b = t_.find(connect::pci_bridge, 0, -1, -1);
+        if (!b.found) {
+          if constexpr (pseries) {
+            if (add_phb(-1, "spare slots") < 0) return short_of_spares(have);
+            have += descriptor_of<spapr_pci_host_bridge>.slots.count();
+            continue;
+          }
+          return short_of_spares(have);
+        }
+        if (add(descriptor_of<pci_bridge>, controller_address(0, b.bus, b.slot, 0), -1, "spare slots") < 0) {
+          return short_of_spares(have);
+        }
+        have += descriptor_of<pci_bridge>.slots.count() - 1;
+      }
+    }
+    return true;
+  }
+
+  /// Spares are best effort: when no more fit, the plan stands with a warning.
+  constexpr bool short_of_spares(unsigned have) {
+    p_.failed = false;
+    p_.failure = error{};
+    p_.warnings.push_back(warning{warning_code::spares_short,
+                                  "fewer spare hot-pluggable ports or slots fit than were asked for (no slot or "
+                                  "bus number left)",
+                                  have});
+    return true;
+  }
+
+  /// busNr for expanders without one: ranges from the top of the domain's bus numbers,
+  /// each rounded up to a multiple of 8 to leave room to grow (falling back to exact
+  /// sizes when that does not fit), all below any busNr already given; then a check that
+  /// every range holds its subtree and the main hierarchy fits below the lowest.
+  constexpr bool partition_expanders() {
+    std::vector<std::size_t> xs;
+    for (std::size_t k = 0; k != p_.controllers.size(); ++k) {
+      if (p_.controllers[k].kind->role == controller_role::expander) xs.push_back(k);
+    }
+    if (xs.empty()) return true;
+    // buses below each controller (itself included)
+    const std::size_t n = p_.controllers.size();
+    std::vector<unsigned> size = filled(n, 0u);
+    for (std::size_t k = 0; k != n; ++k) size[k] = p_.controllers[k].kind->bus_numbers;
+    for (std::size_t k = 0; k != n; ++k) {
+      const controller& c = p_.controllers[k];
+      if (c.kind->is_root() || c.kind->role == controller_role::expander) continue;
+      // add to every expander above it
+      unsigned at = c.address.bus.value;
+      for (std::size_t hops = 0; hops != n; ++hops) {
+        const int pos = p_.position_of(controller_index{static_cast<std::uint16_t>(at)});
+        if (pos < 0) break;
+        const controller& up = p_.controllers[static_cast<std::size_t>(pos)];
+        if (up.kind->role == controller_role::expander) {
+          size[static_cast<std::size_t>(pos)] += c.kind->bus_numbers;
+          break;
+        }
+        if (up.kind->is_root()) break;
+        at = up.address.bus.value;
+      }
+    }
+    for (unsigned round = 8; round >= 1; round = round == 8 ? 1 : 0) {
+      std::vector<int> busnr = filled(xs.size(), -1);
+      int limit = 256;
+      for (std::size_t x = 0; x != xs.size(); ++x) {
+        const int given = p_.controllers[xs[x]].bus_nr;
+        if (given >= 0 && given < limit) limit = given;
+      }
+      bool ok = true;
+      for (std::size_t x = 0; x != xs.size() && ok; ++x) {
+        const controller& c = p_.controllers[xs[x]];
+        if (c.bus_nr >= 0) {
+          busnr[x] = c.bus_nr;
+          continue;
+        }
+        const int want = static_cast<int>((size[xs[x]] + round - 1) / round * round);
+        if (limit - want < 1) ok = false;
+        else busnr[x] = limit -= want;
+      }
+      if (ok) ok = partitions_fit(xs, busnr, size);
+      if (ok) {
+        for (std::size_t x = 0; x != xs.size(); ++x) p_.controllers[xs[x]].bus_nr = busnr[x];
+        return true;
+      }
+      if (round == 1) break;
+    }
+    return p_.fail(errc::bus_numbers_exhausted, controller_name(p_.controllers[xs.front()]).view(),
+                   "finds no busNr range that holds every bus below each expander and the main hierarchy below them");
+  }
+
+  [[nodiscard]] constexpr bool partitions_fit(const std::vector<std::size_t>& xs, const std::vector<int>& busnr,
+                                              const std::vector<unsigned>& size) const {
+    // per domain: main buses [0, main) below the lowest busNr; each range up to the next
+    std::vector<std::size_t> by;
+    for (std::size_t i = 0; i != xs.size(); ++i) by.push_back(i);
+    std::sort(by.begin(), by.end(), [&](std::size_t a, std::size_t b) { return busnr[a] < busnr[b]; });
+    unsigned main = 0;
+    for (const controller& c : p_.controllers) {
+      if (domain_of(c.index.value) != 0) continue;
+      bool below_expander = false;
+      unsigned at = c.index.value;
+      for (std::size_t hops = 0; hops != p_.controllers.size(); ++hops) {
+        const controller* x = p_.find(controller_index{static_cast<std::uint16_t>(at)});
+        if (x == nullptr || x->kind->is_root()) break;
+        if (x->kind->role == controller_role::expander) {
+          below_expander = true;
+          break;
+        }
+        at = x->address.bus.value;
+      }
+      if (!below_expander) main += c.kind->bus_numbers;
+    }
+    if (main > static_cast<unsigned>(busnr[by.front()])) return false;
+    for (std::size_t i = 0; i != by.size(); ++i) {
+      const int end = i + 1 < by.size() ? busnr[by[i + 1]] : 256;
+      if (busnr[by[i]] + static_cast<int>(size[xs[by[i]]]) > end) return false;
+    }
+    return true;
+  }
+
+  constexpr void add_warnings() {
+    if constexpr (x86) {
+      unsigned io_ports = 0;
+      unsigned bridges = 0;
+      for (const controller& c : p_.controllers) {
+        if (c.kind == &descriptor_of<pcie_root_port> && c.hotplug != toggle::off && !c.io_reserve_zero) ++io_ports;
+        if (c.kind == &descriptor_of<pci_bridge> || c.kind == &descriptor_of<pcie_to_pci_bridge>) ++bridges;
+      }
+      if (pcie && io_ports > 14) {
+        p_.warnings.push_back(warning{warning_code::io_window,
+                                      "more than 14 hot-pluggable root ports reserve 4 KiB of I/O space each; the "
+                                      "64 KiB window runs out and firmware leaves some ports without I/O",
+                                      io_ports});
+      }
+      if (bridges > 9) {
+        p_.warnings.push_back(warning{warning_code::io_window,
+                                      "more than 9 PCI bridges; each wants a 4 KiB I/O window, so devices behind "
+                                      "some bridges get no I/O space (their memory BARs still work)",
+                                      bridges});
+      }
+    }
+  }
+};
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_DETAIL_PCIPLAN_POLICY_HPP
+// ---- end pciplan/detail/pciplan_policy.hpp
+
+#include <span>
+#include <type_traits>
+#include <vector>
+
+namespace pciplan::inline v0 {
+
+/// A planning policy: policies::libvirt, policies::pciplan, or a type derived from one
+/// of them (to change the members they document).
+template <class P>
+concept PlanningPolicy = std::is_base_of_v<policies::libvirt, P> || std::is_base_of_v<policies::pciplan, P>;
+
+namespace detail {
+template <MachineType M, PlanningPolicy Policy>
+constexpr result<topology_plan> run_plan(planning<M>& state) {
+  if constexpr (std::is_base_of_v<policies::libvirt, Policy>) {
+    return libvirt_planner<M, Policy>(state).run();
+  } else {
+    return pciplan_planner<M, Policy>(state).run();
+  }
+}
+}  // namespace detail
+
+/// Plans `requests` on machine M: an address (or another transport) for every request,
+/// and every controller that has to be added to `controllers` (the guest's existing
+/// controllers, possibly none: the root bus is implicit). Returns the plan or an error
+/// that names the device or controller and the rule it could not meet.
+template <MachineType M, PlanningPolicy Policy = policies::pciplan>
+[[nodiscard]] constexpr result<topology_plan> plan(std::span<const request> requests, const plan_options& options = {},
+                                                   std::span<const controller> controllers = {}) {
+  detail::planning<M> state{};
+  state.requests = requests;
+  state.given = controllers;
+  state.options = options;
+  return detail::run_plan<M, Policy>(state);
+}
+
+/// The requests of `old` pinned where `plan` put them (PCI addresses; the transport for
+/// the others). Plan them again — with `plan.controllers` as the controllers and any new
+/// requests added — and nothing that was placed moves: stable addresses across edits.
+/// Requests no longer wanted are simply left out; nothing else moves either.
+[[nodiscard]] inline std::vector<request> pinned(const topology_plan& plan, std::span<const request> old) {
+  std::vector<request> out(old.begin(), old.end());
+  for (const placement& p : plan.placements) {
+    if (p.request >= out.size()) continue;
+    request& r = out[p.request];
+    if (p.kind == placement_kind::pci) {
+      r.fixed = address_kind::full;
+      r.address = p.libvirt_address;
+      r.via = transport::automatic;
+    } else if (p.kind == placement_kind::mmio) {
+      r.via = transport::mmio;
+    }
+  }
+  return out;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_PLANNER_HPP
+// ---- end pciplan/planner.hpp
+
 // ---- begin pciplan/fixed_layout.hpp
 // pciplan — fixed_layout.hpp: a hand-written PCI layout declared with types and
 // checked at compile time.
@@ -2261,7 +5040,7 @@ inline constexpr bus_nr_c<N> bus_nr{};
 
 /// One declaration, all in its type. Made by `place<Kind, "name">(…)`.
 template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function, unsigned BusNr>
-struct placement {
+struct layout_placement {
   using kind = Kind;
   static constexpr auto name = Name;
   static constexpr auto parent = Parent;
@@ -2282,19 +5061,19 @@ constexpr void check_placeable_kind() {
 /// Declares `Kind` (a controller kind or a device kind) named `Name` on bus `Parent`
 /// at `at<slot, function>`.
 template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function>
-constexpr placement<Kind, Name, Parent, Slot, Function, 0> place(bus_ref_c<Parent>, slot_function_c<Slot, Function>) {
+constexpr layout_placement<Kind, Name, Parent, Slot, Function, 0> place(bus_ref_c<Parent>, slot_function_c<Slot, Function>) {
   detail::check_placeable_kind<Kind>();
   return {};
 }
 /// Declares `Kind` named `Name` on bus `Parent` at slot 0, function 0.
 template <class Kind, fixed_string Name, fixed_string Parent>
-constexpr placement<Kind, Name, Parent, 0, 0, 0> place(bus_ref_c<Parent>) {
+constexpr layout_placement<Kind, Name, Parent, 0, 0, 0> place(bus_ref_c<Parent>) {
   detail::check_placeable_kind<Kind>();
   return {};
 }
 /// Declares an expander bus with its first guest bus number.
 template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function, unsigned BusNr>
-constexpr placement<Kind, Name, Parent, Slot, Function, BusNr> place(bus_ref_c<Parent>, slot_function_c<Slot, Function>,
+constexpr layout_placement<Kind, Name, Parent, Slot, Function, BusNr> place(bus_ref_c<Parent>, slot_function_c<Slot, Function>,
                                                                      bus_nr_c<BusNr>) {
   detail::check_placeable_kind<Kind>();
   return {};
@@ -2700,6 +5479,100 @@ std::ostream& operator<<(std::ostream& os, const fixed_layout<M, N>& layout) {
 
 #endif  // PCIPLAN_FIXED_LAYOUT_HPP
 // ---- end pciplan/fixed_layout.hpp
+// ---- begin pciplan/static_plan.hpp
+// pciplan — static_plan.hpp: planning a fixed set of devices at compile time.
+//
+//   constexpr auto appliance = static_plan<machines::q35>(
+//       device<models::virtio_net>("wan"), device<models::virtio_net>("lan"));
+//   static_assert(appliance.at("wan").address == pci_address{0, 1, 0, 0});
+//
+// The run-time planner runs in constant evaluation and its result is copied into
+// fixed-size arrays. A layout that cannot be planned does not compile: the error's
+// call chain names the device and the planner's reason, as at run time.
+#ifndef PCIPLAN_STATIC_PLAN_HPP
+#define PCIPLAN_STATIC_PLAN_HPP
+
+
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <span>
+#include <string_view>
+
+namespace pciplan::inline v0 {
+
+/// A plan of N requests held in arrays, made at compile time by `static_plan`.
+template <std::size_t N>
+struct fixed_plan {
+  /// Compile-time plans hold at most this many controllers.
+  static constexpr std::size_t max_controllers = 256;
+  static constexpr std::size_t max_warnings = 4;
+
+  std::array<placement, N> placements{};
+  std::array<controller, max_controllers> controller_slots{};
+  std::size_t controller_count = 0;
+  std::array<warning, max_warnings> warning_slots{};
+  std::size_t warning_count = 0;
+
+  [[nodiscard]] constexpr std::span<const controller> controllers() const noexcept {
+    return {controller_slots.data(), controller_count};
+  }
+  [[nodiscard]] constexpr std::span<const warning> warnings() const noexcept {
+    return {warning_slots.data(), warning_count};
+  }
+  /// The placement of the request named `name` (unknown: compile error).
+  [[nodiscard]] constexpr const placement& at(std::string_view name) const {
+    for (const auto& p : placements) {
+      if (p.name == name) return p;
+    }
+    detail::expects(false, "pciplan::fixed_plan::at: no request in the plan has this name");
+    return placements[0];
+  }
+  /// The controller with this index, or nullptr.
+  [[nodiscard]] constexpr const controller* find(controller_index index) const noexcept {
+    for (const auto& c : controllers()) {
+      if (c.index == index) return &c;
+    }
+    return nullptr;
+  }
+};
+
+/// Plans `requests` on machine M at compile time with `options`.
+template <MachineType M, PlanningPolicy Policy = policies::pciplan, std::same_as<request>... Requests>
+consteval fixed_plan<sizeof...(Requests)> static_plan(plan_options options, Requests... requests) {
+  const std::array<request, sizeof...(Requests)> list{requests...};
+  detail::planning<M> state{};
+  state.requests = list;
+  state.options = options;
+  state.compile_time_errors = true;
+  const result<topology_plan> r = detail::run_plan<M, Policy>(state);
+  fixed_plan<sizeof...(Requests)> out{};
+  if (!r) {
+    detail::compile_time_error("pciplan::static_plan: the layout cannot be planned");
+    return out;
+  }
+  if (r->controllers.size() > out.max_controllers) {
+    detail::compile_time_error("pciplan::static_plan: the plan needs more than 256 controllers; plan it at run time");
+    return out;
+  }
+  for (std::size_t i = 0; i != sizeof...(Requests); ++i) out.placements[i] = r->placements[i];
+  for (const controller& c : r->controllers) out.controller_slots[out.controller_count++] = c;
+  for (const warning& w : r->warnings) {
+    if (out.warning_count < out.max_warnings) out.warning_slots[out.warning_count++] = w;
+  }
+  return out;
+}
+
+/// Plans `requests` on machine M at compile time with the default options.
+template <MachineType M, PlanningPolicy Policy = policies::pciplan, std::same_as<request>... Requests>
+consteval fixed_plan<sizeof...(Requests)> static_plan(Requests... requests) {
+  return static_plan<M, Policy>(plan_options{}, requests...);
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_STATIC_PLAN_HPP
+// ---- end pciplan/static_plan.hpp
 
 #endif  // PCIPLAN_PCIPLAN_HPP
 // ---- end pciplan/pciplan.hpp

@@ -128,7 +128,7 @@ TEST_CASE("libvirt-rules §2.3 and qemu-rules (b) 33: q35 reserves 00.0 and the 
   STATIC_REQUIRE(preferred_slot_of<q35>(slot_role::primary_video) == 0x01);
   STATIC_REQUIRE(preferred_slot_of<q35>(slot_role::ich9_sound) == 0x1b);
   STATIC_REQUIRE(preferred_slot_of<q35>(slot_role::usb2_companions) == 0x1d);  // then 0x1a
-  STATIC_REQUIRE(machine_traits<q35>::preferred[4] == preferred_slot{slot_role::usb2_companions, 0x1a, 0, false});
+  STATIC_REQUIRE(machine_traits<q35>::preferred[2] == preferred_slot{slot_role::usb2_companions, 0x1a, 0, false});
   STATIC_REQUIRE(preferred_slot_of<q35>(slot_role::dmi_to_pci_bridge) == 0x1e);
   STATIC_REQUIRE(preferred_slot_of<q35>(slot_role::sata) == 0x1f);
   // defaults: SATA at 1f.2, qemu-xhci and the balloon (§2.1, §2.3)

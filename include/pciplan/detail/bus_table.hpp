@@ -13,6 +13,7 @@
 #include <pciplan/connect.hpp>
 #include <pciplan/controllers.hpp>
 #include <pciplan/detail/config.hpp>
+#include <pciplan/detail/vectors.hpp>
 #include <pciplan/error.hpp>
 
 #include <array>
@@ -29,7 +30,7 @@ class bit_index {
   constexpr void assign(std::size_t i, bool on) {
     const std::size_t w = i / 64;
     if (on) {
-      if (w >= words_.size()) words_.resize(w + 1, 0);
+      grow_to(words_, w + 1, std::uint64_t{0});
       words_[w] |= std::uint64_t{1} << (i % 64);
       if (w < first_) first_ = w;
     } else if (w < words_.size()) {
@@ -61,6 +62,7 @@ struct bus_state {
   bool group_locked = false;
   int zone = -1;                                ///< planner-defined partition (NUMA node); -1: main
   int cls = -1;
+  unsigned counted = 0;                         ///< empty slots counted in its class
 
   [[nodiscard]] constexpr bool is_empty() const noexcept { return empty == usable; }
 };
@@ -73,6 +75,7 @@ struct bus_class {
   int zone = -1;
   bit_index plain;      ///< buses with an empty slot
   bit_index aggregate;  ///< buses with an aggregate slot that has a free function
+  unsigned free_slots = 0;  ///< empty slots over all its buses
 };
 
 /// A slot found by a search.
@@ -101,7 +104,7 @@ class bus_table {
   /// the root port it adds for a pcie-to-pci-bridge).
   constexpr void define(std::size_t index, const controller_descriptor& kind, bool hotplug_allowed, int zone = -1,
                         unsigned group = 0, bool group_locked = false, connect_set flags = {}) {
-    if (index >= buses.size()) buses.resize(index + 1);
+    grow_to(buses, index + 1, bus_state{});
     bus_state& b = buses[index];
     b = bus_state{};
     b.kind = &kind;
@@ -206,6 +209,15 @@ class bus_table {
     return {true, static_cast<unsigned>(index), slot, fn};
   }
 
+  /// Empty slots on buses of `zone` and isolation group 0 that take `kind`.
+  [[nodiscard]] constexpr unsigned free_slots(connect_set kind, int zone) const noexcept {
+    unsigned n = 0;
+    for (const auto& c : classes) {
+      if (c.group == 0 && c.zone == zone && c.flags.intersects(kind)) n += c.free_slots;
+    }
+    return n;
+  }
+
   /// Whether every usable slot of every bus has a function in use (libvirt skips its
   /// spare-slot reservation then).
   [[nodiscard]] constexpr bool fully_reserved() const noexcept {
@@ -228,14 +240,20 @@ class bus_table {
       }
     }
     if (found < 0) {
-      classes.push_back(bus_class{b.flags, index0, b.group, b.zone, {}, {}});
+      classes.push_back(bus_class{b.flags, index0, b.group, b.zone, {}, {}, 0});
       found = static_cast<int>(classes.size() - 1);
     }
     if (b.cls >= 0 && b.cls != found) {
       classes[static_cast<std::size_t>(b.cls)].plain.assign(index, false);
       classes[static_cast<std::size_t>(b.cls)].aggregate.assign(index, false);
+      classes[static_cast<std::size_t>(b.cls)].free_slots -= b.counted;
+      b.counted = 0;
     }
     b.cls = found;
+    const unsigned now = static_cast<unsigned>(std::popcount(b.empty));
+    classes[static_cast<std::size_t>(found)].free_slots += now;
+    classes[static_cast<std::size_t>(found)].free_slots -= b.counted;
+    b.counted = now;
     classes[static_cast<std::size_t>(found)].plain.assign(index, b.empty != 0);
     classes[static_cast<std::size_t>(found)].aggregate.assign(index, b.aggregate_room != 0);
   }

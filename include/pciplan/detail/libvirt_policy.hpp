@@ -14,6 +14,7 @@
 #include <pciplan/detail/bus_table.hpp>
 #include <pciplan/detail/config.hpp>
 #include <pciplan/detail/planning.hpp>
+#include <pciplan/detail/vectors.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -30,18 +31,16 @@ class libvirt_planner {
   constexpr result<topology_plan> run() {
     p_.max_index = Policy::max_index;
     if (!p_.check_requests() || !p_.check_controllers() || !route() || !order_units()) return p_.failure;
-    roles_ = p_.find_roles();
+    p_.role = p_.find_roles();
     if (!dry_run() || !real_pass() || !number_expanders() || !check_bridges()) return p_.failure;
     return p_.finish();
   }
 
  private:
   planning<M>& p_;
-  typename planning<M>::roles roles_{};
   std::vector<unit> order_;
   std::vector<const controller_descriptor*> dry_kinds_;  // by bus index: the model of buses libvirt adds
-  std::vector<bool> added_bus_;                           // by index, real pass: the controller was added
-  std::vector<int> chipset_slot_;                         // per request: chipset slot, -1: none
+  std::vector<unsigned char> added_bus_;                  // by index, real pass: the controller was added
   unsigned mmio_count_ = 0;
   static constexpr bool pseries = machine_traits<M>::multiple_roots;
 
@@ -87,11 +86,11 @@ class libvirt_planner {
         }
         pl.transport = machine_traits<M>::virtio_mmio_transports - 1 - mmio_count_++;
         pl.why = rule::virtio_mmio;
-        p_.done[i] = true;
+        p_.done[i] = 1;
       } else if (kind == placement_kind::ccw) {
         pl.transport = ccw++;
         pl.why = rule::channel_io;
-        p_.done[i] = true;
+        p_.done[i] = 1;
       }
     }
     return true;
@@ -108,9 +107,10 @@ class libvirt_planner {
       if (p_.routes[i].kind != placement_kind::pci) continue;
       order_.push_back(unit{false, i, libvirt_rank(p_.requests[i].device.libvirt.element), i});
     }
-    std::stable_sort(order_.begin() + static_cast<std::ptrdiff_t>(first_device), order_.end(),
-                     [](const unit& a, const unit& b) { return a.rank < b.rank; });
-    chipset_slot_.assign(p_.requests.size(), -1);
+    // stable: equal ranks keep the input order (std::stable_sort is not constexpr)
+    std::sort(order_.begin() + static_cast<std::ptrdiff_t>(first_device), order_.end(),
+              [](const unit& a, const unit& b) { return a.rank != b.rank ? a.rank < b.rank : a.position < b.position; });
+    refill(p_.chipset_slot, p_.requests.size(), -1);
     return true;
   }
 
@@ -184,7 +184,7 @@ class libvirt_planner {
       p_.fail(errc::controller_index_exhausted, who, "needs a new bus, but every controller index is in use");
       return -1;
     }
-    if (dry_kinds_.size() < base + add) dry_kinds_.resize(base + add, nullptr);
+    grow_to(dry_kinds_, base + add, static_cast<const controller_descriptor*>(nullptr));
     std::size_t i = base;
     if (prefix_first == &descriptor_of<pcie_root_port>) {
       // a root port that takes only the pcie-to-pci-bridge, so the spare-port search cannot use it
@@ -250,140 +250,33 @@ class libvirt_planner {
       const request& r = p_.requests[i];
       if (p_.routes[i].kind != placement_kind::pci || r.fixed != address_kind::full) continue;
       if (!reserve_given(t, dry, r.address, p_.routes[i].need, group_of(r), r.name)) return false;
-      if (!dry) place(i, r.address, rule::given_address);
+      if (!dry) p_.place(i, r.address, rule::given_address);
     }
     return true;
   }
 
-  constexpr void place(std::size_t i, controller_address a, rule why) {
-    placement& pl = p_.placements[i];
-    pl.kind = placement_kind::pci;
-    pl.address = a;
-    pl.why = why;
-    p_.done[i] = true;
-  }
 
-  // ---- the machine's own positions (ValidateDevicePCISlotsChipsets) ----------------
-
-  [[nodiscard]] constexpr int role_request(slot_role role) const noexcept {
-    switch (role) {
-      case slot_role::ide: return roles_.ide;
-      case slot_role::sata: return roles_.sata;
-      case slot_role::piix3_usb: return roles_.piix3_usb;
-      case slot_role::primary_video: return roles_.primary_video;
-      case slot_role::ich9_sound: return roles_.ich9_sound;
-      default: return -1;
-    }
-  }
-  /// Whether a built-in controller request stands for this chipset function.
-  [[nodiscard]] constexpr bool role_owns(unsigned slot, unsigned function) const noexcept {
-    for (const preferred_slot& pref : machine_traits<M>::preferred) {
-      if (pref.required && pref.slot == slot && pref.function == function && role_request(pref.role) >= 0) return true;
-    }
-    return false;
-  }
-
-  [[nodiscard]] constexpr bool unaddressed(int request) const noexcept {
-    return request >= 0 && p_.requests[static_cast<std::size_t>(request)].fixed == address_kind::none;
-  }
-
+  /// The chipset positions, then (libvirt) a primary video whose position was taken is
+  /// placed at once with its own flags, before any other device.
   constexpr bool chipset(bus_table& t, bool dry) {
-    if constexpr (!has_pci_v<M>) {
-      return true;
-    } else {
-      constexpr connect_set chipset_need = connect::pci_endpoint;
-      // The chipset's own functions. A function that a built-in controller request
-      // (IDE, SATA) stands for is left to that request, which may also be given.
-      for (const reserved_function& r : machine_traits<M>::reserved) {
-        if (((t.buses[0].usable >> r.slot) & 1u) == 0) continue;  // the host bridge's slot 0
-        if (role_owns(r.slot, r.function)) continue;
-        if ((t.buses[0].used[r.slot] >> r.function) & 1u) {
-          return p_.fail(errc::address_in_use, r.what,
-                         "is where the machine's chipset sits, and another device has this address");
-        }
-        t.reserve(0, r.slot, r.function, chipset_need, 0, true);
-      }
-      std::size_t usb2 = 0;
-      for (const preferred_slot& pref : machine_traits<M>::preferred) {
-        const controller_address at(0, 0, pref.slot, pref.function);
-        switch (pref.role) {
-          case slot_role::ide:
-          case slot_role::sata:
-          case slot_role::piix3_usb: {
-            // built into the machine: the first such controller must be exactly here
-            const int who = role_request(pref.role);
-            if (who < 0) break;
-            const std::size_t w = static_cast<std::size_t>(who);
-            const request& r = p_.requests[w];
-            if (r.fixed == address_kind::full) {
-              if (r.address != at) {
-                return p_.fail(errc::incompatible_bus, r.name,
-                               "is a controller built into the machine's chipset and must keep the chipset's address");
-              }
-              break;
-            }
-            if ((t.buses[0].used[pref.slot] >> pref.function) & 1u) {
-              return p_.fail(errc::address_in_use, r.name, "needs its chipset address, and another device has it");
-            }
-            t.reserve(0, pref.slot, pref.function, p_.routes[w].need, 0, true);
-            if (!dry) place(w, at, rule::chipset_slot);
-            chipset_slot_[w] = pref.slot;
-            break;
-          }
-          case slot_role::primary_video:
-          case slot_role::ich9_sound: {
-            const int who = role_request(pref.role);
-            if (!unaddressed(who) || t.buses[0].used[pref.slot] != 0) break;
-            const std::size_t w = static_cast<std::size_t>(who);
-            t.reserve(0, pref.slot, pref.function, p_.routes[w].need, 0, false);
-            if (!dry) place(w, at, rule::chipset_slot);
-            chipset_slot_[w] = pref.slot;
-            break;
-          }
-          case slot_role::usb2_companions: {
-            if (usb2 >= roles_.usb2_groups.size()) break;
-            const unsigned group = roles_.usb2_groups[usb2++];
-            if (group == 0 || t.buses[0].used[pref.slot] != 0) break;
-            bool any_fixed = false;
-            for (const request& r : p_.requests) any_fixed = any_fixed || (r.multifunction == group && r.fixed != address_kind::none);
-            if (any_fixed) break;
-            for (std::size_t i = 0; i != p_.requests.size(); ++i) {
-              const request& r = p_.requests[i];
-              if (r.multifunction != group) continue;
-              t.reserve(0, pref.slot, r.function, p_.routes[i].need, 0, false);
-              if (!dry) place(i, controller_address(0, 0, pref.slot, r.function), rule::chipset_slot);
-              chipset_slot_[i] = pref.slot;
-            }
-            break;
-          }
-          case slot_role::dmi_to_pci_bridge: {
-            for (controller& c : p_.controllers) {
-              if (c.kind != &descriptor_of<dmi_to_pci_bridge> || c.has_address) continue;
-              if (t.buses[0].used[pref.slot] != 0) break;
-              t.reserve(0, pref.slot, 0, p_.need_of(c), 0, false);
-              if (!dry) {
-                c.has_address = true;
-                c.address = at;
-              } else {
-                dmi_in_dry_ = c.index;
-              }
-              break;
-            }
-            break;
-          }
-        }
-      }
-      return true;
-    }
+    int video = -1;
+    refill(p_.chipset_slot, p_.requests.size(), -1);
+    if (!p_.chipset(t, dry, dry ? &dmi_in_dry_ : nullptr, &video)) return false;
+    if (video < 0) return true;
+    const std::size_t i = static_cast<std::size_t>(video);
+    const slot_choice s = reserve_next(t, dry, p_.routes[i].need, 0, -1, p_.requests[i].name);
+    if (!s.found) return false;
+    p_.chipset_slot[i] = static_cast<int>(s.slot);  // placed: the normal order skips it
+    if (!dry) p_.place(i, controller_address(0, s.bus, s.slot, s.function), rule::lowest_free_slot);
+    return true;
   }
-  controller_index dmi_in_dry_{0xffff};
 
   // ---- placing everything in order ------------------------------------------------
 
   constexpr bool assign_all(bus_table& t, bool dry) {
     std::vector<slot_choice> group_at;  // by multifunction group id: where the group is
     const auto slot_of_group = [&](unsigned g) -> slot_choice& {
-      if (g >= group_at.size()) group_at.resize(g + 1u);
+      grow_to(group_at, g + 1u, slot_choice{});
       return group_at[g];
     };
     // members already placed (given or chipset) fix their group's slot
@@ -392,8 +285,8 @@ class libvirt_planner {
       if (r.multifunction == 0 || p_.routes[i].kind != placement_kind::pci) continue;
       if (r.fixed == address_kind::full) {
         slot_of_group(r.multifunction) = slot_choice{true, r.address.bus.value, r.address.slot, 0};
-      } else if (chipset_slot_[i] >= 0) {
-        slot_of_group(r.multifunction) = slot_choice{true, 0, static_cast<unsigned>(chipset_slot_[i]), 0};
+      } else if (p_.chipset_slot[i] >= 0) {
+        slot_of_group(r.multifunction) = slot_choice{true, 0, static_cast<unsigned>(p_.chipset_slot[i]), 0};
       }
     }
     for (const unit& u : order_) {
@@ -411,7 +304,7 @@ class libvirt_planner {
       }
       const std::size_t i = u.index;
       const request& r = p_.requests[i];
-      if (r.fixed == address_kind::full || chipset_slot_[i] >= 0) continue;
+      if (r.fixed == address_kind::full || p_.chipset_slot[i] >= 0) continue;
       const connect_set need = p_.routes[i].need;
       slot_choice s{};
       if (r.multifunction != 0) {
@@ -439,7 +332,7 @@ class libvirt_planner {
       if (!s.found) return false;
       if (!dry) {
         const bool on_added = s.bus < added_bus_.size() && added_bus_[s.bus];
-        place(i, controller_address(0, s.bus, s.slot, s.function),
+        p_.place(i, controller_address(0, s.bus, s.slot, s.function),
               r.multifunction != 0  ? rule::multifunction_group
               : r.fixed == address_kind::bus ? rule::given_bus
               : on_added            ? rule::added_bus
@@ -462,7 +355,7 @@ class libvirt_planner {
     } else {
       bus_table t;
       const unsigned max_idx = p_.controllers.back().index.value;
-      dry_kinds_.assign(max_idx + 1u, nullptr);
+      refill(dry_kinds_, max_idx + 1u, static_cast<const controller_descriptor*>(nullptr));
       for (unsigned i = 0; i <= max_idx; ++i) {
         const controller* c = p_.find(controller_index{static_cast<std::uint16_t>(i)});
         if (c != nullptr) {
@@ -501,6 +394,7 @@ class libvirt_planner {
     }
   }
   std::vector<controller> new_controllers_;
+  controller_index dmi_in_dry_{0xffff};
 
   constexpr bool real_pass() {
     if constexpr (!has_pci_v<M>) {
@@ -509,8 +403,8 @@ class libvirt_planner {
       for (const controller& c : new_controllers_) p_.controllers.push_back(c);
       std::sort(p_.controllers.begin(), p_.controllers.end(),
                 [](const controller& a, const controller& b) { return a.index < b.index; });
-      added_bus_.assign(p_.controllers.back().index.value + 1u, false);
-      for (const controller& c : p_.controllers) added_bus_[c.index.value] = c.added && c.index.value != 0;
+      refill(added_bus_, p_.controllers.back().index.value + 1u, static_cast<unsigned char>(0));
+      for (const controller& c : p_.controllers) added_bus_[c.index.value] = c.added && c.index.value != 0 ? 1 : 0;
       // the order now includes the added controllers (address-less) before the devices
       std::vector<unit> devices;
       for (const unit& u : order_) {

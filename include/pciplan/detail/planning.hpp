@@ -11,6 +11,7 @@
 #include <pciplan/controllers.hpp>
 #include <pciplan/detail/bus_table.hpp>
 #include <pciplan/detail/config.hpp>
+#include <pciplan/detail/vectors.hpp>
 #include <pciplan/devices.hpp>
 #include <pciplan/error.hpp>
 #include <pciplan/kinds.hpp>
@@ -25,6 +26,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace pciplan::inline v0::detail {
@@ -81,14 +83,21 @@ struct planning {
   std::vector<controller> controllers;  // by index order once built
   std::vector<placement> placements;    // per request
   std::vector<request_route> routes;    // per request
-  std::vector<bool> done;               // per request: has its place
+  std::vector<unsigned char> done;      // per request: has its place (not vector<bool>: clang 14 cannot constant-evaluate it)
   std::vector<warning> warnings;
+  std::vector<int> chipset_slot;  // per request: the chipset slot it took, -1: none
   error failure{};
   bool failed = false;
+  /// static_plan: a failure stops compilation right where it happens, so that the
+  /// diagnostic's call chain shows the device and the planner's sentence.
+  bool compile_time_errors = false;
 
   static constexpr bool pcie_machine = has_pcie_root_v<M>;
 
   constexpr bool fail(errc code, std::string_view subject, std::string_view reason) {
+    if (compile_time_errors && std::is_constant_evaluated()) {
+      compile_time_error("pciplan::static_plan: the layout cannot be planned; the call chain above names the device and the reason");
+    }
     if (!failed) {
       failed = true;
       failure = plan_error(code, subject, reason);
@@ -96,6 +105,9 @@ struct planning {
     return false;
   }
   constexpr bool fail(errc code, const controller& c, std::string_view reason) {
+    if (compile_time_errors && std::is_constant_evaluated()) {
+      compile_time_error("pciplan::static_plan: the layout cannot be planned; the call chain above names the controller and the reason");
+    }
     if (!failed) {
       failed = true;
       failure = error{code, {}, reason, controller_name(c), error::no_position};
@@ -117,7 +129,7 @@ struct planning {
     const std::size_t n = requests.size();
     placements.assign(n, placement{});
     routes.assign(n, request_route{});
-    done.assign(n, false);
+    refill(done, n, static_cast<unsigned char>(0));
     // unique names
     std::vector<std::string_view> names;
     names.reserve(n);
@@ -201,6 +213,15 @@ struct planning {
   /// The given controllers, sorted by index, checked; the machine's root added when
   /// it is missing.
   constexpr bool check_controllers() {
+    if constexpr (!has_pci_v<M>) {
+      if (!given.empty()) return fail(errc::invalid_controller, given.front(), "is a PCI controller, and the machine type has no PCI");
+      return true;
+    } else {
+      return check_pci_controllers();
+    }
+  }
+
+  constexpr bool check_pci_controllers() {
     using root = root_of<M>;
     controllers.assign(given.begin(), given.end());
     std::sort(controllers.begin(), controllers.end(),
@@ -296,6 +317,8 @@ struct planning {
     std::array<unsigned, 2> usb2_groups{};  // multifunction group ids of ICH9 USB2 sets
   };
 
+  roles role{};
+
   [[nodiscard]] constexpr roles find_roles() const {
     roles r{};
     bool usb_seen = false;
@@ -339,6 +362,137 @@ struct planning {
     return r;
   }
 
+  /// Records where request `i` went.
+  constexpr void place(std::size_t i, controller_address a, rule why) {
+    placement& pl = placements[i];
+    pl.kind = placement_kind::pci;
+    pl.libvirt_address = a;
+    pl.why = why;
+    done[i] = 1;
+  }
+
+  // ---- the machine's own positions (libvirt's ValidateDevicePCISlotsChipsets) ------
+  // `dry`: reserve without recording placements (libvirt's dry run).
+
+  [[nodiscard]] constexpr int role_request(slot_role which) const noexcept {
+    switch (which) {
+      case slot_role::ide: return role.ide;
+      case slot_role::sata: return role.sata;
+      case slot_role::piix3_usb: return role.piix3_usb;
+      case slot_role::primary_video: return role.primary_video;
+      case slot_role::ich9_sound: return role.ich9_sound;
+      default: return -1;
+    }
+  }
+  /// Whether a built-in controller request stands for this chipset function.
+  [[nodiscard]] constexpr bool role_owns(unsigned slot, unsigned function) const noexcept {
+    for (const preferred_slot& pref : machine_traits<M>::preferred) {
+      if (pref.required && pref.slot == slot && pref.function == function && role_request(pref.role) >= 0) return true;
+    }
+    return false;
+  }
+
+  [[nodiscard]] constexpr bool unaddressed(int request) const noexcept {
+    return request >= 0 && requests[static_cast<std::size_t>(request)].fixed == address_kind::none;
+  }
+
+  /// `video_fallback`: when the primary video's position is taken, set to its request
+  /// (libvirt then places it at once, before everything else); nullptr: leave it to the
+  /// normal order.
+  constexpr bool chipset(bus_table& t, bool dry, controller_index* dmi_deferred, int* video_fallback = nullptr) {
+    if constexpr (!has_pci_v<M>) {
+      return true;
+    } else {
+      constexpr connect_set chipset_need = connect::pci_endpoint;
+      // The chipset's own functions. A function that a built-in controller request
+      // (IDE, SATA) stands for is left to that request, which may also be given.
+      for (const reserved_function& r : machine_traits<M>::reserved) {
+        if (((t.buses[0].usable >> r.slot) & 1u) == 0) continue;  // the host bridge's slot 0
+        if (role_owns(r.slot, r.function)) continue;
+        if ((t.buses[0].used[r.slot] >> r.function) & 1u) {
+          return fail(errc::address_in_use, r.what,
+                         "is where the machine's chipset sits, and another device has this address");
+        }
+        t.reserve(0, r.slot, r.function, chipset_need, 0, true);
+      }
+      std::size_t usb2 = 0;
+      for (const preferred_slot& pref : machine_traits<M>::preferred) {
+        const controller_address at(0, 0, pref.slot, pref.function);
+        switch (pref.role) {
+          case slot_role::ide:
+          case slot_role::sata:
+          case slot_role::piix3_usb: {
+            // built into the machine: the first such controller must be exactly here
+            const int who = role_request(pref.role);
+            if (who < 0) break;
+            const std::size_t w = static_cast<std::size_t>(who);
+            const request& r = requests[w];
+            if (r.fixed == address_kind::full) {
+              if (r.address != at) {
+                return fail(errc::incompatible_bus, r.name,
+                               "is a controller built into the machine's chipset and must keep the chipset's address");
+              }
+              break;
+            }
+            if ((t.buses[0].used[pref.slot] >> pref.function) & 1u) {
+              return fail(errc::address_in_use, r.name, "needs its chipset address, and another device has it");
+            }
+            t.reserve(0, pref.slot, pref.function, routes[w].need, 0, true);
+            if (!dry) place(w, at, rule::chipset_slot);
+            chipset_slot[w] = pref.slot;
+            break;
+          }
+          case slot_role::primary_video:
+          case slot_role::ich9_sound: {
+            const int who = role_request(pref.role);
+            if (!unaddressed(who)) break;
+            if (t.buses[0].used[pref.slot] != 0) {
+              if (pref.role == slot_role::primary_video && video_fallback != nullptr) *video_fallback = who;
+              break;
+            }
+            const std::size_t w = static_cast<std::size_t>(who);
+            t.reserve(0, pref.slot, pref.function, routes[w].need, 0, false);
+            if (!dry) place(w, at, rule::chipset_slot);
+            chipset_slot[w] = pref.slot;
+            break;
+          }
+          case slot_role::usb2_companions: {
+            if (usb2 >= role.usb2_groups.size()) break;
+            const unsigned group = role.usb2_groups[usb2++];
+            if (group == 0 || t.buses[0].used[pref.slot] != 0) break;
+            bool any_fixed = false;
+            for (const request& r : requests) any_fixed = any_fixed || (r.multifunction == group && r.fixed != address_kind::none);
+            if (any_fixed) break;
+            for (std::size_t i = 0; i != requests.size(); ++i) {
+              const request& r = requests[i];
+              if (r.multifunction != group) continue;
+              t.reserve(0, pref.slot, r.function, routes[i].need, 0, false);
+              if (!dry) place(i, controller_address(0, 0, pref.slot, r.function), rule::chipset_slot);
+              chipset_slot[i] = pref.slot;
+            }
+            break;
+          }
+          case slot_role::dmi_to_pci_bridge: {
+            for (controller& c : controllers) {
+              if (c.kind != &descriptor_of<dmi_to_pci_bridge> || c.has_address) continue;
+              if (t.buses[0].used[pref.slot] != 0) break;
+              t.reserve(0, pref.slot, 0, need_of(c), 0, false);
+              if (!dry) {
+                c.has_address = true;
+                c.address = at;
+              } else if (dmi_deferred != nullptr) {
+                *dmi_deferred = c.index;
+              }
+              break;
+            }
+            break;
+          }
+        }
+      }
+      return true;
+    }
+  }
+
   // ---- finishing ------------------------------------------------------------------
 
   /// multifunction='on' for function 0 of every slot whose other functions are used
@@ -351,14 +505,14 @@ struct planning {
     };
     std::vector<std::array<owner, 32>> slots;
     const auto at = [&](controller_index bus, unsigned slot) -> owner& {
-      if (bus.value >= slots.size()) slots.resize(bus.value + 1u);
+      grow_to(slots, bus.value + 1u, std::array<owner, 32>{});
       return slots[bus.value][slot];
     };
     for (std::size_t i = 0; i != placements.size(); ++i) {
       const placement& p = placements[i];
       if (p.kind != placement_kind::pci) continue;
-      owner& o = at(p.address.bus, p.address.slot);
-      if (p.address.function == 0) o.request = static_cast<int>(i);
+      owner& o = at(p.libvirt_address.bus, p.libvirt_address.slot);
+      if (p.libvirt_address.function == 0) o.request = static_cast<int>(i);
       else o.others = true;
     }
     for (std::size_t i = 0; i != controllers.size(); ++i) {
@@ -421,8 +575,9 @@ struct planning {
   constexpr void number_guest_buses() {
     const std::size_t n = controllers.size();
     // children of each controller, sorted by devfn (a flat list with offsets)
-    std::vector<std::size_t> order(n);
-    for (std::size_t i = 0; i != n; ++i) order[i] = i;
+    std::vector<std::size_t> order;
+    order.reserve(n);
+    for (std::size_t i = 0; i != n; ++i) order.push_back(i);
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
       const controller& x = controllers[a];
       const controller& y = controllers[b];
@@ -481,9 +636,9 @@ struct planning {
   constexpr void fill_guest_addresses() {
     for (placement& p : placements) {
       if (p.kind != placement_kind::pci) continue;
-      const controller* c = find(p.address.bus);
+      const controller* c = find(p.libvirt_address.bus);
       if (c == nullptr) continue;
-      p.guest = pci_address(c->domain, c->bus, p.address.slot, p.address.function);
+      p.address = pci_address(c->domain, c->bus, p.libvirt_address.slot, p.libvirt_address.function);
     }
   }
 
