@@ -2552,11 +2552,10 @@ constexpr void refill(std::vector<T>& v, std::size_t n, const T& value) {
   for (std::size_t i = 0; i != n; ++i) v.push_back(value);
 }
 
-/// `v` grows to at least `n` elements, new ones copies of `value`.
+/// `v` grows to at least `n` elements, new ones copies of `value` (geometric growth:
+/// no exact-size reserve, so growing one element at a time stays linear).
 template <class T>
 constexpr void grow_to(std::vector<T>& v, std::size_t n, const T& value) {
-  if (v.size() >= n) return;
-  v.reserve(n);
   while (v.size() < n) v.push_back(value);
 }
 
@@ -2620,6 +2619,8 @@ struct bus_state {
   int zone = -1;                                ///< planner-defined partition (NUMA node); -1: main
   int cls = -1;
   unsigned counted = 0;                         ///< empty slots counted in its class
+  bool in_plain = false;                        ///< set in its class's `plain` index
+  bool in_aggregate = false;                    ///< set in its class's `aggregate` index
 
   [[nodiscard]] constexpr bool is_empty() const noexcept { return empty == usable; }
 };
@@ -2663,6 +2664,12 @@ class bus_table {
                         unsigned group = 0, bool group_locked = false, connect_set flags = {}) {
     grow_to(buses, index + 1, bus_state{});
     bus_state& b = buses[index];
+    if (b.cls >= 0) {  // redefined: leave the old class first
+      bus_class& old = classes[static_cast<std::size_t>(b.cls)];
+      if (b.in_plain) old.plain.assign(index, false);
+      if (b.in_aggregate) old.aggregate.assign(index, false);
+      old.free_slots -= b.counted;
+    }
     b = bus_state{};
     b.kind = &kind;
     b.flags = flags.empty() ? kind.bus_flags() : flags;
@@ -2707,18 +2714,27 @@ class bus_table {
     const bool bus_was_empty = b.is_empty();
     if (b.used[slot] == 0 && need.intersects(connect::aggregate_slot)) b.aggregate |= bit;
     b.used[slot] = static_cast<std::uint8_t>(b.used[slot] | (1u << function));
-    b.empty &= ~bit;
+    if ((b.empty & bit) != 0) {
+      b.empty &= ~bit;
+      --b.counted;
+      --classes[static_cast<std::size_t>(b.cls)].free_slots;
+    }
     if ((b.aggregate & bit) != 0 && b.used[slot] != 0xff) {
       b.aggregate_room |= bit;
     } else {
       b.aggregate_room &= ~bit;
     }
+    const unsigned old_group = b.group;
     if (bus_was_empty && !b.group_locked) {
       b.group = group;
     } else if (b.group != group && given) {
       b.group = 0;
     }
-    classify(bus);
+    if (b.group != old_group) {
+      classify(bus);  // its class changes with its group
+    } else {
+      update_index(bus);
+    }
   }
 
   /// The lowest bus (in index order) with a slot `need` may take, then its lowest such
@@ -2801,18 +2817,35 @@ class bus_table {
       found = static_cast<int>(classes.size() - 1);
     }
     if (b.cls >= 0 && b.cls != found) {
-      classes[static_cast<std::size_t>(b.cls)].plain.assign(index, false);
-      classes[static_cast<std::size_t>(b.cls)].aggregate.assign(index, false);
-      classes[static_cast<std::size_t>(b.cls)].free_slots -= b.counted;
+      bus_class& old = classes[static_cast<std::size_t>(b.cls)];
+      if (b.in_plain) old.plain.assign(index, false);
+      if (b.in_aggregate) old.aggregate.assign(index, false);
+      old.free_slots -= b.counted;
+      b.in_plain = b.in_aggregate = false;
       b.counted = 0;
     }
-    b.cls = found;
-    const unsigned now = static_cast<unsigned>(std::popcount(b.empty));
-    classes[static_cast<std::size_t>(found)].free_slots += now;
-    classes[static_cast<std::size_t>(found)].free_slots -= b.counted;
-    b.counted = now;
-    classes[static_cast<std::size_t>(found)].plain.assign(index, b.empty != 0);
-    classes[static_cast<std::size_t>(found)].aggregate.assign(index, b.aggregate_room != 0);
+    if (b.cls != found) {
+      b.cls = found;
+      b.counted = static_cast<unsigned>(std::popcount(b.empty));
+      classes[static_cast<std::size_t>(found)].free_slots += b.counted;
+    }
+    update_index(index);
+  }
+
+  /// Keeps the class's room indexes in step with the bus (only on a change).
+  constexpr void update_index(std::size_t index) {
+    bus_state& b = buses[index];
+    bus_class& c = classes[static_cast<std::size_t>(b.cls)];
+    const bool plain = b.empty != 0;
+    const bool aggregate = b.aggregate_room != 0;
+    if (plain != b.in_plain) {
+      c.plain.assign(index, plain);
+      b.in_plain = plain;
+    }
+    if (aggregate != b.in_aggregate) {
+      c.aggregate.assign(index, aggregate);
+      b.in_aggregate = aggregate;
+    }
   }
 };
 
@@ -3052,6 +3085,16 @@ constexpr bounded_text<96> controller_name(const controller& c) {
   return t;
 }
 
+/// Who an error is about: a request's name, or a controller (named only when an error
+/// is actually reported, so planning does not format names it never needs).
+struct subject {
+  std::string_view name{};
+  const controller* ctl = nullptr;
+  constexpr subject(std::string_view n) noexcept : name(n) {}  // NOLINT: implicit on purpose
+  constexpr subject(const char* n) noexcept : name(n) {}       // NOLINT
+  constexpr subject(const controller& c) noexcept : ctl(&c) {}  // NOLINT
+};
+
 /// An item to place: a request, or a given controller without an address.
 struct unit {
   bool is_controller = false;
@@ -3088,23 +3131,15 @@ struct planning {
 
   static constexpr bool pcie_machine = has_pcie_root_v<M>;
 
-  constexpr bool fail(errc code, std::string_view subject, std::string_view reason) {
+  constexpr bool fail(errc code, subject who, std::string_view reason) {
     if (compile_time_errors && std::is_constant_evaluated()) {
-      compile_time_error("pciplan::static_plan: the layout cannot be planned; the call chain above names the device and the reason");
+      compile_time_error(
+          "pciplan::static_plan: the layout cannot be planned; the call chain above names the device and the reason");
     }
     if (!failed) {
       failed = true;
-      failure = plan_error(code, subject, reason);
-    }
-    return false;
-  }
-  constexpr bool fail(errc code, const controller& c, std::string_view reason) {
-    if (compile_time_errors && std::is_constant_evaluated()) {
-      compile_time_error("pciplan::static_plan: the layout cannot be planned; the call chain above names the controller and the reason");
-    }
-    if (!failed) {
-      failed = true;
-      failure = error{code, {}, reason, controller_name(c), error::no_position};
+      failure = who.ctl != nullptr ? error{code, {}, reason, controller_name(*who.ctl), error::no_position}
+                                   : plan_error(code, who.name, reason);
     }
     return false;
   }
@@ -3124,13 +3159,22 @@ struct planning {
     placements.assign(n, placement{});
     routes.assign(n, request_route{});
     refill(done, n, static_cast<unsigned char>(0));
-    // unique names
-    std::vector<std::string_view> names;
-    names.reserve(n);
-    for (const auto& r : requests) names.push_back(r.name);
-    std::sort(names.begin(), names.end());
-    for (std::size_t i = 1; i < n; ++i) {
-      if (names[i] == names[i - 1]) return fail(errc::duplicate_name, names[i], "two requests have this name");
+    // unique names: an open-addressing hash set of request indexes (FNV-1a)
+    std::size_t capacity = 16;
+    while (capacity < 2 * n) capacity *= 2;
+    std::vector<std::size_t> table = filled(capacity, n);  // n: empty
+    for (std::size_t i = 0; i != n; ++i) {
+      std::uint64_t h = 1469598103934665603ull;
+      for (char ch : requests[i].name) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+      for (std::size_t at = h & (capacity - 1);; at = (at + 1) & (capacity - 1)) {
+        if (table[at] == n) {
+          table[at] = i;
+          break;
+        }
+        if (requests[table[at]].name == requests[i].name) {
+          return fail(errc::duplicate_name, requests[i].name, "two requests have this name");
+        }
+      }
     }
     for (std::size_t i = 0; i != n; ++i) {
       const request& r = requests[i];
@@ -3492,38 +3536,28 @@ struct planning {
   /// multifunction='on' for function 0 of every slot whose other functions are used
   /// (unless a controller says off).
   constexpr void mark_multifunction() {
-    struct owner {
-      int request = -1;
-      int controller = -1;
-      bool others = false;
-    };
-    std::vector<std::array<owner, 32>> slots;
-    const auto at = [&](controller_index bus, unsigned slot) -> owner& {
-      grow_to(slots, bus.value + 1u, std::array<owner, 32>{});
-      return slots[bus.value][slot];
-    };
-    for (std::size_t i = 0; i != placements.size(); ++i) {
-      const placement& p = placements[i];
-      if (p.kind != placement_kind::pci) continue;
-      owner& o = at(p.libvirt_address.bus, p.libvirt_address.slot);
-      if (p.libvirt_address.function == 0) o.request = static_cast<int>(i);
-      else o.others = true;
+    // the slots (bus << 5 | slot) where some function other than 0 is used
+    std::vector<std::uint32_t> shared;
+    const auto key = [](const controller_address& a) { return (std::uint32_t{a.bus.value} << 5) | a.slot; };
+    for (const placement& p : placements) {
+      if (p.kind == placement_kind::pci && p.libvirt_address.function != 0) shared.push_back(key(p.libvirt_address));
     }
-    for (std::size_t i = 0; i != controllers.size(); ++i) {
-      const controller& c = controllers[i];
-      if (!c.has_address) continue;
-      owner& o = at(c.address.bus, c.address.slot);
-      if (c.address.function == 0) o.controller = static_cast<int>(i);
-      else o.others = true;
+    for (const controller& c : controllers) {
+      if (c.has_address && c.address.function != 0) shared.push_back(key(c.address));
     }
-    for (auto& bus : slots) {
-      for (auto& o : bus) {
-        if (!o.others) continue;
-        if (o.request >= 0) placements[static_cast<std::size_t>(o.request)].multifunction = true;
-        if (o.controller >= 0) {
-          controller& c = controllers[static_cast<std::size_t>(o.controller)];
-          if (c.multifunction != toggle::off) c.multifunction = toggle::on;
-        }
+    if (shared.empty()) return;
+    std::sort(shared.begin(), shared.end());
+    const auto is_shared = [&](const controller_address& a) {
+      return std::binary_search(shared.begin(), shared.end(), key(a));
+    };
+    for (placement& p : placements) {
+      if (p.kind == placement_kind::pci && p.libvirt_address.function == 0 && is_shared(p.libvirt_address)) {
+        p.multifunction = true;
+      }
+    }
+    for (controller& c : controllers) {
+      if (c.has_address && c.address.function == 0 && c.multifunction != toggle::off && is_shared(c.address)) {
+        c.multifunction = toggle::on;
       }
     }
   }
@@ -3578,18 +3612,30 @@ struct planning {
       if (x.address.bus != y.address.bus) return x.address.bus < y.address.bus;
       return x.address.devfn() < y.address.devfn();
     });
-    // one sweep: group `order` by parent position
-    std::vector<std::vector<std::size_t>> children(n);
-    for (std::size_t k : order) {
+    // children of each controller in devfn order, as one list with offsets
+    std::vector<std::size_t> parent_of = filled(n, n);
+    std::vector<std::size_t> count = filled(n + 1, std::size_t{0});
+    for (std::size_t k = 0; k != n; ++k) {
       const controller& c = controllers[k];
       if (!c.has_address) continue;
       const int parent = position_of(c.address.bus);
-      if (parent >= 0) children[static_cast<std::size_t>(parent)].push_back(k);
+      if (parent < 0) continue;
+      parent_of[k] = static_cast<std::size_t>(parent);
+      ++count[static_cast<std::size_t>(parent) + 1];
     }
+    for (std::size_t p = 0; p != n; ++p) count[p + 1] += count[p];
+    std::vector<std::size_t> kids = filled(count[n], std::size_t{0});
+    std::vector<std::size_t> fill = count;
+    for (std::size_t k : order) {
+      if (parent_of[k] != n) kids[fill[parent_of[k]]++] = k;
+    }
+    const auto children = [&](std::size_t p) {
+      return std::span<const std::size_t>(kids.data() + count[p], count[p + 1] - count[p]);
+    };
     unsigned next = 0;
     std::uint16_t domain = 0;
     const auto walk = [&](auto&& self, std::size_t at, unsigned bus) -> void {
-      for (std::size_t k : children[at]) {
+      for (std::size_t k : children(at)) {
         controller& c = controllers[k];
         c.domain = domain;
         if (c.kind->role == controller_role::expander) continue;
@@ -3611,7 +3657,7 @@ struct planning {
       walk(walk, i, 0);
       // expanders on this root, by busNr
       std::vector<std::size_t> expanders;
-      for (std::size_t k : children[i]) {
+      for (std::size_t k : children(i)) {
         if (controllers[k].kind->role == controller_role::expander) expanders.push_back(k);
       }
       std::sort(expanders.begin(), expanders.end(),
@@ -3776,7 +3822,7 @@ class libvirt_planner {
 
   /// Adds buses so that `target` exists, with models chosen from the device's flags
   /// (virDomainPCIAddressSetGrow). Returns the bus the device should use, or -1.
-  constexpr long grow(bus_table& t, connect_set need, std::size_t target, std::string_view who) {
+  constexpr long grow(bus_table& t, connect_set need, std::size_t target, subject who) {
     if (target < t.size()) return static_cast<long>(target);
     std::size_t add = target - t.size() + 1;
     const controller_descriptor* model = nullptr;
@@ -3841,7 +3887,7 @@ class libvirt_planner {
   /// libvirt's ReserveNextAddr: search (with the isolation-group second pass), grow in
   /// the dry run, fail in the real one.
   constexpr slot_choice reserve_next(bus_table& t, bool dry, connect_set need, unsigned group, int function,
-                                     std::string_view who) {
+                                     subject who) {
     slot_choice c = t.find(need, group, function);
     if (!c.found && groups_used()) c = t.find_on_empty_bus(need, function);
     if (!c.found) {
@@ -3861,7 +3907,7 @@ class libvirt_planner {
 
   /// Reserves an address the user gave (relaxed rules), growing first in the dry run.
   constexpr bool reserve_given(bus_table& t, bool dry, controller_address a, connect_set need, unsigned group,
-                               std::string_view who) {
+                               subject who) {
     if (dry && grow(t, need, a.bus.value, who) < 0) return false;
     switch (t.check_given(a.bus.value, a.slot, a.function, need)) {
       case errc::none: break;
@@ -3878,8 +3924,7 @@ class libvirt_planner {
   constexpr bool reserve_existing(bus_table& t, bool dry) {
     for (const controller& c : p_.controllers) {
       if (c.kind->is_root() || !c.has_address) continue;
-      const bounded_text<96> who = controller_name(c);
-      if (!reserve_given(t, dry, c.address, p_.need_of(c), 0, who.view())) return false;
+      if (!reserve_given(t, dry, c.address, p_.need_of(c), 0, c)) return false;
     }
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
@@ -3928,8 +3973,7 @@ class libvirt_planner {
       if (u.is_controller) {
         controller& c = p_.controllers[u.index];
         if (c.has_address || (dry && c.index == dmi_in_dry_)) continue;
-        const bounded_text<96> who = controller_name(c);
-        const slot_choice s = reserve_next(t, dry, p_.need_of(c), 0, -1, who.view());
+        const slot_choice s = reserve_next(t, dry, p_.need_of(c), 0, -1, c);
         if (!s.found) return false;
         if (!dry) {
           c.has_address = true;
@@ -4022,8 +4066,7 @@ class libvirt_planner {
         c.added = true;
         new_controllers_.push_back(c);
         if (c.kind->is_root()) continue;
-        const bounded_text<96> who = controller_name(c);
-        if (!reserve_next(t, true, c.kind->connects_as, 0, -1, who.view()).found) return false;
+        if (!reserve_next(t, true, c.kind->connects_as, 0, -1, new_controllers_.back()).found) return false;
       }
       return true;
     }
@@ -4277,7 +4320,7 @@ class pciplan_planner {
     return true;
   }
 
-  constexpr bool reserve_given(controller_address a, connect_set need, unsigned group, std::string_view who) {
+  constexpr bool reserve_given(controller_address a, connect_set need, unsigned group, subject who) {
     switch (t_.check_given(a.bus.value, a.slot, a.function, need)) {
       case errc::none: break;
       case errc::no_such_bus: return p_.fail(errc::no_such_bus, who, "has an address on a bus (controller index) that does not exist");
@@ -4293,7 +4336,7 @@ class pciplan_planner {
   constexpr bool reserve_existing() {
     for (const controller& c : p_.controllers) {
       if (c.kind->is_root() || !c.has_address) continue;
-      if (!reserve_given(c.address, p_.need_of(c), 0, controller_name(c).view())) return false;
+      if (!reserve_given(c.address, p_.need_of(c), 0, c)) return false;
     }
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
@@ -4327,7 +4370,7 @@ class pciplan_planner {
 
   /// Adds a controller of `kind` at `at`; its bus joins `zone`. Returns its index, or
   /// -1 after recording the error (for `who`).
-  constexpr long add(const controller_descriptor& kind, controller_address at, int zone, std::string_view who,
+  constexpr long add(const controller_descriptor& kind, controller_address at, int zone, subject who,
                      unsigned group = 0) {
     if (next_index_ > Policy::max_index) {
       p_.fail(errc::controller_index_exhausted, who, "needs a new controller, and every controller index is in use");
@@ -4355,7 +4398,7 @@ class pciplan_planner {
   }
 
   /// A new pseries PHB: a root bus in a PCI domain of its own.
-  constexpr long add_phb(int numa, std::string_view who) {
+  constexpr long add_phb(int numa, subject who) {
     if (phbs_ >= 31) {
       p_.fail(errc::no_free_slot, who, "needs a new PHB, and the machine already has 31");
       return -1;
@@ -4387,7 +4430,7 @@ class pciplan_planner {
   }
 
   /// The zone of NUMA node `n`, adding its expander (or PHB) when there is none yet.
-  constexpr int zone_for(int numa, std::string_view who) {
+  constexpr int zone_for(int numa, subject who) {
     if (numa < 0) return -1;
     for (std::size_t z = 0; z != zones_.size(); ++z) {
       if (zones_[z].numa == numa) return static_cast<int>(z);
@@ -4439,7 +4482,7 @@ class pciplan_planner {
   }
 
   /// An empty hot-pluggable PCIe port in `zone`: an existing one, else a new one.
-  constexpr long take_port(int zone, std::string_view who) {
+  constexpr long take_port(int zone, subject who) {
     const slot_choice s = t_.find(port_need, 0, -1, zone);
     if (s.found) return s.bus;
     return new_port(zone, who, 0);
@@ -4448,7 +4491,7 @@ class pciplan_planner {
   /// Adds a port: a root port while more than one root-port function is left; at the
   /// last one, a root port with a switch below it; then downstream ports of switches
   /// (the last slot of a switch carrying the next switch).
-  constexpr long new_port(int zone, std::string_view who, unsigned group) {
+  constexpr long new_port(int zone, subject who, unsigned group) {
     const unsigned host = host_of(zone);
     const std::uint16_t domain = domain_of(host);
     const unsigned room = port_room(host);
@@ -4483,7 +4526,7 @@ class pciplan_planner {
   }
 
   /// A switch below port `port`: its upstream port and a first downstream port.
-  constexpr long add_switch(unsigned port, int zone, std::string_view who, unsigned group) {
+  constexpr long add_switch(unsigned port, int zone, subject who, unsigned group) {
     const long up = add(descriptor_of<pcie_switch_upstream_port>, controller_address(0, port, 0, 0), zone, who);
     if (up < 0) return -1;
     return add(descriptor_of<pcie_switch_downstream_port>, controller_address(0, static_cast<unsigned>(up), 0, 0), zone,
@@ -4495,7 +4538,7 @@ class pciplan_planner {
   /// An empty slot on a conventional PCI bus in `zone` (hot-pluggable when asked). The
   /// last free slot where a bridge could go gets a pci-bridge first, so the topology
   /// can always grow.
-  constexpr slot_choice take_pci_slot(int zone, bool hotplug, std::string_view who) {
+  constexpr slot_choice take_pci_slot(int zone, bool hotplug, subject who) {
     const connect_set need = connect::pci_endpoint | connect::auto_assign |
                              (hotplug ? connect::hotpluggable : connect_set{});
     slot_choice s = t_.find(need, 0, -1, zone);
@@ -4539,7 +4582,7 @@ class pciplan_planner {
   // ---- packed functions for devices that need no hotplug ------------------------------
 
   /// One function of a packed multifunction slot of kind `k` in `zone`.
-  constexpr slot_choice take_packed(int zone, pack_kind k, std::string_view who) {
+  constexpr slot_choice take_packed(int zone, pack_kind k, subject who) {
     open_pack& op = packs_[static_cast<std::size_t>(zone + 1)][k];
     if (op.open && t_.buses[op.bus].used[op.slot] != 0xff) {
       return slot_choice{true, op.bus, op.slot,
@@ -4840,7 +4883,7 @@ class pciplan_planner {
       }
       if (round == 1) break;
     }
-    return p_.fail(errc::bus_numbers_exhausted, controller_name(p_.controllers[xs.front()]).view(),
+    return p_.fail(errc::bus_numbers_exhausted, p_.controllers[xs.front()],
                    "finds no busNr range that holds every bus below each expander and the main hierarchy below them");
   }
 

@@ -63,6 +63,8 @@ struct bus_state {
   int zone = -1;                                ///< planner-defined partition (NUMA node); -1: main
   int cls = -1;
   unsigned counted = 0;                         ///< empty slots counted in its class
+  bool in_plain = false;                        ///< set in its class's `plain` index
+  bool in_aggregate = false;                    ///< set in its class's `aggregate` index
 
   [[nodiscard]] constexpr bool is_empty() const noexcept { return empty == usable; }
 };
@@ -106,6 +108,12 @@ class bus_table {
                         unsigned group = 0, bool group_locked = false, connect_set flags = {}) {
     grow_to(buses, index + 1, bus_state{});
     bus_state& b = buses[index];
+    if (b.cls >= 0) {  // redefined: leave the old class first
+      bus_class& old = classes[static_cast<std::size_t>(b.cls)];
+      if (b.in_plain) old.plain.assign(index, false);
+      if (b.in_aggregate) old.aggregate.assign(index, false);
+      old.free_slots -= b.counted;
+    }
     b = bus_state{};
     b.kind = &kind;
     b.flags = flags.empty() ? kind.bus_flags() : flags;
@@ -150,18 +158,27 @@ class bus_table {
     const bool bus_was_empty = b.is_empty();
     if (b.used[slot] == 0 && need.intersects(connect::aggregate_slot)) b.aggregate |= bit;
     b.used[slot] = static_cast<std::uint8_t>(b.used[slot] | (1u << function));
-    b.empty &= ~bit;
+    if ((b.empty & bit) != 0) {
+      b.empty &= ~bit;
+      --b.counted;
+      --classes[static_cast<std::size_t>(b.cls)].free_slots;
+    }
     if ((b.aggregate & bit) != 0 && b.used[slot] != 0xff) {
       b.aggregate_room |= bit;
     } else {
       b.aggregate_room &= ~bit;
     }
+    const unsigned old_group = b.group;
     if (bus_was_empty && !b.group_locked) {
       b.group = group;
     } else if (b.group != group && given) {
       b.group = 0;
     }
-    classify(bus);
+    if (b.group != old_group) {
+      classify(bus);  // its class changes with its group
+    } else {
+      update_index(bus);
+    }
   }
 
   /// The lowest bus (in index order) with a slot `need` may take, then its lowest such
@@ -244,18 +261,35 @@ class bus_table {
       found = static_cast<int>(classes.size() - 1);
     }
     if (b.cls >= 0 && b.cls != found) {
-      classes[static_cast<std::size_t>(b.cls)].plain.assign(index, false);
-      classes[static_cast<std::size_t>(b.cls)].aggregate.assign(index, false);
-      classes[static_cast<std::size_t>(b.cls)].free_slots -= b.counted;
+      bus_class& old = classes[static_cast<std::size_t>(b.cls)];
+      if (b.in_plain) old.plain.assign(index, false);
+      if (b.in_aggregate) old.aggregate.assign(index, false);
+      old.free_slots -= b.counted;
+      b.in_plain = b.in_aggregate = false;
       b.counted = 0;
     }
-    b.cls = found;
-    const unsigned now = static_cast<unsigned>(std::popcount(b.empty));
-    classes[static_cast<std::size_t>(found)].free_slots += now;
-    classes[static_cast<std::size_t>(found)].free_slots -= b.counted;
-    b.counted = now;
-    classes[static_cast<std::size_t>(found)].plain.assign(index, b.empty != 0);
-    classes[static_cast<std::size_t>(found)].aggregate.assign(index, b.aggregate_room != 0);
+    if (b.cls != found) {
+      b.cls = found;
+      b.counted = static_cast<unsigned>(std::popcount(b.empty));
+      classes[static_cast<std::size_t>(found)].free_slots += b.counted;
+    }
+    update_index(index);
+  }
+
+  /// Keeps the class's room indexes in step with the bus (only on a change).
+  constexpr void update_index(std::size_t index) {
+    bus_state& b = buses[index];
+    bus_class& c = classes[static_cast<std::size_t>(b.cls)];
+    const bool plain = b.empty != 0;
+    const bool aggregate = b.aggregate_room != 0;
+    if (plain != b.in_plain) {
+      c.plain.assign(index, plain);
+      b.in_plain = plain;
+    }
+    if (aggregate != b.in_aggregate) {
+      c.aggregate.assign(index, aggregate);
+      b.in_aggregate = aggregate;
+    }
   }
 };
 

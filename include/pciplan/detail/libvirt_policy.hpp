@@ -141,7 +141,7 @@ class libvirt_planner {
 
   /// Adds buses so that `target` exists, with models chosen from the device's flags
   /// (virDomainPCIAddressSetGrow). Returns the bus the device should use, or -1.
-  constexpr long grow(bus_table& t, connect_set need, std::size_t target, std::string_view who) {
+  constexpr long grow(bus_table& t, connect_set need, std::size_t target, subject who) {
     if (target < t.size()) return static_cast<long>(target);
     std::size_t add = target - t.size() + 1;
     const controller_descriptor* model = nullptr;
@@ -206,7 +206,7 @@ class libvirt_planner {
   /// libvirt's ReserveNextAddr: search (with the isolation-group second pass), grow in
   /// the dry run, fail in the real one.
   constexpr slot_choice reserve_next(bus_table& t, bool dry, connect_set need, unsigned group, int function,
-                                     std::string_view who) {
+                                     subject who) {
     slot_choice c = t.find(need, group, function);
     if (!c.found && groups_used()) c = t.find_on_empty_bus(need, function);
     if (!c.found) {
@@ -226,7 +226,7 @@ class libvirt_planner {
 
   /// Reserves an address the user gave (relaxed rules), growing first in the dry run.
   constexpr bool reserve_given(bus_table& t, bool dry, controller_address a, connect_set need, unsigned group,
-                               std::string_view who) {
+                               subject who) {
     if (dry && grow(t, need, a.bus.value, who) < 0) return false;
     switch (t.check_given(a.bus.value, a.slot, a.function, need)) {
       case errc::none: break;
@@ -243,8 +243,7 @@ class libvirt_planner {
   constexpr bool reserve_existing(bus_table& t, bool dry) {
     for (const controller& c : p_.controllers) {
       if (c.kind->is_root() || !c.has_address) continue;
-      const bounded_text<96> who = controller_name(c);
-      if (!reserve_given(t, dry, c.address, p_.need_of(c), 0, who.view())) return false;
+      if (!reserve_given(t, dry, c.address, p_.need_of(c), 0, c)) return false;
     }
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
@@ -293,8 +292,7 @@ class libvirt_planner {
       if (u.is_controller) {
         controller& c = p_.controllers[u.index];
         if (c.has_address || (dry && c.index == dmi_in_dry_)) continue;
-        const bounded_text<96> who = controller_name(c);
-        const slot_choice s = reserve_next(t, dry, p_.need_of(c), 0, -1, who.view());
+        const slot_choice s = reserve_next(t, dry, p_.need_of(c), 0, -1, c);
         if (!s.found) return false;
         if (!dry) {
           c.has_address = true;
@@ -387,8 +385,7 @@ class libvirt_planner {
         c.added = true;
         new_controllers_.push_back(c);
         if (c.kind->is_root()) continue;
-        const bounded_text<96> who = controller_name(c);
-        if (!reserve_next(t, true, c.kind->connects_as, 0, -1, who.view()).found) return false;
+        if (!reserve_next(t, true, c.kind->connects_as, 0, -1, new_controllers_.back()).found) return false;
       }
       return true;
     }

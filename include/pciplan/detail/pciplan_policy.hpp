@@ -190,7 +190,7 @@ class pciplan_planner {
     return true;
   }
 
-  constexpr bool reserve_given(controller_address a, connect_set need, unsigned group, std::string_view who) {
+  constexpr bool reserve_given(controller_address a, connect_set need, unsigned group, subject who) {
     switch (t_.check_given(a.bus.value, a.slot, a.function, need)) {
       case errc::none: break;
       case errc::no_such_bus: return p_.fail(errc::no_such_bus, who, "has an address on a bus (controller index) that does not exist");
@@ -206,7 +206,7 @@ class pciplan_planner {
   constexpr bool reserve_existing() {
     for (const controller& c : p_.controllers) {
       if (c.kind->is_root() || !c.has_address) continue;
-      if (!reserve_given(c.address, p_.need_of(c), 0, controller_name(c).view())) return false;
+      if (!reserve_given(c.address, p_.need_of(c), 0, c)) return false;
     }
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
@@ -240,7 +240,7 @@ class pciplan_planner {
 
   /// Adds a controller of `kind` at `at`; its bus joins `zone`. Returns its index, or
   /// -1 after recording the error (for `who`).
-  constexpr long add(const controller_descriptor& kind, controller_address at, int zone, std::string_view who,
+  constexpr long add(const controller_descriptor& kind, controller_address at, int zone, subject who,
                      unsigned group = 0) {
     if (next_index_ > Policy::max_index) {
       p_.fail(errc::controller_index_exhausted, who, "needs a new controller, and every controller index is in use");
@@ -268,7 +268,7 @@ class pciplan_planner {
   }
 
   /// A new pseries PHB: a root bus in a PCI domain of its own.
-  constexpr long add_phb(int numa, std::string_view who) {
+  constexpr long add_phb(int numa, subject who) {
     if (phbs_ >= 31) {
       p_.fail(errc::no_free_slot, who, "needs a new PHB, and the machine already has 31");
       return -1;
@@ -300,7 +300,7 @@ class pciplan_planner {
   }
 
   /// The zone of NUMA node `n`, adding its expander (or PHB) when there is none yet.
-  constexpr int zone_for(int numa, std::string_view who) {
+  constexpr int zone_for(int numa, subject who) {
     if (numa < 0) return -1;
     for (std::size_t z = 0; z != zones_.size(); ++z) {
       if (zones_[z].numa == numa) return static_cast<int>(z);
@@ -352,7 +352,7 @@ class pciplan_planner {
   }
 
   /// An empty hot-pluggable PCIe port in `zone`: an existing one, else a new one.
-  constexpr long take_port(int zone, std::string_view who) {
+  constexpr long take_port(int zone, subject who) {
     const slot_choice s = t_.find(port_need, 0, -1, zone);
     if (s.found) return s.bus;
     return new_port(zone, who, 0);
@@ -361,7 +361,7 @@ class pciplan_planner {
   /// Adds a port: a root port while more than one root-port function is left; at the
   /// last one, a root port with a switch below it; then downstream ports of switches
   /// (the last slot of a switch carrying the next switch).
-  constexpr long new_port(int zone, std::string_view who, unsigned group) {
+  constexpr long new_port(int zone, subject who, unsigned group) {
     const unsigned host = host_of(zone);
     const std::uint16_t domain = domain_of(host);
     const unsigned room = port_room(host);
@@ -396,7 +396,7 @@ class pciplan_planner {
   }
 
   /// A switch below port `port`: its upstream port and a first downstream port.
-  constexpr long add_switch(unsigned port, int zone, std::string_view who, unsigned group) {
+  constexpr long add_switch(unsigned port, int zone, subject who, unsigned group) {
     const long up = add(descriptor_of<pcie_switch_upstream_port>, controller_address(0, port, 0, 0), zone, who);
     if (up < 0) return -1;
     return add(descriptor_of<pcie_switch_downstream_port>, controller_address(0, static_cast<unsigned>(up), 0, 0), zone,
@@ -408,7 +408,7 @@ class pciplan_planner {
   /// An empty slot on a conventional PCI bus in `zone` (hot-pluggable when asked). The
   /// last free slot where a bridge could go gets a pci-bridge first, so the topology
   /// can always grow.
-  constexpr slot_choice take_pci_slot(int zone, bool hotplug, std::string_view who) {
+  constexpr slot_choice take_pci_slot(int zone, bool hotplug, subject who) {
     const connect_set need = connect::pci_endpoint | connect::auto_assign |
                              (hotplug ? connect::hotpluggable : connect_set{});
     slot_choice s = t_.find(need, 0, -1, zone);
@@ -452,7 +452,7 @@ class pciplan_planner {
   // ---- packed functions for devices that need no hotplug ------------------------------
 
   /// One function of a packed multifunction slot of kind `k` in `zone`.
-  constexpr slot_choice take_packed(int zone, pack_kind k, std::string_view who) {
+  constexpr slot_choice take_packed(int zone, pack_kind k, subject who) {
     open_pack& op = packs_[static_cast<std::size_t>(zone + 1)][k];
     if (op.open && t_.buses[op.bus].used[op.slot] != 0xff) {
       return slot_choice{true, op.bus, op.slot,
@@ -753,7 +753,7 @@ class pciplan_planner {
       }
       if (round == 1) break;
     }
-    return p_.fail(errc::bus_numbers_exhausted, controller_name(p_.controllers[xs.front()]).view(),
+    return p_.fail(errc::bus_numbers_exhausted, p_.controllers[xs.front()],
                    "finds no busNr range that holds every bus below each expander and the main hierarchy below them");
   }
 

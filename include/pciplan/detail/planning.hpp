@@ -58,6 +58,16 @@ constexpr bounded_text<96> controller_name(const controller& c) {
   return t;
 }
 
+/// Who an error is about: a request's name, or a controller (named only when an error
+/// is actually reported, so planning does not format names it never needs).
+struct subject {
+  std::string_view name{};
+  const controller* ctl = nullptr;
+  constexpr subject(std::string_view n) noexcept : name(n) {}  // NOLINT: implicit on purpose
+  constexpr subject(const char* n) noexcept : name(n) {}       // NOLINT
+  constexpr subject(const controller& c) noexcept : ctl(&c) {}  // NOLINT
+};
+
 /// An item to place: a request, or a given controller without an address.
 struct unit {
   bool is_controller = false;
@@ -94,23 +104,15 @@ struct planning {
 
   static constexpr bool pcie_machine = has_pcie_root_v<M>;
 
-  constexpr bool fail(errc code, std::string_view subject, std::string_view reason) {
+  constexpr bool fail(errc code, subject who, std::string_view reason) {
     if (compile_time_errors && std::is_constant_evaluated()) {
-      compile_time_error("pciplan::static_plan: the layout cannot be planned; the call chain above names the device and the reason");
+      compile_time_error(
+          "pciplan::static_plan: the layout cannot be planned; the call chain above names the device and the reason");
     }
     if (!failed) {
       failed = true;
-      failure = plan_error(code, subject, reason);
-    }
-    return false;
-  }
-  constexpr bool fail(errc code, const controller& c, std::string_view reason) {
-    if (compile_time_errors && std::is_constant_evaluated()) {
-      compile_time_error("pciplan::static_plan: the layout cannot be planned; the call chain above names the controller and the reason");
-    }
-    if (!failed) {
-      failed = true;
-      failure = error{code, {}, reason, controller_name(c), error::no_position};
+      failure = who.ctl != nullptr ? error{code, {}, reason, controller_name(*who.ctl), error::no_position}
+                                   : plan_error(code, who.name, reason);
     }
     return false;
   }
@@ -130,13 +132,22 @@ struct planning {
     placements.assign(n, placement{});
     routes.assign(n, request_route{});
     refill(done, n, static_cast<unsigned char>(0));
-    // unique names
-    std::vector<std::string_view> names;
-    names.reserve(n);
-    for (const auto& r : requests) names.push_back(r.name);
-    std::sort(names.begin(), names.end());
-    for (std::size_t i = 1; i < n; ++i) {
-      if (names[i] == names[i - 1]) return fail(errc::duplicate_name, names[i], "two requests have this name");
+    // unique names: an open-addressing hash set of request indexes (FNV-1a)
+    std::size_t capacity = 16;
+    while (capacity < 2 * n) capacity *= 2;
+    std::vector<std::size_t> table = filled(capacity, n);  // n: empty
+    for (std::size_t i = 0; i != n; ++i) {
+      std::uint64_t h = 1469598103934665603ull;
+      for (char ch : requests[i].name) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+      for (std::size_t at = h & (capacity - 1);; at = (at + 1) & (capacity - 1)) {
+        if (table[at] == n) {
+          table[at] = i;
+          break;
+        }
+        if (requests[table[at]].name == requests[i].name) {
+          return fail(errc::duplicate_name, requests[i].name, "two requests have this name");
+        }
+      }
     }
     for (std::size_t i = 0; i != n; ++i) {
       const request& r = requests[i];
@@ -498,38 +509,28 @@ struct planning {
   /// multifunction='on' for function 0 of every slot whose other functions are used
   /// (unless a controller says off).
   constexpr void mark_multifunction() {
-    struct owner {
-      int request = -1;
-      int controller = -1;
-      bool others = false;
-    };
-    std::vector<std::array<owner, 32>> slots;
-    const auto at = [&](controller_index bus, unsigned slot) -> owner& {
-      grow_to(slots, bus.value + 1u, std::array<owner, 32>{});
-      return slots[bus.value][slot];
-    };
-    for (std::size_t i = 0; i != placements.size(); ++i) {
-      const placement& p = placements[i];
-      if (p.kind != placement_kind::pci) continue;
-      owner& o = at(p.libvirt_address.bus, p.libvirt_address.slot);
-      if (p.libvirt_address.function == 0) o.request = static_cast<int>(i);
-      else o.others = true;
+    // the slots (bus << 5 | slot) where some function other than 0 is used
+    std::vector<std::uint32_t> shared;
+    const auto key = [](const controller_address& a) { return (std::uint32_t{a.bus.value} << 5) | a.slot; };
+    for (const placement& p : placements) {
+      if (p.kind == placement_kind::pci && p.libvirt_address.function != 0) shared.push_back(key(p.libvirt_address));
     }
-    for (std::size_t i = 0; i != controllers.size(); ++i) {
-      const controller& c = controllers[i];
-      if (!c.has_address) continue;
-      owner& o = at(c.address.bus, c.address.slot);
-      if (c.address.function == 0) o.controller = static_cast<int>(i);
-      else o.others = true;
+    for (const controller& c : controllers) {
+      if (c.has_address && c.address.function != 0) shared.push_back(key(c.address));
     }
-    for (auto& bus : slots) {
-      for (auto& o : bus) {
-        if (!o.others) continue;
-        if (o.request >= 0) placements[static_cast<std::size_t>(o.request)].multifunction = true;
-        if (o.controller >= 0) {
-          controller& c = controllers[static_cast<std::size_t>(o.controller)];
-          if (c.multifunction != toggle::off) c.multifunction = toggle::on;
-        }
+    if (shared.empty()) return;
+    std::sort(shared.begin(), shared.end());
+    const auto is_shared = [&](const controller_address& a) {
+      return std::binary_search(shared.begin(), shared.end(), key(a));
+    };
+    for (placement& p : placements) {
+      if (p.kind == placement_kind::pci && p.libvirt_address.function == 0 && is_shared(p.libvirt_address)) {
+        p.multifunction = true;
+      }
+    }
+    for (controller& c : controllers) {
+      if (c.has_address && c.address.function == 0 && c.multifunction != toggle::off && is_shared(c.address)) {
+        c.multifunction = toggle::on;
       }
     }
   }
@@ -584,18 +585,30 @@ struct planning {
       if (x.address.bus != y.address.bus) return x.address.bus < y.address.bus;
       return x.address.devfn() < y.address.devfn();
     });
-    // one sweep: group `order` by parent position
-    std::vector<std::vector<std::size_t>> children(n);
-    for (std::size_t k : order) {
+    // children of each controller in devfn order, as one list with offsets
+    std::vector<std::size_t> parent_of = filled(n, n);
+    std::vector<std::size_t> count = filled(n + 1, std::size_t{0});
+    for (std::size_t k = 0; k != n; ++k) {
       const controller& c = controllers[k];
       if (!c.has_address) continue;
       const int parent = position_of(c.address.bus);
-      if (parent >= 0) children[static_cast<std::size_t>(parent)].push_back(k);
+      if (parent < 0) continue;
+      parent_of[k] = static_cast<std::size_t>(parent);
+      ++count[static_cast<std::size_t>(parent) + 1];
     }
+    for (std::size_t p = 0; p != n; ++p) count[p + 1] += count[p];
+    std::vector<std::size_t> kids = filled(count[n], std::size_t{0});
+    std::vector<std::size_t> fill = count;
+    for (std::size_t k : order) {
+      if (parent_of[k] != n) kids[fill[parent_of[k]]++] = k;
+    }
+    const auto children = [&](std::size_t p) {
+      return std::span<const std::size_t>(kids.data() + count[p], count[p + 1] - count[p]);
+    };
     unsigned next = 0;
     std::uint16_t domain = 0;
     const auto walk = [&](auto&& self, std::size_t at, unsigned bus) -> void {
-      for (std::size_t k : children[at]) {
+      for (std::size_t k : children(at)) {
         controller& c = controllers[k];
         c.domain = domain;
         if (c.kind->role == controller_role::expander) continue;
@@ -617,7 +630,7 @@ struct planning {
       walk(walk, i, 0);
       // expanders on this root, by busNr
       std::vector<std::size_t> expanders;
-      for (std::size_t k : children[i]) {
+      for (std::size_t k : children(i)) {
         if (controllers[k].kind->role == controller_role::expander) expanders.push_back(k);
       }
       std::sort(expanders.begin(), expanders.end(),

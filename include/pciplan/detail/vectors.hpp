@@ -23,11 +23,10 @@ constexpr void refill(std::vector<T>& v, std::size_t n, const T& value) {
   for (std::size_t i = 0; i != n; ++i) v.push_back(value);
 }
 
-/// `v` grows to at least `n` elements, new ones copies of `value`.
+/// `v` grows to at least `n` elements, new ones copies of `value` (geometric growth:
+/// no exact-size reserve, so growing one element at a time stays linear).
 template <class T>
 constexpr void grow_to(std::vector<T>& v, std::size_t n, const T& value) {
-  if (v.size() >= n) return;
-  v.reserve(n);
   while (v.size() < n) v.push_back(value);
 }
 
