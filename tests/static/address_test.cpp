@@ -9,7 +9,7 @@ using namespace pciplan;
 using namespace pciplan::literals;
 
 template <pci_address A>
-struct pinned {
+struct pinned_at {
   static constexpr pci_address address = A;
 };
 
@@ -24,9 +24,9 @@ TEST_CASE("a guest bus number and a controller index are distinct types (DESIGN.
 }
 
 TEST_CASE("pci_address is usable as a template argument", "[address]") {
-  STATIC_REQUIRE(pinned<pci_address{0, 1, 0, 0}>::address.bus == bus_number{1});
-  STATIC_REQUIRE(pinned<"0000:00:1f.2"_pci>::address == pci_address{0, 0, 0x1f, 2});
-  STATIC_REQUIRE_FALSE(std::is_same_v<pinned<pci_address{0, 1, 0, 0}>, pinned<pci_address{0, 2, 0, 0}>>);
+  STATIC_REQUIRE(pinned_at<pci_address{0, 1, 0, 0}>::address.bus == bus_number{1});
+  STATIC_REQUIRE(pinned_at<"0000:00:1f.2"_pci>::address == pci_address{0, 0, 0x1f, 2});
+  STATIC_REQUIRE_FALSE(std::is_same_v<pinned_at<pci_address{0, 1, 0, 0}>, pinned_at<pci_address{0, 2, 0, 0}>>);
 }
 
 TEST_CASE("addresses order by domain, bus, slot, function; devfn is slot*8+function", "[address]") {

@@ -58,13 +58,23 @@ class libvirt_planner {
     unsigned ccw = 0;
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
+      if (r.numa >= 0) {
+        return p_.fail(errc::invalid_request, r.name,
+                       "names a NUMA node, and libvirt does not place devices by NUMA node (use the pciplan policy, "
+                       "or pin the device to an expander bus)");
+      }
       request_route& route = p_.routes[i];
       route.need = p_.need_of(r);
-      const bool automatic = r.via == transport::automatic && r.fixed == address_kind::none;
+      // a multifunction or isolation group shares PCI slots: its members stay on PCI
+      const bool grouped = r.multifunction != 0 || r.isolation != 0;
+      const bool automatic = r.via == transport::automatic && r.fixed == address_kind::none && !grouped;
       const bool mmio_capable = !r.device.mmio_device.empty();
       placement_kind kind = placement_kind::pci;
+      if (grouped && r.via == transport::mmio) {
+        return p_.fail(errc::invalid_request, r.name, "is in a multifunction or isolation group and asks for virtio-mmio");
+      }
       if constexpr (!has_pci_v<M>) {
-        if (!mmio_capable || r.via == transport::pci) {
+        if (!mmio_capable || r.via == transport::pci || grouped) {
           return p_.fail(errc::no_pci, r.name, "needs PCI, but the machine type has no PCI buses");
         }
         kind = placement_kind::mmio;

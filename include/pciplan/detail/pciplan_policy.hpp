@@ -45,7 +45,7 @@ class pciplan_planner {
     p_.max_index = Policy::max_index;
     if (!p_.check_requests() || !p_.check_controllers() || !route()) return p_.failure;
     if constexpr (has_pci_v<M>) {
-      p_.role = p_.find_roles();
+      p_.role = p_.find_roles(true);
       refill(p_.chipset_slot, p_.requests.size(), -1);
       if (!build_table() || !reserve_existing() || !p_.chipset(t_, false, nullptr) || !place_given_controllers() ||
           !place_requests() || !add_spares() || !partition_expanders()) {
@@ -99,13 +99,18 @@ class pciplan_planner {
       const request& r = p_.requests[i];
       p_.routes[i].need = p_.need_of(r);
       placement_kind kind = placement_kind::pci;
+      // a multifunction or isolation group shares PCI slots: its members stay on PCI
+      const bool grouped = r.multifunction != 0 || r.isolation != 0;
+      if (grouped && r.via == transport::mmio) {
+        return p_.fail(errc::invalid_request, r.name, "is in a multifunction or isolation group and asks for virtio-mmio");
+      }
       if (!has_pci_v<M> || r.via == transport::mmio) {
-        if (r.via == transport::pci || r.device.mmio_device.empty()) {
+        if (r.via == transport::pci || r.device.mmio_device.empty() || grouped) {
           return p_.fail(errc::no_pci, r.name, "needs PCI, but the machine type has no PCI buses");
         }
         kind = placement_kind::mmio;
       } else if (machine_traits<M>::virtio == virtio_transport::ccw && r.via == transport::automatic &&
-                 r.fixed == address_kind::none && is_virtio(r)) {
+                 r.fixed == address_kind::none && !grouped && is_virtio(r)) {
         kind = placement_kind::ccw;
       }
       p_.routes[i].kind = kind;
@@ -488,6 +493,12 @@ class pciplan_planner {
   }
 
   constexpr bool place_requests() {
+    // NUMA expanders first, in order of first use: they need root-bus slots, which the
+    // devices would otherwise fill
+    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+      const request& r = p_.requests[i];
+      if (!p_.done[i] && r.numa >= 0 && zone_for(r.numa, r.name) < -1) return false;
+    }
     std::vector<std::size_t> order;
     order.reserve(p_.requests.size());
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {

@@ -330,7 +330,10 @@ struct planning {
 
   roles role{};
 
-  [[nodiscard]] constexpr roles find_roles() const {
+  /// The requests that play a chipset role: the first of each kind (libvirt: the
+  /// controller with index 0, the first video...). `relaxed` (pciplan): a request
+  /// pinned somewhere else is not drafted into the role.
+  [[nodiscard]] constexpr roles find_roles(bool relaxed = false) const {
     roles r{};
     bool usb_seen = false;
     bool ide_seen = false;
@@ -338,33 +341,48 @@ struct planning {
     bool video_seen = false;
     bool sound_seen = false;
     std::size_t usb2 = 0;
+    const auto pinned_elsewhere = [&](const request& q, slot_role role) {
+      if (!relaxed || q.fixed != address_kind::full) return false;
+      for (const preferred_slot& pref : machine_traits<M>::preferred) {
+        if (pref.role == role && q.address == controller_address(0, 0, pref.slot, pref.function)) return false;
+      }
+      return true;
+    };
     for (std::size_t i = 0; i != requests.size(); ++i) {
       const request& q = requests[i];
       if (routes[i].kind != placement_kind::pci) continue;
+      // a chipset position is for a device with no other constraint; ICH9 USB2
+      // companion sets are multifunction groups by nature
+      const bool companion = q.device.companion_function >= 0;
+      if (q.numa >= 0 || q.isolation != 0 || (q.multifunction != 0 && !companion) ||
+          q.fixed == address_kind::bus || q.fixed == address_kind::domain) {
+        continue;
+      }
       const std::string_view dev = q.device.qemu_device;
       const std::string_view el = q.device.libvirt.element;
+      const bool usb = el == "controller" && q.device.libvirt.model.find("hci") != std::string_view::npos;
       if (el == "video" && !video_seen) {
         video_seen = true;
-        r.primary_video = static_cast<int>(i);
+        if (!pinned_elsewhere(q, slot_role::primary_video)) r.primary_video = static_cast<int>(i);
       }
       if (dev == device_traits<models::piix3_ide>::qemu_device && !ide_seen) {
         ide_seen = true;
-        r.ide = static_cast<int>(i);
+        if (!pinned_elsewhere(q, slot_role::ide)) r.ide = static_cast<int>(i);
       }
       if (dev == device_traits<models::ich9_ahci>::qemu_device && !sata_seen) {
         sata_seen = true;
-        r.sata = static_cast<int>(i);
+        if (!pinned_elsewhere(q, slot_role::sata)) r.sata = static_cast<int>(i);
       }
       if (dev == device_traits<models::ich9_intel_hda>::qemu_device && !sound_seen && q.fixed == address_kind::none) {
         sound_seen = true;
         r.ich9_sound = static_cast<int>(i);
       }
-      if (el == "controller" && q.device.libvirt.model.find("uhci") != std::string_view::npos && !usb_seen &&
-          dev == device_traits<models::piix3_uhci>::qemu_device) {
+      if (usb && !usb_seen && dev == device_traits<models::piix3_uhci>::qemu_device &&
+          !pinned_elsewhere(q, slot_role::piix3_usb)) {
         r.piix3_usb = static_cast<int>(i);
       }
-      if (el == "controller" && (q.device.libvirt.model.find("hci") != std::string_view::npos)) usb_seen = true;
-      if (q.device.companion_function >= 0 && q.multifunction != 0 && usb2 < 2) {
+      if (usb) usb_seen = true;
+      if (companion && q.multifunction != 0 && usb2 < 2) {
         bool known = false;
         for (std::size_t k = 0; k != usb2; ++k) known = known || r.usb2_groups[k] == q.multifunction;
         if (!known) r.usb2_groups[usb2++] = q.multifunction;
