@@ -81,6 +81,7 @@ struct placement {
 enum class warning_code : unsigned char {
   io_window,    ///< more hot-pluggable ports reserve I/O space than the 64 KiB window holds
   spares_short, ///< fewer spare ports or slots fit than were asked for
+  bus_numbers,  ///< an expander's busNr range cannot hold its buses, or the main hierarchy reaches into it
 };
 
 struct warning {

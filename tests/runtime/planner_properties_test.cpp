@@ -106,7 +106,15 @@ void properties(unsigned seed, int cases, std::size_t max_devices) {
       // a refusal names a request or a controller and has a code
       CHECK(r.error().code != errc::none);
       CHECK(!r.error().subject.empty());
-      if (std::getenv("PCIPLAN_TEST_VERBOSE") != nullptr) WARN("refused: " << r.error());
+      if (std::getenv("PCIPLAN_TEST_VERBOSE") != nullptr) {
+        WARN("refused: " << r.error());
+        if (std::getenv("PCIPLAN_TEST_VERBOSE")[0] == '2') {
+          for (const request& q : requests) {
+            WARN("  " << q.name << " " << q.device.qemu_device << " hotplug " << (q.hotplug_need == hotplug::required)
+                      << " numa " << q.numa << " mf " << q.multifunction << "/" << q.function << " iso " << q.isolation);
+          }
+        }
+      }
       continue;
     }
     ++planned;

@@ -264,7 +264,7 @@ class pciplan_planner {
     c.address = at;
     c.added = true;
     p_.controllers.push_back(c);
-    t_.reserve(at.bus.value, at.slot, at.function, kind.connects_as, 0, false);
+    t_.reserve(at.bus.value, at.slot, at.function, kind.connects_as, t_.buses[at.bus.value].group, false);
     t_.define(c.index.value, kind, true, zone, group);
     grow_to(domain_, c.index.value + 1u, std::uint16_t{0});
     domain_[c.index.value] = domain;
@@ -633,13 +633,15 @@ class pciplan_planner {
       const unsigned fn = one_mf_group ? p_.requests[j].function : next_fn++;
       connect_set need = p_.routes[j].need;
       if (s.bus == 0) need = need | connect::integrated;
-      if (!put(j, slot_choice{true, s.bus, s.slot, fn}, need, why, first.isolation)) return false;
+      if (!put(j, slot_choice{true, s.bus, s.slot, fn}, need, why)) return false;
     }
     return true;
   }
 
-  constexpr bool put(std::size_t i, slot_choice s, connect_set need, rule why, unsigned group = 0) {
-    t_.reserve(s.bus, s.slot, s.function, need, group, false);
+  /// Reserves a slot for request i. The bus keeps its isolation group: in this policy a
+  /// group owns a bus only when the planner made a port for it.
+  constexpr bool put(std::size_t i, slot_choice s, connect_set need, rule why) {
+    t_.reserve(s.bus, s.slot, s.function, need, t_.buses[s.bus].group, false);
     p_.place(i, controller_address(0, s.bus, s.slot, s.function), why);
     return true;
   }

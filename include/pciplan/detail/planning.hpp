@@ -624,6 +624,7 @@ struct planning {
       return std::span<const std::size_t>(kids.data() + count[p], count[p + 1] - count[p]);
     };
     unsigned next = 0;
+    unsigned limit = 256;  // the first bus number the current hierarchy may not reach
     std::uint16_t domain = 0;
     const auto walk = [&](auto&& self, std::size_t at, unsigned bus) -> void {
       for (std::size_t k : children(at)) {
@@ -631,6 +632,7 @@ struct planning {
         c.domain = domain;
         if (c.kind->role == controller_role::expander) continue;
         const unsigned mine = next++;
+        if (mine >= limit) bus_numbers_overflow = true;
         c.bus = bus_number{static_cast<std::uint8_t>(mine > 255 ? 255 : mine)};
         self(self, k, mine);
       }
@@ -644,21 +646,24 @@ struct planning {
                                               : 0);
       r.domain = domain;
       r.bus = bus_number{0};
-      next = 1;
-      walk(walk, i, 0);
-      // expanders on this root, by busNr
+      // expanders on this root, by busNr: each range ends where the next begins
       std::vector<std::size_t> expanders;
       for (std::size_t k : children(i)) {
         if (controllers[k].kind->role == controller_role::expander) expanders.push_back(k);
       }
       std::sort(expanders.begin(), expanders.end(),
                 [&](std::size_t a, std::size_t b) { return controllers[a].bus_nr < controllers[b].bus_nr; });
-      for (std::size_t k : expanders) {
-        controller& x = controllers[k];
+      next = 1;
+      limit = expanders.empty() ? 256u : static_cast<unsigned>(std::max(controllers[expanders.front()].bus_nr, 1));
+      walk(walk, i, 0);
+      for (std::size_t e = 0; e != expanders.size(); ++e) {
+        controller& x = controllers[expanders[e]];
         const unsigned own = static_cast<unsigned>(x.bus_nr < 0 ? 0 : x.bus_nr) + x.kind->bus_numbers - 1u;
+        limit = e + 1 < expanders.size() ? static_cast<unsigned>(controllers[expanders[e + 1]].bus_nr) : 256u;
+        if (own >= limit) bus_numbers_overflow = true;
         x.bus = bus_number{static_cast<std::uint8_t>(own > 255 ? 255 : own)};
         next = own + 1;
-        walk(walk, k, own);
+        walk(walk, expanders[e], own);
       }
     }
   }
@@ -673,11 +678,19 @@ struct planning {
     }
   }
 
+  bool bus_numbers_overflow = false;
+
   [[nodiscard]] constexpr result<topology_plan> finish() {
     if (failed) return failure;
     mark_multifunction();
     if (!number_controllers()) return failure;
     number_guest_buses();
+    if (bus_numbers_overflow) {
+      warnings.push_back(warning{warning_code::bus_numbers,
+                                 "an expander bus's busNr range cannot hold every bus below it (or the main hierarchy "
+                                 "reaches into it); firmware leaves some buses unnumbered",
+                                 0});
+    }
     fill_guest_addresses();
     return topology_plan{std::move(controllers), std::move(placements), std::move(warnings)};
   }
