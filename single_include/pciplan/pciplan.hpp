@@ -2405,6 +2405,7 @@ struct placement {
 enum class warning_code : unsigned char {
   io_window,    ///< more hot-pluggable ports reserve I/O space than the 64 KiB window holds
   spares_short, ///< fewer spare ports or slots fit than were asked for
+  bus_numbers,  ///< an expander's busNr range cannot hold its buses, or the main hierarchy reaches into it
 };
 
 struct warning {
@@ -3133,8 +3134,8 @@ struct planning {
 
   constexpr bool fail(errc code, subject who, std::string_view reason) {
     if (compile_time_errors && std::is_constant_evaluated()) {
-      compile_time_error(
-          "pciplan::static_plan: the layout cannot be planned; the call chain above names the device and the reason");
+      // one line, so that g++ shows the literal in its diagnostic
+      compile_time_error("pciplan::static_plan: the layout cannot be planned; the call chain above names the device and the reason");  // NOLINT
     }
     if (!failed) {
       failed = true;
@@ -3275,7 +3276,7 @@ struct planning {
       const bool root_kind = c.kind->is_root();
       if (c.index.value == 0) {
         if (c.kind != &descriptor_of<root>) {
-          return fail(errc::invalid_controller, c, "must be the machine's root bus (index 0 is the root)");
+          return fail(errc::invalid_controller, c, "must be the root bus of the machine type (index 0 is the root)");
         }
       } else if (root_kind && !(machine_traits<M>::multiple_roots && c.kind == &descriptor_of<root>)) {
         return fail(errc::invalid_controller, c, "is a root bus, which only index 0 may be on this machine");
@@ -3357,7 +3358,10 @@ struct planning {
 
   roles role{};
 
-  [[nodiscard]] constexpr roles find_roles() const {
+  /// The requests that play a chipset role: the first of each kind (libvirt: the
+  /// controller with index 0, the first video...). `relaxed` (pciplan): a request
+  /// pinned somewhere else is not drafted into the role.
+  [[nodiscard]] constexpr roles find_roles(bool relaxed = false) const {
     roles r{};
     bool usb_seen = false;
     bool ide_seen = false;
@@ -3365,33 +3369,48 @@ struct planning {
     bool video_seen = false;
     bool sound_seen = false;
     std::size_t usb2 = 0;
+    const auto pinned_elsewhere = [&](const request& q, slot_role role) {
+      if (!relaxed || q.fixed != address_kind::full) return false;
+      for (const preferred_slot& pref : machine_traits<M>::preferred) {
+        if (pref.role == role && q.address == controller_address(0, 0, pref.slot, pref.function)) return false;
+      }
+      return true;
+    };
     for (std::size_t i = 0; i != requests.size(); ++i) {
       const request& q = requests[i];
       if (routes[i].kind != placement_kind::pci) continue;
+      // a chipset position is for a device with no other constraint; ICH9 USB2
+      // companion sets are multifunction groups by nature
+      const bool companion = q.device.companion_function >= 0;
+      if (q.numa >= 0 || q.isolation != 0 || (q.multifunction != 0 && !companion) ||
+          q.fixed == address_kind::bus || q.fixed == address_kind::domain) {
+        continue;
+      }
       const std::string_view dev = q.device.qemu_device;
       const std::string_view el = q.device.libvirt.element;
+      const bool usb = el == "controller" && q.device.libvirt.model.find("hci") != std::string_view::npos;
       if (el == "video" && !video_seen) {
         video_seen = true;
-        r.primary_video = static_cast<int>(i);
+        if (!pinned_elsewhere(q, slot_role::primary_video)) r.primary_video = static_cast<int>(i);
       }
       if (dev == device_traits<models::piix3_ide>::qemu_device && !ide_seen) {
         ide_seen = true;
-        r.ide = static_cast<int>(i);
+        if (!pinned_elsewhere(q, slot_role::ide)) r.ide = static_cast<int>(i);
       }
       if (dev == device_traits<models::ich9_ahci>::qemu_device && !sata_seen) {
         sata_seen = true;
-        r.sata = static_cast<int>(i);
+        if (!pinned_elsewhere(q, slot_role::sata)) r.sata = static_cast<int>(i);
       }
       if (dev == device_traits<models::ich9_intel_hda>::qemu_device && !sound_seen && q.fixed == address_kind::none) {
         sound_seen = true;
         r.ich9_sound = static_cast<int>(i);
       }
-      if (el == "controller" && q.device.libvirt.model.find("uhci") != std::string_view::npos && !usb_seen &&
-          dev == device_traits<models::piix3_uhci>::qemu_device) {
+      if (usb && !usb_seen && dev == device_traits<models::piix3_uhci>::qemu_device &&
+          !pinned_elsewhere(q, slot_role::piix3_usb)) {
         r.piix3_usb = static_cast<int>(i);
       }
-      if (el == "controller" && (q.device.libvirt.model.find("hci") != std::string_view::npos)) usb_seen = true;
-      if (q.device.companion_function >= 0 && q.multifunction != 0 && usb2 < 2) {
+      if (usb) usb_seen = true;
+      if (companion && q.multifunction != 0 && usb2 < 2) {
         bool known = false;
         for (std::size_t k = 0; k != usb2; ++k) known = known || r.usb2_groups[k] == q.multifunction;
         if (!known) r.usb2_groups[usb2++] = q.multifunction;
@@ -3449,7 +3468,7 @@ struct planning {
         if (role_owns(r.slot, r.function)) continue;
         if ((t.buses[0].used[r.slot] >> r.function) & 1u) {
           return fail(errc::address_in_use, r.what,
-                         "is where the machine's chipset sits, and another device has this address");
+                         "is where the chipset of the machine sits, and another device has this address");
         }
         t.reserve(0, r.slot, r.function, chipset_need, 0, true);
       }
@@ -3468,7 +3487,7 @@ struct planning {
             if (r.fixed == address_kind::full) {
               if (r.address != at) {
                 return fail(errc::incompatible_bus, r.name,
-                               "is a controller built into the machine's chipset and must keep the chipset's address");
+                               "is a controller built into the chipset and must keep its chipset address");
               }
               break;
             }
@@ -3633,6 +3652,7 @@ struct planning {
       return std::span<const std::size_t>(kids.data() + count[p], count[p + 1] - count[p]);
     };
     unsigned next = 0;
+    unsigned limit = 256;  // the first bus number the current hierarchy may not reach
     std::uint16_t domain = 0;
     const auto walk = [&](auto&& self, std::size_t at, unsigned bus) -> void {
       for (std::size_t k : children(at)) {
@@ -3640,6 +3660,7 @@ struct planning {
         c.domain = domain;
         if (c.kind->role == controller_role::expander) continue;
         const unsigned mine = next++;
+        if (mine >= limit) bus_numbers_overflow = true;
         c.bus = bus_number{static_cast<std::uint8_t>(mine > 255 ? 255 : mine)};
         self(self, k, mine);
       }
@@ -3653,21 +3674,24 @@ struct planning {
                                               : 0);
       r.domain = domain;
       r.bus = bus_number{0};
-      next = 1;
-      walk(walk, i, 0);
-      // expanders on this root, by busNr
+      // expanders on this root, by busNr: each range ends where the next begins
       std::vector<std::size_t> expanders;
       for (std::size_t k : children(i)) {
         if (controllers[k].kind->role == controller_role::expander) expanders.push_back(k);
       }
       std::sort(expanders.begin(), expanders.end(),
                 [&](std::size_t a, std::size_t b) { return controllers[a].bus_nr < controllers[b].bus_nr; });
-      for (std::size_t k : expanders) {
-        controller& x = controllers[k];
+      next = 1;
+      limit = expanders.empty() ? 256u : static_cast<unsigned>(std::max(controllers[expanders.front()].bus_nr, 1));
+      walk(walk, i, 0);
+      for (std::size_t e = 0; e != expanders.size(); ++e) {
+        controller& x = controllers[expanders[e]];
         const unsigned own = static_cast<unsigned>(x.bus_nr < 0 ? 0 : x.bus_nr) + x.kind->bus_numbers - 1u;
+        limit = e + 1 < expanders.size() ? static_cast<unsigned>(controllers[expanders[e + 1]].bus_nr) : 256u;
+        if (own >= limit) bus_numbers_overflow = true;
         x.bus = bus_number{static_cast<std::uint8_t>(own > 255 ? 255 : own)};
         next = own + 1;
-        walk(walk, k, own);
+        walk(walk, expanders[e], own);
       }
     }
   }
@@ -3682,11 +3706,19 @@ struct planning {
     }
   }
 
+  bool bus_numbers_overflow = false;
+
   [[nodiscard]] constexpr result<topology_plan> finish() {
     if (failed) return failure;
     mark_multifunction();
     if (!number_controllers()) return failure;
     number_guest_buses();
+    if (bus_numbers_overflow) {
+      warnings.push_back(warning{warning_code::bus_numbers,
+                                 "the busNr range of an expander bus cannot hold every bus below it (or the main hierarchy "
+                                 "reaches into it); firmware leaves some buses unnumbered",
+                                 0});
+    }
     fill_guest_addresses();
     return topology_plan{std::move(controllers), std::move(placements), std::move(warnings)};
   }
@@ -3739,13 +3771,23 @@ class libvirt_planner {
     unsigned ccw = 0;
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
+      if (r.numa >= 0) {
+        return p_.fail(errc::invalid_request, r.name,
+                       "names a NUMA node, and libvirt does not place devices by NUMA node (use the pciplan policy, "
+                       "or pin the device to an expander bus)");
+      }
       request_route& route = p_.routes[i];
       route.need = p_.need_of(r);
-      const bool automatic = r.via == transport::automatic && r.fixed == address_kind::none;
+      // a multifunction or isolation group shares PCI slots: its members stay on PCI
+      const bool grouped = r.multifunction != 0 || r.isolation != 0;
+      const bool automatic = r.via == transport::automatic && r.fixed == address_kind::none && !grouped;
       const bool mmio_capable = !r.device.mmio_device.empty();
       placement_kind kind = placement_kind::pci;
+      if (grouped && r.via == transport::mmio) {
+        return p_.fail(errc::invalid_request, r.name, "is in a multifunction or isolation group and asks for virtio-mmio");
+      }
       if constexpr (!has_pci_v<M>) {
-        if (!mmio_capable || r.via == transport::pci) {
+        if (!mmio_capable || r.via == transport::pci || grouped) {
           return p_.fail(errc::no_pci, r.name, "needs PCI, but the machine type has no PCI buses");
         }
         kind = placement_kind::mmio;
@@ -3990,7 +4032,7 @@ class libvirt_planner {
         slot_choice& g = slot_of_group(r.multifunction);
         if (g.found) {
           if ((t.buses[g.bus].used[g.slot] >> r.function) & 1u) {
-            return p_.fail(errc::address_in_use, r.name, "finds its multifunction group's function taken");
+            return p_.fail(errc::address_in_use, r.name, "finds the function it needs in its multifunction group taken");
           }
           t.reserve(g.bus, g.slot, r.function, need, group_of(r), false);
           s = slot_choice{true, g.bus, g.slot, r.function};
@@ -4175,7 +4217,7 @@ class pciplan_planner {
     p_.max_index = Policy::max_index;
     if (!p_.check_requests() || !p_.check_controllers() || !route()) return p_.failure;
     if constexpr (has_pci_v<M>) {
-      p_.role = p_.find_roles();
+      p_.role = p_.find_roles(true);
       refill(p_.chipset_slot, p_.requests.size(), -1);
       if (!build_table() || !reserve_existing() || !p_.chipset(t_, false, nullptr) || !place_given_controllers() ||
           !place_requests() || !add_spares() || !partition_expanders()) {
@@ -4229,13 +4271,18 @@ class pciplan_planner {
       const request& r = p_.requests[i];
       p_.routes[i].need = p_.need_of(r);
       placement_kind kind = placement_kind::pci;
+      // a multifunction or isolation group shares PCI slots: its members stay on PCI
+      const bool grouped = r.multifunction != 0 || r.isolation != 0;
+      if (grouped && r.via == transport::mmio) {
+        return p_.fail(errc::invalid_request, r.name, "is in a multifunction or isolation group and asks for virtio-mmio");
+      }
       if (!has_pci_v<M> || r.via == transport::mmio) {
-        if (r.via == transport::pci || r.device.mmio_device.empty()) {
+        if (r.via == transport::pci || r.device.mmio_device.empty() || grouped) {
           return p_.fail(errc::no_pci, r.name, "needs PCI, but the machine type has no PCI buses");
         }
         kind = placement_kind::mmio;
       } else if (machine_traits<M>::virtio == virtio_transport::ccw && r.via == transport::automatic &&
-                 r.fixed == address_kind::none && is_virtio(r)) {
+                 r.fixed == address_kind::none && !grouped && is_virtio(r)) {
         kind = placement_kind::ccw;
       }
       p_.routes[i].kind = kind;
@@ -4246,7 +4293,7 @@ class pciplan_planner {
           return p_.fail(errc::mmio_exhausted, r.name,
                          machine_traits<M>::virtio_mmio_transports == 0
                              ? "asks for virtio-mmio, which this machine type does not have"
-                             : "needs a virtio-mmio transport, and all of the machine's transports are in use");
+                             : "needs a virtio-mmio transport, and every transport of the machine is in use");
         }
         pl.transport = machine_traits<M>::virtio_mmio_transports - 1 - mmio++;
         pl.why = rule::virtio_mmio;
@@ -4389,7 +4436,7 @@ class pciplan_planner {
     c.address = at;
     c.added = true;
     p_.controllers.push_back(c);
-    t_.reserve(at.bus.value, at.slot, at.function, kind.connects_as, 0, false);
+    t_.reserve(at.bus.value, at.slot, at.function, kind.connects_as, t_.buses[at.bus.value].group, false);
     t_.define(c.index.value, kind, true, zone, group);
     grow_to(domain_, c.index.value + 1u, std::uint16_t{0});
     domain_[c.index.value] = domain;
@@ -4618,6 +4665,12 @@ class pciplan_planner {
   }
 
   constexpr bool place_requests() {
+    // NUMA expanders first, in order of first use: they need root-bus slots, which the
+    // devices would otherwise fill
+    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+      const request& r = p_.requests[i];
+      if (!p_.done[i] && r.numa >= 0 && zone_for(r.numa, r.name) < -1) return false;
+    }
     std::vector<std::size_t> order;
     order.reserve(p_.requests.size());
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
@@ -4752,13 +4805,15 @@ class pciplan_planner {
       const unsigned fn = one_mf_group ? p_.requests[j].function : next_fn++;
       connect_set need = p_.routes[j].need;
       if (s.bus == 0) need = need | connect::integrated;
-      if (!put(j, slot_choice{true, s.bus, s.slot, fn}, need, why, first.isolation)) return false;
+      if (!put(j, slot_choice{true, s.bus, s.slot, fn}, need, why)) return false;
     }
     return true;
   }
 
-  constexpr bool put(std::size_t i, slot_choice s, connect_set need, rule why, unsigned group = 0) {
-    t_.reserve(s.bus, s.slot, s.function, need, group, false);
+  /// Reserves a slot for request i. The bus keeps its isolation group: in this policy a
+  /// group owns a bus only when the planner made a port for it.
+  constexpr bool put(std::size_t i, slot_choice s, connect_set need, rule why) {
+    t_.reserve(s.bus, s.slot, s.function, need, t_.buses[s.bus].group, false);
     p_.place(i, controller_address(0, s.bus, s.slot, s.function), why);
     return true;
   }

@@ -10,6 +10,7 @@
 #ifndef PCIPLAN_DETAIL_BUS_TABLE_HPP
 #define PCIPLAN_DETAIL_BUS_TABLE_HPP
 
+#include <pciplan/address.hpp>
 #include <pciplan/connect.hpp>
 #include <pciplan/controllers.hpp>
 #include <pciplan/detail/config.hpp>

@@ -319,7 +319,7 @@ class libvirt_planner {
         slot_choice& g = slot_of_group(r.multifunction);
         if (g.found) {
           if ((t.buses[g.bus].used[g.slot] >> r.function) & 1u) {
-            return p_.fail(errc::address_in_use, r.name, "finds its multifunction group's function taken");
+            return p_.fail(errc::address_in_use, r.name, "finds the function it needs in its multifunction group taken");
           }
           t.reserve(g.bus, g.slot, r.function, need, group_of(r), false);
           s = slot_choice{true, g.bus, g.slot, r.function};

@@ -121,7 +121,7 @@ class pciplan_planner {
           return p_.fail(errc::mmio_exhausted, r.name,
                          machine_traits<M>::virtio_mmio_transports == 0
                              ? "asks for virtio-mmio, which this machine type does not have"
-                             : "needs a virtio-mmio transport, and all of the machine's transports are in use");
+                             : "needs a virtio-mmio transport, and every transport of the machine is in use");
         }
         pl.transport = machine_traits<M>::virtio_mmio_transports - 1 - mmio++;
         pl.why = rule::virtio_mmio;

@@ -106,8 +106,8 @@ struct planning {
 
   constexpr bool fail(errc code, subject who, std::string_view reason) {
     if (compile_time_errors && std::is_constant_evaluated()) {
-      compile_time_error(
-          "pciplan::static_plan: the layout cannot be planned; the call chain above names the device and the reason");
+      // one line, so that g++ shows the literal in its diagnostic
+      compile_time_error("pciplan::static_plan: the layout cannot be planned; the call chain above names the device and the reason");  // NOLINT
     }
     if (!failed) {
       failed = true;
@@ -248,7 +248,7 @@ struct planning {
       const bool root_kind = c.kind->is_root();
       if (c.index.value == 0) {
         if (c.kind != &descriptor_of<root>) {
-          return fail(errc::invalid_controller, c, "must be the machine's root bus (index 0 is the root)");
+          return fail(errc::invalid_controller, c, "must be the root bus of the machine type (index 0 is the root)");
         }
       } else if (root_kind && !(machine_traits<M>::multiple_roots && c.kind == &descriptor_of<root>)) {
         return fail(errc::invalid_controller, c, "is a root bus, which only index 0 may be on this machine");
@@ -440,7 +440,7 @@ struct planning {
         if (role_owns(r.slot, r.function)) continue;
         if ((t.buses[0].used[r.slot] >> r.function) & 1u) {
           return fail(errc::address_in_use, r.what,
-                         "is where the machine's chipset sits, and another device has this address");
+                         "is where the chipset of the machine sits, and another device has this address");
         }
         t.reserve(0, r.slot, r.function, chipset_need, 0, true);
       }
@@ -459,7 +459,7 @@ struct planning {
             if (r.fixed == address_kind::full) {
               if (r.address != at) {
                 return fail(errc::incompatible_bus, r.name,
-                               "is a controller built into the machine's chipset and must keep the chipset's address");
+                               "is a controller built into the chipset and must keep its chipset address");
               }
               break;
             }
@@ -687,7 +687,7 @@ struct planning {
     number_guest_buses();
     if (bus_numbers_overflow) {
       warnings.push_back(warning{warning_code::bus_numbers,
-                                 "an expander bus's busNr range cannot hold every bus below it (or the main hierarchy "
+                                 "the busNr range of an expander bus cannot hold every bus below it (or the main hierarchy "
                                  "reaches into it); firmware leaves some buses unnumbered",
                                  0});
     }

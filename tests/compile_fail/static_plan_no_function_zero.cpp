@@ -1,0 +1,6 @@
+// expect: (pciplan::static_plan: the layout cannot be planned.*has no function 0, which QEMU needs|has no function 0, which QEMU needs.*pciplan::static_plan: the layout cannot be planned)
+// A multifunction group without function 0.
+#include <pciplan/pciplan.hpp>
+using namespace pciplan;
+[[maybe_unused]] constexpr auto p = static_plan<machines::q35>(device<models::vfio_pci>("audio", multifunction_group{1, 1}));
+int main() {}

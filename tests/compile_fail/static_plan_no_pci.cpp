@@ -1,0 +1,6 @@
+// expect: (pciplan::static_plan: the layout cannot be planned.*needs PCI, but the machine type has no PCI buses|needs PCI, but the machine type has no PCI buses.*pciplan::static_plan: the layout cannot be planned)
+// A conventional PCI NIC on microvm.
+#include <pciplan/pciplan.hpp>
+using namespace pciplan;
+[[maybe_unused]] constexpr auto p = static_plan<machines::microvm>(device<models::e1000>("nic"));
+int main() {}
