@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <span>
 #include <string_view>
+#include <type_traits>
 
 namespace pciplan::inline v0 {
 
@@ -63,8 +64,16 @@ struct fixed_plan {
   }
 };
 
+namespace detail {
+/// All of them are requests (std::conjunction, not a fold: clang 14 limits fold
+/// expressions to 256 operands, and a static plan may have more devices).
+template <class... Ts>
+concept all_requests = std::conjunction_v<std::is_same<Ts, request>...>;
+}  // namespace detail
+
 /// Plans `requests` on machine M at compile time with `options`.
-template <MachineType M, PlanningPolicy Policy = policies::pciplan, std::same_as<request>... Requests>
+template <MachineType M, PlanningPolicy Policy = policies::pciplan, class... Requests>
+  requires detail::all_requests<Requests...>
 consteval fixed_plan<sizeof...(Requests)> static_plan(plan_options options, Requests... requests) {
   const std::array<request, sizeof...(Requests)> list{requests...};
   detail::planning<M> state{};
@@ -90,7 +99,8 @@ consteval fixed_plan<sizeof...(Requests)> static_plan(plan_options options, Requ
 }
 
 /// Plans `requests` on machine M at compile time with the default options.
-template <MachineType M, PlanningPolicy Policy = policies::pciplan, std::same_as<request>... Requests>
+template <MachineType M, PlanningPolicy Policy = policies::pciplan, class... Requests>
+  requires detail::all_requests<Requests...>
 consteval fixed_plan<sizeof...(Requests)> static_plan(Requests... requests) {
   return static_plan<M, Policy>(plan_options{}, requests...);
 }

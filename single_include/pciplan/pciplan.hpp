@@ -2675,7 +2675,8 @@ class bus_table {
     b.kind = &kind;
     b.flags = flags.empty() ? kind.bus_flags() : flags;
     if (!hotplug_allowed) b.flags = b.flags - connect::hotpluggable;
-    for (unsigned s = kind.slots.first; s <= kind.slots.last; ++s) b.usable |= 1u << s;
+    const std::uint32_t upto = kind.slots.last >= 31 ? ~0u : (1u << (kind.slots.last + 1u)) - 1u;
+    b.usable = upto & ~((1u << kind.slots.first) - 1u);
     b.empty = b.usable;
     b.group = group;
     b.group_locked = group_locked;
@@ -2802,11 +2803,17 @@ class bus_table {
   }
 
  private:
+  int last_class_ = -1;  // buses usually come in runs of one shape (root ports)
+
   constexpr void classify(std::size_t index) {
     bus_state& b = buses[index];
     const bool index0 = index == 0;
     int found = -1;
-    for (std::size_t c = 0; c != classes.size(); ++c) {
+    if (last_class_ >= 0) {
+      const bus_class& k = classes[static_cast<std::size_t>(last_class_)];
+      if (k.flags == b.flags && k.index0 == index0 && k.group == b.group && k.zone == b.zone) found = last_class_;
+    }
+    for (std::size_t c = 0; found < 0 && c != classes.size(); ++c) {
       const bus_class& k = classes[c];
       if (k.flags == b.flags && k.index0 == index0 && k.group == b.group && k.zone == b.zone) {
         found = static_cast<int>(c);
@@ -2817,6 +2824,7 @@ class bus_table {
       classes.push_back(bus_class{b.flags, index0, b.group, b.zone, {}, {}, 0});
       found = static_cast<int>(classes.size() - 1);
     }
+    last_class_ = found;
     if (b.cls >= 0 && b.cls != found) {
       bus_class& old = classes[static_cast<std::size_t>(b.cls)];
       if (b.in_plain) old.plain.assign(index, false);
@@ -3331,7 +3339,12 @@ struct planning {
 
   // ---- lookups --------------------------------------------------------------------
 
+  std::vector<int> index_position;  // once final: controller index -> position (finish())
+
   [[nodiscard]] constexpr int position_of(controller_index index) const noexcept {
+    if (!index_position.empty()) {
+      return index.value < index_position.size() ? index_position[index.value] : -1;
+    }
     const auto it = std::lower_bound(controllers.begin(), controllers.end(), index,
                                      [](const controller& c, controller_index i) { return c.index < i; });
     return (it != controllers.end() && it->index == index) ? static_cast<int>(it - controllers.begin()) : -1;
@@ -3386,8 +3399,9 @@ struct planning {
           q.fixed == address_kind::bus || q.fixed == address_kind::domain) {
         continue;
       }
-      const std::string_view dev = q.device.qemu_device;
       const std::string_view el = q.device.libvirt.element;
+      if (!companion && el != "video" && el != "controller" && el != "sound") continue;  // the only roles
+      const std::string_view dev = q.device.qemu_device;
       const bool usb = el == "controller" && q.device.libvirt.model.find("hci") != std::string_view::npos;
       if (el == "video" && !video_seen) {
         video_seen = true;
@@ -3555,20 +3569,27 @@ struct planning {
   /// multifunction='on' for function 0 of every slot whose other functions are used
   /// (unless a controller says off).
   constexpr void mark_multifunction() {
-    // the slots (bus << 5 | slot) where some function other than 0 is used
-    std::vector<std::uint32_t> shared;
-    const auto key = [](const controller_address& a) { return (std::uint32_t{a.bus.value} << 5) | a.slot; };
+    // a bit per (bus, slot): some function other than 0 is used there
+    std::size_t buses = 0;
+    for (const controller& c : controllers) buses = std::max<std::size_t>(buses, c.index.value + 1u);
+    std::vector<std::uint32_t> shared = filled(buses, 0u);
+    bool any = false;
+    const auto mark = [&](const controller_address& a) {
+      if (a.function != 0 && a.bus.value < buses) {
+        shared[a.bus.value] |= 1u << a.slot;
+        any = true;
+      }
+    };
+    const auto is_shared = [&](const controller_address& a) {
+      return a.bus.value < buses && ((shared[a.bus.value] >> a.slot) & 1u) != 0;
+    };
     for (const placement& p : placements) {
-      if (p.kind == placement_kind::pci && p.libvirt_address.function != 0) shared.push_back(key(p.libvirt_address));
+      if (p.kind == placement_kind::pci) mark(p.libvirt_address);
     }
     for (const controller& c : controllers) {
-      if (c.has_address && c.address.function != 0) shared.push_back(key(c.address));
+      if (c.has_address) mark(c.address);
     }
-    if (shared.empty()) return;
-    std::sort(shared.begin(), shared.end());
-    const auto is_shared = [&](const controller_address& a) {
-      return std::binary_search(shared.begin(), shared.end(), key(a));
-    };
+    if (!any) return;
     for (placement& p : placements) {
       if (p.kind == placement_kind::pci && p.libvirt_address.function == 0 && is_shared(p.libvirt_address)) {
         p.multifunction = true;
@@ -3622,15 +3643,13 @@ struct planning {
   constexpr void number_guest_buses() {
     const std::size_t n = controllers.size();
     // children of each controller, sorted by devfn (a flat list with offsets)
-    std::vector<std::size_t> order;
-    order.reserve(n);
-    for (std::size_t i = 0; i != n; ++i) order.push_back(i);
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      const controller& x = controllers[a];
-      const controller& y = controllers[b];
-      if (x.address.bus != y.address.bus) return x.address.bus < y.address.bus;
-      return x.address.devfn() < y.address.devfn();
-    });
+    // controllers in devfn order (a counting sort: devfn < 256); filling the child lists
+    // in that order keeps each list in devfn order
+    std::vector<std::size_t> start = filled(std::size_t{257}, std::size_t{0});
+    for (const controller& c : controllers) ++start[c.address.devfn() + 1u];
+    for (std::size_t d = 0; d != 256; ++d) start[d + 1] += start[d];
+    std::vector<std::size_t> order = filled(n, std::size_t{0});
+    for (std::size_t i = 0; i != n; ++i) order[start[controllers[i].address.devfn()]++] = i;
     // children of each controller in devfn order, as one list with offsets
     std::vector<std::size_t> parent_of = filled(n, n);
     std::vector<std::size_t> count = filled(n + 1, std::size_t{0});
@@ -3712,6 +3731,8 @@ struct planning {
     if (failed) return failure;
     mark_multifunction();
     if (!number_controllers()) return failure;
+    refill(index_position, controllers.empty() ? 0u : static_cast<std::size_t>(controllers.back().index.value) + 1u, -1);
+    for (std::size_t k = 0; k != controllers.size(); ++k) index_position[controllers[k].index.value] = static_cast<int>(k);
     number_guest_buses();
     if (bus_numbers_overflow) {
       warnings.push_back(warning{warning_code::bus_numbers,
@@ -4316,8 +4337,17 @@ class pciplan_planner {
   /// Builds the bus table from the given controllers: zones from NUMA-bound expanders
   /// and PHBs, domains from PHBs, bus numbers counted per domain.
   constexpr bool build_table() {
+    // room for the usual case (a controller per device, the spares) without regrowing
+    const std::size_t expect = p_.controllers.size() + std::min<std::size_t>(p_.requests.size(), 512) +
+                               p_.options.spare_ports + 8;
+    p_.controllers.reserve(expect);
+    t_.buses.reserve(expect);
     const auto& cs = p_.controllers;
     next_index_ = cs.back().index.value + 1u;
+    for (std::size_t k = 0; k != cs.size(); ++k) {
+      grow_to(p_.index_position, cs[k].index.value + 1u, -1);
+      p_.index_position[cs[k].index.value] = static_cast<int>(k);
+    }
     refill(domain_, next_index_, std::uint16_t{0});
     std::vector<int> zone_of = filled(next_index_, -1);
     // parents before children: resolve domains and zones by walking up (addresses may
@@ -4436,6 +4466,8 @@ class pciplan_planner {
     c.address = at;
     c.added = true;
     p_.controllers.push_back(c);
+    grow_to(p_.index_position, c.index.value + 1u, -1);
+    p_.index_position[c.index.value] = static_cast<int>(p_.controllers.size() - 1);
     t_.reserve(at.bus.value, at.slot, at.function, kind.connects_as, t_.buses[at.bus.value].group, false);
     t_.define(c.index.value, kind, true, zone, group);
     grow_to(domain_, c.index.value + 1u, std::uint16_t{0});
@@ -4458,6 +4490,8 @@ class pciplan_planner {
     c.added = true;
     c.numa_node = numa;
     p_.controllers.push_back(c);
+    grow_to(p_.index_position, c.index.value + 1u, -1);
+    p_.index_position[c.index.value] = static_cast<int>(p_.controllers.size() - 1);
     const std::uint16_t domain = static_cast<std::uint16_t>(phbs_++);
     grow_to(domain_, c.index.value + 1u, std::uint16_t{0});
     domain_[c.index.value] = domain;
@@ -4521,6 +4555,7 @@ class pciplan_planner {
   /// of slots already packed with root ports.
   [[nodiscard]] constexpr unsigned port_room(unsigned host) const noexcept {
     const bus_state& b = t_.buses[host];
+    if ((b.empty & (b.empty - 1)) != 0) return 16;  // two empty slots: plenty (the callers ask for 0, 1 or more)
     unsigned n = static_cast<unsigned>(std::popcount(b.empty)) * 8u;
     for (std::uint32_t m = b.aggregate_room; m != 0; m &= m - 1) {
       n += 8u - static_cast<unsigned>(std::popcount(b.used[static_cast<unsigned>(std::countr_zero(m))]));
@@ -4677,11 +4712,12 @@ class pciplan_planner {
       if (!p_.done[i]) order.push_back(i);
     }
     // stable: equal keys keep the input order (std::stable_sort is not constexpr)
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const auto before = [&](std::size_t a, std::size_t b) {
       const int ka = p_.requests[a].order;
       const int kb = p_.requests[b].order;
       return ka != kb ? ka < kb : a < b;
-    });
+    };
+    if (!std::is_sorted(order.begin(), order.end(), before)) std::sort(order.begin(), order.end(), before);
     // members of a group are placed with the first of them
     std::vector<std::size_t> members;
     for (std::size_t i : order) {
@@ -5596,6 +5632,7 @@ std::ostream& operator<<(std::ostream& os, const fixed_layout<M, N>& layout) {
 #include <cstddef>
 #include <span>
 #include <string_view>
+#include <type_traits>
 
 namespace pciplan::inline v0 {
 
@@ -5635,8 +5672,16 @@ struct fixed_plan {
   }
 };
 
+namespace detail {
+/// All of them are requests (std::conjunction, not a fold: clang 14 limits fold
+/// expressions to 256 operands, and a static plan may have more devices).
+template <class... Ts>
+concept all_requests = std::conjunction_v<std::is_same<Ts, request>...>;
+}  // namespace detail
+
 /// Plans `requests` on machine M at compile time with `options`.
-template <MachineType M, PlanningPolicy Policy = policies::pciplan, std::same_as<request>... Requests>
+template <MachineType M, PlanningPolicy Policy = policies::pciplan, class... Requests>
+  requires detail::all_requests<Requests...>
 consteval fixed_plan<sizeof...(Requests)> static_plan(plan_options options, Requests... requests) {
   const std::array<request, sizeof...(Requests)> list{requests...};
   detail::planning<M> state{};
@@ -5662,7 +5707,8 @@ consteval fixed_plan<sizeof...(Requests)> static_plan(plan_options options, Requ
 }
 
 /// Plans `requests` on machine M at compile time with the default options.
-template <MachineType M, PlanningPolicy Policy = policies::pciplan, std::same_as<request>... Requests>
+template <MachineType M, PlanningPolicy Policy = policies::pciplan, class... Requests>
+  requires detail::all_requests<Requests...>
 consteval fixed_plan<sizeof...(Requests)> static_plan(Requests... requests) {
   return static_plan<M, Policy>(plan_options{}, requests...);
 }

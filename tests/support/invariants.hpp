@@ -238,7 +238,8 @@ struct checker {
         fail("guest bus " + std::to_string(own) + " given twice in domain " + std::to_string(c.domain));
       }
     }
-    std::sort(expanders.begin(), expanders.end(), [](auto* a, auto* b) { return a->bus_nr < b->bus_nr; });
+    std::sort(expanders.begin(), expanders.end(),
+              [](const controller* a, const controller* b) { return a->bus_nr < b->bus_nr; });
     for (const controller& c : plan.controllers) {
       if (c.kind->is_root() || c.kind->role == controller_role::expander || c.domain != 0) continue;
       // which expander is it below?

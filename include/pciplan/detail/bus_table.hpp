@@ -119,7 +119,8 @@ class bus_table {
     b.kind = &kind;
     b.flags = flags.empty() ? kind.bus_flags() : flags;
     if (!hotplug_allowed) b.flags = b.flags - connect::hotpluggable;
-    for (unsigned s = kind.slots.first; s <= kind.slots.last; ++s) b.usable |= 1u << s;
+    const std::uint32_t upto = kind.slots.last >= 31 ? ~0u : (1u << (kind.slots.last + 1u)) - 1u;
+    b.usable = upto & ~((1u << kind.slots.first) - 1u);
     b.empty = b.usable;
     b.group = group;
     b.group_locked = group_locked;
@@ -246,11 +247,17 @@ class bus_table {
   }
 
  private:
+  int last_class_ = -1;  // buses usually come in runs of one shape (root ports)
+
   constexpr void classify(std::size_t index) {
     bus_state& b = buses[index];
     const bool index0 = index == 0;
     int found = -1;
-    for (std::size_t c = 0; c != classes.size(); ++c) {
+    if (last_class_ >= 0) {
+      const bus_class& k = classes[static_cast<std::size_t>(last_class_)];
+      if (k.flags == b.flags && k.index0 == index0 && k.group == b.group && k.zone == b.zone) found = last_class_;
+    }
+    for (std::size_t c = 0; found < 0 && c != classes.size(); ++c) {
       const bus_class& k = classes[c];
       if (k.flags == b.flags && k.index0 == index0 && k.group == b.group && k.zone == b.zone) {
         found = static_cast<int>(c);
@@ -261,6 +268,7 @@ class bus_table {
       classes.push_back(bus_class{b.flags, index0, b.group, b.zone, {}, {}, 0});
       found = static_cast<int>(classes.size() - 1);
     }
+    last_class_ = found;
     if (b.cls >= 0 && b.cls != found) {
       bus_class& old = classes[static_cast<std::size_t>(b.cls)];
       if (b.in_plain) old.plain.assign(index, false);

@@ -144,8 +144,17 @@ class pciplan_planner {
   /// Builds the bus table from the given controllers: zones from NUMA-bound expanders
   /// and PHBs, domains from PHBs, bus numbers counted per domain.
   constexpr bool build_table() {
+    // room for the usual case (a controller per device, the spares) without regrowing
+    const std::size_t expect = p_.controllers.size() + std::min<std::size_t>(p_.requests.size(), 512) +
+                               p_.options.spare_ports + 8;
+    p_.controllers.reserve(expect);
+    t_.buses.reserve(expect);
     const auto& cs = p_.controllers;
     next_index_ = cs.back().index.value + 1u;
+    for (std::size_t k = 0; k != cs.size(); ++k) {
+      grow_to(p_.index_position, cs[k].index.value + 1u, -1);
+      p_.index_position[cs[k].index.value] = static_cast<int>(k);
+    }
     refill(domain_, next_index_, std::uint16_t{0});
     std::vector<int> zone_of = filled(next_index_, -1);
     // parents before children: resolve domains and zones by walking up (addresses may
@@ -264,6 +273,8 @@ class pciplan_planner {
     c.address = at;
     c.added = true;
     p_.controllers.push_back(c);
+    grow_to(p_.index_position, c.index.value + 1u, -1);
+    p_.index_position[c.index.value] = static_cast<int>(p_.controllers.size() - 1);
     t_.reserve(at.bus.value, at.slot, at.function, kind.connects_as, t_.buses[at.bus.value].group, false);
     t_.define(c.index.value, kind, true, zone, group);
     grow_to(domain_, c.index.value + 1u, std::uint16_t{0});
@@ -286,6 +297,8 @@ class pciplan_planner {
     c.added = true;
     c.numa_node = numa;
     p_.controllers.push_back(c);
+    grow_to(p_.index_position, c.index.value + 1u, -1);
+    p_.index_position[c.index.value] = static_cast<int>(p_.controllers.size() - 1);
     const std::uint16_t domain = static_cast<std::uint16_t>(phbs_++);
     grow_to(domain_, c.index.value + 1u, std::uint16_t{0});
     domain_[c.index.value] = domain;
@@ -349,6 +362,7 @@ class pciplan_planner {
   /// of slots already packed with root ports.
   [[nodiscard]] constexpr unsigned port_room(unsigned host) const noexcept {
     const bus_state& b = t_.buses[host];
+    if ((b.empty & (b.empty - 1)) != 0) return 16;  // two empty slots: plenty (the callers ask for 0, 1 or more)
     unsigned n = static_cast<unsigned>(std::popcount(b.empty)) * 8u;
     for (std::uint32_t m = b.aggregate_room; m != 0; m &= m - 1) {
       n += 8u - static_cast<unsigned>(std::popcount(b.used[static_cast<unsigned>(std::countr_zero(m))]));
@@ -505,11 +519,12 @@ class pciplan_planner {
       if (!p_.done[i]) order.push_back(i);
     }
     // stable: equal keys keep the input order (std::stable_sort is not constexpr)
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const auto before = [&](std::size_t a, std::size_t b) {
       const int ka = p_.requests[a].order;
       const int kb = p_.requests[b].order;
       return ka != kb ? ka < kb : a < b;
-    });
+    };
+    if (!std::is_sorted(order.begin(), order.end(), before)) std::sort(order.begin(), order.end(), before);
     // members of a group are placed with the first of them
     std::vector<std::size_t> members;
     for (std::size_t i : order) {

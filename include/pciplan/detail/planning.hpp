@@ -303,7 +303,12 @@ struct planning {
 
   // ---- lookups --------------------------------------------------------------------
 
+  std::vector<int> index_position;  // once final: controller index -> position (finish())
+
   [[nodiscard]] constexpr int position_of(controller_index index) const noexcept {
+    if (!index_position.empty()) {
+      return index.value < index_position.size() ? index_position[index.value] : -1;
+    }
     const auto it = std::lower_bound(controllers.begin(), controllers.end(), index,
                                      [](const controller& c, controller_index i) { return c.index < i; });
     return (it != controllers.end() && it->index == index) ? static_cast<int>(it - controllers.begin()) : -1;
@@ -358,8 +363,9 @@ struct planning {
           q.fixed == address_kind::bus || q.fixed == address_kind::domain) {
         continue;
       }
-      const std::string_view dev = q.device.qemu_device;
       const std::string_view el = q.device.libvirt.element;
+      if (!companion && el != "video" && el != "controller" && el != "sound") continue;  // the only roles
+      const std::string_view dev = q.device.qemu_device;
       const bool usb = el == "controller" && q.device.libvirt.model.find("hci") != std::string_view::npos;
       if (el == "video" && !video_seen) {
         video_seen = true;
@@ -527,20 +533,27 @@ struct planning {
   /// multifunction='on' for function 0 of every slot whose other functions are used
   /// (unless a controller says off).
   constexpr void mark_multifunction() {
-    // the slots (bus << 5 | slot) where some function other than 0 is used
-    std::vector<std::uint32_t> shared;
-    const auto key = [](const controller_address& a) { return (std::uint32_t{a.bus.value} << 5) | a.slot; };
+    // a bit per (bus, slot): some function other than 0 is used there
+    std::size_t buses = 0;
+    for (const controller& c : controllers) buses = std::max<std::size_t>(buses, c.index.value + 1u);
+    std::vector<std::uint32_t> shared = filled(buses, 0u);
+    bool any = false;
+    const auto mark = [&](const controller_address& a) {
+      if (a.function != 0 && a.bus.value < buses) {
+        shared[a.bus.value] |= 1u << a.slot;
+        any = true;
+      }
+    };
+    const auto is_shared = [&](const controller_address& a) {
+      return a.bus.value < buses && ((shared[a.bus.value] >> a.slot) & 1u) != 0;
+    };
     for (const placement& p : placements) {
-      if (p.kind == placement_kind::pci && p.libvirt_address.function != 0) shared.push_back(key(p.libvirt_address));
+      if (p.kind == placement_kind::pci) mark(p.libvirt_address);
     }
     for (const controller& c : controllers) {
-      if (c.has_address && c.address.function != 0) shared.push_back(key(c.address));
+      if (c.has_address) mark(c.address);
     }
-    if (shared.empty()) return;
-    std::sort(shared.begin(), shared.end());
-    const auto is_shared = [&](const controller_address& a) {
-      return std::binary_search(shared.begin(), shared.end(), key(a));
-    };
+    if (!any) return;
     for (placement& p : placements) {
       if (p.kind == placement_kind::pci && p.libvirt_address.function == 0 && is_shared(p.libvirt_address)) {
         p.multifunction = true;
@@ -594,15 +607,13 @@ struct planning {
   constexpr void number_guest_buses() {
     const std::size_t n = controllers.size();
     // children of each controller, sorted by devfn (a flat list with offsets)
-    std::vector<std::size_t> order;
-    order.reserve(n);
-    for (std::size_t i = 0; i != n; ++i) order.push_back(i);
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      const controller& x = controllers[a];
-      const controller& y = controllers[b];
-      if (x.address.bus != y.address.bus) return x.address.bus < y.address.bus;
-      return x.address.devfn() < y.address.devfn();
-    });
+    // controllers in devfn order (a counting sort: devfn < 256); filling the child lists
+    // in that order keeps each list in devfn order
+    std::vector<std::size_t> start = filled(std::size_t{257}, std::size_t{0});
+    for (const controller& c : controllers) ++start[c.address.devfn() + 1u];
+    for (std::size_t d = 0; d != 256; ++d) start[d + 1] += start[d];
+    std::vector<std::size_t> order = filled(n, std::size_t{0});
+    for (std::size_t i = 0; i != n; ++i) order[start[controllers[i].address.devfn()]++] = i;
     // children of each controller in devfn order, as one list with offsets
     std::vector<std::size_t> parent_of = filled(n, n);
     std::vector<std::size_t> count = filled(n + 1, std::size_t{0});
@@ -684,6 +695,8 @@ struct planning {
     if (failed) return failure;
     mark_multifunction();
     if (!number_controllers()) return failure;
+    refill(index_position, controllers.empty() ? 0u : static_cast<std::size_t>(controllers.back().index.value) + 1u, -1);
+    for (std::size_t k = 0; k != controllers.size(); ++k) index_position[controllers[k].index.value] = static_cast<int>(k);
     number_guest_buses();
     if (bus_numbers_overflow) {
       warnings.push_back(warning{warning_code::bus_numbers,
