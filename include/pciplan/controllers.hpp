@@ -361,6 +361,19 @@ inline constexpr controller_descriptor descriptor_of{
     controller_traits<C>::bus_numbers, controller_traits<C>::numbered_by,  controller_traits<C>::numa_node,
     controller_traits<C>::shpc};
 
+/// Whether two descriptors describe the same kind: the same role, libvirt model and QEMU
+/// device. Compared by content, so a copy of a descriptor still names its kind.
+[[nodiscard]] constexpr bool same_kind(const controller_descriptor& a, const controller_descriptor& b) noexcept {
+  if (&a == &b) return true;
+  return a.role == b.role && a.model == b.model && a.qemu_device() == b.qemu_device();
+}
+
+/// Whether `d` describes controller kind K.
+template <ControllerKind K>
+[[nodiscard]] constexpr bool is_kind(const controller_descriptor* d) noexcept {
+  return d != nullptr && same_kind(*d, descriptor_of<K>);
+}
+
 /// The root kinds (root and extra_root).
 template <ControllerKind C>
 inline constexpr bool is_root_v = descriptor_of<C>.is_root();

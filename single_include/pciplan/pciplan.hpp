@@ -1334,6 +1334,19 @@ inline constexpr controller_descriptor descriptor_of{
     controller_traits<C>::bus_numbers, controller_traits<C>::numbered_by,  controller_traits<C>::numa_node,
     controller_traits<C>::shpc};
 
+/// Whether two descriptors describe the same kind: the same role, libvirt model and QEMU
+/// device. Compared by content, so a copy of a descriptor still names its kind.
+[[nodiscard]] constexpr bool same_kind(const controller_descriptor& a, const controller_descriptor& b) noexcept {
+  if (&a == &b) return true;
+  return a.role == b.role && a.model == b.model && a.qemu_device() == b.qemu_device();
+}
+
+/// Whether `d` describes controller kind K.
+template <ControllerKind K>
+[[nodiscard]] constexpr bool is_kind(const controller_descriptor* d) noexcept {
+  return d != nullptr && same_kind(*d, descriptor_of<K>);
+}
+
 /// The root kinds (root and extra_root).
 template <ControllerKind C>
 inline constexpr bool is_root_v = descriptor_of<C>.is_root();
@@ -3283,10 +3296,10 @@ struct planning {
       if (c.index.value > max_index) return fail(errc::controller_index_exhausted, c, "has an index above the limit");
       const bool root_kind = c.kind->is_root();
       if (c.index.value == 0) {
-        if (c.kind != &descriptor_of<root>) {
+        if (!is_kind<root>(c.kind)) {
           return fail(errc::invalid_controller, c, "must be the root bus of the machine type (index 0 is the root)");
         }
-      } else if (root_kind && !(machine_traits<M>::multiple_roots && c.kind == &descriptor_of<root>)) {
+      } else if (root_kind && !(machine_traits<M>::multiple_roots && is_kind<root>(c.kind))) {
         return fail(errc::invalid_controller, c, "is a root bus, which only index 0 may be on this machine");
       }
       if (root_kind && c.has_address) return fail(errc::invalid_controller, c, "is a root bus and cannot have an address");
@@ -3332,7 +3345,7 @@ struct planning {
   [[nodiscard]] static constexpr bool available(const controller_descriptor& kind) noexcept {
     constexpr auto flags = availability<M>(controller_kinds);
     for (std::size_t i = 0; i != builtin_descriptors.size(); ++i) {
-      if (builtin_descriptors[i] == &kind) return flags[i];
+      if (same_kind(*builtin_descriptors[i], kind)) return flags[i];
     }
     return true;
   }
@@ -3545,7 +3558,7 @@ struct planning {
           }
           case slot_role::dmi_to_pci_bridge: {
             for (controller& c : controllers) {
-              if (c.kind != &descriptor_of<dmi_to_pci_bridge> || c.has_address) continue;
+              if (!is_kind<dmi_to_pci_bridge>(c.kind) || c.has_address) continue;
               if (t.buses[0].used[pref.slot] != 0) break;
               t.reserve(0, pref.slot, 0, need_of(c), 0, false);
               if (!dry) {
@@ -3613,7 +3626,7 @@ struct planning {
       if (k.numbered_by.has(numbering::chassis_nr) && c.chassis_nr < 0) c.chassis_nr = c.index.value;
       if (k.numbered_by.has(numbering::chassis) && c.chassis < 0) c.chassis = c.index.value;
       if (k.numbered_by.has(numbering::port) && c.port < 0) {
-        c.port = &k == &descriptor_of<pcie_switch_downstream_port> ? c.address.slot
+        c.port = is_kind<pcie_switch_downstream_port>(&k) ? c.address.slot
                                                                     : c.address.slot * 8 + c.address.function;
       }
       if (k.numbered_by.has(numbering::target_index) && c.target_index < 0) {
@@ -3623,7 +3636,7 @@ struct planning {
           int t = 1;
           for (; t <= 31; ++t) {
             bool taken = false;
-            for (const controller& o : controllers) taken = taken || (o.kind == c.kind && o.target_index == t);
+            for (const controller& o : controllers) taken = taken || (same_kind(*o.kind, *c.kind) && o.target_index == t);
             if (!taken) break;
           }
           if (t > 31) return fail(errc::numbering_exhausted, c, "finds no free PHB target index (1 to 31)");
@@ -3930,7 +3943,7 @@ class libvirt_planner {
     }
     grow_to(dry_kinds_, base + add, static_cast<const controller_descriptor*>(nullptr));
     std::size_t i = base;
-    if (prefix_first == &descriptor_of<pcie_root_port>) {
+    if (is_kind<pcie_root_port>(prefix_first)) {
       // a root port that takes only the pcie-to-pci-bridge, so the spare-port search cannot use it
       t.define(i, *prefix_first, true, -1, 0, false, connect::pcie_to_pci_bridge);
       dry_kinds_[i++] = prefix_first;
@@ -4182,7 +4195,7 @@ class libvirt_planner {
   /// A pci-bridge's index must be larger than the index of the bus it sits on.
   constexpr bool check_bridges() {
     for (const controller& c : p_.controllers) {
-      if (c.kind == &descriptor_of<pci_bridge> && c.has_address && c.index.value <= c.address.bus.value) {
+      if (is_kind<pci_bridge>(c.kind) && c.has_address && c.index.value <= c.address.bus.value) {
         return p_.fail(errc::invalid_controller, c, "is a pci-bridge whose index is not larger than its bus");
       }
     }
@@ -4859,7 +4872,7 @@ class pciplan_planner {
   constexpr void mark_io(unsigned port) {
     if constexpr (x86 && pcie) {
       controller& c = p_.controllers[static_cast<std::size_t>(p_.position_of(controller_index{static_cast<std::uint16_t>(port)}))];
-      if (c.added && c.kind == &descriptor_of<pcie_root_port>) c.io_reserve_zero = true;
+      if (c.added && is_kind<pcie_root_port>(c.kind)) c.io_reserve_zero = true;
     }
   }
 
@@ -5013,8 +5026,8 @@ class pciplan_planner {
       unsigned io_ports = 0;
       unsigned bridges = 0;
       for (const controller& c : p_.controllers) {
-        if (c.kind == &descriptor_of<pcie_root_port> && c.hotplug != toggle::off && !c.io_reserve_zero) ++io_ports;
-        if (c.kind == &descriptor_of<pci_bridge> || c.kind == &descriptor_of<pcie_to_pci_bridge>) ++bridges;
+        if (is_kind<pcie_root_port>(c.kind) && c.hotplug != toggle::off && !c.io_reserve_zero) ++io_ports;
+        if (is_kind<pci_bridge>(c.kind) || is_kind<pcie_to_pci_bridge>(c.kind)) ++bridges;
       }
       if (pcie && io_ports > 14) {
         p_.warnings.push_back(warning{warning_code::io_window,

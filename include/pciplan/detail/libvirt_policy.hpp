@@ -196,7 +196,7 @@ class libvirt_planner {
     }
     grow_to(dry_kinds_, base + add, static_cast<const controller_descriptor*>(nullptr));
     std::size_t i = base;
-    if (prefix_first == &descriptor_of<pcie_root_port>) {
+    if (is_kind<pcie_root_port>(prefix_first)) {
       // a root port that takes only the pcie-to-pci-bridge, so the spare-port search cannot use it
       t.define(i, *prefix_first, true, -1, 0, false, connect::pcie_to_pci_bridge);
       dry_kinds_[i++] = prefix_first;
@@ -448,7 +448,7 @@ class libvirt_planner {
   /// A pci-bridge's index must be larger than the index of the bus it sits on.
   constexpr bool check_bridges() {
     for (const controller& c : p_.controllers) {
-      if (c.kind == &descriptor_of<pci_bridge> && c.has_address && c.index.value <= c.address.bus.value) {
+      if (is_kind<pci_bridge>(c.kind) && c.has_address && c.index.value <= c.address.bus.value) {
         return p_.fail(errc::invalid_controller, c, "is a pci-bridge whose index is not larger than its bus");
       }
     }

@@ -666,7 +666,7 @@ class pciplan_planner {
   constexpr void mark_io(unsigned port) {
     if constexpr (x86 && pcie) {
       controller& c = p_.controllers[static_cast<std::size_t>(p_.position_of(controller_index{static_cast<std::uint16_t>(port)}))];
-      if (c.added && c.kind == &descriptor_of<pcie_root_port>) c.io_reserve_zero = true;
+      if (c.added && is_kind<pcie_root_port>(c.kind)) c.io_reserve_zero = true;
     }
   }
 
@@ -820,8 +820,8 @@ class pciplan_planner {
       unsigned io_ports = 0;
       unsigned bridges = 0;
       for (const controller& c : p_.controllers) {
-        if (c.kind == &descriptor_of<pcie_root_port> && c.hotplug != toggle::off && !c.io_reserve_zero) ++io_ports;
-        if (c.kind == &descriptor_of<pci_bridge> || c.kind == &descriptor_of<pcie_to_pci_bridge>) ++bridges;
+        if (is_kind<pcie_root_port>(c.kind) && c.hotplug != toggle::off && !c.io_reserve_zero) ++io_ports;
+        if (is_kind<pci_bridge>(c.kind) || is_kind<pcie_to_pci_bridge>(c.kind)) ++bridges;
       }
       if (pcie && io_ports > 14) {
         p_.warnings.push_back(warning{warning_code::io_window,

@@ -247,10 +247,10 @@ struct planning {
       if (c.index.value > max_index) return fail(errc::controller_index_exhausted, c, "has an index above the limit");
       const bool root_kind = c.kind->is_root();
       if (c.index.value == 0) {
-        if (c.kind != &descriptor_of<root>) {
+        if (!is_kind<root>(c.kind)) {
           return fail(errc::invalid_controller, c, "must be the root bus of the machine type (index 0 is the root)");
         }
-      } else if (root_kind && !(machine_traits<M>::multiple_roots && c.kind == &descriptor_of<root>)) {
+      } else if (root_kind && !(machine_traits<M>::multiple_roots && is_kind<root>(c.kind))) {
         return fail(errc::invalid_controller, c, "is a root bus, which only index 0 may be on this machine");
       }
       if (root_kind && c.has_address) return fail(errc::invalid_controller, c, "is a root bus and cannot have an address");
@@ -296,7 +296,7 @@ struct planning {
   [[nodiscard]] static constexpr bool available(const controller_descriptor& kind) noexcept {
     constexpr auto flags = availability<M>(controller_kinds);
     for (std::size_t i = 0; i != builtin_descriptors.size(); ++i) {
-      if (builtin_descriptors[i] == &kind) return flags[i];
+      if (same_kind(*builtin_descriptors[i], kind)) return flags[i];
     }
     return true;
   }
@@ -509,7 +509,7 @@ struct planning {
           }
           case slot_role::dmi_to_pci_bridge: {
             for (controller& c : controllers) {
-              if (c.kind != &descriptor_of<dmi_to_pci_bridge> || c.has_address) continue;
+              if (!is_kind<dmi_to_pci_bridge>(c.kind) || c.has_address) continue;
               if (t.buses[0].used[pref.slot] != 0) break;
               t.reserve(0, pref.slot, 0, need_of(c), 0, false);
               if (!dry) {
@@ -577,7 +577,7 @@ struct planning {
       if (k.numbered_by.has(numbering::chassis_nr) && c.chassis_nr < 0) c.chassis_nr = c.index.value;
       if (k.numbered_by.has(numbering::chassis) && c.chassis < 0) c.chassis = c.index.value;
       if (k.numbered_by.has(numbering::port) && c.port < 0) {
-        c.port = &k == &descriptor_of<pcie_switch_downstream_port> ? c.address.slot
+        c.port = is_kind<pcie_switch_downstream_port>(&k) ? c.address.slot
                                                                     : c.address.slot * 8 + c.address.function;
       }
       if (k.numbered_by.has(numbering::target_index) && c.target_index < 0) {
@@ -587,7 +587,7 @@ struct planning {
           int t = 1;
           for (; t <= 31; ++t) {
             bool taken = false;
-            for (const controller& o : controllers) taken = taken || (o.kind == c.kind && o.target_index == t);
+            for (const controller& o : controllers) taken = taken || (same_kind(*o.kind, *c.kind) && o.target_index == t);
             if (!taken) break;
           }
           if (t > 31) return fail(errc::numbering_exhausted, c, "finds no free PHB target index (1 to 31)");
