@@ -56,20 +56,28 @@ namespace pciplan::inline v0::detail {
 /// and the diagnostic shows the message.
 inline void compile_time_error(const char* /*message*/) noexcept {}
 
+/// The run-time half of a broken precondition (kept out of line).
+[[noreturn, gnu::cold, gnu::noinline]] inline void precondition_failed(const char* message) {
+#if defined(__cpp_exceptions)
+  throw std::invalid_argument(message);
+#else
+  (void)message;
+  std::abort();
+#endif
+}
+
 /// A precondition of a constructor or accessor (not of user input, which gets an
 /// error value). Broken in constant evaluation: compile error showing `message`.
 /// Broken at run time: throws std::invalid_argument(message), or aborts when the
-/// program is built without exceptions.
+/// program is built without exceptions. Small, so that checks inline where they are
+/// made; the throwing path stays out of line.
 constexpr void expects(bool ok, const char* message) {
-  if (ok) return;
+  if (ok) [[likely]]
+    return;
   if (std::is_constant_evaluated()) {
     compile_time_error(message);
   } else {
-#if defined(__cpp_exceptions)
-    throw std::invalid_argument(message);
-#else
-    std::abort();
-#endif
+    precondition_failed(message);
   }
 }
 
@@ -2541,6 +2549,33 @@ struct topology_plan {
 #ifndef PCIPLAN_DETAIL_BUS_TABLE_HPP
 #define PCIPLAN_DETAIL_BUS_TABLE_HPP
 
+// ---- begin pciplan/detail/bits.hpp
+// pciplan — detail/bits.hpp: counting the bits of a slot mask.
+//
+// std::popcount compiles to a call into the compiler's runtime library unless the
+// target enables the POPCNT instruction, which a header-only library cannot ask for;
+// the planner counts slot masks often enough for the call to show. This count is a
+// handful of inline integer operations on any target, and constexpr.
+#ifndef PCIPLAN_DETAIL_BITS_HPP
+#define PCIPLAN_DETAIL_BITS_HPP
+
+
+#include <cstdint>
+
+namespace pciplan::inline v0::detail {
+
+/// The number of set bits of `x` (a mask of 32 slots or 8 functions).
+[[nodiscard]] constexpr unsigned bit_count(std::uint32_t x) noexcept {
+  x = x - ((x >> 1) & 0x55555555u);
+  x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+  x = (x + (x >> 4)) & 0x0f0f0f0fu;
+  return (x * 0x01010101u) >> 24;
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_DETAIL_BITS_HPP
+// ---- end pciplan/detail/bits.hpp
 // ---- begin pciplan/detail/vectors.hpp
 // pciplan — detail/vectors.hpp: sizing std::vector in code that also runs in
 // constant evaluation.
@@ -2548,12 +2583,14 @@ struct topology_plan {
 // With libstdc++ 12, `std::vector<T>(n)`, `assign(n, v)` and `resize(n)` fill the new
 // storage of a trivial T by assignment before its elements' lifetimes begin; clang 14
 // refuses that in a constant expression ("assignment to object outside its lifetime").
-// These helpers grow with push_back, which constructs each element.
+// These helpers grow with push_back, which constructs each element, in constant
+// evaluation, and use the library's own sizing at run time.
 #ifndef PCIPLAN_DETAIL_VECTORS_HPP
 #define PCIPLAN_DETAIL_VECTORS_HPP
 
 
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
 namespace pciplan::inline v0::detail {
@@ -2561,6 +2598,10 @@ namespace pciplan::inline v0::detail {
 /// `v` becomes `n` copies of `value`.
 template <class T>
 constexpr void refill(std::vector<T>& v, std::size_t n, const T& value) {
+  if (!std::is_constant_evaluated()) {
+    v.assign(n, value);
+    return;
+  }
   v.clear();
   v.reserve(n);
   for (std::size_t i = 0; i != n; ++i) v.push_back(value);
@@ -2570,6 +2611,10 @@ constexpr void refill(std::vector<T>& v, std::size_t n, const T& value) {
 /// no exact-size reserve, so growing one element at a time stays linear).
 template <class T>
 constexpr void grow_to(std::vector<T>& v, std::size_t n, const T& value) {
+  if (!std::is_constant_evaluated()) {
+    if (v.size() < n) v.resize(n, value);
+    return;
+  }
   while (v.size() < n) v.push_back(value);
 }
 
@@ -2676,15 +2721,20 @@ class bus_table {
   /// the root port it adds for a pcie-to-pci-bridge).
   constexpr void define(std::size_t index, const controller_descriptor& kind, bool hotplug_allowed, int zone = -1,
                         unsigned group = 0, bool group_locked = false, connect_set flags = {}) {
-    grow_to(buses, index + 1, bus_state{});
-    bus_state& b = buses[index];
-    if (b.cls >= 0) {  // redefined: leave the old class first
-      bus_class& old = classes[static_cast<std::size_t>(b.cls)];
-      if (b.in_plain) old.plain.assign(index, false);
-      if (b.in_aggregate) old.aggregate.assign(index, false);
-      old.free_slots -= b.counted;
+    if (index < buses.size()) {
+      bus_state& b = buses[index];
+      if (b.cls >= 0) {  // redefined: leave the old class first
+        bus_class& old = classes[static_cast<std::size_t>(b.cls)];
+        if (b.in_plain) old.plain.assign(index, false);
+        if (b.in_aggregate) old.aggregate.assign(index, false);
+        old.free_slots -= b.counted;
+      }
+      b = bus_state{};
+    } else {
+      if (buses.size() < index) grow_to(buses, index, bus_state{});  // gaps: indexes nobody uses
+      buses.emplace_back();
     }
-    b = bus_state{};
+    bus_state& b = buses[index];
     b.kind = &kind;
     b.flags = flags.empty() ? kind.bus_flags() : flags;
     if (!hotplug_allowed) b.flags = b.flags - connect::hotpluggable;
@@ -2848,7 +2898,7 @@ class bus_table {
     }
     if (b.cls != found) {
       b.cls = found;
-      b.counted = static_cast<unsigned>(std::popcount(b.empty));
+      b.counted = bit_count(b.empty);
       classes[static_cast<std::size_t>(found)].free_slots += b.counted;
     }
     update_index(index);
@@ -3153,7 +3203,7 @@ struct planning {
 
   static constexpr bool pcie_machine = has_pcie_root_v<M>;
 
-  constexpr bool fail(errc code, subject who, std::string_view reason) {
+  constexpr bool fail(errc code, const subject& who, std::string_view reason) {
     if (compile_time_errors && std::is_constant_evaluated()) {
       // one line, so that g++ shows the literal in its diagnostic
       compile_time_error("pciplan::static_plan: the layout cannot be planned; the call chain above names the device and the reason");  // NOLINT
@@ -3734,7 +3784,12 @@ struct planning {
       if (p.kind != placement_kind::pci) continue;
       const controller* c = find(p.libvirt_address.bus);
       if (c == nullptr) continue;
-      p.address = pci_address(c->domain, c->bus, p.libvirt_address.slot, p.libvirt_address.function);
+      // field by field: the slot and function are already valid, and g++ turns a
+      // temporary address here into a stalled store-to-load copy
+      p.address.domain = c->domain;
+      p.address.bus = c->bus;
+      p.address.slot = p.libvirt_address.slot;
+      p.address.function = p.libvirt_address.function;
     }
   }
 
@@ -3898,7 +3953,7 @@ class libvirt_planner {
 
   /// Adds buses so that `target` exists, with models chosen from the device's flags
   /// (virDomainPCIAddressSetGrow). Returns the bus the device should use, or -1.
-  constexpr long grow(bus_table& t, connect_set need, std::size_t target, subject who) {
+  constexpr long grow(bus_table& t, connect_set need, std::size_t target, const subject& who) {
     if (target < t.size()) return static_cast<long>(target);
     std::size_t add = target - t.size() + 1;
     const controller_descriptor* model = nullptr;
@@ -3963,7 +4018,7 @@ class libvirt_planner {
   /// libvirt's ReserveNextAddr: search (with the isolation-group second pass), grow in
   /// the dry run, fail in the real one.
   constexpr slot_choice reserve_next(bus_table& t, bool dry, connect_set need, unsigned group, int function,
-                                     subject who) {
+                                     const subject& who) {
     slot_choice c = t.find(need, group, function);
     if (!c.found && groups_used()) c = t.find_on_empty_bus(need, function);
     if (!c.found) {
@@ -3983,7 +4038,7 @@ class libvirt_planner {
 
   /// Reserves an address the user gave (relaxed rules), growing first in the dry run.
   constexpr bool reserve_given(bus_table& t, bool dry, controller_address a, connect_set need, unsigned group,
-                               subject who) {
+                               const subject& who) {
     if (dry && grow(t, need, a.bus.value, who) < 0) return false;
     switch (t.check_given(a.bus.value, a.slot, a.function, need)) {
       case errc::none: break;
@@ -4410,7 +4465,7 @@ class pciplan_planner {
     return true;
   }
 
-  constexpr bool reserve_given(controller_address a, connect_set need, unsigned group, subject who) {
+  constexpr bool reserve_given(controller_address a, connect_set need, unsigned group, const subject& who) {
     switch (t_.check_given(a.bus.value, a.slot, a.function, need)) {
       case errc::none: break;
       case errc::no_such_bus: return p_.fail(errc::no_such_bus, who, "has an address on a bus (controller index) that does not exist");
@@ -4460,37 +4515,41 @@ class pciplan_planner {
 
   /// Adds a controller of `kind` at `at`; its bus joins `zone`. Returns its index, or
   /// -1 after recording the error (for `who`).
-  constexpr long add(const controller_descriptor& kind, controller_address at, int zone, subject who,
+  constexpr long add(const controller_descriptor& kind, slot_choice at, int zone, const subject& who,
                      unsigned group = 0) {
     if (next_index_ > Policy::max_index) {
       p_.fail(errc::controller_index_exhausted, who, "needs a new controller, and every controller index is in use");
       return -1;
     }
-    const std::uint16_t domain = domain_of(at.bus.value);
+    const std::uint16_t domain = domain_of(at.bus);
     if (!budget(domain, kind.bus_numbers)) {
       p_.fail(errc::bus_numbers_exhausted, who,
               "needs a new bus, and all 256 bus numbers of its PCI domain are in use");
       return -1;
     }
-    controller c{};
-    c.index = controller_index{static_cast<std::uint16_t>(next_index_++)};
-    c.kind = &kind;
-    c.has_address = true;
-    c.address = at;
-    c.added = true;
-    p_.controllers.push_back(c);
-    grow_to(p_.index_position, c.index.value + 1u, -1);
-    p_.index_position[c.index.value] = static_cast<int>(p_.controllers.size() - 1);
-    t_.reserve(at.bus.value, at.slot, at.function, kind.connects_as, t_.buses[at.bus.value].group, false);
-    t_.define(c.index.value, kind, true, zone, group);
-    grow_to(domain_, c.index.value + 1u, std::uint16_t{0});
-    domain_[c.index.value] = domain;
+    const auto index = static_cast<std::uint16_t>(next_index_++);
+    {
+      controller& c = p_.controllers.emplace_back();  // filled in place: no copy of a fresh temporary
+      c.index = controller_index{index};
+      c.kind = &kind;
+      c.has_address = true;
+      c.address.bus = controller_index{static_cast<std::uint16_t>(at.bus)};  // field by field: see fill_guest_addresses
+      c.address.slot = static_cast<std::uint8_t>(at.slot);
+      c.address.function = static_cast<std::uint8_t>(at.function);
+      c.added = true;
+    }
+    grow_to(p_.index_position, index + 1u, -1);
+    p_.index_position[index] = static_cast<int>(p_.controllers.size() - 1);
+    t_.reserve(at.bus, at.slot, at.function, kind.connects_as, t_.buses[at.bus].group, false);
+    t_.define(index, kind, true, zone, group);
+    grow_to(domain_, index + 1u, std::uint16_t{0});
+    domain_[index] = domain;
     domain_buses_[domain] += kind.bus_numbers;
-    return c.index.value;
+    return index;
   }
 
   /// A new pseries PHB: a root bus in a PCI domain of its own.
-  constexpr long add_phb(int numa, subject who) {
+  constexpr long add_phb(int numa, const subject& who) {
     if (phbs_ >= 31) {
       p_.fail(errc::no_free_slot, who, "needs a new PHB, and the machine already has 31");
       return -1;
@@ -4524,7 +4583,7 @@ class pciplan_planner {
   }
 
   /// The zone of NUMA node `n`, adding its expander (or PHB) when there is none yet.
-  constexpr int zone_for(int numa, subject who) {
+  constexpr int zone_for(int numa, const subject& who) {
     if (numa < 0) return -1;
     for (std::size_t z = 0; z != zones_.size(); ++z) {
       if (zones_[z].numa == numa) return static_cast<int>(z);
@@ -4554,7 +4613,7 @@ class pciplan_planner {
       const int zone = static_cast<int>(zones_.size());
       zones_.push_back(zone_info{numa, 0});
       packs_.push_back({});
-      const long x = add(*kind, controller_address(0, 0, s.slot, 0), zone, who);
+      const long x = add(*kind, slot_choice{true, 0, s.slot, 0}, zone, who);
       if (x < 0) return -2;
       zones_.back().host = static_cast<unsigned>(x);
       p_.controllers.back().numa_node = numa;
@@ -4569,15 +4628,15 @@ class pciplan_planner {
   [[nodiscard]] constexpr unsigned port_room(unsigned host) const noexcept {
     const bus_state& b = t_.buses[host];
     if ((b.empty & (b.empty - 1)) != 0) return 16;  // two empty slots: plenty (the callers ask for 0, 1 or more)
-    unsigned n = static_cast<unsigned>(std::popcount(b.empty)) * 8u;
+    unsigned n = b.empty != 0 ? 8u : 0u;  // one empty slot at most here
     for (std::uint32_t m = b.aggregate_room; m != 0; m &= m - 1) {
-      n += 8u - static_cast<unsigned>(std::popcount(b.used[static_cast<unsigned>(std::countr_zero(m))]));
+      n += 8u - bit_count(b.used[static_cast<unsigned>(std::countr_zero(m))]);
     }
     return n;
   }
 
   /// An empty hot-pluggable PCIe port in `zone`: an existing one, else a new one.
-  constexpr long take_port(int zone, subject who) {
+  constexpr long take_port(int zone, const subject& who) {
     const slot_choice s = t_.find(port_need, 0, -1, zone);
     if (s.found) return s.bus;
     return new_port(zone, who, 0);
@@ -4586,17 +4645,17 @@ class pciplan_planner {
   /// Adds a port: a root port while more than one root-port function is left; at the
   /// last one, a root port with a switch below it; then downstream ports of switches
   /// (the last slot of a switch carrying the next switch).
-  constexpr long new_port(int zone, subject who, unsigned group) {
+  constexpr long new_port(int zone, const subject& who, unsigned group) {
     const unsigned host = host_of(zone);
     const std::uint16_t domain = domain_of(host);
     const unsigned room = port_room(host);
     if (room >= 2 || (room == 1 && !budget(domain, 3))) {
       const slot_choice s = t_.choose_slot(host, true, -1);
-      return add(descriptor_of<pcie_root_port>, controller_address(0, host, s.slot, s.function), zone, who, group);
+      return add(descriptor_of<pcie_root_port>, slot_choice{true, host, s.slot, s.function}, zone, who, group);
     }
     if (room == 1) {
       const slot_choice s = t_.choose_slot(host, true, -1);
-      const long rp = add(descriptor_of<pcie_root_port>, controller_address(0, host, s.slot, s.function), zone, who);
+      const long rp = add(descriptor_of<pcie_root_port>, slot_choice{true, host, s.slot, s.function}, zone, who);
       if (rp < 0) return -1;
       return add_switch(static_cast<unsigned>(rp), zone, who, group);
     }
@@ -4611,8 +4670,8 @@ class pciplan_planner {
       }
       return -1;
     }
-    const controller_address at(0, up.bus, up.slot, 0);
-    if (std::popcount(t_.buses[up.bus].empty) == 1 && budget(domain, 3)) {
+    const slot_choice at{true, up.bus, up.slot, 0};
+    if (bit_count(t_.buses[up.bus].empty) == 1 && budget(domain, 3)) {
       const long dp = add(descriptor_of<pcie_switch_downstream_port>, at, zone, who);
       if (dp < 0) return -1;
       return add_switch(static_cast<unsigned>(dp), zone, who, group);
@@ -4621,10 +4680,10 @@ class pciplan_planner {
   }
 
   /// A switch below port `port`: its upstream port and a first downstream port.
-  constexpr long add_switch(unsigned port, int zone, subject who, unsigned group) {
-    const long up = add(descriptor_of<pcie_switch_upstream_port>, controller_address(0, port, 0, 0), zone, who);
+  constexpr long add_switch(unsigned port, int zone, const subject& who, unsigned group) {
+    const long up = add(descriptor_of<pcie_switch_upstream_port>, slot_choice{true, port, 0, 0}, zone, who);
     if (up < 0) return -1;
-    return add(descriptor_of<pcie_switch_downstream_port>, controller_address(0, static_cast<unsigned>(up), 0, 0), zone,
+    return add(descriptor_of<pcie_switch_downstream_port>, slot_choice{true, static_cast<unsigned>(up), 0, 0}, zone,
                who, group);
   }
 
@@ -4633,7 +4692,7 @@ class pciplan_planner {
   /// An empty slot on a conventional PCI bus in `zone` (hot-pluggable when asked). The
   /// last free slot where a bridge could go gets a pci-bridge first, so the topology
   /// can always grow.
-  constexpr slot_choice take_pci_slot(int zone, bool hotplug, subject who) {
+  constexpr slot_choice take_pci_slot(int zone, bool hotplug, const subject& who) {
     const connect_set need = connect::pci_endpoint | connect::auto_assign |
                              (hotplug ? connect::hotpluggable : connect_set{});
     slot_choice s = t_.find(need, 0, -1, zone);
@@ -4641,7 +4700,7 @@ class pciplan_planner {
       const bool bridge_here = t_.buses[s.bus].flags.intersects(connect::pci_bridge);
       if (bridge_here && t_.free_slots(connect::pci_bridge, zone) == 1 && budget(domain_of(s.bus), 1) &&
           next_index_ <= Policy::max_index) {
-        const long br = add(descriptor_of<pci_bridge>, controller_address(0, s.bus, s.slot, 0), zone, who);
+        const long br = add(descriptor_of<pci_bridge>, slot_choice{true, s.bus, s.slot, 0}, zone, who);
         if (br < 0) return {};
         return t_.choose_slot(static_cast<std::size_t>(br), false, -1);
       }
@@ -4650,14 +4709,14 @@ class pciplan_planner {
     // grow: a bridge where one fits, else a new way in
     const slot_choice b = t_.find(connect::pci_bridge, 0, -1, zone);
     if (b.found && budget(domain_of(b.bus), 1)) {
-      const long br = add(descriptor_of<pci_bridge>, controller_address(0, b.bus, b.slot, 0), zone, who);
+      const long br = add(descriptor_of<pci_bridge>, slot_choice{true, b.bus, b.slot, 0}, zone, who);
       if (br < 0) return {};
       return t_.choose_slot(static_cast<std::size_t>(br), false, -1);
     }
     if constexpr (pcie) {
       const long port = take_port(zone, who);
       if (port < 0) return {};
-      const long br = add(descriptor_of<pcie_to_pci_bridge>, controller_address(0, static_cast<unsigned>(port), 0, 0),
+      const long br = add(descriptor_of<pcie_to_pci_bridge>, slot_choice{true, static_cast<unsigned>(port), 0, 0},
                           zone, who);
       if (br < 0) return {};
       return t_.choose_slot(static_cast<std::size_t>(br), false, -1);
@@ -4677,7 +4736,7 @@ class pciplan_planner {
   // ---- packed functions for devices that need no hotplug ------------------------------
 
   /// One function of a packed multifunction slot of kind `k` in `zone`.
-  constexpr slot_choice take_packed(int zone, pack_kind k, subject who) {
+  constexpr slot_choice take_packed(int zone, pack_kind k, const subject& who) {
     open_pack& op = packs_[static_cast<std::size_t>(zone + 1)][k];
     if (op.open && t_.buses[op.bus].used[op.slot] != 0xff) {
       return slot_choice{true, op.bus, op.slot,
@@ -4688,7 +4747,7 @@ class pciplan_planner {
     if (k == root_pack) {
       // the highest empty root slot, keeping one empty root slot for ports
       const std::uint32_t empty = t_.buses[0].empty;
-      if (std::popcount(empty) < 2) return {};
+      if (bit_count(empty) < 2) return {};
       s = slot_choice{true, 0, 31u - static_cast<unsigned>(std::countl_zero(empty)), 0};
     } else if (k == pci_pack) {
       s = take_pci_slot(zone, false, who);
@@ -4842,7 +4901,7 @@ class pciplan_planner {
       const long port = isolation ? new_port(zone, first.name, first.isolation) : take_port(zone, first.name);
       if (port < 0) return false;
       s = slot_choice{true, static_cast<unsigned>(port), 0, 0};
-    } else if (pcie && zone < 0 && !hotplug_needed && std::popcount(t_.buses[0].empty) >= 2) {
+    } else if (pcie && zone < 0 && !hotplug_needed && bit_count(t_.buses[0].empty) >= 2) {
       s = slot_choice{true, 0, 31u - static_cast<unsigned>(std::countl_zero(t_.buses[0].empty)), 0};
     } else {
       s = take_pci_slot(zone, hotplug_needed, first.name);
@@ -4911,7 +4970,7 @@ class pciplan_planner {
           }
           return short_of_spares(have);
         }
-        if (add(descriptor_of<pci_bridge>, controller_address(0, b.bus, b.slot, 0), -1, "spare slots") < 0) {
+        if (add(descriptor_of<pci_bridge>, slot_choice{true, b.bus, b.slot, 0}, -1, "spare slots") < 0) {
           return short_of_spares(have);
         }
         have += descriptor_of<pci_bridge>.slots.count() - 1;

@@ -13,6 +13,7 @@
 #include <pciplan/address.hpp>
 #include <pciplan/connect.hpp>
 #include <pciplan/controllers.hpp>
+#include <pciplan/detail/bits.hpp>
 #include <pciplan/detail/config.hpp>
 #include <pciplan/detail/vectors.hpp>
 #include <pciplan/error.hpp>
@@ -107,15 +108,20 @@ class bus_table {
   /// the root port it adds for a pcie-to-pci-bridge).
   constexpr void define(std::size_t index, const controller_descriptor& kind, bool hotplug_allowed, int zone = -1,
                         unsigned group = 0, bool group_locked = false, connect_set flags = {}) {
-    grow_to(buses, index + 1, bus_state{});
-    bus_state& b = buses[index];
-    if (b.cls >= 0) {  // redefined: leave the old class first
-      bus_class& old = classes[static_cast<std::size_t>(b.cls)];
-      if (b.in_plain) old.plain.assign(index, false);
-      if (b.in_aggregate) old.aggregate.assign(index, false);
-      old.free_slots -= b.counted;
+    if (index < buses.size()) {
+      bus_state& b = buses[index];
+      if (b.cls >= 0) {  // redefined: leave the old class first
+        bus_class& old = classes[static_cast<std::size_t>(b.cls)];
+        if (b.in_plain) old.plain.assign(index, false);
+        if (b.in_aggregate) old.aggregate.assign(index, false);
+        old.free_slots -= b.counted;
+      }
+      b = bus_state{};
+    } else {
+      if (buses.size() < index) grow_to(buses, index, bus_state{});  // gaps: indexes nobody uses
+      buses.emplace_back();
     }
-    b = bus_state{};
+    bus_state& b = buses[index];
     b.kind = &kind;
     b.flags = flags.empty() ? kind.bus_flags() : flags;
     if (!hotplug_allowed) b.flags = b.flags - connect::hotpluggable;
@@ -279,7 +285,7 @@ class bus_table {
     }
     if (b.cls != found) {
       b.cls = found;
-      b.counted = static_cast<unsigned>(std::popcount(b.empty));
+      b.counted = bit_count(b.empty);
       classes[static_cast<std::size_t>(found)].free_slots += b.counted;
     }
     update_index(index);

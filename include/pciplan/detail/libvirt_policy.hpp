@@ -151,7 +151,7 @@ class libvirt_planner {
 
   /// Adds buses so that `target` exists, with models chosen from the device's flags
   /// (virDomainPCIAddressSetGrow). Returns the bus the device should use, or -1.
-  constexpr long grow(bus_table& t, connect_set need, std::size_t target, subject who) {
+  constexpr long grow(bus_table& t, connect_set need, std::size_t target, const subject& who) {
     if (target < t.size()) return static_cast<long>(target);
     std::size_t add = target - t.size() + 1;
     const controller_descriptor* model = nullptr;
@@ -216,7 +216,7 @@ class libvirt_planner {
   /// libvirt's ReserveNextAddr: search (with the isolation-group second pass), grow in
   /// the dry run, fail in the real one.
   constexpr slot_choice reserve_next(bus_table& t, bool dry, connect_set need, unsigned group, int function,
-                                     subject who) {
+                                     const subject& who) {
     slot_choice c = t.find(need, group, function);
     if (!c.found && groups_used()) c = t.find_on_empty_bus(need, function);
     if (!c.found) {
@@ -236,7 +236,7 @@ class libvirt_planner {
 
   /// Reserves an address the user gave (relaxed rules), growing first in the dry run.
   constexpr bool reserve_given(bus_table& t, bool dry, controller_address a, connect_set need, unsigned group,
-                               subject who) {
+                               const subject& who) {
     if (dry && grow(t, need, a.bus.value, who) < 0) return false;
     switch (t.check_given(a.bus.value, a.slot, a.function, need)) {
       case errc::none: break;

@@ -21,6 +21,7 @@
 #ifndef PCIPLAN_DETAIL_PCIPLAN_POLICY_HPP
 #define PCIPLAN_DETAIL_PCIPLAN_POLICY_HPP
 
+#include <pciplan/detail/bits.hpp>
 #include <pciplan/detail/bus_table.hpp>
 #include <pciplan/detail/config.hpp>
 #include <pciplan/detail/planning.hpp>
@@ -204,7 +205,7 @@ class pciplan_planner {
     return true;
   }
 
-  constexpr bool reserve_given(controller_address a, connect_set need, unsigned group, subject who) {
+  constexpr bool reserve_given(controller_address a, connect_set need, unsigned group, const subject& who) {
     switch (t_.check_given(a.bus.value, a.slot, a.function, need)) {
       case errc::none: break;
       case errc::no_such_bus: return p_.fail(errc::no_such_bus, who, "has an address on a bus (controller index) that does not exist");
@@ -254,37 +255,41 @@ class pciplan_planner {
 
   /// Adds a controller of `kind` at `at`; its bus joins `zone`. Returns its index, or
   /// -1 after recording the error (for `who`).
-  constexpr long add(const controller_descriptor& kind, controller_address at, int zone, subject who,
+  constexpr long add(const controller_descriptor& kind, slot_choice at, int zone, const subject& who,
                      unsigned group = 0) {
     if (next_index_ > Policy::max_index) {
       p_.fail(errc::controller_index_exhausted, who, "needs a new controller, and every controller index is in use");
       return -1;
     }
-    const std::uint16_t domain = domain_of(at.bus.value);
+    const std::uint16_t domain = domain_of(at.bus);
     if (!budget(domain, kind.bus_numbers)) {
       p_.fail(errc::bus_numbers_exhausted, who,
               "needs a new bus, and all 256 bus numbers of its PCI domain are in use");
       return -1;
     }
-    controller c{};
-    c.index = controller_index{static_cast<std::uint16_t>(next_index_++)};
-    c.kind = &kind;
-    c.has_address = true;
-    c.address = at;
-    c.added = true;
-    p_.controllers.push_back(c);
-    grow_to(p_.index_position, c.index.value + 1u, -1);
-    p_.index_position[c.index.value] = static_cast<int>(p_.controllers.size() - 1);
-    t_.reserve(at.bus.value, at.slot, at.function, kind.connects_as, t_.buses[at.bus.value].group, false);
-    t_.define(c.index.value, kind, true, zone, group);
-    grow_to(domain_, c.index.value + 1u, std::uint16_t{0});
-    domain_[c.index.value] = domain;
+    const auto index = static_cast<std::uint16_t>(next_index_++);
+    {
+      controller& c = p_.controllers.emplace_back();  // filled in place: no copy of a fresh temporary
+      c.index = controller_index{index};
+      c.kind = &kind;
+      c.has_address = true;
+      c.address.bus = controller_index{static_cast<std::uint16_t>(at.bus)};  // field by field: see fill_guest_addresses
+      c.address.slot = static_cast<std::uint8_t>(at.slot);
+      c.address.function = static_cast<std::uint8_t>(at.function);
+      c.added = true;
+    }
+    grow_to(p_.index_position, index + 1u, -1);
+    p_.index_position[index] = static_cast<int>(p_.controllers.size() - 1);
+    t_.reserve(at.bus, at.slot, at.function, kind.connects_as, t_.buses[at.bus].group, false);
+    t_.define(index, kind, true, zone, group);
+    grow_to(domain_, index + 1u, std::uint16_t{0});
+    domain_[index] = domain;
     domain_buses_[domain] += kind.bus_numbers;
-    return c.index.value;
+    return index;
   }
 
   /// A new pseries PHB: a root bus in a PCI domain of its own.
-  constexpr long add_phb(int numa, subject who) {
+  constexpr long add_phb(int numa, const subject& who) {
     if (phbs_ >= 31) {
       p_.fail(errc::no_free_slot, who, "needs a new PHB, and the machine already has 31");
       return -1;
@@ -318,7 +323,7 @@ class pciplan_planner {
   }
 
   /// The zone of NUMA node `n`, adding its expander (or PHB) when there is none yet.
-  constexpr int zone_for(int numa, subject who) {
+  constexpr int zone_for(int numa, const subject& who) {
     if (numa < 0) return -1;
     for (std::size_t z = 0; z != zones_.size(); ++z) {
       if (zones_[z].numa == numa) return static_cast<int>(z);
@@ -348,7 +353,7 @@ class pciplan_planner {
       const int zone = static_cast<int>(zones_.size());
       zones_.push_back(zone_info{numa, 0});
       packs_.push_back({});
-      const long x = add(*kind, controller_address(0, 0, s.slot, 0), zone, who);
+      const long x = add(*kind, slot_choice{true, 0, s.slot, 0}, zone, who);
       if (x < 0) return -2;
       zones_.back().host = static_cast<unsigned>(x);
       p_.controllers.back().numa_node = numa;
@@ -363,15 +368,15 @@ class pciplan_planner {
   [[nodiscard]] constexpr unsigned port_room(unsigned host) const noexcept {
     const bus_state& b = t_.buses[host];
     if ((b.empty & (b.empty - 1)) != 0) return 16;  // two empty slots: plenty (the callers ask for 0, 1 or more)
-    unsigned n = static_cast<unsigned>(std::popcount(b.empty)) * 8u;
+    unsigned n = b.empty != 0 ? 8u : 0u;  // one empty slot at most here
     for (std::uint32_t m = b.aggregate_room; m != 0; m &= m - 1) {
-      n += 8u - static_cast<unsigned>(std::popcount(b.used[static_cast<unsigned>(std::countr_zero(m))]));
+      n += 8u - bit_count(b.used[static_cast<unsigned>(std::countr_zero(m))]);
     }
     return n;
   }
 
   /// An empty hot-pluggable PCIe port in `zone`: an existing one, else a new one.
-  constexpr long take_port(int zone, subject who) {
+  constexpr long take_port(int zone, const subject& who) {
     const slot_choice s = t_.find(port_need, 0, -1, zone);
     if (s.found) return s.bus;
     return new_port(zone, who, 0);
@@ -380,17 +385,17 @@ class pciplan_planner {
   /// Adds a port: a root port while more than one root-port function is left; at the
   /// last one, a root port with a switch below it; then downstream ports of switches
   /// (the last slot of a switch carrying the next switch).
-  constexpr long new_port(int zone, subject who, unsigned group) {
+  constexpr long new_port(int zone, const subject& who, unsigned group) {
     const unsigned host = host_of(zone);
     const std::uint16_t domain = domain_of(host);
     const unsigned room = port_room(host);
     if (room >= 2 || (room == 1 && !budget(domain, 3))) {
       const slot_choice s = t_.choose_slot(host, true, -1);
-      return add(descriptor_of<pcie_root_port>, controller_address(0, host, s.slot, s.function), zone, who, group);
+      return add(descriptor_of<pcie_root_port>, slot_choice{true, host, s.slot, s.function}, zone, who, group);
     }
     if (room == 1) {
       const slot_choice s = t_.choose_slot(host, true, -1);
-      const long rp = add(descriptor_of<pcie_root_port>, controller_address(0, host, s.slot, s.function), zone, who);
+      const long rp = add(descriptor_of<pcie_root_port>, slot_choice{true, host, s.slot, s.function}, zone, who);
       if (rp < 0) return -1;
       return add_switch(static_cast<unsigned>(rp), zone, who, group);
     }
@@ -405,8 +410,8 @@ class pciplan_planner {
       }
       return -1;
     }
-    const controller_address at(0, up.bus, up.slot, 0);
-    if (std::popcount(t_.buses[up.bus].empty) == 1 && budget(domain, 3)) {
+    const slot_choice at{true, up.bus, up.slot, 0};
+    if (bit_count(t_.buses[up.bus].empty) == 1 && budget(domain, 3)) {
       const long dp = add(descriptor_of<pcie_switch_downstream_port>, at, zone, who);
       if (dp < 0) return -1;
       return add_switch(static_cast<unsigned>(dp), zone, who, group);
@@ -415,10 +420,10 @@ class pciplan_planner {
   }
 
   /// A switch below port `port`: its upstream port and a first downstream port.
-  constexpr long add_switch(unsigned port, int zone, subject who, unsigned group) {
-    const long up = add(descriptor_of<pcie_switch_upstream_port>, controller_address(0, port, 0, 0), zone, who);
+  constexpr long add_switch(unsigned port, int zone, const subject& who, unsigned group) {
+    const long up = add(descriptor_of<pcie_switch_upstream_port>, slot_choice{true, port, 0, 0}, zone, who);
     if (up < 0) return -1;
-    return add(descriptor_of<pcie_switch_downstream_port>, controller_address(0, static_cast<unsigned>(up), 0, 0), zone,
+    return add(descriptor_of<pcie_switch_downstream_port>, slot_choice{true, static_cast<unsigned>(up), 0, 0}, zone,
                who, group);
   }
 
@@ -427,7 +432,7 @@ class pciplan_planner {
   /// An empty slot on a conventional PCI bus in `zone` (hot-pluggable when asked). The
   /// last free slot where a bridge could go gets a pci-bridge first, so the topology
   /// can always grow.
-  constexpr slot_choice take_pci_slot(int zone, bool hotplug, subject who) {
+  constexpr slot_choice take_pci_slot(int zone, bool hotplug, const subject& who) {
     const connect_set need = connect::pci_endpoint | connect::auto_assign |
                              (hotplug ? connect::hotpluggable : connect_set{});
     slot_choice s = t_.find(need, 0, -1, zone);
@@ -435,7 +440,7 @@ class pciplan_planner {
       const bool bridge_here = t_.buses[s.bus].flags.intersects(connect::pci_bridge);
       if (bridge_here && t_.free_slots(connect::pci_bridge, zone) == 1 && budget(domain_of(s.bus), 1) &&
           next_index_ <= Policy::max_index) {
-        const long br = add(descriptor_of<pci_bridge>, controller_address(0, s.bus, s.slot, 0), zone, who);
+        const long br = add(descriptor_of<pci_bridge>, slot_choice{true, s.bus, s.slot, 0}, zone, who);
         if (br < 0) return {};
         return t_.choose_slot(static_cast<std::size_t>(br), false, -1);
       }
@@ -444,14 +449,14 @@ class pciplan_planner {
     // grow: a bridge where one fits, else a new way in
     const slot_choice b = t_.find(connect::pci_bridge, 0, -1, zone);
     if (b.found && budget(domain_of(b.bus), 1)) {
-      const long br = add(descriptor_of<pci_bridge>, controller_address(0, b.bus, b.slot, 0), zone, who);
+      const long br = add(descriptor_of<pci_bridge>, slot_choice{true, b.bus, b.slot, 0}, zone, who);
       if (br < 0) return {};
       return t_.choose_slot(static_cast<std::size_t>(br), false, -1);
     }
     if constexpr (pcie) {
       const long port = take_port(zone, who);
       if (port < 0) return {};
-      const long br = add(descriptor_of<pcie_to_pci_bridge>, controller_address(0, static_cast<unsigned>(port), 0, 0),
+      const long br = add(descriptor_of<pcie_to_pci_bridge>, slot_choice{true, static_cast<unsigned>(port), 0, 0},
                           zone, who);
       if (br < 0) return {};
       return t_.choose_slot(static_cast<std::size_t>(br), false, -1);
@@ -471,7 +476,7 @@ class pciplan_planner {
   // ---- packed functions for devices that need no hotplug ------------------------------
 
   /// One function of a packed multifunction slot of kind `k` in `zone`.
-  constexpr slot_choice take_packed(int zone, pack_kind k, subject who) {
+  constexpr slot_choice take_packed(int zone, pack_kind k, const subject& who) {
     open_pack& op = packs_[static_cast<std::size_t>(zone + 1)][k];
     if (op.open && t_.buses[op.bus].used[op.slot] != 0xff) {
       return slot_choice{true, op.bus, op.slot,
@@ -482,7 +487,7 @@ class pciplan_planner {
     if (k == root_pack) {
       // the highest empty root slot, keeping one empty root slot for ports
       const std::uint32_t empty = t_.buses[0].empty;
-      if (std::popcount(empty) < 2) return {};
+      if (bit_count(empty) < 2) return {};
       s = slot_choice{true, 0, 31u - static_cast<unsigned>(std::countl_zero(empty)), 0};
     } else if (k == pci_pack) {
       s = take_pci_slot(zone, false, who);
@@ -636,7 +641,7 @@ class pciplan_planner {
       const long port = isolation ? new_port(zone, first.name, first.isolation) : take_port(zone, first.name);
       if (port < 0) return false;
       s = slot_choice{true, static_cast<unsigned>(port), 0, 0};
-    } else if (pcie && zone < 0 && !hotplug_needed && std::popcount(t_.buses[0].empty) >= 2) {
+    } else if (pcie && zone < 0 && !hotplug_needed && bit_count(t_.buses[0].empty) >= 2) {
       s = slot_choice{true, 0, 31u - static_cast<unsigned>(std::countl_zero(t_.buses[0].empty)), 0};
     } else {
       s = take_pci_slot(zone, hotplug_needed, first.name);
@@ -705,7 +710,7 @@ class pciplan_planner {
           }
           return short_of_spares(have);
         }
-        if (add(descriptor_of<pci_bridge>, controller_address(0, b.bus, b.slot, 0), -1, "spare slots") < 0) {
+        if (add(descriptor_of<pci_bridge>, slot_choice{true, b.bus, b.slot, 0}, -1, "spare slots") < 0) {
           return short_of_spares(have);
         }
         have += descriptor_of<pci_bridge>.slots.count() - 1;

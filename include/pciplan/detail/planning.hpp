@@ -104,7 +104,7 @@ struct planning {
 
   static constexpr bool pcie_machine = has_pcie_root_v<M>;
 
-  constexpr bool fail(errc code, subject who, std::string_view reason) {
+  constexpr bool fail(errc code, const subject& who, std::string_view reason) {
     if (compile_time_errors && std::is_constant_evaluated()) {
       // one line, so that g++ shows the literal in its diagnostic
       compile_time_error("pciplan::static_plan: the layout cannot be planned; the call chain above names the device and the reason");  // NOLINT
@@ -685,7 +685,12 @@ struct planning {
       if (p.kind != placement_kind::pci) continue;
       const controller* c = find(p.libvirt_address.bus);
       if (c == nullptr) continue;
-      p.address = pci_address(c->domain, c->bus, p.libvirt_address.slot, p.libvirt_address.function);
+      // field by field: the slot and function are already valid, and g++ turns a
+      // temporary address here into a stalled store-to-load copy
+      p.address.domain = c->domain;
+      p.address.bus = c->bus;
+      p.address.slot = p.libvirt_address.slot;
+      p.address.function = p.libvirt_address.function;
     }
   }
 

@@ -21,20 +21,28 @@ namespace pciplan::inline v0::detail {
 /// and the diagnostic shows the message.
 inline void compile_time_error(const char* /*message*/) noexcept {}
 
+/// The run-time half of a broken precondition (kept out of line).
+[[noreturn, gnu::cold, gnu::noinline]] inline void precondition_failed(const char* message) {
+#if defined(__cpp_exceptions)
+  throw std::invalid_argument(message);
+#else
+  (void)message;
+  std::abort();
+#endif
+}
+
 /// A precondition of a constructor or accessor (not of user input, which gets an
 /// error value). Broken in constant evaluation: compile error showing `message`.
 /// Broken at run time: throws std::invalid_argument(message), or aborts when the
-/// program is built without exceptions.
+/// program is built without exceptions. Small, so that checks inline where they are
+/// made; the throwing path stays out of line.
 constexpr void expects(bool ok, const char* message) {
-  if (ok) return;
+  if (ok) [[likely]]
+    return;
   if (std::is_constant_evaluated()) {
     compile_time_error(message);
   } else {
-#if defined(__cpp_exceptions)
-    throw std::invalid_argument(message);
-#else
-    std::abort();
-#endif
+    precondition_failed(message);
   }
 }
 
