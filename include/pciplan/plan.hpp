@@ -29,6 +29,7 @@ enum class placement_kind : unsigned char {
 enum class rule : unsigned char {
   given_address,        ///< the request pinned the address
   given_bus,            ///< the request pinned the bus; the planner picked the slot
+  given_domain,         ///< the request pinned the PCI domain; the planner picked bus and slot
   chipset_slot,         ///< a position the machine keeps for this kind of device
   lowest_free_slot,     ///< libvirt: the lowest bus, slot and function that takes the device
   added_bus,            ///< libvirt: a bus added because no existing one had room
@@ -48,6 +49,7 @@ enum class rule : unsigned char {
   switch (r) {
     case rule::given_address: return "given_address";
     case rule::given_bus: return "given_bus";
+    case rule::given_domain: return "given_domain";
     case rule::chipset_slot: return "chipset_slot";
     case rule::lowest_free_slot: return "lowest_free_slot";
     case rule::added_bus: return "added_bus";
@@ -142,6 +144,9 @@ struct topology_plan {
   switch (p.why) {
     case rule::given_address: os << "the request fixed this address"; break;
     case rule::given_bus: os << "the request fixed the bus; this is its first free slot"; break;
+    case rule::given_domain:
+      os << "the request fixed the PCI domain; this is the first free slot of a bus in it";
+      break;
     case rule::chipset_slot: os << "the machine keeps this position for this kind of device"; break;
     case rule::lowest_free_slot: os << "the lowest bus, slot and function that takes the device (libvirt's search)"; break;
     case rule::added_bus: os << "no existing bus had room, so a bus was added for it (libvirt's growth)"; break;

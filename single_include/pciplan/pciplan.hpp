@@ -2374,6 +2374,7 @@ enum class placement_kind : unsigned char {
 enum class rule : unsigned char {
   given_address,        ///< the request pinned the address
   given_bus,            ///< the request pinned the bus; the planner picked the slot
+  given_domain,         ///< the request pinned the PCI domain; the planner picked bus and slot
   chipset_slot,         ///< a position the machine keeps for this kind of device
   lowest_free_slot,     ///< libvirt: the lowest bus, slot and function that takes the device
   added_bus,            ///< libvirt: a bus added because no existing one had room
@@ -2393,6 +2394,7 @@ enum class rule : unsigned char {
   switch (r) {
     case rule::given_address: return "given_address";
     case rule::given_bus: return "given_bus";
+    case rule::given_domain: return "given_domain";
     case rule::chipset_slot: return "chipset_slot";
     case rule::lowest_free_slot: return "lowest_free_slot";
     case rule::added_bus: return "added_bus";
@@ -2487,6 +2489,9 @@ struct topology_plan {
   switch (p.why) {
     case rule::given_address: os << "the request fixed this address"; break;
     case rule::given_bus: os << "the request fixed the bus; this is its first free slot"; break;
+    case rule::given_domain:
+      os << "the request fixed the PCI domain; this is the first free slot of a bus in it";
+      break;
     case rule::chipset_slot: os << "the machine keeps this position for this kind of device"; break;
     case rule::lowest_free_slot: os << "the lowest bus, slot and function that takes the device (libvirt's search)"; break;
     case rule::added_bus: os << "no existing bus had room, so a bus was added for it (libvirt's growth)"; break;
@@ -3271,6 +3276,9 @@ struct planning {
       if (r.via == transport::mmio && r.device.mmio_device.empty()) {
         return fail(errc::invalid_request, r.name, "asks for virtio-mmio, but the device has no virtio-mmio variant");
       }
+      if (r.fixed == address_kind::domain && r.address.domain != 0 && !machine_traits<M>::multiple_roots) {
+        return fail(errc::no_such_bus, r.name, "names a PCI domain other than 0, and this machine type has only domain 0");
+      }
       if (r.fixed == address_kind::full || r.fixed == address_kind::bus) {
         if (r.address.bus.value > max_index) {
           return fail(errc::controller_index_exhausted, r.name, "its address names a controller index above the limit");
@@ -3458,8 +3466,8 @@ struct planning {
       // a chipset position is for a device with no other constraint; ICH9 USB2
       // companion sets are multifunction groups by nature
       const bool companion = q.device.companion_function >= 0;
-      if (q.numa >= 0 || q.isolation != 0 || (q.multifunction != 0 && !companion) ||
-          q.fixed == address_kind::bus || q.fixed == address_kind::domain) {
+      if (q.numa >= 0 || q.isolation != 0 || (q.multifunction != 0 && !companion) || q.fixed == address_kind::bus ||
+          (q.fixed == address_kind::domain && q.address.domain != 0)) {
         continue;
       }
       const std::string_view el = q.device.libvirt.element;
@@ -3478,7 +3486,7 @@ struct planning {
         sata_seen = true;
         if (!pinned_elsewhere(q, slot_role::sata)) r.sata = static_cast<int>(i);
       }
-      if (dev == device_traits<models::ich9_intel_hda>::qemu_device && !sound_seen && q.fixed == address_kind::none) {
+      if (dev == device_traits<models::ich9_intel_hda>::qemu_device && !sound_seen && anywhere_in_domain0(q)) {
         sound_seen = true;
         r.ich9_sound = static_cast<int>(i);
       }
@@ -3526,8 +3534,14 @@ struct planning {
     return false;
   }
 
+  /// No address given, or only PCI domain 0, which holds the chipset positions: the
+  /// request may take one.
+  [[nodiscard]] static constexpr bool anywhere_in_domain0(const request& q) noexcept {
+    return q.fixed == address_kind::none || (q.fixed == address_kind::domain && q.address.domain == 0);
+  }
+
   [[nodiscard]] constexpr bool unaddressed(int request) const noexcept {
-    return request >= 0 && requests[static_cast<std::size_t>(request)].fixed == address_kind::none;
+    return request >= 0 && anywhere_in_domain0(requests[static_cast<std::size_t>(request)]);
   }
 
   /// `video_fallback`: when the primary video's position is taken, set to its request
@@ -3809,6 +3823,14 @@ struct planning {
                                  0});
     }
     fill_guest_addresses();
+    // a domain-only request holds whichever way the policy searched
+    for (const placement& p : placements) {
+      const request& r = requests[p.request];
+      if (r.fixed == address_kind::domain && p.kind == placement_kind::pci && p.address.domain != r.address.domain) {
+        fail(errc::no_free_slot, r.name, "names a PCI domain that has no free slot left for it");
+        return failure;
+      }
+    }
     return topology_plan{std::move(controllers), std::move(placements), std::move(warnings)};
   }
 };
@@ -3864,6 +3886,11 @@ class libvirt_planner {
         return p_.fail(errc::invalid_request, r.name,
                        "names a NUMA node, and libvirt does not place devices by NUMA node (use the pciplan policy, "
                        "or pin the device to an expander bus)");
+      }
+      if (r.fixed == address_kind::domain && r.address.domain != 0) {
+        return p_.fail(errc::invalid_request, r.name,
+                       "names a PCI domain other than 0, and libvirt places devices by full address or bus only "
+                       "(use the pciplan policy, or give a bus of that domain)");
       }
       request_route& route = p_.routes[i];
       route.need = p_.need_of(r);
@@ -4826,9 +4853,7 @@ class pciplan_planner {
       if (!s.found) return p_.fail(errc::no_free_slot, r.name, "names a bus that has no free slot");
       return put(i, s, need, rule::given_bus);
     }
-    if (r.fixed == address_kind::domain && r.address.domain != 0) {
-      return p_.fail(errc::invalid_request, r.name, "names a PCI domain other than 0, which pciplan cannot choose yet");
-    }
+    if (r.fixed == address_kind::domain && r.address.domain != 0) return place_in_domain(i, need);
     const int zone = zone_for(r.numa, r.name);
     if (zone < -1) return false;
     const rule numa_rule = rule::numa_expander;
@@ -4862,6 +4887,29 @@ class pciplan_planner {
       return false;
     }
     return put(i, s, need, zone >= 0 ? numa_rule : rule::packed_function);
+  }
+
+  /// A request for PCI domain d > 0 (pseries: the PHB with targetIndex d): the first
+  /// free slot, in index order, of a bus in that domain that takes the device. The
+  /// planner adds no controller for it: a domain of its own is the caller's layout.
+  constexpr bool place_in_domain(std::size_t i, connect_set need) {
+    const request& r = p_.requests[i];
+    int phb = -1;
+    for (const controller& c : p_.controllers) {
+      if (c.kind->role == controller_role::extra_root && c.target_index == static_cast<int>(r.address.domain)) {
+        phb = c.index.value;
+      }
+    }
+    if (phb < 0) {
+      return p_.fail(errc::no_such_bus, r.name, "names a PCI domain that no given PHB provides (by its targetIndex)");
+    }
+    const std::uint16_t domain = domain_of(static_cast<unsigned>(phb));
+    for (std::size_t b = 0; b != t_.size(); ++b) {
+      if (domain_of(static_cast<unsigned>(b)) != domain || !t_.accepts(b, need)) continue;
+      const slot_choice s = t_.choose_slot(b, need.intersects(connect::aggregate_slot), -1);
+      if (s.found) return put(i, s, need, rule::given_domain);
+    }
+    return p_.fail(errc::no_free_slot, r.name, "names a PCI domain that has no free slot left for it");
   }
 
   /// Whether a zone's expander takes only PCIe ports (pxb-pcie).

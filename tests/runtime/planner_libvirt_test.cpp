@@ -343,3 +343,21 @@ TEST_CASE("libvirt-rules §1.1 rule 2 and §5: given addresses use the relaxed r
   // an address-less pci-bridge with index 1 on q35 lands on its own bus (oracles.md)
   CHECK(refused({{"nic", models::e1000{}}}, {make_controller<pci_bridge>(1)}) == errc::invalid_controller);
 }
+
+TEST_CASE("libvirt policy: a domain-only request holds, or is refused", "[planner][libvirt]") {
+  const auto names = numbered("scsi", 32);
+  std::vector<request> devices;
+  for (const auto& n : names) devices.push_back({n, models::virtio_scsi{}, in_domain{0}});
+  devices.pop_back();
+  CHECK(planned<machines::pseries>(devices).placements.back().address.domain == 0);  // 31 fit on PHB 0
+  // the 32nd would go to a new PHB (domain 1), as in pseries-many-devices: refused
+  devices.push_back({names.back(), models::virtio_scsi{}, in_domain{0}});
+  const result<topology_plan> full = plan<machines::pseries, lv>(devices);
+  REQUIRE_FALSE(full);
+  CHECK(full.error().code == errc::no_free_slot);
+  CHECK(full.error().message() == "scsi31: names a PCI domain that has no free slot left for it");
+  // libvirt has no domain-only placement for other domains
+  const result<topology_plan> other = plan<machines::pseries, lv>(std::vector<request>{{"x", models::virtio_net{}, in_domain{1}}});
+  REQUIRE_FALSE(other);
+  CHECK(other.error().code == errc::invalid_request);
+}

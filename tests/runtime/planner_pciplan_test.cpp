@@ -320,3 +320,35 @@ TEST_CASE("pciplan: errors name the device, the constraint and the resource", "[
   CHECK_THROWS_AS(r.value(), bad_result_access);
   CHECK(input[0].fixed == address_kind::none);
 }
+
+TEST_CASE("pciplan: a domain-only request lands in its PCI domain, or is refused", "[planner][pciplan]") {
+  // domain 0 exists on every machine with PCI
+  const topology_plan q = planned<machines::q35>({{"nic", models::virtio_net{}, in_domain{0}}});
+  CHECK(q.at("nic").address.domain == 0);
+  const error none = refused<machines::q35>({{"nic", models::virtio_net{}, in_domain{1}}});
+  CHECK(none.code == errc::no_such_bus);
+  CHECK(none.message() == "nic: names a PCI domain other than 0, and this machine type has only domain 0");
+  // pseries: domain d is the PHB with targetIndex d
+  controller phb1 = make_controller<spapr_pci_host_bridge>(1);
+  phb1.target_index = 1;
+  const std::vector<controller> given{make_controller<spapr_pci_host_bridge>(0), phb1};
+  const topology_plan ps = planned<machines::pseries>(
+      {{"a", models::virtio_net{}}, {"b", models::virtio_net{}, in_domain{1}}, {"c", models::virtio_blk{}}}, {},
+      given);
+  CHECK(ps.at("b").address.domain == 1);
+  CHECK(ps.at("b").libvirt_address.bus.value == 1);
+  CHECK(ps.at("b").why == rule::given_domain);
+  CHECK(ps.at("a").address.domain == 0);
+  CHECK(ps.at("c").address.domain == 0);
+  CHECK(refused<machines::pseries>({{"x", models::virtio_net{}, in_domain{2}}}, {}, given).code == errc::no_such_bus);
+  // a full domain refuses the next device: the planner adds no controller for it
+  const unsigned slots = descriptor_of<spapr_pci_host_bridge>.slots.last - descriptor_of<spapr_pci_host_bridge>.slots.first + 1;
+  std::vector<std::string> names = numbered("d", static_cast<int>(slots) + 1);
+  std::vector<request> fill;
+  for (unsigned k = 0; k != slots; ++k) fill.push_back({names[k], models::virtio_net{}, in_domain{1}});
+  CHECK(planned<machines::pseries>(fill, {.spare_ports = 0}, given).placements.back().address.domain == 1);
+  fill.push_back({names[slots], models::virtio_net{}, in_domain{1}});
+  const error full = refused<machines::pseries>(fill, {.spare_ports = 0}, given);
+  CHECK(full.code == errc::no_free_slot);
+  CHECK(full.message() == "d" + std::to_string(slots) + ": names a PCI domain that has no free slot left for it");
+}

@@ -34,7 +34,8 @@ constexpr bool numa_possible() {
 }
 
 /// A random request set: common devices, some without hotplug, some NUMA-bound, some
-/// multifunction pairs and isolation pairs, some virtio-mmio where the machine has it.
+/// held to PCI domain 0, some multifunction pairs and isolation pairs, some virtio-mmio
+/// where the machine has it.
 template <MachineType M>
 std::vector<request> random_requests(std::mt19937& rng, std::vector<std::string>& names, bool libvirt_policy,
                                      std::size_t count, unsigned group = 1) {
@@ -54,6 +55,10 @@ std::vector<request> random_requests(std::mt19937& rng, std::vector<std::string>
     if (machine_traits<M>::virtio_mmio_transports > 0 && !d.mmio_device.empty() && p >= 20 && p < 26 &&
         has_pci_v<M>) {
       r.via = transport::mmio;
+    }
+    if (has_pci_v<M> && p >= 87 && p < 90 && r.via == transport::automatic) {
+      r.fixed = address_kind::domain;  // in_domain{0}: every machine with PCI has domain 0
+      r.address.domain = 0;
     }
     if (!has_pci_v<M> && d.mmio_device.empty()) {
       r = request(names.back(), device_descriptor_of<models::virtio_blk>);

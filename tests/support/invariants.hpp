@@ -109,6 +109,12 @@ struct checker {
       if (p.kind == placement_kind::ccw) continue;
       const std::string who(r.name);
       take(p.libvirt_address, who);
+      // a fixed address, bus or domain holds
+      if (r.fixed == address_kind::full && p.libvirt_address != r.address) fail(who + " is not at its given address");
+      if (r.fixed == address_kind::bus && p.libvirt_address.bus != r.address.bus) fail(who + " is not on its given bus");
+      if (r.fixed == address_kind::domain && p.address.domain != r.address.domain) {
+        fail(who + " is not in its given PCI domain");
+      }
       const controller* bus = ctl(p.libvirt_address.bus);
       if (bus == nullptr) {
         fail(who + " sits on a missing bus");

@@ -63,6 +63,11 @@ class libvirt_planner {
                        "names a NUMA node, and libvirt does not place devices by NUMA node (use the pciplan policy, "
                        "or pin the device to an expander bus)");
       }
+      if (r.fixed == address_kind::domain && r.address.domain != 0) {
+        return p_.fail(errc::invalid_request, r.name,
+                       "names a PCI domain other than 0, and libvirt places devices by full address or bus only "
+                       "(use the pciplan policy, or give a bus of that domain)");
+      }
       request_route& route = p_.routes[i];
       route.need = p_.need_of(r);
       // a multifunction or isolation group shares PCI slots: its members stay on PCI

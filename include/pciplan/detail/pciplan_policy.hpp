@@ -566,9 +566,7 @@ class pciplan_planner {
       if (!s.found) return p_.fail(errc::no_free_slot, r.name, "names a bus that has no free slot");
       return put(i, s, need, rule::given_bus);
     }
-    if (r.fixed == address_kind::domain && r.address.domain != 0) {
-      return p_.fail(errc::invalid_request, r.name, "names a PCI domain other than 0, which pciplan cannot choose yet");
-    }
+    if (r.fixed == address_kind::domain && r.address.domain != 0) return place_in_domain(i, need);
     const int zone = zone_for(r.numa, r.name);
     if (zone < -1) return false;
     const rule numa_rule = rule::numa_expander;
@@ -602,6 +600,29 @@ class pciplan_planner {
       return false;
     }
     return put(i, s, need, zone >= 0 ? numa_rule : rule::packed_function);
+  }
+
+  /// A request for PCI domain d > 0 (pseries: the PHB with targetIndex d): the first
+  /// free slot, in index order, of a bus in that domain that takes the device. The
+  /// planner adds no controller for it: a domain of its own is the caller's layout.
+  constexpr bool place_in_domain(std::size_t i, connect_set need) {
+    const request& r = p_.requests[i];
+    int phb = -1;
+    for (const controller& c : p_.controllers) {
+      if (c.kind->role == controller_role::extra_root && c.target_index == static_cast<int>(r.address.domain)) {
+        phb = c.index.value;
+      }
+    }
+    if (phb < 0) {
+      return p_.fail(errc::no_such_bus, r.name, "names a PCI domain that no given PHB provides (by its targetIndex)");
+    }
+    const std::uint16_t domain = domain_of(static_cast<unsigned>(phb));
+    for (std::size_t b = 0; b != t_.size(); ++b) {
+      if (domain_of(static_cast<unsigned>(b)) != domain || !t_.accepts(b, need)) continue;
+      const slot_choice s = t_.choose_slot(b, need.intersects(connect::aggregate_slot), -1);
+      if (s.found) return put(i, s, need, rule::given_domain);
+    }
+    return p_.fail(errc::no_free_slot, r.name, "names a PCI domain that has no free slot left for it");
   }
 
   /// Whether a zone's expander takes only PCIe ports (pxb-pcie).

@@ -172,6 +172,9 @@ struct planning {
       if (r.via == transport::mmio && r.device.mmio_device.empty()) {
         return fail(errc::invalid_request, r.name, "asks for virtio-mmio, but the device has no virtio-mmio variant");
       }
+      if (r.fixed == address_kind::domain && r.address.domain != 0 && !machine_traits<M>::multiple_roots) {
+        return fail(errc::no_such_bus, r.name, "names a PCI domain other than 0, and this machine type has only domain 0");
+      }
       if (r.fixed == address_kind::full || r.fixed == address_kind::bus) {
         if (r.address.bus.value > max_index) {
           return fail(errc::controller_index_exhausted, r.name, "its address names a controller index above the limit");
@@ -359,8 +362,8 @@ struct planning {
       // a chipset position is for a device with no other constraint; ICH9 USB2
       // companion sets are multifunction groups by nature
       const bool companion = q.device.companion_function >= 0;
-      if (q.numa >= 0 || q.isolation != 0 || (q.multifunction != 0 && !companion) ||
-          q.fixed == address_kind::bus || q.fixed == address_kind::domain) {
+      if (q.numa >= 0 || q.isolation != 0 || (q.multifunction != 0 && !companion) || q.fixed == address_kind::bus ||
+          (q.fixed == address_kind::domain && q.address.domain != 0)) {
         continue;
       }
       const std::string_view el = q.device.libvirt.element;
@@ -379,7 +382,7 @@ struct planning {
         sata_seen = true;
         if (!pinned_elsewhere(q, slot_role::sata)) r.sata = static_cast<int>(i);
       }
-      if (dev == device_traits<models::ich9_intel_hda>::qemu_device && !sound_seen && q.fixed == address_kind::none) {
+      if (dev == device_traits<models::ich9_intel_hda>::qemu_device && !sound_seen && anywhere_in_domain0(q)) {
         sound_seen = true;
         r.ich9_sound = static_cast<int>(i);
       }
@@ -427,8 +430,14 @@ struct planning {
     return false;
   }
 
+  /// No address given, or only PCI domain 0, which holds the chipset positions: the
+  /// request may take one.
+  [[nodiscard]] static constexpr bool anywhere_in_domain0(const request& q) noexcept {
+    return q.fixed == address_kind::none || (q.fixed == address_kind::domain && q.address.domain == 0);
+  }
+
   [[nodiscard]] constexpr bool unaddressed(int request) const noexcept {
-    return request >= 0 && requests[static_cast<std::size_t>(request)].fixed == address_kind::none;
+    return request >= 0 && anywhere_in_domain0(requests[static_cast<std::size_t>(request)]);
   }
 
   /// `video_fallback`: when the primary video's position is taken, set to its request
@@ -710,6 +719,14 @@ struct planning {
                                  0});
     }
     fill_guest_addresses();
+    // a domain-only request holds whichever way the policy searched
+    for (const placement& p : placements) {
+      const request& r = requests[p.request];
+      if (r.fixed == address_kind::domain && p.kind == placement_kind::pci && p.address.domain != r.address.domain) {
+        fail(errc::no_free_slot, r.name, "names a PCI domain that has no free slot left for it");
+        return failure;
+      }
+    }
     return topology_plan{std::move(controllers), std::move(placements), std::move(warnings)};
   }
 };
