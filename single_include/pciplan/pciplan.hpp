@@ -3505,6 +3505,37 @@ struct planning {
   }
 
   /// Records where request `i` went.
+  /// A virtio device (the ones s390x puts on channel I/O).
+  [[nodiscard]] static constexpr bool is_virtio(const request& r) noexcept {
+    const std::string_view d = r.device.qemu_device;
+    return d.starts_with("virtio-") || d.starts_with("vhost-");
+  }
+
+  /// Records how request i travels. virtio-mmio and CCW take the next transport (`mmio`
+  /// counts down from the machine's last virtio-mmio transport, `ccw` counts up) and are
+  /// done; PCI is left to the policy.
+  constexpr bool assign_transport(std::size_t i, placement_kind kind, unsigned& mmio, unsigned& ccw) {
+    constexpr unsigned transports = machine_traits<M>::virtio_mmio_transports;
+    routes[i].kind = kind;
+    placement& pl = placements[i];
+    pl.kind = kind;
+    if (kind == placement_kind::mmio) {
+      if (mmio >= transports) {
+        return fail(errc::mmio_exhausted, requests[i].name,
+                    transports == 0 ? "asks for virtio-mmio, which this machine type does not have"
+                                    : "needs a virtio-mmio transport, and every transport of the machine is in use");
+      }
+      pl.transport = transports - 1 - mmio++;
+      pl.why = rule::virtio_mmio;
+      done[i] = 1;
+    } else if (kind == placement_kind::ccw) {
+      pl.transport = ccw++;
+      pl.why = rule::channel_io;
+      done[i] = 1;
+    }
+    return true;
+  }
+
   constexpr void place(std::size_t i, controller_address a, rule why) {
     placement& pl = placements[i];
     pl.kind = placement_kind::pci;
@@ -3870,11 +3901,6 @@ class libvirt_planner {
 
   // ---- transports -----------------------------------------------------------------
 
-  [[nodiscard]] static constexpr bool is_virtio(const request& r) noexcept {
-    const std::string_view d = r.device.qemu_device;
-    return d.starts_with("virtio-") || d.starts_with("vhost-");
-  }
-
   /// PCI, virtio-mmio or CCW for every request (libvirt-rules.md §2.4, §2.7, §2.9).
   constexpr bool route() {
     bool any_mmio = false;
@@ -3910,27 +3936,13 @@ class libvirt_planner {
       } else if constexpr (machine_traits<M>::virtio == virtio_transport::pci_or_mmio) {
         if (r.via == transport::mmio || (automatic && any_mmio && mmio_capable)) kind = placement_kind::mmio;
       } else if constexpr (machine_traits<M>::virtio == virtio_transport::ccw) {
-        if (automatic && is_virtio(r)) kind = placement_kind::ccw;
+        if (automatic && p_.is_virtio(r)) kind = placement_kind::ccw;
       } else {
         if (r.via == transport::mmio) {
           return p_.fail(errc::invalid_request, r.name, "asks for virtio-mmio, which this machine type does not have");
         }
       }
-      route.kind = kind;
-      placement& pl = p_.placements[i];
-      pl.kind = kind;
-      if (kind == placement_kind::mmio) {
-        if (mmio_count_ >= machine_traits<M>::virtio_mmio_transports) {
-          return p_.fail(errc::mmio_exhausted, r.name, "needs a virtio-mmio transport, and all are in use");
-        }
-        pl.transport = machine_traits<M>::virtio_mmio_transports - 1 - mmio_count_++;
-        pl.why = rule::virtio_mmio;
-        p_.done[i] = 1;
-      } else if (kind == placement_kind::ccw) {
-        pl.transport = ccw++;
-        pl.why = rule::channel_io;
-        p_.done[i] = 1;
-      }
+      if (!p_.assign_transport(i, kind, mmio_count_, ccw)) return false;
     }
     return true;
   }
@@ -4373,11 +4385,6 @@ class pciplan_planner {
 
   // ---- transports -----------------------------------------------------------------
 
-  [[nodiscard]] static constexpr bool is_virtio(const request& r) noexcept {
-    const std::string_view d = r.device.qemu_device;
-    return d.starts_with("virtio-") || d.starts_with("vhost-");
-  }
-
   /// (C): virtio-mmio where the machine has no PCI or the request asks for it; channel
   /// I/O for virtio on s390x; PCI otherwise.
   constexpr bool route() {
@@ -4398,27 +4405,10 @@ class pciplan_planner {
         }
         kind = placement_kind::mmio;
       } else if (machine_traits<M>::virtio == virtio_transport::ccw && r.via == transport::automatic &&
-                 r.fixed == address_kind::none && !grouped && is_virtio(r)) {
+                 r.fixed == address_kind::none && !grouped && p_.is_virtio(r)) {
         kind = placement_kind::ccw;
       }
-      p_.routes[i].kind = kind;
-      placement& pl = p_.placements[i];
-      pl.kind = kind;
-      if (kind == placement_kind::mmio) {
-        if (mmio >= machine_traits<M>::virtio_mmio_transports) {
-          return p_.fail(errc::mmio_exhausted, r.name,
-                         machine_traits<M>::virtio_mmio_transports == 0
-                             ? "asks for virtio-mmio, which this machine type does not have"
-                             : "needs a virtio-mmio transport, and every transport of the machine is in use");
-        }
-        pl.transport = machine_traits<M>::virtio_mmio_transports - 1 - mmio++;
-        pl.why = rule::virtio_mmio;
-        p_.done[i] = 1;
-      } else if (kind == placement_kind::ccw) {
-        pl.transport = ccw++;
-        pl.why = rule::channel_io;
-        p_.done[i] = 1;
-      }
+      if (!p_.assign_transport(i, kind, mmio, ccw)) return false;
     }
     return true;
   }

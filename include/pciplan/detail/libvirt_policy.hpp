@@ -46,11 +46,6 @@ class libvirt_planner {
 
   // ---- transports -----------------------------------------------------------------
 
-  [[nodiscard]] static constexpr bool is_virtio(const request& r) noexcept {
-    const std::string_view d = r.device.qemu_device;
-    return d.starts_with("virtio-") || d.starts_with("vhost-");
-  }
-
   /// PCI, virtio-mmio or CCW for every request (libvirt-rules.md §2.4, §2.7, §2.9).
   constexpr bool route() {
     bool any_mmio = false;
@@ -86,27 +81,13 @@ class libvirt_planner {
       } else if constexpr (machine_traits<M>::virtio == virtio_transport::pci_or_mmio) {
         if (r.via == transport::mmio || (automatic && any_mmio && mmio_capable)) kind = placement_kind::mmio;
       } else if constexpr (machine_traits<M>::virtio == virtio_transport::ccw) {
-        if (automatic && is_virtio(r)) kind = placement_kind::ccw;
+        if (automatic && p_.is_virtio(r)) kind = placement_kind::ccw;
       } else {
         if (r.via == transport::mmio) {
           return p_.fail(errc::invalid_request, r.name, "asks for virtio-mmio, which this machine type does not have");
         }
       }
-      route.kind = kind;
-      placement& pl = p_.placements[i];
-      pl.kind = kind;
-      if (kind == placement_kind::mmio) {
-        if (mmio_count_ >= machine_traits<M>::virtio_mmio_transports) {
-          return p_.fail(errc::mmio_exhausted, r.name, "needs a virtio-mmio transport, and all are in use");
-        }
-        pl.transport = machine_traits<M>::virtio_mmio_transports - 1 - mmio_count_++;
-        pl.why = rule::virtio_mmio;
-        p_.done[i] = 1;
-      } else if (kind == placement_kind::ccw) {
-        pl.transport = ccw++;
-        pl.why = rule::channel_io;
-        p_.done[i] = 1;
-      }
+      if (!p_.assign_transport(i, kind, mmio_count_, ccw)) return false;
     }
     return true;
   }

@@ -86,11 +86,6 @@ class pciplan_planner {
 
   // ---- transports -----------------------------------------------------------------
 
-  [[nodiscard]] static constexpr bool is_virtio(const request& r) noexcept {
-    const std::string_view d = r.device.qemu_device;
-    return d.starts_with("virtio-") || d.starts_with("vhost-");
-  }
-
   /// (C): virtio-mmio where the machine has no PCI or the request asks for it; channel
   /// I/O for virtio on s390x; PCI otherwise.
   constexpr bool route() {
@@ -111,27 +106,10 @@ class pciplan_planner {
         }
         kind = placement_kind::mmio;
       } else if (machine_traits<M>::virtio == virtio_transport::ccw && r.via == transport::automatic &&
-                 r.fixed == address_kind::none && !grouped && is_virtio(r)) {
+                 r.fixed == address_kind::none && !grouped && p_.is_virtio(r)) {
         kind = placement_kind::ccw;
       }
-      p_.routes[i].kind = kind;
-      placement& pl = p_.placements[i];
-      pl.kind = kind;
-      if (kind == placement_kind::mmio) {
-        if (mmio >= machine_traits<M>::virtio_mmio_transports) {
-          return p_.fail(errc::mmio_exhausted, r.name,
-                         machine_traits<M>::virtio_mmio_transports == 0
-                             ? "asks for virtio-mmio, which this machine type does not have"
-                             : "needs a virtio-mmio transport, and every transport of the machine is in use");
-        }
-        pl.transport = machine_traits<M>::virtio_mmio_transports - 1 - mmio++;
-        pl.why = rule::virtio_mmio;
-        p_.done[i] = 1;
-      } else if (kind == placement_kind::ccw) {
-        pl.transport = ccw++;
-        pl.why = rule::channel_io;
-        p_.done[i] = 1;
-      }
+      if (!p_.assign_transport(i, kind, mmio, ccw)) return false;
     }
     return true;
   }

@@ -401,6 +401,37 @@ struct planning {
   }
 
   /// Records where request `i` went.
+  /// A virtio device (the ones s390x puts on channel I/O).
+  [[nodiscard]] static constexpr bool is_virtio(const request& r) noexcept {
+    const std::string_view d = r.device.qemu_device;
+    return d.starts_with("virtio-") || d.starts_with("vhost-");
+  }
+
+  /// Records how request i travels. virtio-mmio and CCW take the next transport (`mmio`
+  /// counts down from the machine's last virtio-mmio transport, `ccw` counts up) and are
+  /// done; PCI is left to the policy.
+  constexpr bool assign_transport(std::size_t i, placement_kind kind, unsigned& mmio, unsigned& ccw) {
+    constexpr unsigned transports = machine_traits<M>::virtio_mmio_transports;
+    routes[i].kind = kind;
+    placement& pl = placements[i];
+    pl.kind = kind;
+    if (kind == placement_kind::mmio) {
+      if (mmio >= transports) {
+        return fail(errc::mmio_exhausted, requests[i].name,
+                    transports == 0 ? "asks for virtio-mmio, which this machine type does not have"
+                                    : "needs a virtio-mmio transport, and every transport of the machine is in use");
+      }
+      pl.transport = transports - 1 - mmio++;
+      pl.why = rule::virtio_mmio;
+      done[i] = 1;
+    } else if (kind == placement_kind::ccw) {
+      pl.transport = ccw++;
+      pl.why = rule::channel_io;
+      done[i] = 1;
+    }
+    return true;
+  }
+
   constexpr void place(std::size_t i, controller_address a, rule why) {
     placement& pl = placements[i];
     pl.kind = placement_kind::pci;
