@@ -5,6 +5,7 @@
 #include <pciplan/pciplan.hpp>
 
 #include "../support/invariants.hpp"
+#include "../support/names.hpp"
 
 #include <string>
 #include <vector>
@@ -19,15 +20,8 @@ struct old_qemu : policies::libvirt {
   static constexpr bool pcie_to_pci_bridge = false;
 };
 
-std::vector<std::string> numbered(const std::string& prefix, int n) {
-  std::vector<std::string> out;
-  for (int i = 0; i < n; ++i) out.push_back(prefix + std::to_string(i));
-  return out;
-}
-
-controller_address ca(unsigned bus, unsigned slot, unsigned function = 0) {
-  return controller_address(0, bus, slot, function);
-}
+using test_support::ca;
+using test_support::numbered;
 
 template <class M>
 topology_plan planned(const std::vector<request>& r, std::vector<controller> given = {}) {
