@@ -3,7 +3,7 @@
 #ifndef PCIPLAN_TESTS_SUPPORT_NAMES_HPP
 #define PCIPLAN_TESTS_SUPPORT_NAMES_HPP
 
-#include <pciplan/address.hpp>
+#include <pciplan/pciplan.hpp>
 
 #include <string>
 #include <vector>
