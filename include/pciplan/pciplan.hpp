@@ -9,6 +9,7 @@
 //                compatibility (concepts), queries (Boost.Hana)
 //   planning     request, controller, plan, policies, planner (detail/: bus table,
 //                the libvirt and pciplan policies)
+//   adapters     qemu (-device arguments), tree (lspci-like text), json
 //   compile time fixed_layout, static_plan
 #ifndef PCIPLAN_PCIPLAN_HPP
 #define PCIPLAN_PCIPLAN_HPP
@@ -35,6 +36,10 @@
 #include <pciplan/planner.hpp>
 #include <pciplan/policies.hpp>
 #include <pciplan/request.hpp>
+
+#include <pciplan/json.hpp>
+#include <pciplan/qemu.hpp>
+#include <pciplan/tree.hpp>
 
 #include <pciplan/fixed_layout.hpp>
 #include <pciplan/static_plan.hpp>

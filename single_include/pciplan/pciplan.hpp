@@ -11,6 +11,7 @@
 //                compatibility (concepts), queries (Boost.Hana)
 //   planning     request, controller, plan, policies, planner (detail/: bus table,
 //                the libvirt and pciplan policies)
+//   adapters     qemu (-device arguments), tree (lspci-like text), json
 //   compile time fixed_layout, static_plan
 #ifndef PCIPLAN_PCIPLAN_HPP
 #define PCIPLAN_PCIPLAN_HPP
@@ -3986,8 +3987,10 @@ class libvirt_planner {
     else return &descriptor_of<pci_bridge>;
   }
 
+  /// `hotplug='off'` on pci-root turns off ACPI hotplug in QEMU; libvirt's address set
+  /// still treats the root bus as hot-pluggable (pc-i440fx-acpi-root-hotplug-disable).
   constexpr void define(bus_table& t, const controller& c) const {
-    t.define(c.index.value, *c.kind, c.hotplug != toggle::off, -1, 0, pseries && c.index.value == 0);
+    t.define(c.index.value, *c.kind, c.hotplug != toggle::off || c.kind->is_root(), -1, 0, pseries && c.index.value == 0);
   }
 
   /// Adds buses so that `target` exists, with models chosen from the device's flags
@@ -5207,6 +5210,923 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
 
 #endif  // PCIPLAN_PLANNER_HPP
 // ---- end pciplan/planner.hpp
+
+// ---- begin pciplan/json.hpp
+// pciplan — json.hpp: a plan as a JSON document, for tools and scripts.
+//
+//   std::cout << to_json(*plan, devices, "q35");
+//
+// One object with the machine, every controller, every device (with the rule that
+// placed it and the explanation), and the warnings. One array element per line, so
+// two plans diff well. No JSON library needed.
+#ifndef PCIPLAN_JSON_HPP
+#define PCIPLAN_JSON_HPP
+
+// ---- begin pciplan/detail/emit_text.hpp
+// pciplan — detail/emit_text.hpp: text pieces shared by the emitters (qemu.hpp,
+// tree.hpp, json.hpp): JSON string escaping, QEMU bus ids, the QEMU device of a
+// placement. Run-time only (std::string).
+#ifndef PCIPLAN_DETAIL_EMIT_TEXT_HPP
+#define PCIPLAN_DETAIL_EMIT_TEXT_HPP
+
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace pciplan::inline v0::detail {
+
+/// Appends `v` in lower-case hexadecimal, zero-padded to `width` digits.
+inline void append_hex(std::string& out, std::uint64_t v, unsigned width = 1) {
+  char digits[16]{};
+  unsigned n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[v & 0xFu];
+    v >>= 4;
+  } while (v != 0 && n < 16);
+  for (unsigned i = n; i < width; ++i) out += '0';
+  while (n != 0) out += digits[--n];
+}
+
+/// The length of the well-formed UTF-8 sequence at the start of `s`, or 0 when the
+/// bytes there are not one (stray continuation byte, overlong form, surrogate, beyond
+/// U+10FFFF, cut short).
+inline std::size_t utf8_sequence(std::string_view s) noexcept {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned b0 = byte(0);
+  std::size_t n = 0;
+  unsigned low = 0x80;  // allowed range of the second byte
+  unsigned high = 0xbf;
+  if (b0 < 0x80) return 1;
+  if (b0 >= 0xc2 && b0 <= 0xdf) n = 2;
+  else if (b0 >= 0xe0 && b0 <= 0xef) {
+    n = 3;
+    if (b0 == 0xe0) low = 0xa0;   // no overlong forms
+    if (b0 == 0xed) high = 0x9f;  // no UTF-16 surrogates
+  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+    n = 4;
+    if (b0 == 0xf0) low = 0x90;
+    if (b0 == 0xf4) high = 0x8f;  // nothing above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (s.size() < n || byte(1) < low || byte(1) > high) return 0;
+  for (std::size_t i = 2; i < n; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xbf) return 0;
+  }
+  return n;
+}
+
+/// Appends `s` as a JSON string literal, quotes included: `"` and `\` escaped, control
+/// characters as \n, \t, … or \u00XX, valid UTF-8 kept as it is, and every byte that is
+/// not part of valid UTF-8 replaced by U+FFFD, so the result is always valid JSON.
+inline void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const char c = s[i];
+    switch (c) {
+      case '"': out += "\\\""; ++i; continue;
+      case '\\': out += "\\\\"; ++i; continue;
+      case '\b': out += "\\b"; ++i; continue;
+      case '\f': out += "\\f"; ++i; continue;
+      case '\n': out += "\\n"; ++i; continue;
+      case '\r': out += "\\r"; ++i; continue;
+      case '\t': out += "\\t"; ++i; continue;
+      default: break;
+    }
+    if (static_cast<unsigned char>(c) < 0x20) {
+      out += "\\u00";
+      append_hex(out, static_cast<unsigned char>(c), 2);
+      ++i;
+      continue;
+    }
+    const std::size_t n = utf8_sequence(s.substr(i));
+    if (n == 0) {
+      out += "\\ufffd";
+      ++i;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  out += '"';
+}
+
+/// `s` as a JSON string literal.
+[[nodiscard]] inline std::string json_string(std::string_view s) {
+  std::string out;
+  append_json_string(out, s);
+  return out;
+}
+
+/// The QEMU id of a controller: `pci.<index>`, as libvirt names them.
+[[nodiscard]] inline std::string controller_id(controller_index index) {
+  return "pci." + std::to_string(index.value);
+}
+
+/// The QEMU name of the bus that controller `index` provides: the root's own name
+/// (`pcie.0`, `pci.0`) for index 0, `pci.<index>.0` for a further pseries PHB, else the
+/// controller's id `pci.<index>` (libvirt-rules.md §1.4).
+[[nodiscard]] inline std::string bus_id(const topology_plan& plan, controller_index index) {
+  const controller* c = plan.find(index);
+  if (c != nullptr && c->kind != nullptr) {
+    if (c->kind->role == controller_role::root || (c->kind->is_root() && index.value == 0)) {
+      return c->kind->root_bus.empty() ? std::string("pci.0") : std::string(c->kind->root_bus);
+    }
+    if (c->kind->role == controller_role::extra_root) return controller_id(index) + ".0";
+  }
+  if (index.value == 0) return "pci.0";
+  return controller_id(index);
+}
+
+/// The CCW variant of a virtio-pci device: the `-pci` part of its name and what follows
+/// it becomes `-ccw` (virtio-net-pci → virtio-net-ccw; there are no transitional CCW
+/// devices). A name without `-pci` is returned as it is.
+[[nodiscard]] inline std::string ccw_device(std::string_view pci_device) {
+  const std::size_t at = pci_device.rfind("-pci");
+  if (at == std::string_view::npos) return std::string(pci_device);
+  return std::string(pci_device.substr(0, at)) + "-ccw";
+}
+
+/// The request a placement is for, or nullptr when `requests` is not the list the plan
+/// was made from.
+[[nodiscard]] inline const request* request_of(const placement& p, std::span<const request> requests) noexcept {
+  return p.request < requests.size() ? &requests[p.request] : nullptr;
+}
+
+/// The QEMU device of a placement: the request's device (PCI), its virtio-mmio variant
+/// (mmio), or its CCW variant (ccw). Empty when the request is unknown.
+[[nodiscard]] inline std::string device_driver(const placement& p, std::span<const request> requests) {
+  const request* r = request_of(p, requests);
+  if (r == nullptr) return {};
+  switch (p.kind) {
+    case placement_kind::pci: return std::string(r->device.qemu_device);
+    case placement_kind::mmio:
+      return std::string(r->device.mmio_device.empty() ? r->device.qemu_device : r->device.mmio_device);
+    case placement_kind::ccw: return ccw_device(r->device.qemu_device);
+  }
+  return {};
+}
+
+/// `virtio-mmio-bus.<N>`: the QEMU bus of a virtio-mmio placement.
+[[nodiscard]] inline std::string mmio_bus(const placement& p) {
+  return "virtio-mmio-bus." + std::to_string(p.transport);
+}
+
+/// `fe.0.<devno>`: the CCW bus id of a channel-I/O placement (css 0xfe, subchannel set 0).
+[[nodiscard]] inline std::string ccw_devno(const placement& p) {
+  std::string out = "fe.0.";
+  append_hex(out, p.transport & 0xffffu, 4);
+  return out;
+}
+
+/// A warning code's name ("io_window").
+[[nodiscard]] constexpr std::string_view warning_name(warning_code c) noexcept {
+  switch (c) {
+    case warning_code::io_window: return "io_window";
+    case warning_code::spares_short: return "spares_short";
+    case warning_code::bus_numbers: return "bus_numbers";
+  }
+  return "unknown";
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_DETAIL_EMIT_TEXT_HPP
+// ---- end pciplan/detail/emit_text.hpp
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace pciplan::inline v0 {
+
+namespace detail {
+
+/// Writes the members of one JSON object on one line: `{"a": 1, "b": "x"}`.
+class json_object {
+ public:
+  explicit json_object(std::string& out) : out_(out) { out_ += '{'; }
+  json_object& key(std::string_view k) {
+    if (!first_) out_ += ", ";
+    first_ = false;
+    append_json_string(out_, k);
+    out_ += ": ";
+    return *this;
+  }
+  json_object& text(std::string_view k, std::string_view v) {
+    key(k);
+    append_json_string(out_, v);
+    return *this;
+  }
+  /// A string, or null when it is empty.
+  json_object& text_or_null(std::string_view k, std::string_view v) {
+    if (v.empty()) return null(k);
+    return text(k, v);
+  }
+  json_object& number(std::string_view k, long long v) {
+    key(k);
+    out_ += std::to_string(v);
+    return *this;
+  }
+  /// A number, or null when it is negative (-1: not set).
+  json_object& number_or_null(std::string_view k, long long v) {
+    if (v < 0) return null(k);
+    return number(k, v);
+  }
+  json_object& boolean(std::string_view k, bool v) {
+    key(k);
+    out_ += v ? "true" : "false";
+    return *this;
+  }
+  json_object& null(std::string_view k) {
+    key(k);
+    out_ += "null";
+    return *this;
+  }
+  /// `{"domain": d, "bus": b, "slot": s, "function": f}` (bus: the controller index).
+  json_object& address(std::string_view k, const controller_address& a) {
+    key(k);
+    json_object(out_)
+        .number("domain", a.domain)
+        .number("bus", a.bus.value)
+        .number("slot", a.slot)
+        .number("function", a.function)
+        .close();
+    return *this;
+  }
+  void close() { out_ += '}'; }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+/// `"name": [` then one element per line, then `]`.
+template <class Range, class Write>
+void json_array(std::string& out, std::string_view name, const Range& items, Write write, bool last) {
+  out += "  ";
+  append_json_string(out, name);
+  out += ": [";
+  bool first = true;
+  for (const auto& item : items) {
+    out += first ? "\n    " : ",\n    ";
+    first = false;
+    write(item);
+  }
+  out += first ? "]" : "\n  ]";
+  out += last ? "\n" : ",\n";
+}
+
+[[nodiscard]] constexpr std::string_view kind_name(placement_kind k) noexcept {
+  switch (k) {
+    case placement_kind::pci: return "pci";
+    case placement_kind::mmio: return "mmio";
+    case placement_kind::ccw: return "ccw";
+  }
+  return "unknown";
+}
+
+}  // namespace detail
+
+/// The plan as JSON (UTF-8; every string escaped, so any request name is safe):
+///
+///   {"machine": "q35",
+///    "controllers": [{"index", "model" (libvirt), "model_name" (QEMU device or null),
+///                     "added", "address" ({domain, bus, slot, function}, bus = the
+///                     parent's controller index; null for roots), "chassis", "port",
+///                     "chassis_nr", "bus_nr", "target_index", "numa_node" (null when not
+///                     set), "hotplug" ("on"/"off"/null), "multifunction", "io_reserve_zero",
+///                     "domain" and "guest_bus" (the guest PCI domain and bus number of the
+///                     bus it provides)}, …],
+///    "devices": [{"name", "qemu_device" (as qemu_arguments writes it), "kind"
+///                 ("pci"/"mmio"/"ccw"), "address" ("0000:01:00.0", guest form, or null),
+///                 "libvirt_address" ({domain, bus, slot, function} or null), "transport"
+///                 ("virtio-mmio-bus.N" / "fe.0.xxxx", or null for PCI), "multifunction",
+///                 "rule" (name_of(rule)), "explanation" (pciplan::explain)}, …],
+///    "warnings": [{"code" ("io_window", "spares_short", "bus_numbers"), "text", "count"}, …]}
+///
+/// Controllers in plan order (by index), devices in request order. `requests` must be
+/// the list the plan was made from; `machine` is copied as it is (e.g. "q35").
+[[nodiscard]] inline std::string to_json(const topology_plan& plan, std::span<const request> requests,
+                                         std::string_view machine) {
+  std::string out = "{\n  \"machine\": ";
+  detail::append_json_string(out, machine);
+  out += ",\n";
+  detail::json_array(
+      out, "controllers", plan.controllers,
+      [&](const controller& c) {
+        detail::json_object o(out);
+        o.number("index", c.index.value)
+            .text_or_null("model", c.kind != nullptr ? c.kind->model : std::string_view{})
+            .text_or_null("model_name", c.qemu_device())
+            .boolean("added", c.added);
+        if (c.has_address) o.address("address", c.address);
+        else o.null("address");
+        o.number_or_null("chassis", c.chassis)
+            .number_or_null("port", c.port)
+            .number_or_null("chassis_nr", c.chassis_nr)
+            .number_or_null("bus_nr", c.bus_nr)
+            .number_or_null("target_index", c.target_index)
+            .number_or_null("numa_node", c.numa_node);
+        if (c.hotplug == toggle::unset) o.null("hotplug");
+        else o.text("hotplug", c.hotplug == toggle::on ? "on" : "off");
+        o.boolean("multifunction", c.multifunction == toggle::on)
+            .boolean("io_reserve_zero", c.io_reserve_zero)
+            .number("domain", c.domain)
+            .number("guest_bus", c.bus.value)
+            .close();
+      },
+      false);
+  detail::json_array(
+      out, "devices", plan.placements,
+      [&](const placement& p) {
+        detail::json_object o(out);
+        o.text("name", p.name)
+            .text("qemu_device", detail::device_driver(p, requests))
+            .text("kind", detail::kind_name(p.kind));
+        if (p.kind == placement_kind::pci) {
+          o.text("address", to_text(p.address).view()).address("libvirt_address", p.libvirt_address).null("transport");
+        } else {
+          o.null("address").null("libvirt_address");
+          o.text("transport", p.kind == placement_kind::mmio ? detail::mmio_bus(p) : detail::ccw_devno(p));
+        }
+        o.boolean("multifunction", p.multifunction)
+            .text("rule", name_of(p.why))
+            .text("explanation", explain(plan, p))
+            .close();
+      },
+      false);
+  detail::json_array(
+      out, "warnings", plan.warnings,
+      [&](const warning& w) {
+        detail::json_object(out)
+            .text("code", detail::warning_name(w.code))
+            .text("text", w.text)
+            .number("count", w.count)
+            .close();
+      },
+      true);
+  out += "}\n";
+  return out;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_JSON_HPP
+// ---- end pciplan/json.hpp
+// ---- begin pciplan/qemu.hpp
+// pciplan — qemu.hpp: a plan as QEMU command-line arguments.
+//
+//   for (const std::string& a : qemu_arguments(*plan, devices)) std::cout << a << '\n';
+//   // -device pcie-root-port,port=0x10,chassis=1,id=pci.1,bus=pcie.0,multifunction=on,addr=0x2
+//   // -device virtio-net-pci,id=net0,bus=pci.1,addr=0x0
+//
+// Names and key order follow libvirt's QEMU command line (libvirt-rules.md §1.4): the
+// controller with index N is `pci.N`, the root bus is `pcie.0` or `pci.0`, a further
+// pseries PHB's bus is `pci.N.0`. Only the addressing part of each device is written:
+// backends (netdev=, drive=, chardev=) and other device properties are the caller's.
+#ifndef PCIPLAN_QEMU_HPP
+#define PCIPLAN_QEMU_HPP
+
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pciplan::inline v0 {
+
+/// How `-device` arguments are spelled.
+enum class qemu_syntax : unsigned char {
+  classic,  ///< `-device pcie-root-port,port=0x10,chassis=1,id=pci.1,…` (commas in values doubled)
+  json,     ///< `-device {"driver":"pcie-root-port","port":16,"chassis":1,"id":"pci.1",…}`
+            ///< (QEMU 6.0 and later; what libvirt 9 uses)
+};
+
+/// Options of qemu_arguments.
+struct qemu_options {
+  qemu_syntax syntax = qemu_syntax::classic;
+  /// Root-bus positions whose device the machine creates by itself (q35's ICH9 SATA at
+  /// 00:1f.2, pc's PIIX3 IDE at 00:01.1): a placement there is that built-in device, so
+  /// it gets no -device (QEMU would refuse the second one). `qemu_options_for<M>()` fills
+  /// it from the machine's reserved functions.
+  std::span<const reserved_function> built_in{};
+};
+
+/// The options for a machine type: its built-in devices are not emitted.
+template <MachineType M>
+[[nodiscard]] constexpr qemu_options qemu_options_for(qemu_syntax syntax = qemu_syntax::classic) noexcept {
+  qemu_options o{};
+  o.syntax = syntax;
+  o.built_in = std::span<const reserved_function>(machine_traits<M>::reserved);
+  return o;
+}
+
+namespace detail {
+
+/// One `-device` argument, built key by key in either syntax.
+class qemu_device_line {
+ public:
+  qemu_device_line(qemu_syntax syntax, std::string_view driver) : json_(syntax == qemu_syntax::json) {
+    text_ = "-device ";
+    if (json_) {
+      text_ += "{\"driver\":";
+      append_json_string(text_, driver);
+    } else {
+      append_classic(driver);
+    }
+  }
+  qemu_device_line& text(std::string_view key, std::string_view value) {
+    begin(key);
+    if (json_) append_json_string(text_, value);
+    else append_classic(value);
+    return *this;
+  }
+  /// A number: decimal in JSON; in classic syntax hexadecimal (`0x10`) when `hex`.
+  qemu_device_line& number(std::string_view key, long long value, bool hex = false) {
+    begin(key);
+    if (!json_ && hex && value >= 0) {
+      text_ += "0x";
+      append_hex(text_, static_cast<unsigned long long>(value));
+    } else {
+      text_ += std::to_string(value);
+    }
+    return *this;
+  }
+  /// A boolean: `on`/`off` in classic syntax, `true`/`false` in JSON.
+  qemu_device_line& flag(std::string_view key, bool value) {
+    begin(key);
+    text_ += json_ ? (value ? "true" : "false") : (value ? "on" : "off");
+    return *this;
+  }
+  /// `bus=`, `multifunction=on` when asked, and `addr=0xS` or `addr=0xS.0xF`.
+  qemu_device_line& address(std::string_view bus, unsigned slot, unsigned function, bool multifunction) {
+    text("bus", bus);
+    if (multifunction) flag("multifunction", true);
+    std::string addr = "0x";
+    append_hex(addr, slot);
+    if (function != 0) {
+      addr += ".0x";
+      append_hex(addr, function);
+    }
+    return text("addr", addr);
+  }
+  [[nodiscard]] std::string done() {
+    if (json_) text_ += '}';
+    return std::move(text_);
+  }
+
+ private:
+  void begin(std::string_view key) {
+    if (json_) {
+      text_ += ',';
+      append_json_string(text_, key);
+      text_ += ':';
+    } else {
+      text_ += ',';
+      text_ += key;
+      text_ += '=';
+    }
+  }
+  /// QemuOpts quoting: a comma inside a value is written twice.
+  void append_classic(std::string_view value) {
+    for (char c : value) {
+      text_ += c;
+      if (c == ',') text_ += ',';
+    }
+  }
+
+  std::string text_;
+  bool json_ = false;
+};
+
+/// Whether controller `c` needs a `-device`: every controller except the root bus (index
+/// 0, and pseries' default PHB, target index 0).
+[[nodiscard]] inline bool emits_device(const controller& c) noexcept {
+  if (c.index.value == 0 || c.kind == nullptr) return false;
+  if (c.kind->role == controller_role::root) return false;
+  if (c.kind->role == controller_role::extra_root) return c.target_index != 0;
+  return true;
+}
+
+/// The controllers in an order QEMU accepts: by index, except that a controller always
+/// comes after the controller whose bus it sits on (a given list may number a parent
+/// above its child). Cycles and unknown parents cannot stop it: such a controller comes
+/// at its index.
+[[nodiscard]] inline std::vector<const controller*> parent_first(const topology_plan& plan) {
+  std::vector<const controller*> by_index;
+  by_index.reserve(plan.controllers.size());
+  for (const controller& c : plan.controllers) by_index.push_back(&c);
+  std::stable_sort(by_index.begin(), by_index.end(),
+                   [](const controller* a, const controller* b) { return a->index < b->index; });
+  std::vector<const controller*> out;
+  out.reserve(by_index.size());
+  std::vector<unsigned char> state(by_index.size(), 0);  // 0 new, 1 on the path, 2 placed
+  const auto position = [&](controller_index index) -> std::size_t {
+    const auto it = std::lower_bound(by_index.begin(), by_index.end(), index,
+                                     [](const controller* c, controller_index i) { return c->index < i; });
+    return (it != by_index.end() && (*it)->index == index) ? static_cast<std::size_t>(it - by_index.begin())
+                                                            : by_index.size();
+  };
+  std::vector<std::size_t> path;
+  for (std::size_t i = 0; i != by_index.size(); ++i) {
+    // Walk up to the first ancestor not yet placed, then place the chain top-down.
+    path.clear();
+    std::size_t at = i;
+    while (at != by_index.size() && state[at] == 0) {
+      state[at] = 1;
+      path.push_back(at);
+      const controller& c = *by_index[at];
+      at = c.has_address ? position(c.address.bus) : by_index.size();
+    }
+    for (auto it = path.rbegin(); it != path.rend(); ++it) {
+      state[*it] = 2;
+      out.push_back(by_index[*it]);
+    }
+  }
+  return out;
+}
+
+/// The `-device` argument of a controller (see qemu_arguments).
+[[nodiscard]] inline std::string controller_argument(const topology_plan& plan, const controller& c,
+                                                     qemu_syntax syntax) {
+  const controller_descriptor& k = *c.kind;
+  const std::string_view device = c.qemu_device();
+  qemu_device_line line(syntax, device);
+  if (k.numbered_by.has(numbering::port) && c.port >= 0) line.number(qemu_name(numbering::port), c.port, true);
+  if (k.numbered_by.has(numbering::chassis) && c.chassis >= 0) line.number(qemu_name(numbering::chassis), c.chassis);
+  if (k.numbered_by.has(numbering::chassis_nr) && c.chassis_nr >= 0) {
+    line.number(qemu_name(numbering::chassis_nr), c.chassis_nr);
+  }
+  if (k.numbered_by.has(numbering::bus_nr) && c.bus_nr >= 0) line.number(qemu_name(numbering::bus_nr), c.bus_nr);
+  if (k.numbered_by.has(numbering::target_index) && c.target_index >= 0) {
+    line.number(qemu_name(numbering::target_index), c.target_index);
+  }
+  line.text("id", controller_id(c.index));
+  if (k.numa_node && c.numa_node >= 0) line.number("numa_node", c.numa_node);
+  if (k.role == controller_role::port && c.hotplug == toggle::off) line.flag("hotplug", false);
+  if (c.io_reserve_zero && device == "pcie-root-port") line.number("io-reserve", 0);
+  if (c.has_address) {
+    line.address(bus_id(plan, c.address.bus), c.address.slot, c.address.function,
+                 c.multifunction == toggle::on);
+  }
+  return line.done();
+}
+
+/// The `-device` argument of a placement (see qemu_arguments).
+[[nodiscard]] inline std::string placement_argument(const topology_plan& plan, const placement& p,
+                                                    std::span<const request> requests, qemu_syntax syntax) {
+  qemu_device_line line(syntax, device_driver(p, requests));
+  line.text("id", p.name);
+  switch (p.kind) {
+    case placement_kind::pci:
+      line.address(bus_id(plan, p.libvirt_address.bus), p.libvirt_address.slot, p.libvirt_address.function,
+                   p.multifunction);
+      break;
+    case placement_kind::mmio: line.text("bus", mmio_bus(p)); break;
+    case placement_kind::ccw: line.text("devno", ccw_devno(p)); break;
+  }
+  return line.done();
+}
+
+}  // namespace detail
+
+/// The QEMU arguments that build the plan's topology, one string per `-device` pair:
+///  - first every controller except the root bus, by index but always after the
+///    controller it plugs into, as `-device <model>,<numbering>,id=pci.N,…,bus=…,addr=…`.
+///    Numbering in libvirt's order: `port=0x<port>,chassis=<n>` (root and downstream
+///    ports), `chassis_nr=<n>` (pci-bridge), `bus_nr=<n>` (pxb, pxb-pcie), `index=<n>`
+///    (a further pseries PHB, which has no bus= or addr=); after the id `numa_node=<n>`
+///    (expanders, PHBs), `hotplug=off` (ports with hotplug off), `io-reserve=0`
+///    (pcie-root-port with io_reserve_zero);
+///  - then every placement in request order: `-device <qemu device>,id=<name>,bus=…,addr=…`
+///    (PCI), `…,id=<name>,bus=virtio-mmio-bus.<N>` with the virtio-mmio device
+///    (virtio-mmio), or `…,id=<name>,devno=fe.0.<xxxx>` with the `-ccw` device (s390x).
+/// `addr=0xS` for function 0, `addr=0xS.0xF` otherwise; `multifunction=on` on function 0
+/// of a shared slot. `requests` must be the list the plan was made from (it supplies the
+/// device names). Hotplug off on the root bus is a machine setting, not a -device: on pc
+/// add `-global PIIX4_PM.acpi-root-pci-hotplug=off` yourself.
+[[nodiscard]] inline std::vector<std::string> qemu_arguments(const topology_plan& plan,
+                                                             std::span<const request> requests,
+                                                             const qemu_options& options = {}) {
+  std::vector<std::string> out;
+  out.reserve(plan.controllers.size() + plan.placements.size());
+  for (const controller* c : detail::parent_first(plan)) {
+    if (detail::emits_device(*c)) out.push_back(detail::controller_argument(plan, *c, options.syntax));
+  }
+  for (const placement& p : plan.placements) {
+    const bool built_in =
+        p.kind == placement_kind::pci && p.libvirt_address.bus.value == 0 && p.libvirt_address.domain == 0 &&
+        std::any_of(options.built_in.begin(), options.built_in.end(), [&](const reserved_function& f) {
+          return f.slot == p.libvirt_address.slot && f.function == p.libvirt_address.function;
+        });
+    if (!built_in) out.push_back(detail::placement_argument(plan, p, requests, options.syntax));
+  }
+  return out;
+}
+
+/// The QEMU arguments for `nodes` guest NUMA nodes, so that expanders and PHBs with
+/// `numa_node=` are accepted:
+///   -object memory-backend-ram,id=ram-node0,size=<ram_size>
+///   -numa node,nodeid=0,memdev=ram-node0
+///   -numa node,nodeid=1            (and so on: memory-less nodes)
+/// QEMU 7.2 refuses `-numa node` lines that give no memory at all ("total memory for
+/// NUMA nodes (0x0) should equal RAM size"), so node 0 owns all guest RAM through one
+/// memory backend. `ram_size` must equal the guest's `-m` (QEMU's default is 128M).
+/// Nothing for 0 nodes. Always classic syntax (`-numa` takes no JSON).
+[[nodiscard]] inline std::vector<std::string> qemu_numa_arguments(unsigned nodes, std::string_view ram_size = "128M") {
+  std::vector<std::string> out;
+  if (nodes == 0) return out;
+  out.push_back("-object memory-backend-ram,id=ram-node0,size=" + std::string(ram_size));
+  out.emplace_back("-numa node,nodeid=0,memdev=ram-node0");
+  for (unsigned n = 1; n < nodes; ++n) out.push_back("-numa node,nodeid=" + std::to_string(n));
+  return out;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_QEMU_HPP
+// ---- end pciplan/qemu.hpp
+// ---- begin pciplan/tree.hpp
+// pciplan — tree.hpp: a plan drawn as a tree, in the spirit of `lspci -tv`.
+//
+//   -[0000:00]-  pcie.0 pcie-root
+//    +-01.0-[01]  pci.1 pcie-root-port
+//    |   \-00.0  net0 virtio-net-pci
+//    +-01.1-[02-03]  pci.2 pcie-root-port
+//    |   \-00.0-[03]  pci.3 pcie-pci-bridge
+//    |       \-01.0  legacy0 e1000
+//    \-1e.0  scratch virtio-blk-pci
+//   virtio-mmio:
+//     virtio-mmio-bus.31  m0 virtio-blk-device
+//
+// Bus numbers are the guest's, as firmware assigns them (depth first).
+#ifndef PCIPLAN_TREE_HPP
+#define PCIPLAN_TREE_HPP
+
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pciplan::inline v0 {
+
+namespace detail {
+
+/// Draws one plan: the bus tree of each root, then the non-PCI transports.
+class tree_writer {
+ public:
+  tree_writer(const topology_plan& plan, std::span<const request> requests) : plan_(plan), requests_(requests) {
+    const std::size_t n = plan.controllers.size();
+    for (std::size_t i = 0; i != n; ++i) {
+      const unsigned index = plan.controllers[i].index.value;
+      if (index >= position_.size()) position_.resize(index + 1u, none);
+      if (position_[index] == none) position_[index] = i;
+    }
+    children_.resize(n);
+    drawn_.assign(n, false);
+    sub_.assign(n, 0);
+    sub_state_.assign(n, 0);
+    for (std::size_t i = 0; i != n; ++i) {
+      const controller& c = plan.controllers[i];
+      if (!c.has_address) continue;
+      const std::size_t parent = find(c.address.bus);
+      if (parent == none || parent == i) continue;
+      children_[parent].push_back({c.address.slot, c.address.function, true, i});
+    }
+    for (std::size_t i = 0; i != plan.placements.size(); ++i) {
+      const placement& p = plan.placements[i];
+      if (p.kind != placement_kind::pci) continue;
+      const std::size_t parent = find(p.libvirt_address.bus);
+      if (parent == none) {
+        unattached_devices_.push_back(i);
+        continue;
+      }
+      children_[parent].push_back({p.address.slot, p.address.function, false, i});
+    }
+    for (auto& list : children_) {
+      std::stable_sort(list.begin(), list.end(), [](const child& a, const child& b) {
+        return a.slot != b.slot ? a.slot < b.slot : a.function < b.function;
+      });
+    }
+  }
+
+  [[nodiscard]] std::string draw() {
+    // Each root bus is a tree: the main root first, then further roots by domain.
+    std::vector<std::size_t> roots;
+    for (std::size_t i = 0; i != plan_.controllers.size(); ++i) {
+      const controller& c = plan_.controllers[i];
+      if (!c.has_address && c.kind != nullptr && c.kind->is_root()) roots.push_back(i);
+    }
+    std::stable_sort(roots.begin(), roots.end(), [&](std::size_t a, std::size_t b) {
+      const controller& x = plan_.controllers[a];
+      const controller& y = plan_.controllers[b];
+      return x.domain != y.domain ? x.domain < y.domain : x.index < y.index;
+    });
+    for (std::size_t r : roots) draw_root(r);
+    // Whatever no root reaches: address-less non-roots, unknown parents, cycles.
+    bool header = false;
+    for (std::size_t i = 0; i != plan_.controllers.size(); ++i) {
+      if (drawn_[i]) continue;
+      if (!header) out_ += "not attached:\n";
+      header = true;
+      draw_controller(i, "  ", "  ");
+    }
+    for (std::size_t i : unattached_devices_) {
+      if (!header) out_ += "not attached:\n";
+      header = true;
+      out_ += "  ";
+      device_label(plan_.placements[i]);
+    }
+    section(placement_kind::mmio, "virtio-mmio:\n");
+    section(placement_kind::ccw, "ccw:\n");
+    return std::move(out_);
+  }
+
+ private:
+  static constexpr std::size_t none = static_cast<std::size_t>(-1);
+  struct child {
+    unsigned slot = 0;
+    unsigned function = 0;
+    bool is_controller = false;
+    std::size_t which = 0;  // into plan.controllers or plan.placements
+  };
+
+  [[nodiscard]] std::size_t find(controller_index index) const noexcept {
+    return index.value < position_.size() ? position_[index.value] : none;
+  }
+
+  /// The highest guest bus number at or below controller i (its subordinate bus),
+  /// computed once per controller.
+  [[nodiscard]] unsigned subordinate(std::size_t i) {
+    if (sub_state_[i] == 2) return sub_[i];
+    unsigned top = plan_.controllers[i].bus.value;
+    if (sub_state_[i] == 1) return top;  // a cycle in a hand-made list
+    sub_state_[i] = 1;
+    for (const child& c : children_[i]) {
+      if (c.is_controller) top = std::max(top, subordinate(c.which));
+    }
+    sub_state_[i] = 2;
+    sub_[i] = top;
+    return top;
+  }
+
+  void slot_text(unsigned slot, unsigned function) {
+    append_hex(out_, slot, 2);
+    out_ += '.';
+    append_hex(out_, function);
+  }
+
+  void attributes(const controller& c) {
+    if (c.kind != nullptr && c.kind->role == controller_role::extra_root && c.target_index >= 0) {
+      out_ += " index=" + std::to_string(c.target_index);
+    }
+    if (c.numa_node >= 0) out_ += " numa_node=" + std::to_string(c.numa_node);
+    if (c.hotplug == toggle::off) out_ += " hotplug=off";
+  }
+
+  [[nodiscard]] static std::string_view device_of(const controller& c) {
+    const std::string_view d = c.qemu_device();
+    return d.empty() && c.kind != nullptr ? c.kind->model : d;
+  }
+
+  void draw_root(std::size_t i) {
+    const controller& c = plan_.controllers[i];
+    drawn_[i] = true;
+    out_ += "-[";
+    append_hex(out_, c.domain, 4);
+    out_ += ':';
+    append_hex(out_, c.bus.value, 2);
+    out_ += "]-  ";
+    out_ += c.index.value == 0 ? bus_id(plan_, c.index) : controller_id(c.index);
+    out_ += ' ';
+    out_ += device_of(c);
+    attributes(c);
+    out_ += '\n';
+    draw_children(i, "");
+  }
+
+  /// `ss.f-[bb]  pci.N device` (or `[bb-ss]` when buses lie below), then its children.
+  void draw_controller(std::size_t i, const std::string& first, const std::string& rest) {
+    const controller& c = plan_.controllers[i];
+    drawn_[i] = true;
+    out_ += first;
+    if (c.has_address) {
+      slot_text(c.address.slot, c.address.function);
+      out_ += '-';
+    }
+    const unsigned low = (c.kind != nullptr && c.kind->role == controller_role::expander && c.bus_nr >= 0)
+                             ? static_cast<unsigned>(c.bus_nr)
+                             : c.bus.value;
+    const unsigned high = std::max(low, subordinate(i));
+    out_ += '[';
+    append_hex(out_, low, 2);
+    if (high != low) {
+      out_ += '-';
+      append_hex(out_, high, 2);
+    }
+    out_ += "]  ";
+    out_ += controller_id(c.index);
+    out_ += ' ';
+    out_ += device_of(c);
+    attributes(c);
+    out_ += '\n';
+    draw_children(i, rest);
+  }
+
+  void device_label(const placement& p) {
+    slot_text(p.address.slot, p.address.function);
+    out_ += "  ";
+    name_and_device(p);
+  }
+
+  /// `<name> <qemu device>`; the device is left out when the request is unknown.
+  void name_and_device(const placement& p) {
+    out_ += p.name;
+    const std::string driver = device_driver(p, requests_);
+    if (!driver.empty()) out_ += ' ' + driver;
+    out_ += '\n';
+  }
+
+  void draw_children(std::size_t i, const std::string& prefix) {
+    const std::vector<child>& list = children_[i];
+    for (std::size_t k = 0; k != list.size(); ++k) {
+      const child& c = list[k];
+      const bool last = k + 1 == list.size();
+      if (c.is_controller) {
+        if (drawn_[c.which]) continue;  // a cycle in a hand-made list
+        draw_controller(c.which, prefix + (last ? " \\-" : " +-"), prefix + (last ? "    " : " |  "));
+      } else {
+        out_ += prefix + (last ? " \\-" : " +-");
+        device_label(plan_.placements[c.which]);
+      }
+    }
+  }
+
+  void section(placement_kind kind, std::string_view header) {
+    std::vector<const placement*> list;
+    for (const placement& p : plan_.placements) {
+      if (p.kind == kind) list.push_back(&p);
+    }
+    if (list.empty()) return;
+    std::stable_sort(list.begin(), list.end(),
+                     [](const placement* a, const placement* b) { return a->transport < b->transport; });
+    out_ += header;
+    for (const placement* p : list) {
+      out_ += "  ";
+      out_ += kind == placement_kind::mmio ? mmio_bus(*p) : ccw_devno(*p);
+      out_ += "  ";
+      name_and_device(*p);
+    }
+  }
+
+  const topology_plan& plan_;
+  std::span<const request> requests_;
+  std::vector<std::size_t> position_;               // controller index -> position in plan.controllers
+  std::vector<std::vector<child>> children_;        // per controller: what sits on its bus
+  std::vector<std::size_t> unattached_devices_;     // PCI placements on an unknown bus
+  std::vector<bool> drawn_;
+  std::vector<unsigned> sub_;                       // subordinate bus per controller
+  std::vector<unsigned char> sub_state_;            // 0 not yet, 1 in progress, 2 done
+  std::string out_;
+};
+
+}  // namespace detail
+
+/// The plan as a text tree, one line per controller and device, like `lspci -tv`:
+///  - one tree per root bus, headed `-[dddd:bb]-  <name> <device>`: the main root
+///    (named after its bus, `pcie.0` or `pci.0`), then each further pseries PHB
+///    (`pci.N`) in its own PCI domain;
+///  - below it, sorted by slot.function, each controller as
+///    `ss.f-[bb]  pci.N <qemu device>` — `[bb]` its secondary bus, `[bb-ss]` when buses
+///    lie below it (an expander's range starts at its own root bus, busNr) — followed
+///    by what sits on its bus, and each device as `ss.f  <name> <qemu device>`;
+///  - ` index=`, ` numa_node=` and ` hotplug=off` after a controller when they are set;
+///  - then `virtio-mmio:` and `ccw:` sections, by transport, and `not attached:` for
+///    anything no root reaches (only possible with a hand-made controller list).
+/// Bus numbers are guest bus numbers in hexadecimal. `requests` must be the list the
+/// plan was made from (it supplies the device names). Deterministic: the same plan
+/// always gives the same text.
+[[nodiscard]] inline std::string tree(const topology_plan& plan, std::span<const request> requests) {
+  return detail::tree_writer(plan, requests).draw();
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_TREE_HPP
+// ---- end pciplan/tree.hpp
 
 // ---- begin pciplan/fixed_layout.hpp
 // pciplan — fixed_layout.hpp: a hand-written PCI layout declared with types and

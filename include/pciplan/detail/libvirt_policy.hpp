@@ -131,8 +131,10 @@ class libvirt_planner {
     else return &descriptor_of<pci_bridge>;
   }
 
+  /// `hotplug='off'` on pci-root turns off ACPI hotplug in QEMU; libvirt's address set
+  /// still treats the root bus as hot-pluggable (pc-i440fx-acpi-root-hotplug-disable).
   constexpr void define(bus_table& t, const controller& c) const {
-    t.define(c.index.value, *c.kind, c.hotplug != toggle::off, -1, 0, pseries && c.index.value == 0);
+    t.define(c.index.value, *c.kind, c.hotplug != toggle::off || c.kind->is_root(), -1, 0, pseries && c.index.value == 0);
   }
 
   /// Adds buses so that `target` exists, with models chosen from the device's flags
