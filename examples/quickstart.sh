@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-packages="g++ clang cmake ninja-build python3 catch2 libboost1.81-dev libbenchmark-dev"
+packages="g++ clang cmake ninja-build python3 catch2 libboost1.81-dev libbenchmark-dev libpugixml-dev libclang-rt-14-dev"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

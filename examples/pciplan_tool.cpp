@@ -1,0 +1,198 @@
+// The pciplan command-line tool: plan a libvirt domain XML and print it back with
+// addresses, as QEMU -device arguments, as a tree or as JSON. `pciplan --help` says all.
+#include <pciplan/json.hpp>
+#include <pciplan/libvirt.hpp>
+#include <pciplan/pciplan.hpp>
+#include <pciplan/qemu.hpp>
+#include <pciplan/tree.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+constexpr std::string_view usage = R"(usage: pciplan plan [OPTIONS] FILE|-
+       pciplan --help | --version
+
+Reads a libvirt domain XML (FILE, or standard input for -), gives every PCI device an
+address and adds the PCI controllers it needs, and prints the result.
+
+options:
+  --policy libvirt|pciplan  libvirt: exactly what libvirt's QEMU driver would assign;
+                            pciplan (default): hot-pluggable ports per device, spare
+                            ports, NUMA expanders, switches when the root bus is full
+  --format xml|qemu|tree|json
+                            xml (default): the domain with <address> on every PCI device
+                              and the added <controller> elements
+                            qemu: one -device argument per line (ids pci.N / pcie.0 /
+                              pci.0 as libvirt names them), controllers first
+                            tree: an lspci -tv like tree with guest bus numbers
+                            json: the plan for programs
+  --spare-ports N           pciplan policy: N spare hot-pluggable ports (default 4, or
+                            the domain's <metadata> pciplan:plan spare-ports)
+  --new-definition          use libvirt's defaults for a newly defined domain
+  --explain                 also say why each device got its address (XML comments
+                            after the document, '#' lines after qemu and tree output)
+
+Constraints without addresses go in <metadata> (see the README, "libvirt"):
+  <pciplan:plan xmlns:pciplan="urn:pciplan:plan:1" spare-ports="2">
+    <pciplan:device alias="ua-net1" link="pcie" hotplug="no" numa-node="1"/>
+  </pciplan:plan>
+
+exit status:
+  0  planned; the result is on standard output
+  1  the domain cannot be planned (the device and the reason on standard error)
+  2  usage error, or the input is unreadable or not a valid domain
+Nothing is written to standard output unless the exit status is 0.
+)";
+
+struct arguments {
+  pciplan::libvirt::domain_options options{};
+  std::string format = "xml";
+  bool explain = false;
+  std::string file;
+};
+
+[[noreturn]] void usage_error(const std::string& what) {
+  std::cerr << "pciplan: " << what << "\n(pciplan --help shows the usage)\n";
+  std::exit(2);
+}
+
+arguments parse(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty()) usage_error("no command given");
+  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << usage;
+    std::exit(0);
+  }
+  if (args[0] == "--version") {
+    std::cout << "pciplan 0.1.0\n";
+    std::exit(0);
+  }
+  if (args[0] != "plan") usage_error("unknown command '" + std::string(args[0]) + "' (the command is 'plan')");
+  arguments a{};
+  bool have_file = false;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string_view s = args[i];
+    const auto value = [&]() -> std::string_view {
+      if (i + 1 >= args.size()) usage_error(std::string(s) + " needs a value");
+      return args[++i];
+    };
+    if (s == "--help" || s == "-h") {
+      std::cout << usage;
+      std::exit(0);
+    } else if (s == "--policy") {
+      const std::string_view v = value();
+      if (v == "libvirt") a.options.policy = pciplan::libvirt::policy_kind::libvirt;
+      else if (v == "pciplan") a.options.policy = pciplan::libvirt::policy_kind::pciplan;
+      else usage_error("--policy must be libvirt or pciplan, not '" + std::string(v) + "'");
+    } else if (s == "--format") {
+      const std::string_view v = value();
+      if (v != "xml" && v != "qemu" && v != "tree" && v != "json") {
+        usage_error("--format must be xml, qemu, tree or json, not '" + std::string(v) + "'");
+      }
+      a.format = v;
+    } else if (s == "--spare-ports") {
+      const std::string_view v = value();
+      const auto n = pciplan::libvirt::detail::parse_number(v);
+      if (!n || *n > 1024) usage_error("--spare-ports needs a number from 0 to 1024, not '" + std::string(v) + "'");
+      a.options.spare_ports = static_cast<int>(*n);
+    } else if (s == "--explain") {
+      a.explain = true;
+    } else if (s == "--new-definition") {
+      a.options.new_definition = true;
+    } else if (s.size() > 1 && s[0] == '-' && s != "-") {
+      usage_error("unknown option '" + std::string(s) + "'");
+    } else {
+      if (have_file) usage_error("only one FILE may be given");
+      a.file = s;
+      have_file = true;
+    }
+  }
+  if (!have_file) usage_error("no FILE given (use - for standard input)");
+  return a;
+}
+
+std::string read_input(const std::string& file) {
+  std::ostringstream text;
+  if (file == "-") {
+    text << std::cin.rdbuf();
+    if (std::cin.bad()) {
+      std::cerr << "pciplan: cannot read standard input\n";
+      std::exit(2);
+    }
+    return text.str();
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::cerr << "pciplan: cannot open " << file << ": " << std::strerror(errno) << '\n';
+    std::exit(2);
+  }
+  text << in.rdbuf();
+  if (in.bad()) {
+    std::cerr << "pciplan: cannot read " << file << '\n';
+    std::exit(2);
+  }
+  return text.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const arguments a = parse(argc, argv);
+  const std::string input = read_input(a.file);
+  const std::string source = a.file == "-" ? std::string("<stdin>") : a.file;
+  try {
+    pciplan::libvirt::domain d(input, a.options);
+    const pciplan::result<pciplan::topology_plan> plan = d.plan(a.options.policy);
+    if (!plan) {
+      std::cerr << "pciplan: " << source << ": " << plan.error() << '\n';
+      return pciplan::libvirt::status_of(plan.error().code);
+    }
+    std::string out;
+    std::string comment = "# ";
+    if (a.format == "xml") {
+      out = d.write(*plan);
+      comment = "<!-- ";
+    } else if (a.format == "qemu") {
+      const pciplan::qemu_options options = pciplan::libvirt::with_machine(
+          d.machine(), [](auto m) { return pciplan::qemu_options_for<decltype(m)>(); });
+      for (const std::string& line : pciplan::qemu_arguments(*plan, d.requests(), options)) out += line + '\n';
+    } else if (a.format == "tree") {
+      out = pciplan::tree(*plan, d.requests());
+    } else {
+      out = pciplan::to_json(*plan, d.requests(), d.machine_name());
+    }
+    if (a.explain && a.format != "json") {
+      const auto line = [&](std::string text) {
+        if (a.format == "xml") {  // "--" may not appear inside an XML comment
+          std::string safe;
+          for (char ch : text) {
+            if (ch == '-' && !safe.empty() && safe.back() == '-') safe += ' ';
+            safe += ch;
+          }
+          return comment + safe + " -->\n";
+        }
+        return comment + text + "\n";
+      };
+      for (const pciplan::placement& p : plan->placements) out += line(pciplan::explain(*plan, p));
+      for (const pciplan::warning& w : plan->warnings) out += line("warning: " + std::string(w.text));
+    }
+    for (const pciplan::warning& w : plan->warnings) std::cerr << "pciplan: warning: " << w.text << '\n';
+    std::cout << out;
+    std::cout.flush();
+    return std::cout ? 0 : 2;
+  } catch (const pciplan::libvirt::input_error& e) {
+    std::cerr << "pciplan: " << source << ": " << e.what() << '\n';
+    return 2;
+  }
+}

@@ -1,0 +1,188 @@
+// pciplan — detail/libvirt_xml.hpp: small pugixml helpers for the libvirt adapter.
+//
+// Numbers as libvirt writes them ("0x1f" or "31"), line numbers for messages, and
+// inserting elements so that the document keeps its indentation.
+#ifndef PCIPLAN_DETAIL_LIBVIRT_XML_HPP
+#define PCIPLAN_DETAIL_LIBVIRT_XML_HPP
+
+#include <pciplan/detail/config.hpp>
+
+#include <pugixml.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace pciplan::inline v0::libvirt {
+
+/// The input is not a domain pciplan can read: malformed or unsupported XML, an unknown
+/// machine, a bad attribute. `what()` names the element and the line where it can.
+class input_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace pciplan::inline v0::libvirt
+
+namespace pciplan::inline v0::libvirt::detail {
+
+/// "0x1f", "31": a non-negative number as libvirt accepts it; nullopt when it is not one.
+[[nodiscard]] constexpr std::optional<std::uint64_t> parse_number(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  unsigned base = 10;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    base = 16;
+    s.remove_prefix(2);
+  }
+  if (s.empty() || s.size() > 16) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    unsigned d = 0;
+    if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
+    else if (base == 16 && c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
+    else if (base == 16 && c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
+    else return std::nullopt;
+    v = v * base + d;
+  }
+  return v;
+}
+
+/// Where a node starts in the input, as "line N" (1-based), or "" when unknown.
+class locator {
+ public:
+  explicit locator(std::string_view text) : text_(text) {}
+  [[nodiscard]] std::string line_of(std::ptrdiff_t offset) const {
+    if (offset < 0 || static_cast<std::size_t>(offset) > text_.size()) return {};
+    std::size_t line = 1;
+    for (std::size_t i = 0; i != static_cast<std::size_t>(offset); ++i) line += text_[i] == '\n' ? 1 : 0;
+    return "line " + std::to_string(line);
+  }
+  /// "<controller> at line 12" (the element and where it is)
+  [[nodiscard]] std::string where(pugi::xml_node n) const {
+    std::string s = "<";
+    s += n.name();
+    s += ">";
+    const std::string line = line_of(n.offset_debug());
+    if (!line.empty()) s += " at " + line;
+    return s;
+  }
+  [[noreturn]] void fail(pugi::xml_node n, std::string_view what) const {
+    throw input_error(where(n) + ": " + std::string(what));
+  }
+
+ private:
+  std::string_view text_;
+};
+
+/// An attribute as a number within [lo, hi]; nullopt when absent. Throws input_error.
+[[nodiscard]] inline std::optional<std::uint64_t> number_attribute(const locator& at, pugi::xml_node n,
+                                                                   const char* attr, std::uint64_t lo,
+                                                                   std::uint64_t hi) {
+  const pugi::xml_attribute a = n.attribute(attr);
+  if (!a) return std::nullopt;
+  const auto v = parse_number(a.value());
+  if (!v) {
+    at.fail(n, std::string("attribute ") + attr + "='" + a.value() + "' is not a number");
+  }
+  if (*v < lo || *v > hi) {
+    at.fail(n, std::string("attribute ") + attr + "='" + a.value() + "' is out of range (" + std::to_string(lo) +
+                   " to " + std::to_string(hi) + ")");
+  }
+  return v;
+}
+
+/// "0x1f", with at least `width` hex digits.
+[[nodiscard]] inline std::string hex(unsigned value, int width) {
+  static constexpr char digits[] = "0123456789abcdef";
+  char buf[16];
+  int n = 0;
+  do {
+    buf[n++] = digits[value & 0xfu];
+    value >>= 4;
+  } while (value != 0);
+  while (n < width) buf[n++] = '0';
+  std::string s = "0x";
+  while (n > 0) s += buf[--n];
+  return s;
+}
+
+/// The indentation of the line an element is on, when the document is indented.
+[[nodiscard]] inline std::optional<std::string> indent_of(pugi::xml_node n) {
+  const pugi::xml_node prev = n.previous_sibling();
+  if (!prev || prev.type() != pugi::node_pcdata) return std::nullopt;
+  const std::string_view ws = prev.value();
+  const std::size_t nl = ws.rfind('\n');
+  if (nl == std::string_view::npos) return std::nullopt;
+  std::string_view tail = ws.substr(nl + 1);
+  if (tail.find_first_not_of(" \t") != std::string_view::npos) return std::nullopt;
+  return std::string(tail);
+}
+
+[[nodiscard]] inline bool is_blank_text(pugi::xml_node n) {
+  if (n.type() != pugi::node_pcdata) return false;
+  const std::string_view v = n.value();
+  return v.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+/// Appends a child element as the last element child of `parent`, indented like the
+/// document when it is indented.
+inline pugi::xml_node append_element(pugi::xml_node parent, const char* name) {
+  const std::optional<std::string> own = indent_of(parent);
+  if (!own) return parent.append_child(name);
+  const std::string child_indent = *own + "  ";
+  pugi::xml_node last = parent.last_child();
+  if (last && is_blank_text(last)) {
+    parent.insert_child_before(pugi::node_pcdata, last).set_value(("\n" + child_indent).c_str());
+    return parent.insert_child_before(name, last);
+  }
+  if (!last) {
+    parent.append_child(pugi::node_pcdata).set_value(("\n" + child_indent).c_str());
+    pugi::xml_node e = parent.append_child(name);
+    parent.append_child(pugi::node_pcdata).set_value(("\n" + *own).c_str());
+    return e;
+  }
+  parent.append_child(pugi::node_pcdata).set_value(("\n" + child_indent).c_str());
+  return parent.append_child(name);
+}
+
+/// Inserts a sibling element right after `anchor`, on a line of its own.
+inline pugi::xml_node insert_element_after(pugi::xml_node anchor, const char* name) {
+  pugi::xml_node parent = anchor.parent();
+  const std::optional<std::string> indent = indent_of(anchor);
+  if (!indent) return parent.insert_child_after(name, anchor);
+  pugi::xml_node ws = parent.insert_child_after(pugi::node_pcdata, anchor);
+  ws.set_value(("\n" + *indent).c_str());
+  return parent.insert_child_after(name, ws);
+}
+
+/// Inserts a sibling element right before `anchor`, on a line of its own.
+inline pugi::xml_node insert_element_before(pugi::xml_node anchor, const char* name) {
+  pugi::xml_node parent = anchor.parent();
+  const std::optional<std::string> indent = indent_of(anchor);
+  pugi::xml_node e = parent.insert_child_before(name, anchor);
+  if (indent) parent.insert_child_before(pugi::node_pcdata, anchor).set_value(("\n" + *indent).c_str());
+  return e;
+}
+
+/// Sets an attribute, adding it when absent.
+inline void set_attribute(pugi::xml_node n, const char* name, std::string_view value) {
+  pugi::xml_attribute a = n.attribute(name);
+  if (!a) a = n.append_attribute(name);
+  a.set_value(value.data(), value.size());
+}
+
+/// Removes an element together with the blank text that indents it.
+inline void remove_element(pugi::xml_node n) {
+  pugi::xml_node parent = n.parent();
+  pugi::xml_node prev = n.previous_sibling();
+  if (prev && is_blank_text(prev)) parent.remove_child(prev);
+  parent.remove_child(n);
+}
+
+}  // namespace pciplan::inline v0::libvirt::detail
+
+#endif  // PCIPLAN_DETAIL_LIBVIRT_XML_HPP

@@ -1,0 +1,201 @@
+"""The pciplan tool as users run it: exit status, standard output and standard error.
+
+Usage: python3 cli_test.py PATH/TO/pciplan EXAMPLES_DIR
+Each case runs the tool and checks the documented contract: 0 with the result on stdout,
+1 when planning fails, 2 for usage errors and invalid input, and nothing on stdout
+unless the status is 0. Prints one line per case and `N of M cases passed`.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+TOOL = sys.argv[1]
+EXAMPLES = sys.argv[2]
+failures = []
+count = 0
+
+
+def domain(devices, machine="q35", arch="x86_64", metadata="", cpu=""):
+    return f"""<domain type='kvm'>
+  <name>t</name>{metadata}
+  <os>
+    <type arch='{arch}' machine='{machine}'>hvm</type>
+  </os>{cpu}
+  <devices>
+{devices}  </devices>
+</domain>
+"""
+
+
+def nic(model="virtio", alias=None, address=None):
+    a = f"\n      <alias name='{alias}'/>" if alias else ""
+    ad = f"\n      <address type='pci' {address}/>" if address else ""
+    return f"""    <interface type='network'>
+      <source network='default'/>
+      <model type='{model}'/>{a}{ad}
+    </interface>
+"""
+
+
+def run(name, args, stdin=None, status=0, stdout_has=None, stderr_has=None, check=None):
+    global count
+    count += 1
+    p = subprocess.run([TOOL] + args, input=stdin, capture_output=True)
+    out, err = p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    problems = []
+    if p.returncode != status:
+        problems.append(f"exit status {p.returncode}, expected {status}")
+    if status != 0 and out:
+        problems.append(f"stdout is not empty: {out[:120]!r}")
+    if status != 0 and not err.strip():
+        problems.append("stderr says nothing")
+    for want in ([stdout_has] if isinstance(stdout_has, str) else stdout_has or []):
+        if want not in out:
+            problems.append(f"stdout lacks {want!r}")
+    for want in ([stderr_has] if isinstance(stderr_has, str) else stderr_has or []):
+        if want not in err:
+            problems.append(f"stderr lacks {want!r}: {err[:300]!r}")
+    if check and not problems:
+        try:
+            check(out)
+        except Exception as e:  # noqa: BLE001 — any failure of the check fails the case
+            problems.append(f"check failed: {e}")
+    print(("ok   " if not problems else "FAIL ") + name + ("" if not problems else ": " + "; ".join(problems)))
+    if problems:
+        failures.append(name)
+
+
+def with_file(text, binary=False):
+    f = tempfile.NamedTemporaryFile("wb" if binary else "w", suffix=".xml", delete=False)
+    f.write(text)
+    f.close()
+    return f.name
+
+
+# ---- usage -----------------------------------------------------------------------
+run("help", ["--help"], stdout_has=["usage: pciplan plan", "exit status", "--format", "--policy"])
+run("plan --help", ["plan", "--help"], stdout_has="usage: pciplan plan")
+run("no command", [], status=2, stderr_has="no command")
+run("unknown command", ["frobnicate"], status=2, stderr_has="unknown command")
+run("unknown option", ["plan", "--frob", "x.xml"], status=2, stderr_has="unknown option '--frob'")
+run("bad policy", ["plan", "--policy", "qemu", "x.xml"], status=2, stderr_has="--policy must be")
+run("bad format", ["plan", "--format", "yaml", "x.xml"], status=2, stderr_has="--format must be")
+run("bad spare ports", ["plan", "--spare-ports", "many", "x.xml"], status=2, stderr_has="--spare-ports needs")
+run("option without value", ["plan", "--policy"], status=2, stderr_has="needs a value")
+run("no file", ["plan"], status=2, stderr_has="no FILE")
+run("two files", ["plan", "a.xml", "b.xml"], status=2, stderr_has="only one FILE")
+run("missing file", ["plan", "/nonexistent/dom.xml"], status=2, stderr_has="cannot open /nonexistent/dom.xml")
+
+# ---- invalid input: exit 2, nothing on stdout ---------------------------------------
+run("malformed xml", ["plan", "-"], stdin=b"<domain><os>", status=2, stderr_has=["not well-formed", "line 1"])
+run("binary junk", ["plan", "-"], stdin=bytes(range(256)) * 64, status=2, stderr_has="pciplan: <stdin>:")
+run("empty input", ["plan", "-"], stdin=b"", status=2, stderr_has="pciplan: <stdin>:")
+run("not a domain", ["plan", "-"], stdin=b"<network><name>x</name></network>", status=2,
+    stderr_has="not a libvirt domain")
+run("no os type", ["plan", "-"], stdin=b"<domain><devices/></domain>", status=2, stderr_has="<os><type")
+run("unknown machine", ["plan", "-"], stdin=domain("", machine="isapc").encode(), status=2,
+    stderr_has=["<type> at line 4", "machine type 'isapc'"])
+run("unknown arch", ["plan", "-"], stdin=domain("", arch="m68k", machine="q800").encode(), status=2,
+    stderr_has="arch 'm68k'")
+run("duplicate alias", ["plan", "-"], stdin=domain(nic(alias="ua-a") + nic(alias="ua-a")).encode(), status=2,
+    stderr_has=["<interface> at line 12: alias 'ua-a' is used by two devices"])
+run("slot out of range", ["plan", "-"],
+    stdin=domain(nic(address="domain='0x0000' bus='0x00' slot='0x20' function='0x0'")).encode(), status=2,
+    stderr_has=["<address> at line", "slot='0x20' is out of range"])
+run("function not a number", ["plan", "-"],
+    stdin=domain(nic(address="bus='0x00' slot='0x03' function='x'")).encode(), status=2,
+    stderr_has="function='x' is not a number")
+run("duplicate address", ["plan", "--policy", "libvirt", "-"],
+    stdin=domain(nic(model="e1000", address="bus='0x00' slot='0x05' function='0x0'") +
+                 nic(model="e1000", address="bus='0x00' slot='0x05' function='0x0'"), machine="pc").encode(),
+    status=2, stderr_has="already in use")
+run("address on a missing bus", ["plan", "-"],
+    stdin=domain(nic(address="bus='0x07' slot='0x00' function='0x0'"), machine="q35").encode(), status=2,
+    stderr_has="net")
+run("duplicate controller index", ["plan", "-"],
+    stdin=domain("    <controller type='pci' index='1' model='pcie-root-port'/>\n"
+                 "    <controller type='pci' index='1' model='pcie-root-port'/>\n").encode(),
+    status=2, stderr_has="index 1 is used twice")
+run("unknown controller model", ["plan", "-"],
+    stdin=domain("    <controller type='pci' index='1' model='pcie-frobnicator'/>\n").encode(), status=2,
+    stderr_has="unknown PCI controller model 'pcie-frobnicator'")
+run("wrong root", ["plan", "-"], stdin=domain("    <controller type='pci' index='0' model='pcie-root'/>\n",
+                                              machine="pc").encode(), status=2, stderr_has="root")
+meta = """
+  <metadata>
+    <pp:plan xmlns:pp="urn:pciplan:plan:1">
+      <pp:device alias="ua-old" link="pcie"/>
+    </pp:plan>
+  </metadata>"""
+run("contradicting constraint", ["plan", "-"], stdin=domain(nic(model="e1000", alias="ua-old"), metadata=meta).encode(),
+    status=2, stderr_has=["ua-old", "conventional PCI only"])
+run("constraint for a missing alias", ["plan", "-"], stdin=domain(nic(alias="ua-x"), metadata=meta).encode(), status=2,
+    stderr_has="no PCI device has alias 'ua-old'")
+bad_meta = meta.replace('link="pcie"', 'hotplug="sometimes"')
+run("bad constraint value", ["plan", "-"], stdin=domain(nic(alias="ua-old"), metadata=bad_meta).encode(), status=2,
+    stderr_has="hotplug must be 'yes' or 'no'")
+run("deeply nested", ["plan", "-"], stdin=(domain("").replace("</devices>", "<x>" * 100000 + "</x>" * 100000 +
+                                                            "</devices>")).encode(), status=2,
+    stderr_has="more than 64 levels")
+huge = with_file(domain("    <!-- " + "x" * (65 << 20) + " -->\n"))
+run("huge document", ["plan", huge], status=2, stderr_has="larger than 64 MiB")
+os.unlink(huge)
+
+# ---- planning fails: exit 1 ---------------------------------------------------------
+many = "".join(f"    <disk type='file'><source file='/d{i}'/><target dev='vd{i}' bus='virtio'/></disk>\n"
+               for i in range(40))
+run("microvm runs out of virtio-mmio transports", ["plan", "-"], stdin=domain(many, machine="microvm").encode(),
+    status=1, stderr_has="virtio-mmio transport")
+ports = "".join("    <controller type='pci' model='pcie-root-port'/>\n" for _ in range(241))
+run("too many root ports (libvirt)", ["plan", "--policy", "libvirt", "-"], stdin=domain(ports).encode(), status=1,
+    stderr_has="controller")
+
+# ---- success ------------------------------------------------------------------------
+desktop = os.path.join(EXAMPLES, "q35-desktop.xml")
+
+
+def xml_with_addresses(out):
+    root = ET.fromstring(out)
+    devs = root.find("devices")
+    assert devs.find("interface/address").get("type") == "pci"
+    assert any(c.get("model") == "pcie-root-port" for c in devs.findall("controller"))
+    assert root.find("name").text == "fedora-desktop"
+
+
+def qemu_lines(out):
+    lines = out.splitlines()
+    assert lines and all(line.startswith("-device ") for line in lines), lines[:3]
+    assert any("id=net0" in line for line in lines)
+
+
+def json_plan(out):
+    doc = json.loads(out)
+    assert doc["machine"] == "pc-q35-7.2", doc["machine"]
+    assert any(d["name"] == "net0" for d in doc["devices"])
+
+
+run("xml", ["plan", desktop], check=xml_with_addresses)
+run("xml from stdin", ["plan", "-"], stdin=open(desktop, "rb").read(), check=xml_with_addresses)
+run("qemu", ["plan", "--format", "qemu", desktop], check=qemu_lines)
+run("tree", ["plan", "--format", "tree", desktop], stdout_has=["pcie-root-port", "net0 virtio-net-pci"])
+run("json", ["plan", "--format", "json", desktop], check=json_plan)
+run("explain xml", ["plan", "--explain", desktop], stdout_has="<!-- net0 is at", check=lambda out: ET.fromstring(out))
+run("explain tree", ["plan", "--explain", "--format", "tree", desktop], stdout_has="# net0 is at")
+run("spare ports", ["plan", "--spare-ports", "0", "--format", "json", desktop],
+    check=lambda out: json.loads(out))
+run("libvirt policy", ["plan", "--policy", "libvirt", "--format", "tree", desktop], stdout_has="pcie-root-port")
+run("NUMA constraints under the libvirt policy", ["plan", "--policy", "libvirt", os.path.join(EXAMPLES, "q35-numa.xml")],
+    status=2, stderr_has="libvirt does not place devices by NUMA node")
+for name in sorted(os.listdir(EXAMPLES)):
+    if name.endswith(".xml"):
+        for policy in ("libvirt", "pciplan"):
+            if policy == "libvirt" and name == "q35-numa.xml":
+                continue
+            run(f"example {name} ({policy})", ["plan", "--policy", policy, os.path.join(EXAMPLES, name)],
+                check=lambda out: ET.fromstring(out))
+
+print(f"{count - len(failures)} of {count} cases passed")
+sys.exit(1 if failures else 0)

@@ -1,0 +1,265 @@
+// Reading a libvirt domain: machines, the device table, default devices, addresses,
+// controller indexes, metadata constraints and bad input (<pciplan/libvirt.hpp>).
+#include <pciplan/libvirt.hpp>
+#include <pciplan/pciplan.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <string_view>
+
+using pciplan::libvirt::domain;
+using pciplan::libvirt::input_error;
+using pciplan::libvirt::machine_id;
+
+namespace {
+
+std::string make_domain(std::string_view devices, std::string_view machine = "q35", std::string_view arch = "x86_64",
+                        std::string_view extra = "") {
+  std::string s = "<domain type='kvm'>\n  <name>t</name>\n";
+  s += extra;
+  s += "  <os>\n    <type arch='" + std::string(arch) + "' machine='" + std::string(machine) + "'>hvm</type>\n  </os>\n";
+  s += "  <devices>\n" + std::string(devices) + "  </devices>\n</domain>\n";
+  return s;
+}
+
+const pciplan::request* find(const domain& d, std::string_view name) {
+  for (const pciplan::request& r : d.requests()) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+std::string error_of(const std::string& xml) {
+  try {
+    domain d(xml);
+  } catch (const input_error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("libvirt-rules.md §2.1: machine types by arch and machine attribute", "[libvirt][reader]") {
+  using pciplan::libvirt::machine_of;
+  CHECK(machine_of("x86_64", "pc-i440fx-7.2") == machine_id::pc);
+  CHECK(machine_of("x86_64", "") == machine_id::pc);
+  CHECK(machine_of("x86_64", "pc-q35-7.2") == machine_id::q35);
+  CHECK(machine_of("x86_64", "q35") == machine_id::q35);
+  CHECK(machine_of("x86_64", "microvm") == machine_id::microvm);
+  CHECK(machine_of("aarch64", "virt-7.2") == machine_id::aarch64_virt);
+  CHECK(machine_of("riscv64", "virt") == machine_id::riscv64_virt);
+  CHECK(machine_of("loongarch64", "virt") == machine_id::loongarch64_virt);
+  CHECK(machine_of("ppc64le", "pseries-7.2") == machine_id::pseries);
+  CHECK(machine_of("s390x", "s390-ccw-virtio-7.2") == machine_id::s390x_ccw);
+  CHECK_FALSE(machine_of("x86_64", "isapc"));
+  CHECK_FALSE(machine_of("aarch64", "versatilepb"));
+  CHECK_FALSE(machine_of("m68k", "q800"));
+}
+
+TEST_CASE("libvirt-rules.md §2.1: the default devices libvirt adds", "[libvirt][reader]") {
+  SECTION("q35: qemu-xhci, the SATA controller and a virtio balloon") {
+    domain d(make_domain(""));
+    REQUIRE(d.requests().size() == 3);
+    CHECK(find(d, "usb0")->device.qemu_device == "qemu-xhci");
+    CHECK(find(d, "sata0")->device.qemu_device == "ich9-ahci");
+    CHECK(find(d, "balloon0")->device.qemu_device == "virtio-balloon-pci");
+  }
+  SECTION("pc: piix3-uhci and a balloon") {
+    domain d(make_domain("", "pc"));
+    REQUIRE(d.requests().size() == 2);
+    CHECK(find(d, "usb0")->device.qemu_device == "piix3-usb-uhci");
+  }
+  SECTION("aarch64 virt: nothing") {
+    domain d(make_domain("", "virt", "aarch64"));
+    CHECK(d.requests().empty());
+  }
+  SECTION("riscv64 virt: a balloon only") {
+    domain d(make_domain("", "virt", "riscv64"));
+    REQUIRE(d.requests().size() == 1);
+    CHECK(d.requests()[0].device.libvirt.element == "memballoon");
+  }
+  SECTION("pseries: pci-ohci for existing domains, qemu-xhci for new ones") {
+    domain old_def(make_domain("", "pseries", "ppc64"));
+    CHECK(find(old_def, "usb0")->device.qemu_device == "pci-ohci");
+    domain new_def(make_domain("", "pseries", "ppc64"), {.new_definition = true});
+    CHECK(find(new_def, "usb0")->device.qemu_device == "qemu-xhci");
+  }
+  SECTION("usb model='none' and memballoon model='none' add nothing") {
+    domain d(make_domain("    <controller type='usb' model='none'/>\n    <memballoon model='none'/>\n"));
+    REQUIRE(d.requests().size() == 1);
+    CHECK(d.requests()[0].name == "sata0");
+  }
+  SECTION("implicit controllers: virtio-serial for a virtio channel, SCSI for a SCSI disk") {
+    domain d(make_domain("    <disk type='file'><target dev='sda' bus='scsi'/></disk>\n"
+                         "    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>\n"));
+    CHECK(find(d, "scsi0")->device.qemu_device == "lsi53c895a");
+    CHECK(find(d, "virtio-serial0")->device.qemu_device == "virtio-serial-pci");
+  }
+}
+
+TEST_CASE("libvirt-rules.md §3.2: which elements use PCI, and as what", "[libvirt][reader]") {
+  domain d(make_domain(
+      "    <controller type='usb' model='none'/>\n    <memballoon model='none'/>\n"
+      "    <disk type='file'><target dev='vda' bus='virtio'/></disk>\n"
+      "    <disk type='file' model='virtio-transitional'><target dev='vdb' bus='virtio'/></disk>\n"
+      "    <disk type='file'><target dev='sda' bus='sata'/></disk>\n"
+      "    <interface type='user'><model type='e1000e'/></interface>\n"
+      "    <interface type='user'/>\n"
+      "    <interface type='hostdev'><source><address type='pci' domain='0' bus='3' slot='0' function='0'/></source></interface>\n"
+      "    <input type='tablet' bus='virtio' model='virtio-transitional'/>\n"
+      "    <input type='tablet' bus='usb'/>\n"
+      "    <sound model='ich9'/>\n    <sound model='usb'/>\n"
+      "    <video><model type='qxl'/></video>\n    <video><model type='qxl'/></video>\n"
+      "    <video><model type='ramfb'/></video>\n"
+      "    <watchdog model='i6300esb'/>\n    <watchdog model='itco'/>\n"
+      "    <serial type='pty'><target type='pci-serial'/></serial>\n    <serial type='pty'/>\n"
+      "    <crypto model='virtio' type='qemu'><backend model='builtin'/></crypto>\n"
+      "    <iommu model='intel'/>\n"
+      "    <panic model='pvpanic'/>\n"));
+  const auto qemu = [&](std::string_view name) { return std::string(find(d, name)->device.qemu_device); };
+  CHECK(qemu("virtio-disk0") == "virtio-blk-pci");
+  CHECK(qemu("virtio-disk1") == "virtio-blk-pci-transitional");
+  CHECK(qemu("net0") == "e1000e");
+  CHECK(qemu("net1") == "rtl8139");  // x86 default NIC model
+  CHECK(qemu("hostdev0") == "vfio-pci");
+  CHECK(find(d, "hostdev0")->device.libvirt.element == "hostdev");  // placed among the hostdevs
+  CHECK(qemu("input0") == "virtio-tablet-pci");
+  CHECK(find(d, "input0")->link == pciplan::link_need::pci);  // transitional: conventional PCI
+  CHECK(qemu("sound0") == "ich9-intel-hda");
+  CHECK(qemu("video0") == "qxl-vga");  // the primary qxl
+  CHECK(qemu("video1") == "qxl");
+  CHECK(qemu("watchdog0") == "i6300esb");
+  CHECK(qemu("serial0") == "pci-serial");
+  CHECK(qemu("crypto0") == "virtio-crypto-pci");
+  // the 12 above and q35's SATA controller; the SATA disk, USB tablet, USB sound, ramfb, iTCO,
+  // ISA serial, intel-iommu and x86 pvpanic do not use PCI
+  CHECK(d.requests().size() == 13);
+}
+
+TEST_CASE("libvirt-rules.md §4.10: an all-zero PCI address means 'PCI, anywhere'", "[libvirt][reader]") {
+  domain d(make_domain("    <interface type='user'><model type='virtio'/><address type='pci'/></interface>\n"
+                       "    <interface type='user'><model type='virtio'/>"
+                       "<address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/></interface>\n"
+                       "    <interface type='user'><model type='virtio'/><address type='pci' bus='4'/></interface>\n",
+                       "virt", "aarch64"));
+  CHECK(find(d, "net0")->fixed == pciplan::address_kind::none);
+  CHECK(find(d, "net0")->via == pciplan::transport::pci);
+  CHECK(find(d, "net1")->fixed == pciplan::address_kind::full);
+  CHECK(find(d, "net1")->address == pciplan::controller_address(0, 0, 5, 0));
+  CHECK(find(d, "net2")->address == pciplan::controller_address(0, 4, 0, 0));  // omitted fields are 0
+}
+
+TEST_CASE("libvirt-rules.md §2.4: <address type='virtio-mmio'/> asks for virtio-mmio", "[libvirt][reader]") {
+  domain d(make_domain("    <disk type='file'><target dev='vda' bus='virtio'/><address type='virtio-mmio'/></disk>\n",
+                       "virt", "aarch64"));
+  CHECK(find(d, "virtio-disk0")->via == pciplan::transport::mmio);
+}
+
+TEST_CASE("libvirt-rules.md §4.6: index-less PCI controllers take the lowest unused index", "[libvirt][reader]") {
+  domain d(make_domain("    <controller type='pci' model='pcie-root-port'/>\n"
+                       "    <controller type='pci' index='2' model='pcie-root-port'/>\n"
+                       "    <controller type='pci' model='pcie-root-port'/>\n"
+                       "    <controller type='pci' model='pcie-root'/>\n"));
+  std::vector<unsigned> indexes;
+  for (const pciplan::controller& c : d.controllers()) indexes.push_back(c.index.value);
+  CHECK(indexes == std::vector<unsigned>{1, 2, 3, 0});
+}
+
+TEST_CASE("libvirt-rules.md §4.7: index-less ICH9 USB2 controllers join the set before them", "[libvirt][reader]") {
+  domain d(make_domain("    <controller type='usb' model='ich9-ehci1'/>\n"
+                       "    <controller type='usb' model='ich9-uhci1'/>\n"
+                       "    <controller type='usb' model='ich9-uhci1'/>\n"
+                       "    <controller type='usb' model='nec-xhci'/>\n"
+                       "    <controller type='usb' model='ich9-uhci2'/>\n",
+                       "pc"));
+  // sets: {ehci1, uhci1} = index 0, {uhci1} = 1, nec-xhci = 2, {uhci2} = 3
+  CHECK(find(d, "usb0")->multifunction == find(d, "usb1")->multifunction);
+  CHECK(find(d, "usb2")->multifunction != find(d, "usb0")->multifunction);
+  CHECK(find(d, "usb3")->multifunction == 0);
+  CHECK(find(d, "usb0")->function == 7);
+  CHECK(find(d, "usb1")->function == 0);
+  CHECK(find(d, "usb4")->function == 1);
+}
+
+TEST_CASE("metadata constraints reach the device with that alias, and only it", "[libvirt][reader][metadata]") {
+  const std::string meta =
+      "  <metadata>\n    <pp:plan xmlns:pp='urn:pciplan:plan:1' spare-ports='7'>\n"
+      "      <pp:device alias='ua-b' link='pcie' hotplug='no' numa-node='1' isolation-group='3' order='5'/>\n"
+      "      <pp:device alias='ua-c' multifunction-group='2' function='1'/>\n"
+      "    </pp:plan>\n  </metadata>\n";
+  domain d(make_domain("    <interface type='user'><model type='virtio'/><alias name='ua-a'/></interface>\n"
+                       "    <interface type='user'><model type='virtio'/><alias name='ua-b'/></interface>\n"
+                       "    <interface type='user'><model type='virtio'/><alias name='ua-c'/></interface>\n",
+                       "q35", "x86_64", meta));
+  const pciplan::request& a = *find(d, "ua-a");
+  const pciplan::request& b = *find(d, "ua-b");
+  const pciplan::request& c = *find(d, "ua-c");
+  CHECK(a.numa == -1);
+  CHECK(a.hotplug_need == pciplan::hotplug::required);
+  CHECK(b.link == pciplan::link_need::pcie);
+  CHECK(b.hotplug_need == pciplan::hotplug::not_needed);
+  CHECK(b.numa == 1);
+  CHECK(b.isolation == 3);
+  CHECK(b.order == 5);
+  CHECK(c.multifunction == 2);
+  CHECK(c.function == 1);
+  CHECK(d.options().spare_ports == 7);
+  domain overridden(make_domain("    <interface type='user'><alias name='ua-b'/></interface>\n"
+                                "    <interface type='user'><alias name='ua-c'/></interface>\n",
+                                "q35", "x86_64", meta),
+                    {.spare_ports = 1});
+  CHECK(overridden.options().spare_ports == 1);
+}
+
+TEST_CASE("<cpu><numa> cells set the guest's NUMA node count", "[libvirt][reader]") {
+  domain d(make_domain("", "q35", "x86_64",
+                       "  <cpu><numa><cell id='0' cpus='0' memory='1'/><cell id='1' cpus='1' memory='1'/></numa></cpu>\n"));
+  CHECK(d.options().numa_nodes == 2);
+}
+
+TEST_CASE("bad input names the element and the line", "[libvirt][reader][errors]") {
+  CHECK_THAT(error_of("<domain><os>"), Catch::Contains("not well-formed XML (line 1)"));
+  CHECK_THAT(error_of("<network/>"), Catch::Contains("root element must be <domain>"));
+  CHECK_THAT(error_of("<domain/>"), Catch::Contains("<os><type"));
+  CHECK_THAT(error_of(make_domain("", "isapc")), Catch::Contains("<type> at line 4: machine type 'isapc'"));
+  CHECK_THAT(error_of(make_domain("    <controller type='pci' index='300' model='pci-bridge'/>\n", "pc")),
+             Catch::Contains("<controller> at line 7: attribute index='300' is out of range (0 to 255)"));
+  CHECK_THAT(error_of(make_domain("    <controller type='pci' index='1' model='pcie-root-port'><model name='pxb'/></controller>\n")),
+             Catch::Contains("model name 'pxb' does not fit model 'pcie-root-port'"));
+  CHECK_THAT(error_of(make_domain("    <interface type='user'><address type='pci' slot='0x3g'/></interface>\n")),
+             Catch::Contains("<address> at line 7: attribute slot='0x3g' is not a number"));
+  CHECK_THAT(error_of(make_domain("    <interface type='user'><alias name='ua-x'/></interface>\n"
+                                  "    <disk type='file'><target dev='vda' bus='virtio'/><alias name='ua-x'/></disk>\n")),
+             Catch::Contains("<disk> at line 8: alias 'ua-x' is used by two devices"));
+  CHECK_THAT(error_of(make_domain("", "q35", "x86_64",
+                                  "  <metadata><p:plan xmlns:p='urn:pciplan:plan:1'><p:device alias='ua-z'/></p:plan></metadata>\n")),
+             Catch::Contains("no PCI device has alias 'ua-z'"));
+  CHECK_THAT(error_of(make_domain("", "q35", "x86_64",
+                                  "  <metadata><p:plan xmlns:p='urn:pciplan:plan:1'><p:device alias='balloon0' speed='9'/></p:plan></metadata>\n")),
+             Catch::Contains("unknown constraint 'speed'"));
+  CHECK_THAT(error_of(make_domain("    <controller type='pci' index='1' model='pci-root'><target index='0'/></controller>\n",
+                                  "pseries", "ppc64")),
+             Catch::Contains("only the PCI controller with index 0 may have target index 0"));
+}
+
+TEST_CASE("planning errors carry the exit status they deserve", "[libvirt][reader][errors]") {
+  using pciplan::libvirt::plan_domain_xml;
+  SECTION("contradicting constraints: 2") {
+    const auto out = plan_domain_xml(make_domain(
+        "    <interface type='user'><model type='e1000'/><alias name='ua-n'/></interface>\n", "q35", "x86_64",
+        "  <metadata><p:plan xmlns:p='urn:pciplan:plan:1'><p:device alias='ua-n' link='pcie'/></p:plan></metadata>\n"));
+    CHECK(out.status == 2);
+    CHECK_THAT(out.message, Catch::Contains("ua-n"));
+    CHECK(out.xml.empty());
+  }
+  SECTION("no transport left: 1") {
+    std::string disks;
+    for (int i = 0; i < 40; ++i) disks += "    <disk type='file'><target dev='vd" + std::to_string(i) + "' bus='virtio'/></disk>\n";
+    const auto out = plan_domain_xml(make_domain(disks, "microvm"));
+    CHECK(out.status == 1);
+    CHECK_THAT(out.message, Catch::Contains("virtio-mmio"));
+    CHECK(out.xml.empty());
+  }
+}

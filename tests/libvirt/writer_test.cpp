@@ -1,0 +1,179 @@
+// Writing a planned domain back: only addresses and controllers change, the rest of the
+// document stays as it was; a written document plans to itself; adding a device moves
+// nothing (<pciplan/libvirt.hpp>).
+#include <pciplan/libvirt.hpp>
+#include <pciplan/pciplan.hpp>
+
+#include <pugixml.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using pciplan::libvirt::plan_domain_xml;
+using pciplan::libvirt::policy_kind;
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+/// Whether every line of `before` appears in `after`, in the same order.
+bool kept_in_order(const std::string& before, const std::string& after) {
+  const auto a = lines_of(before);
+  const auto b = lines_of(after);
+  std::size_t j = 0;
+  for (const std::string& line : a) {
+    while (j < b.size() && b[j] != line) ++j;
+    if (j == b.size()) {
+      UNSCOPED_INFO("line not kept: " << line);
+      return false;
+    }
+    ++j;
+  }
+  return true;
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+/// Every PCI address in a document, by the element's alias-free position ("interface #2").
+std::map<std::string, std::string> addresses(const std::string& xml) {
+  pugi::xml_document doc;
+  REQUIRE(doc.load_string(xml.c_str()));
+  std::map<std::string, std::string> out;
+  std::map<std::string, int> seen;
+  for (pugi::xml_node n : doc.document_element().child("devices").children()) {
+    const std::string key = std::string(n.name()) + " #" + std::to_string(seen[n.name()]++) + " " +
+                            n.attribute("type").value() + n.attribute("index").value();
+    const pugi::xml_node a = n.child("address");
+    if (std::string_view(a.attribute("type").value()) == "pci") {
+      out[key] = std::string(a.attribute("bus").value()) + ":" + a.attribute("slot").value() + "." +
+                 a.attribute("function").value();
+    }
+  }
+  return out;
+}
+
+const std::string desktop_like = R"(<?xml version="1.0"?>
+<!-- kept: a comment before the domain -->
+<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>keep-me</name>
+  <description>Text &amp; entities stay</description>
+  <os>
+    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
+  </os>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <!-- kept: a comment among the devices -->
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <interface type='network'>
+      <source network='default'/>
+      <model type='virtio'/>
+    </interface>
+    <graphics type='vnc' port='-1'/>
+    <video>
+      <model type='virtio' heads='1'/>
+    </video>
+  </devices>
+  <qemu:commandline>
+    <qemu:arg value='-s'/>
+  </qemu:commandline>
+</domain>
+)";
+
+}  // namespace
+
+TEST_CASE("the writer changes addresses and controllers only: every input line is kept, in order",
+          "[libvirt][writer]") {
+  for (const auto policy : {policy_kind::libvirt, policy_kind::pciplan}) {
+    const auto out = plan_domain_xml(desktop_like, {.policy = policy});
+    REQUIRE(out.status == 0);
+    CHECK(kept_in_order(desktop_like, out.xml));
+    CHECK_THAT(out.xml, Catch::StartsWith("<?xml version=\"1.0\"?>\n<!-- kept: a comment before the domain -->"));
+    CHECK_THAT(out.xml, Catch::Contains("Text &amp; entities stay"));
+    // new elements are indented like their neighbours
+    CHECK_THAT(out.xml, Catch::Contains("\n    <controller type='pci' index='1' model='pcie-root-port'>\n"
+                                        "      <model name='pcie-root-port'/>\n"));
+    CHECK_THAT(out.xml, Catch::Contains("      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>\n"
+                                        "    </interface>"));
+  }
+}
+
+TEST_CASE("added PCI controllers are written in index order, each after the one before it", "[libvirt][writer]") {
+  const auto out = plan_domain_xml(desktop_like, {.policy = policy_kind::libvirt});
+  REQUIRE(out.status == 0);
+  pugi::xml_document doc;
+  REQUIRE(doc.load_string(out.xml.c_str()));
+  std::vector<int> order;
+  for (pugi::xml_node c : doc.document_element().child("devices").children("controller")) {
+    if (std::string_view(c.attribute("type").value()) == "pci") order.push_back(c.attribute("index").as_int());
+  }
+  REQUIRE(order.size() > 3);
+  for (std::size_t i = 0; i != order.size(); ++i) CHECK(order[i] == static_cast<int>(i));
+}
+
+TEST_CASE("a written document plans to itself, with either policy, for every example and corpus input",
+          "[libvirt][writer][stability]") {
+  std::vector<std::filesystem::path> inputs;
+  for (const auto& e : std::filesystem::directory_iterator(PCIPLAN_EXAMPLE_DOMAINS)) inputs.push_back(e.path());
+  if (std::filesystem::exists(PCIPLAN_LIBVIRT_CORPUS)) {
+    for (const auto& e : std::filesystem::directory_iterator(PCIPLAN_LIBVIRT_CORPUS)) {
+      const std::string name = e.path().filename().string();
+      if (name.ends_with(".xml") && name.find("-latest") == std::string::npos) inputs.push_back(e.path());
+    }
+  }
+  int planned = 0;
+  for (const auto policy : {policy_kind::libvirt, policy_kind::pciplan}) {
+    for (const auto& path : inputs) {
+      if (path.extension() != ".xml") continue;
+      const auto first = plan_domain_xml(read_file(path), {.policy = policy});
+      if (first.status != 0) continue;  // refused inputs (NUMA constraints, corpus error cases)
+      ++planned;
+      INFO(path.filename().string() << (policy == policy_kind::libvirt ? " (libvirt)" : " (pciplan)"));
+      const auto second = plan_domain_xml(first.xml, {.policy = policy});
+      REQUIRE(second.status == 0);
+      CHECK(second.xml == first.xml);
+    }
+  }
+  CHECK(planned >= 8);
+}
+
+TEST_CASE("pciplan policy: adding a device to a planned domain moves nothing", "[libvirt][writer][stability]") {
+  for (const char* name : {"q35-desktop.xml", "aarch64-server.xml", "pc-40-disks.xml", "q35-numa.xml"}) {
+    INFO(name);
+    const auto first = plan_domain_xml(read_file(std::filesystem::path(PCIPLAN_EXAMPLE_DOMAINS) / name));
+    REQUIRE(first.status == 0);
+    std::string grown = first.xml;
+    const std::size_t end = grown.find("  </devices>");
+    REQUIRE(end != std::string::npos);
+    grown.insert(end, "    <interface type='network'>\n      <source network='default'/>\n"
+                      "      <model type='virtio'/>\n    </interface>\n");
+    const auto second = plan_domain_xml(grown);
+    REQUIRE(second.status == 0);
+    const auto before = addresses(first.xml);
+    const auto after = addresses(second.xml);
+    for (const auto& [key, address] : before) {
+      INFO(key);
+      REQUIRE(after.count(key) == 1);
+      CHECK(after.at(key) == address);
+    }
+    CHECK(after.size() > before.size());
+  }
+}
