@@ -34,7 +34,9 @@ options:
                             xml (default): the domain with <address> on every PCI device
                               and the added <controller> elements
                             qemu: one -device argument per line (ids pci.N / pcie.0 /
-                              pci.0 as libvirt names them), controllers first
+                              pci.0 as libvirt names them), controllers first; with
+                              <cpu><numa> cells, the -object/-numa lines come first
+                              (start QEMU with -m equal to the domain's <memory>)
                             tree: an lspci -tv like tree with guest bus numbers
                             json: the plan for programs
   --spare-ports N           pciplan policy: N spare hot-pluggable ports (default 4, or
@@ -164,6 +166,10 @@ int main(int argc, char** argv) {
       out = d.write(*plan);
       comment = "<!-- ";
     } else if (a.format == "qemu") {
+      if (d.options().numa_nodes != 0) {  // the guest NUMA nodes the expanders are bound to
+        const std::string ram = d.memory_kib() != 0 ? std::to_string(d.memory_kib()) + "K" : std::string("128M");
+        for (const std::string& line : pciplan::qemu_numa_arguments(d.options().numa_nodes, ram)) out += line + '\n';
+      }
       const pciplan::qemu_options options = pciplan::libvirt::with_machine(
           d.machine(), [](auto m) { return pciplan::qemu_options_for<decltype(m)>(); });
       for (const std::string& line : pciplan::qemu_arguments(*plan, d.requests(), options)) out += line + '\n';

@@ -153,6 +153,8 @@ class domain {
   [[nodiscard]] std::span<const controller> controllers() const noexcept { return controllers_; }
   /// NUMA nodes (`<cpu><numa><cell>`) and spare ports (metadata or the options).
   [[nodiscard]] const plan_options& options() const noexcept { return plan_options_; }
+  /// The guest's `<memory>` in KiB (0 when the domain does not say).
+  [[nodiscard]] std::uint64_t memory_kib() const noexcept { return memory_kib_; }
 
   /// Plans the domain with the given policy.
   [[nodiscard]] result<topology_plan> plan(policy_kind policy) const {
@@ -189,6 +191,7 @@ class domain {
   std::string machine_name_;
   bool new_definition_ = false;
   plan_options plan_options_{};
+  std::uint64_t memory_kib_ = 0;
   std::deque<std::string> names_;  // requests' names point here (a deque keeps them in place)
   std::vector<request> requests_;
   std::vector<pending_device> devices_;
@@ -284,6 +287,23 @@ inline void domain::read_machine() {
 }
 
 inline void domain::read_numa() {
+  if (const pugi::xml_node memory = doc_.document_element().child("memory")) {
+    const auto value = detail::parse_number(memory.child_value());
+    if (!value) at_.fail(memory, "the memory size is not a number");
+    const std::string_view unit = memory.attribute("unit").value();
+    std::uint64_t scale = 0;  // to KiB, times 1024
+    if (unit == "b" || unit == "bytes") scale = 1;
+    else if (unit.empty() || unit == "k" || unit == "KiB") scale = 1024;
+    else if (unit == "KB") scale = 1000;
+    else if (unit == "M" || unit == "MiB") scale = 1024ull * 1024;
+    else if (unit == "MB") scale = 1000ull * 1000;
+    else if (unit == "G" || unit == "GiB") scale = 1024ull * 1024 * 1024;
+    else if (unit == "GB") scale = 1000ull * 1000 * 1000;
+    else if (unit == "T" || unit == "TiB") scale = 1024ull * 1024 * 1024 * 1024;
+    else at_.fail(memory, "unknown memory unit '" + std::string(unit) + "'");
+    if (*value > (std::uint64_t{1} << 50) / scale) at_.fail(memory, "the memory size is too large");
+    memory_kib_ = *value * scale / 1024;
+  }
   const pugi::xml_node numa = doc_.document_element().child("cpu").child("numa");
   unsigned cells = 0;
   for (pugi::xml_node c = numa.child("cell"); c; c = c.next_sibling("cell")) ++cells;

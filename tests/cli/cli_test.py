@@ -186,6 +186,13 @@ run("explain xml", ["plan", "--explain", desktop], stdout_has="<!-- net0 is at",
 run("explain tree", ["plan", "--explain", "--format", "tree", desktop], stdout_has="# net0 is at")
 run("spare ports", ["plan", "--spare-ports", "0", "--format", "json", desktop],
     check=lambda out: json.loads(out))
+run("qemu with NUMA nodes: -object and -numa lines first", ["plan", "--format", "qemu",
+    os.path.join(EXAMPLES, "q35-numa.xml")],
+    check=lambda out: out.startswith("-object memory-backend-ram,id=ram-node0,size=8388608K\n"
+                                     "-numa node,nodeid=0,memdev=ram-node0\n-numa node,nodeid=1\n-device ") or
+    (_ for _ in ()).throw(AssertionError(out[:200])))
+run("qemu on q35: the built-in SATA controller gets no -device", ["plan", "--format", "qemu", desktop],
+    check=lambda out: "ich9-ahci" not in out or (_ for _ in ()).throw(AssertionError("ich9-ahci emitted")))
 run("libvirt policy", ["plan", "--policy", "libvirt", "--format", "tree", desktop], stdout_has="pcie-root-port")
 run("NUMA constraints under the libvirt policy", ["plan", "--policy", "libvirt", os.path.join(EXAMPLES, "q35-numa.xml")],
     status=2, stderr_has="libvirt does not place devices by NUMA node")

@@ -152,7 +152,7 @@ TEST_CASE("a written document plans to itself, with either policy, for every exa
       CHECK(second.xml == first.xml);
     }
   }
-  CHECK(planned >= 8);
+  CHECK(planned >= 7);  // the examples alone (q35-numa is refused by the libvirt policy); more with the corpus
 }
 
 TEST_CASE("pciplan policy: adding a device to a planned domain moves nothing", "[libvirt][writer][stability]") {
