@@ -1,10 +1,7 @@
 // The pciplan command-line tool: plan a libvirt domain XML and print it back with
 // addresses, as QEMU -device arguments, as a tree or as JSON. `pciplan --help` says all.
-#include <pciplan/json.hpp>
 #include <pciplan/libvirt.hpp>
-#include <pciplan/pciplan.hpp>
-#include <pciplan/qemu.hpp>
-#include <pciplan/tree.hpp>
+#include <pciplan/pciplan.hpp>  // with qemu.hpp, tree.hpp and json.hpp
 
 #include <cerrno>
 #include <cstdio>
