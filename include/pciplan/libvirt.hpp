@@ -50,6 +50,7 @@
 #include <set>
 #include <span>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -166,7 +167,7 @@ class domain {
   }
 
   /// The document with the plan written into it (addresses, controllers). The plan
-  /// must come from `plan()` of this domain.
+  /// must come from `plan()` of this domain (else std::invalid_argument).
   [[nodiscard]] std::string write(const topology_plan& plan);
 
  private:
@@ -180,6 +181,8 @@ class domain {
     // libvirt's order within a device class (its def->… arrays)
     std::string_view controller_type{};
     unsigned controller_index = 0;
+    int parsed_index = -1;         ///< the index the element gave (-1: none; libvirt orders by it)
+    long disk_number = -1;         ///< vda = 0, vdb = 1, …, vdaa = 26 (libvirt orders disks by it)
     bool companion = false;        ///< a USB controller with <master>
     bool from_interface = false;   ///< an <interface type='hostdev'>: first among the hostdevs
   };
@@ -192,6 +195,7 @@ class domain {
   bool new_definition_ = false;
   plan_options plan_options_{};
   std::uint64_t memory_kib_ = 0;
+  std::ptrdiff_t root_start_ = -1;  // offset of "<domain" in text_
   std::deque<std::string> names_;  // requests' names point here (a deque keeps them in place)
   std::vector<request> requests_;
   std::vector<pending_device> devices_;
@@ -215,7 +219,7 @@ class domain {
                    bool model_attribute = false);
   std::string_view unique_name(pugi::xml_node n, std::string_view stem);
   pugi::xml_node add_device_element(const char* name, std::string_view after_element);
-  void write_address(pugi::xml_node n, const placement& p, const topology_plan& plan);
+  void write_address(pugi::xml_node n, const placement& p);
   void write_controller(pugi::xml_node n, const controller& c);
 };
 
@@ -258,6 +262,10 @@ inline void domain::parse_document() {
     }
   }
   const pugi::xml_node root = doc_.document_element();
+  // where the root element starts (its name's offset, back to the '<'), for write(): offsets
+  // are only known until the document is changed
+  root_start_ = root ? root.offset_debug() : -1;
+  while (root_start_ > 0 && text_[static_cast<std::size_t>(root_start_)] != '<') --root_start_;
   if (!root || std::string_view(root.name()) != "domain") {
     throw input_error(root ? at_.where(root) + ": the document is not a libvirt domain (the root element must be "
                                                "<domain>)"
@@ -380,8 +388,29 @@ inline void domain::read_controllers() {
     used.insert(i);
     detail::set_attribute(n, "index", std::to_string(i));
   }
+  // libvirt's controller list: an index-less controller goes right after the last one
+  // (it had no index while libvirt read the document), others before the first with a
+  // higher index; address-less controllers are placed in this order
+  std::vector<pugi::xml_node> ordered;
+  std::vector<int> parsed;
   for (pugi::xml_node n = devices_node_.child("controller"); n; n = n.next_sibling("controller")) {
     if (std::string_view(n.attribute("type").value()) != "pci") continue;
+    const bool had_index = std::find(without_index.begin(), without_index.end(), n) == without_index.end();
+    const int index = had_index ? static_cast<int>(*detail::number_attribute(at_, n, "index", 0, 255)) : -1;
+    std::ptrdiff_t at = -1;
+    for (std::ptrdiff_t k = static_cast<std::ptrdiff_t>(ordered.size()) - 1; k >= 0 && index >= 0; --k) {
+      if (parsed[static_cast<std::size_t>(k)] > index) at = k;
+      else if (at == -1) at = k + 1;
+    }
+    if (at < 0) {
+      ordered.push_back(n);
+      parsed.push_back(index);
+    } else {
+      ordered.insert(ordered.begin() + at, n);
+      parsed.insert(parsed.begin() + at, index);
+    }
+  }
+  for (pugi::xml_node n : ordered) {
     controller c{};
     c.kind = kind_of(n);
     c.index = controller_index{static_cast<std::uint16_t>(*detail::number_attribute(at_, n, "index", 0, 255))};
@@ -505,6 +534,7 @@ inline void domain::read_devices() {
       if (type.empty()) at_.fail(n, "a controller needs a type attribute");
       const std::string_view model = n.attribute("model").value();
       auto index = detail::number_attribute(at_, n, "index", 0, 255);
+      const int parsed_index = index ? static_cast<int>(*index) : -1;
       const bool ich9 = type == "usb" && model.substr(0, 5) == "ich9-";
       if (!index) {
         if (ich9 && previous_usb_set >= 0 &&
@@ -533,6 +563,7 @@ inline void domain::read_devices() {
         d.req.name = unique_name(n, type == "usb" ? "usb" : std::string(type));
         d.controller_type = type;
         d.controller_index = static_cast<unsigned>(*index);
+        d.parsed_index = parsed_index;
         d.companion = static_cast<bool>(n.child("master"));
       }
       continue;
@@ -543,7 +574,10 @@ inline void domain::read_devices() {
       read_device(n, detail::virtio_variant<models::virtio_blk, models::virtio_blk_transitional,
                                             models::virtio_blk_non_transitional>(n.attribute("model").value()),
                   el);
-      if (devices_.size() != before) devices_.back().req.name = unique_name(n, "virtio-disk");
+      if (devices_.size() != before) {
+        devices_.back().req.name = unique_name(n, "virtio-disk");
+        devices_.back().disk_number = detail::disk_number(target.attribute("dev").value());
+      }
     } else if (el == "interface") {
       const std::string_view type = n.attribute("type").value();
       const device_choice c = detail::interface_device(type, n.child("model").attribute("type").value(), machine_);
@@ -690,7 +724,12 @@ inline void domain::add_defaults() {
   for (pugi::xml_node n = devices_node_.child("controller"); n; n = n.next_sibling("controller")) {
     controller_types.insert(n.attribute("type").value());
   }
-  usb = controller_types.count("usb") != 0;
+  // libvirt adds the default USB controller when none has index 0, unless USB is off
+  for (pugi::xml_node n = devices_node_.child("controller"); n; n = n.next_sibling("controller")) {
+    if (std::string_view(n.attribute("type").value()) != "usb") continue;
+    usb = usb || std::string_view(n.attribute("model").value()) == "none" ||
+          detail::parse_number(n.attribute("index").value()).value_or(1) == 0;
+  }
   sata = controller_types.count("sata") != 0;
   ide = controller_types.count("ide") != 0;
   const auto add_controller = [&](const char* type, std::string_view model) {
@@ -844,9 +883,13 @@ inline void domain::order_like_libvirt() {
     for (std::ptrdiff_t k = static_cast<std::ptrdiff_t>(controllers.size()) - 1; k >= 0; --k) {
       const pending_device& o = devices_[controllers[static_cast<std::size_t>(k)]];
       if (o.controller_type != d.controller_type) continue;
-      if (o.controller_index > d.controller_index) {
+      if (d.parsed_index < 0) {  // no index yet: right after the last controller of its type
+        at = k + 1;
+        break;
+      }
+      if (o.parsed_index > d.parsed_index) {
         at = k;
-      } else if (!d.companion && o.companion && o.controller_index == d.controller_index) {
+      } else if (!d.companion && o.companion && o.parsed_index == d.parsed_index) {
         at = k;
       } else if (at == -1) {
         at = k + 1;
@@ -857,11 +900,24 @@ inline void domain::order_like_libvirt() {
   }
   std::vector<std::size_t> rank(devices_.size(), 0);
   for (std::size_t k = 0; k != controllers.size(); ++k) rank[controllers[k]] = k;
+  // virtio disks as libvirt inserts them: before the first disk with a higher number
+  std::vector<std::size_t> disks;
+  for (std::size_t i = 0; i != devices_.size(); ++i) {
+    if (devices_[i].element != "disk") continue;
+    std::ptrdiff_t at = -1;
+    for (std::ptrdiff_t k = static_cast<std::ptrdiff_t>(disks.size()) - 1; k >= 0; --k) {
+      if (devices_[disks[static_cast<std::size_t>(k)]].disk_number > devices_[i].disk_number) at = k;
+      else if (at == -1) at = k + 1;
+    }
+    if (at < 0) disks.push_back(i);
+    else disks.insert(disks.begin() + at, i);
+  }
+  for (std::size_t k = 0; k != disks.size(); ++k) rank[disks[k]] = k;
   std::vector<std::size_t> order(devices_.size());
   for (std::size_t i = 0; i != order.size(); ++i) order[i] = i;
   const auto key = [&](std::size_t i) {
     const pending_device& d = devices_[i];
-    const std::size_t within = d.element == "controller" ? rank[i] : d.from_interface ? 0 : 1;
+    const std::size_t within = (d.element == "controller" || d.element == "disk") ? rank[i] : d.from_interface ? 0 : 1;
     return std::tuple(pciplan::detail::libvirt_rank(d.element), within, i);
   };
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
@@ -873,35 +929,68 @@ inline void domain::order_like_libvirt() {
 
 // ---- writing ----------------------------------------------------------------------
 
-inline void domain::write_address(pugi::xml_node n, const placement& p, const topology_plan& plan) {
-  pugi::xml_node a = n.child("address");
-  if (!a) a = detail::append_element(n, "address");
-  const std::string_view old_mf = a.attribute("multifunction").value();
-  const bool keep_mf = !old_mf.empty();
-  const std::string mf = keep_mf ? std::string(old_mf) : std::string();
-  a.remove_attributes();
-  if (p.kind == placement_kind::mmio) {
-    a.append_attribute("type").set_value("virtio-mmio");
-    return;
-  }
+namespace detail {
+/// `<address …/>` of a placement as libvirt writes it.
+[[nodiscard]] inline std::string address_text(const placement& p, std::string_view multifunction = {}) {
+  if (p.kind == placement_kind::mmio) return "<address type='virtio-mmio'/>";
   if (p.kind == placement_kind::ccw) {
-    a.append_attribute("type").set_value("ccw");
-    a.append_attribute("cssid").set_value("0xfe");
-    a.append_attribute("ssid").set_value("0x0");
-    a.append_attribute("devno").set_value(detail::hex(p.transport, 4).c_str());
-    return;
+    return "<address type='ccw' cssid='0xfe' ssid='0x0' devno='" + detail::hex(p.transport, 4) + "'/>";
   }
-  (void)plan;
   const controller_address& ca = p.libvirt_address;
-  a.append_attribute("type").set_value("pci");
-  a.append_attribute("domain").set_value(detail::hex(ca.domain, 4).c_str());
-  a.append_attribute("bus").set_value(detail::hex(ca.bus.value, 2).c_str());
-  a.append_attribute("slot").set_value(detail::hex(ca.slot, 2).c_str());
-  a.append_attribute("function").set_value(detail::hex(ca.function, 1).c_str());
-  if (p.multifunction) a.append_attribute("multifunction").set_value("on");
-  else if (keep_mf) a.append_attribute("multifunction").set_value(mf.c_str());
+  std::string s = "<address type='pci' domain='" + detail::hex(ca.domain, 4) + "' bus='" + detail::hex(ca.bus.value, 2) +
+                  "' slot='" + detail::hex(ca.slot, 2) + "' function='" + detail::hex(ca.function, 1) + "'";
+  if (p.multifunction) s += " multifunction='on'";
+  else if (multifunction == "on" || multifunction == "off") s += " multifunction='" + std::string(multifunction) + "'";
+  return s + "/>";
 }
 
+/// The children of a PCI controller that has none yet, as libvirt writes them
+/// (`<model name>`, `<target>` with `<node>`, `<address>`), indented for the document.
+[[nodiscard]] inline std::string controller_children_text(const controller& c, bool pseries_root,
+                                                          const std::optional<std::string>& indent) {
+  const std::string nl = indent ? "\n" + *indent + "  " : std::string();
+  std::string s = nl + "<model name='" +
+                  std::string(pseries_root ? std::string_view("spapr-pci-host-bridge") : c.qemu_device()) + "'/>";
+  const numbering_set numbered = c.kind->numbered_by;
+  std::string target;
+  if (numbered.has(numbering::chassis_nr) && c.chassis_nr >= 0) target += " chassisNr='" + std::to_string(c.chassis_nr) + "'";
+  if (numbered.has(numbering::chassis) && c.chassis >= 0) target += " chassis='" + std::to_string(c.chassis) + "'";
+  if (numbered.has(numbering::port) && c.port >= 0) target += " port='" + hex(static_cast<unsigned>(c.port), 1) + "'";
+  if (numbered.has(numbering::bus_nr) && c.bus_nr >= 0) target += " busNr='" + std::to_string(c.bus_nr) + "'";
+  if (numbered.has(numbering::target_index) && c.target_index >= 0) target += " index='" + std::to_string(c.target_index) + "'";
+  if (c.hotplug != toggle::unset) target += c.hotplug == toggle::off ? " hotplug='off'" : " hotplug='on'";
+  if (c.numa_node >= 0) {
+    s += nl + "<target" + target + ">" + (indent ? nl + "  " : std::string()) + "<node>" + std::to_string(c.numa_node) +
+         "</node>" + nl + "</target>";
+  } else if (!target.empty()) {
+    s += nl + "<target" + target + "/>";
+  }
+  if (c.has_address) {
+    placement p{};
+    p.libvirt_address = c.address;
+    p.multifunction = c.multifunction == toggle::on;
+    s += nl + address_text(p);
+  }
+  return s + (indent ? "\n" + *indent : std::string());
+}
+}  // namespace detail
+
+/// The `<address>` of a placement: PCI (libvirt's form: bus = controller index),
+/// virtio-mmio, or CCW. An existing `multifunction` attribute is kept unless the plan sets it.
+inline void domain::write_address(pugi::xml_node n, const placement& p) {
+  const pugi::xml_node old = n.child("address");
+  const std::string_view mf = old.attribute("multifunction").value();
+  const std::string text = detail::address_text(p, mf);
+  if (old) {
+    pugi::xml_node fresh = detail::parse_element(n, text);
+    n.insert_move_before(fresh, old);
+    n.remove_child(old);
+  } else {
+    detail::place_last(n, detail::parse_element(n, text));
+  }
+}
+/// A PCI controller as libvirt writes it: type, index, model, `<model name>`, `<target>`
+/// with the numbering its kind carries, `<node>`, and its address.
 inline void domain::write_controller(pugi::xml_node n, const controller& c) {
   detail::set_attribute(n, "type", "pci");
   detail::set_attribute(n, "index", std::to_string(c.index.value));
@@ -939,11 +1028,14 @@ inline void domain::write_controller(pugi::xml_node n, const controller& c) {
     p.kind = placement_kind::pci;
     p.libvirt_address = c.address;
     p.multifunction = c.multifunction == toggle::on;
-    write_address(n, p, topology_plan{});
+    write_address(n, p);
   }
 }
 
 inline std::string domain::write(const topology_plan& plan) {
+  if (plan.placements.size() != devices_.size()) {
+    throw std::invalid_argument("pciplan::libvirt::domain::write: the plan was not made from this domain's requests");
+  }
   for (const placement& p : plan.placements) {
     if (p.request >= devices_.size()) continue;
     pending_device& d = devices_[p.request];
@@ -955,7 +1047,7 @@ inline std::string domain::write(const topology_plan& plan) {
         m.append_attribute("type").set_value(std::string(d.default_model).c_str());
       }
     }
-    write_address(d.node, p, plan);
+    write_address(d.node, p);
   }
   // controllers: update the given ones, add the others in index order among the PCI controllers
   std::map<unsigned, pugi::xml_node> by_index;
@@ -969,15 +1061,23 @@ inline std::string domain::write(const topology_plan& plan) {
       if (next != by_index.begin()) n = detail::insert_element_after(std::prev(next)->second, "controller");
       else if (next != by_index.end()) n = detail::insert_element_before(next->second, "controller");
       else n = add_device_element("controller", "controller");
+      by_index.emplace(c.index.value, n);
+      // a new element: its children parsed from text in one go
       n.append_attribute("type").set_value("pci");
-      it = by_index.emplace(c.index.value, n).first;
+      n.append_attribute("index").set_value(c.index.value);
+      n.append_attribute("model").set_value(std::string(c.kind->model).c_str());
+      const bool pseries_root = c.kind->is_root() && machine_ == machine_id::pseries;
+      if (!c.kind->is_root() || pseries_root) {
+        const std::string children = detail::controller_children_text(c, pseries_root, detail::indent_of(n));
+        n.append_buffer(children.data(), children.size(), pugi::parse_default | pugi::parse_ws_pcdata, pugi::encoding_utf8);
+      }
+      continue;
     }
     write_controller(it->second, c);
   }
   // the text around the root element (declaration, comments, blank lines) is copied as it was
   const pugi::xml_node root = doc_.document_element();
-  std::ptrdiff_t start = root.offset_debug();  // where its name starts: step back to the '<'
-  while (start > 0 && text_[static_cast<std::size_t>(start)] != '<') --start;
+  const std::ptrdiff_t start = root_start_;
   const std::string close = "</" + std::string(root.name());
   std::size_t end = text_.rfind(close);
   end = end == std::string::npos ? std::string::npos : text_.find('>', end);

@@ -3948,12 +3948,32 @@ class libvirt_planner {
     return true;
   }
 
-  /// Address-less controllers first (index order), then devices by class (§3.3).
-  constexpr bool order_units() {
+  /// Address-less controllers in libvirt's controller-list order: the order the caller
+  /// gave them (the libvirt reader keeps libvirt's order), and each controller libvirt
+  /// adds inserted before the first one with a higher index, as libvirt inserts it.
+  constexpr void order_controllers() {
+    std::vector<std::size_t> list;  // positions in p_.controllers
+    for (const controller& g : p_.given) {
+      const int k = p_.position_of(g.index);
+      if (k >= 0 && !g.kind->is_root()) list.push_back(static_cast<std::size_t>(k));
+    }
     for (std::size_t k = 0; k != p_.controllers.size(); ++k) {
       const controller& c = p_.controllers[k];
-      if (!c.kind->is_root() && !c.has_address) order_.push_back(unit{true, k, 1, k});
+      if (!c.added || c.kind->is_root()) continue;
+      long at = -1;  // libvirt's backward scan: the earliest higher index wins
+      for (std::size_t j = list.size(); j-- > 0;) {
+        if (p_.controllers[list[j]].index > c.index) at = static_cast<long>(j);
+        else if (at == -1) at = static_cast<long>(j) + 1;
+      }
+      list.insert(at < 0 ? list.end() : list.begin() + at, k);
     }
+    for (std::size_t k : list) {
+      if (!p_.controllers[k].has_address) order_.push_back(unit{true, k, 1, k});
+    }
+  }
+
+  constexpr bool order_units() {
+    order_controllers();
     const std::size_t first_device = order_.size();
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       if (p_.routes[i].kind != placement_kind::pci) continue;
@@ -4262,10 +4282,7 @@ class libvirt_planner {
         if (!u.is_controller) devices.push_back(u);
       }
       order_.clear();
-      for (std::size_t k = 0; k != p_.controllers.size(); ++k) {
-        const controller& c = p_.controllers[k];
-        if (!c.kind->is_root() && !c.has_address) order_.push_back(unit{true, k, 1, k});
-      }
+      order_controllers();
       order_.insert(order_.end(), devices.begin(), devices.end());
       bus_table t;
       for (const controller& c : p_.controllers) define(t, c);

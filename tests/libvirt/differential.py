@@ -595,7 +595,11 @@ def pci_differences(expected_root, got_root):
 
 
 def run(cmd, text):
-    p = subprocess.run(cmd, input=text, capture_output=True, text=True, timeout=600)
+    """(exit status, stdout, stderr); status 127 when the program cannot be started."""
+    try:
+        p = subprocess.run(cmd, input=text, capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return 127, '', '%s: %s' % (cmd[0], e)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -612,11 +616,13 @@ def check(args, i):
     if args.new_definition:
         pcmd.append('--new-definition')
     prc, pout, perr = run(pcmd + ['-'], xml)
+    if prc not in (0, 1, 2):
+        lrc, lerr = 2, 'pciplan exit %d: %s' % (prc, perr)   # a crash or a missing binary is not a refusal
     res = {'i': i, 'name': name, 'desc': desc, 'xml': xml, 'lout': lout, 'lerr': lerr, 'pout': pout,
            'perr': perr, 'diffs': []}
     if lrc not in (0, 1):
         res['status'] = 'error'
-        res['diffs'] = ['libvirt-assign exit %d: %s' % (lrc, first_line(lerr))]
+        res['diffs'] = ['tool error (exit %d): %s' % (lrc, first_line(lerr))]
     elif lrc == 1 and prc != 0:
         res['status'] = 'both-refuse'
     elif lrc == 1:
