@@ -450,6 +450,7 @@ inline void remove_element(pugi::xml_node n) {
 #include <pugixml.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -1134,10 +1135,16 @@ inline void domain::add_defaults() {
     controller_types.insert(n.attribute("type").value());
   }
   // libvirt adds the default USB controller when none has index 0, unless USB is off
+  pugi::xml_node usb_off;
+  unsigned usb_count = 0;
   for (pugi::xml_node n = devices_node_.child("controller"); n; n = n.next_sibling("controller")) {
     if (std::string_view(n.attribute("type").value()) != "usb") continue;
-    usb = usb || std::string_view(n.attribute("model").value()) == "none" ||
-          detail::parse_number(n.attribute("index").value()).value_or(1) == 0;
+    ++usb_count;
+    if (std::string_view(n.attribute("model").value()) == "none") usb_off = n;
+    usb = usb || usb_off || detail::parse_number(n.attribute("index").value()).value_or(1) == 0;
+  }
+  if (usb_off && usb_count > 1) {
+    at_.fail(usb_off, "USB is turned off by this model='none' USB controller, so there may be no other USB controller");
   }
   sata = controller_types.count("sata") != 0;
   ide = controller_types.count("ide") != 0;
@@ -1339,48 +1346,111 @@ inline void domain::order_like_libvirt() {
 // ---- writing ----------------------------------------------------------------------
 
 namespace detail {
+/// Appends text and numbers to a string without temporaries (the writer builds every
+/// new element as text; this is most of its time).
+class text_builder {
+ public:
+  explicit text_builder(std::string& out) : out_(out) {}
+  text_builder& operator<<(std::string_view v) {
+    out_.append(v);
+    return *this;
+  }
+  text_builder& operator<<(char c) {
+    out_.push_back(c);
+    return *this;
+  }
+  /// decimal
+  text_builder& operator<<(unsigned long v) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, r.ptr);
+    return *this;
+  }
+  /// "0x" and at least `width` hex digits
+  text_builder& hex(unsigned v, int width) {
+    char buf[16];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
+    out_.append("0x");
+    for (auto n = r.ptr - buf; n < width; ++n) out_.push_back('0');
+    out_.append(buf, r.ptr);
+    return *this;
+  }
+
+ private:
+  std::string& out_;
+};
+
 /// `<address …/>` of a placement as libvirt writes it.
-[[nodiscard]] inline std::string address_text(const placement& p, std::string_view multifunction = {}) {
-  if (p.kind == placement_kind::mmio) return "<address type='virtio-mmio'/>";
+inline void append_address(std::string& out, const placement& p, std::string_view multifunction = {}) {
+  text_builder t(out);
+  if (p.kind == placement_kind::mmio) {
+    t << "<address type='virtio-mmio'/>";
+    return;
+  }
   if (p.kind == placement_kind::ccw) {
-    return "<address type='ccw' cssid='0xfe' ssid='0x0' devno='" + detail::hex(p.transport, 4) + "'/>";
+    t << "<address type='ccw' cssid='0xfe' ssid='0x0' devno='";
+    t.hex(p.transport, 4) << "'/>";
+    return;
   }
   const controller_address& ca = p.libvirt_address;
-  std::string s = "<address type='pci' domain='" + detail::hex(ca.domain, 4) + "' bus='" + detail::hex(ca.bus.value, 2) +
-                  "' slot='" + detail::hex(ca.slot, 2) + "' function='" + detail::hex(ca.function, 1) + "'";
-  if (p.multifunction) s += " multifunction='on'";
-  else if (multifunction == "on" || multifunction == "off") s += " multifunction='" + std::string(multifunction) + "'";
-  return s + "/>";
+  t << "<address type='pci' domain='";
+  t.hex(ca.domain, 4) << "' bus='";
+  t.hex(ca.bus.value, 2) << "' slot='";
+  t.hex(ca.slot, 2) << "' function='";
+  t.hex(ca.function, 1) << '\'';
+  if (p.multifunction) t << " multifunction='on'";
+  else if (multifunction == "on" || multifunction == "off") t << " multifunction='" << multifunction << '\'';
+  t << "/>";
 }
 
 /// The children of a PCI controller that has none yet, as libvirt writes them
 /// (`<model name>`, `<target>` with `<node>`, `<address>`), indented for the document.
-[[nodiscard]] inline std::string controller_children_text(const controller& c, bool pseries_root,
-                                                          const std::optional<std::string>& indent) {
-  const std::string nl = indent ? "\n" + *indent + "  " : std::string();
-  std::string s = nl + "<model name='" +
-                  std::string(pseries_root ? std::string_view("spapr-pci-host-bridge") : c.qemu_device()) + "'/>";
+inline void append_controller_children(std::string& out, const controller& c, bool pseries_root,
+                                       const std::optional<std::string>& indent) {
+  text_builder t(out);
+  const auto newline = [&](int extra) {
+    if (!indent) return;
+    t << '\n' << *indent << "  ";
+    for (int i = 0; i < extra; ++i) t << "  ";
+  };
+  newline(0);
+  t << "<model name='" << (pseries_root ? std::string_view("spapr-pci-host-bridge") : c.qemu_device()) << "'/>";
   const numbering_set numbered = c.kind->numbered_by;
-  std::string target;
-  if (numbered.has(numbering::chassis_nr) && c.chassis_nr >= 0) target += " chassisNr='" + std::to_string(c.chassis_nr) + "'";
-  if (numbered.has(numbering::chassis) && c.chassis >= 0) target += " chassis='" + std::to_string(c.chassis) + "'";
-  if (numbered.has(numbering::port) && c.port >= 0) target += " port='" + hex(static_cast<unsigned>(c.port), 1) + "'";
-  if (numbered.has(numbering::bus_nr) && c.bus_nr >= 0) target += " busNr='" + std::to_string(c.bus_nr) + "'";
-  if (numbered.has(numbering::target_index) && c.target_index >= 0) target += " index='" + std::to_string(c.target_index) + "'";
-  if (c.hotplug != toggle::unset) target += c.hotplug == toggle::off ? " hotplug='off'" : " hotplug='on'";
+  const auto number = [&](const char* name, int v) {
+    if (v >= 0) t << ' ' << name << "='" << static_cast<unsigned long>(v) << '\'';
+  };
+  const std::size_t target_at = out.size();
+  newline(0);
+  t << "<target";
+  const std::size_t attributes_at = out.size();
+  if (numbered.has(numbering::chassis_nr)) number("chassisNr", c.chassis_nr);
+  if (numbered.has(numbering::chassis)) number("chassis", c.chassis);
+  if (numbered.has(numbering::port) && c.port >= 0) {
+    t << " port='";
+    t.hex(static_cast<unsigned>(c.port), 1) << '\'';
+  }
+  if (numbered.has(numbering::bus_nr)) number("busNr", c.bus_nr);
+  if (numbered.has(numbering::target_index)) number("index", c.target_index);
+  if (c.hotplug != toggle::unset) t << (c.hotplug == toggle::off ? " hotplug='off'" : " hotplug='on'");
   if (c.numa_node >= 0) {
-    s += nl + "<target" + target + ">" + (indent ? nl + "  " : std::string()) + "<node>" + std::to_string(c.numa_node) +
-         "</node>" + nl + "</target>";
-  } else if (!target.empty()) {
-    s += nl + "<target" + target + "/>";
+    t << '>';
+    newline(1);
+    t << "<node>" << static_cast<unsigned long>(c.numa_node) << "</node>";
+    newline(0);
+    t << "</target>";
+  } else if (out.size() != attributes_at) {
+    t << "/>";
+  } else {
+    out.resize(target_at);  // nothing to say: no <target>
   }
   if (c.has_address) {
     placement p{};
     p.libvirt_address = c.address;
     p.multifunction = c.multifunction == toggle::on;
-    s += nl + address_text(p);
+    newline(0);
+    append_address(out, p);
   }
-  return s + (indent ? "\n" + *indent : std::string());
+  if (indent) t << '\n' << *indent;
 }
 }  // namespace detail
 
@@ -1389,7 +1459,8 @@ namespace detail {
 inline void domain::write_address(pugi::xml_node n, const placement& p) {
   const pugi::xml_node old = n.child("address");
   const std::string_view mf = old.attribute("multifunction").value();
-  const std::string text = detail::address_text(p, mf);
+  std::string text;
+  detail::append_address(text, p, mf);
   if (old) {
     pugi::xml_node fresh = detail::parse_element(n, text);
     n.insert_move_before(fresh, old);
@@ -1477,7 +1548,8 @@ inline std::string domain::write(const topology_plan& plan) {
       n.append_attribute("model").set_value(std::string(c.kind->model).c_str());
       const bool pseries_root = c.kind->is_root() && machine_ == machine_id::pseries;
       if (!c.kind->is_root() || pseries_root) {
-        const std::string children = detail::controller_children_text(c, pseries_root, detail::indent_of(n));
+        std::string children;
+        detail::append_controller_children(children, c, pseries_root, detail::indent_of(n));
         n.append_buffer(children.data(), children.size(), pugi::parse_default | pugi::parse_ws_pcdata, pugi::encoding_utf8);
       }
       continue;

@@ -244,6 +244,8 @@ TEST_CASE("bad input names the element and the line", "[libvirt][reader][errors]
   CHECK_THAT(error_of(make_domain("", "q35", "x86_64",
                                   "  <metadata><p:plan xmlns:p='urn:pciplan:plan:1'><p:device alias='balloon0' speed='9'/></p:plan></metadata>\n")),
              Catch::Contains("unknown constraint 'speed'"));
+  CHECK_THAT(error_of(make_domain("    <controller type='usb' model='none'/>\n    <controller type='usb' index='1' model='qemu-xhci'/>\n")),
+             Catch::Contains("<controller> at line 7: USB is turned off"));
   CHECK_THAT(error_of(make_domain("    <controller type='pci' index='1' model='pci-root'><target index='0'/></controller>\n",
                                   "pseries", "ppc64")),
              Catch::Contains("only the PCI controller with index 0 may have target index 0"));
