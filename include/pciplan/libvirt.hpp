@@ -959,11 +959,8 @@ class text_builder {
   }
   /// "0x" and at least `width` hex digits
   text_builder& hex(unsigned v, int width) {
-    char buf[16];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
     out_.append("0x");
-    for (auto n = r.ptr - buf; n < width; ++n) out_.push_back('0');
-    out_.append(buf, r.ptr);
+    pciplan::detail::append_hex(out_, v, static_cast<unsigned>(width));
     return *this;
   }
 

@@ -346,16 +346,8 @@ class locator {
 
 /// "0x1f", with at least `width` hex digits.
 [[nodiscard]] inline std::string hex(unsigned value, int width) {
-  static constexpr char digits[] = "0123456789abcdef";
-  char buf[16];
-  int n = 0;
-  do {
-    buf[n++] = digits[value & 0xfu];
-    value >>= 4;
-  } while (value != 0);
-  while (n < width) buf[n++] = '0';
   std::string s = "0x";
-  while (n > 0) s += buf[--n];
+  pciplan::detail::append_hex(s, value, static_cast<unsigned>(width));
   return s;
 }
 
@@ -1368,11 +1360,8 @@ class text_builder {
   }
   /// "0x" and at least `width` hex digits
   text_builder& hex(unsigned v, int width) {
-    char buf[16];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
     out_.append("0x");
-    for (auto n = r.ptr - buf; n < width; ++n) out_.push_back('0');
-    out_.append(buf, r.ptr);
+    pciplan::detail::append_hex(out_, v, static_cast<unsigned>(width));
     return *this;
   }
 

@@ -4,6 +4,8 @@
 
 #include <pciplan/pciplan.hpp>
 
+#include "../support/planned.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -265,13 +267,7 @@ json_value parsed(const std::string& text) {
   return *v;
 }
 
-template <class M, class P = policies::pciplan>
-topology_plan planned(const std::vector<request>& r, plan_options o = {}) {
-  const result<topology_plan> p = plan<M, P>(r, o);
-  INFO((p ? std::string("planned") : p.error().message()));
-  REQUIRE(p.has_value());
-  return *p;
-}
+using test_support::planned;
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <pciplan/pciplan.hpp>
 
 #include "../support/names.hpp"
+#include "../support/planned.hpp"
 
 #include <string>
 #include <vector>
@@ -14,13 +15,7 @@ namespace {
 
 using test_support::numbered;
 
-template <class M, class P = policies::pciplan>
-topology_plan planned(const std::vector<request>& r, plan_options o = {}, std::vector<controller> given = {}) {
-  const result<topology_plan> p = plan<M, P>(r, o, given);
-  INFO((p ? std::string("planned") : p.error().message()));
-  REQUIRE(p.has_value());
-  return *p;
-}
+using test_support::planned;
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #define PCIPLAN_DETAIL_LIBVIRT_XML_HPP
 
 #include <pciplan/detail/config.hpp>
+#include <pciplan/detail/emit_text.hpp>
 
 #include <pugixml.hpp>
 
@@ -112,16 +113,8 @@ class locator {
 
 /// "0x1f", with at least `width` hex digits.
 [[nodiscard]] inline std::string hex(unsigned value, int width) {
-  static constexpr char digits[] = "0123456789abcdef";
-  char buf[16];
-  int n = 0;
-  do {
-    buf[n++] = digits[value & 0xfu];
-    value >>= 4;
-  } while (value != 0);
-  while (n < width) buf[n++] = '0';
   std::string s = "0x";
-  while (n > 0) s += buf[--n];
+  pciplan::detail::append_hex(s, value, static_cast<unsigned>(width));
   return s;
 }
 
