@@ -1245,6 +1245,24 @@ inline void domain::finish_requests() {
       }
     }
   }
+  // the controllers built into the chipset are index 0 of their type: PIIX3 USB (pc,
+  // 00:01.2), PIIX3 IDE (pc, 00:01.1), ICH9 SATA (q35, 00:1f.2); libvirt refuses them
+  // anywhere else
+  for (pending_device& d : devices_) {
+    if (d.element != "controller" || d.controller_index != 0) continue;
+    const std::string_view dev = d.req.device.qemu_device;
+    std::optional<controller_address> at;
+    if (machine_ == machine_id::pc && d.controller_type == "usb" && dev == "piix3-usb-uhci") at = controller_address(0, 0, 1, 2);
+    if (machine_ == machine_id::pc && d.controller_type == "ide") at = controller_address(0, 0, 1, 1);
+    if (machine_ == machine_id::q35 && d.controller_type == "sata") at = controller_address(0, 0, 0x1f, 2);
+    if (!at) continue;
+    if (d.req.fixed == address_kind::full && d.req.address != *at) {
+      at_.fail(d.node, "the " + std::string(dev) + " controller with index 0 is built into the chipset and must have PCI address 0000:00:" +
+                           detail::hex(at->slot, 2).substr(2) + "." + std::to_string(at->function));
+    }
+    d.req.apply(at_address{*at});
+    d.req.via = transport::automatic;
+  }
   // ICH9 USB2 sets: one multifunction group per USB index; unaddressed members follow an
   // addressed one into its slot
   constexpr unsigned usb_group_base = 0x10000;

@@ -3454,6 +3454,27 @@ struct planning {
     bool video_seen = false;
     bool sound_seen = false;
     std::size_t usb2 = 0;
+    // A built-in controller pinned at its own chipset address is that role, whatever
+    // comes first: libvirt ties these roles to index 0, which the caller expresses by
+    // pinning it there (the libvirt reader does).
+    for (std::size_t i = 0; i != requests.size(); ++i) {
+      const request& q = requests[i];
+      if (routes[i].kind != placement_kind::pci || q.fixed != address_kind::full) continue;
+      for (const preferred_slot& pref : machine_traits<M>::preferred) {
+        if (!pref.required || q.address != controller_address(0, 0, pref.slot, pref.function)) continue;
+        const std::string_view dev = q.device.qemu_device;
+        if (pref.role == slot_role::piix3_usb && dev == device_traits<models::piix3_uhci>::qemu_device && !usb_seen) {
+          r.piix3_usb = static_cast<int>(i);
+          usb_seen = true;
+        } else if (pref.role == slot_role::ide && dev == device_traits<models::piix3_ide>::qemu_device && !ide_seen) {
+          r.ide = static_cast<int>(i);
+          ide_seen = true;
+        } else if (pref.role == slot_role::sata && dev == device_traits<models::ich9_ahci>::qemu_device && !sata_seen) {
+          r.sata = static_cast<int>(i);
+          sata_seen = true;
+        }
+      }
+    }
     const auto pinned_elsewhere = [&](const request& q, slot_role role) {
       if (!relaxed || q.fixed != address_kind::full) return false;
       for (const preferred_slot& pref : machine_traits<M>::preferred) {
@@ -3612,6 +3633,7 @@ struct planning {
                 return fail(errc::incompatible_bus, r.name,
                                "is a controller built into the chipset and must keep its chipset address");
               }
+              if (!dry) place(w, at, rule::chipset_slot);
               break;
             }
             if ((t.buses[0].used[pref.slot] >> pref.function) & 1u) {

@@ -244,6 +244,12 @@ TEST_CASE("bad input names the element and the line", "[libvirt][reader][errors]
   CHECK_THAT(error_of(make_domain("", "q35", "x86_64",
                                   "  <metadata><p:plan xmlns:p='urn:pciplan:plan:1'><p:device alias='balloon0' speed='9'/></p:plan></metadata>\n")),
              Catch::Contains("unknown constraint 'speed'"));
+  CHECK_THAT(error_of(make_domain("    <controller type='usb' index='0' model='piix3-uhci'>"
+                                  "<address type='pci' bus='0' slot='5'/></controller>\n", "pc")),
+             Catch::Contains("<controller> at line 7: the piix3-usb-uhci controller with index 0 is built into the "
+                             "chipset and must have PCI address 0000:00:01.2"));
+  CHECK_THAT(error_of(make_domain("    <controller type='sata' index='0'><address type='pci' bus='0' slot='3'/></controller>\n")),
+             Catch::Contains("must have PCI address 0000:00:1f.2"));
   CHECK_THAT(error_of(make_domain("    <controller type='usb' model='none'/>\n    <controller type='usb' index='1' model='qemu-xhci'/>\n")),
              Catch::Contains("<controller> at line 7: USB is turned off"));
   CHECK_THAT(error_of(make_domain("    <controller type='pci' index='1' model='pci-root'><target index='0'/></controller>\n",
@@ -268,5 +274,20 @@ TEST_CASE("planning errors carry the exit status they deserve", "[libvirt][reade
     CHECK(out.status == 1);
     CHECK_THAT(out.message, Catch::Contains("virtio-mmio"));
     CHECK(out.xml.empty());
+  }
+}
+
+TEST_CASE("the chipset's own controllers are index 0 of their type, whatever order they come in",
+          "[libvirt][reader]") {
+  // a USB controller with index 1 listed first must not take PIIX3's 00:01.2
+  const std::string xml = make_domain("    <controller type='usb' index='1' model='piix3-uhci'/>\n"
+                                      "    <controller type='usb' index='0' model='piix3-uhci'/>\n", "pc");
+  for (const auto policy : {pciplan::libvirt::policy_kind::libvirt, pciplan::libvirt::policy_kind::pciplan}) {
+    domain d(xml);
+    const auto plan = d.plan(policy);
+    REQUIRE(plan.has_value());
+    CHECK(plan->at("usb1").address == pciplan::pci_address(0, 0, 1, 2));  // index 0, the second element
+    CHECK(plan->at("usb1").why == pciplan::rule::chipset_slot);
+    CHECK(plan->at("usb0").address != pciplan::pci_address(0, 0, 1, 2));
   }
 }
