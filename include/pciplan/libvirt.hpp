@@ -205,6 +205,8 @@ class domain {
   pugi::xml_node devices_node_;
   std::map<std::string, std::size_t, std::less<>> aliases_;  // alias -> device
   std::map<std::string, unsigned, std::less<>> next_number_;  // name stem -> next number to try
+  pugi::xml_node plan_element_;  // <prefix:plan xmlns:prefix="urn:pciplan:plan:1"> in <metadata>
+  std::string plan_prefix_;
 
   void parse_document();
   void read_machine();
@@ -326,12 +328,15 @@ inline void domain::read_metadata() {
     if (e.type() != pugi::node_element) continue;
     const std::string_view name = e.name();
     const std::size_t colon = name.find(':');
-    const std::string prefix(colon == std::string_view::npos ? std::string_view{} : name.substr(0, colon));
+    std::string prefix(colon == std::string_view::npos ? std::string_view{} : name.substr(0, colon));
     const std::string xmlns = prefix.empty() ? "xmlns" : "xmlns:" + prefix;
     if (std::string_view(e.attribute(xmlns.c_str()).value()) != "urn:pciplan:plan:1") continue;
     if (name.substr(colon == std::string_view::npos ? 0 : colon + 1) != "plan") {
       at_.fail(e, "the pciplan metadata element must be <plan>");
     }
+    if (plan_element_) at_.fail(e, "the domain has two pciplan <plan> metadata elements");
+    plan_element_ = e;
+    plan_prefix_ = std::move(prefix);
     if (const auto spare = detail::number_attribute(at_, e, "spare-ports", 0, 1024)) {
       plan_options_.spare_ports = static_cast<unsigned>(*spare);
     }
@@ -792,14 +797,9 @@ inline void domain::add_defaults() {
 /// Metadata constraints, ICH9 USB2 sets, and the request list.
 inline void domain::finish_requests() {
   // constraints keyed by alias
-  const pugi::xml_node metadata = doc_.document_element().child("metadata");
-  for (pugi::xml_node e = metadata.first_child(); e; e = e.next_sibling()) {
-    const std::string_view name = e.name();
-    const std::size_t colon = name.find(':');
-    const std::string prefix(colon == std::string_view::npos ? std::string_view{} : name.substr(0, colon));
-    const std::string xmlns = prefix.empty() ? "xmlns" : "xmlns:" + prefix;
-    if (std::string_view(e.attribute(xmlns.c_str()).value()) != "urn:pciplan:plan:1") continue;
-    const std::string device_tag = prefix.empty() ? "device" : prefix + ":device";
+  if (plan_element_) {
+    const pugi::xml_node e = plan_element_;
+    const std::string device_tag = plan_prefix_.empty() ? "device" : plan_prefix_ + ":device";
     for (pugi::xml_node c = e.first_child(); c; c = c.next_sibling()) {
       if (c.type() != pugi::node_element) continue;
       if (c.name() != device_tag) at_.fail(c, "unknown pciplan metadata element (expected <" + device_tag + ">)");

@@ -250,6 +250,9 @@ TEST_CASE("bad input names the element and the line", "[libvirt][reader][errors]
                              "chipset and must have PCI address 0000:00:01.2"));
   CHECK_THAT(error_of(make_domain("    <controller type='sata' index='0'><address type='pci' bus='0' slot='3'/></controller>\n")),
              Catch::Contains("must have PCI address 0000:00:1f.2"));
+  CHECK_THAT(error_of(make_domain("", "q35", "x86_64",
+                                  "  <metadata><p:plan xmlns:p='urn:pciplan:plan:1'/><q:plan xmlns:q='urn:pciplan:plan:1'/></metadata>\n")),
+             Catch::Contains("two pciplan <plan> metadata elements"));
   CHECK_THAT(error_of(make_domain("    <controller type='usb' model='none'/>\n    <controller type='usb' index='1' model='qemu-xhci'/>\n")),
              Catch::Contains("<controller> at line 7: USB is turned off"));
   CHECK_THAT(error_of(make_domain("    <controller type='pci' index='1' model='pci-root'><target index='0'/></controller>\n",
