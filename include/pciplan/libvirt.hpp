@@ -230,6 +230,8 @@ class domain {
 
 inline domain::domain(std::string_view xml, const domain_options& options)
     : text_(xml), new_definition_(options.new_definition) {
+  // libvirt's chipset controllers are index 0 of their type; finish_requests pins them
+  plan_options_.chipset = plan_options::chipset_controllers::pinned;
   parse_document();
   read_machine();
   read_numa();
@@ -500,8 +502,11 @@ inline void domain::read_device(pugi::xml_node n, const detail::device_choice& c
                                               static_cast<std::uint8_t>(slot), static_cast<std::uint8_t>(function))});
         r.via = transport::automatic;
       }
-    } else if (!type.empty()) {
-      return;  // ccw, spapr-vio, isa, usb, drive, unassigned, …: not on PCI
+    } else if (detail::known_address_type(type)) {
+      if (!type.empty()) return;  // ccw, spapr-vio, isa, usb, drive, unassigned, …: not on PCI
+    } else {
+      at_.fail(address, "unknown address type '" + std::string(type) + "' (expected one of " +
+                            std::string(detail::address_types) + ")");
     }
   }
   pending_device d{};
@@ -539,6 +544,10 @@ inline void domain::read_devices() {
       if (type == "pci") continue;
       if (type.empty()) at_.fail(n, "a controller needs a type attribute");
       const std::string_view model = n.attribute("model").value();
+      if (!detail::known_controller_model(type, model)) {
+        at_.fail(n, "unknown " + std::string(type) + " controller model '" + std::string(model) + "' (expected one of " +
+                        std::string(detail::controller_models(type)) + ")");
+      }
       auto index = detail::number_attribute(at_, n, "index", 0, 255);
       const int parsed_index = index ? static_cast<int>(*index) : -1;
       const bool ich9 = type == "usb" && model.substr(0, 5) == "ich9-";

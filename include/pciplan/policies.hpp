@@ -7,6 +7,8 @@
 
 #include <pciplan/detail/config.hpp>
 
+#include <cstdint>
+
 namespace pciplan::inline v0 {
 
 namespace policies {
@@ -50,6 +52,18 @@ struct plan_options {
   /// Guest NUMA nodes (libvirt's <cpu><numa> cells); 0 = not checked. A request or
   /// controller naming a node at or above this count is refused.
   unsigned numa_nodes = 0;
+  /// Which request is the chipset's own PIIX3 USB (pc), PIIX3 IDE (pc) or ICH9 SATA
+  /// (q35) controller, placed at the chipset's address.
+  enum class chipset_controllers : std::uint8_t {
+    /// the first request of each such kind (for USB: the first USB controller, when it
+    /// is a PIIX3 one), unless it is pinned somewhere else
+    first_of_kind,
+    /// only a request pinned at the chipset address; every other one is an ordinary
+    /// device (libvirt decides by controller index 0, which the libvirt reader states by
+    /// pinning index 0 there)
+    pinned,
+  };
+  chipset_controllers chipset = chipset_controllers::first_of_kind;
 };
 
 }  // namespace pciplan::inline v0

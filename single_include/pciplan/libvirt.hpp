@@ -45,6 +45,7 @@
 #define PCIPLAN_DETAIL_LIBVIRT_DEVICES_HPP
 
 
+#include <algorithm>
 #include <string_view>
 
 namespace pciplan::inline v0::libvirt {
@@ -86,6 +87,47 @@ template <class Modern>
 constexpr device_choice virtio_link(std::string_view model) noexcept {
   if (model == "virtio-transitional") return {dev<Modern>, link_need::pci};
   return {dev<Modern>};
+}
+
+/// The address types of libvirt's domain XML.
+inline constexpr std::string_view address_types =
+    "pci, drive, virtio-serial, ccid, usb, spapr-vio, virtio-s390, ccw, virtio-mmio, isa, dimm, unassigned";
+
+/// Whether `item` is one of the names in `list` (names separated by ", ").
+[[nodiscard]] constexpr bool listed(std::string_view list, std::string_view item) noexcept {
+  std::size_t from = 0;
+  while (from <= list.size()) {
+    const std::size_t end = std::min(list.find(", ", from), list.size());
+    if (list.substr(from, end - from) == item) return true;
+    from = end + 2;
+  }
+  return false;
+}
+
+/// Whether `type` is one of `address_types` (or empty: no type given).
+[[nodiscard]] constexpr bool known_address_type(std::string_view type) noexcept {
+  return type.empty() || listed(address_types, type);
+}
+
+/// The model names libvirt accepts for a controller type, separated by ", " (empty: the
+/// type's models are not checked here).
+[[nodiscard]] constexpr std::string_view controller_models(std::string_view type) noexcept {
+  if (type == "usb") {
+    return "piix3-uhci, piix4-uhci, ehci, ich9-ehci1, ich9-uhci1, ich9-uhci2, ich9-uhci3, vt82c686b-uhci, "
+           "pci-ohci, nec-xhci, qusb1, qusb2, qemu-xhci, none";
+  }
+  if (type == "scsi") {
+    return "auto, buslogic, lsilogic, lsisas1068, vmpvscsi, ibmvscsi, virtio-scsi, lsisas1078, "
+           "virtio-transitional, virtio-non-transitional, ncr53c90, am53c974, dc390";
+  }
+  if (type == "virtio-serial") return "virtio, virtio-transitional, virtio-non-transitional";
+  return {};
+}
+
+/// Whether `model` is one of `controller_models(type)` (an empty model always is).
+[[nodiscard]] constexpr bool known_controller_model(std::string_view type, std::string_view model) noexcept {
+  const std::string_view list = controller_models(type);
+  return model.empty() || list.empty() || listed(list, model);
 }
 
 /// `<controller type=… model=…>` other than type='pci'.
@@ -631,6 +673,8 @@ class domain {
 
 inline domain::domain(std::string_view xml, const domain_options& options)
     : text_(xml), new_definition_(options.new_definition) {
+  // libvirt's chipset controllers are index 0 of their type; finish_requests pins them
+  plan_options_.chipset = plan_options::chipset_controllers::pinned;
   parse_document();
   read_machine();
   read_numa();
@@ -901,8 +945,11 @@ inline void domain::read_device(pugi::xml_node n, const detail::device_choice& c
                                               static_cast<std::uint8_t>(slot), static_cast<std::uint8_t>(function))});
         r.via = transport::automatic;
       }
-    } else if (!type.empty()) {
-      return;  // ccw, spapr-vio, isa, usb, drive, unassigned, …: not on PCI
+    } else if (detail::known_address_type(type)) {
+      if (!type.empty()) return;  // ccw, spapr-vio, isa, usb, drive, unassigned, …: not on PCI
+    } else {
+      at_.fail(address, "unknown address type '" + std::string(type) + "' (expected one of " +
+                            std::string(detail::address_types) + ")");
     }
   }
   pending_device d{};
@@ -940,6 +987,10 @@ inline void domain::read_devices() {
       if (type == "pci") continue;
       if (type.empty()) at_.fail(n, "a controller needs a type attribute");
       const std::string_view model = n.attribute("model").value();
+      if (!detail::known_controller_model(type, model)) {
+        at_.fail(n, "unknown " + std::string(type) + " controller model '" + std::string(model) + "' (expected one of " +
+                        std::string(detail::controller_models(type)) + ")");
+      }
       auto index = detail::number_attribute(at_, n, "index", 0, 255);
       const int parsed_index = index ? static_cast<int>(*index) : -1;
       const bool ich9 = type == "usb" && model.substr(0, 5) == "ich9-";

@@ -6,8 +6,11 @@
 // plans an input, planning its own output again must give the same document back:
 // written addresses are kept, and nothing is added twice.
 //
-// In CI (ctest -R fuzz): a short run from the seeds. Longer, by hand:
-//   build/clang/tests/fuzz/fuzz_libvirt -max_total_time=600 build/clang/tests/fuzz/work tests/fuzz/seeds
+// In CI (ctest -R fuzz): 150,000 runs from the seeds with a fixed seed, the same on every
+// machine. Fuzzing for new bugs, by hand (a random seed each time; add every input that
+// found a bug to tests/fuzz/seeds as regression-*.xml):
+//   mkdir -p /tmp/fuzz
+//   build/clang/tests/fuzz/fuzz_libvirt -max_total_time=1200 /tmp/fuzz tests/fuzz/seeds examples/domains
 #include <pciplan/libvirt.hpp>
 
 #include <cstddef>

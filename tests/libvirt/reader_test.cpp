@@ -258,6 +258,13 @@ TEST_CASE("bad input names the element and the line", "[libvirt][reader][errors]
   CHECK_THAT(error_of(make_domain("    <controller type='pci' index='1' model='pci-root'><target index='0'/></controller>\n",
                                   "pseries", "ppc64")),
              Catch::Contains("only the PCI controller with index 0 may have target index 0"));
+  CHECK_THAT(error_of(make_domain("    <controller type='usb' index='0' model='ich4-ehci1'/>\n", "pc")),
+             Catch::Contains("<controller> at line 7: unknown usb controller model 'ich4-ehci1' (expected one of "
+                             "piix3-uhci,"));
+  CHECK_THAT(error_of(make_domain("    <controller type='scsi' index='0' model='megaraid'/>\n")),
+             Catch::Contains("unknown scsi controller model 'megaraid'"));
+  CHECK_THAT(error_of(make_domain("    <interface type='user'>\n      <address type='pcie' bus='1'/>\n    </interface>\n")),
+             Catch::Contains("<address> at line 8: unknown address type 'pcie' (expected one of pci, drive,"));
 }
 
 TEST_CASE("planning errors carry the exit status they deserve", "[libvirt][reader][errors]") {
@@ -293,4 +300,29 @@ TEST_CASE("the chipset's own controllers are index 0 of their type, whatever ord
     CHECK(plan->at("usb1").why == pciplan::rule::chipset_slot);
     CHECK(plan->at("usb0").address != pciplan::pci_address(0, 0, 1, 2));
   }
+}
+
+TEST_CASE("a PIIX3 USB controller with another index is an ordinary device, even when it comes first",
+          "[libvirt][reader]") {
+  // libvirt 9.0 (checked with define + dumpxml): the index-less piix3-uhci takes index 1
+  // and the first free slot, 00:02.0; the index-0 qemu-xhci follows at 00:03.0. 00:01.2
+  // belongs to index 0 only. Found by the fuzzer: a PIIX3 controller with index 1 that
+  // came first was drafted into the chipset role, so a document that pinned it
+  // elsewhere was refused on the next pass.
+  const std::string first = make_domain("    <controller type='usb' model='piix3-uhci'/>\n"
+                                        "    <controller type='usb' index='0' model='qemu-xhci'/>\n"
+                                        "    <memballoon model='none'/>\n", "pc");
+  domain d(first);
+  const auto plan = d.plan(pciplan::libvirt::policy_kind::libvirt);
+  REQUIRE(plan.has_value());
+  CHECK(plan->at("usb0").address == pciplan::pci_address(0, 0, 2, 0));
+  CHECK(plan->at("usb0").why != pciplan::rule::chipset_slot);
+  CHECK(plan->at("usb1").address == pciplan::pci_address(0, 0, 3, 0));
+  // planned again, the written document is a fixed point (the index-1 controller pinned
+  // at 00:02.0 is not drafted into the chipset role either)
+  const std::string once = d.write(*plan);
+  domain again(once);
+  const auto replan = again.plan(pciplan::libvirt::policy_kind::libvirt);
+  REQUIRE(replan.has_value());
+  CHECK(again.write(*replan) == once);
 }

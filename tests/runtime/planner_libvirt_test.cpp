@@ -273,6 +273,34 @@ TEST_CASE("libvirt-rules §2.2/§2.3: chipset positions", "[planner][libvirt]") 
   CHECK(q35.controllers.size() == 1);  // everything on pcie.0: no root port, no spare
 }
 
+TEST_CASE("libvirt-rules §2.2/§2.3: which controller is the chipset's own", "[planner][libvirt]") {
+  // first_of_kind (the default): the first USB controller, when it is a PIIX3 one not
+  // pinned elsewhere; the ones after it are ordinary devices
+  const topology_plan first = planned<machines::pc>({{"usb0", models::piix3_uhci{}}, {"usb1", models::piix3_uhci{}}});
+  CHECK(first.at("usb0").libvirt_address == ca(0, 1, 2));
+  CHECK(first.at("usb0").why == rule::chipset_slot);
+  CHECK(first.at("usb1").libvirt_address == ca(0, 2));
+  const topology_plan elsewhere = planned<machines::pc>({{"usb1", models::piix3_uhci{}, at_address{ca(0, 5)}},
+                                                         {"usb0", models::piix3_uhci{}}});
+  CHECK(elsewhere.at("usb1").libvirt_address == ca(0, 5));
+  CHECK(elsewhere.at("usb1").why != rule::chipset_slot);
+  CHECK(elsewhere.at("usb0").why != rule::chipset_slot);
+  // pinned: only a controller pinned at the chipset address plays the role
+  plan_options pinned{};
+  pinned.chipset = plan_options::chipset_controllers::pinned;
+  const std::vector<request> unpinned{{"usb", models::piix3_uhci{}}, {"ide", models::piix3_ide{}}};
+  const result<topology_plan> p = plan<machines::pc, lv>(unpinned, pinned);
+  REQUIRE(p.has_value());
+  CHECK(p->at("usb").libvirt_address == ca(0, 2));
+  CHECK(p->at("ide").libvirt_address == ca(0, 3));
+  CHECK(p->at("usb").why != rule::chipset_slot);
+  const std::vector<request> at_chipset{{"usb", models::piix3_uhci{}}, {"usb0", models::piix3_uhci{}, at_address{ca(0, 1, 2)}}};
+  const result<topology_plan> q = plan<machines::pc, lv>(at_chipset, pinned);
+  REQUIRE(q.has_value());
+  CHECK(q->at("usb0").why == rule::chipset_slot);
+  CHECK(q->at("usb").libvirt_address == ca(0, 2));
+}
+
 TEST_CASE("libvirt-rules §3.3 (helper notes): a primary video whose slot is taken is placed at once", "[planner][libvirt]") {
   // slot 2 of pc is taken by a pinned device, so the video takes the lowest free slot before the NIC
   const topology_plan p = planned<machines::pc>(

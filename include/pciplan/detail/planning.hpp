@@ -339,8 +339,11 @@ struct planning {
   roles role{};
 
   /// The requests that play a chipset role: the first of each kind (libvirt: the
-  /// controller with index 0, the first video...). `relaxed` (pciplan): a request
-  /// pinned somewhere else is not drafted into the role.
+  /// controller with index 0, the first video...). A built-in controller (PIIX3 USB and
+  /// IDE, ICH9 SATA) pinned somewhere else is never drafted into its role: only a
+  /// caller that knows it is the chipset's own (the libvirt reader: index 0) can say so,
+  /// by pinning it at the chipset address. `relaxed` (pciplan): neither is a video
+  /// pinned somewhere else.
   [[nodiscard]] constexpr roles find_roles(bool relaxed = false) const {
     roles r{};
     bool usb_seen = false;
@@ -371,12 +374,14 @@ struct planning {
       }
     }
     const auto pinned_elsewhere = [&](const request& q, slot_role role) {
-      if (!relaxed || q.fixed != address_kind::full) return false;
+      if (q.fixed != address_kind::full) return false;
+      if (!relaxed && role == slot_role::primary_video) return false;
       for (const preferred_slot& pref : machine_traits<M>::preferred) {
         if (pref.role == role && q.address == controller_address(0, 0, pref.slot, pref.function)) return false;
       }
       return true;
     };
+    const bool drafted = options.chipset == plan_options::chipset_controllers::first_of_kind;
     for (std::size_t i = 0; i != requests.size(); ++i) {
       const request& q = requests[i];
       if (routes[i].kind != placement_kind::pci) continue;
@@ -397,17 +402,17 @@ struct planning {
       }
       if (dev == device_traits<models::piix3_ide>::qemu_device && !ide_seen) {
         ide_seen = true;
-        if (!pinned_elsewhere(q, slot_role::ide)) r.ide = static_cast<int>(i);
+        if (drafted && !pinned_elsewhere(q, slot_role::ide)) r.ide = static_cast<int>(i);
       }
       if (dev == device_traits<models::ich9_ahci>::qemu_device && !sata_seen) {
         sata_seen = true;
-        if (!pinned_elsewhere(q, slot_role::sata)) r.sata = static_cast<int>(i);
+        if (drafted && !pinned_elsewhere(q, slot_role::sata)) r.sata = static_cast<int>(i);
       }
       if (dev == device_traits<models::ich9_intel_hda>::qemu_device && !sound_seen && anywhere_in_domain0(q)) {
         sound_seen = true;
         r.ich9_sound = static_cast<int>(i);
       }
-      if (usb && !usb_seen && dev == device_traits<models::piix3_uhci>::qemu_device &&
+      if (usb && !usb_seen && drafted && dev == device_traits<models::piix3_uhci>::qemu_device &&
           !pinned_elsewhere(q, slot_role::piix3_usb)) {
         r.piix3_usb = static_cast<int>(i);
       }
@@ -518,16 +523,13 @@ struct planning {
           case slot_role::ide:
           case slot_role::sata:
           case slot_role::piix3_usb: {
-            // built into the machine: the first such controller must be exactly here
+            // built into the machine: the role's controller is exactly here (find_roles
+            // gives the role to no controller pinned anywhere else)
             const int who = role_request(pref.role);
             if (who < 0) break;
             const std::size_t w = static_cast<std::size_t>(who);
             const request& r = requests[w];
             if (r.fixed == address_kind::full) {
-              if (r.address != at) {
-                return fail(errc::incompatible_bus, r.name,
-                               "is a controller built into the chipset and must keep its chipset address");
-              }
               if (!dry) place(w, at, rule::chipset_slot);
               break;
             }
