@@ -1,7 +1,8 @@
 // The pciplan command-line tool: plan a libvirt domain XML and print it back with
-// addresses, as QEMU -device arguments, as a tree or as JSON. `pciplan --help` says all.
+// addresses, as QEMU -device arguments, as a tree or as JSON; check a hand-written
+// QEMU layout. `pciplan --help` says all.
 #include <pciplan/libvirt.hpp>
-#include <pciplan/pciplan.hpp>  // with qemu.hpp, tree.hpp and json.hpp
+#include <pciplan/pciplan.hpp>  // with qemu.hpp, tree.hpp, json.hpp and validate.hpp
 
 #include <cerrno>
 #include <cstdio>
@@ -18,6 +19,7 @@
 namespace {
 
 constexpr std::string_view usage = R"(usage: pciplan plan [OPTIONS] FILE|-
+       pciplan check --machine TYPE FILE|-
        pciplan --help | --version
 
 Reads a libvirt domain XML (FILE, or standard input for -), gives every PCI device an
@@ -52,9 +54,24 @@ exit status:
   1  the domain cannot be planned (the device and the reason on standard error)
   2  usage error, or the input is unreadable or not a valid domain
 Nothing is written to standard output unless the exit status is 0.
+
+pciplan check --machine TYPE FILE|-
+Checks a hand-written QEMU layout against QEMU's PCI rules before QEMU sees it. FILE
+holds one option per line: `-device ARG` (classic `driver,key=value` or JSON syntax)
+or just ARG; `-numa node,...` lines count the guest's NUMA nodes; other `-...` lines,
+blank lines and `#` comments are skipped. TYPE is the QEMU machine: pc, q35, microvm
+(x86_64), virt (aarch64), riscv64:virt, loongarch64:virt, pseries (ppc64) or
+s390-ccw-virtio; ARCH:MACHINE names the architecture, as in x86_64:pc-q35-7.2.
+Prints one line per finding, `FILE:LINE: error|warning: -device ARG: MESSAGE [qemu rule N]`
+(N: the rule in the README's "QEMU" section), then a summary.
+  0  QEMU accepts the layout (warnings may be printed)
+  1  QEMU would refuse it (errors are worded as QEMU 7.2 words them)
+  2  usage error, or FILE is unreadable
 )";
 
 struct arguments {
+  std::string command = "plan";
+  std::string machine;  // check: --machine
   pciplan::libvirt::domain_options options{};
   std::string format = "xml";
   bool explain = false;
@@ -77,8 +94,11 @@ arguments parse(int argc, char** argv) {
     std::cout << "pciplan 0.1.0\n";
     std::exit(0);
   }
-  if (args[0] != "plan") usage_error("unknown command '" + std::string(args[0]) + "' (the command is 'plan')");
+  if (args[0] != "plan" && args[0] != "check") {
+    usage_error("unknown command '" + std::string(args[0]) + "' (the commands are 'plan' and 'check')");
+  }
   arguments a{};
+  a.command = args[0];
   bool have_file = false;
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string_view s = args[i];
@@ -89,6 +109,11 @@ arguments parse(int argc, char** argv) {
     if (s == "--help" || s == "-h") {
       std::cout << usage;
       std::exit(0);
+    } else if (a.command == "check" && s != "--machine" && s.size() > 1 && s[0] == '-') {
+      usage_error("unknown option '" + std::string(s) + "' for check (it takes --machine TYPE)");
+    } else if (s == "--machine") {
+      if (a.command != "check") usage_error("--machine belongs to the check command");
+      a.machine = value();
     } else if (s == "--policy") {
       const std::string_view v = value();
       if (v == "libvirt") a.options.policy = pciplan::libvirt::policy_kind::libvirt;
@@ -118,6 +143,7 @@ arguments parse(int argc, char** argv) {
     }
   }
   if (!have_file) usage_error("no FILE given (use - for standard input)");
+  if (a.command == "check" && a.machine.empty()) usage_error("check needs --machine TYPE (pc, q35, virt, ...)");
   return a;
 }
 
@@ -144,12 +170,64 @@ std::string read_input(const std::string& file) {
   return text.str();
 }
 
+/// The machine of `--machine`: MACHINE or ARCH:MACHINE, the architecture following
+/// from the machine when it is not given.
+std::optional<pciplan::libvirt::machine_id> machine_argument(std::string_view text) {
+  std::string_view arch;
+  std::string_view machine = text;
+  if (const std::size_t colon = text.find(':'); colon != std::string_view::npos) {
+    arch = text.substr(0, colon);
+    machine = text.substr(colon + 1);
+  } else if (machine == "virt" || machine.starts_with("virt-")) {
+    arch = "aarch64";
+  } else if (machine.starts_with("pseries")) {
+    arch = "ppc64";
+  } else if (machine.starts_with("s390-ccw-virtio")) {
+    arch = "s390x";
+  } else {
+    arch = "x86_64";
+  }
+  if (machine.empty()) return std::nullopt;
+  return pciplan::libvirt::machine_of(arch, machine);
+}
+
+int check(const arguments& a, const std::string& input, const std::string& source) {
+  const auto machine = machine_argument(a.machine);
+  if (!machine) {
+    usage_error("--machine '" + a.machine +
+                "' is not a machine pciplan checks (pc, q35, microvm, virt, riscv64:virt, loongarch64:virt, pseries, "
+                "s390-ccw-virtio)");
+  }
+  const pciplan::qemu_layout layout = pciplan::read_qemu_layout(input);
+  const pciplan::validation_report report =
+      pciplan::libvirt::with_machine(*machine, [&](auto m) { return pciplan::validate<decltype(m)>(layout); });
+  std::string out;
+  for (const pciplan::finding& f : report.findings) {
+    const bool on_device = f.device < layout.devices.size();
+    out += source;
+    if (on_device) out += ':' + std::to_string(layout.devices[f.device].line);
+    out += f.level == pciplan::severity::error ? ": error: " : ": warning: ";
+    if (on_device) out += "-device " + layout.devices[f.device].argument + ": ";
+    out += f.message + " [qemu rule " + std::to_string(f.rule) + "]\n";
+  }
+  const std::size_t errors = report.count(pciplan::severity::error);
+  const std::size_t warnings = report.count(pciplan::severity::warning);
+  out += source + ": " + std::to_string(layout.devices.size()) + " devices, " + std::to_string(errors) +
+         (errors == 1 ? " error, " : " errors, ") + std::to_string(warnings) + (warnings == 1 ? " warning: " : " warnings: ") +
+         (report.accepted() ? "QEMU accepts this layout\n" : "QEMU refuses this layout\n");
+  std::cout << out;
+  std::cout.flush();
+  if (!std::cout) return 2;
+  return report.accepted() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const arguments a = parse(argc, argv);
   const std::string input = read_input(a.file);
   const std::string source = a.file == "-" ? std::string("<stdin>") : a.file;
+  if (a.command == "check") return check(a, input, source);
   try {
     pciplan::libvirt::domain d(input, a.options);
     const pciplan::result<pciplan::topology_plan> plan = d.plan(a.options.policy);

@@ -9,7 +9,8 @@
 //                compatibility (concepts), queries (Boost.Hana)
 //   planning     request, controller, plan, policies, planner (detail/: bus table,
 //                the libvirt and pciplan policies)
-//   adapters     qemu (-device arguments), tree (lspci-like text), json
+//   adapters     qemu (-device arguments), tree (lspci-like text), json, validate
+//                (a hand-written QEMU layout against QEMU's rules)
 //   compile time fixed_layout, static_plan
 #ifndef PCIPLAN_PCIPLAN_HPP
 #define PCIPLAN_PCIPLAN_HPP
@@ -40,6 +41,7 @@
 #include <pciplan/json.hpp>
 #include <pciplan/qemu.hpp>
 #include <pciplan/tree.hpp>
+#include <pciplan/validate.hpp>
 
 #include <pciplan/fixed_layout.hpp>
 #include <pciplan/static_plan.hpp>
