@@ -4,7 +4,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-packages="g++ clang cmake ninja-build python3 catch2 libboost1.81-dev libbenchmark-dev libpugixml-dev libclang-rt-14-dev"
+packages="g++ clang cmake ninja-build python3 catch2 libboost1.81-dev libbenchmark-dev libpugixml-dev libclang-rt-14-dev
+  qemu-system-x86 qemu-system-arm qemu-system-misc seabios"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -197,6 +197,7 @@ class domain {
   plan_options plan_options_{};
   std::uint64_t memory_kib_ = 0;
   std::ptrdiff_t root_start_ = -1;  // offset of "<domain" in text_
+  std::ptrdiff_t root_end_ = -1;    // offset just after its close tag
   std::deque<std::string> names_;  // requests' names point here (a deque keeps them in place)
   std::vector<request> requests_;
   std::vector<pending_device> devices_;
@@ -248,6 +249,10 @@ inline void domain::parse_document() {
   if (text_.size() > max_size) throw input_error("the document is larger than 64 MiB");
   const unsigned flags = pugi::parse_default | pugi::parse_ws_pcdata | pugi::parse_comments | pugi::parse_pi |
                          pugi::parse_declaration | pugi::parse_doctype;
+  if (const std::size_t nul = text_.find('\0'); nul != std::string::npos) {  // pugixml would stop there
+    throw input_error("the document is not well-formed XML (" + at_.line_of(static_cast<std::ptrdiff_t>(nul)) +
+                      "): it contains a NUL character");
+  }
   const pugi::xml_parse_result r = doc_.load_buffer(text_.data(), text_.size(), flags, pugi::encoding_utf8);
   if (!r) {
     const std::string line = at_.line_of(r.offset);
@@ -266,6 +271,15 @@ inline void domain::parse_document() {
       if (c.type() == pugi::node_element) stack.emplace_back(c, depth + 1);
     }
   }
+  // one element at the top, nothing but comments, processing instructions and white
+  // space around it (pugixml reads a fragment with several; libvirt does not)
+  pugi::xml_node first_element;
+  for (pugi::xml_node n = doc_.first_child(); n; n = n.next_sibling()) {
+    if (n.type() == pugi::node_element) {
+      if (first_element) at_.fail(n, "there is content after the root element <" + std::string(first_element.name()) + ">");
+      first_element = n;
+    }
+  }
   const pugi::xml_node root = doc_.document_element();
   // where the root element starts (its name's offset, back to the '<'), for write(): offsets
   // are only known until the document is changed
@@ -276,6 +290,39 @@ inline void domain::parse_document() {
                                                "<domain>)"
                            : std::string("the document has no root element"));
   }
+  // where it ends: its close tag is the last '>' before the comments and processing
+  // instructions that may follow it; anything else there is text after the root element
+  std::size_t limit = text_.size();
+  if (const pugi::xml_node after = root.next_sibling()) {
+    std::ptrdiff_t at = after.offset_debug();
+    while (at > 0 && text_[static_cast<std::size_t>(at)] != '<') --at;
+    if (at > 0) limit = static_cast<std::size_t>(at);
+  }
+  const std::size_t gt = limit == 0 ? std::string::npos : text_.rfind('>', limit - 1);
+  const std::size_t lt = gt == std::string::npos ? std::string::npos : text_.rfind('<', gt);
+  const std::string_view close = lt == std::string::npos ? std::string_view{} : std::string_view(text_).substr(lt, gt + 1 - lt);
+  const bool closes = close.starts_with("</domain") || (close.ends_with("/>") && static_cast<std::ptrdiff_t>(lt) == root_start_);
+  const auto text_after_root = [&](std::size_t at) {
+    return input_error("the document is not well-formed XML (" + at_.line_of(static_cast<std::ptrdiff_t>(at)) +
+                       "): there is text after the root element");
+  };
+  if (!closes) throw text_after_root(gt == std::string::npos ? 0 : gt);
+  // between and after the comments and processing instructions: white space only
+  std::size_t pos = gt + 1;
+  const auto blank_until = [&](std::size_t end) {
+    const std::size_t bad = text_.find_first_not_of(" \t\r\n", pos);
+    if (bad < end) throw text_after_root(bad);
+  };
+  for (pugi::xml_node n = root.next_sibling(); n; n = n.next_sibling()) {
+    std::ptrdiff_t at = n.offset_debug();
+    while (at > 0 && text_[static_cast<std::size_t>(at)] != '<') --at;
+    const std::size_t start = static_cast<std::size_t>(std::max<std::ptrdiff_t>(at, 0));
+    blank_until(start);
+    const std::size_t end = text_.find(n.type() == pugi::node_comment ? "-->" : "?>", start);
+    pos = end == std::string::npos ? text_.size() : end + (n.type() == pugi::node_comment ? 3 : 2);
+  }
+  blank_until(text_.size());
+  root_end_ = static_cast<std::ptrdiff_t>(gt + 1);
   devices_node_ = root.child("devices");
   if (!devices_node_) devices_node_ = detail::append_element(root, "devices");
 }
@@ -1173,14 +1220,10 @@ inline std::string domain::write(const topology_plan& plan) {
   }
   // the text around the root element (declaration, comments, blank lines) is copied as it was
   const pugi::xml_node root = doc_.document_element();
-  const std::ptrdiff_t start = root_start_;
-  const std::string close = "</" + std::string(root.name());
-  std::size_t end = text_.rfind(close);
-  end = end == std::string::npos ? std::string::npos : text_.find('>', end);
   std::ostringstream os;
-  if (start >= 0 && end != std::string::npos) os << std::string_view(text_).substr(0, static_cast<std::size_t>(start));
+  if (root_start_ >= 0) os << std::string_view(text_).substr(0, static_cast<std::size_t>(root_start_));
   root.print(os, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
-  if (start >= 0 && end != std::string::npos) os << std::string_view(text_).substr(end + 1);
+  if (root_end_ >= 0) os << std::string_view(text_).substr(static_cast<std::size_t>(root_end_));
   std::string out = os.str();
   if (out.empty() || out.back() != '\n') out += '\n';
   return out;

@@ -258,6 +258,13 @@ TEST_CASE("bad input names the element and the line", "[libvirt][reader][errors]
   CHECK_THAT(error_of(make_domain("    <controller type='pci' index='1' model='pci-root'><target index='0'/></controller>\n",
                                   "pseries", "ppc64")),
              Catch::Contains("only the PCI controller with index 0 may have target index 0"));
+  CHECK_THAT(error_of(make_domain("") + "<controller type='usb'/>\n"),
+             Catch::Contains("<controller> at line 9: there is content after the root element <domain>"));
+  CHECK_THAT(error_of(make_domain("") + "junk\n"), Catch::Contains("line 9): there is text after the root element"));
+  CHECK_THAT(error_of(make_domain("") + "<!-- c -->junk>\n"), Catch::Contains("line 9): there is text after the root element"));
+  CHECK_THAT(error_of(make_domain("") + std::string(1, '\0') + "</doma\n"),
+             Catch::Contains("line 9): it contains a NUL character"));
+  CHECK(error_of("<!-- a comment -->\n" + make_domain("") + "<!-- another -->\n\n") == "(no error)");
   CHECK_THAT(error_of(make_domain("    <controller type='usb' index='0' model='ich4-ehci1'/>\n", "pc")),
              Catch::Contains("<controller> at line 7: unknown usb controller model 'ich4-ehci1' (expected one of "
                              "piix3-uhci,"));

@@ -112,10 +112,15 @@ TEST_CASE("emit.qemu: a pxb-pcie bound to a NUMA node, and the NUMA arguments QE
 }
 
 TEST_CASE("emit.qemu: pc pxb with numa_node (devices land behind its internal bridge)", "[emit][qemu]") {
-  const std::vector<request> devices{{"nic0", models::e1000{}, numa_node{1}}};
+  // a hot-pluggable device behind a pci-bridge on the pxb (QEMU refuses hotplug on the
+  // pxb's own bus); one that needs no hotplug on the pxb
+  const std::vector<request> devices{{"nic0", models::e1000{}, numa_node{1}},
+                                     {"nic1", models::e1000{}, numa_node{1}, hotplug::not_needed}};
   const topology_plan p = planned<machines::pc>(devices, {.spare_ports = 0, .numa_nodes = 2});
   CHECK(qemu_arguments(p, devices) == lines{"-device pxb,bus_nr=248,id=pci.1,numa_node=1,bus=pci.0,addr=0x2",
-                                            "-device e1000,id=nic0,bus=pci.1,addr=0x0"});
+                                            "-device pci-bridge,chassis_nr=2,id=pci.2,bus=pci.1,addr=0x0",
+                                            "-device e1000,id=nic0,bus=pci.2,addr=0x1",
+                                            "-device e1000,id=nic1,bus=pci.1,addr=0x1"});
 }
 
 TEST_CASE("emit.qemu: aarch64 virt with virtio-mmio transports", "[emit][qemu]") {

@@ -70,8 +70,9 @@ TEST_CASE("emit.tree: pc with a pci-bridge and a pxb bound to a NUMA node", "[em
   const topology_plan p = planned<machines::pc>(devices, {.spare_ports = 1, .numa_nodes = 2});
   const std::string t = tree(p, devices);
   CHECK_THAT(t, Catch::StartsWith("-[0000:00]-  pci.0 pci-root\n"
-                                  " +-02.0-[f8-f9]  pci.1 pxb numa_node=1\n"
-                                  " |   \\-00.0  far e1000\n"
+                                  " +-02.0-[f8-fa]  pci.1 pxb numa_node=1\n"
+                                  " |   \\-00.0-[fa]  pci.3 pci-bridge\n"
+                                  " |       \\-01.0  far e1000\n"
                                   " +-03.0  nic0 e1000\n"));
   CHECK_THAT(t, Catch::EndsWith(" +-1e.0  nic27 e1000\n"
                                 " \\-1f.0-[01]  pci.2 pci-bridge\n"

@@ -383,3 +383,14 @@ TEST_CASE("libvirt policy: a domain-only request holds, or is refused", "[planne
   REQUIRE_FALSE(other);
   CHECK(other.error().code == errc::invalid_request);
 }
+
+TEST_CASE("libvirt policy: a controller libvirt would place below itself is refused", "[planner][libvirt]") {
+  // libvirt 9.0 puts an address-less upstream port on its own downstream port (checked
+  // with libvirt-assign); QEMU then cannot find the bus. pciplan says so instead.
+  const std::vector<controller> sw{make_controller<pcie_root>(0), make_controller<pcie_switch_upstream_port>(1),
+                                   make_controller<pcie_switch_downstream_port>(2)};
+  const result<topology_plan> p = plan<machines::q35, lv>(std::vector<request>{}, {}, sw);
+  REQUIRE_FALSE(p);
+  CHECK(p.error().code == errc::invalid_controller);
+  CHECK_THAT(p.error().message(), Catch::Contains("is on a loop of controllers"));
+}

@@ -202,9 +202,18 @@ TEST_CASE("pciplan: NUMA nodes get expanders with busNr partitions (qemu-rules (
   CHECK(busnr == std::vector<int>{248, 240, 232});  // nodes 0, 1, 2: 4 buses each, rounded to 8
   CHECK(p.at("net").address.bus.value < 232);       // the main hierarchy stays below
   // pc: pxb; pseries: a PHB with a node; RISC-V: no expander
-  const topology_plan pc = planned<machines::pc>({{"nic", models::e1000{}, numa_node{0}}});
-  CHECK(parent_of(pc, pc.at("nic")).kind == &descriptor_of<pci_expander_bus>);
-  CHECK(pc.at("nic").address.bus.value == parent_of(pc, pc.at("nic")).bus_nr + 1);  // behind pxb's internal bridge
+  // pc: QEMU 7.2 refuses hotplug on a pxb's bus (oracles: "Bus 'pci.1' does not support
+  // hotplugging"), so a hot-pluggable device goes behind a pci-bridge on the pxb; one
+  // that needs no hotplug sits on the pxb itself
+  const topology_plan pc = planned<machines::pc>({{"nic", models::e1000{}, numa_node{0}},
+                                                  {"fixed", models::e1000{}, numa_node{0}, hotplug::not_needed}});
+  const controller& bridge = parent_of(pc, pc.at("nic"));
+  CHECK(bridge.kind == &descriptor_of<pci_bridge>);
+  CHECK(pc.find(bridge.address.bus)->kind == &descriptor_of<pci_expander_bus>);
+  CHECK(parent_of(pc, pc.at("fixed")).kind == &descriptor_of<pci_expander_bus>);
+  // guest bus numbers: the pxb's internal bridge is bus_nr + 1, the pci-bridge the next
+  CHECK(pc.at("fixed").address.bus.value == parent_of(pc, pc.at("fixed")).bus_nr + 1);
+  CHECK(pc.at("nic").address.bus.value == parent_of(pc, pc.at("fixed")).bus_nr + 2);
   const topology_plan ps = planned<machines::pseries>({{"nic", models::e1000{}, numa_node{1}}});
   CHECK(parent_of(ps, ps.at("nic")).kind == &descriptor_of<spapr_pci_host_bridge>);
   CHECK(parent_of(ps, ps.at("nic")).numa_node == 1);
@@ -345,4 +354,26 @@ TEST_CASE("pciplan: a domain-only request lands in its PCI domain, or is refused
   const error full = refused<machines::pseries>(fill, {.spare_ports = 0}, given);
   CHECK(full.code == errc::no_free_slot);
   CHECK(full.message() == "d" + std::to_string(slots) + ": names a PCI domain that has no free slot left for it");
+}
+
+TEST_CASE("pciplan: given controllers without an address hang below a root, with a new port if need be",
+          "[planner][pciplan]") {
+  // found by the real-QEMU test: an address-less switch upstream port given with its
+  // downstream port was put on that downstream port, below itself
+  const std::vector<controller> sw{make_controller<pcie_root>(0), make_controller<pcie_switch_upstream_port>(1),
+                                   make_controller<pcie_switch_downstream_port>(2)};
+  const topology_plan p = planned<machines::q35>({}, {.spare_ports = 0}, sw);
+  const controller& up = *p.find(controller_index{1});
+  CHECK(p.find(up.address.bus)->kind == &descriptor_of<pcie_root_port>);
+  CHECK(p.find(controller_index{2})->address.bus.value == 1);
+  // an address-less pcie-to-pci-bridge with no free port: a new root port, not a refusal
+  const std::vector<controller> br{make_controller<pcie_root>(0), make_controller<pcie_to_pci_bridge>(1)};
+  const topology_plan q = planned<machines::q35>({{"nic", models::e1000{}}}, {.spare_ports = 0}, br);
+  CHECK(q.find(q.find(controller_index{1})->address.bus)->kind == &descriptor_of<pcie_root_port>);
+  CHECK(q.at("nic").libvirt_address.bus.value == 1);
+  // the downstream port listed first waits for its upstream port
+  const std::vector<controller> rev{make_controller<pcie_root>(0), make_controller<pcie_switch_downstream_port>(1),
+                                    make_controller<pcie_switch_upstream_port>(2)};
+  const topology_plan r = planned<machines::q35>({}, {.spare_ports = 0}, rev);
+  CHECK(r.find(controller_index{1})->address.bus.value == 2);
 }

@@ -134,6 +134,14 @@ class bus_table {
     classify(index);
   }
 
+  /// Moves bus `index` to isolation group `group`, keeping what is reserved on it (a
+  /// group no search asks for hides the bus from `find`).
+  constexpr void regroup(std::size_t index, unsigned group) {
+    if (!exists(index)) return;
+    buses[index].group = group;
+    classify(index);
+  }
+
   /// Whether `need` may take a slot of bus `index` (a planned address: strict rules).
   [[nodiscard]] constexpr bool accepts(std::size_t index, connect_set need) const noexcept {
     return exists(index) && fits(need, buses[index].flags, index == 0);

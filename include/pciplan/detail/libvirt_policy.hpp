@@ -32,7 +32,9 @@ class libvirt_planner {
     p_.max_index = Policy::max_index;
     if (!p_.check_requests() || !p_.check_controllers() || !route() || !order_units()) return p_.failure;
     p_.role = p_.find_roles();
-    if (!dry_run() || !real_pass() || !number_expanders() || !check_bridges()) return p_.failure;
+    if (!dry_run() || !real_pass() || !p_.check_attached() || !number_expanders() || !check_bridges()) {
+      return p_.failure;
+    }
     return p_.finish();
   }
 

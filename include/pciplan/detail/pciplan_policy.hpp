@@ -122,6 +122,14 @@ class pciplan_planner {
 
   /// Builds the bus table from the given controllers: zones from NUMA-bound expanders
   /// and PHBs, domains from PHBs, bus numbers counted per domain.
+  /// Whether devices may be hot-plugged into a bus of `kind`. Not into a pxb
+  /// (pci-expander-bus): libvirt counts its slots as hot-pluggable, but QEMU 7.2 refuses
+  /// (`Bus 'pci.1' does not support hotplugging`), so hot-pluggable devices of a NUMA
+  /// node on pc go behind a pci-bridge on it.
+  [[nodiscard]] static constexpr bool hotplug_allowed(const controller_descriptor& kind, toggle hotplug) noexcept {
+    return hotplug != toggle::off && !same_kind(kind, descriptor_of<pci_expander_bus>);
+  }
+
   constexpr bool build_table() {
     // room for the usual case (a controller per device, the spares) without regrowing
     const std::size_t expect = p_.controllers.size() + std::min<std::size_t>(p_.requests.size(), 512) +
@@ -172,11 +180,11 @@ class pciplan_planner {
       if (!c.has_address && !c.kind->is_root()) continue;  // counted once placed
       domain_buses_[domain_of(c.index.value)] += c.kind->bus_numbers;
       const bool locked = pseries && c.index.value == 0;
-      t_.define(c.index.value, *c.kind, c.hotplug != toggle::off, zone_of[c.index.value], 0, locked);
+      t_.define(c.index.value, *c.kind, hotplug_allowed(*c.kind, c.hotplug), zone_of[c.index.value], 0, locked);
     }
     for (const controller& c : cs) {
       if (!c.has_address && !c.kind->is_root()) {
-        t_.define(c.index.value, *c.kind, c.hotplug != toggle::off, zone_of[c.index.value], 0, false);
+        t_.define(c.index.value, *c.kind, hotplug_allowed(*c.kind, c.hotplug), zone_of[c.index.value], 0, false);
       }
     }
     refill(packs_, zones_.size() + 1, std::array<open_pack, 3>{});
@@ -210,17 +218,57 @@ class pciplan_planner {
     return true;
   }
 
-  /// Given controllers without an address take the lowest slot that takes them.
+  /// Given controllers without an address take the lowest slot that takes them, on a
+  /// bus already connected to a root: never on a bus below themselves (a switch upstream
+  /// port given with its downstream ports would otherwise sit on one of them). They are
+  /// placed in order, in passes, each pass placing those whose bus is now connected; when
+  /// a pass places none, the first one a PCIe port takes gets a new port, as a device
+  /// would.
   constexpr bool place_given_controllers() {
-    for (controller& c : p_.controllers) {
+    constexpr unsigned unattached = ~0u;  // an isolation group no search asks for
+    std::vector<controller>& cs = p_.controllers;
+    std::size_t left = 0;
+    for (const controller& c : cs) {
       if (c.kind->is_root() || c.has_address) continue;
-      const slot_choice s = t_.find(p_.need_of(c));
-      if (!s.found) return p_.fail(errc::no_free_slot, c, "finds no free slot that takes it");
+      t_.regroup(c.index.value, unattached);
+      ++left;
+    }
+    const auto settle = [&](std::size_t k, slot_choice s) {
+      controller& c = cs[k];
       t_.reserve(s.bus, s.slot, s.function, p_.need_of(c), 0, false);
       c.has_address = true;
       c.address = controller_address(0, s.bus, s.slot, s.function);
       domain_[c.index.value] = domain_of(s.bus);
       domain_buses_[domain_of(s.bus)] += c.kind->bus_numbers;
+      t_.regroup(c.index.value, 0);
+      --left;
+    };
+    const auto waiting = [&](std::size_t k) { return !cs[k].kind->is_root() && !cs[k].has_address; };
+    while (left != 0) {
+      bool placed = false;
+      for (std::size_t k = 0; k != cs.size(); ++k) {
+        if (!waiting(k)) continue;
+        const slot_choice s = t_.find(p_.need_of(cs[k]));
+        if (!s.found) continue;
+        settle(k, s);
+        placed = true;
+      }
+      if (placed) continue;
+      std::size_t first = cs.size();
+      for (std::size_t k = 0; k != cs.size() && first == cs.size(); ++k) {
+        if (waiting(k) && has_pcie_root_v<M> && descriptor_of<pcie_root_port>.accepts.contains(p_.need_of(cs[k]))) {
+          first = k;
+        }
+      }
+      if (first == cs.size()) {
+        for (std::size_t k = 0; k != cs.size(); ++k) {
+          if (waiting(k)) return p_.fail(errc::no_free_slot, cs[k], "finds no free slot that takes it");
+        }
+      }
+      const controller who = cs[first];  // adding a port may move the vector
+      const long port = new_port(-1, who, 0);
+      if (port < 0) return false;
+      settle(first, slot_choice{true, static_cast<unsigned>(port), 0, 0});
     }
     return true;
   }
@@ -259,7 +307,7 @@ class pciplan_planner {
     grow_to(p_.index_position, index + 1u, -1);
     p_.index_position[index] = static_cast<int>(p_.controllers.size() - 1);
     t_.reserve(at.bus, at.slot, at.function, kind.connects_as, t_.buses[at.bus].group, false);
-    t_.define(index, kind, true, zone, group);
+    t_.define(index, kind, hotplug_allowed(kind, toggle::on), zone, group);
     grow_to(domain_, index + 1u, std::uint16_t{0});
     domain_[index] = domain;
     domain_buses_[domain] += kind.bus_numbers;

@@ -321,6 +321,25 @@ struct planning {
     return p < 0 ? nullptr : &controllers[static_cast<std::size_t>(p)];
   }
 
+  /// Whether every controller hangs below a root. libvirt places an address-less switch
+  /// upstream port given with its downstream ports on one of those ports, below itself:
+  /// a layout QEMU cannot build, refused here instead.
+  constexpr bool check_attached() {
+    for (const controller& c : controllers) {
+      const controller* x = &c;
+      for (std::size_t hops = 0; !x->kind->is_root() && x->has_address; ++hops) {
+        if (hops > controllers.size()) {  // x is on the loop now: name it
+          return fail(errc::invalid_controller, *x,
+                      "is on a loop of controllers, each on the bus of another (libvirt places address-less "
+                      "switch ports so), which QEMU cannot build: give the address-less ones an address");
+        }
+        x = find(x->address.bus);
+        if (x == nullptr) break;
+      }
+    }
+    return true;
+  }
+
   /// Connect flags of a controller that needs a slot.
   [[nodiscard]] static constexpr connect_set need_of(const controller& c) noexcept { return c.kind->connects_as; }
 
