@@ -295,7 +295,15 @@ class layout_validator {
     if (!d.id.empty()) {
       if (!ids_.insert(d.id).second) return refuse(0, i, "Duplicate ID '" + d.id + "' for device");
     }
-    if (d.model.mmio) return;  // a virtio-mmio device: not on PCI
+    if (d.model.mmio) {  // a virtio-mmio device: on a virtio-mmio transport, never on PCI
+      if (!has(d.arg, "bus")) return;
+      const std::string_view name = property(d.arg, "bus");
+      if (const auto b = find_bus(name)) {
+        return refuse(0, i, "Device '" + d.arg.driver + "' can't go on " + (buses_[*b].express ? "PCIE" : "PCI") + " bus");
+      }
+      if (!name.starts_with("virtio-mmio-bus.")) return refuse(0, i, "Bus '" + std::string(name) + "' not found");
+      return;
+    }
     if (d.model.controller != nullptr && d.model.controller->role == controller_role::extra_root) {
       // a further host bridge (pseries PHB): a root bus of its own, on no PCI bus
       d.ok = false;

@@ -81,6 +81,12 @@ TEST_CASE("validate: QEMU's general argument checks (rule 0)", "[validate]") {
   CHECK_THAT(errors<q35>("-device pcie-root-port,id=a,chassis=1\n-device pcie-root-port,id=a,chassis=2\n"),
              Catch::Contains("line 2: error: -device pcie-root-port,id=a,chassis=2: Duplicate ID 'a' for device"));
   CHECK_THAT(errors<microvm>("-device e1000\n"), Catch::Contains("No 'PCI' bus found for device 'e1000'"));
+  // virtio-mmio devices: on a transport, never on a PCI bus (found by mutating planned layouts)
+  CHECK_THAT(errors<aarch64_virt>("-device virtio-net-device,bus=pcie.0,addr=0x3\n"),
+             Catch::Contains("Device 'virtio-net-device' can't go on PCIE bus"));
+  CHECK_THAT(errors<pc>("-device virtio-net-device,bus=pci.0\n"), Catch::Contains("can't go on PCI bus"));
+  CHECK_THAT(errors<aarch64_virt>("-device virtio-blk-device,bus=nosuch\n"), Catch::Contains("Bus 'nosuch' not found"));
+  CHECK(check<aarch64_virt>("-device virtio-net-device,bus=virtio-mmio-bus.31\n-device virtio-net-device\n").accepted());
   CHECK_THAT(errors<q35>("-device {\"driver\":\"e1000\",\"addr\":[1]}\n"), Catch::Contains("not a flat JSON object"));
   CHECK_THAT(errors<q35>("-device addr=0x3\n"), Catch::Contains("must start with the device model name"));
   CHECK_THAT(errors<q35>("-device e1000,multifunction=maybe\n"),
