@@ -627,6 +627,11 @@ inline void domain::read_devices() {
         d.controller_index = static_cast<unsigned>(*index);
         d.parsed_index = parsed_index;
         d.companion = static_cast<bool>(n.child("master"));
+        // libvirt keeps the model-less USB controller of an existing q35 domain on pcie.0
+        // unless a conventional PCI slot exists anyway (the corpus: usb-controller-default-q35)
+        if (type == "usb" && model.empty() && *index == 0 && machine_ == machine_id::q35 && !new_definition_) {
+          d.req.otherwise = fallback::root_bus;
+        }
       }
       continue;
     }

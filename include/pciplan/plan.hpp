@@ -40,6 +40,7 @@ enum class rule : unsigned char {
   multifunction_group,  ///< its multifunction group's slot, at its function
   isolation_group,      ///< its isolation group's own port or slot
   numa_expander,        ///< below the expander bus (or PHB) of its NUMA node
+  root_bus_fallback,    ///< libvirt: no slot of its kind existed, and it may stay on the root bus
   virtio_mmio,          ///< a virtio-mmio transport
   channel_io,           ///< s390x: virtio on channel I/O
 };
@@ -57,6 +58,7 @@ enum class rule : unsigned char {
     case rule::conventional_slot: return "conventional_slot";
     case rule::integrated_endpoint: return "integrated_endpoint";
     case rule::packed_function: return "packed_function";
+    case rule::root_bus_fallback: return "root_bus_fallback";
     case rule::multifunction_group: return "multifunction_group";
     case rule::isolation_group: return "isolation_group";
     case rule::numa_expander: return "numa_expander";
@@ -156,6 +158,10 @@ struct topology_plan {
       os << "it needs no hotplug, so it is an integrated endpoint on the root bus";
       break;
     case rule::packed_function: os << "it needs no hotplug, so it shares a multifunction slot"; break;
+    case rule::root_bus_fallback:
+      os << "no slot of its kind exists, and it may stay on the root bus instead of causing a bridge (libvirt keeps "
+            "the legacy USB controller of an existing q35 domain there)";
+      break;
     case rule::multifunction_group: os << "it shares its multifunction group's slot, at its function"; break;
     case rule::isolation_group: os << "its isolation group has a port of its own"; break;
     case rule::numa_expander: os << "it belongs to a guest NUMA node, so it sits below that node's expander"; break;

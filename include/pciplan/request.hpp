@@ -29,6 +29,13 @@ enum class link_need : unsigned char { catalogue, pci, pcie, either };
 /// shared multifunction slot.
 enum class hotplug : unsigned char { required, not_needed };
 
+/// Where a device may go when no slot of its kind exists. `root_bus`: on the root bus
+/// as an integrated endpoint, instead of causing a new bus. The libvirt policy honours
+/// it (the libvirt reader sets it for the legacy, model-less USB controller of an
+/// existing q35 domain, which libvirt keeps on pcie.0 unless other devices need a
+/// conventional PCI slot anyway); the pciplan policy places by the other constraints.
+enum class fallback : unsigned char { none, root_bus };
+
 /// How the device reaches the guest: `automatic` lets the machine and policy decide
 /// (PCI where there is PCI; virtio-mmio or CCW where the machine uses them).
 enum class transport : unsigned char { automatic, pci, mmio };
@@ -83,6 +90,7 @@ struct request {
   unsigned isolation = 0;        ///< isolation group id (0: none)
   int order = 0;
   transport via = transport::automatic;
+  fallback otherwise = fallback::none;
 
   constexpr request() = default;
   template <DeviceKind D, class... Constraints>
@@ -97,6 +105,7 @@ struct request {
   constexpr void apply(link_need l) noexcept { link = l; }
   constexpr void apply(hotplug h) noexcept { hotplug_need = h; }
   constexpr void apply(transport t) noexcept { via = t; }
+  constexpr void apply(fallback f) noexcept { otherwise = f; }
   constexpr void apply(numa_node n) noexcept { numa = n.value; }
   constexpr void apply(order_key k) noexcept { order = k.value; }
   constexpr void apply(multifunction_group g) noexcept {

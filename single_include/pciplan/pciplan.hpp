@@ -2387,6 +2387,7 @@ enum class rule : unsigned char {
   multifunction_group,  ///< its multifunction group's slot, at its function
   isolation_group,      ///< its isolation group's own port or slot
   numa_expander,        ///< below the expander bus (or PHB) of its NUMA node
+  root_bus_fallback,    ///< libvirt: no slot of its kind existed, and it may stay on the root bus
   virtio_mmio,          ///< a virtio-mmio transport
   channel_io,           ///< s390x: virtio on channel I/O
 };
@@ -2404,6 +2405,7 @@ enum class rule : unsigned char {
     case rule::conventional_slot: return "conventional_slot";
     case rule::integrated_endpoint: return "integrated_endpoint";
     case rule::packed_function: return "packed_function";
+    case rule::root_bus_fallback: return "root_bus_fallback";
     case rule::multifunction_group: return "multifunction_group";
     case rule::isolation_group: return "isolation_group";
     case rule::numa_expander: return "numa_expander";
@@ -2503,6 +2505,10 @@ struct topology_plan {
       os << "it needs no hotplug, so it is an integrated endpoint on the root bus";
       break;
     case rule::packed_function: os << "it needs no hotplug, so it shares a multifunction slot"; break;
+    case rule::root_bus_fallback:
+      os << "no slot of its kind exists, and it may stay on the root bus instead of causing a bridge (libvirt keeps "
+            "the legacy USB controller of an existing q35 domain there)";
+      break;
     case rule::multifunction_group: os << "it shares its multifunction group's slot, at its function"; break;
     case rule::isolation_group: os << "its isolation group has a port of its own"; break;
     case rule::numa_expander: os << "it belongs to a guest NUMA node, so it sits below that node's expander"; break;
@@ -3048,6 +3054,13 @@ enum class link_need : unsigned char { catalogue, pci, pcie, either };
 /// shared multifunction slot.
 enum class hotplug : unsigned char { required, not_needed };
 
+/// Where a device may go when no slot of its kind exists. `root_bus`: on the root bus
+/// as an integrated endpoint, instead of causing a new bus. The libvirt policy honours
+/// it (the libvirt reader sets it for the legacy, model-less USB controller of an
+/// existing q35 domain, which libvirt keeps on pcie.0 unless other devices need a
+/// conventional PCI slot anyway); the pciplan policy places by the other constraints.
+enum class fallback : unsigned char { none, root_bus };
+
 /// How the device reaches the guest: `automatic` lets the machine and policy decide
 /// (PCI where there is PCI; virtio-mmio or CCW where the machine uses them).
 enum class transport : unsigned char { automatic, pci, mmio };
@@ -3102,6 +3115,7 @@ struct request {
   unsigned isolation = 0;        ///< isolation group id (0: none)
   int order = 0;
   transport via = transport::automatic;
+  fallback otherwise = fallback::none;
 
   constexpr request() = default;
   template <DeviceKind D, class... Constraints>
@@ -3116,6 +3130,7 @@ struct request {
   constexpr void apply(link_need l) noexcept { link = l; }
   constexpr void apply(hotplug h) noexcept { hotplug_need = h; }
   constexpr void apply(transport t) noexcept { via = t; }
+  constexpr void apply(fallback f) noexcept { otherwise = f; }
   constexpr void apply(numa_node n) noexcept { numa = n.value; }
   constexpr void apply(order_key k) noexcept { order = k.value; }
   constexpr void apply(multifunction_group g) noexcept {
@@ -4230,6 +4245,7 @@ class libvirt_planner {
         slot_of_group(r.multifunction) = slot_choice{true, 0, static_cast<unsigned>(p_.chipset_slot[i]), 0};
       }
     }
+    std::vector<std::size_t> deferred;  // dry run: devices with a root-bus fallback come last
     for (const unit& u : order_) {
       if (u.is_controller) {
         controller& c = p_.controllers[u.index];
@@ -4247,7 +4263,14 @@ class libvirt_planner {
       if (r.fixed == address_kind::full || p_.chipset_slot[i] >= 0) continue;
       const connect_set need = p_.routes[i].need;
       slot_choice s{};
-      if (r.multifunction != 0) {
+      bool on_root = false;
+      if (root_fallback(r)) {
+        if (dry) {
+          deferred.push_back(i);
+          continue;
+        }
+        s = reserve_or_root(t, false, need, r, on_root);
+      } else if (r.multifunction != 0) {
         slot_choice& g = slot_of_group(r.multifunction);
         if (g.found) {
           if ((t.buses[g.bus].used[g.slot] >> r.function) & 1u) {
@@ -4274,12 +4297,39 @@ class libvirt_planner {
         const bool on_added = s.bus < added_bus_.size() && added_bus_[s.bus];
         p_.place(i, controller_address(0, s.bus, s.slot, s.function),
               r.multifunction != 0  ? rule::multifunction_group
+              : on_root             ? rule::root_bus_fallback
               : r.fixed == address_kind::bus ? rule::given_bus
               : on_added            ? rule::added_bus
                                     : rule::lowest_free_slot);
       }
     }
+    for (const std::size_t i : deferred) {
+      bool on_root = false;
+      if (!reserve_or_root(t, true, p_.routes[i].need, p_.requests[i], on_root).found) return false;
+    }
     return true;
+  }
+
+  /// A device that may stay on the root bus rather than cause a new bus (the legacy
+  /// default USB controller of an existing q35 domain: the corpus
+  /// pairs usb-controller-default-q35, x86_64-q35-default-models, watchdog-q35-multiple).
+  [[nodiscard]] static constexpr bool root_fallback(const request& r) noexcept {
+    return r.otherwise == fallback::root_bus && r.fixed == address_kind::none && r.multifunction == 0;
+  }
+
+  /// A slot of its kind if one exists; else the root bus's first free slot; else what
+  /// reserve_next does (grow in the dry run, fail in the real one). The dry run places
+  /// these devices after all others, so a bridge other devices need takes them too.
+  constexpr slot_choice reserve_or_root(bus_table& t, bool dry, connect_set need, const request& r, bool& on_root) {
+    slot_choice c = t.find(need, group_of(r), -1);
+    if (!c.found && groups_used()) c = t.find_on_empty_bus(need, -1);
+    if (!c.found && group_of(r) == 0 && t.exists(0)) {
+      c = t.choose_slot(0, false, -1);
+      on_root = c.found;
+    }
+    if (!c.found) return reserve_next(t, dry, need, group_of(r), -1, r.name);
+    t.reserve(c.bus, c.slot, c.function, need, group_of(r), false);
+    return c;
   }
 
   // ---- the two passes ---------------------------------------------------------------

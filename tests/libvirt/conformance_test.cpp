@@ -24,16 +24,17 @@
 //   not applied, and the exit status is 0 when every selected pair is identical.
 //
 // Pairs that differ today, and why:
-//   - usb-controller-default-q35: libvirt's current test data puts the model-less USB
-//     controller (piix3-uhci) of an existing q35 domain straight onto pcie-root at 00:01.0.
-//     pciplan gives it a root port and a pcie-to-pci-bridge, as every other conventional PCI
-//     device on q35 gets, and as the Debian libvirt 9.0 oracle (shared/tools/libvirt-assign)
-//     does for this input too. The corpus wins, so the pair counts as differing.
 //   - aarch64-versatilepb-minimal: pciplan does not plan the versatilepb board (a
 //     conventional-PCI Arm board without virtio-pci); it refuses the machine (exit 2).
+// usb-controller-default-q35 is identical since the reader gives the model-less USB
+// controller of an existing q35 domain a root-bus fallback (fallback::root_bus): libvirt's
+// current test data keeps it on pcie-root at 00:01.0 when nothing else needs a conventional
+// slot (this pair), and behind the pcie-to-pci-bridge when other devices add one
+// (watchdog-q35-multiple, x86_64-q35-default-models). The Debian libvirt 9.0 oracle adds a
+// root port and a pcie-to-pci-bridge for it even alone.
 // Where the libvirt 9.0 oracle and the corpus disagree, the corpus wins: pci-autoadd-idx
 // (libvirt 9.0 puts the back-filled pci-bridges one slot higher, from 00:04.0) and
-// usb-controller-default-q35 above. pciplan follows the corpus in pci-autoadd-idx. The
+// usb-controller-default-q35 above. pciplan follows the corpus in both. The
 // pseries pairs could not be checked against the oracle (no qemu-system-ppc64 on Debian's
 // oracle machine); several aarch64 and pc pairs use machine versions or devices the
 // Debian QEMU 7.2 lacks and were checked against the corpus only.

@@ -333,3 +333,36 @@ TEST_CASE("a PIIX3 USB controller with another index is an ordinary device, even
   REQUIRE(replan.has_value());
   CHECK(again.write(*replan) == once);
 }
+
+TEST_CASE("the model-less USB controller of an existing q35 domain may stay on pcie.0 (corpus "
+          "usb-controller-default-q35)",
+          "[libvirt][reader]") {
+  const std::string usb = "    <controller type='usb' index='0'/>\n";
+  SECTION("existing domain, nothing else conventional: piix3-uhci at 00:01.0, no controller added") {
+    domain d(make_domain(usb + "    <memballoon model='none'/>\n"));
+    REQUIRE(find(d, "usb0") != nullptr);
+    CHECK(find(d, "usb0")->otherwise == pciplan::fallback::root_bus);
+    const auto plan = d.plan(pciplan::libvirt::policy_kind::libvirt);
+    REQUIRE(plan.has_value());
+    CHECK(plan->at("usb0").address == pciplan::pci_address(0, 0, 1, 0));
+    CHECK(plan->at("usb0").why == pciplan::rule::root_bus_fallback);
+    const std::string out = d.write(*plan);
+    CHECK(out.find("model='piix3-uhci'") != std::string::npos);
+    CHECK(out.find("pcie-root-port") == std::string::npos);
+  }
+  SECTION("existing domain with a conventional watchdog: both behind the bridge the watchdog needs") {
+    domain d(make_domain(usb + "    <watchdog model='i6300esb'/>\n    <memballoon model='none'/>\n"));
+    const auto plan = d.plan(pciplan::libvirt::policy_kind::libvirt);
+    REQUIRE(plan.has_value());
+    CHECK(plan->at("usb0").address == pciplan::pci_address(0, 2, 1, 0));
+    CHECK(plan->at("watchdog0").address == pciplan::pci_address(0, 2, 2, 0));
+  }
+  SECTION("an explicit piix3-uhci model, or a new definition, has no fallback") {
+    domain explicit_model(make_domain("    <controller type='usb' index='0' model='piix3-uhci'/>\n"));
+    CHECK(find(explicit_model, "usb0")->otherwise == pciplan::fallback::none);
+    domain new_def(make_domain(usb), {.new_definition = true});
+    CHECK(find(new_def, "usb0")->otherwise == pciplan::fallback::none);
+    domain pc(make_domain(usb, "pc"));
+    CHECK(find(pc, "usb0")->otherwise == pciplan::fallback::none);
+  }
+}

@@ -394,3 +394,39 @@ TEST_CASE("libvirt policy: a controller libvirt would place below itself is refu
   CHECK(p.error().code == errc::invalid_controller);
   CHECK_THAT(p.error().message(), Catch::Contains("is on a loop of controllers"));
 }
+
+TEST_CASE("libvirt policy: a device with a root-bus fallback stays on pcie.0 unless a conventional slot exists "
+          "(corpus usb-controller-default-q35, watchdog-q35-multiple, x86_64-q35-default-models)",
+          "[planner][libvirt]") {
+  SECTION("alone: the first free slot of pcie.0, and no bus is added") {
+    const std::vector<request> r{{"usb", models::piix3_uhci{}, fallback::root_bus}};
+    const topology_plan p = planned<machines::q35>(r);
+    CHECK(p.at("usb").libvirt_address == ca(0, 1));
+    CHECK(p.at("usb").why == rule::root_bus_fallback);
+    CHECK(p.added_count() == 1);  // pcie-root only: no bridge, and no spare root port either
+  }
+  SECTION("a later conventional device adds the bridge, and the fallback device uses it, in its own order") {
+    const std::vector<request> r{{"usb", models::piix3_uhci{}, fallback::root_bus},
+                                 {"wd0", models::i6300esb{}},
+                                 {"wd1", models::i6300esb{}}};
+    const topology_plan p = planned<machines::q35>(r);
+    CHECK(p.at("usb").libvirt_address == ca(2, 1));
+    CHECK(p.at("wd0").libvirt_address == ca(2, 2));
+    CHECK(p.at("wd1").libvirt_address == ca(2, 3));
+    REQUIRE(p.find(controller_index{2}) != nullptr);
+    CHECK(p.find(controller_index{2})->kind == &descriptor_of<pcie_to_pci_bridge>);
+  }
+  SECTION("without the fallback the same device adds the bridge itself") {
+    const std::vector<request> r{{"usb", models::piix3_uhci{}}};
+    const topology_plan p = planned<machines::q35>(r);
+    CHECK(p.at("usb").libvirt_address == ca(2, 1));
+    CHECK(p.added_count() == 4);  // pcie-root, root port, pcie-to-pci-bridge, spare root port
+  }
+  SECTION("a given controller with conventional slots takes it") {
+    const std::vector<request> r{{"usb", models::piix3_uhci{}, fallback::root_bus}};
+    const topology_plan p =
+        planned<machines::q35>(r, {make_controller<pcie_root_port>(1), make_controller<pcie_to_pci_bridge>(2)});
+    CHECK(p.at("usb").libvirt_address.bus.value == 2);
+    CHECK(p.at("usb").why != rule::root_bus_fallback);
+  }
+}

@@ -308,6 +308,7 @@ class libvirt_planner {
         slot_of_group(r.multifunction) = slot_choice{true, 0, static_cast<unsigned>(p_.chipset_slot[i]), 0};
       }
     }
+    std::vector<std::size_t> deferred;  // dry run: devices with a root-bus fallback come last
     for (const unit& u : order_) {
       if (u.is_controller) {
         controller& c = p_.controllers[u.index];
@@ -325,7 +326,14 @@ class libvirt_planner {
       if (r.fixed == address_kind::full || p_.chipset_slot[i] >= 0) continue;
       const connect_set need = p_.routes[i].need;
       slot_choice s{};
-      if (r.multifunction != 0) {
+      bool on_root = false;
+      if (root_fallback(r)) {
+        if (dry) {
+          deferred.push_back(i);
+          continue;
+        }
+        s = reserve_or_root(t, false, need, r, on_root);
+      } else if (r.multifunction != 0) {
         slot_choice& g = slot_of_group(r.multifunction);
         if (g.found) {
           if ((t.buses[g.bus].used[g.slot] >> r.function) & 1u) {
@@ -352,12 +360,39 @@ class libvirt_planner {
         const bool on_added = s.bus < added_bus_.size() && added_bus_[s.bus];
         p_.place(i, controller_address(0, s.bus, s.slot, s.function),
               r.multifunction != 0  ? rule::multifunction_group
+              : on_root             ? rule::root_bus_fallback
               : r.fixed == address_kind::bus ? rule::given_bus
               : on_added            ? rule::added_bus
                                     : rule::lowest_free_slot);
       }
     }
+    for (const std::size_t i : deferred) {
+      bool on_root = false;
+      if (!reserve_or_root(t, true, p_.routes[i].need, p_.requests[i], on_root).found) return false;
+    }
     return true;
+  }
+
+  /// A device that may stay on the root bus rather than cause a new bus (the legacy
+  /// default USB controller of an existing q35 domain: the corpus
+  /// pairs usb-controller-default-q35, x86_64-q35-default-models, watchdog-q35-multiple).
+  [[nodiscard]] static constexpr bool root_fallback(const request& r) noexcept {
+    return r.otherwise == fallback::root_bus && r.fixed == address_kind::none && r.multifunction == 0;
+  }
+
+  /// A slot of its kind if one exists; else the root bus's first free slot; else what
+  /// reserve_next does (grow in the dry run, fail in the real one). The dry run places
+  /// these devices after all others, so a bridge other devices need takes them too.
+  constexpr slot_choice reserve_or_root(bus_table& t, bool dry, connect_set need, const request& r, bool& on_root) {
+    slot_choice c = t.find(need, group_of(r), -1);
+    if (!c.found && groups_used()) c = t.find_on_empty_bus(need, -1);
+    if (!c.found && group_of(r) == 0 && t.exists(0)) {
+      c = t.choose_slot(0, false, -1);
+      on_root = c.found;
+    }
+    if (!c.found) return reserve_next(t, dry, need, group_of(r), -1, r.name);
+    t.reserve(c.bus, c.slot, c.function, need, group_of(r), false);
+    return c;
   }
 
   // ---- the two passes ---------------------------------------------------------------
