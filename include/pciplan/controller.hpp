@@ -54,6 +54,16 @@ struct controller {
   friend constexpr bool operator==(const controller&, const controller&) = default;
 };
 
+/// Whether QEMU 7.2 takes a hot-plugged device on the bus a controller of `kind` provides,
+/// with its `hotplug` setting: the kind supports hotplug, `hotplug='off'` did not turn it
+/// off, and it is not a pci-expander-bus (libvirt counts a pxb's slots as hot-pluggable,
+/// QEMU refuses: "Bus 'pci.1' does not support hotplugging"). Conservative on q35, whose
+/// ACPI bridge hotplug also takes devices behind a dmi-to-pci-bridge or a switch
+/// upstream port: those buses count as not hot-pluggable, as libvirt counts them.
+[[nodiscard]] constexpr bool bus_hotpluggable(const controller_descriptor& kind, toggle hotplug) noexcept {
+  return kind.hotpluggable() && hotplug != toggle::off && !same_kind(kind, descriptor_of<pci_expander_bus>);
+}
+
 /// A controller of kind K with index `index` and nothing else decided.
 template <ControllerKind K>
 constexpr controller make_controller(unsigned index) {

@@ -15,6 +15,7 @@
 #include <pciplan/plan.hpp>
 #include <pciplan/request.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -76,6 +77,11 @@ class json_object {
         .close();
     return *this;
   }
+  json_object& slots(std::string_view k, unsigned first, unsigned last) {
+    key(k);
+    json_object(out_).number("first", first).number("last", last).close();
+    return *this;
+  }
   void close() { out_ += '}'; }
 
  private:
@@ -119,7 +125,13 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
 ///                     "chassis_nr", "bus_nr", "target_index", "numa_node" (null when not
 ///                     set), "hotplug" ("on"/"off"/null), "multifunction", "io_reserve_zero",
 ///                     "domain" and "guest_bus" (the guest PCI domain and bus number of the
-///                     bus it provides)}, …],
+///                     bus it provides), "guest_bus_last" (the highest guest bus number
+///                     at or below it: its subordinate bus), "qemu_bus" (QEMU's name of
+///                     the bus it provides: "pcie.0", "pci.0", "pci.N"), "slots"
+///                     ({first, last}: the slots of that bus), "hotpluggable" (QEMU 7.2
+///                     hot-plugs a device into that bus: bus_hotpluggable), "spare" (a
+///                     hot-pluggable port with nothing on it: room for one hot-plugged
+///                     device)}, …],
 ///    "devices": [{"name", "qemu_device" (as qemu_arguments writes it), "kind"
 ///                 ("pci"/"mmio"/"ccw"), "address" ("0000:01:00.0", guest form, or null),
 ///                 "libvirt_address" ({domain, bus, slot, function} or null), "transport"
@@ -134,9 +146,13 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
   std::string out = "{\n  \"machine\": ";
   detail::append_json_string(out, machine);
   out += ",\n";
+  const detail::bus_use use = detail::bus_use_of(plan);
+  std::size_t position = 0;
   detail::json_array(
       out, "controllers", plan.controllers,
       [&](const controller& c) {
+        const std::size_t at = position++;
+        const bool hotpluggable = c.kind != nullptr && bus_hotpluggable(*c.kind, c.hotplug);
         detail::json_object o(out);
         o.number("index", c.index.value)
             .text_or_null("model", c.kind != nullptr ? c.kind->model : std::string_view{})
@@ -156,6 +172,12 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
             .boolean("io_reserve_zero", c.io_reserve_zero)
             .number("domain", c.domain)
             .number("guest_bus", c.bus.value)
+            .number("guest_bus_last", std::max(use.last_bus[at], c.bus.value + 0u))
+            .text("qemu_bus", detail::bus_id(plan, c.index));
+        if (c.kind != nullptr) o.slots("slots", c.kind->slots.first, c.kind->slots.last);
+        else o.null("slots");
+        o.boolean("hotpluggable", hotpluggable)
+            .boolean("spare", hotpluggable && c.kind->role == controller_role::port && use.occupied[at] == 0)
             .close();
       },
       false);

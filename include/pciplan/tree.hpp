@@ -46,8 +46,7 @@ class tree_writer {
     }
     children_.resize(n);
     drawn_.assign(n, false);
-    sub_.assign(n, 0);
-    sub_state_.assign(n, 0);
+    use_ = bus_use_of(plan);
     for (std::size_t i = 0; i != n; ++i) {
       const controller& c = plan.controllers[i];
       if (!c.has_address) continue;
@@ -117,21 +116,6 @@ class tree_writer {
     return index.value < position_.size() ? position_[index.value] : none;
   }
 
-  /// The highest guest bus number at or below controller i (its subordinate bus),
-  /// computed once per controller.
-  [[nodiscard]] unsigned subordinate(std::size_t i) {
-    if (sub_state_[i] == 2) return sub_[i];
-    unsigned top = plan_.controllers[i].bus.value;
-    if (sub_state_[i] == 1) return top;  // a cycle in a hand-made list
-    sub_state_[i] = 1;
-    for (const child& c : children_[i]) {
-      if (c.is_controller) top = std::max(top, subordinate(c.which));
-    }
-    sub_state_[i] = 2;
-    sub_[i] = top;
-    return top;
-  }
-
   void slot_text(unsigned slot, unsigned function) {
     append_hex(out_, slot, 2);
     out_ += '.';
@@ -179,7 +163,7 @@ class tree_writer {
     const unsigned low = (c.kind != nullptr && c.kind->role == controller_role::expander && c.bus_nr >= 0)
                              ? static_cast<unsigned>(c.bus_nr)
                              : c.bus.value;
-    const unsigned high = std::max(low, subordinate(i));
+    const unsigned high = std::max(low, use_.last_bus[i]);
     out_ += '[';
     append_hex(out_, low, 2);
     if (high != low) {
@@ -247,8 +231,7 @@ class tree_writer {
   std::vector<std::vector<child>> children_;        // per controller: what sits on its bus
   std::vector<std::size_t> unattached_devices_;     // PCI placements on an unknown bus
   std::vector<bool> drawn_;
-  std::vector<unsigned> sub_;                       // subordinate bus per controller
-  std::vector<unsigned char> sub_state_;            // 0 not yet, 1 in progress, 2 done
+  bus_use use_;                                     // subordinate bus per controller
   std::string out_;
 };
 

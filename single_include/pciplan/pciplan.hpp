@@ -2318,6 +2318,16 @@ struct controller {
   friend constexpr bool operator==(const controller&, const controller&) = default;
 };
 
+/// Whether QEMU 7.2 takes a hot-plugged device on the bus a controller of `kind` provides,
+/// with its `hotplug` setting: the kind supports hotplug, `hotplug='off'` did not turn it
+/// off, and it is not a pci-expander-bus (libvirt counts a pxb's slots as hot-pluggable,
+/// QEMU refuses: "Bus 'pci.1' does not support hotplugging"). Conservative on q35, whose
+/// ACPI bridge hotplug also takes devices behind a dmi-to-pci-bridge or a switch
+/// upstream port: those buses count as not hot-pluggable, as libvirt counts them.
+[[nodiscard]] constexpr bool bus_hotpluggable(const controller_descriptor& kind, toggle hotplug) noexcept {
+  return kind.hotpluggable() && hotplug != toggle::off && !same_kind(kind, descriptor_of<pci_expander_bus>);
+}
+
 /// A controller of kind K with index `index` and nothing else decided.
 template <ControllerKind K>
 constexpr controller make_controller(unsigned index) {
@@ -4558,15 +4568,9 @@ class pciplan_planner {
   }
 
   /// Builds the bus table from the given controllers: zones from NUMA-bound expanders
-  /// and PHBs, domains from PHBs, bus numbers counted per domain.
-  /// Whether devices may be hot-plugged into a bus of `kind`. Not into a pxb
-  /// (pci-expander-bus): libvirt counts its slots as hot-pluggable, but QEMU 7.2 refuses
-  /// (`Bus 'pci.1' does not support hotplugging`), so hot-pluggable devices of a NUMA
-  /// node on pc go behind a pci-bridge on it.
-  [[nodiscard]] static constexpr bool hotplug_allowed(const controller_descriptor& kind, toggle hotplug) noexcept {
-    return hotplug != toggle::off && !same_kind(kind, descriptor_of<pci_expander_bus>);
-  }
-
+  /// and PHBs, domains from PHBs, bus numbers counted per domain. Hot-pluggable buses are
+  /// the ones QEMU hot-plugs into (bus_hotpluggable: never a pxb, so hot-pluggable
+  /// devices of a NUMA node on pc go behind a pci-bridge on it).
   constexpr bool build_table() {
     // room for the usual case (a controller per device, the spares) without regrowing
     const std::size_t expect = p_.controllers.size() + std::min<std::size_t>(p_.requests.size(), 512) +
@@ -4617,11 +4621,11 @@ class pciplan_planner {
       if (!c.has_address && !c.kind->is_root()) continue;  // counted once placed
       domain_buses_[domain_of(c.index.value)] += c.kind->bus_numbers;
       const bool locked = pseries && c.index.value == 0;
-      t_.define(c.index.value, *c.kind, hotplug_allowed(*c.kind, c.hotplug), zone_of[c.index.value], 0, locked);
+      t_.define(c.index.value, *c.kind, bus_hotpluggable(*c.kind, c.hotplug), zone_of[c.index.value], 0, locked);
     }
     for (const controller& c : cs) {
       if (!c.has_address && !c.kind->is_root()) {
-        t_.define(c.index.value, *c.kind, hotplug_allowed(*c.kind, c.hotplug), zone_of[c.index.value], 0, false);
+        t_.define(c.index.value, *c.kind, bus_hotpluggable(*c.kind, c.hotplug), zone_of[c.index.value], 0, false);
       }
     }
     refill(packs_, zones_.size() + 1, std::array<open_pack, 3>{});
@@ -4744,7 +4748,7 @@ class pciplan_planner {
     grow_to(p_.index_position, index + 1u, -1);
     p_.index_position[index] = static_cast<int>(p_.controllers.size() - 1);
     t_.reserve(at.bus, at.slot, at.function, kind.connects_as, t_.buses[at.bus].group, false);
-    t_.define(index, kind, hotplug_allowed(kind, toggle::on), zone, group);
+    t_.define(index, kind, bus_hotpluggable(kind, toggle::on), zone, group);
     grow_to(domain_, index + 1u, std::uint16_t{0});
     domain_[index] = domain;
     domain_buses_[domain] += kind.bus_numbers;
@@ -5413,11 +5417,13 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
 #define PCIPLAN_DETAIL_EMIT_TEXT_HPP
 
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pciplan::inline v0::detail {
 
@@ -5510,6 +5516,53 @@ inline void append_json_string(std::string& out, std::string_view s) {
   return "pci." + std::to_string(index.value);
 }
 
+/// What sits below each controller of a plan, by position in `plan.controllers`:
+/// `last_bus` is the highest guest bus number at or below it (its subordinate bus, as
+/// firmware numbers them), `occupied` whether anything (a controller or a PCI device)
+/// sits on the bus it provides. A hand-made list with a cycle stops at the cycle.
+struct bus_use {
+  std::vector<unsigned> last_bus;
+  std::vector<unsigned char> occupied;
+};
+
+[[nodiscard]] inline bus_use bus_use_of(const topology_plan& plan) {
+  const std::size_t n = plan.controllers.size();
+  std::vector<std::size_t> position;  // controller index -> first position with it
+  for (std::size_t i = 0; i != n; ++i) {
+    const unsigned index = plan.controllers[i].index.value;
+    if (index >= position.size()) position.resize(index + 1u, n);
+    if (position[index] == n) position[index] = i;
+  }
+  const auto parent_of = [&](controller_index bus) { return bus.value < position.size() ? position[bus.value] : n; };
+  bus_use u;
+  u.last_bus.resize(n);
+  u.occupied.assign(n, 0);
+  for (std::size_t i = 0; i != n; ++i) u.last_bus[i] = plan.controllers[i].bus.value;
+  const auto expander = [](const controller& c) {
+    return c.kind != nullptr && c.kind->role == controller_role::expander;
+  };
+  for (std::size_t i = 0; i != n; ++i) {
+    const controller& c = plan.controllers[i];
+    if (!c.has_address) continue;
+    std::size_t at = parent_of(c.address.bus);
+    if (at != n && at != i) u.occupied[at] = 1;
+    // every ancestor's subordinate bus reaches at least this controller's bus, up to the
+    // nearest expander: an expander's buses belong to its own root bus, not its parent's
+    for (std::size_t steps = 0; at != n && at != i && steps != n && !expander(c); ++steps) {
+      const controller& up = plan.controllers[at];
+      u.last_bus[at] = std::max(u.last_bus[at], c.bus.value + 0u);
+      if (expander(up)) break;
+      at = up.has_address ? parent_of(up.address.bus) : n;
+    }
+  }
+  for (const placement& p : plan.placements) {
+    if (p.kind != placement_kind::pci) continue;
+    const std::size_t at = parent_of(p.libvirt_address.bus);
+    if (at != n) u.occupied[at] = 1;
+  }
+  return u;
+}
+
 /// The QEMU name of the bus that controller `index` provides: the root's own name
 /// (`pcie.0`, `pci.0`) for index 0, `pci.<index>.0` for a further pseries PHB, else the
 /// controller's id `pci.<index>` (libvirt-rules.md §1.4).
@@ -5581,6 +5634,7 @@ inline void append_json_string(std::string& out, std::string_view s) {
 #endif  // PCIPLAN_DETAIL_EMIT_TEXT_HPP
 // ---- end pciplan/detail/emit_text.hpp
 
+#include <algorithm>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -5642,6 +5696,11 @@ class json_object {
         .close();
     return *this;
   }
+  json_object& slots(std::string_view k, unsigned first, unsigned last) {
+    key(k);
+    json_object(out_).number("first", first).number("last", last).close();
+    return *this;
+  }
   void close() { out_ += '}'; }
 
  private:
@@ -5685,7 +5744,13 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
 ///                     "chassis_nr", "bus_nr", "target_index", "numa_node" (null when not
 ///                     set), "hotplug" ("on"/"off"/null), "multifunction", "io_reserve_zero",
 ///                     "domain" and "guest_bus" (the guest PCI domain and bus number of the
-///                     bus it provides)}, …],
+///                     bus it provides), "guest_bus_last" (the highest guest bus number
+///                     at or below it: its subordinate bus), "qemu_bus" (QEMU's name of
+///                     the bus it provides: "pcie.0", "pci.0", "pci.N"), "slots"
+///                     ({first, last}: the slots of that bus), "hotpluggable" (QEMU 7.2
+///                     hot-plugs a device into that bus: bus_hotpluggable), "spare" (a
+///                     hot-pluggable port with nothing on it: room for one hot-plugged
+///                     device)}, …],
 ///    "devices": [{"name", "qemu_device" (as qemu_arguments writes it), "kind"
 ///                 ("pci"/"mmio"/"ccw"), "address" ("0000:01:00.0", guest form, or null),
 ///                 "libvirt_address" ({domain, bus, slot, function} or null), "transport"
@@ -5700,9 +5765,13 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
   std::string out = "{\n  \"machine\": ";
   detail::append_json_string(out, machine);
   out += ",\n";
+  const detail::bus_use use = detail::bus_use_of(plan);
+  std::size_t position = 0;
   detail::json_array(
       out, "controllers", plan.controllers,
       [&](const controller& c) {
+        const std::size_t at = position++;
+        const bool hotpluggable = c.kind != nullptr && bus_hotpluggable(*c.kind, c.hotplug);
         detail::json_object o(out);
         o.number("index", c.index.value)
             .text_or_null("model", c.kind != nullptr ? c.kind->model : std::string_view{})
@@ -5722,6 +5791,12 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
             .boolean("io_reserve_zero", c.io_reserve_zero)
             .number("domain", c.domain)
             .number("guest_bus", c.bus.value)
+            .number("guest_bus_last", std::max(use.last_bus[at], c.bus.value + 0u))
+            .text("qemu_bus", detail::bus_id(plan, c.index));
+        if (c.kind != nullptr) o.slots("slots", c.kind->slots.first, c.kind->slots.last);
+        else o.null("slots");
+        o.boolean("hotpluggable", hotpluggable)
+            .boolean("spare", hotpluggable && c.kind->role == controller_role::port && use.occupied[at] == 0)
             .close();
       },
       false);
@@ -6080,8 +6155,7 @@ class tree_writer {
     }
     children_.resize(n);
     drawn_.assign(n, false);
-    sub_.assign(n, 0);
-    sub_state_.assign(n, 0);
+    use_ = bus_use_of(plan);
     for (std::size_t i = 0; i != n; ++i) {
       const controller& c = plan.controllers[i];
       if (!c.has_address) continue;
@@ -6151,21 +6225,6 @@ class tree_writer {
     return index.value < position_.size() ? position_[index.value] : none;
   }
 
-  /// The highest guest bus number at or below controller i (its subordinate bus),
-  /// computed once per controller.
-  [[nodiscard]] unsigned subordinate(std::size_t i) {
-    if (sub_state_[i] == 2) return sub_[i];
-    unsigned top = plan_.controllers[i].bus.value;
-    if (sub_state_[i] == 1) return top;  // a cycle in a hand-made list
-    sub_state_[i] = 1;
-    for (const child& c : children_[i]) {
-      if (c.is_controller) top = std::max(top, subordinate(c.which));
-    }
-    sub_state_[i] = 2;
-    sub_[i] = top;
-    return top;
-  }
-
   void slot_text(unsigned slot, unsigned function) {
     append_hex(out_, slot, 2);
     out_ += '.';
@@ -6213,7 +6272,7 @@ class tree_writer {
     const unsigned low = (c.kind != nullptr && c.kind->role == controller_role::expander && c.bus_nr >= 0)
                              ? static_cast<unsigned>(c.bus_nr)
                              : c.bus.value;
-    const unsigned high = std::max(low, subordinate(i));
+    const unsigned high = std::max(low, use_.last_bus[i]);
     out_ += '[';
     append_hex(out_, low, 2);
     if (high != low) {
@@ -6281,8 +6340,7 @@ class tree_writer {
   std::vector<std::vector<child>> children_;        // per controller: what sits on its bus
   std::vector<std::size_t> unattached_devices_;     // PCI placements on an unknown bus
   std::vector<bool> drawn_;
-  std::vector<unsigned> sub_;                       // subordinate bus per controller
-  std::vector<unsigned char> sub_state_;            // 0 not yet, 1 in progress, 2 done
+  bus_use use_;                                     // subordinate bus per controller
   std::string out_;
 };
 

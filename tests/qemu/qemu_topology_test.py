@@ -35,7 +35,7 @@ virtio disk, an nvme serial, a silent audiodev), and the test reads `info qtree`
      --firmware-every'th plan also boots SeaBIOS (no -S) and the bus numbers it programmed
      are read back with query-pci;
   d. QMP device_add of a virtio-net-pci succeeds in every empty slot of every bus the plan
-     makes hot-pluggable (the README's controller table, and hotplug='off'), and fails on
+     makes hot-pluggable (the json's hotpluggable and slots of each controller), and fails on
      every bus the plan says is not hot-pluggable. On q35, QEMU 7.2's ACPI bridge hot-plug
      also accepts a device behind a dmi-to-pci-bridge or a switch upstream port; that is
      counted apart, not as a failure. The pciplan policy must also leave the spare ports
@@ -471,10 +471,8 @@ class Plan:
                 self.emitted_ids.add(m.group(1))
 
     def bus_name(self, index):
-        """QEMU's name of the bus controller `index` provides (libvirt's naming)."""
-        if index == 0:
-            return 'pcie.0' if self.root['model'] == 'pcie-root' else 'pci.0'
-        return 'pci.%d' % index
+        """QEMU's name of the bus controller `index` provides (the plan's qemu_bus)."""
+        return self.controllers[index]['qemu_bus']
 
     def occupied(self, index):
         """The slots of bus `index` the plan puts something in."""
@@ -496,24 +494,6 @@ def run_pciplan(tool, xml, policy, fmt):
     return p.returncode, p.stdout.decode('utf-8', 'replace'), p.stderr.decode('utf-8', 'replace')
 
 
-# What the plan's controller models mean for hot-plug (README, the controller table): can a
-# device be hot-plugged into the bus the controller provides, and which slots it has. Ports
-# with hotplug='off' in the plan are not hot-pluggable.
-BUS_RULES = {
-    'pci-root': (True, range(1, 32)),
-    'pcie-root': (False, range(1, 32)),
-    'pci-bridge': (True, range(1, 32)),
-    'dmi-to-pci-bridge': (False, range(0, 32)),
-    'pcie-root-port': (True, range(0, 1)),
-    'pcie-switch-upstream-port': (False, range(0, 32)),
-    'pcie-switch-downstream-port': (True, range(0, 1)),
-    # libvirt counts a pxb's slots as hot-pluggable, QEMU 7.2 does not ("Bus 'pci.1' does
-    # not support hotplugging"): the pciplan policy puts hot-pluggable devices behind a
-    # pci-bridge on it; the libvirt policy, like libvirt, places them on it.
-    'pci-expander-bus': (False, range(0, 32)),
-    'pcie-expander-bus': (False, range(0, 32)),
-    'pcie-to-pci-bridge': (True, range(1, 32)),
-}
 # QEMU 7.2's q35 has ACPI PCI hotplug for bridges on by default
 # (ICH9-LPC.acpi-pci-hotplug-with-bridge-support), and it then also accepts a device on
 # the bus of a dmi-to-pci-bridge or a switch upstream port, which the plan (like libvirt)
@@ -1006,6 +986,12 @@ def check_numbers(plan, realized, outcome):
             problem('controller pci.%d: PCI domain %s, QEMU has only domain 0 here' % (index, c['domain']))
         qid = 'pci.%d' % index
         drawn = plan.ranges.get(qid)
+        # an expander's range starts at its own root bus (busNr); a pxb's devices sit one
+        # bus lower, behind the pci-bridge QEMU builds into it
+        first = c['bus_nr'] if c['model'].endswith('expander-bus') and c['bus_nr'] is not None else c['guest_bus']
+        if drawn is not None and drawn != (first, c['guest_bus_last']):
+            problem('controller %s (%s): --format tree gives it buses [%02x-%02x], the json [%02x-%02x]'
+                    % (qid, c['model'], drawn[0], drawn[1], first, c['guest_bus_last']))
         found = realized.by_id.get(qid, [])
         if index == 0 or drawn is None or len(found) != 1:
             if index != 0 and drawn is None:
@@ -1040,11 +1026,9 @@ def check_numbers(plan, realized, outcome):
 
 
 def bus_rule(plan, index):
+    """What the plan says of the bus controller `index` provides: hot-pluggable, and its slots."""
     c = plan.controllers[index]
-    hot, slots = BUS_RULES.get(c['model'], (False, range(0)))
-    if c.get('hotplug') == 'off':
-        hot = False
-    return hot, slots
+    return c['hotpluggable'], range(c['slots']['first'], c['slots']['last'] + 1)
 
 
 def below_numa_expander(plan, index):
@@ -1078,6 +1062,11 @@ def check_hotplug(qmp, plan, realized, outcome, machine):
         taken = plan.occupied(index) | {d.slot for d in buses[0].devices}
         free = [s for s in slots if s not in taken]
         model = plan.controllers[index]['model']
+        empty_port = hot and model.endswith('port') and not plan.occupied(index)
+        if plan.controllers[index]['spare'] != empty_port:
+            outcome.fail('spares', 'controller pci.%d (%s): the json says spare=%s, but it is %s'
+                         % (index, model, plan.controllers[index]['spare'],
+                            'an empty hot-pluggable port' if empty_port else 'not an empty hot-pluggable port'))
         targets = free if hot else (free[:1] or list(slots[:1]))
         if hot and not below_numa_expander(plan, index) and (not machine.pcie or model.endswith('port')):
             spares += len(free)

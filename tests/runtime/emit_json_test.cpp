@@ -316,10 +316,28 @@ TEST_CASE("emit.json: a q35 plan is valid JSON and says what the plan says", "[e
   CHECK(port["multifunction"].b);
   for (const json_value& c : controllers.a) {
     for (const char* key : {"index", "model", "model_name", "added", "address", "chassis", "port", "chassis_nr",
-                            "bus_nr", "target_index", "numa_node", "hotplug", "guest_bus"}) {
+                            "bus_nr", "target_index", "numa_node", "hotplug", "guest_bus", "guest_bus_last",
+                            "qemu_bus", "slots", "hotpluggable", "spare"}) {
       CHECK(c.has(key));
     }
   }
+  // the bus each controller provides: QEMU's name, its guest bus range, its slots,
+  // whether QEMU hot-plugs into it, and whether it is an empty port left for hotplug
+  CHECK(root["qemu_bus"].s == "pcie.0");
+  CHECK(root["guest_bus_last"].n == 4);  // buses 1-4 below it; the expander's 248-249 are its own
+  CHECK(root["slots"]["first"].n == 1);
+  CHECK(root["slots"]["last"].n == 31);
+  CHECK_FALSE(root["hotpluggable"].b);
+  CHECK_FALSE(root["spare"].b);
+  CHECK(pxb["qemu_bus"].s == "pci.1");
+  CHECK(pxb["guest_bus_last"].n == 249);  // the gpu's root port below it
+  CHECK_FALSE(pxb["hotpluggable"].b);
+  CHECK(port["qemu_bus"].s == "pci.2");
+  CHECK(port["hotpluggable"].b);
+  CHECK(port["slots"]["last"].n == 0);
+  std::size_t spares = 0;
+  for (const json_value& c : controllers.a) spares += c["spare"].b ? 1u : 0u;
+  CHECK(spares == 1);  // spare_ports = 1
   const json_value& list = doc["devices"];
   REQUIRE(list.a.size() == devices.size());
   const json_value& gpu = list.a[1];
@@ -361,11 +379,14 @@ TEST_CASE("emit.json: the exact text of a small hand-made plan, warnings include
         "    {\"index\": 0, \"model\": \"pcie-root\", \"model_name\": null, \"added\": false, \"address\": null, "
         "\"chassis\": null, \"port\": null, \"chassis_nr\": null, \"bus_nr\": null, \"target_index\": null, "
         "\"numa_node\": null, \"hotplug\": null, \"multifunction\": false, \"io_reserve_zero\": false, "
-        "\"domain\": 0, \"guest_bus\": 0},\n"
+        "\"domain\": 0, \"guest_bus\": 0, \"guest_bus_last\": 1, \"qemu_bus\": \"pcie.0\", "
+        "\"slots\": {\"first\": 1, \"last\": 31}, \"hotpluggable\": false, \"spare\": false},\n"
         "    {\"index\": 1, \"model\": \"pcie-root-port\", \"model_name\": \"pcie-root-port\", \"added\": false, "
         "\"address\": {\"domain\": 0, \"bus\": 0, \"slot\": 2, \"function\": 0}, \"chassis\": 1, \"port\": 16, "
         "\"chassis_nr\": null, \"bus_nr\": null, \"target_index\": null, \"numa_node\": null, \"hotplug\": \"off\", "
-        "\"multifunction\": false, \"io_reserve_zero\": false, \"domain\": 0, \"guest_bus\": 1}\n"
+        "\"multifunction\": false, \"io_reserve_zero\": false, \"domain\": 0, \"guest_bus\": 1, "
+        "\"guest_bus_last\": 1, \"qemu_bus\": \"pci.1\", \"slots\": {\"first\": 0, \"last\": 0}, "
+        "\"hotpluggable\": false, \"spare\": false}\n"
         "  ],\n"
         "  \"devices\": [\n"
         "    {\"name\": \"net0\", \"qemu_device\": \"virtio-net-pci\", \"kind\": \"pci\", \"address\": \"0000:01:00.0\", "

@@ -11,11 +11,13 @@
 #include <pciplan/plan.hpp>
 #include <pciplan/request.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pciplan::inline v0::detail {
 
@@ -106,6 +108,53 @@ inline void append_json_string(std::string& out, std::string_view s) {
 /// The QEMU id of a controller: `pci.<index>`, as libvirt names them.
 [[nodiscard]] inline std::string controller_id(controller_index index) {
   return "pci." + std::to_string(index.value);
+}
+
+/// What sits below each controller of a plan, by position in `plan.controllers`:
+/// `last_bus` is the highest guest bus number at or below it (its subordinate bus, as
+/// firmware numbers them), `occupied` whether anything (a controller or a PCI device)
+/// sits on the bus it provides. A hand-made list with a cycle stops at the cycle.
+struct bus_use {
+  std::vector<unsigned> last_bus;
+  std::vector<unsigned char> occupied;
+};
+
+[[nodiscard]] inline bus_use bus_use_of(const topology_plan& plan) {
+  const std::size_t n = plan.controllers.size();
+  std::vector<std::size_t> position;  // controller index -> first position with it
+  for (std::size_t i = 0; i != n; ++i) {
+    const unsigned index = plan.controllers[i].index.value;
+    if (index >= position.size()) position.resize(index + 1u, n);
+    if (position[index] == n) position[index] = i;
+  }
+  const auto parent_of = [&](controller_index bus) { return bus.value < position.size() ? position[bus.value] : n; };
+  bus_use u;
+  u.last_bus.resize(n);
+  u.occupied.assign(n, 0);
+  for (std::size_t i = 0; i != n; ++i) u.last_bus[i] = plan.controllers[i].bus.value;
+  const auto expander = [](const controller& c) {
+    return c.kind != nullptr && c.kind->role == controller_role::expander;
+  };
+  for (std::size_t i = 0; i != n; ++i) {
+    const controller& c = plan.controllers[i];
+    if (!c.has_address) continue;
+    std::size_t at = parent_of(c.address.bus);
+    if (at != n && at != i) u.occupied[at] = 1;
+    // every ancestor's subordinate bus reaches at least this controller's bus, up to the
+    // nearest expander: an expander's buses belong to its own root bus, not its parent's
+    for (std::size_t steps = 0; at != n && at != i && steps != n && !expander(c); ++steps) {
+      const controller& up = plan.controllers[at];
+      u.last_bus[at] = std::max(u.last_bus[at], c.bus.value + 0u);
+      if (expander(up)) break;
+      at = up.has_address ? parent_of(up.address.bus) : n;
+    }
+  }
+  for (const placement& p : plan.placements) {
+    if (p.kind != placement_kind::pci) continue;
+    const std::size_t at = parent_of(p.libvirt_address.bus);
+    if (at != n) u.occupied[at] = 1;
+  }
+  return u;
 }
 
 /// The QEMU name of the bus that controller `index` provides: the root's own name

@@ -121,15 +121,9 @@ class pciplan_planner {
   }
 
   /// Builds the bus table from the given controllers: zones from NUMA-bound expanders
-  /// and PHBs, domains from PHBs, bus numbers counted per domain.
-  /// Whether devices may be hot-plugged into a bus of `kind`. Not into a pxb
-  /// (pci-expander-bus): libvirt counts its slots as hot-pluggable, but QEMU 7.2 refuses
-  /// (`Bus 'pci.1' does not support hotplugging`), so hot-pluggable devices of a NUMA
-  /// node on pc go behind a pci-bridge on it.
-  [[nodiscard]] static constexpr bool hotplug_allowed(const controller_descriptor& kind, toggle hotplug) noexcept {
-    return hotplug != toggle::off && !same_kind(kind, descriptor_of<pci_expander_bus>);
-  }
-
+  /// and PHBs, domains from PHBs, bus numbers counted per domain. Hot-pluggable buses are
+  /// the ones QEMU hot-plugs into (bus_hotpluggable: never a pxb, so hot-pluggable
+  /// devices of a NUMA node on pc go behind a pci-bridge on it).
   constexpr bool build_table() {
     // room for the usual case (a controller per device, the spares) without regrowing
     const std::size_t expect = p_.controllers.size() + std::min<std::size_t>(p_.requests.size(), 512) +
@@ -180,11 +174,11 @@ class pciplan_planner {
       if (!c.has_address && !c.kind->is_root()) continue;  // counted once placed
       domain_buses_[domain_of(c.index.value)] += c.kind->bus_numbers;
       const bool locked = pseries && c.index.value == 0;
-      t_.define(c.index.value, *c.kind, hotplug_allowed(*c.kind, c.hotplug), zone_of[c.index.value], 0, locked);
+      t_.define(c.index.value, *c.kind, bus_hotpluggable(*c.kind, c.hotplug), zone_of[c.index.value], 0, locked);
     }
     for (const controller& c : cs) {
       if (!c.has_address && !c.kind->is_root()) {
-        t_.define(c.index.value, *c.kind, hotplug_allowed(*c.kind, c.hotplug), zone_of[c.index.value], 0, false);
+        t_.define(c.index.value, *c.kind, bus_hotpluggable(*c.kind, c.hotplug), zone_of[c.index.value], 0, false);
       }
     }
     refill(packs_, zones_.size() + 1, std::array<open_pack, 3>{});
@@ -307,7 +301,7 @@ class pciplan_planner {
     grow_to(p_.index_position, index + 1u, -1);
     p_.index_position[index] = static_cast<int>(p_.controllers.size() - 1);
     t_.reserve(at.bus, at.slot, at.function, kind.connects_as, t_.buses[at.bus].group, false);
-    t_.define(index, kind, hotplug_allowed(kind, toggle::on), zone, group);
+    t_.define(index, kind, bus_hotpluggable(kind, toggle::on), zone, group);
     grow_to(domain_, index + 1u, std::uint16_t{0});
     domain_[index] = domain;
     domain_buses_[domain] += kind.bus_numbers;
