@@ -4171,11 +4171,17 @@ class libvirt_planner {
   }
 
   /// libvirt's ReserveNextAddr: search (with the isolation-group second pass), grow in
-  /// the dry run, fail in the real one.
+  /// the dry run, fail in the real one. With `on_root` (a device with a root-bus
+  /// fallback), the root bus's first free slot comes before growing or failing, and
+  /// `*on_root` says whether it was taken.
   constexpr slot_choice reserve_next(bus_table& t, bool dry, connect_set need, unsigned group, int function,
-                                     const subject& who) {
+                                     const subject& who, bool* on_root = nullptr) {
     slot_choice c = t.find(need, group, function);
     if (!c.found && groups_used()) c = t.find_on_empty_bus(need, function);
+    if (!c.found && on_root != nullptr && group == 0 && t.exists(0)) {
+      c = t.choose_slot(0, false, function);
+      *on_root = c.found;
+    }
     if (!c.found) {
       if (!dry) {
         p_.fail(errc::no_free_slot, who, "finds no free PCI slot that takes it (libvirt: No more available PCI slots)");
@@ -4279,7 +4285,7 @@ class libvirt_planner {
           deferred.push_back(i);
           continue;
         }
-        s = reserve_or_root(t, false, need, r, on_root);
+        s = reserve_next(t, false, need, group_of(r), -1, r.name, &on_root);
       } else if (r.multifunction != 0) {
         slot_choice& g = slot_of_group(r.multifunction);
         if (g.found) {
@@ -4315,31 +4321,20 @@ class libvirt_planner {
     }
     for (const std::size_t i : deferred) {
       bool on_root = false;
-      if (!reserve_or_root(t, true, p_.routes[i].need, p_.requests[i], on_root).found) return false;
+      if (!reserve_next(t, true, p_.routes[i].need, group_of(p_.requests[i]), -1, p_.requests[i].name, &on_root).found) {
+        return false;
+      }
     }
     return true;
   }
 
   /// A device that may stay on the root bus rather than cause a new bus (the legacy
-  /// default USB controller of an existing q35 domain: the corpus
-  /// pairs usb-controller-default-q35, x86_64-q35-default-models, watchdog-q35-multiple).
+  /// default USB controller of an existing q35 domain: the corpus pairs
+  /// usb-controller-default-q35, x86_64-q35-default-models, watchdog-q35-multiple). The
+  /// dry run places these devices after all others, so a bridge other devices need
+  /// takes them too.
   [[nodiscard]] static constexpr bool root_fallback(const request& r) noexcept {
     return r.otherwise == fallback::root_bus && r.fixed == address_kind::none && r.multifunction == 0;
-  }
-
-  /// A slot of its kind if one exists; else the root bus's first free slot; else what
-  /// reserve_next does (grow in the dry run, fail in the real one). The dry run places
-  /// these devices after all others, so a bridge other devices need takes them too.
-  constexpr slot_choice reserve_or_root(bus_table& t, bool dry, connect_set need, const request& r, bool& on_root) {
-    slot_choice c = t.find(need, group_of(r), -1);
-    if (!c.found && groups_used()) c = t.find_on_empty_bus(need, -1);
-    if (!c.found && group_of(r) == 0 && t.exists(0)) {
-      c = t.choose_slot(0, false, -1);
-      on_root = c.found;
-    }
-    if (!c.found) return reserve_next(t, dry, need, group_of(r), -1, r.name);
-    t.reserve(c.bus, c.slot, c.function, need, group_of(r), false);
-    return c;
   }
 
   // ---- the two passes ---------------------------------------------------------------
