@@ -31,10 +31,10 @@ constexpr auto appliance = make_fixed_layout<machines::q35>(
     place<models::vfio_pci, "gpu">(on<"numa1.rp">));
 
 // Checked at compile time: the addresses the guest will see.
-static_assert(appliance.at("wan").address == pci_address{0, 1, 0, 0});
-static_assert(appliance.at("lan").address == pci_address{0, 2, 0, 0});
-static_assert(appliance.at("nvme0").address == pci_address{0, 6, 0, 0});
-static_assert(appliance.at("gpu").address == pci_address{0, 0x41, 0, 0});
+static_assert(appliance.at("wan").guest_address == pci_address{0, 1, 0, 0});
+static_assert(appliance.at("lan").guest_address == pci_address{0, 2, 0, 0});
+static_assert(appliance.at("nvme0").guest_address == pci_address{0, 6, 0, 0});
+static_assert(appliance.at("gpu").guest_address == pci_address{0, 0x41, 0, 0});
 static_assert(appliance.at("rp1").multifunction);
 // … and the rules behind them, as concepts.
 static_assert(PluggableInto<pcie_root_port, pcie_root>);

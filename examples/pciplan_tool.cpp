@@ -172,7 +172,7 @@ std::string read_input(const std::string& file) {
 
 /// The machine of `--machine`: MACHINE or ARCH:MACHINE, the architecture following
 /// from the machine when it is not given.
-std::optional<pciplan::libvirt::machine_id> machine_argument(std::string_view text) {
+std::optional<pciplan::machine_id> machine_argument(std::string_view text) {
   std::string_view arch;
   std::string_view machine = text;
   if (const std::size_t colon = text.find(':'); colon != std::string_view::npos) {
@@ -188,7 +188,7 @@ std::optional<pciplan::libvirt::machine_id> machine_argument(std::string_view te
     arch = "x86_64";
   }
   if (machine.empty()) return std::nullopt;
-  return pciplan::libvirt::machine_of(arch, machine);
+  return pciplan::machine_of(arch, machine);
 }
 
 int check(const arguments& a, const std::string& input, const std::string& source) {
@@ -200,7 +200,7 @@ int check(const arguments& a, const std::string& input, const std::string& sourc
   }
   const pciplan::qemu_layout layout = pciplan::read_qemu_layout(input);
   const pciplan::validation_report report =
-      pciplan::libvirt::with_machine(*machine, [&](auto m) { return pciplan::validate<decltype(m)>(layout); });
+      pciplan::with_machine(*machine, [&](auto m) { return pciplan::validate<decltype(m)>(layout); });
   std::string out;
   for (const pciplan::finding& f : report.findings) {
     const bool on_device = f.device < layout.devices.size();
@@ -245,7 +245,7 @@ int main(int argc, char** argv) {
         const std::string ram = d.memory_kib() != 0 ? std::to_string(d.memory_kib()) + "K" : std::string("128M");
         for (const std::string& line : pciplan::qemu_numa_arguments(d.options().numa_nodes, ram)) out += line + '\n';
       }
-      const pciplan::qemu_options options = pciplan::libvirt::with_machine(
+      const pciplan::qemu_options options = pciplan::with_machine(
           d.machine(), [](auto m) { return pciplan::qemu_options_for<decltype(m)>(); });
       for (const std::string& line : pciplan::qemu_arguments(*plan, d.requests(), options)) out += line + '\n';
     } else if (a.format == "tree") {
@@ -265,7 +265,7 @@ int main(int argc, char** argv) {
         }
         return comment + text + "\n";
       };
-      for (const pciplan::placement& p : plan->placements) out += line(pciplan::explain(*plan, p));
+      for (const pciplan::placement& p : plan->placements) out += line(pciplan::describe(*plan, p));
       for (const pciplan::warning& w : plan->warnings) out += line("warning: " + std::string(w.text));
     }
     for (const pciplan::warning& w : plan->warnings) std::cerr << "pciplan: warning: " << w.text << '\n';

@@ -20,16 +20,16 @@ int main() {
     std::cerr << r.error() << '\n';
     return 1;
   }
-  for (const placement& p : r->placements) std::cout << p.name << ' ' << p.address << '\n';
+  for (const placement& p : r->placements) std::cout << p.name << ' ' << p.guest_address << '\n';
   std::cout << "\ncontrollers added:\n";
   for (const controller& c : r->controllers) {
     if (!c.added || c.kind->is_root()) continue;
-    std::cout << "  index " << c.index << ' ' << c.kind->model << " at " << c.address;
+    std::cout << "  index " << c.index << ' ' << c.kind->model << " at " << c.libvirt_address;
     if (c.bus_nr >= 0) std::cout << " busNr " << c.bus_nr;
     if (c.numa_node >= 0) std::cout << " node " << c.numa_node;
     std::cout << '\n';
   }
-  std::cout << '\n' << explain(*r, r->at("legacy0")) << '\n';
+  std::cout << '\n' << describe(*r, r->at("legacy0")) << '\n';
 
   // one more NIC later: everything placed before stays where it is
   std::vector<request> next = pinned(*r, devices);
@@ -40,12 +40,12 @@ int main() {
     return 1;
   }
   for (std::size_t i = 0; i != devices.size(); ++i) {
-    if (again->placements[i].address != r->placements[i].address) {
+    if (again->placements[i].guest_address != r->placements[i].guest_address) {
       std::cerr << devices[i].name << " moved\n";
       return 1;
     }
   }
-  std::cout << "\nafter adding net1: " << again->at("net1").name << ' ' << again->at("net1").address
+  std::cout << "\nafter adding net1: " << again->at("net1").name << ' ' << again->at("net1").guest_address
             << ", nothing else moved\n";
   return 0;
 }

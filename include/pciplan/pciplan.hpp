@@ -1,49 +1,63 @@
 // pciplan — PCI/PCIe topology planning for QEMU/KVM guests.
 // MIT License: see the LICENSE file that comes with pciplan.
 //
-// The umbrella header: include this one, never the others directly.
+// The umbrella header: include this one (and <pciplan/libvirt.hpp> for the optional
+// libvirt adapter), never the others directly.
 //
-// Layers (dependencies point down only):
-//   vocabulary   fixed_string, text, error, address, connect, numbering
-//   kinds        controllers, machines, devices, kinds (type lists),
-//                compatibility (concepts), queries (Boost.Hana)
-//   planning     request, controller, plan, policies, planner (detail/: bus table,
-//                the libvirt and pciplan policies)
-//   adapters     qemu (-device arguments), tree (lspci-like text), json, validate
-//                (a hand-written QEMU layout against QEMU's rules)
-//   compile time fixed_layout, static_plan
+// The folders are the layers, each using only those above it in this list
+// (CONTRIBUTING.md has the map; a test checks it):
+//   detail/        small generic helpers: versioned namespace, compile-time reporting,
+//                  numbers, bit counts, constexpr-safe vector sizing
+//   vocabulary/    addresses, connect kinds, errors, numbering attributes, machine ids,
+//                  bounded text, fixed strings
+//   kinds/         controller kinds, machine types, the device catalogue, their lists,
+//                  slot compatibility (concepts), Boost.Hana queries, machine dispatch
+//   topology/      requests, controllers, the plan, and one view of a topology (index
+//                  lookup, parents, firmware bus numbering)
+//   planner/       the policies and plan(); planner/detail/ holds the planning pipeline,
+//                  the bus table and both policies
+//   validate/      a hand-written QEMU layout read and checked against QEMU's rules
+//   emit/          a plan as QEMU -device arguments, an lspci-like tree, JSON
+//   libvirt/       libvirt domain XML in and out (<pciplan/libvirt.hpp>, needs pugixml)
+//   compile_time/  fixed layouts and static plans, checked in constant evaluation
 #ifndef PCIPLAN_PCIPLAN_HPP
 #define PCIPLAN_PCIPLAN_HPP
 
 #include <pciplan/detail/config.hpp>
 #include <pciplan/detail/report.hpp>
 
-#include <pciplan/address.hpp>
-#include <pciplan/connect.hpp>
-#include <pciplan/error.hpp>
-#include <pciplan/fixed_string.hpp>
-#include <pciplan/numbering.hpp>
-#include <pciplan/text.hpp>
+#include <pciplan/vocabulary/address.hpp>
+#include <pciplan/vocabulary/connect.hpp>
+#include <pciplan/vocabulary/error.hpp>
+#include <pciplan/vocabulary/fixed_string.hpp>
+#include <pciplan/vocabulary/machine_id.hpp>
+#include <pciplan/vocabulary/numbering.hpp>
+#include <pciplan/vocabulary/text.hpp>
 
-#include <pciplan/compatibility.hpp>
-#include <pciplan/controllers.hpp>
-#include <pciplan/devices.hpp>
-#include <pciplan/kinds.hpp>
-#include <pciplan/machines.hpp>
-#include <pciplan/queries.hpp>
+#include <pciplan/kinds/compatibility.hpp>
+#include <pciplan/kinds/controller_kinds.hpp>
+#include <pciplan/kinds/device_kinds.hpp>
+#include <pciplan/kinds/kind_lists.hpp>
+#include <pciplan/kinds/machine_dispatch.hpp>
+#include <pciplan/kinds/machine_types.hpp>
+#include <pciplan/kinds/queries.hpp>
 
-#include <pciplan/controller.hpp>
-#include <pciplan/plan.hpp>
-#include <pciplan/planner.hpp>
-#include <pciplan/policies.hpp>
-#include <pciplan/request.hpp>
+#include <pciplan/topology/controller.hpp>
+#include <pciplan/topology/request.hpp>
+#include <pciplan/topology/topology_plan.hpp>
+#include <pciplan/topology/topology_view.hpp>
 
-#include <pciplan/json.hpp>
-#include <pciplan/qemu.hpp>
-#include <pciplan/tree.hpp>
-#include <pciplan/validate.hpp>
+#include <pciplan/planner/libvirt_order.hpp>
+#include <pciplan/planner/planner.hpp>
+#include <pciplan/planner/policies.hpp>
 
-#include <pciplan/fixed_layout.hpp>
-#include <pciplan/static_plan.hpp>
+#include <pciplan/validate/validate.hpp>
+
+#include <pciplan/emit/json.hpp>
+#include <pciplan/emit/qemu.hpp>
+#include <pciplan/emit/tree.hpp>
+
+#include <pciplan/compile_time/fixed_layout.hpp>
+#include <pciplan/compile_time/static_plan.hpp>
 
 #endif  // PCIPLAN_PCIPLAN_HPP

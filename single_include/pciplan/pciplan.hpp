@@ -3,17 +3,25 @@
 // pciplan — PCI/PCIe topology planning for QEMU/KVM guests.
 // MIT License: see the LICENSE file that comes with pciplan.
 //
-// The umbrella header: include this one, never the others directly.
+// The umbrella header: include this one (and <pciplan/libvirt.hpp> for the optional
+// libvirt adapter), never the others directly.
 //
-// Layers (dependencies point down only):
-//   vocabulary   fixed_string, text, error, address, connect, numbering
-//   kinds        controllers, machines, devices, kinds (type lists),
-//                compatibility (concepts), queries (Boost.Hana)
-//   planning     request, controller, plan, policies, planner (detail/: bus table,
-//                the libvirt and pciplan policies)
-//   adapters     qemu (-device arguments), tree (lspci-like text), json, validate
-//                (a hand-written QEMU layout against QEMU's rules)
-//   compile time fixed_layout, static_plan
+// The folders are the layers, each using only those above it in this list
+// (CONTRIBUTING.md has the map; a test checks it):
+//   detail/        small generic helpers: versioned namespace, compile-time reporting,
+//                  numbers, bit counts, constexpr-safe vector sizing
+//   vocabulary/    addresses, connect kinds, errors, numbering attributes, machine ids,
+//                  bounded text, fixed strings
+//   kinds/         controller kinds, machine types, the device catalogue, their lists,
+//                  slot compatibility (concepts), Boost.Hana queries, machine dispatch
+//   topology/      requests, controllers, the plan, and one view of a topology (index
+//                  lookup, parents, firmware bus numbering)
+//   planner/       the policies and plan(); planner/detail/ holds the planning pipeline,
+//                  the bus table and both policies
+//   validate/      a hand-written QEMU layout read and checked against QEMU's rules
+//   emit/          a plan as QEMU -device arguments, an lspci-like tree, JSON
+//   libvirt/       libvirt domain XML in and out (<pciplan/libvirt.hpp>, needs pugixml)
+//   compile_time/  fixed layouts and static plans, checked in constant evaluation
 #ifndef PCIPLAN_PCIPLAN_HPP
 #define PCIPLAN_PCIPLAN_HPP
 
@@ -92,8 +100,8 @@ inline constexpr bool always_false = false;
 #endif  // PCIPLAN_DETAIL_REPORT_HPP
 // ---- end pciplan/detail/report.hpp
 
-// ---- begin pciplan/address.hpp
-// pciplan — address.hpp: PCI addresses, guest bus numbers and controller indexes.
+// ---- begin pciplan/vocabulary/address.hpp
+// pciplan — vocabulary/address.hpp: PCI addresses, guest bus numbers and controller indexes.
 //
 // Two numbers are easy to confuse and are kept apart by type:
 //  - `bus_number`: the guest's bus number, as firmware assigns it and lspci shows it;
@@ -102,28 +110,117 @@ inline constexpr bool always_false = false;
 //    bus 0xfe but might be controller index 1).
 // `pci_address` carries a bus_number; `controller_address` carries a controller_index.
 // Both parse and format the `0000:00:1f.2` form and libvirt's attribute form.
-#ifndef PCIPLAN_ADDRESS_HPP
-#define PCIPLAN_ADDRESS_HPP
+#ifndef PCIPLAN_VOCABULARY_ADDRESS_HPP
+#define PCIPLAN_VOCABULARY_ADDRESS_HPP
 
-// ---- begin pciplan/error.hpp
-// pciplan — error.hpp: error codes, the error value, and result<T>.
+// ---- begin pciplan/detail/numbers.hpp
+// pciplan — detail/numbers.hpp: reading and writing the numbers of addresses and
+// attributes, once for every reader and writer.
+//
+// Three spellings of numbers meet in PCI planning, and each reader says which it takes:
+//  - `number_syntax::c`: C's base 0, what libvirt's XML attributes accept (9.0 and 11.3
+//    alike): `0x1f` hexadecimal, a leading `0` octal (`010` is 8), else decimal;
+//  - `number_syntax::decimal_or_hex`: decimal, or hexadecimal after `0x` (QEMU's
+//    integer properties as pciplan's validator reads them);
+//  - `number_syntax::hex`: hexadecimal digits after an optional `0x` (QEMU's `addr`
+//    parts);
+//  - `number_syntax::bare_hex`: hexadecimal digits only (the fields of `0000:00:1f.2`).
+// Hexadecimal output is lower case and zero-padded, into any text that has push_back.
+#ifndef PCIPLAN_DETAIL_NUMBERS_HPP
+#define PCIPLAN_DETAIL_NUMBERS_HPP
+
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace pciplan::inline v0::detail {
+
+/// The value of one hexadecimal digit, or -1.
+[[nodiscard]] constexpr int hex_digit(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// How a number is spelled (see the top of this header).
+enum class number_syntax : unsigned char { c, decimal_or_hex, hex, bare_hex };
+
+/// `text` as a number of `syntax`, at most `max_digits` digits after any prefix;
+/// nullopt when it is not one (empty, a stray character, too many digits, beyond 64 bits).
+[[nodiscard]] constexpr std::optional<std::uint64_t> parse_number(std::string_view text, number_syntax syntax,
+                                                                  std::size_t max_digits = 16) noexcept {
+  const bool hex = syntax == number_syntax::hex || syntax == number_syntax::bare_hex;
+  unsigned base = hex ? 16 : 10;
+  const bool has_0x = syntax != number_syntax::bare_hex && text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+  if (has_0x) {
+    base = 16;
+    text.remove_prefix(2);
+  } else if (syntax == number_syntax::c && text.size() > 1 && text[0] == '0') {
+    base = 8;
+    text.remove_prefix(1);
+  }
+  if (text.empty() || text.size() > max_digits) return std::nullopt;
+  std::uint64_t value = 0;
+  for (const char c : text) {
+    const int d = hex_digit(c);
+    if (d < 0 || static_cast<unsigned>(d) >= base) return std::nullopt;
+    if (value > (~std::uint64_t{0} - static_cast<unsigned>(d)) / base) return std::nullopt;
+    value = value * base + static_cast<unsigned>(d);
+  }
+  return value;
+}
+
+/// Appends `value` in lower-case hexadecimal, zero-padded to `width` digits, to `out`
+/// (std::string, bounded_text, or anything else with push_back(char)).
+template <class Text>
+constexpr void append_hex(Text& out, std::uint64_t value, unsigned width = 1) {
+  char digits[16]{};
+  unsigned n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[value & 0xFu];
+    value >>= 4;
+  } while (value != 0 && n < 16);
+  for (unsigned i = n; i < width; ++i) out.push_back('0');
+  while (n != 0) out.push_back(digits[--n]);
+}
+
+/// Appends `value` in decimal to `out` (anything with push_back(char)).
+template <class Text>
+constexpr void append_decimal(Text& out, std::uint64_t value) {
+  char digits[20]{};
+  unsigned n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  while (n != 0) out.push_back(digits[--n]);
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_DETAIL_NUMBERS_HPP
+// ---- end pciplan/detail/numbers.hpp
+// ---- begin pciplan/vocabulary/error.hpp
+// pciplan — vocabulary/error.hpp: error codes, the error value, and result<T>.
 //
 // Run-time entry points never throw for bad input: they return `result<T>`, which
 // holds either a value or an `error` (a code callers can switch on, a sentence that
 // names what is wrong, and the offending text or device). The same functions run in
 // constant evaluation, where a failure stops compilation (detail/report.hpp).
-#ifndef PCIPLAN_ERROR_HPP
-#define PCIPLAN_ERROR_HPP
+#ifndef PCIPLAN_VOCABULARY_ERROR_HPP
+#define PCIPLAN_VOCABULARY_ERROR_HPP
 
-// ---- begin pciplan/text.hpp
-// pciplan — text.hpp: bounded text that works in constant evaluation.
+// ---- begin pciplan/vocabulary/text.hpp
+// pciplan — vocabulary/text.hpp: bounded text that works in constant evaluation.
 //
 // std::string cannot live in a constant expression on clang 14 with libstdc++ 12,
 // so formatted output (addresses, error context) is written into a fixed-capacity
 // buffer. Appending beyond the capacity truncates and marks the text with "..."
 // (three dots), never overflows.
-#ifndef PCIPLAN_TEXT_HPP
-#define PCIPLAN_TEXT_HPP
+#ifndef PCIPLAN_VOCABULARY_TEXT_HPP
+#define PCIPLAN_VOCABULARY_TEXT_HPP
 
 
 #include <cstddef>
@@ -156,26 +253,15 @@ class bounded_text {
   }
   /// Lower-case hexadecimal, zero-padded to `width` digits.
   constexpr bounded_text& append_hex(std::uint64_t v, unsigned width = 1) noexcept {
-    char digits[16]{};
-    unsigned n = 0;
-    do {
-      digits[n++] = "0123456789abcdef"[v & 0xFu];
-      v >>= 4;
-    } while (v != 0 && n < 16);
-    for (unsigned i = n; i < width; ++i) append('0');
-    while (n != 0) append(digits[--n]);
+    detail::append_hex(*this, v, width);
     return *this;
   }
   constexpr bounded_text& append_decimal(std::uint64_t v) noexcept {
-    char digits[20]{};
-    unsigned n = 0;
-    do {
-      digits[n++] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    } while (v != 0);
-    while (n != 0) append(digits[--n]);
+    detail::append_decimal(*this, v);
     return *this;
   }
+  /// One character (so that the detail number writers can write here).
+  constexpr void push_back(char c) noexcept { append(c); }
 
   [[nodiscard]] constexpr std::string_view view() const noexcept { return {chars_, size_}; }
   [[nodiscard]] constexpr std::size_t size() const noexcept { return size_; }
@@ -200,8 +286,8 @@ class bounded_text {
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_TEXT_HPP
-// ---- end pciplan/text.hpp
+#endif  // PCIPLAN_VOCABULARY_TEXT_HPP
+// ---- end pciplan/vocabulary/text.hpp
 
 #include <cstddef>
 #include <cstdlib>
@@ -281,6 +367,25 @@ enum class errc : unsigned char {
   return "unknown";
 }
 
+/// Whether an error says the input does not fit — no slot, transport, controller
+/// index, bus number or numbering value is left, or the machine lacks what it needs (no
+/// PCI, no NUMA expander) — rather than that the input contradicts itself or the
+/// machine (a bad or duplicate address, a wrong controller, contradicting constraints).
+/// The `pciplan` tool exits with 1 for the first kind and 2 for the second.
+[[nodiscard]] constexpr bool is_capacity_error(errc e) noexcept {
+  switch (e) {
+    case errc::no_pci:
+    case errc::mmio_exhausted:
+    case errc::no_free_slot:
+    case errc::bus_numbers_exhausted:
+    case errc::controller_index_exhausted:
+    case errc::numa_unsupported:
+    case errc::expander_full:
+    case errc::numbering_exhausted: return true;
+    default: return false;
+  }
+}
+
 /// One failure: code, the rule that was broken as a sentence, what it was about.
 struct error {
   static constexpr std::size_t no_position = static_cast<std::size_t>(-1);
@@ -291,12 +396,6 @@ struct error {
   bounded_text<96> subject{}; ///< the offending text or the device name (a copy)
   std::size_t position = no_position;  ///< 0-based column in `subject`, when parsing
 
-  /// "invalid PCI address '0000:00:20.0' at column 8: slot must be 0x00 to 0x1f"
-  [[nodiscard]] std::string message() const {
-    std::ostringstream os;
-    os << *this;
-    return os.str();
-  }
   friend std::ostream& operator<<(std::ostream& os, const error& e) {
     if (!e.topic.empty()) {
       os << e.topic;
@@ -312,10 +411,18 @@ struct error {
   }
 };
 
+/// The error as one sentence: "invalid PCI address '0000:00:20.0' at column 9: the slot
+/// must be 0x00 to 0x1f", or for planning "net0: needs a hot-pluggable slot …".
+[[nodiscard]] inline std::string describe(const error& e) {
+  std::ostringstream os;
+  os << e;
+  return os.str();
+}
+
 /// Thrown by `result<T>::value()` on a result that holds an error (run time only).
 class bad_result_access : public std::logic_error {
  public:
-  explicit bad_result_access(const error& e) : std::logic_error(e.message()), error_(e) {}
+  explicit bad_result_access(const error& e) : std::logic_error(describe(e)), error_(e) {}
   [[nodiscard]] const pciplan::error& error() const noexcept { return error_; }
 
  private:
@@ -379,8 +486,8 @@ class [[nodiscard]] result {
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_ERROR_HPP
-// ---- end pciplan/error.hpp
+#endif  // PCIPLAN_VOCABULARY_ERROR_HPP
+// ---- end pciplan/vocabulary/error.hpp
 
 #include <compare>
 #include <cstddef>
@@ -490,13 +597,6 @@ inline std::ostream& operator<<(std::ostream& os, controller_index i) { return o
 
 namespace detail {
 
-constexpr int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 constexpr pciplan::error address_error(errc code, std::string_view topic, std::string_view reason,
                                        std::string_view text, std::size_t position) noexcept {
   return pciplan::error{code, topic, reason, bounded_text<96>(text), position};
@@ -513,14 +613,9 @@ inline constexpr std::string_view function_range = "the function must be 0 to 7 
 
 /// Reads one hexadecimal field (1 to 8 digits, nothing else) of `s`.
 constexpr bool read_hex_field(std::string_view s, std::uint64_t& out) noexcept {
-  if (s.empty() || s.size() > 8) return false;
-  out = 0;
-  for (char c : s) {
-    const int d = hex_digit(c);
-    if (d < 0) return false;
-    out = out * 16 + static_cast<std::uint64_t>(d);
-  }
-  return true;
+  const auto v = parse_number(s, number_syntax::bare_hex, 8);
+  out = v.value_or(0);
+  return v.has_value();
 }
 
 }  // namespace detail
@@ -575,33 +670,6 @@ template <class Bus = bus_number>
                             static_cast<unsigned>(fields[b + 1]), static_cast<unsigned>(fields[b + 2]));
 }
 
-namespace detail {
-
-/// A libvirt number: `0x…` hexadecimal, a leading `0` octal, else decimal (C's base 0,
-/// which is what libvirt's parser accepts). Returns false when it is not a number.
-constexpr bool read_libvirt_number(std::string_view v, std::uint64_t& out) noexcept {
-  out = 0;
-  if (v.empty()) return false;
-  unsigned base = 10;
-  std::size_t i = 0;
-  if (v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
-    base = 16;
-    i = 2;
-  } else if (v.size() > 1 && v[0] == '0') {
-    base = 8;
-    i = 1;
-  }
-  for (; i < v.size(); ++i) {
-    const int d = hex_digit(v[i]);
-    if (d < 0 || static_cast<unsigned>(d) >= base) return false;
-    out = out * base + static_cast<unsigned>(d);
-    if (out > 0xffffffffu) return false;
-  }
-  return true;
-}
-
-}  // namespace detail
-
 /// Parses libvirt's attribute form, e.g. `domain='0x0000' bus='0x00' slot='0x1f'
 /// function='0x2'`, in any order, with single or double quotes. Omitted fields are 0,
 /// as in libvirt. `type` must be `pci` when present; `multifunction` must be `on` or
@@ -649,9 +717,10 @@ template <class Bus = controller_index>
     const std::string_view value = text.substr(v_at, pos - v_at);
     ++pos;
     if (which < 4) {
-      if (!detail::read_libvirt_number(value, values[which])) {
-        return address_error(errc::attribute_value, topic, "the value is not a number", text, v_at);
-      }
+      // libvirt's numbers: 0x hexadecimal, a leading 0 octal, else decimal (9.0 and 11.3)
+      const auto number = detail::parse_number(value, detail::number_syntax::c);
+      if (!number) return address_error(errc::attribute_value, topic, "the value is not a number", text, v_at);
+      values[which] = *number;
       value_at[which] = v_at;
     } else if (which == 4 && value != "pci") {
       return address_error(errc::attribute_value, topic, "type must be 'pci'", text, v_at);
@@ -710,18 +779,18 @@ consteval pci_address operator""_pci(const char* text, std::size_t size) {
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_ADDRESS_HPP
-// ---- end pciplan/address.hpp
-// ---- begin pciplan/connect.hpp
-// pciplan — connect.hpp: connect kinds, what a slot accepts and what a device needs.
+#endif  // PCIPLAN_VOCABULARY_ADDRESS_HPP
+// ---- end pciplan/vocabulary/address.hpp
+// ---- begin pciplan/vocabulary/connect.hpp
+// pciplan — vocabulary/connect.hpp: connect kinds, what a slot accepts and what a device needs.
 //
 // One bit set serves two roles (the model libvirt calls "connect flags"):
 //  - on a bus: which kinds may be plugged into its slots;
 //  - on a device or controller: which kind of slot it needs.
 // The bit positions follow libvirt's virDomainPCIConnectFlags, so numbers printed
 // by either tool can be compared.
-#ifndef PCIPLAN_CONNECT_HPP
-#define PCIPLAN_CONNECT_HPP
+#ifndef PCIPLAN_VOCABULARY_CONNECT_HPP
+#define PCIPLAN_VOCABULARY_CONNECT_HPP
 
 
 #include <cstdint>
@@ -779,7 +848,7 @@ inline constexpr connect_set controllers = kinds - endpoints;
 /// The name of one kind bit, as libvirt's error messages name what a slot must accept
 /// ("standard PCI device", "PCI Express device", "pcie-root-port", …). Empty when `k`
 /// is not exactly one kind.
-[[nodiscard]] constexpr std::string_view kind_name(connect_set k) noexcept {
+[[nodiscard]] constexpr std::string_view name_of(connect_set k) noexcept {
   if (k == connect::pci_endpoint) return "standard PCI device";
   if (k == connect::pcie_endpoint) return "PCI Express device";
   if (k == connect::pcie_root_port) return "pcie-root-port";
@@ -833,7 +902,7 @@ inline std::ostream& operator<<(std::ostream& os, connect_set s) {
   for (unsigned bit = 0; bit != 14; ++bit) {
     const connect_set one{1u << bit};
     if (!s.intersects(one)) continue;
-    os << (first ? "" : "|") << (bit < 4 ? property_names[bit] : kind_name(one));
+    os << (first ? "" : "|") << (bit < 4 ? property_names[bit] : name_of(one));
     first = false;
   }
   return first ? os << "none" : os;
@@ -841,12 +910,12 @@ inline std::ostream& operator<<(std::ostream& os, connect_set s) {
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_CONNECT_HPP
-// ---- end pciplan/connect.hpp
-// ---- begin pciplan/fixed_string.hpp
-// pciplan — fixed_string.hpp: a string usable as a template argument.
-#ifndef PCIPLAN_FIXED_STRING_HPP
-#define PCIPLAN_FIXED_STRING_HPP
+#endif  // PCIPLAN_VOCABULARY_CONNECT_HPP
+// ---- end pciplan/vocabulary/connect.hpp
+// ---- begin pciplan/vocabulary/fixed_string.hpp
+// pciplan — vocabulary/fixed_string.hpp: a string usable as a template argument.
+#ifndef PCIPLAN_VOCABULARY_FIXED_STRING_HPP
+#define PCIPLAN_VOCABULARY_FIXED_STRING_HPP
 
 
 #include <cstddef>
@@ -877,16 +946,90 @@ constexpr bool operator==(const fixed_string<A>& a, const fixed_string<B>& b) no
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_FIXED_STRING_HPP
-// ---- end pciplan/fixed_string.hpp
-// ---- begin pciplan/numbering.hpp
-// pciplan — numbering.hpp: the numbering attributes a controller may carry.
+#endif  // PCIPLAN_VOCABULARY_FIXED_STRING_HPP
+// ---- end pciplan/vocabulary/fixed_string.hpp
+// ---- begin pciplan/vocabulary/machine_id.hpp
+// pciplan — vocabulary/machine_id.hpp: which machine type a guest is, as a value.
+//
+// Machine types are compile-time types (kinds/machine_types.hpp); a program that learns
+// the machine at run time — from a command line, a libvirt domain, a QEMU `-machine`
+// argument — holds a `machine_id` and dispatches with `with_machine`
+// (kinds/machine_dispatch.hpp).
+//
+//   const std::optional<machine_id> m = machine_of("x86_64", "pc-q35-7.2");   // machine_id::q35
+//   name_of(machine_id::aarch64_virt) == "aarch64-virt"
+#ifndef PCIPLAN_VOCABULARY_MACHINE_ID_HPP
+#define PCIPLAN_VOCABULARY_MACHINE_ID_HPP
+
+
+#include <optional>
+#include <string_view>
+
+namespace pciplan::inline v0 {
+
+/// One value per built-in machine type (machines::pc, machines::q35, …).
+enum class machine_id : unsigned char { pc, q35, aarch64_virt, riscv64_virt, loongarch64_virt, pseries, s390x_ccw, microvm };
+
+/// The number of machine_id values.
+inline constexpr unsigned machine_id_count = 8;
+
+/// A short, stable name: "pc", "q35", "aarch64-virt", "riscv64-virt",
+/// "loongarch64-virt", "pseries", "s390x-ccw", "microvm".
+[[nodiscard]] constexpr std::string_view name_of(machine_id m) noexcept {
+  switch (m) {
+    case machine_id::pc: return "pc";
+    case machine_id::q35: return "q35";
+    case machine_id::aarch64_virt: return "aarch64-virt";
+    case machine_id::riscv64_virt: return "riscv64-virt";
+    case machine_id::loongarch64_virt: return "loongarch64-virt";
+    case machine_id::pseries: return "pseries";
+    case machine_id::s390x_ccw: return "s390x-ccw";
+    case machine_id::microvm: return "microvm";
+  }
+  return "unknown";
+}
+
+/// The machine family of a QEMU architecture and machine name, as QEMU and libvirt spell
+/// them (`x86_64` + `pc-q35-7.2`, `aarch64` + `virt-7.2`, `ppc64le` + `pseries`); an
+/// empty machine name means the architecture's default. nullopt when pciplan does not
+/// know the machine.
+[[nodiscard]] constexpr std::optional<machine_id> machine_of(std::string_view arch, std::string_view machine) noexcept {
+  const auto starts = [&](std::string_view p) { return machine.substr(0, p.size()) == p; };
+  if (arch == "x86_64" || arch == "i686") {
+    if (machine.empty() || machine == "pc" || starts("pc-i440fx-") || starts("pc-0.") || starts("pc-1.") ||
+        starts("rhel")) {
+      return machine_id::pc;
+    }
+    if (machine == "q35" || starts("pc-q35-")) return machine_id::q35;
+    if (machine == "microvm") return machine_id::microvm;
+    return std::nullopt;
+  }
+  const bool virt = machine.empty() || machine == "virt" || starts("virt-");
+  if (arch == "aarch64" || arch == "armv7l") return virt ? std::optional{machine_id::aarch64_virt} : std::nullopt;
+  if (arch == "riscv64") return virt ? std::optional{machine_id::riscv64_virt} : std::nullopt;
+  if (arch == "loongarch64") return virt ? std::optional{machine_id::loongarch64_virt} : std::nullopt;
+  if (arch == "ppc64" || arch == "ppc64le") {
+    return (machine.empty() || machine == "pseries" || starts("pseries-")) ? std::optional{machine_id::pseries}
+                                                                           : std::nullopt;
+  }
+  if (arch == "s390x") {
+    return (machine.empty() || starts("s390-ccw-virtio")) ? std::optional{machine_id::s390x_ccw} : std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_VOCABULARY_MACHINE_ID_HPP
+// ---- end pciplan/vocabulary/machine_id.hpp
+// ---- begin pciplan/vocabulary/numbering.hpp
+// pciplan — vocabulary/numbering.hpp: the numbering attributes a controller may carry.
 //
 // chassis / port (root and downstream ports), chassisNr (pci-bridge), busNr (the
 // expander buses) and targetIndex (pseries PHBs), with the ranges libvirt validates
 // (libvirt-rules.md §1.3).
-#ifndef PCIPLAN_NUMBERING_HPP
-#define PCIPLAN_NUMBERING_HPP
+#ifndef PCIPLAN_VOCABULARY_NUMBERING_HPP
+#define PCIPLAN_VOCABULARY_NUMBERING_HPP
 
 
 #include <cstdint>
@@ -941,7 +1084,7 @@ struct value_range {
 }
 
 /// The libvirt `<target>` attribute name: chassis, port, chassisNr, busNr, index.
-[[nodiscard]] constexpr std::string_view libvirt_name(numbering n) noexcept {
+[[nodiscard]] constexpr std::string_view libvirt_name_of(numbering n) noexcept {
   switch (n) {
     case numbering::chassis: return "chassis";
     case numbering::port: return "port";
@@ -953,7 +1096,7 @@ struct value_range {
 }
 
 /// The QEMU `-device` property name: chassis, port, chassis_nr, bus_nr, index.
-[[nodiscard]] constexpr std::string_view qemu_name(numbering n) noexcept {
+[[nodiscard]] constexpr std::string_view qemu_name_of(numbering n) noexcept {
   switch (n) {
     case numbering::chassis: return "chassis";
     case numbering::port: return "port";
@@ -964,15 +1107,15 @@ struct value_range {
   return {};
 }
 
-inline std::ostream& operator<<(std::ostream& os, numbering n) { return os << libvirt_name(n); }
+inline std::ostream& operator<<(std::ostream& os, numbering n) { return os << libvirt_name_of(n); }
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_NUMBERING_HPP
-// ---- end pciplan/numbering.hpp
+#endif  // PCIPLAN_VOCABULARY_NUMBERING_HPP
+// ---- end pciplan/vocabulary/numbering.hpp
 
-// ---- begin pciplan/compatibility.hpp
-// pciplan — compatibility.hpp: slot compatibility as concepts.
+// ---- begin pciplan/kinds/compatibility.hpp
+// pciplan — kinds/compatibility.hpp: slot compatibility as concepts.
 //
 //   static_assert(pciplan::PluggableInto<pcie_root_port, pcie_root>);
 //   static_assert(!pciplan::PluggableInto<pcie_root_port, pci_bridge>);
@@ -980,11 +1123,11 @@ inline std::ostream& operator<<(std::ostream& os, numbering n) { return os << li
 //
 // All of them derive from the traits (what a kind connects as, what a bus accepts),
 // through the one rule function `fits` (connect.hpp); nothing is listed twice.
-#ifndef PCIPLAN_COMPATIBILITY_HPP
-#define PCIPLAN_COMPATIBILITY_HPP
+#ifndef PCIPLAN_KINDS_COMPATIBILITY_HPP
+#define PCIPLAN_KINDS_COMPATIBILITY_HPP
 
-// ---- begin pciplan/controllers.hpp
-// pciplan — controllers.hpp: the eleven PCI controller kinds as types, their traits,
+// ---- begin pciplan/kinds/controller_kinds.hpp
+// pciplan — kinds/controller_kinds.hpp: the eleven PCI controller kinds as types, their traits,
 // and the ControllerKind concept.
 //
 // A controller kind is an empty tag type; everything known about it lives in one
@@ -993,8 +1136,8 @@ inline std::ostream& operator<<(std::ostream& os, numbering n) { return os << li
 // never by editing these. Facts: libvirt-rules.md §1.2 (what plugs where, slots,
 // hotplug, QEMU devices), §1.3 (numbering attributes), §1.4 (root bus names),
 // qemu-rules-and-peers.md (b) rules 13, 14, 17.
-#ifndef PCIPLAN_CONTROLLERS_HPP
-#define PCIPLAN_CONTROLLERS_HPP
+#ifndef PCIPLAN_KINDS_CONTROLLER_KINDS_HPP
+#define PCIPLAN_KINDS_CONTROLLER_KINDS_HPP
 
 
 #include <array>
@@ -1363,10 +1506,10 @@ inline constexpr bool is_root_v = descriptor_of<C>.is_root();
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_CONTROLLERS_HPP
-// ---- end pciplan/controllers.hpp
-// ---- begin pciplan/devices.hpp
-// pciplan — devices.hpp: the device catalogue and the DeviceKind concept.
+#endif  // PCIPLAN_KINDS_CONTROLLER_KINDS_HPP
+// ---- end pciplan/kinds/controller_kinds.hpp
+// ---- begin pciplan/kinds/device_kinds.hpp
+// pciplan — kinds/device_kinds.hpp: the device catalogue and the DeviceKind concept.
 //
 // Each common QEMU/libvirt PCI device model is a tag type in `pciplan::models` with a
 // `device_traits` specialisation: its QEMU device name, the libvirt element and model
@@ -1374,11 +1517,11 @@ inline constexpr bool is_root_v = descriptor_of<C>.is_root();
 // needs on a given machine follows from the link and the machine's root
 // (`connect_of<Device, Machine>`), as libvirt computes it (libvirt-rules.md §3.1, §3.2).
 // Users add devices by specialising `device_traits` for their own tag.
-#ifndef PCIPLAN_DEVICES_HPP
-#define PCIPLAN_DEVICES_HPP
+#ifndef PCIPLAN_KINDS_DEVICE_KINDS_HPP
+#define PCIPLAN_KINDS_DEVICE_KINDS_HPP
 
-// ---- begin pciplan/machines.hpp
-// pciplan — machines.hpp: QEMU machine types as types, their traits, and the
+// ---- begin pciplan/kinds/machine_types.hpp
+// pciplan — kinds/machine_types.hpp: QEMU machine types as types, their traits, and the
 // MachineType concept.
 //
 // Like controller kinds, a machine type is an empty tag with one customisation point,
@@ -1386,8 +1529,8 @@ inline constexpr bool is_root_v = descriptor_of<C>.is_root();
 // reserved slots, default devices, expander restrictions, several roots),
 // qemu-rules-and-peers.md §1.8 and (b) rules 19, 32, 33 (virtio-mmio transports,
 // fixed devices), oracles.md (virtio-mmio bus counts seen in QEMU 7.2).
-#ifndef PCIPLAN_MACHINES_HPP
-#define PCIPLAN_MACHINES_HPP
+#ifndef PCIPLAN_KINDS_MACHINE_TYPES_HPP
+#define PCIPLAN_KINDS_MACHINE_TYPES_HPP
 
 
 #include <boost/hana/tuple.hpp>
@@ -1701,8 +1844,8 @@ constexpr bool root_function_reserved(unsigned slot, unsigned function) noexcept
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_MACHINES_HPP
-// ---- end pciplan/machines.hpp
+#endif  // PCIPLAN_KINDS_MACHINE_TYPES_HPP
+// ---- end pciplan/kinds/machine_types.hpp
 
 #include <concepts>
 #include <string_view>
@@ -1918,14 +2061,14 @@ inline constexpr bool hotpluggable_device_v = !device_traits<D>::integrated;
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_DEVICES_HPP
-// ---- end pciplan/devices.hpp
-// ---- begin pciplan/kinds.hpp
-// pciplan — kinds.hpp: the lists of every built-in controller kind, machine type and
+#endif  // PCIPLAN_KINDS_DEVICE_KINDS_HPP
+// ---- end pciplan/kinds/device_kinds.hpp
+// ---- begin pciplan/kinds/kind_lists.hpp
+// pciplan — kinds/kind_lists.hpp: the lists of every built-in controller kind, machine type and
 // device kind, as plain type lists (for Catch2 TEMPLATE_LIST_TEST_CASE and the like)
 // and as Boost.Hana tuples of types (for compile-time queries, see queries.hpp).
-#ifndef PCIPLAN_KINDS_HPP
-#define PCIPLAN_KINDS_HPP
+#ifndef PCIPLAN_KINDS_KIND_LISTS_HPP
+#define PCIPLAN_KINDS_KIND_LISTS_HPP
 
 
 #include <boost/hana/tuple.hpp>
@@ -1988,8 +2131,8 @@ inline constexpr auto device_kinds = to_hana(device_kind_list{});
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_KINDS_HPP
-// ---- end pciplan/kinds.hpp
+#endif  // PCIPLAN_KINDS_KIND_LISTS_HPP
+// ---- end pciplan/kinds/kind_lists.hpp
 
 #include <boost/hana/contains.hpp>
 #include <boost/hana/tuple.hpp>
@@ -2118,10 +2261,63 @@ concept AutoPlaceable =
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_COMPATIBILITY_HPP
-// ---- end pciplan/compatibility.hpp
-// ---- begin pciplan/queries.hpp
-// pciplan — queries.hpp: compile-time questions over the lists of kinds, answered
+#endif  // PCIPLAN_KINDS_COMPATIBILITY_HPP
+// ---- end pciplan/kinds/compatibility.hpp
+// ---- begin pciplan/kinds/machine_dispatch.hpp
+// pciplan — kinds/machine_dispatch.hpp: from a machine_id at run time to the machine
+// type at compile time, and back.
+//
+//   const auto report = with_machine(*machine_of("x86_64", "q35"),
+//                                    [&](auto m) { return validate<decltype(m)>(layout); });
+//   static_assert(machine_id_of<machines::q35> == machine_id::q35);
+//
+// `with_machine` instantiates its function for every machine type, so every branch
+// must return the same type.
+#ifndef PCIPLAN_KINDS_MACHINE_DISPATCH_HPP
+#define PCIPLAN_KINDS_MACHINE_DISPATCH_HPP
+
+
+#include <type_traits>
+
+namespace pciplan::inline v0 {
+
+/// The machine_id of a built-in machine type.
+template <class M>
+  requires MachineType<M>
+inline constexpr machine_id machine_id_of = [] {
+  if constexpr (std::is_same_v<M, machines::pc>) return machine_id::pc;
+  else if constexpr (std::is_same_v<M, machines::q35>) return machine_id::q35;
+  else if constexpr (std::is_same_v<M, machines::aarch64_virt>) return machine_id::aarch64_virt;
+  else if constexpr (std::is_same_v<M, machines::riscv64_virt>) return machine_id::riscv64_virt;
+  else if constexpr (std::is_same_v<M, machines::loongarch64_virt>) return machine_id::loongarch64_virt;
+  else if constexpr (std::is_same_v<M, machines::pseries>) return machine_id::pseries;
+  else if constexpr (std::is_same_v<M, machines::s390x_ccw>) return machine_id::s390x_ccw;
+  else if constexpr (std::is_same_v<M, machines::microvm>) return machine_id::microvm;
+  else static_assert(detail::always_false<M>, "pciplan::machine_id_of<M> requires a built-in machine type");
+}();
+
+/// Calls `f(machines::X{})` for the machine type of `m` and returns what it returns.
+template <class F>
+constexpr decltype(auto) with_machine(machine_id m, F&& f) {
+  switch (m) {
+    case machine_id::pc: return f(machines::pc{});
+    case machine_id::q35: return f(machines::q35{});
+    case machine_id::aarch64_virt: return f(machines::aarch64_virt{});
+    case machine_id::riscv64_virt: return f(machines::riscv64_virt{});
+    case machine_id::loongarch64_virt: return f(machines::loongarch64_virt{});
+    case machine_id::pseries: return f(machines::pseries{});
+    case machine_id::s390x_ccw: return f(machines::s390x_ccw{});
+    case machine_id::microvm: break;
+  }
+  return f(machines::microvm{});
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_KINDS_MACHINE_DISPATCH_HPP
+// ---- end pciplan/kinds/machine_dispatch.hpp
+// ---- begin pciplan/kinds/queries.hpp
+// pciplan — kinds/queries.hpp: compile-time questions over the lists of kinds, answered
 // with Boost.Hana.
 //
 //   carriers_of<connect::pci_endpoint>()         // kinds whose bus takes a PCI endpoint
@@ -2132,8 +2328,8 @@ concept AutoPlaceable =
 //
 // Each query takes the list of controller kinds to consider; by default the eleven
 // built-in ones (`controller_kinds`), so user-defined kinds can be added.
-#ifndef PCIPLAN_QUERIES_HPP
-#define PCIPLAN_QUERIES_HPP
+#ifndef PCIPLAN_KINDS_QUERIES_HPP
+#define PCIPLAN_KINDS_QUERIES_HPP
 
 
 #include <boost/hana/at.hpp>
@@ -2262,14 +2458,14 @@ constexpr auto shortest_chain(Kinds kinds = controller_kinds) {
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_QUERIES_HPP
-// ---- end pciplan/queries.hpp
+#endif  // PCIPLAN_KINDS_QUERIES_HPP
+// ---- end pciplan/kinds/queries.hpp
 
-// ---- begin pciplan/controller.hpp
-// pciplan — controller.hpp: one controller instance in a guest, as the planner's
+// ---- begin pciplan/topology/controller.hpp
+// pciplan — topology/controller.hpp: one controller instance in a guest, as the planner's
 // input (controllers the guest already has) and output (with those it added).
-#ifndef PCIPLAN_CONTROLLER_HPP
-#define PCIPLAN_CONTROLLER_HPP
+#ifndef PCIPLAN_TOPOLOGY_CONTROLLER_HPP
+#define PCIPLAN_TOPOLOGY_CONTROLLER_HPP
 
 
 #include <boost/hana/unpack.hpp>
@@ -2289,7 +2485,7 @@ struct controller {
   const controller_descriptor* kind = nullptr;
   std::string_view model_name{};  ///< the QEMU device; empty: the kind's default
   bool has_address = false;       ///< `address` is given (roots have none)
-  controller_address address{};   ///< its slot: bus = the parent's controller index
+  controller_address libvirt_address{};   ///< its slot: bus = the parent's controller index
   int chassis = -1;
   int port = -1;
   int chassis_nr = -1;
@@ -2302,7 +2498,7 @@ struct controller {
   bool added = false;                    ///< added by the planner
   // Filled in by the planner:
   std::uint16_t domain = 0;  ///< the guest PCI domain of its bus
-  bus_number bus{};          ///< the guest bus number of the bus it provides (firmware numbering)
+  bus_number guest_bus{};          ///< the guest bus number of the bus it provides (firmware numbering)
 
   /// The QEMU device to emit: `model_name`, or the kind's default.
   [[nodiscard]] constexpr std::string_view qemu_device() const noexcept {
@@ -2312,7 +2508,7 @@ struct controller {
   [[nodiscard]] constexpr controller at(controller_address where) const noexcept {
     controller c = *this;
     c.has_address = true;
-    c.address = where;
+    c.libvirt_address = where;
     return c;
   }
   friend constexpr bool operator==(const controller&, const controller&) = default;
@@ -2356,14 +2552,151 @@ inline constexpr auto builtin_descriptors = boost::hana::unpack(controller_kinds
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_CONTROLLER_HPP
-// ---- end pciplan/controller.hpp
-// ---- begin pciplan/plan.hpp
-// pciplan — plan.hpp: what the planner returns — a placement per request, every
+#endif  // PCIPLAN_TOPOLOGY_CONTROLLER_HPP
+// ---- end pciplan/topology/controller.hpp
+// ---- begin pciplan/topology/request.hpp
+// pciplan — topology/request.hpp: a device to place, with its constraints.
+//
+// A request says what the device needs, never where it goes (unless the caller pins
+// it): the address is the planner's answer.
+//
+//   request{"net0", models::virtio_net{}}
+//   request{"gpu0", models::vfio_pci{}, numa_node{1}}
+//   request{"legacy0", models::e1000{}}                       // conventional PCI
+//   request{"scratch", models::virtio_blk{}, hotplug::not_needed}
+//   request{"disk0", models::virtio_blk{}, at_address{{0, 3, 0, 0}}}   // pinned (bus = controller index)
+//   request{"gpu", models::vfio_pci{}, multifunction_group{1, 0}}, request{"gpu-audio", …, multifunction_group{1, 1}}
+#ifndef PCIPLAN_TOPOLOGY_REQUEST_HPP
+#define PCIPLAN_TOPOLOGY_REQUEST_HPP
+
+
+#include <string_view>
+
+namespace pciplan::inline v0 {
+
+/// What kind of slot the device may use. `catalogue`: what the device catalogue says
+/// (conventional → pci, express → pcie, virtio → either).
+enum class link_need : unsigned char { catalogue, pci, pcie, either };
+
+/// Whether the device must stay hot-pluggable (the default). A device that does not
+/// need hotplug may become an integrated endpoint on the root bus or one function of a
+/// shared multifunction slot.
+enum class hotplug : unsigned char { required, not_needed };
+
+/// Where a device may go when no slot of its kind exists. `root_bus`: on the root bus
+/// as an integrated endpoint, instead of causing a new bus. The libvirt policy honours
+/// it (the libvirt reader sets it for the legacy, model-less USB controller of an
+/// existing q35 domain, which libvirt keeps on pcie.0 unless other devices need a
+/// conventional PCI slot anyway); the pciplan policy places by the other constraints.
+enum class fallback : unsigned char { none, root_bus };
+
+/// How the device reaches the guest: `automatic` lets the machine and policy decide
+/// (PCI where there is PCI; virtio-mmio or CCW where the machine uses them).
+enum class transport : unsigned char { automatic, pci, mmio };
+
+/// The guest NUMA node the device belongs to: it goes below an expander bus (or a PHB)
+/// bound to that node.
+struct numa_node {
+  int value = -1;
+};
+/// Placement order: lower keys are placed first; equal keys keep the input order.
+struct order_key {
+  int value = 0;
+};
+/// Devices with the same id share one slot, each at its given function (a GPU and its
+/// audio function). Ids are > 0.
+struct multifunction_group {
+  unsigned id = 0;
+  unsigned function = 0;
+};
+/// A host IOMMU group: devices with the same id (> 0) stay together, and apart from
+/// everything else.
+struct isolation_group {
+  unsigned id = 0;
+};
+/// A fixed address: the bus is a controller index, as in libvirt.
+struct at_address {
+  controller_address value{};
+};
+/// A partial address: this controller's bus; the planner picks the slot.
+struct on_bus {
+  controller_index value{};
+};
+/// A partial address: this PCI domain (pseries: the PHB with this target index).
+struct in_domain {
+  unsigned value = 0;
+};
+
+/// Which part of the address the caller fixed.
+enum class address_kind : unsigned char { none, full, bus, domain };
+
+/// One device to place.
+struct request {
+  std::string_view name{};  ///< unique; errors and explanations use it (not copied: keep it alive)
+  device_descriptor device{};
+  link_need link = link_need::catalogue;
+  hotplug hotplug_need = hotplug::required;
+  int numa = -1;
+  address_kind fixed = address_kind::none;
+  controller_address libvirt_address{};  ///< meaningful as far as `fixed` says
+  unsigned multifunction = 0;    ///< multifunction group id (0: none)
+  unsigned function = 0;         ///< the function within the multifunction group
+  unsigned isolation = 0;        ///< isolation group id (0: none)
+  int order = 0;
+  transport via = transport::automatic;
+  fallback otherwise = fallback::none;
+
+  constexpr request() = default;
+  template <DeviceKind D, class... Constraints>
+  constexpr request(std::string_view name_, D, Constraints... constraints)
+      : request(name_, device_descriptor_of<D>, constraints...) {}
+  template <class... Constraints>
+  constexpr request(std::string_view name_, const device_descriptor& device_, Constraints... constraints)
+      : name(name_), device(device_) {
+    (apply(constraints), ...);
+  }
+
+  constexpr void apply(link_need l) noexcept { link = l; }
+  constexpr void apply(hotplug h) noexcept { hotplug_need = h; }
+  constexpr void apply(transport t) noexcept { via = t; }
+  constexpr void apply(fallback f) noexcept { otherwise = f; }
+  constexpr void apply(numa_node n) noexcept { numa = n.value; }
+  constexpr void apply(order_key k) noexcept { order = k.value; }
+  constexpr void apply(multifunction_group g) noexcept {
+    multifunction = g.id;
+    function = g.function;
+  }
+  constexpr void apply(isolation_group g) noexcept { isolation = g.id; }
+  constexpr void apply(at_address a) noexcept {
+    fixed = address_kind::full;
+    libvirt_address = a.value;
+  }
+  constexpr void apply(on_bus b) noexcept {
+    fixed = address_kind::bus;
+    libvirt_address = controller_address(0, b.value, 0, 0);
+  }
+  constexpr void apply(in_domain d) noexcept {
+    fixed = address_kind::domain;
+    libvirt_address.domain = static_cast<std::uint16_t>(d.value);
+  }
+};
+
+/// `device<models::virtio_net>("wan", constraints…)`: a request, spelled with the kind first.
+template <DeviceKind D, class... Constraints>
+constexpr request device(std::string_view name, Constraints... constraints) {
+  return request(name, D{}, constraints...);
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_TOPOLOGY_REQUEST_HPP
+// ---- end pciplan/topology/request.hpp
+// ---- begin pciplan/topology/topology_plan.hpp
+// pciplan — topology/topology_plan.hpp: what the planner returns — a placement per request, every
 // controller (those given and those added), warnings, and the reason for each
 // placement.
-#ifndef PCIPLAN_PLAN_HPP
-#define PCIPLAN_PLAN_HPP
+#ifndef PCIPLAN_TOPOLOGY_TOPOLOGY_PLAN_HPP
+#define PCIPLAN_TOPOLOGY_TOPOLOGY_PLAN_HPP
 
 
 #include <cstddef>
@@ -2382,7 +2715,17 @@ enum class placement_kind : unsigned char {
   ccw,   ///< s390x channel I/O (no PCI address)
 };
 
-/// Which rule placed a device (see `explain`).
+/// A short name for a placement kind ("pci", "mmio", "ccw").
+[[nodiscard]] constexpr std::string_view name_of(placement_kind k) noexcept {
+  switch (k) {
+    case placement_kind::pci: return "pci";
+    case placement_kind::mmio: return "mmio";
+    case placement_kind::ccw: return "ccw";
+  }
+  return "unknown";
+}
+
+/// Which rule placed a device (see `describe`).
 enum class rule : unsigned char {
   given_address,        ///< the request pinned the address
   given_bus,            ///< the request pinned the bus; the planner picked the slot
@@ -2430,7 +2773,7 @@ struct placement {
   std::size_t request = 0;       ///< index into the requests given to the planner
   std::string_view name{};       ///< the request's name
   placement_kind kind = placement_kind::pci;
-  pci_address address{};             ///< PCI: the address the guest sees (domain, firmware bus number)
+  pci_address guest_address{};             ///< PCI: the address the guest sees (domain, firmware bus number)
   controller_address libvirt_address{};  ///< PCI: the same slot in libvirt's form (bus = controller index)
   unsigned transport = 0;        ///< mmio: the virtio-mmio bus QEMU uses (virtio-mmio-bus.N); ccw: devno
   bool multifunction = false;    ///< function 0 of a slot whose other functions are used
@@ -2444,6 +2787,16 @@ enum class warning_code : unsigned char {
   spares_short, ///< fewer spare ports or slots fit than were asked for
   bus_numbers,  ///< an expander's busNr range cannot hold its buses, or the main hierarchy reaches into it
 };
+
+/// A warning code's name ("io_window").
+[[nodiscard]] constexpr std::string_view name_of(warning_code c) noexcept {
+  switch (c) {
+    case warning_code::io_window: return "io_window";
+    case warning_code::spares_short: return "spares_short";
+    case warning_code::bus_numbers: return "bus_numbers";
+  }
+  return "unknown";
+}
 
 struct warning {
   warning_code code{};
@@ -2486,7 +2839,7 @@ struct topology_plan {
 /// A sentence that says why the placement is where it is, e.g.
 /// "net0 is at 0000:01:00.0 (bus index 1, a pcie-root-port added for it): it needs a
 /// hot-pluggable PCI Express slot".
-[[nodiscard]] inline std::string explain(const topology_plan& plan, const placement& p) {
+[[nodiscard]] inline std::string describe(const topology_plan& plan, const placement& p) {
   std::ostringstream os;
   os << p.name;
   if (p.kind == placement_kind::mmio) {
@@ -2494,11 +2847,11 @@ struct topology_plan {
   } else if (p.kind == placement_kind::ccw) {
     os << " uses channel I/O (devno 0x" << std::hex << p.transport << std::dec << "): ";
   } else {
-    os << " is at " << p.address << " (bus index " << p.libvirt_address.bus.value;
+    os << " is at " << p.guest_address << " (bus index " << p.libvirt_address.bus.value;
     if (const controller* c = plan.find(p.libvirt_address.bus); c != nullptr && c->kind != nullptr) {
       os << ", " << (c->added ? "an added " : "the given ") << c->kind->model;
     }
-    os << ", slot " << unsigned{p.address.slot} << ", function " << unsigned{p.address.function} << "): ";
+    os << ", slot " << unsigned{p.guest_address.slot} << ", function " << unsigned{p.guest_address.function} << "): ";
   }
   switch (p.why) {
     case rule::given_address: os << "the request fixed this address"; break;
@@ -2530,75 +2883,25 @@ struct topology_plan {
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_PLAN_HPP
-// ---- end pciplan/plan.hpp
-// ---- begin pciplan/planner.hpp
-// pciplan — planner.hpp: plan<Machine, Policy>(requests, options, controllers).
+#endif  // PCIPLAN_TOPOLOGY_TOPOLOGY_PLAN_HPP
+// ---- end pciplan/topology/topology_plan.hpp
+// ---- begin pciplan/topology/topology_view.hpp
+// pciplan — topology/topology_view.hpp: one way to walk a topology — which controller
+// has an index, which bus each one sits on, and the guest bus numbers firmware gives.
 //
-//   std::vector<request> devices{{"net0", models::virtio_net{}}, {"legacy0", models::e1000{}}};
-//   result<topology_plan> r = plan<machines::q35>(devices, {.spare_ports = 4});
-//   if (!r) { std::cerr << r.error() << '\n'; return 1; }      // names the device and the rule
-//   for (const placement& p : r->placements) std::cout << p.name << ' ' << p.guest << '\n';
+//   const topology_view view(plan.controllers);
+//   const controller* parent = view.find(c.libvirt_address.bus);
+//   const bus_numbering numbers = view.number_buses();   // as SeaBIOS numbers them
 //
-// The same function runs in constant evaluation (see static_plan.hpp). On error the
-// inputs are untouched and no partial plan is returned.
-#ifndef PCIPLAN_PLANNER_HPP
-#define PCIPLAN_PLANNER_HPP
+// Firmware numbers buses depth first: each root bus is bus 0 of its PCI domain; walking
+// its slots in devfn order, every bridge or port takes the next number for its
+// secondary bus and numbers everything below it before its next sibling. Expander buses
+// (pxb, pxb-pcie) are not numbered from their parent: each starts at its own busNr and
+// the buses below it follow. `number_buses` does this for any list of `bus_node`s, so
+// the planner, the compile-time layouts and the validator share it.
+#ifndef PCIPLAN_TOPOLOGY_TOPOLOGY_VIEW_HPP
+#define PCIPLAN_TOPOLOGY_TOPOLOGY_VIEW_HPP
 
-// ---- begin pciplan/detail/libvirt_policy.hpp
-// pciplan — detail/libvirt_policy.hpp: libvirt's QEMU-driver address assignment.
-//
-// The same two passes libvirt makes (libvirt-rules.md §4.2): a dry run on a bus table
-// that may grow — existing addresses, chipset positions, on pci-root machines one
-// spare slot, every device in libvirt's order, on PCIe machines with no controllers of
-// the user's one spare root port, then a controller for every bus that has none, each
-// needing a slot itself — and then the real pass over the final controllers, which
-// places address-less controllers first and then every device, without growing.
-// Search and growth follow virDomainPCIAddressGetNextAddr / SetGrow; the bus table
-// makes the search a look-up per bus class instead of a rescan.
-#ifndef PCIPLAN_DETAIL_LIBVIRT_POLICY_HPP
-#define PCIPLAN_DETAIL_LIBVIRT_POLICY_HPP
-
-// ---- begin pciplan/detail/bus_table.hpp
-// pciplan — detail/bus_table.hpp: the occupancy of every bus, and the index that
-// finds "the lowest bus that takes X and has room" without rescanning buses.
-//
-// Per bus: a mask of usable slots, of empty slots, of aggregate slots (root ports
-// packed as functions) with a free function, and the used functions of each slot.
-// Buses with the same shape (what they accept, whether they are bus 0, isolation group,
-// zone) form a class; each class keeps two bit sets over bus indexes — buses with an
-// empty slot, buses with aggregate room — so a search looks at each class once.
-// Everything is constexpr, on std::vector, so the same code plans at compile time.
-#ifndef PCIPLAN_DETAIL_BUS_TABLE_HPP
-#define PCIPLAN_DETAIL_BUS_TABLE_HPP
-
-// ---- begin pciplan/detail/bits.hpp
-// pciplan — detail/bits.hpp: counting the bits of a slot mask.
-//
-// std::popcount compiles to a call into the compiler's runtime library unless the
-// target enables the POPCNT instruction, which a header-only library cannot ask for;
-// the planner counts slot masks often enough for the call to show. This count is a
-// handful of inline integer operations on any target, and constexpr.
-#ifndef PCIPLAN_DETAIL_BITS_HPP
-#define PCIPLAN_DETAIL_BITS_HPP
-
-
-#include <cstdint>
-
-namespace pciplan::inline v0::detail {
-
-/// The number of set bits of `x` (a mask of 32 slots or 8 functions).
-[[nodiscard]] constexpr unsigned bit_count(std::uint32_t x) noexcept {
-  x = x - ((x >> 1) & 0x55555555u);
-  x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
-  x = (x + (x >> 4)) & 0x0f0f0f0fu;
-  return (x * 0x01010101u) >> 24;
-}
-
-}  // namespace pciplan::inline v0::detail
-
-#endif  // PCIPLAN_DETAIL_BITS_HPP
-// ---- end pciplan/detail/bits.hpp
 // ---- begin pciplan/detail/vectors.hpp
 // pciplan — detail/vectors.hpp: sizing std::vector in code that also runs in
 // constant evaluation.
@@ -2653,6 +2956,332 @@ constexpr std::vector<T> filled(std::size_t n, const T& value) {
 
 #endif  // PCIPLAN_DETAIL_VECTORS_HPP
 // ---- end pciplan/detail/vectors.hpp
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <utility>
+#include <vector>
+
+namespace pciplan::inline v0 {
+
+/// "No such node" for positions in a topology.
+inline constexpr std::size_t no_position = static_cast<std::size_t>(-1);
+
+/// One bus-providing device as firmware sees it: a root, a bridge or port, an expander.
+struct bus_node {
+  std::size_t parent = no_position;  ///< the node whose bus it sits on; no_position for roots
+  unsigned devfn = 0;                ///< its slot * 8 + function on that bus
+  bool root = false;                 ///< a root bus: bus 0 of `domain`
+  bool expander = false;             ///< numbered from `first_bus`, not in its parent's hierarchy
+  unsigned first_bus = 0;            ///< expanders: their busNr (QEMU bus_nr)
+  unsigned bus_numbers = 1;          ///< numbers it takes itself (a pxb: 2, its root bus and internal bridge)
+  unsigned reserve = 0;              ///< QEMU bus-reserve: numbers kept for its secondary side
+  std::uint16_t domain = 0;          ///< roots: their PCI domain
+};
+
+/// What `number_buses` gives, by node position.
+struct bus_numbering {
+  std::vector<unsigned> bus;                ///< the guest bus number of its (secondary) bus; may exceed 255
+  std::vector<unsigned> last;               ///< the highest bus number at or below it (its subordinate bus)
+  std::vector<std::uint16_t> domain;        ///< the PCI domain it is in
+  std::vector<unsigned char> numbered;      ///< reached from a root (else: no numbers, as firmware leaves it)
+  /// A hierarchy reaches past 255, or into the busNr range of the next expander of its
+  /// root (the main hierarchy: of the first one): firmware leaves such buses unprogrammed.
+  bool overflow = false;
+};
+
+/// Numbers the buses of `nodes` as firmware does (see the top of this header).
+[[nodiscard]] constexpr bus_numbering number_buses(std::span<const bus_node> nodes) {
+  const std::size_t n = nodes.size();
+  bus_numbering out;
+  detail::refill(out.bus, n, 0u);
+  detail::refill(out.last, n, 0u);
+  detail::refill(out.domain, n, std::uint16_t{0});
+  detail::refill(out.numbered, n, static_cast<unsigned char>(0));
+  // the children of each node in devfn order (stable for equal devfns), as one list
+  std::vector<std::size_t> start = detail::filled(n + 1, std::size_t{0});
+  for (const bus_node& x : nodes) {
+    if (x.parent < n) ++start[x.parent + 1];
+  }
+  for (std::size_t p = 0; p != n; ++p) start[p + 1] += start[p];
+  // the nodes in devfn order (a counting sort: devfn < 256; stable)
+  std::vector<std::size_t> devfn_start = detail::filled(std::size_t{257}, std::size_t{0});
+  for (const bus_node& x : nodes) ++devfn_start[(x.devfn & 0xffu) + 1u];
+  for (std::size_t d = 0; d != 256; ++d) devfn_start[d + 1] += devfn_start[d];
+  std::vector<std::size_t> by_devfn = detail::filled(n, std::size_t{0});
+  for (std::size_t i = 0; i != n; ++i) by_devfn[devfn_start[nodes[i].devfn & 0xffu]++] = i;
+  std::vector<std::size_t> kids = detail::filled(start[n], std::size_t{0});
+  std::vector<std::size_t> fill = start;
+  for (std::size_t i : by_devfn) {
+    if (nodes[i].parent < n) kids[fill[nodes[i].parent]++] = i;
+  }
+  // depth first from `top`, whose own bus is `bus`; `next` is the next free number
+  struct frame {
+    std::size_t node;
+    std::size_t child;  // the next child to visit, as an offset into kids
+  };
+  std::vector<frame> stack;
+  const auto walk = [&](std::size_t top, unsigned& next) {
+    stack.clear();
+    stack.push_back(frame{top, start[top]});
+    while (!stack.empty()) {
+      frame& f = stack.back();
+      if (f.child == start[f.node + 1]) {
+        const std::size_t done = f.node;
+        stack.pop_back();
+        // bus-reserve keeps numbers for the secondary side, used or not
+        const unsigned kept = out.bus[done] + nodes[done].reserve;
+        if (done != top && next <= kept) next = kept + 1;
+        out.last[done] = next - 1 > out.bus[done] ? next - 1 : out.bus[done];
+        continue;
+      }
+      const std::size_t k = kids[f.child++];
+      out.domain[k] = out.domain[top];
+      if (nodes[k].expander || nodes[k].root || out.numbered[k] != 0) continue;  // numbered on their own
+      out.numbered[k] = 1;
+      out.bus[k] = next++;
+      stack.push_back(frame{k, start[k]});
+    }
+  };
+  for (std::size_t r = 0; r != n; ++r) {
+    if (!nodes[r].root) continue;
+    out.numbered[r] = 1;
+    out.domain[r] = nodes[r].domain;
+    out.bus[r] = 0;
+    // the expanders on this root, by busNr: each range ends where the next begins
+    std::vector<std::size_t> expanders;
+    for (std::size_t k = start[r]; k != start[r + 1]; ++k) {
+      if (nodes[kids[k]].expander) expanders.push_back(kids[k]);
+    }
+    for (std::size_t i = 1; i < expanders.size(); ++i) {  // by busNr, stable (an insertion sort: few)
+      for (std::size_t j = i; j != 0 && nodes[expanders[j - 1]].first_bus > nodes[expanders[j]].first_bus; --j) {
+        std::swap(expanders[j - 1], expanders[j]);
+      }
+    }
+    unsigned next = 1;
+    walk(r, next);
+    const unsigned first_expander = expanders.empty() ? 256u : std::max(nodes[expanders.front()].first_bus, 1u);
+    if (out.last[r] >= first_expander) out.overflow = true;
+    for (std::size_t e = 0; e != expanders.size(); ++e) {
+      const std::size_t x = expanders[e];
+      const unsigned limit = e + 1 < expanders.size() ? nodes[expanders[e + 1]].first_bus : 256u;
+      out.numbered[x] = 1;
+      out.domain[x] = out.domain[r];
+      out.bus[x] = nodes[x].first_bus + nodes[x].bus_numbers - 1u;
+      next = out.bus[x] + 1;
+      walk(x, next);
+      if (out.last[x] >= limit) out.overflow = true;
+    }
+  }
+  return out;
+}
+
+/// A controller list seen as a tree: lookups by controller index, the parent of each
+/// controller, and the bus numbers firmware gives. Holds a view of the list: keep the
+/// list alive and unchanged while the view is used.
+class topology_view {
+ public:
+  constexpr explicit topology_view(std::span<const controller> controllers) : controllers_(controllers) {
+    std::size_t highest = 0;
+    for (const controller& c : controllers) highest = std::max<std::size_t>(highest, c.index.value);
+    detail::refill(position_, controllers.empty() ? 0 : highest + 1, no_position);
+    for (std::size_t i = 0; i != controllers.size(); ++i) {
+      std::size_t& at = position_[controllers[i].index.value];
+      if (at == no_position) at = i;  // a hand-made list may repeat an index: the first one counts
+    }
+  }
+
+  [[nodiscard]] constexpr std::span<const controller> controllers() const noexcept { return controllers_; }
+  [[nodiscard]] constexpr std::size_t size() const noexcept { return controllers_.size(); }
+
+  /// The position in the list of the controller with this index, or no_position.
+  [[nodiscard]] constexpr std::size_t position_of(controller_index index) const noexcept {
+    return index.value < position_.size() ? position_[index.value] : no_position;
+  }
+  /// The controller with this index, or nullptr.
+  [[nodiscard]] constexpr const controller* find(controller_index index) const noexcept {
+    const std::size_t at = position_of(index);
+    return at == no_position ? nullptr : &controllers_[at];
+  }
+  /// The position of the controller whose bus the one at `position` sits on, or
+  /// no_position (a root, no address, an unknown parent, or itself).
+  [[nodiscard]] constexpr std::size_t parent_of(std::size_t position) const noexcept {
+    const controller& c = controllers_[position];
+    if (!c.has_address) return no_position;
+    const std::size_t at = position_of(c.libvirt_address.bus);
+    return at == position ? no_position : at;
+  }
+
+  /// Each controller as firmware sees it (by position).
+  [[nodiscard]] constexpr std::vector<bus_node> nodes() const {
+    std::vector<bus_node> out;
+    out.reserve(controllers_.size());
+    for (std::size_t i = 0; i != controllers_.size(); ++i) {
+      const controller& c = controllers_[i];
+      bus_node x{};
+      x.parent = parent_of(i);
+      x.devfn = c.libvirt_address.devfn();
+      if (c.kind != nullptr) {
+        x.root = c.kind->is_root() && !c.has_address;
+        x.expander = c.kind->role == controller_role::expander;
+        x.bus_numbers = c.kind->bus_numbers;
+        if (c.kind->role == controller_role::extra_root && c.target_index > 0) {
+          x.domain = static_cast<std::uint16_t>(c.target_index);
+        }
+      }
+      x.first_bus = c.bus_nr < 0 ? 0u : static_cast<unsigned>(c.bus_nr);
+      out.push_back(x);
+    }
+    return out;
+  }
+
+  /// The guest bus numbers firmware gives the controllers (see number_buses).
+  [[nodiscard]] constexpr bus_numbering number_buses() const {
+    const std::vector<bus_node> n = nodes();
+    return pciplan::number_buses(n);
+  }
+
+ private:
+  std::span<const controller> controllers_;
+  std::vector<std::size_t> position_;  // controller index -> position
+};
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_TOPOLOGY_TOPOLOGY_VIEW_HPP
+// ---- end pciplan/topology/topology_view.hpp
+
+// ---- begin pciplan/planner/libvirt_order.hpp
+// pciplan — planner/libvirt_order.hpp: the order in which libvirt takes devices, for
+// the libvirt policy and for the libvirt adapter, which keeps libvirt's lists.
+//
+// libvirt assigns addresses class by class (filesystems, network interfaces, sound,
+// controllers, disks, …), and within a list kept in index order it inserts a new item
+// before the first one whose key is higher (libvirt's backward scan over the list comes
+// to that), so an item added later with a lower index still comes first.
+#ifndef PCIPLAN_PLANNER_LIBVIRT_ORDER_HPP
+#define PCIPLAN_PLANNER_LIBVIRT_ORDER_HPP
+
+
+#include <cstddef>
+#include <iterator>
+#include <string_view>
+
+namespace pciplan::inline v0 {
+
+/// libvirt's placement rank of a device class, by its element name: 2 for
+/// `filesystem`, 3 for `interface`, … 20 for `pstore`, 21 for anything else. PCI
+/// controllers without an address come before all of them (rank 1).
+[[nodiscard]] constexpr int libvirt_class_rank(std::string_view element) noexcept {
+  constexpr std::string_view order[] = {"filesystem", "interface", "sound",   "controller", "disk",
+                                        "hostdev",    "memballoon", "rng",    "watchdog",   "video",
+                                        "shmem",      "input",      "serial", "iommu",      "vsock",
+                                        "memory",     "crypto",     "panic",  "pstore"};
+  for (std::size_t i = 0; i != std::size(order); ++i) {
+    if (order[i] == element) return static_cast<int>(i) + 2;
+  }
+  return 21;  // unknown classes go last
+}
+
+/// Where libvirt inserts a new item into a list of `size` items kept in key order: the
+/// position of the first item for which `higher(position)` says its key is higher than
+/// the new item's, or `size` (the end) when there is none.
+template <class Higher>
+[[nodiscard]] constexpr std::size_t libvirt_insert_position(std::size_t size, Higher higher) {
+  for (std::size_t at = 0; at != size; ++at) {
+    if (higher(at)) return at;
+  }
+  return size;
+}
+
+/// The same for a list that shares its storage with others (libvirt's controllers of
+/// all types in one list): only the positions where `member(position)` holds count;
+/// the new item goes before the first member with a higher key, else right after the
+/// last member, else at the end.
+template <class Member, class Higher>
+[[nodiscard]] constexpr std::size_t libvirt_insert_position(std::size_t size, Member member, Higher higher) {
+  std::size_t after_last = size;
+  for (std::size_t at = 0; at != size; ++at) {
+    if (!member(at)) continue;
+    if (higher(at)) return at;
+    after_last = at + 1;
+  }
+  return after_last;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_PLANNER_LIBVIRT_ORDER_HPP
+// ---- end pciplan/planner/libvirt_order.hpp
+// ---- begin pciplan/planner/planner.hpp
+// pciplan — planner/planner.hpp: plan<Machine, Policy>(requests, options, controllers).
+//
+//   std::vector<request> devices{{"net0", models::virtio_net{}}, {"legacy0", models::e1000{}}};
+//   result<topology_plan> r = plan<machines::q35>(devices, {.spare_ports = 4});
+//   if (!r) { std::cerr << r.error() << '\n'; return 1; }      // names the device and the rule
+//   for (const placement& p : r->placements) std::cout << p.name << ' ' << p.guest << '\n';
+//
+// The same function runs in constant evaluation (see static_plan.hpp). On error the
+// inputs are untouched and no partial plan is returned.
+#ifndef PCIPLAN_PLANNER_PLANNER_HPP
+#define PCIPLAN_PLANNER_PLANNER_HPP
+
+// ---- begin pciplan/planner/detail/libvirt_policy.hpp
+// pciplan — planner/detail/libvirt_policy.hpp: libvirt's QEMU-driver address assignment.
+//
+// The same two passes libvirt makes (libvirt-rules.md §4.2): a dry run on a bus table
+// that may grow — existing addresses, chipset positions, on pci-root machines one
+// spare slot, every device in libvirt's order, on PCIe machines with no controllers of
+// the user's one spare root port, then a controller for every bus that has none, each
+// needing a slot itself — and then the real pass over the final controllers, which
+// places address-less controllers first and then every device, without growing.
+// Search and growth follow virDomainPCIAddressGetNextAddr / SetGrow; the bus table
+// makes the search a look-up per bus class instead of a rescan.
+#ifndef PCIPLAN_PLANNER_DETAIL_LIBVIRT_POLICY_HPP
+#define PCIPLAN_PLANNER_DETAIL_LIBVIRT_POLICY_HPP
+
+// ---- begin pciplan/planner/detail/bus_table.hpp
+// pciplan — planner/detail/bus_table.hpp: the occupancy of every bus, and the index that
+// finds "the lowest bus that takes X and has room" without rescanning buses.
+//
+// Per bus: a mask of usable slots, of empty slots, of aggregate slots (root ports
+// packed as functions) with a free function, and the used functions of each slot.
+// Buses with the same shape (what they accept, whether they are bus 0, isolation group,
+// zone) form a class; each class keeps two bit sets over bus indexes — buses with an
+// empty slot, buses with aggregate room — so a search looks at each class once.
+// Everything is constexpr, on std::vector, so the same code plans at compile time.
+#ifndef PCIPLAN_PLANNER_DETAIL_BUS_TABLE_HPP
+#define PCIPLAN_PLANNER_DETAIL_BUS_TABLE_HPP
+
+// ---- begin pciplan/detail/bits.hpp
+// pciplan — detail/bits.hpp: counting the bits of a slot mask.
+//
+// std::popcount compiles to a call into the compiler's runtime library unless the
+// target enables the POPCNT instruction, which a header-only library cannot ask for;
+// the planner counts slot masks often enough for the call to show. This count is a
+// handful of inline integer operations on any target, and constexpr.
+#ifndef PCIPLAN_DETAIL_BITS_HPP
+#define PCIPLAN_DETAIL_BITS_HPP
+
+
+#include <cstdint>
+
+namespace pciplan::inline v0::detail {
+
+/// The number of set bits of `x` (a mask of 32 slots or 8 functions).
+[[nodiscard]] constexpr unsigned bit_count(std::uint32_t x) noexcept {
+  x = x - ((x >> 1) & 0x55555555u);
+  x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+  x = (x + (x >> 4)) & 0x0f0f0f0fu;
+  return (x * 0x01010101u) >> 24;
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_DETAIL_BITS_HPP
+// ---- end pciplan/detail/bits.hpp
 
 #include <array>
 #include <bit>
@@ -2954,22 +3583,22 @@ class bus_table {
 
 }  // namespace pciplan::inline v0::detail
 
-#endif  // PCIPLAN_DETAIL_BUS_TABLE_HPP
-// ---- end pciplan/detail/bus_table.hpp
-// ---- begin pciplan/detail/planning.hpp
-// pciplan — detail/planning.hpp: what both policies share — checking the input,
+#endif  // PCIPLAN_PLANNER_DETAIL_BUS_TABLE_HPP
+// ---- end pciplan/planner/detail/bus_table.hpp
+// ---- begin pciplan/planner/detail/planning.hpp
+// pciplan — planner/detail/planning.hpp: what both policies share — checking the input,
 // the bus table built from controllers, the order of placement, the machine's chipset
 // positions, multifunction marks, numbering defaults and firmware bus numbers.
-#ifndef PCIPLAN_DETAIL_PLANNING_HPP
-#define PCIPLAN_DETAIL_PLANNING_HPP
+#ifndef PCIPLAN_PLANNER_DETAIL_PLANNING_HPP
+#define PCIPLAN_PLANNER_DETAIL_PLANNING_HPP
 
-// ---- begin pciplan/policies.hpp
-// pciplan — policies.hpp: the planning policies and the options they take.
+// ---- begin pciplan/planner/policies.hpp
+// pciplan — planner/policies.hpp: the planning policies and the options they take.
 //
 //   plan<machines::q35>(requests)                          // policies::pciplan, the default
 //   plan<machines::q35, policies::libvirt>(requests)       // libvirt's QEMU driver, exactly
-#ifndef PCIPLAN_POLICIES_HPP
-#define PCIPLAN_POLICIES_HPP
+#ifndef PCIPLAN_PLANNER_POLICIES_HPP
+#define PCIPLAN_PLANNER_POLICIES_HPP
 
 
 #include <cstdint>
@@ -3033,145 +3662,8 @@ struct plan_options {
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_POLICIES_HPP
-// ---- end pciplan/policies.hpp
-// ---- begin pciplan/request.hpp
-// pciplan — request.hpp: a device to place, with its constraints.
-//
-// A request says what the device needs, never where it goes (unless the caller pins
-// it): the address is the planner's answer.
-//
-//   request{"net0", models::virtio_net{}}
-//   request{"gpu0", models::vfio_pci{}, numa_node{1}}
-//   request{"legacy0", models::e1000{}}                       // conventional PCI
-//   request{"scratch", models::virtio_blk{}, hotplug::not_needed}
-//   request{"disk0", models::virtio_blk{}, at_address{{0, 3, 0, 0}}}   // pinned (bus = controller index)
-//   request{"gpu", models::vfio_pci{}, multifunction_group{1, 0}}, request{"gpu-audio", …, multifunction_group{1, 1}}
-#ifndef PCIPLAN_REQUEST_HPP
-#define PCIPLAN_REQUEST_HPP
-
-
-#include <string_view>
-
-namespace pciplan::inline v0 {
-
-/// What kind of slot the device may use. `catalogue`: what the device catalogue says
-/// (conventional → pci, express → pcie, virtio → either).
-enum class link_need : unsigned char { catalogue, pci, pcie, either };
-
-/// Whether the device must stay hot-pluggable (the default). A device that does not
-/// need hotplug may become an integrated endpoint on the root bus or one function of a
-/// shared multifunction slot.
-enum class hotplug : unsigned char { required, not_needed };
-
-/// Where a device may go when no slot of its kind exists. `root_bus`: on the root bus
-/// as an integrated endpoint, instead of causing a new bus. The libvirt policy honours
-/// it (the libvirt reader sets it for the legacy, model-less USB controller of an
-/// existing q35 domain, which libvirt keeps on pcie.0 unless other devices need a
-/// conventional PCI slot anyway); the pciplan policy places by the other constraints.
-enum class fallback : unsigned char { none, root_bus };
-
-/// How the device reaches the guest: `automatic` lets the machine and policy decide
-/// (PCI where there is PCI; virtio-mmio or CCW where the machine uses them).
-enum class transport : unsigned char { automatic, pci, mmio };
-
-/// The guest NUMA node the device belongs to: it goes below an expander bus (or a PHB)
-/// bound to that node.
-struct numa_node {
-  int value = -1;
-};
-/// Placement order: lower keys are placed first; equal keys keep the input order.
-struct order_key {
-  int value = 0;
-};
-/// Devices with the same id share one slot, each at its given function (a GPU and its
-/// audio function). Ids are > 0.
-struct multifunction_group {
-  unsigned id = 0;
-  unsigned function = 0;
-};
-/// A host IOMMU group: devices with the same id (> 0) stay together, and apart from
-/// everything else.
-struct isolation_group {
-  unsigned id = 0;
-};
-/// A fixed address: the bus is a controller index, as in libvirt.
-struct at_address {
-  controller_address value{};
-};
-/// A partial address: this controller's bus; the planner picks the slot.
-struct on_bus {
-  controller_index value{};
-};
-/// A partial address: this PCI domain (pseries: the PHB with this target index).
-struct in_domain {
-  unsigned value = 0;
-};
-
-/// Which part of the address the caller fixed.
-enum class address_kind : unsigned char { none, full, bus, domain };
-
-/// One device to place.
-struct request {
-  std::string_view name{};  ///< unique; errors and explanations use it (not copied: keep it alive)
-  device_descriptor device{};
-  link_need link = link_need::catalogue;
-  hotplug hotplug_need = hotplug::required;
-  int numa = -1;
-  address_kind fixed = address_kind::none;
-  controller_address address{};  ///< meaningful as far as `fixed` says
-  unsigned multifunction = 0;    ///< multifunction group id (0: none)
-  unsigned function = 0;         ///< the function within the multifunction group
-  unsigned isolation = 0;        ///< isolation group id (0: none)
-  int order = 0;
-  transport via = transport::automatic;
-  fallback otherwise = fallback::none;
-
-  constexpr request() = default;
-  template <DeviceKind D, class... Constraints>
-  constexpr request(std::string_view name_, D, Constraints... constraints)
-      : request(name_, device_descriptor_of<D>, constraints...) {}
-  template <class... Constraints>
-  constexpr request(std::string_view name_, const device_descriptor& device_, Constraints... constraints)
-      : name(name_), device(device_) {
-    (apply(constraints), ...);
-  }
-
-  constexpr void apply(link_need l) noexcept { link = l; }
-  constexpr void apply(hotplug h) noexcept { hotplug_need = h; }
-  constexpr void apply(transport t) noexcept { via = t; }
-  constexpr void apply(fallback f) noexcept { otherwise = f; }
-  constexpr void apply(numa_node n) noexcept { numa = n.value; }
-  constexpr void apply(order_key k) noexcept { order = k.value; }
-  constexpr void apply(multifunction_group g) noexcept {
-    multifunction = g.id;
-    function = g.function;
-  }
-  constexpr void apply(isolation_group g) noexcept { isolation = g.id; }
-  constexpr void apply(at_address a) noexcept {
-    fixed = address_kind::full;
-    address = a.value;
-  }
-  constexpr void apply(on_bus b) noexcept {
-    fixed = address_kind::bus;
-    address = controller_address(0, b.value, 0, 0);
-  }
-  constexpr void apply(in_domain d) noexcept {
-    fixed = address_kind::domain;
-    address.domain = static_cast<std::uint16_t>(d.value);
-  }
-};
-
-/// `device<models::virtio_net>("wan", constraints…)`: a request, spelled with the kind first.
-template <DeviceKind D, class... Constraints>
-constexpr request device(std::string_view name, Constraints... constraints) {
-  return request(name, D{}, constraints...);
-}
-
-}  // namespace pciplan::inline v0
-
-#endif  // PCIPLAN_REQUEST_HPP
-// ---- end pciplan/request.hpp
+#endif  // PCIPLAN_PLANNER_POLICIES_HPP
+// ---- end pciplan/planner/policies.hpp
 
 #include <algorithm>
 #include <array>
@@ -3183,19 +3675,6 @@ constexpr request device(std::string_view name, Constraints... constraints) {
 #include <vector>
 
 namespace pciplan::inline v0::detail {
-
-/// libvirt's placement order by device class (libvirt-rules.md §3.3); PCI controllers
-/// without an address come first (rank 1).
-[[nodiscard]] constexpr int libvirt_rank(std::string_view element) noexcept {
-  constexpr std::string_view order[] = {"filesystem", "interface", "sound",   "controller", "disk",
-                                        "hostdev",    "memballoon", "rng",    "watchdog",   "video",
-                                        "shmem",      "input",      "serial", "iommu",      "vsock",
-                                        "memory",     "crypto",     "panic",  "pstore"};
-  for (std::size_t i = 0; i != std::size(order); ++i) {
-    if (order[i] == element) return static_cast<int>(i) + 2;
-  }
-  return 21;  // unknown classes go last
-}
 
 /// The error the planner returns: the device (or controller) named first, then the
 /// rule that was broken.
@@ -3325,11 +3804,11 @@ struct planning {
       if (r.via == transport::mmio && r.device.mmio_device.empty()) {
         return fail(errc::invalid_request, r.name, "asks for virtio-mmio, but the device has no virtio-mmio variant");
       }
-      if (r.fixed == address_kind::domain && r.address.domain != 0 && !machine_traits<M>::multiple_roots) {
+      if (r.fixed == address_kind::domain && r.libvirt_address.domain != 0 && !machine_traits<M>::multiple_roots) {
         return fail(errc::no_such_bus, r.name, "names a PCI domain other than 0, and this machine type has only domain 0");
       }
       if (r.fixed == address_kind::full || r.fixed == address_kind::bus) {
-        if (r.address.bus.value > max_index) {
+        if (r.libvirt_address.bus.value > max_index) {
           return fail(errc::controller_index_exhausted, r.name, "its address names a controller index above the limit");
         }
       }
@@ -3361,8 +3840,8 @@ struct planning {
         functions |= 1u << r.function;
         if (r.fixed != first.fixed || r.numa != first.numa || r.isolation != first.isolation ||
             (r.fixed == address_kind::full &&
-             (r.address.bus != first.address.bus || r.address.slot != first.address.slot ||
-              r.address.function != r.function))) {
+             (r.libvirt_address.bus != first.libvirt_address.bus || r.libvirt_address.slot != first.libvirt_address.slot ||
+              r.libvirt_address.function != r.function))) {
           return fail(errc::multifunction_conflict, r.name,
                       "disagrees with its multifunction group on address, NUMA node or isolation group");
         }
@@ -3486,7 +3965,7 @@ struct planning {
                       "is on a loop of controllers, each on the bus of another (libvirt places address-less "
                       "switch ports so), which QEMU cannot build: give the address-less ones an address");
         }
-        x = find(x->address.bus);
+        x = find(x->libvirt_address.bus);
         if (x == nullptr) break;
       }
     }
@@ -3531,7 +4010,7 @@ struct planning {
       const request& q = requests[i];
       if (routes[i].kind != placement_kind::pci || q.fixed != address_kind::full) continue;
       for (const preferred_slot& pref : machine_traits<M>::preferred) {
-        if (!pref.required || q.address != controller_address(0, 0, pref.slot, pref.function)) continue;
+        if (!pref.required || q.libvirt_address != controller_address(0, 0, pref.slot, pref.function)) continue;
         const std::string_view dev = q.device.qemu_device;
         if (pref.role == slot_role::piix3_usb && dev == device_traits<models::piix3_uhci>::qemu_device && !usb_seen) {
           r.piix3_usb = static_cast<int>(i);
@@ -3549,7 +4028,7 @@ struct planning {
       if (q.fixed != address_kind::full) return false;
       if (!relaxed && role == slot_role::primary_video) return false;
       for (const preferred_slot& pref : machine_traits<M>::preferred) {
-        if (pref.role == role && q.address == controller_address(0, 0, pref.slot, pref.function)) return false;
+        if (pref.role == role && q.libvirt_address == controller_address(0, 0, pref.slot, pref.function)) return false;
       }
       return true;
     };
@@ -3561,7 +4040,7 @@ struct planning {
       // companion sets are multifunction groups by nature
       const bool companion = q.device.companion_function >= 0;
       if (q.numa >= 0 || q.isolation != 0 || (q.multifunction != 0 && !companion) || q.fixed == address_kind::bus ||
-          (q.fixed == address_kind::domain && q.address.domain != 0)) {
+          (q.fixed == address_kind::domain && q.libvirt_address.domain != 0)) {
         continue;
       }
       const std::string_view el = q.device.libvirt.element;
@@ -3662,7 +4141,7 @@ struct planning {
   /// No address given, or only PCI domain 0, which holds the chipset positions: the
   /// request may take one.
   [[nodiscard]] static constexpr bool anywhere_in_domain0(const request& q) noexcept {
-    return q.fixed == address_kind::none || (q.fixed == address_kind::domain && q.address.domain == 0);
+    return q.fixed == address_kind::none || (q.fixed == address_kind::domain && q.libvirt_address.domain == 0);
   }
 
   [[nodiscard]] constexpr bool unaddressed(int request) const noexcept {
@@ -3750,7 +4229,7 @@ struct planning {
               t.reserve(0, pref.slot, 0, need_of(c), 0, false);
               if (!dry) {
                 c.has_address = true;
-                c.address = at;
+                c.libvirt_address = at;
               } else if (dmi_deferred != nullptr) {
                 *dmi_deferred = c.index;
               }
@@ -3787,7 +4266,7 @@ struct planning {
       if (p.kind == placement_kind::pci) mark(p.libvirt_address);
     }
     for (const controller& c : controllers) {
-      if (c.has_address) mark(c.address);
+      if (c.has_address) mark(c.libvirt_address);
     }
     if (!any) return;
     for (placement& p : placements) {
@@ -3796,7 +4275,7 @@ struct planning {
       }
     }
     for (controller& c : controllers) {
-      if (c.has_address && c.address.function == 0 && c.multifunction != toggle::off && is_shared(c.address)) {
+      if (c.has_address && c.libvirt_address.function == 0 && c.multifunction != toggle::off && is_shared(c.libvirt_address)) {
         c.multifunction = toggle::on;
       }
     }
@@ -3813,8 +4292,8 @@ struct planning {
       if (k.numbered_by.has(numbering::chassis_nr) && c.chassis_nr < 0) c.chassis_nr = c.index.value;
       if (k.numbered_by.has(numbering::chassis) && c.chassis < 0) c.chassis = c.index.value;
       if (k.numbered_by.has(numbering::port) && c.port < 0) {
-        c.port = is_kind<pcie_switch_downstream_port>(&k) ? c.address.slot
-                                                                    : c.address.slot * 8 + c.address.function;
+        c.port = is_kind<pcie_switch_downstream_port>(&k) ? c.libvirt_address.slot
+                                                                    : c.libvirt_address.slot * 8 + c.libvirt_address.function;
       }
       if (k.numbered_by.has(numbering::target_index) && c.target_index < 0) {
         if (c.index.value == 0) {
@@ -3846,17 +4325,17 @@ struct planning {
     // controllers in devfn order (a counting sort: devfn < 256); filling the child lists
     // in that order keeps each list in devfn order
     std::vector<std::size_t> start = filled(std::size_t{257}, std::size_t{0});
-    for (const controller& c : controllers) ++start[c.address.devfn() + 1u];
+    for (const controller& c : controllers) ++start[c.libvirt_address.devfn() + 1u];
     for (std::size_t d = 0; d != 256; ++d) start[d + 1] += start[d];
     std::vector<std::size_t> order = filled(n, std::size_t{0});
-    for (std::size_t i = 0; i != n; ++i) order[start[controllers[i].address.devfn()]++] = i;
+    for (std::size_t i = 0; i != n; ++i) order[start[controllers[i].libvirt_address.devfn()]++] = i;
     // children of each controller in devfn order, as one list with offsets
     std::vector<std::size_t> parent_of = filled(n, n);
     std::vector<std::size_t> count = filled(n + 1, std::size_t{0});
     for (std::size_t k = 0; k != n; ++k) {
       const controller& c = controllers[k];
       if (!c.has_address) continue;
-      const int parent = position_of(c.address.bus);
+      const int parent = position_of(c.libvirt_address.bus);
       if (parent < 0) continue;
       parent_of[k] = static_cast<std::size_t>(parent);
       ++count[static_cast<std::size_t>(parent) + 1];
@@ -3880,7 +4359,7 @@ struct planning {
         if (c.kind->role == controller_role::expander) continue;
         const unsigned mine = next++;
         if (mine >= limit) bus_numbers_overflow = true;
-        c.bus = bus_number{static_cast<std::uint8_t>(mine > 255 ? 255 : mine)};
+        c.guest_bus = bus_number{static_cast<std::uint8_t>(mine > 255 ? 255 : mine)};
         self(self, k, mine);
       }
       (void)bus;
@@ -3892,7 +4371,7 @@ struct planning {
                                               ? r.target_index
                                               : 0);
       r.domain = domain;
-      r.bus = bus_number{0};
+      r.guest_bus = bus_number{0};
       // expanders on this root, by busNr: each range ends where the next begins
       std::vector<std::size_t> expanders;
       for (std::size_t k : children(i)) {
@@ -3908,7 +4387,7 @@ struct planning {
         const unsigned own = static_cast<unsigned>(x.bus_nr < 0 ? 0 : x.bus_nr) + x.kind->bus_numbers - 1u;
         limit = e + 1 < expanders.size() ? static_cast<unsigned>(controllers[expanders[e + 1]].bus_nr) : 256u;
         if (own >= limit) bus_numbers_overflow = true;
-        x.bus = bus_number{static_cast<std::uint8_t>(own > 255 ? 255 : own)};
+        x.guest_bus = bus_number{static_cast<std::uint8_t>(own > 255 ? 255 : own)};
         next = own + 1;
         walk(walk, expanders[e], own);
       }
@@ -3923,10 +4402,10 @@ struct planning {
       if (c == nullptr) continue;
       // field by field: the slot and function are already valid, and g++ turns a
       // temporary address here into a stalled store-to-load copy
-      p.address.domain = c->domain;
-      p.address.bus = c->bus;
-      p.address.slot = p.libvirt_address.slot;
-      p.address.function = p.libvirt_address.function;
+      p.guest_address.domain = c->domain;
+      p.guest_address.bus = c->guest_bus;
+      p.guest_address.slot = p.libvirt_address.slot;
+      p.guest_address.function = p.libvirt_address.function;
     }
   }
 
@@ -3949,7 +4428,7 @@ struct planning {
     // a domain-only request holds whichever way the policy searched
     for (const placement& p : placements) {
       const request& r = requests[p.request];
-      if (r.fixed == address_kind::domain && p.kind == placement_kind::pci && p.address.domain != r.address.domain) {
+      if (r.fixed == address_kind::domain && p.kind == placement_kind::pci && p.guest_address.domain != r.libvirt_address.domain) {
         fail(errc::no_free_slot, r.name, "names a PCI domain that has no free slot left for it");
         return failure;
       }
@@ -3960,8 +4439,8 @@ struct planning {
 
 }  // namespace pciplan::inline v0::detail
 
-#endif  // PCIPLAN_DETAIL_PLANNING_HPP
-// ---- end pciplan/detail/planning.hpp
+#endif  // PCIPLAN_PLANNER_DETAIL_PLANNING_HPP
+// ---- end pciplan/planner/detail/planning.hpp
 
 #include <algorithm>
 #include <cstddef>
@@ -4007,7 +4486,7 @@ class libvirt_planner {
                        "names a NUMA node, and libvirt does not place devices by NUMA node (use the pciplan policy, "
                        "or pin the device to an expander bus)");
       }
-      if (r.fixed == address_kind::domain && r.address.domain != 0) {
+      if (r.fixed == address_kind::domain && r.libvirt_address.domain != 0) {
         return p_.fail(errc::invalid_request, r.name,
                        "names a PCI domain other than 0, and libvirt places devices by full address or bus only "
                        "(use the pciplan policy, or give a bus of that domain)");
@@ -4053,12 +4532,9 @@ class libvirt_planner {
     for (std::size_t k = 0; k != p_.controllers.size(); ++k) {
       const controller& c = p_.controllers[k];
       if (!c.added || c.kind->is_root()) continue;
-      long at = -1;  // libvirt's backward scan: the earliest higher index wins
-      for (std::size_t j = list.size(); j-- > 0;) {
-        if (p_.controllers[list[j]].index > c.index) at = static_cast<long>(j);
-        else if (at == -1) at = static_cast<long>(j) + 1;
-      }
-      list.insert(at < 0 ? list.end() : list.begin() + at, k);
+      const std::size_t at = libvirt_insert_position(
+          list.size(), [&](std::size_t j) { return p_.controllers[list[j]].index > c.index; });
+      list.insert(list.begin() + static_cast<std::ptrdiff_t>(at), k);
     }
     for (std::size_t k : list) {
       if (!p_.controllers[k].has_address) order_.push_back(unit{true, k, 1, k});
@@ -4070,7 +4546,7 @@ class libvirt_planner {
     const std::size_t first_device = order_.size();
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       if (p_.routes[i].kind != placement_kind::pci) continue;
-      order_.push_back(unit{false, i, libvirt_rank(p_.requests[i].device.libvirt.element), i});
+      order_.push_back(unit{false, i, libvirt_class_rank(p_.requests[i].device.libvirt.element), i});
     }
     // stable: equal ranks keep the input order (std::stable_sort is not constexpr)
     std::sort(order_.begin() + static_cast<std::ptrdiff_t>(first_device), order_.end(),
@@ -4216,13 +4692,13 @@ class libvirt_planner {
   constexpr bool reserve_existing(bus_table& t, bool dry) {
     for (const controller& c : p_.controllers) {
       if (c.kind->is_root() || !c.has_address) continue;
-      if (!reserve_given(t, dry, c.address, p_.need_of(c), 0, c)) return false;
+      if (!reserve_given(t, dry, c.libvirt_address, p_.need_of(c), 0, c)) return false;
     }
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
       if (p_.routes[i].kind != placement_kind::pci || r.fixed != address_kind::full) continue;
-      if (!reserve_given(t, dry, r.address, p_.routes[i].need, group_of(r), r.name)) return false;
-      if (!dry) p_.place(i, r.address, rule::given_address);
+      if (!reserve_given(t, dry, r.libvirt_address, p_.routes[i].need, group_of(r), r.name)) return false;
+      if (!dry) p_.place(i, r.libvirt_address, rule::given_address);
     }
     return true;
   }
@@ -4256,7 +4732,7 @@ class libvirt_planner {
       const request& r = p_.requests[i];
       if (r.multifunction == 0 || p_.routes[i].kind != placement_kind::pci) continue;
       if (r.fixed == address_kind::full) {
-        slot_of_group(r.multifunction) = slot_choice{true, r.address.bus.value, r.address.slot, 0};
+        slot_of_group(r.multifunction) = slot_choice{true, r.libvirt_address.bus.value, r.libvirt_address.slot, 0};
       } else if (p_.chipset_slot[i] >= 0) {
         slot_of_group(r.multifunction) = slot_choice{true, 0, static_cast<unsigned>(p_.chipset_slot[i]), 0};
       }
@@ -4270,7 +4746,7 @@ class libvirt_planner {
         if (!s.found) return false;
         if (!dry) {
           c.has_address = true;
-          c.address = controller_address(0, s.bus, s.slot, s.function);
+          c.libvirt_address = controller_address(0, s.bus, s.slot, s.function);
         }
         continue;
       }
@@ -4299,7 +4775,7 @@ class libvirt_planner {
           g = s;
         }
       } else if (r.fixed == address_kind::bus) {
-        const std::size_t bus = r.address.bus.value;
+        const std::size_t bus = r.libvirt_address.bus.value;
         if (!t.exists(bus)) return p_.fail(errc::no_such_bus, r.name, "names a bus (controller index) that does not exist");
         if (!t.accepts(bus, need)) return p_.fail(errc::incompatible_bus, r.name, "names a bus that does not take it");
         s = t.choose_slot(bus, need.intersects(connect::aggregate_slot), -1);
@@ -4432,7 +4908,7 @@ class libvirt_planner {
   /// A pci-bridge's index must be larger than the index of the bus it sits on.
   constexpr bool check_bridges() {
     for (const controller& c : p_.controllers) {
-      if (is_kind<pci_bridge>(c.kind) && c.has_address && c.index.value <= c.address.bus.value) {
+      if (is_kind<pci_bridge>(c.kind) && c.has_address && c.index.value <= c.libvirt_address.bus.value) {
         return p_.fail(errc::invalid_controller, c, "is a pci-bridge whose index is not larger than its bus");
       }
     }
@@ -4442,10 +4918,10 @@ class libvirt_planner {
 
 }  // namespace pciplan::inline v0::detail
 
-#endif  // PCIPLAN_DETAIL_LIBVIRT_POLICY_HPP
-// ---- end pciplan/detail/libvirt_policy.hpp
-// ---- begin pciplan/detail/pciplan_policy.hpp
-// pciplan — detail/pciplan_policy.hpp: pciplan's own placement policy.
+#endif  // PCIPLAN_PLANNER_DETAIL_LIBVIRT_POLICY_HPP
+// ---- end pciplan/planner/detail/libvirt_policy.hpp
+// ---- begin pciplan/planner/detail/pciplan_policy.hpp
+// pciplan — planner/detail/pciplan_policy.hpp: pciplan's own placement policy.
 //
 // One pass, devices in the caller's order (order key, then input order):
 //  - a device that needs hotplug gets (B) an empty hot-pluggable PCIe port on a PCIe
@@ -4465,8 +4941,8 @@ class libvirt_planner {
 //  - (C) virtio-mmio where the machine has no PCI, or when asked for.
 // Then spare ports up to `spare_ports`, expander busNr ranges from the top of the bus
 // numbers, and warnings for the I/O window.
-#ifndef PCIPLAN_DETAIL_PCIPLAN_POLICY_HPP
-#define PCIPLAN_DETAIL_PCIPLAN_POLICY_HPP
+#ifndef PCIPLAN_PLANNER_DETAIL_PCIPLAN_POLICY_HPP
+#define PCIPLAN_PLANNER_DETAIL_PCIPLAN_POLICY_HPP
 
 
 #include <algorithm>
@@ -4605,7 +5081,7 @@ class pciplan_planner {
       for (unsigned hops = 0; hops != cs.size() + 1; ++hops) {
         const controller* x = p_.find(controller_index{static_cast<std::uint16_t>(at)});
         if (x == nullptr || x->kind->is_root() || !x->has_address) break;
-        at = x->address.bus.value;
+        at = x->libvirt_address.bus.value;
         if (zone < 0 && at < zone_of.size()) zone = zone_of[at];
       }
       if (at < domain_.size()) domain_[c.index.value] = domain_[at];
@@ -4643,13 +5119,13 @@ class pciplan_planner {
   constexpr bool reserve_existing() {
     for (const controller& c : p_.controllers) {
       if (c.kind->is_root() || !c.has_address) continue;
-      if (!reserve_given(c.address, p_.need_of(c), 0, c)) return false;
+      if (!reserve_given(c.libvirt_address, p_.need_of(c), 0, c)) return false;
     }
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
       if (p_.routes[i].kind != placement_kind::pci || r.fixed != address_kind::full) continue;
-      if (!reserve_given(r.address, p_.routes[i].need, 0, r.name)) return false;
-      p_.place(i, r.address, rule::given_address);
+      if (!reserve_given(r.libvirt_address, p_.routes[i].need, 0, r.name)) return false;
+      p_.place(i, r.libvirt_address, rule::given_address);
     }
     return true;
   }
@@ -4673,7 +5149,7 @@ class pciplan_planner {
       controller& c = cs[k];
       t_.reserve(s.bus, s.slot, s.function, p_.need_of(c), 0, false);
       c.has_address = true;
-      c.address = controller_address(0, s.bus, s.slot, s.function);
+      c.libvirt_address = controller_address(0, s.bus, s.slot, s.function);
       domain_[c.index.value] = domain_of(s.bus);
       domain_buses_[domain_of(s.bus)] += c.kind->bus_numbers;
       t_.regroup(c.index.value, 0);
@@ -4735,9 +5211,9 @@ class pciplan_planner {
       c.index = controller_index{index};
       c.kind = &kind;
       c.has_address = true;
-      c.address.bus = controller_index{static_cast<std::uint16_t>(at.bus)};  // field by field: see fill_guest_addresses
-      c.address.slot = static_cast<std::uint8_t>(at.slot);
-      c.address.function = static_cast<std::uint8_t>(at.function);
+      c.libvirt_address.bus = controller_index{static_cast<std::uint16_t>(at.bus)};  // field by field: see fill_guest_addresses
+      c.libvirt_address.slot = static_cast<std::uint8_t>(at.slot);
+      c.libvirt_address.function = static_cast<std::uint8_t>(at.function);
       c.added = true;
     }
     grow_to(p_.index_position, index + 1u, -1);
@@ -5019,7 +5495,7 @@ class pciplan_planner {
     const request& r = p_.requests[i];
     const connect_set need = p_.routes[i].need;
     if (r.fixed == address_kind::bus) {
-      const std::size_t bus = r.address.bus.value;
+      const std::size_t bus = r.libvirt_address.bus.value;
       if (!t_.exists(bus)) return p_.fail(errc::no_such_bus, r.name, "names a bus (controller index) that does not exist");
       if (t_.check_given(bus, 0, 0, need) == errc::incompatible_bus) {
         return p_.fail(errc::incompatible_bus, r.name, "names a bus that does not take it");
@@ -5028,7 +5504,7 @@ class pciplan_planner {
       if (!s.found) return p_.fail(errc::no_free_slot, r.name, "names a bus that has no free slot");
       return put(i, s, need, rule::given_bus);
     }
-    if (r.fixed == address_kind::domain && r.address.domain != 0) return place_in_domain(i, need);
+    if (r.fixed == address_kind::domain && r.libvirt_address.domain != 0) return place_in_domain(i, need);
     const int zone = zone_for(r.numa, r.name);
     if (zone < -1) return false;
     const rule numa_rule = rule::numa_expander;
@@ -5071,7 +5547,7 @@ class pciplan_planner {
     const request& r = p_.requests[i];
     int phb = -1;
     for (const controller& c : p_.controllers) {
-      if (c.kind->role == controller_role::extra_root && c.target_index == static_cast<int>(r.address.domain)) {
+      if (c.kind->role == controller_role::extra_root && c.target_index == static_cast<int>(r.libvirt_address.domain)) {
         phb = c.index.value;
       }
     }
@@ -5231,7 +5707,7 @@ class pciplan_planner {
       const controller& c = p_.controllers[k];
       if (c.kind->is_root() || c.kind->role == controller_role::expander) continue;
       // add to every expander above it
-      unsigned at = c.address.bus.value;
+      unsigned at = c.libvirt_address.bus.value;
       for (std::size_t hops = 0; hops != n; ++hops) {
         const int pos = p_.position_of(controller_index{static_cast<std::uint16_t>(at)});
         if (pos < 0) break;
@@ -5241,7 +5717,7 @@ class pciplan_planner {
           break;
         }
         if (up.kind->is_root()) break;
-        at = up.address.bus.value;
+        at = up.libvirt_address.bus.value;
       }
     }
     for (unsigned round = 8; round >= 1; round = round == 8 ? 1 : 0) {
@@ -5291,7 +5767,7 @@ class pciplan_planner {
           below_expander = true;
           break;
         }
-        at = x->address.bus.value;
+        at = x->libvirt_address.bus.value;
       }
       if (!below_expander) main += c.kind->bus_numbers;
     }
@@ -5329,8 +5805,8 @@ class pciplan_planner {
 
 }  // namespace pciplan::inline v0::detail
 
-#endif  // PCIPLAN_DETAIL_PCIPLAN_POLICY_HPP
-// ---- end pciplan/detail/pciplan_policy.hpp
+#endif  // PCIPLAN_PLANNER_DETAIL_PCIPLAN_POLICY_HPP
+// ---- end pciplan/planner/detail/pciplan_policy.hpp
 
 #include <span>
 #include <type_traits>
@@ -5354,17 +5830,29 @@ constexpr result<topology_plan> run_plan(planning<M>& state) {
 }
 }  // namespace detail
 
+/// What `plan` does when the requests cannot be planned.
+enum class on_failure : unsigned char {
+  /// return the error, at run time and in constant evaluation alike
+  return_error,
+  /// in constant evaluation, stop compiling right where a rule broke, so that the
+  /// diagnostic's call chain names the device and the planner's sentence (static_plan);
+  /// at run time the same as return_error
+  stop_compilation,
+};
+
 /// Plans `requests` on machine M: an address (or another transport) for every request,
 /// and every controller that has to be added to `controllers` (the guest's existing
 /// controllers, possibly none: the root bus is implicit). Returns the plan or an error
 /// that names the device or controller and the rule it could not meet.
 template <MachineType M, PlanningPolicy Policy = policies::pciplan>
 [[nodiscard]] constexpr result<topology_plan> plan(std::span<const request> requests, const plan_options& options = {},
-                                                   std::span<const controller> controllers = {}) {
+                                                   std::span<const controller> controllers = {},
+                                                   on_failure how = on_failure::return_error) {
   detail::planning<M> state{};
   state.requests = requests;
   state.given = controllers;
   state.options = options;
+  state.compile_time_errors = how == on_failure::stop_compilation;
   return detail::run_plan<M, Policy>(state);
 }
 
@@ -5379,7 +5867,7 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
     request& r = out[p.request];
     if (p.kind == placement_kind::pci) {
       r.fixed = address_kind::full;
-      r.address = p.libvirt_address;
+      r.libvirt_address = p.libvirt_address;
       r.via = transport::automatic;
     } else if (p.kind == placement_kind::mmio) {
       r.via = transport::mmio;
@@ -5390,981 +5878,11 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_PLANNER_HPP
-// ---- end pciplan/planner.hpp
-
-// ---- begin pciplan/json.hpp
-// pciplan — json.hpp: a plan as a JSON document, for tools and scripts.
-//
-//   std::cout << to_json(*plan, devices, "q35");
-//
-// One object with the machine, every controller, every device (with the rule that
-// placed it and the explanation), and the warnings. One array element per line, so
-// two plans diff well. No JSON library needed.
-#ifndef PCIPLAN_JSON_HPP
-#define PCIPLAN_JSON_HPP
-
-// ---- begin pciplan/detail/emit_text.hpp
-// pciplan — detail/emit_text.hpp: text pieces shared by the emitters (qemu.hpp,
-// tree.hpp, json.hpp): JSON string escaping, QEMU bus ids, the QEMU device of a
-// placement. Run-time only (std::string).
-#ifndef PCIPLAN_DETAIL_EMIT_TEXT_HPP
-#define PCIPLAN_DETAIL_EMIT_TEXT_HPP
-
-
-#include <algorithm>
-#include <cstddef>
-#include <cstdint>
-#include <span>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace pciplan::inline v0::detail {
-
-/// Appends `v` in lower-case hexadecimal, zero-padded to `width` digits.
-inline void append_hex(std::string& out, std::uint64_t v, unsigned width = 1) {
-  char digits[16]{};
-  unsigned n = 0;
-  do {
-    digits[n++] = "0123456789abcdef"[v & 0xFu];
-    v >>= 4;
-  } while (v != 0 && n < 16);
-  for (unsigned i = n; i < width; ++i) out += '0';
-  while (n != 0) out += digits[--n];
-}
-
-/// The length of the well-formed UTF-8 sequence at the start of `s`, or 0 when the
-/// bytes there are not one (stray continuation byte, overlong form, surrogate, beyond
-/// U+10FFFF, cut short).
-inline std::size_t utf8_sequence(std::string_view s) noexcept {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned b0 = byte(0);
-  std::size_t n = 0;
-  unsigned low = 0x80;  // allowed range of the second byte
-  unsigned high = 0xbf;
-  if (b0 < 0x80) return 1;
-  if (b0 >= 0xc2 && b0 <= 0xdf) n = 2;
-  else if (b0 >= 0xe0 && b0 <= 0xef) {
-    n = 3;
-    if (b0 == 0xe0) low = 0xa0;   // no overlong forms
-    if (b0 == 0xed) high = 0x9f;  // no UTF-16 surrogates
-  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-    n = 4;
-    if (b0 == 0xf0) low = 0x90;
-    if (b0 == 0xf4) high = 0x8f;  // nothing above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (s.size() < n || byte(1) < low || byte(1) > high) return 0;
-  for (std::size_t i = 2; i < n; ++i) {
-    if (byte(i) < 0x80 || byte(i) > 0xbf) return 0;
-  }
-  return n;
-}
-
-/// Appends `s` as a JSON string literal, quotes included: `"` and `\` escaped, control
-/// characters as \n, \t, … or \u00XX, valid UTF-8 kept as it is, and every byte that is
-/// not part of valid UTF-8 replaced by U+FFFD, so the result is always valid JSON.
-inline void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const char c = s[i];
-    switch (c) {
-      case '"': out += "\\\""; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\b': out += "\\b"; ++i; continue;
-      case '\f': out += "\\f"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      default: break;
-    }
-    if (static_cast<unsigned char>(c) < 0x20) {
-      out += "\\u00";
-      append_hex(out, static_cast<unsigned char>(c), 2);
-      ++i;
-      continue;
-    }
-    const std::size_t n = utf8_sequence(s.substr(i));
-    if (n == 0) {
-      out += "\\ufffd";
-      ++i;
-    } else {
-      out.append(s.substr(i, n));
-      i += n;
-    }
-  }
-  out += '"';
-}
-
-/// `s` as a JSON string literal.
-[[nodiscard]] inline std::string json_string(std::string_view s) {
-  std::string out;
-  append_json_string(out, s);
-  return out;
-}
-
-/// The QEMU id of a controller: `pci.<index>`, as libvirt names them.
-[[nodiscard]] inline std::string controller_id(controller_index index) {
-  return "pci." + std::to_string(index.value);
-}
-
-/// What sits below each controller of a plan, by position in `plan.controllers`:
-/// `last_bus` is the highest guest bus number at or below it (its subordinate bus, as
-/// firmware numbers them), `occupied` whether anything (a controller or a PCI device)
-/// sits on the bus it provides. A hand-made list with a cycle stops at the cycle.
-struct bus_use {
-  std::vector<unsigned> last_bus;
-  std::vector<unsigned char> occupied;
-};
-
-[[nodiscard]] inline bus_use bus_use_of(const topology_plan& plan) {
-  const std::size_t n = plan.controllers.size();
-  std::vector<std::size_t> position;  // controller index -> first position with it
-  for (std::size_t i = 0; i != n; ++i) {
-    const unsigned index = plan.controllers[i].index.value;
-    if (index >= position.size()) position.resize(index + 1u, n);
-    if (position[index] == n) position[index] = i;
-  }
-  const auto parent_of = [&](controller_index bus) { return bus.value < position.size() ? position[bus.value] : n; };
-  bus_use u;
-  u.last_bus.resize(n);
-  u.occupied.assign(n, 0);
-  for (std::size_t i = 0; i != n; ++i) u.last_bus[i] = plan.controllers[i].bus.value;
-  const auto expander = [](const controller& c) {
-    return c.kind != nullptr && c.kind->role == controller_role::expander;
-  };
-  for (std::size_t i = 0; i != n; ++i) {
-    const controller& c = plan.controllers[i];
-    if (!c.has_address) continue;
-    std::size_t at = parent_of(c.address.bus);
-    if (at != n && at != i) u.occupied[at] = 1;
-    // every ancestor's subordinate bus reaches at least this controller's bus, up to the
-    // nearest expander: an expander's buses belong to its own root bus, not its parent's
-    for (std::size_t steps = 0; at != n && at != i && steps != n && !expander(c); ++steps) {
-      const controller& up = plan.controllers[at];
-      u.last_bus[at] = std::max(u.last_bus[at], c.bus.value + 0u);
-      if (expander(up)) break;
-      at = up.has_address ? parent_of(up.address.bus) : n;
-    }
-  }
-  for (const placement& p : plan.placements) {
-    if (p.kind != placement_kind::pci) continue;
-    const std::size_t at = parent_of(p.libvirt_address.bus);
-    if (at != n) u.occupied[at] = 1;
-  }
-  return u;
-}
-
-/// The QEMU name of the bus that controller `index` provides: the root's own name
-/// (`pcie.0`, `pci.0`) for index 0, `pci.<index>.0` for a further pseries PHB, else the
-/// controller's id `pci.<index>` (libvirt-rules.md §1.4).
-[[nodiscard]] inline std::string bus_id(const topology_plan& plan, controller_index index) {
-  const controller* c = plan.find(index);
-  if (c != nullptr && c->kind != nullptr) {
-    if (c->kind->role == controller_role::root || (c->kind->is_root() && index.value == 0)) {
-      return c->kind->root_bus.empty() ? std::string("pci.0") : std::string(c->kind->root_bus);
-    }
-    if (c->kind->role == controller_role::extra_root) return controller_id(index) + ".0";
-  }
-  if (index.value == 0) return "pci.0";
-  return controller_id(index);
-}
-
-/// The CCW variant of a virtio-pci device: the `-pci` part of its name and what follows
-/// it becomes `-ccw` (virtio-net-pci → virtio-net-ccw; there are no transitional CCW
-/// devices). A name without `-pci` is returned as it is.
-[[nodiscard]] inline std::string ccw_device(std::string_view pci_device) {
-  const std::size_t at = pci_device.rfind("-pci");
-  if (at == std::string_view::npos) return std::string(pci_device);
-  return std::string(pci_device.substr(0, at)) + "-ccw";
-}
-
-/// The request a placement is for, or nullptr when `requests` is not the list the plan
-/// was made from.
-[[nodiscard]] inline const request* request_of(const placement& p, std::span<const request> requests) noexcept {
-  return p.request < requests.size() ? &requests[p.request] : nullptr;
-}
-
-/// The QEMU device of a placement: the request's device (PCI), its virtio-mmio variant
-/// (mmio), or its CCW variant (ccw). Empty when the request is unknown.
-[[nodiscard]] inline std::string device_driver(const placement& p, std::span<const request> requests) {
-  const request* r = request_of(p, requests);
-  if (r == nullptr) return {};
-  switch (p.kind) {
-    case placement_kind::pci: return std::string(r->device.qemu_device);
-    case placement_kind::mmio:
-      return std::string(r->device.mmio_device.empty() ? r->device.qemu_device : r->device.mmio_device);
-    case placement_kind::ccw: return ccw_device(r->device.qemu_device);
-  }
-  return {};
-}
-
-/// `virtio-mmio-bus.<N>`: the QEMU bus of a virtio-mmio placement.
-[[nodiscard]] inline std::string mmio_bus(const placement& p) {
-  return "virtio-mmio-bus." + std::to_string(p.transport);
-}
-
-/// `fe.0.<devno>`: the CCW bus id of a channel-I/O placement (css 0xfe, subchannel set 0).
-[[nodiscard]] inline std::string ccw_devno(const placement& p) {
-  std::string out = "fe.0.";
-  append_hex(out, p.transport & 0xffffu, 4);
-  return out;
-}
-
-/// A warning code's name ("io_window").
-[[nodiscard]] constexpr std::string_view warning_name(warning_code c) noexcept {
-  switch (c) {
-    case warning_code::io_window: return "io_window";
-    case warning_code::spares_short: return "spares_short";
-    case warning_code::bus_numbers: return "bus_numbers";
-  }
-  return "unknown";
-}
-
-}  // namespace pciplan::inline v0::detail
-
-#endif  // PCIPLAN_DETAIL_EMIT_TEXT_HPP
-// ---- end pciplan/detail/emit_text.hpp
-
-#include <algorithm>
-#include <cstddef>
-#include <span>
-#include <string>
-#include <string_view>
-
-namespace pciplan::inline v0 {
-
-namespace detail {
-
-/// Writes the members of one JSON object on one line: `{"a": 1, "b": "x"}`.
-class json_object {
- public:
-  explicit json_object(std::string& out) : out_(out) { out_ += '{'; }
-  json_object& key(std::string_view k) {
-    if (!first_) out_ += ", ";
-    first_ = false;
-    append_json_string(out_, k);
-    out_ += ": ";
-    return *this;
-  }
-  json_object& text(std::string_view k, std::string_view v) {
-    key(k);
-    append_json_string(out_, v);
-    return *this;
-  }
-  /// A string, or null when it is empty.
-  json_object& text_or_null(std::string_view k, std::string_view v) {
-    if (v.empty()) return null(k);
-    return text(k, v);
-  }
-  json_object& number(std::string_view k, long long v) {
-    key(k);
-    out_ += std::to_string(v);
-    return *this;
-  }
-  /// A number, or null when it is negative (-1: not set).
-  json_object& number_or_null(std::string_view k, long long v) {
-    if (v < 0) return null(k);
-    return number(k, v);
-  }
-  json_object& boolean(std::string_view k, bool v) {
-    key(k);
-    out_ += v ? "true" : "false";
-    return *this;
-  }
-  json_object& null(std::string_view k) {
-    key(k);
-    out_ += "null";
-    return *this;
-  }
-  /// `{"domain": d, "bus": b, "slot": s, "function": f}` (bus: the controller index).
-  json_object& address(std::string_view k, const controller_address& a) {
-    key(k);
-    json_object(out_)
-        .number("domain", a.domain)
-        .number("bus", a.bus.value)
-        .number("slot", a.slot)
-        .number("function", a.function)
-        .close();
-    return *this;
-  }
-  json_object& slots(std::string_view k, unsigned first, unsigned last) {
-    key(k);
-    json_object(out_).number("first", first).number("last", last).close();
-    return *this;
-  }
-  void close() { out_ += '}'; }
-
- private:
-  std::string& out_;
-  bool first_ = true;
-};
-
-/// `"name": [` then one element per line, then `]`.
-template <class Range, class Write>
-void json_array(std::string& out, std::string_view name, const Range& items, Write write, bool last) {
-  out += "  ";
-  append_json_string(out, name);
-  out += ": [";
-  bool first = true;
-  for (const auto& item : items) {
-    out += first ? "\n    " : ",\n    ";
-    first = false;
-    write(item);
-  }
-  out += first ? "]" : "\n  ]";
-  out += last ? "\n" : ",\n";
-}
-
-[[nodiscard]] constexpr std::string_view kind_name(placement_kind k) noexcept {
-  switch (k) {
-    case placement_kind::pci: return "pci";
-    case placement_kind::mmio: return "mmio";
-    case placement_kind::ccw: return "ccw";
-  }
-  return "unknown";
-}
-
-}  // namespace detail
-
-/// The plan as JSON (UTF-8; every string escaped, so any request name is safe):
-///
-///   {"machine": "q35",
-///    "controllers": [{"index", "model" (libvirt), "model_name" (QEMU device or null),
-///                     "added", "address" ({domain, bus, slot, function}, bus = the
-///                     parent's controller index; null for roots), "chassis", "port",
-///                     "chassis_nr", "bus_nr", "target_index", "numa_node" (null when not
-///                     set), "hotplug" ("on"/"off"/null), "multifunction", "io_reserve_zero",
-///                     "domain" and "guest_bus" (the guest PCI domain and bus number of the
-///                     bus it provides), "guest_bus_last" (the highest guest bus number
-///                     at or below it: its subordinate bus), "qemu_bus" (QEMU's name of
-///                     the bus it provides: "pcie.0", "pci.0", "pci.N"), "slots"
-///                     ({first, last}: the slots of that bus), "hotpluggable" (QEMU 7.2
-///                     hot-plugs a device into that bus: bus_hotpluggable), "spare" (a
-///                     hot-pluggable port with nothing on it: room for one hot-plugged
-///                     device)}, …],
-///    "devices": [{"name", "qemu_device" (as qemu_arguments writes it), "kind"
-///                 ("pci"/"mmio"/"ccw"), "address" ("0000:01:00.0", guest form, or null),
-///                 "libvirt_address" ({domain, bus, slot, function} or null), "transport"
-///                 ("virtio-mmio-bus.N" / "fe.0.xxxx", or null for PCI), "multifunction",
-///                 "rule" (name_of(rule)), "explanation" (pciplan::explain)}, …],
-///    "warnings": [{"code" ("io_window", "spares_short", "bus_numbers"), "text", "count"}, …]}
-///
-/// Controllers in plan order (by index), devices in request order. `requests` must be
-/// the list the plan was made from; `machine` is copied as it is (e.g. "q35").
-[[nodiscard]] inline std::string to_json(const topology_plan& plan, std::span<const request> requests,
-                                         std::string_view machine) {
-  std::string out = "{\n  \"machine\": ";
-  detail::append_json_string(out, machine);
-  out += ",\n";
-  const detail::bus_use use = detail::bus_use_of(plan);
-  std::size_t position = 0;
-  detail::json_array(
-      out, "controllers", plan.controllers,
-      [&](const controller& c) {
-        const std::size_t at = position++;
-        const bool hotpluggable = c.kind != nullptr && bus_hotpluggable(*c.kind, c.hotplug);
-        detail::json_object o(out);
-        o.number("index", c.index.value)
-            .text_or_null("model", c.kind != nullptr ? c.kind->model : std::string_view{})
-            .text_or_null("model_name", c.qemu_device())
-            .boolean("added", c.added);
-        if (c.has_address) o.address("address", c.address);
-        else o.null("address");
-        o.number_or_null("chassis", c.chassis)
-            .number_or_null("port", c.port)
-            .number_or_null("chassis_nr", c.chassis_nr)
-            .number_or_null("bus_nr", c.bus_nr)
-            .number_or_null("target_index", c.target_index)
-            .number_or_null("numa_node", c.numa_node);
-        if (c.hotplug == toggle::unset) o.null("hotplug");
-        else o.text("hotplug", c.hotplug == toggle::on ? "on" : "off");
-        o.boolean("multifunction", c.multifunction == toggle::on)
-            .boolean("io_reserve_zero", c.io_reserve_zero)
-            .number("domain", c.domain)
-            .number("guest_bus", c.bus.value)
-            .number("guest_bus_last", std::max(use.last_bus[at], c.bus.value + 0u))
-            .text("qemu_bus", detail::bus_id(plan, c.index));
-        if (c.kind != nullptr) o.slots("slots", c.kind->slots.first, c.kind->slots.last);
-        else o.null("slots");
-        o.boolean("hotpluggable", hotpluggable)
-            .boolean("spare", hotpluggable && c.kind->role == controller_role::port && use.occupied[at] == 0)
-            .close();
-      },
-      false);
-  detail::json_array(
-      out, "devices", plan.placements,
-      [&](const placement& p) {
-        detail::json_object o(out);
-        o.text("name", p.name)
-            .text("qemu_device", detail::device_driver(p, requests))
-            .text("kind", detail::kind_name(p.kind));
-        if (p.kind == placement_kind::pci) {
-          o.text("address", to_text(p.address).view()).address("libvirt_address", p.libvirt_address).null("transport");
-        } else {
-          o.null("address").null("libvirt_address");
-          o.text("transport", p.kind == placement_kind::mmio ? detail::mmio_bus(p) : detail::ccw_devno(p));
-        }
-        o.boolean("multifunction", p.multifunction)
-            .text("rule", name_of(p.why))
-            .text("explanation", explain(plan, p))
-            .close();
-      },
-      false);
-  detail::json_array(
-      out, "warnings", plan.warnings,
-      [&](const warning& w) {
-        detail::json_object(out)
-            .text("code", detail::warning_name(w.code))
-            .text("text", w.text)
-            .number("count", w.count)
-            .close();
-      },
-      true);
-  out += "}\n";
-  return out;
-}
-
-}  // namespace pciplan::inline v0
-
-#endif  // PCIPLAN_JSON_HPP
-// ---- end pciplan/json.hpp
-// ---- begin pciplan/qemu.hpp
-// pciplan — qemu.hpp: a plan as QEMU command-line arguments.
-//
-//   for (const std::string& a : qemu_arguments(*plan, devices)) std::cout << a << '\n';
-//   // -device pcie-root-port,port=0x10,chassis=1,id=pci.1,bus=pcie.0,multifunction=on,addr=0x2
-//   // -device virtio-net-pci,id=net0,bus=pci.1,addr=0x0
-//
-// Names and key order follow libvirt's QEMU command line (libvirt-rules.md §1.4): the
-// controller with index N is `pci.N`, the root bus is `pcie.0` or `pci.0`, a further
-// pseries PHB's bus is `pci.N.0`. Only the addressing part of each device is written:
-// backends (netdev=, drive=, chardev=) and other device properties are the caller's.
-#ifndef PCIPLAN_QEMU_HPP
-#define PCIPLAN_QEMU_HPP
-
-
-#include <algorithm>
-#include <cstddef>
-#include <span>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace pciplan::inline v0 {
-
-/// How `-device` arguments are spelled.
-enum class qemu_syntax : unsigned char {
-  classic,  ///< `-device pcie-root-port,port=0x10,chassis=1,id=pci.1,…` (commas in values doubled)
-  json,     ///< `-device {"driver":"pcie-root-port","port":16,"chassis":1,"id":"pci.1",…}`
-            ///< (QEMU 6.0 and later; what libvirt 9 uses)
-};
-
-/// Options of qemu_arguments.
-struct qemu_options {
-  qemu_syntax syntax = qemu_syntax::classic;
-  /// Root-bus positions whose device the machine creates by itself (q35's ICH9 SATA at
-  /// 00:1f.2, pc's PIIX3 IDE at 00:01.1): a placement there is that built-in device, so
-  /// it gets no -device (QEMU would refuse the second one). `qemu_options_for<M>()` fills
-  /// it from the machine's reserved functions.
-  std::span<const reserved_function> built_in{};
-};
-
-/// The options for a machine type: its built-in devices are not emitted.
-template <MachineType M>
-[[nodiscard]] constexpr qemu_options qemu_options_for(qemu_syntax syntax = qemu_syntax::classic) noexcept {
-  qemu_options o{};
-  o.syntax = syntax;
-  o.built_in = std::span<const reserved_function>(machine_traits<M>::reserved);
-  return o;
-}
-
-namespace detail {
-
-/// One `-device` argument, built key by key in either syntax.
-class qemu_device_line {
- public:
-  qemu_device_line(qemu_syntax syntax, std::string_view driver) : json_(syntax == qemu_syntax::json) {
-    text_ = "-device ";
-    if (json_) {
-      text_ += "{\"driver\":";
-      append_json_string(text_, driver);
-    } else {
-      append_classic(driver);
-    }
-  }
-  qemu_device_line& text(std::string_view key, std::string_view value) {
-    begin(key);
-    if (json_) append_json_string(text_, value);
-    else append_classic(value);
-    return *this;
-  }
-  /// A number: decimal in JSON; in classic syntax hexadecimal (`0x10`) when `hex`.
-  qemu_device_line& number(std::string_view key, long long value, bool hex = false) {
-    begin(key);
-    if (!json_ && hex && value >= 0) {
-      text_ += "0x";
-      append_hex(text_, static_cast<unsigned long long>(value));
-    } else {
-      text_ += std::to_string(value);
-    }
-    return *this;
-  }
-  /// A boolean: `on`/`off` in classic syntax, `true`/`false` in JSON.
-  qemu_device_line& flag(std::string_view key, bool value) {
-    begin(key);
-    text_ += json_ ? (value ? "true" : "false") : (value ? "on" : "off");
-    return *this;
-  }
-  /// `bus=`, `multifunction=on` when asked, and `addr=0xS` or `addr=0xS.0xF`.
-  qemu_device_line& address(std::string_view bus, unsigned slot, unsigned function, bool multifunction) {
-    text("bus", bus);
-    if (multifunction) flag("multifunction", true);
-    std::string addr = "0x";
-    append_hex(addr, slot);
-    if (function != 0) {
-      addr += ".0x";
-      append_hex(addr, function);
-    }
-    return text("addr", addr);
-  }
-  [[nodiscard]] std::string done() {
-    if (json_) text_ += '}';
-    return std::move(text_);
-  }
-
- private:
-  void begin(std::string_view key) {
-    if (json_) {
-      text_ += ',';
-      append_json_string(text_, key);
-      text_ += ':';
-    } else {
-      text_ += ',';
-      text_ += key;
-      text_ += '=';
-    }
-  }
-  /// QemuOpts quoting: a comma inside a value is written twice.
-  void append_classic(std::string_view value) {
-    for (char c : value) {
-      text_ += c;
-      if (c == ',') text_ += ',';
-    }
-  }
-
-  std::string text_;
-  bool json_ = false;
-};
-
-/// Whether controller `c` needs a `-device`: every controller except the root bus (index
-/// 0, and pseries' default PHB, target index 0).
-[[nodiscard]] inline bool emits_device(const controller& c) noexcept {
-  if (c.index.value == 0 || c.kind == nullptr) return false;
-  if (c.kind->role == controller_role::root) return false;
-  if (c.kind->role == controller_role::extra_root) return c.target_index != 0;
-  return true;
-}
-
-/// The controllers in an order QEMU accepts: by index, except that a controller always
-/// comes after the controller whose bus it sits on (a given list may number a parent
-/// above its child). Cycles and unknown parents cannot stop it: such a controller comes
-/// at its index.
-[[nodiscard]] inline std::vector<const controller*> parent_first(const topology_plan& plan) {
-  std::vector<const controller*> by_index;
-  by_index.reserve(plan.controllers.size());
-  for (const controller& c : plan.controllers) by_index.push_back(&c);
-  std::stable_sort(by_index.begin(), by_index.end(),
-                   [](const controller* a, const controller* b) { return a->index < b->index; });
-  std::vector<const controller*> out;
-  out.reserve(by_index.size());
-  std::vector<unsigned char> state(by_index.size(), 0);  // 0 new, 1 on the path, 2 placed
-  const auto position = [&](controller_index index) -> std::size_t {
-    const auto it = std::lower_bound(by_index.begin(), by_index.end(), index,
-                                     [](const controller* c, controller_index i) { return c->index < i; });
-    return (it != by_index.end() && (*it)->index == index) ? static_cast<std::size_t>(it - by_index.begin())
-                                                            : by_index.size();
-  };
-  std::vector<std::size_t> path;
-  for (std::size_t i = 0; i != by_index.size(); ++i) {
-    // Walk up to the first ancestor not yet placed, then place the chain top-down.
-    path.clear();
-    std::size_t at = i;
-    while (at != by_index.size() && state[at] == 0) {
-      state[at] = 1;
-      path.push_back(at);
-      const controller& c = *by_index[at];
-      at = c.has_address ? position(c.address.bus) : by_index.size();
-    }
-    for (auto it = path.rbegin(); it != path.rend(); ++it) {
-      state[*it] = 2;
-      out.push_back(by_index[*it]);
-    }
-  }
-  return out;
-}
-
-/// The `-device` argument of a controller (see qemu_arguments).
-[[nodiscard]] inline std::string controller_argument(const topology_plan& plan, const controller& c,
-                                                     qemu_syntax syntax) {
-  const controller_descriptor& k = *c.kind;
-  const std::string_view device = c.qemu_device();
-  qemu_device_line line(syntax, device);
-  if (k.numbered_by.has(numbering::port) && c.port >= 0) line.number(qemu_name(numbering::port), c.port, true);
-  if (k.numbered_by.has(numbering::chassis) && c.chassis >= 0) line.number(qemu_name(numbering::chassis), c.chassis);
-  if (k.numbered_by.has(numbering::chassis_nr) && c.chassis_nr >= 0) {
-    line.number(qemu_name(numbering::chassis_nr), c.chassis_nr);
-  }
-  if (k.numbered_by.has(numbering::bus_nr) && c.bus_nr >= 0) line.number(qemu_name(numbering::bus_nr), c.bus_nr);
-  if (k.numbered_by.has(numbering::target_index) && c.target_index >= 0) {
-    line.number(qemu_name(numbering::target_index), c.target_index);
-  }
-  line.text("id", controller_id(c.index));
-  if (k.numa_node && c.numa_node >= 0) line.number("numa_node", c.numa_node);
-  if (k.role == controller_role::port && c.hotplug == toggle::off) line.flag("hotplug", false);
-  if (c.io_reserve_zero && device == "pcie-root-port") line.number("io-reserve", 0);
-  if (c.has_address) {
-    line.address(bus_id(plan, c.address.bus), c.address.slot, c.address.function,
-                 c.multifunction == toggle::on);
-  }
-  return line.done();
-}
-
-/// The `-device` argument of a placement (see qemu_arguments).
-[[nodiscard]] inline std::string placement_argument(const topology_plan& plan, const placement& p,
-                                                    std::span<const request> requests, qemu_syntax syntax) {
-  qemu_device_line line(syntax, device_driver(p, requests));
-  line.text("id", p.name);
-  switch (p.kind) {
-    case placement_kind::pci:
-      line.address(bus_id(plan, p.libvirt_address.bus), p.libvirt_address.slot, p.libvirt_address.function,
-                   p.multifunction);
-      break;
-    case placement_kind::mmio: line.text("bus", mmio_bus(p)); break;
-    case placement_kind::ccw: line.text("devno", ccw_devno(p)); break;
-  }
-  return line.done();
-}
-
-}  // namespace detail
-
-/// The QEMU arguments that build the plan's topology, one string per `-device` pair:
-///  - first every controller except the root bus, by index but always after the
-///    controller it plugs into, as `-device <model>,<numbering>,id=pci.N,…,bus=…,addr=…`.
-///    Numbering in libvirt's order: `port=0x<port>,chassis=<n>` (root and downstream
-///    ports), `chassis_nr=<n>` (pci-bridge), `bus_nr=<n>` (pxb, pxb-pcie), `index=<n>`
-///    (a further pseries PHB, which has no bus= or addr=); after the id `numa_node=<n>`
-///    (expanders, PHBs), `hotplug=off` (ports with hotplug off), `io-reserve=0`
-///    (pcie-root-port with io_reserve_zero);
-///  - then every placement in request order: `-device <qemu device>,id=<name>,bus=…,addr=…`
-///    (PCI), `…,id=<name>,bus=virtio-mmio-bus.<N>` with the virtio-mmio device
-///    (virtio-mmio), or `…,id=<name>,devno=fe.0.<xxxx>` with the `-ccw` device (s390x).
-/// `addr=0xS` for function 0, `addr=0xS.0xF` otherwise; `multifunction=on` on function 0
-/// of a shared slot. `requests` must be the list the plan was made from (it supplies the
-/// device names). Hotplug off on the root bus is a machine setting, not a -device: on pc
-/// add `-global PIIX4_PM.acpi-root-pci-hotplug=off` yourself.
-[[nodiscard]] inline std::vector<std::string> qemu_arguments(const topology_plan& plan,
-                                                             std::span<const request> requests,
-                                                             const qemu_options& options = {}) {
-  std::vector<std::string> out;
-  out.reserve(plan.controllers.size() + plan.placements.size());
-  for (const controller* c : detail::parent_first(plan)) {
-    if (detail::emits_device(*c)) out.push_back(detail::controller_argument(plan, *c, options.syntax));
-  }
-  for (const placement& p : plan.placements) {
-    const bool built_in =
-        p.kind == placement_kind::pci && p.libvirt_address.bus.value == 0 && p.libvirt_address.domain == 0 &&
-        std::any_of(options.built_in.begin(), options.built_in.end(), [&](const reserved_function& f) {
-          return f.slot == p.libvirt_address.slot && f.function == p.libvirt_address.function;
-        });
-    if (!built_in) out.push_back(detail::placement_argument(plan, p, requests, options.syntax));
-  }
-  return out;
-}
-
-/// The QEMU arguments for `nodes` guest NUMA nodes, so that expanders and PHBs with
-/// `numa_node=` are accepted:
-///   -object memory-backend-ram,id=ram-node0,size=<ram_size>
-///   -numa node,nodeid=0,memdev=ram-node0
-///   -numa node,nodeid=1            (and so on: memory-less nodes)
-/// QEMU 7.2 refuses `-numa node` lines that give no memory at all ("total memory for
-/// NUMA nodes (0x0) should equal RAM size"), so node 0 owns all guest RAM through one
-/// memory backend. `ram_size` must equal the guest's `-m` (QEMU's default is 128M).
-/// Nothing for 0 nodes. Always classic syntax (`-numa` takes no JSON).
-[[nodiscard]] inline std::vector<std::string> qemu_numa_arguments(unsigned nodes, std::string_view ram_size = "128M") {
-  std::vector<std::string> out;
-  if (nodes == 0) return out;
-  out.push_back("-object memory-backend-ram,id=ram-node0,size=" + std::string(ram_size));
-  out.emplace_back("-numa node,nodeid=0,memdev=ram-node0");
-  for (unsigned n = 1; n < nodes; ++n) out.push_back("-numa node,nodeid=" + std::to_string(n));
-  return out;
-}
-
-}  // namespace pciplan::inline v0
-
-#endif  // PCIPLAN_QEMU_HPP
-// ---- end pciplan/qemu.hpp
-// ---- begin pciplan/tree.hpp
-// pciplan — tree.hpp: a plan drawn as a tree, in the spirit of `lspci -tv`.
-//
-//   -[0000:00]-  pcie.0 pcie-root
-//    +-01.0-[01]  pci.1 pcie-root-port
-//    |   \-00.0  net0 virtio-net-pci
-//    +-01.1-[02-03]  pci.2 pcie-root-port
-//    |   \-00.0-[03]  pci.3 pcie-pci-bridge
-//    |       \-01.0  legacy0 e1000
-//    \-1e.0  scratch virtio-blk-pci
-//   virtio-mmio:
-//     virtio-mmio-bus.31  m0 virtio-blk-device
-//
-// Bus numbers are the guest's, as firmware assigns them (depth first).
-#ifndef PCIPLAN_TREE_HPP
-#define PCIPLAN_TREE_HPP
-
-
-#include <algorithm>
-#include <cstddef>
-#include <span>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace pciplan::inline v0 {
-
-namespace detail {
-
-/// Draws one plan: the bus tree of each root, then the non-PCI transports.
-class tree_writer {
- public:
-  tree_writer(const topology_plan& plan, std::span<const request> requests) : plan_(plan), requests_(requests) {
-    const std::size_t n = plan.controllers.size();
-    for (std::size_t i = 0; i != n; ++i) {
-      const unsigned index = plan.controllers[i].index.value;
-      if (index >= position_.size()) position_.resize(index + 1u, none);
-      if (position_[index] == none) position_[index] = i;
-    }
-    children_.resize(n);
-    drawn_.assign(n, false);
-    use_ = bus_use_of(plan);
-    for (std::size_t i = 0; i != n; ++i) {
-      const controller& c = plan.controllers[i];
-      if (!c.has_address) continue;
-      const std::size_t parent = find(c.address.bus);
-      if (parent == none || parent == i) continue;
-      children_[parent].push_back({c.address.slot, c.address.function, true, i});
-    }
-    for (std::size_t i = 0; i != plan.placements.size(); ++i) {
-      const placement& p = plan.placements[i];
-      if (p.kind != placement_kind::pci) continue;
-      const std::size_t parent = find(p.libvirt_address.bus);
-      if (parent == none) {
-        unattached_devices_.push_back(i);
-        continue;
-      }
-      children_[parent].push_back({p.address.slot, p.address.function, false, i});
-    }
-    for (auto& list : children_) {
-      std::stable_sort(list.begin(), list.end(), [](const child& a, const child& b) {
-        return a.slot != b.slot ? a.slot < b.slot : a.function < b.function;
-      });
-    }
-  }
-
-  [[nodiscard]] std::string draw() {
-    // Each root bus is a tree: the main root first, then further roots by domain.
-    std::vector<std::size_t> roots;
-    for (std::size_t i = 0; i != plan_.controllers.size(); ++i) {
-      const controller& c = plan_.controllers[i];
-      if (!c.has_address && c.kind != nullptr && c.kind->is_root()) roots.push_back(i);
-    }
-    std::stable_sort(roots.begin(), roots.end(), [&](std::size_t a, std::size_t b) {
-      const controller& x = plan_.controllers[a];
-      const controller& y = plan_.controllers[b];
-      return x.domain != y.domain ? x.domain < y.domain : x.index < y.index;
-    });
-    for (std::size_t r : roots) draw_root(r);
-    // Whatever no root reaches: address-less non-roots, unknown parents, cycles.
-    bool header = false;
-    for (std::size_t i = 0; i != plan_.controllers.size(); ++i) {
-      if (drawn_[i]) continue;
-      if (!header) out_ += "not attached:\n";
-      header = true;
-      draw_controller(i, "  ", "  ");
-    }
-    for (std::size_t i : unattached_devices_) {
-      if (!header) out_ += "not attached:\n";
-      header = true;
-      out_ += "  ";
-      device_label(plan_.placements[i]);
-    }
-    section(placement_kind::mmio, "virtio-mmio:\n");
-    section(placement_kind::ccw, "ccw:\n");
-    return std::move(out_);
-  }
-
- private:
-  static constexpr std::size_t none = static_cast<std::size_t>(-1);
-  struct child {
-    unsigned slot = 0;
-    unsigned function = 0;
-    bool is_controller = false;
-    std::size_t which = 0;  // into plan.controllers or plan.placements
-  };
-
-  [[nodiscard]] std::size_t find(controller_index index) const noexcept {
-    return index.value < position_.size() ? position_[index.value] : none;
-  }
-
-  void slot_text(unsigned slot, unsigned function) {
-    append_hex(out_, slot, 2);
-    out_ += '.';
-    append_hex(out_, function);
-  }
-
-  void attributes(const controller& c) {
-    if (c.kind != nullptr && c.kind->role == controller_role::extra_root && c.target_index >= 0) {
-      out_ += " index=" + std::to_string(c.target_index);
-    }
-    if (c.numa_node >= 0) out_ += " numa_node=" + std::to_string(c.numa_node);
-    if (c.hotplug == toggle::off) out_ += " hotplug=off";
-  }
-
-  [[nodiscard]] static std::string_view device_of(const controller& c) {
-    const std::string_view d = c.qemu_device();
-    return d.empty() && c.kind != nullptr ? c.kind->model : d;
-  }
-
-  void draw_root(std::size_t i) {
-    const controller& c = plan_.controllers[i];
-    drawn_[i] = true;
-    out_ += "-[";
-    append_hex(out_, c.domain, 4);
-    out_ += ':';
-    append_hex(out_, c.bus.value, 2);
-    out_ += "]-  ";
-    out_ += c.index.value == 0 ? bus_id(plan_, c.index) : controller_id(c.index);
-    out_ += ' ';
-    out_ += device_of(c);
-    attributes(c);
-    out_ += '\n';
-    draw_children(i, "");
-  }
-
-  /// `ss.f-[bb]  pci.N device` (or `[bb-ss]` when buses lie below), then its children.
-  void draw_controller(std::size_t i, const std::string& first, const std::string& rest) {
-    const controller& c = plan_.controllers[i];
-    drawn_[i] = true;
-    out_ += first;
-    if (c.has_address) {
-      slot_text(c.address.slot, c.address.function);
-      out_ += '-';
-    }
-    const unsigned low = (c.kind != nullptr && c.kind->role == controller_role::expander && c.bus_nr >= 0)
-                             ? static_cast<unsigned>(c.bus_nr)
-                             : c.bus.value;
-    const unsigned high = std::max(low, use_.last_bus[i]);
-    out_ += '[';
-    append_hex(out_, low, 2);
-    if (high != low) {
-      out_ += '-';
-      append_hex(out_, high, 2);
-    }
-    out_ += "]  ";
-    out_ += controller_id(c.index);
-    out_ += ' ';
-    out_ += device_of(c);
-    attributes(c);
-    out_ += '\n';
-    draw_children(i, rest);
-  }
-
-  void device_label(const placement& p) {
-    slot_text(p.address.slot, p.address.function);
-    out_ += "  ";
-    name_and_device(p);
-  }
-
-  /// `<name> <qemu device>`; the device is left out when the request is unknown.
-  void name_and_device(const placement& p) {
-    out_ += p.name;
-    const std::string driver = device_driver(p, requests_);
-    if (!driver.empty()) out_ += ' ' + driver;
-    out_ += '\n';
-  }
-
-  void draw_children(std::size_t i, const std::string& prefix) {
-    const std::vector<child>& list = children_[i];
-    for (std::size_t k = 0; k != list.size(); ++k) {
-      const child& c = list[k];
-      const bool last = k + 1 == list.size();
-      if (c.is_controller) {
-        if (drawn_[c.which]) continue;  // a cycle in a hand-made list
-        draw_controller(c.which, prefix + (last ? " \\-" : " +-"), prefix + (last ? "    " : " |  "));
-      } else {
-        out_ += prefix + (last ? " \\-" : " +-");
-        device_label(plan_.placements[c.which]);
-      }
-    }
-  }
-
-  void section(placement_kind kind, std::string_view header) {
-    std::vector<const placement*> list;
-    for (const placement& p : plan_.placements) {
-      if (p.kind == kind) list.push_back(&p);
-    }
-    if (list.empty()) return;
-    std::stable_sort(list.begin(), list.end(),
-                     [](const placement* a, const placement* b) { return a->transport < b->transport; });
-    out_ += header;
-    for (const placement* p : list) {
-      out_ += "  ";
-      out_ += kind == placement_kind::mmio ? mmio_bus(*p) : ccw_devno(*p);
-      out_ += "  ";
-      name_and_device(*p);
-    }
-  }
-
-  const topology_plan& plan_;
-  std::span<const request> requests_;
-  std::vector<std::size_t> position_;               // controller index -> position in plan.controllers
-  std::vector<std::vector<child>> children_;        // per controller: what sits on its bus
-  std::vector<std::size_t> unattached_devices_;     // PCI placements on an unknown bus
-  std::vector<bool> drawn_;
-  bus_use use_;                                     // subordinate bus per controller
-  std::string out_;
-};
-
-}  // namespace detail
-
-/// The plan as a text tree, one line per controller and device, like `lspci -tv`:
-///  - one tree per root bus, headed `-[dddd:bb]-  <name> <device>`: the main root
-///    (named after its bus, `pcie.0` or `pci.0`), then each further pseries PHB
-///    (`pci.N`) in its own PCI domain;
-///  - below it, sorted by slot.function, each controller as
-///    `ss.f-[bb]  pci.N <qemu device>` — `[bb]` its secondary bus, `[bb-ss]` when buses
-///    lie below it (an expander's range starts at its own root bus, busNr) — followed
-///    by what sits on its bus, and each device as `ss.f  <name> <qemu device>`;
-///  - ` index=`, ` numa_node=` and ` hotplug=off` after a controller when they are set;
-///  - then `virtio-mmio:` and `ccw:` sections, by transport, and `not attached:` for
-///    anything no root reaches (only possible with a hand-made controller list).
-/// Bus numbers are guest bus numbers in hexadecimal. `requests` must be the list the
-/// plan was made from (it supplies the device names). Deterministic: the same plan
-/// always gives the same text.
-[[nodiscard]] inline std::string tree(const topology_plan& plan, std::span<const request> requests) {
-  return detail::tree_writer(plan, requests).draw();
-}
-
-}  // namespace pciplan::inline v0
-
-#endif  // PCIPLAN_TREE_HPP
-// ---- end pciplan/tree.hpp
-// ---- begin pciplan/validate.hpp
-// pciplan — validate.hpp: check a hand-written QEMU PCI layout before QEMU sees it.
+#endif  // PCIPLAN_PLANNER_PLANNER_HPP
+// ---- end pciplan/planner/planner.hpp
+
+// ---- begin pciplan/validate/validate.hpp
+// pciplan — validate/validate.hpp: check a hand-written QEMU PCI layout before QEMU sees it.
 //
 //   #include <pciplan/pciplan.hpp>
 //   const pciplan::qemu_layout layout = pciplan::read_qemu_layout(text);  // -device lines
@@ -6396,14 +5914,14 @@ class tree_writer {
 // chassis_nr, 14 slot 0 of an SHPC bridge, 16 unique bus_nr, 17 bus number partitions,
 // 18 numa_node, 25 the I/O window, 26 at most 9 pci-bridges, 28 pref32/pref64. Hotplug
 // rules (4, 20-24) concern a running guest and are not checked here.
-#ifndef PCIPLAN_VALIDATE_HPP
-#define PCIPLAN_VALIDATE_HPP
+#ifndef PCIPLAN_VALIDATE_VALIDATE_HPP
+#define PCIPLAN_VALIDATE_VALIDATE_HPP
 
-// ---- begin pciplan/detail/qemu_args.hpp
-// pciplan — detail/qemu_args.hpp: reading QEMU `-device` arguments (classic
+// ---- begin pciplan/validate/detail/qemu_args.hpp
+// pciplan — validate/detail/qemu_args.hpp: reading QEMU `-device` arguments (classic
 // `driver,key=value,…` and JSON `{"driver":…}`) into key/value pairs.
-#ifndef PCIPLAN_DETAIL_QEMU_ARGS_HPP
-#define PCIPLAN_DETAIL_QEMU_ARGS_HPP
+#ifndef PCIPLAN_VALIDATE_DETAIL_QEMU_ARGS_HPP
+#define PCIPLAN_VALIDATE_DETAIL_QEMU_ARGS_HPP
 
 
 #include <cstddef>
@@ -6589,8 +6107,8 @@ struct argument_problem {
 
 }  // namespace pciplan::inline v0::detail
 
-#endif  // PCIPLAN_DETAIL_QEMU_ARGS_HPP
-// ---- end pciplan/detail/qemu_args.hpp
+#endif  // PCIPLAN_VALIDATE_DETAIL_QEMU_ARGS_HPP
+// ---- end pciplan/validate/detail/qemu_args.hpp
 
 #include <boost/hana/for_each.hpp>
 
@@ -7157,11 +6675,964 @@ template <MachineType M>
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_VALIDATE_HPP
-// ---- end pciplan/validate.hpp
+#endif  // PCIPLAN_VALIDATE_VALIDATE_HPP
+// ---- end pciplan/validate/validate.hpp
 
-// ---- begin pciplan/fixed_layout.hpp
-// pciplan — fixed_layout.hpp: a hand-written PCI layout declared with types and
+// ---- begin pciplan/emit/json.hpp
+// pciplan — emit/json.hpp: a plan as a JSON document, for tools and scripts.
+//
+//   std::cout << to_json(*plan, devices, "q35");
+//
+// One object with the machine, every controller, every device (with the rule that
+// placed it and the explanation), and the warnings. One array element per line, so
+// two plans diff well. No JSON library needed.
+#ifndef PCIPLAN_EMIT_JSON_HPP
+#define PCIPLAN_EMIT_JSON_HPP
+
+// ---- begin pciplan/emit/detail/emit_text.hpp
+// pciplan — emit/detail/emit_text.hpp: text pieces shared by the emitters (qemu.hpp,
+// tree.hpp, json.hpp): JSON string escaping, QEMU bus ids, the QEMU device of a
+// placement. Run-time only (std::string).
+#ifndef PCIPLAN_EMIT_DETAIL_EMIT_TEXT_HPP
+#define PCIPLAN_EMIT_DETAIL_EMIT_TEXT_HPP
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0::detail {
+
+/// Appends `v` in lower-case hexadecimal, zero-padded to `width` digits.
+inline void append_hex(std::string& out, std::uint64_t v, unsigned width = 1) {
+  char digits[16]{};
+  unsigned n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[v & 0xFu];
+    v >>= 4;
+  } while (v != 0 && n < 16);
+  for (unsigned i = n; i < width; ++i) out += '0';
+  while (n != 0) out += digits[--n];
+}
+
+/// The length of the well-formed UTF-8 sequence at the start of `s`, or 0 when the
+/// bytes there are not one (stray continuation byte, overlong form, surrogate, beyond
+/// U+10FFFF, cut short).
+inline std::size_t utf8_sequence(std::string_view s) noexcept {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned b0 = byte(0);
+  std::size_t n = 0;
+  unsigned low = 0x80;  // allowed range of the second byte
+  unsigned high = 0xbf;
+  if (b0 < 0x80) return 1;
+  if (b0 >= 0xc2 && b0 <= 0xdf) n = 2;
+  else if (b0 >= 0xe0 && b0 <= 0xef) {
+    n = 3;
+    if (b0 == 0xe0) low = 0xa0;   // no overlong forms
+    if (b0 == 0xed) high = 0x9f;  // no UTF-16 surrogates
+  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+    n = 4;
+    if (b0 == 0xf0) low = 0x90;
+    if (b0 == 0xf4) high = 0x8f;  // nothing above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (s.size() < n || byte(1) < low || byte(1) > high) return 0;
+  for (std::size_t i = 2; i < n; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xbf) return 0;
+  }
+  return n;
+}
+
+/// Appends `s` as a JSON string literal, quotes included: `"` and `\` escaped, control
+/// characters as \n, \t, … or \u00XX, valid UTF-8 kept as it is, and every byte that is
+/// not part of valid UTF-8 replaced by U+FFFD, so the result is always valid JSON.
+inline void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const char c = s[i];
+    switch (c) {
+      case '"': out += "\\\""; ++i; continue;
+      case '\\': out += "\\\\"; ++i; continue;
+      case '\b': out += "\\b"; ++i; continue;
+      case '\f': out += "\\f"; ++i; continue;
+      case '\n': out += "\\n"; ++i; continue;
+      case '\r': out += "\\r"; ++i; continue;
+      case '\t': out += "\\t"; ++i; continue;
+      default: break;
+    }
+    if (static_cast<unsigned char>(c) < 0x20) {
+      out += "\\u00";
+      append_hex(out, static_cast<unsigned char>(c), 2);
+      ++i;
+      continue;
+    }
+    const std::size_t n = utf8_sequence(s.substr(i));
+    if (n == 0) {
+      out += "\\ufffd";
+      ++i;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  out += '"';
+}
+
+/// `s` as a JSON string literal.
+[[nodiscard]] inline std::string json_string(std::string_view s) {
+  std::string out;
+  append_json_string(out, s);
+  return out;
+}
+
+/// The QEMU id of a controller: `pci.<index>`, as libvirt names them.
+[[nodiscard]] inline std::string controller_id(controller_index index) {
+  return "pci." + std::to_string(index.value);
+}
+
+/// What sits below each controller of a plan, by position in `plan.controllers`:
+/// `last_bus` is the highest guest bus number at or below it (its subordinate bus, as
+/// firmware numbers them), `occupied` whether anything (a controller or a PCI device)
+/// sits on the bus it provides. A hand-made list with a cycle stops at the cycle.
+struct bus_use {
+  std::vector<unsigned> last_bus;
+  std::vector<unsigned char> occupied;
+};
+
+[[nodiscard]] inline bus_use bus_use_of(const topology_plan& plan) {
+  const std::size_t n = plan.controllers.size();
+  std::vector<std::size_t> position;  // controller index -> first position with it
+  for (std::size_t i = 0; i != n; ++i) {
+    const unsigned index = plan.controllers[i].index.value;
+    if (index >= position.size()) position.resize(index + 1u, n);
+    if (position[index] == n) position[index] = i;
+  }
+  const auto parent_of = [&](controller_index bus) { return bus.value < position.size() ? position[bus.value] : n; };
+  bus_use u;
+  u.last_bus.resize(n);
+  u.occupied.assign(n, 0);
+  for (std::size_t i = 0; i != n; ++i) u.last_bus[i] = plan.controllers[i].guest_bus.value;
+  const auto expander = [](const controller& c) {
+    return c.kind != nullptr && c.kind->role == controller_role::expander;
+  };
+  for (std::size_t i = 0; i != n; ++i) {
+    const controller& c = plan.controllers[i];
+    if (!c.has_address) continue;
+    std::size_t at = parent_of(c.libvirt_address.bus);
+    if (at != n && at != i) u.occupied[at] = 1;
+    // every ancestor's subordinate bus reaches at least this controller's bus, up to the
+    // nearest expander: an expander's buses belong to its own root bus, not its parent's
+    for (std::size_t steps = 0; at != n && at != i && steps != n && !expander(c); ++steps) {
+      const controller& up = plan.controllers[at];
+      u.last_bus[at] = std::max(u.last_bus[at], c.guest_bus.value + 0u);
+      if (expander(up)) break;
+      at = up.has_address ? parent_of(up.libvirt_address.bus) : n;
+    }
+  }
+  for (const placement& p : plan.placements) {
+    if (p.kind != placement_kind::pci) continue;
+    const std::size_t at = parent_of(p.libvirt_address.bus);
+    if (at != n) u.occupied[at] = 1;
+  }
+  return u;
+}
+
+/// The QEMU name of the bus that controller `index` provides: the root's own name
+/// (`pcie.0`, `pci.0`) for index 0, `pci.<index>.0` for a further pseries PHB, else the
+/// controller's id `pci.<index>` (libvirt-rules.md §1.4).
+[[nodiscard]] inline std::string bus_id(const topology_plan& plan, controller_index index) {
+  const controller* c = plan.find(index);
+  if (c != nullptr && c->kind != nullptr) {
+    if (c->kind->role == controller_role::root || (c->kind->is_root() && index.value == 0)) {
+      return c->kind->root_bus.empty() ? std::string("pci.0") : std::string(c->kind->root_bus);
+    }
+    if (c->kind->role == controller_role::extra_root) return controller_id(index) + ".0";
+  }
+  if (index.value == 0) return "pci.0";
+  return controller_id(index);
+}
+
+/// The CCW variant of a virtio-pci device: the `-pci` part of its name and what follows
+/// it becomes `-ccw` (virtio-net-pci → virtio-net-ccw; there are no transitional CCW
+/// devices). A name without `-pci` is returned as it is.
+[[nodiscard]] inline std::string ccw_device(std::string_view pci_device) {
+  const std::size_t at = pci_device.rfind("-pci");
+  if (at == std::string_view::npos) return std::string(pci_device);
+  return std::string(pci_device.substr(0, at)) + "-ccw";
+}
+
+/// The request a placement is for, or nullptr when `requests` is not the list the plan
+/// was made from.
+[[nodiscard]] inline const request* request_of(const placement& p, std::span<const request> requests) noexcept {
+  return p.request < requests.size() ? &requests[p.request] : nullptr;
+}
+
+/// The QEMU device of a placement: the request's device (PCI), its virtio-mmio variant
+/// (mmio), or its CCW variant (ccw). Empty when the request is unknown.
+[[nodiscard]] inline std::string device_driver(const placement& p, std::span<const request> requests) {
+  const request* r = request_of(p, requests);
+  if (r == nullptr) return {};
+  switch (p.kind) {
+    case placement_kind::pci: return std::string(r->device.qemu_device);
+    case placement_kind::mmio:
+      return std::string(r->device.mmio_device.empty() ? r->device.qemu_device : r->device.mmio_device);
+    case placement_kind::ccw: return ccw_device(r->device.qemu_device);
+  }
+  return {};
+}
+
+/// `virtio-mmio-bus.<N>`: the QEMU bus of a virtio-mmio placement.
+[[nodiscard]] inline std::string mmio_bus(const placement& p) {
+  return "virtio-mmio-bus." + std::to_string(p.transport);
+}
+
+/// `fe.0.<devno>`: the CCW bus id of a channel-I/O placement (css 0xfe, subchannel set 0).
+[[nodiscard]] inline std::string ccw_devno(const placement& p) {
+  std::string out = "fe.0.";
+  append_hex(out, p.transport & 0xffffu, 4);
+  return out;
+}
+
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_EMIT_DETAIL_EMIT_TEXT_HPP
+// ---- end pciplan/emit/detail/emit_text.hpp
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace pciplan::inline v0 {
+
+namespace detail {
+
+/// Writes the members of one JSON object on one line: `{"a": 1, "b": "x"}`.
+class json_object {
+ public:
+  explicit json_object(std::string& out) : out_(out) { out_ += '{'; }
+  json_object& key(std::string_view k) {
+    if (!first_) out_ += ", ";
+    first_ = false;
+    append_json_string(out_, k);
+    out_ += ": ";
+    return *this;
+  }
+  json_object& text(std::string_view k, std::string_view v) {
+    key(k);
+    append_json_string(out_, v);
+    return *this;
+  }
+  /// A string, or null when it is empty.
+  json_object& text_or_null(std::string_view k, std::string_view v) {
+    if (v.empty()) return null(k);
+    return text(k, v);
+  }
+  json_object& number(std::string_view k, long long v) {
+    key(k);
+    out_ += std::to_string(v);
+    return *this;
+  }
+  /// A number, or null when it is negative (-1: not set).
+  json_object& number_or_null(std::string_view k, long long v) {
+    if (v < 0) return null(k);
+    return number(k, v);
+  }
+  json_object& boolean(std::string_view k, bool v) {
+    key(k);
+    out_ += v ? "true" : "false";
+    return *this;
+  }
+  json_object& null(std::string_view k) {
+    key(k);
+    out_ += "null";
+    return *this;
+  }
+  /// `{"domain": d, "bus": b, "slot": s, "function": f}` (bus: the controller index).
+  json_object& address(std::string_view k, const controller_address& a) {
+    key(k);
+    json_object(out_)
+        .number("domain", a.domain)
+        .number("bus", a.bus.value)
+        .number("slot", a.slot)
+        .number("function", a.function)
+        .close();
+    return *this;
+  }
+  json_object& slots(std::string_view k, unsigned first, unsigned last) {
+    key(k);
+    json_object(out_).number("first", first).number("last", last).close();
+    return *this;
+  }
+  void close() { out_ += '}'; }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+/// `"name": [` then one element per line, then `]`.
+template <class Range, class Write>
+void json_array(std::string& out, std::string_view name, const Range& items, Write write, bool last) {
+  out += "  ";
+  append_json_string(out, name);
+  out += ": [";
+  bool first = true;
+  for (const auto& item : items) {
+    out += first ? "\n    " : ",\n    ";
+    first = false;
+    write(item);
+  }
+  out += first ? "]" : "\n  ]";
+  out += last ? "\n" : ",\n";
+}
+
+}  // namespace detail
+
+/// The plan as JSON (UTF-8; every string escaped, so any request name is safe):
+///
+///   {"machine": "q35",
+///    "controllers": [{"index", "model" (libvirt), "model_name" (QEMU device or null),
+///                     "added", "address" ({domain, bus, slot, function}, bus = the
+///                     parent's controller index; null for roots), "chassis", "port",
+///                     "chassis_nr", "bus_nr", "target_index", "numa_node" (null when not
+///                     set), "hotplug" ("on"/"off"/null), "multifunction", "io_reserve_zero",
+///                     "domain" and "guest_bus" (the guest PCI domain and bus number of the
+///                     bus it provides), "guest_bus_last" (the highest guest bus number
+///                     at or below it: its subordinate bus), "qemu_bus" (QEMU's name of
+///                     the bus it provides: "pcie.0", "pci.0", "pci.N"), "slots"
+///                     ({first, last}: the slots of that bus), "hotpluggable" (QEMU 7.2
+///                     hot-plugs a device into that bus: bus_hotpluggable), "spare" (a
+///                     hot-pluggable port with nothing on it: room for one hot-plugged
+///                     device)}, …],
+///    "devices": [{"name", "qemu_device" (as qemu_arguments writes it), "kind"
+///                 ("pci"/"mmio"/"ccw"), "address" ("0000:01:00.0", guest form, or null),
+///                 "libvirt_address" ({domain, bus, slot, function} or null), "transport"
+///                 ("virtio-mmio-bus.N" / "fe.0.xxxx", or null for PCI), "multifunction",
+///                 "rule" (name_of(rule)), "explanation" (pciplan::describe)}, …],
+///    "warnings": [{"code" ("io_window", "spares_short", "bus_numbers"), "text", "count"}, …]}
+///
+/// Controllers in plan order (by index), devices in request order. `requests` must be
+/// the list the plan was made from; `machine` is copied as it is (e.g. "q35").
+[[nodiscard]] inline std::string to_json(const topology_plan& plan, std::span<const request> requests,
+                                         std::string_view machine) {
+  std::string out = "{\n  \"machine\": ";
+  detail::append_json_string(out, machine);
+  out += ",\n";
+  const detail::bus_use use = detail::bus_use_of(plan);
+  std::size_t position = 0;
+  detail::json_array(
+      out, "controllers", plan.controllers,
+      [&](const controller& c) {
+        const std::size_t at = position++;
+        const bool hotpluggable = c.kind != nullptr && bus_hotpluggable(*c.kind, c.hotplug);
+        detail::json_object o(out);
+        o.number("index", c.index.value)
+            .text_or_null("model", c.kind != nullptr ? c.kind->model : std::string_view{})
+            .text_or_null("model_name", c.qemu_device())
+            .boolean("added", c.added);
+        if (c.has_address) o.address("address", c.libvirt_address);
+        else o.null("address");
+        o.number_or_null("chassis", c.chassis)
+            .number_or_null("port", c.port)
+            .number_or_null("chassis_nr", c.chassis_nr)
+            .number_or_null("bus_nr", c.bus_nr)
+            .number_or_null("target_index", c.target_index)
+            .number_or_null("numa_node", c.numa_node);
+        if (c.hotplug == toggle::unset) o.null("hotplug");
+        else o.text("hotplug", c.hotplug == toggle::on ? "on" : "off");
+        o.boolean("multifunction", c.multifunction == toggle::on)
+            .boolean("io_reserve_zero", c.io_reserve_zero)
+            .number("domain", c.domain)
+            .number("guest_bus", c.guest_bus.value)
+            .number("guest_bus_last", std::max(use.last_bus[at], c.guest_bus.value + 0u))
+            .text("qemu_bus", detail::bus_id(plan, c.index));
+        if (c.kind != nullptr) o.slots("slots", c.kind->slots.first, c.kind->slots.last);
+        else o.null("slots");
+        o.boolean("hotpluggable", hotpluggable)
+            .boolean("spare", hotpluggable && c.kind->role == controller_role::port && use.occupied[at] == 0)
+            .close();
+      },
+      false);
+  detail::json_array(
+      out, "devices", plan.placements,
+      [&](const placement& p) {
+        detail::json_object o(out);
+        o.text("name", p.name)
+            .text("qemu_device", detail::device_driver(p, requests))
+            .text("kind", name_of(p.kind));
+        if (p.kind == placement_kind::pci) {
+          o.text("address", to_text(p.guest_address).view()).address("libvirt_address", p.libvirt_address).null("transport");
+        } else {
+          o.null("address").null("libvirt_address");
+          o.text("transport", p.kind == placement_kind::mmio ? detail::mmio_bus(p) : detail::ccw_devno(p));
+        }
+        o.boolean("multifunction", p.multifunction)
+            .text("rule", name_of(p.why))
+            .text("explanation", describe(plan, p))
+            .close();
+      },
+      false);
+  detail::json_array(
+      out, "warnings", plan.warnings,
+      [&](const warning& w) {
+        detail::json_object(out)
+            .text("code", name_of(w.code))
+            .text("text", w.text)
+            .number("count", w.count)
+            .close();
+      },
+      true);
+  out += "}\n";
+  return out;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_EMIT_JSON_HPP
+// ---- end pciplan/emit/json.hpp
+// ---- begin pciplan/emit/qemu.hpp
+// pciplan — emit/qemu.hpp: a plan as QEMU command-line arguments.
+//
+//   for (const std::string& a : qemu_arguments(*plan, devices)) std::cout << a << '\n';
+//   // -device pcie-root-port,port=0x10,chassis=1,id=pci.1,bus=pcie.0,multifunction=on,addr=0x2
+//   // -device virtio-net-pci,id=net0,bus=pci.1,addr=0x0
+//
+// Names and key order follow libvirt's QEMU command line (libvirt-rules.md §1.4): the
+// controller with index N is `pci.N`, the root bus is `pcie.0` or `pci.0`, a further
+// pseries PHB's bus is `pci.N.0`. Only the addressing part of each device is written:
+// backends (netdev=, drive=, chardev=) and other device properties are the caller's.
+#ifndef PCIPLAN_EMIT_QEMU_HPP
+#define PCIPLAN_EMIT_QEMU_HPP
+
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pciplan::inline v0 {
+
+/// How `-device` arguments are spelled.
+enum class qemu_syntax : unsigned char {
+  classic,  ///< `-device pcie-root-port,port=0x10,chassis=1,id=pci.1,…` (commas in values doubled)
+  json,     ///< `-device {"driver":"pcie-root-port","port":16,"chassis":1,"id":"pci.1",…}`
+            ///< (QEMU 6.0 and later; what libvirt 9 uses)
+};
+
+/// Options of qemu_arguments.
+struct qemu_options {
+  qemu_syntax syntax = qemu_syntax::classic;
+  /// Root-bus positions whose device the machine creates by itself (q35's ICH9 SATA at
+  /// 00:1f.2, pc's PIIX3 IDE at 00:01.1): a placement there is that built-in device, so
+  /// it gets no -device (QEMU would refuse the second one). `qemu_options_for<M>()` fills
+  /// it from the machine's reserved functions.
+  std::span<const reserved_function> built_in{};
+};
+
+/// The options for a machine type: its built-in devices are not emitted.
+template <MachineType M>
+[[nodiscard]] constexpr qemu_options qemu_options_for(qemu_syntax syntax = qemu_syntax::classic) noexcept {
+  qemu_options o{};
+  o.syntax = syntax;
+  o.built_in = std::span<const reserved_function>(machine_traits<M>::reserved);
+  return o;
+}
+
+namespace detail {
+
+/// One `-device` argument, built key by key in either syntax.
+class qemu_device_line {
+ public:
+  qemu_device_line(qemu_syntax syntax, std::string_view driver) : json_(syntax == qemu_syntax::json) {
+    text_ = "-device ";
+    if (json_) {
+      text_ += "{\"driver\":";
+      append_json_string(text_, driver);
+    } else {
+      append_classic(driver);
+    }
+  }
+  qemu_device_line& text(std::string_view key, std::string_view value) {
+    begin(key);
+    if (json_) append_json_string(text_, value);
+    else append_classic(value);
+    return *this;
+  }
+  /// A number: decimal in JSON; in classic syntax hexadecimal (`0x10`) when `hex`.
+  qemu_device_line& number(std::string_view key, long long value, bool hex = false) {
+    begin(key);
+    if (!json_ && hex && value >= 0) {
+      text_ += "0x";
+      append_hex(text_, static_cast<unsigned long long>(value));
+    } else {
+      text_ += std::to_string(value);
+    }
+    return *this;
+  }
+  /// A boolean: `on`/`off` in classic syntax, `true`/`false` in JSON.
+  qemu_device_line& flag(std::string_view key, bool value) {
+    begin(key);
+    text_ += json_ ? (value ? "true" : "false") : (value ? "on" : "off");
+    return *this;
+  }
+  /// `bus=`, `multifunction=on` when asked, and `addr=0xS` or `addr=0xS.0xF`.
+  qemu_device_line& address(std::string_view bus, unsigned slot, unsigned function, bool multifunction) {
+    text("bus", bus);
+    if (multifunction) flag("multifunction", true);
+    std::string addr = "0x";
+    append_hex(addr, slot);
+    if (function != 0) {
+      addr += ".0x";
+      append_hex(addr, function);
+    }
+    return text("addr", addr);
+  }
+  [[nodiscard]] std::string done() {
+    if (json_) text_ += '}';
+    return std::move(text_);
+  }
+
+ private:
+  void begin(std::string_view key) {
+    if (json_) {
+      text_ += ',';
+      append_json_string(text_, key);
+      text_ += ':';
+    } else {
+      text_ += ',';
+      text_ += key;
+      text_ += '=';
+    }
+  }
+  /// QemuOpts quoting: a comma inside a value is written twice.
+  void append_classic(std::string_view value) {
+    for (char c : value) {
+      text_ += c;
+      if (c == ',') text_ += ',';
+    }
+  }
+
+  std::string text_;
+  bool json_ = false;
+};
+
+/// Whether controller `c` needs a `-device`: every controller except the root bus (index
+/// 0, and pseries' default PHB, target index 0).
+[[nodiscard]] inline bool emits_device(const controller& c) noexcept {
+  if (c.index.value == 0 || c.kind == nullptr) return false;
+  if (c.kind->role == controller_role::root) return false;
+  if (c.kind->role == controller_role::extra_root) return c.target_index != 0;
+  return true;
+}
+
+/// The controllers in an order QEMU accepts: by index, except that a controller always
+/// comes after the controller whose bus it sits on (a given list may number a parent
+/// above its child). Cycles and unknown parents cannot stop it: such a controller comes
+/// at its index.
+[[nodiscard]] inline std::vector<const controller*> parent_first(const topology_plan& plan) {
+  std::vector<const controller*> by_index;
+  by_index.reserve(plan.controllers.size());
+  for (const controller& c : plan.controllers) by_index.push_back(&c);
+  std::stable_sort(by_index.begin(), by_index.end(),
+                   [](const controller* a, const controller* b) { return a->index < b->index; });
+  std::vector<const controller*> out;
+  out.reserve(by_index.size());
+  std::vector<unsigned char> state(by_index.size(), 0);  // 0 new, 1 on the path, 2 placed
+  const auto position = [&](controller_index index) -> std::size_t {
+    const auto it = std::lower_bound(by_index.begin(), by_index.end(), index,
+                                     [](const controller* c, controller_index i) { return c->index < i; });
+    return (it != by_index.end() && (*it)->index == index) ? static_cast<std::size_t>(it - by_index.begin())
+                                                            : by_index.size();
+  };
+  std::vector<std::size_t> path;
+  for (std::size_t i = 0; i != by_index.size(); ++i) {
+    // Walk up to the first ancestor not yet placed, then place the chain top-down.
+    path.clear();
+    std::size_t at = i;
+    while (at != by_index.size() && state[at] == 0) {
+      state[at] = 1;
+      path.push_back(at);
+      const controller& c = *by_index[at];
+      at = c.has_address ? position(c.libvirt_address.bus) : by_index.size();
+    }
+    for (auto it = path.rbegin(); it != path.rend(); ++it) {
+      state[*it] = 2;
+      out.push_back(by_index[*it]);
+    }
+  }
+  return out;
+}
+
+/// The `-device` argument of a controller (see qemu_arguments).
+[[nodiscard]] inline std::string controller_argument(const topology_plan& plan, const controller& c,
+                                                     qemu_syntax syntax) {
+  const controller_descriptor& k = *c.kind;
+  const std::string_view device = c.qemu_device();
+  qemu_device_line line(syntax, device);
+  if (k.numbered_by.has(numbering::port) && c.port >= 0) line.number(qemu_name_of(numbering::port), c.port, true);
+  if (k.numbered_by.has(numbering::chassis) && c.chassis >= 0) line.number(qemu_name_of(numbering::chassis), c.chassis);
+  if (k.numbered_by.has(numbering::chassis_nr) && c.chassis_nr >= 0) {
+    line.number(qemu_name_of(numbering::chassis_nr), c.chassis_nr);
+  }
+  if (k.numbered_by.has(numbering::bus_nr) && c.bus_nr >= 0) line.number(qemu_name_of(numbering::bus_nr), c.bus_nr);
+  if (k.numbered_by.has(numbering::target_index) && c.target_index >= 0) {
+    line.number(qemu_name_of(numbering::target_index), c.target_index);
+  }
+  line.text("id", controller_id(c.index));
+  if (k.numa_node && c.numa_node >= 0) line.number("numa_node", c.numa_node);
+  if (k.role == controller_role::port && c.hotplug == toggle::off) line.flag("hotplug", false);
+  if (c.io_reserve_zero && device == "pcie-root-port") line.number("io-reserve", 0);
+  if (c.has_address) {
+    line.address(bus_id(plan, c.libvirt_address.bus), c.libvirt_address.slot, c.libvirt_address.function,
+                 c.multifunction == toggle::on);
+  }
+  return line.done();
+}
+
+/// The `-device` argument of a placement (see qemu_arguments).
+[[nodiscard]] inline std::string placement_argument(const topology_plan& plan, const placement& p,
+                                                    std::span<const request> requests, qemu_syntax syntax) {
+  qemu_device_line line(syntax, device_driver(p, requests));
+  line.text("id", p.name);
+  switch (p.kind) {
+    case placement_kind::pci:
+      line.address(bus_id(plan, p.libvirt_address.bus), p.libvirt_address.slot, p.libvirt_address.function,
+                   p.multifunction);
+      break;
+    case placement_kind::mmio: line.text("bus", mmio_bus(p)); break;
+    case placement_kind::ccw: line.text("devno", ccw_devno(p)); break;
+  }
+  return line.done();
+}
+
+}  // namespace detail
+
+/// The QEMU arguments that build the plan's topology, one string per `-device` pair:
+///  - first every controller except the root bus, by index but always after the
+///    controller it plugs into, as `-device <model>,<numbering>,id=pci.N,…,bus=…,addr=…`.
+///    Numbering in libvirt's order: `port=0x<port>,chassis=<n>` (root and downstream
+///    ports), `chassis_nr=<n>` (pci-bridge), `bus_nr=<n>` (pxb, pxb-pcie), `index=<n>`
+///    (a further pseries PHB, which has no bus= or addr=); after the id `numa_node=<n>`
+///    (expanders, PHBs), `hotplug=off` (ports with hotplug off), `io-reserve=0`
+///    (pcie-root-port with io_reserve_zero);
+///  - then every placement in request order: `-device <qemu device>,id=<name>,bus=…,addr=…`
+///    (PCI), `…,id=<name>,bus=virtio-mmio-bus.<N>` with the virtio-mmio device
+///    (virtio-mmio), or `…,id=<name>,devno=fe.0.<xxxx>` with the `-ccw` device (s390x).
+/// `addr=0xS` for function 0, `addr=0xS.0xF` otherwise; `multifunction=on` on function 0
+/// of a shared slot. `requests` must be the list the plan was made from (it supplies the
+/// device names). Hotplug off on the root bus is a machine setting, not a -device: on pc
+/// add `-global PIIX4_PM.acpi-root-pci-hotplug=off` yourself.
+[[nodiscard]] inline std::vector<std::string> qemu_arguments(const topology_plan& plan,
+                                                             std::span<const request> requests,
+                                                             const qemu_options& options = {}) {
+  std::vector<std::string> out;
+  out.reserve(plan.controllers.size() + plan.placements.size());
+  for (const controller* c : detail::parent_first(plan)) {
+    if (detail::emits_device(*c)) out.push_back(detail::controller_argument(plan, *c, options.syntax));
+  }
+  for (const placement& p : plan.placements) {
+    const bool built_in =
+        p.kind == placement_kind::pci && p.libvirt_address.bus.value == 0 && p.libvirt_address.domain == 0 &&
+        std::any_of(options.built_in.begin(), options.built_in.end(), [&](const reserved_function& f) {
+          return f.slot == p.libvirt_address.slot && f.function == p.libvirt_address.function;
+        });
+    if (!built_in) out.push_back(detail::placement_argument(plan, p, requests, options.syntax));
+  }
+  return out;
+}
+
+/// The QEMU arguments for `nodes` guest NUMA nodes, so that expanders and PHBs with
+/// `numa_node=` are accepted:
+///   -object memory-backend-ram,id=ram-node0,size=<ram_size>
+///   -numa node,nodeid=0,memdev=ram-node0
+///   -numa node,nodeid=1            (and so on: memory-less nodes)
+/// QEMU 7.2 refuses `-numa node` lines that give no memory at all ("total memory for
+/// NUMA nodes (0x0) should equal RAM size"), so node 0 owns all guest RAM through one
+/// memory backend. `ram_size` must equal the guest's `-m` (QEMU's default is 128M).
+/// Nothing for 0 nodes. Always classic syntax (`-numa` takes no JSON).
+[[nodiscard]] inline std::vector<std::string> qemu_numa_arguments(unsigned nodes, std::string_view ram_size = "128M") {
+  std::vector<std::string> out;
+  if (nodes == 0) return out;
+  out.push_back("-object memory-backend-ram,id=ram-node0,size=" + std::string(ram_size));
+  out.emplace_back("-numa node,nodeid=0,memdev=ram-node0");
+  for (unsigned n = 1; n < nodes; ++n) out.push_back("-numa node,nodeid=" + std::to_string(n));
+  return out;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_EMIT_QEMU_HPP
+// ---- end pciplan/emit/qemu.hpp
+// ---- begin pciplan/emit/tree.hpp
+// pciplan — emit/tree.hpp: a plan drawn as a tree, in the spirit of `lspci -tv`.
+//
+//   -[0000:00]-  pcie.0 pcie-root
+//    +-01.0-[01]  pci.1 pcie-root-port
+//    |   \-00.0  net0 virtio-net-pci
+//    +-01.1-[02-03]  pci.2 pcie-root-port
+//    |   \-00.0-[03]  pci.3 pcie-pci-bridge
+//    |       \-01.0  legacy0 e1000
+//    \-1e.0  scratch virtio-blk-pci
+//   virtio-mmio:
+//     virtio-mmio-bus.31  m0 virtio-blk-device
+//
+// Bus numbers are the guest's, as firmware assigns them (depth first).
+#ifndef PCIPLAN_EMIT_TREE_HPP
+#define PCIPLAN_EMIT_TREE_HPP
+
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pciplan::inline v0 {
+
+namespace detail {
+
+/// Draws one plan: the bus tree of each root, then the non-PCI transports.
+class tree_writer {
+ public:
+  tree_writer(const topology_plan& plan, std::span<const request> requests) : plan_(plan), requests_(requests) {
+    const std::size_t n = plan.controllers.size();
+    for (std::size_t i = 0; i != n; ++i) {
+      const unsigned index = plan.controllers[i].index.value;
+      if (index >= position_.size()) position_.resize(index + 1u, none);
+      if (position_[index] == none) position_[index] = i;
+    }
+    children_.resize(n);
+    drawn_.assign(n, false);
+    use_ = bus_use_of(plan);
+    for (std::size_t i = 0; i != n; ++i) {
+      const controller& c = plan.controllers[i];
+      if (!c.has_address) continue;
+      const std::size_t parent = find(c.libvirt_address.bus);
+      if (parent == none || parent == i) continue;
+      children_[parent].push_back({c.libvirt_address.slot, c.libvirt_address.function, true, i});
+    }
+    for (std::size_t i = 0; i != plan.placements.size(); ++i) {
+      const placement& p = plan.placements[i];
+      if (p.kind != placement_kind::pci) continue;
+      const std::size_t parent = find(p.libvirt_address.bus);
+      if (parent == none) {
+        unattached_devices_.push_back(i);
+        continue;
+      }
+      children_[parent].push_back({p.guest_address.slot, p.guest_address.function, false, i});
+    }
+    for (auto& list : children_) {
+      std::stable_sort(list.begin(), list.end(), [](const child& a, const child& b) {
+        return a.slot != b.slot ? a.slot < b.slot : a.function < b.function;
+      });
+    }
+  }
+
+  [[nodiscard]] std::string draw() {
+    // Each root bus is a tree: the main root first, then further roots by domain.
+    std::vector<std::size_t> roots;
+    for (std::size_t i = 0; i != plan_.controllers.size(); ++i) {
+      const controller& c = plan_.controllers[i];
+      if (!c.has_address && c.kind != nullptr && c.kind->is_root()) roots.push_back(i);
+    }
+    std::stable_sort(roots.begin(), roots.end(), [&](std::size_t a, std::size_t b) {
+      const controller& x = plan_.controllers[a];
+      const controller& y = plan_.controllers[b];
+      return x.domain != y.domain ? x.domain < y.domain : x.index < y.index;
+    });
+    for (std::size_t r : roots) draw_root(r);
+    // Whatever no root reaches: address-less non-roots, unknown parents, cycles.
+    bool header = false;
+    for (std::size_t i = 0; i != plan_.controllers.size(); ++i) {
+      if (drawn_[i]) continue;
+      if (!header) out_ += "not attached:\n";
+      header = true;
+      draw_controller(i, "  ", "  ");
+    }
+    for (std::size_t i : unattached_devices_) {
+      if (!header) out_ += "not attached:\n";
+      header = true;
+      out_ += "  ";
+      device_label(plan_.placements[i]);
+    }
+    section(placement_kind::mmio, "virtio-mmio:\n");
+    section(placement_kind::ccw, "ccw:\n");
+    return std::move(out_);
+  }
+
+ private:
+  static constexpr std::size_t none = static_cast<std::size_t>(-1);
+  struct child {
+    unsigned slot = 0;
+    unsigned function = 0;
+    bool is_controller = false;
+    std::size_t which = 0;  // into plan.controllers or plan.placements
+  };
+
+  [[nodiscard]] std::size_t find(controller_index index) const noexcept {
+    return index.value < position_.size() ? position_[index.value] : none;
+  }
+
+  void slot_text(unsigned slot, unsigned function) {
+    append_hex(out_, slot, 2);
+    out_ += '.';
+    append_hex(out_, function);
+  }
+
+  void attributes(const controller& c) {
+    if (c.kind != nullptr && c.kind->role == controller_role::extra_root && c.target_index >= 0) {
+      out_ += " index=" + std::to_string(c.target_index);
+    }
+    if (c.numa_node >= 0) out_ += " numa_node=" + std::to_string(c.numa_node);
+    if (c.hotplug == toggle::off) out_ += " hotplug=off";
+  }
+
+  [[nodiscard]] static std::string_view device_of(const controller& c) {
+    const std::string_view d = c.qemu_device();
+    return d.empty() && c.kind != nullptr ? c.kind->model : d;
+  }
+
+  void draw_root(std::size_t i) {
+    const controller& c = plan_.controllers[i];
+    drawn_[i] = true;
+    out_ += "-[";
+    append_hex(out_, c.domain, 4);
+    out_ += ':';
+    append_hex(out_, c.guest_bus.value, 2);
+    out_ += "]-  ";
+    out_ += c.index.value == 0 ? bus_id(plan_, c.index) : controller_id(c.index);
+    out_ += ' ';
+    out_ += device_of(c);
+    attributes(c);
+    out_ += '\n';
+    draw_children(i, "");
+  }
+
+  /// `ss.f-[bb]  pci.N device` (or `[bb-ss]` when buses lie below), then its children.
+  void draw_controller(std::size_t i, const std::string& first, const std::string& rest) {
+    const controller& c = plan_.controllers[i];
+    drawn_[i] = true;
+    out_ += first;
+    if (c.has_address) {
+      slot_text(c.libvirt_address.slot, c.libvirt_address.function);
+      out_ += '-';
+    }
+    const unsigned low = (c.kind != nullptr && c.kind->role == controller_role::expander && c.bus_nr >= 0)
+                             ? static_cast<unsigned>(c.bus_nr)
+                             : c.guest_bus.value;
+    const unsigned high = std::max(low, use_.last_bus[i]);
+    out_ += '[';
+    append_hex(out_, low, 2);
+    if (high != low) {
+      out_ += '-';
+      append_hex(out_, high, 2);
+    }
+    out_ += "]  ";
+    out_ += controller_id(c.index);
+    out_ += ' ';
+    out_ += device_of(c);
+    attributes(c);
+    out_ += '\n';
+    draw_children(i, rest);
+  }
+
+  void device_label(const placement& p) {
+    slot_text(p.guest_address.slot, p.guest_address.function);
+    out_ += "  ";
+    name_and_device(p);
+  }
+
+  /// `<name> <qemu device>`; the device is left out when the request is unknown.
+  void name_and_device(const placement& p) {
+    out_ += p.name;
+    const std::string driver = device_driver(p, requests_);
+    if (!driver.empty()) out_ += ' ' + driver;
+    out_ += '\n';
+  }
+
+  void draw_children(std::size_t i, const std::string& prefix) {
+    const std::vector<child>& list = children_[i];
+    for (std::size_t k = 0; k != list.size(); ++k) {
+      const child& c = list[k];
+      const bool last = k + 1 == list.size();
+      if (c.is_controller) {
+        if (drawn_[c.which]) continue;  // a cycle in a hand-made list
+        draw_controller(c.which, prefix + (last ? " \\-" : " +-"), prefix + (last ? "    " : " |  "));
+      } else {
+        out_ += prefix + (last ? " \\-" : " +-");
+        device_label(plan_.placements[c.which]);
+      }
+    }
+  }
+
+  void section(placement_kind kind, std::string_view header) {
+    std::vector<const placement*> list;
+    for (const placement& p : plan_.placements) {
+      if (p.kind == kind) list.push_back(&p);
+    }
+    if (list.empty()) return;
+    std::stable_sort(list.begin(), list.end(),
+                     [](const placement* a, const placement* b) { return a->transport < b->transport; });
+    out_ += header;
+    for (const placement* p : list) {
+      out_ += "  ";
+      out_ += kind == placement_kind::mmio ? mmio_bus(*p) : ccw_devno(*p);
+      out_ += "  ";
+      name_and_device(*p);
+    }
+  }
+
+  const topology_plan& plan_;
+  std::span<const request> requests_;
+  std::vector<std::size_t> position_;               // controller index -> position in plan.controllers
+  std::vector<std::vector<child>> children_;        // per controller: what sits on its bus
+  std::vector<std::size_t> unattached_devices_;     // PCI placements on an unknown bus
+  std::vector<bool> drawn_;
+  bus_use use_;                                     // subordinate bus per controller
+  std::string out_;
+};
+
+}  // namespace detail
+
+/// The plan as a text tree, one line per controller and device, like `lspci -tv`:
+///  - one tree per root bus, headed `-[dddd:bb]-  <name> <device>`: the main root
+///    (named after its bus, `pcie.0` or `pci.0`), then each further pseries PHB
+///    (`pci.N`) in its own PCI domain;
+///  - below it, sorted by slot.function, each controller as
+///    `ss.f-[bb]  pci.N <qemu device>` — `[bb]` its secondary bus, `[bb-ss]` when buses
+///    lie below it (an expander's range starts at its own root bus, busNr) — followed
+///    by what sits on its bus, and each device as `ss.f  <name> <qemu device>`;
+///  - ` index=`, ` numa_node=` and ` hotplug=off` after a controller when they are set;
+///  - then `virtio-mmio:` and `ccw:` sections, by transport, and `not attached:` for
+///    anything no root reaches (only possible with a hand-made controller list).
+/// Bus numbers are guest bus numbers in hexadecimal. `requests` must be the list the
+/// plan was made from (it supplies the device names). Deterministic: the same plan
+/// always gives the same text.
+[[nodiscard]] inline std::string tree(const topology_plan& plan, std::span<const request> requests) {
+  return detail::tree_writer(plan, requests).draw();
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_EMIT_TREE_HPP
+// ---- end pciplan/emit/tree.hpp
+
+// ---- begin pciplan/compile_time/fixed_layout.hpp
+// pciplan — compile_time/fixed_layout.hpp: a hand-written PCI layout declared with types and
 // checked at compile time.
 //
 //   using namespace pciplan;
@@ -7170,7 +7641,7 @@ template <MachineType M>
 //       place<pcie_root_port, "rp2">(on_root, at<1, 1>),
 //       place<models::virtio_net, "wan">(on<"rp1">),
 //       place<models::virtio_blk, "disk">(on<"rp2">));
-//   static_assert(appliance.at("wan").address == pci_address{0, 1, 0, 0});
+//   static_assert(appliance.at("wan").guest_address == pci_address{0, 1, 0, 0});
 //
 // Every placement names its parent bus (`on_root`, or `on<"name">` of a controller
 // declared before it) and its slot and function (`at<slot, function>`, default
@@ -7188,8 +7659,8 @@ template <MachineType M>
 // bus_nr and no other kind has one; bus numbers fit in 0-255 and the bus_nr
 // partitions hold everything below them (qemu-rules-and-peers.md (b) rules 1, 3, 11,
 // 14, 16, 17). Guest bus numbers are computed depth first, as SeaBIOS assigns them.
-#ifndef PCIPLAN_FIXED_LAYOUT_HPP
-#define PCIPLAN_FIXED_LAYOUT_HPP
+#ifndef PCIPLAN_COMPILE_TIME_FIXED_LAYOUT_HPP
+#define PCIPLAN_COMPILE_TIME_FIXED_LAYOUT_HPP
 
 
 #include <array>
@@ -7284,8 +7755,8 @@ struct layout_entry {
   std::string_view qemu_device{};
   std::string_view libvirt_model{};  ///< controllers: libvirt's model; devices: the model attribute
   bool controller = false;
-  pci_address address{};             ///< guest address (bus = guest bus number)
-  bus_number bus{};                  ///< controllers: the guest bus number of the bus they provide
+  pci_address guest_address{};             ///< guest address (bus = guest bus number)
+  bus_number guest_bus{};                  ///< controllers: the guest bus number of the bus they provide
   unsigned first_bus = 0;            ///< expanders: bus_nr
   bool multifunction = false;        ///< function 0 of a slot whose other functions are used
   int parent_index = -1;             ///< index of the parent entry; -1 for the root bus
@@ -7412,7 +7883,7 @@ constexpr std::size_t children_of(const std::array<layout_entry, N>& e, int owne
   for (std::size_t i = 0; i != N; ++i) {
     if (e[i].parent_index != owner) continue;
     std::size_t at = count++;
-    for (; at != 0 && e[out[at - 1]].address.devfn() > e[i].address.devfn(); --at) out[at] = out[at - 1];
+    for (; at != 0 && e[out[at - 1]].guest_address.devfn() > e[i].guest_address.devfn(); --at) out[at] = out[at - 1];
     out[at] = i;
   }
   return count;
@@ -7427,10 +7898,10 @@ constexpr void number_buses(std::array<layout_entry, N>& e, const std::array<pla
   const std::size_t count = children_of(e, owner, kids);
   for (std::size_t k = 0; k != count; ++k) {
     const std::size_t i = kids[k];
-    e[i].address.bus = bus_number{static_cast<std::uint8_t>(bus)};
+    e[i].guest_address.bus = bus_number{static_cast<std::uint8_t>(bus)};
     if (!info[i].controller || info[i].desc.role == controller_role::expander) continue;
     const unsigned mine = next++;
-    e[i].bus = bus_number{static_cast<std::uint8_t>(mine > 255 ? 255 : mine)};
+    e[i].guest_bus = bus_number{static_cast<std::uint8_t>(mine > 255 ? 255 : mine)};
     number_buses(e, info, static_cast<int>(i), mine, next);
   }
 }
@@ -7454,7 +7925,7 @@ constexpr layout_build<N> build_layout(const std::array<placement_info, N>& info
       e[i].libvirt_model = p.libvirt_model;
       e[i].controller = p.controller;
       e[i].first_bus = p.first_bus;
-      e[i].address = pci_address(0, 0, p.slot, p.function);
+      e[i].guest_address = pci_address(0, 0, p.slot, p.function);
       if (is_root_name(p.name, root.root_bus)) return fail(layout_problem::duplicate_name, i);
       for (std::size_t j = 0; j != i; ++j) {
         if (info[j].name == p.name) return fail(layout_problem::duplicate_name, i);
@@ -7533,7 +8004,7 @@ constexpr layout_build<N> build_layout(const std::array<placement_info, N>& info
         if (first < used_below) return fail(layout_problem::bus_nr_overlap, i);
         // pxb: its root bus holds an internal bridge, whose bus the devices use
         const unsigned own = first + info[i].desc.bus_numbers - 1;
-        e[i].bus = bus_number{static_cast<std::uint8_t>(own)};
+        e[i].guest_bus = bus_number{static_cast<std::uint8_t>(own)};
         next = own + 1;
         number_buses(e, info, static_cast<int>(i), own, next);
         if (next > 256) return fail(layout_problem::bus_numbers_exhausted, i);
@@ -7651,9 +8122,9 @@ void write_subtree(std::ostream& os, const fixed_layout<M, N>& layout, int owner
     const std::size_t i = kids[k];
     const layout_entry& e = layout.entries[i];
     for (unsigned d = 0; d != depth; ++d) os << "  ";
-    os << e.address << "  " << e.name << "  " << e.qemu_device;
+    os << e.guest_address << "  " << e.name << "  " << e.qemu_device;
     if (e.multifunction) os << " (multifunction)";
-    if (e.controller) os << "  -> bus " << bounded_text<2>{}.append_hex(e.bus.value, 2);
+    if (e.controller) os << "  -> bus " << bounded_text<2>{}.append_hex(e.guest_bus.value, 2);
     os << '\n';
     if (e.controller) write_subtree(os, layout, static_cast<int>(i), depth + 1);
   }
@@ -7673,20 +8144,20 @@ std::ostream& operator<<(std::ostream& os, const fixed_layout<M, N>& layout) {
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_FIXED_LAYOUT_HPP
-// ---- end pciplan/fixed_layout.hpp
-// ---- begin pciplan/static_plan.hpp
-// pciplan — static_plan.hpp: planning a fixed set of devices at compile time.
+#endif  // PCIPLAN_COMPILE_TIME_FIXED_LAYOUT_HPP
+// ---- end pciplan/compile_time/fixed_layout.hpp
+// ---- begin pciplan/compile_time/static_plan.hpp
+// pciplan — compile_time/static_plan.hpp: planning a fixed set of devices at compile time.
 //
 //   constexpr auto appliance = static_plan<machines::q35>(
 //       device<models::virtio_net>("wan"), device<models::virtio_net>("lan"));
-//   static_assert(appliance.at("wan").address == pci_address{0, 1, 0, 0});
+//   static_assert(appliance.at("wan").guest_address == pci_address{0, 1, 0, 0});
 //
 // The run-time planner runs in constant evaluation and its result is copied into
 // fixed-size arrays. A layout that cannot be planned does not compile: the error's
 // call chain names the device and the planner's reason, as at run time.
-#ifndef PCIPLAN_STATIC_PLAN_HPP
-#define PCIPLAN_STATIC_PLAN_HPP
+#ifndef PCIPLAN_COMPILE_TIME_STATIC_PLAN_HPP
+#define PCIPLAN_COMPILE_TIME_STATIC_PLAN_HPP
 
 
 #include <array>
@@ -7746,11 +8217,7 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan, class... Req
   requires detail::all_requests<Requests...>
 consteval fixed_plan<sizeof...(Requests)> static_plan(plan_options options, Requests... requests) {
   const std::array<request, sizeof...(Requests)> list{requests...};
-  detail::planning<M> state{};
-  state.requests = list;
-  state.options = options;
-  state.compile_time_errors = true;
-  const result<topology_plan> r = detail::run_plan<M, Policy>(state);
+  const result<topology_plan> r = plan<M, Policy>(list, options, {}, on_failure::stop_compilation);
   fixed_plan<sizeof...(Requests)> out{};
   if (!r) {
     detail::compile_time_error("pciplan::static_plan: the layout cannot be planned");
@@ -7777,8 +8244,8 @@ consteval fixed_plan<sizeof...(Requests)> static_plan(Requests... requests) {
 
 }  // namespace pciplan::inline v0
 
-#endif  // PCIPLAN_STATIC_PLAN_HPP
-// ---- end pciplan/static_plan.hpp
+#endif  // PCIPLAN_COMPILE_TIME_STATIC_PLAN_HPP
+// ---- end pciplan/compile_time/static_plan.hpp
 
 #endif  // PCIPLAN_PCIPLAN_HPP
 // ---- end pciplan/pciplan.hpp

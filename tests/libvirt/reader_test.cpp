@@ -10,7 +10,7 @@
 
 using pciplan::libvirt::domain;
 using pciplan::libvirt::input_error;
-using pciplan::libvirt::machine_id;
+using pciplan::machine_id;
 
 namespace {
 
@@ -42,7 +42,7 @@ std::string error_of(const std::string& xml) {
 }  // namespace
 
 TEST_CASE("libvirt-rules.md §2.1: machine types by arch and machine attribute", "[libvirt][reader]") {
-  using pciplan::libvirt::machine_of;
+  using pciplan::machine_of;
   CHECK(machine_of("x86_64", "pc-i440fx-7.2") == machine_id::pc);
   CHECK(machine_of("x86_64", "") == machine_id::pc);
   CHECK(machine_of("x86_64", "pc-q35-7.2") == machine_id::q35);
@@ -147,8 +147,8 @@ TEST_CASE("libvirt-rules.md §4.10: an all-zero PCI address means 'PCI, anywhere
   CHECK(find(d, "net0")->fixed == pciplan::address_kind::none);
   CHECK(find(d, "net0")->via == pciplan::transport::pci);
   CHECK(find(d, "net1")->fixed == pciplan::address_kind::full);
-  CHECK(find(d, "net1")->address == pciplan::controller_address(0, 0, 5, 0));
-  CHECK(find(d, "net2")->address == pciplan::controller_address(0, 4, 0, 0));  // omitted fields are 0
+  CHECK(find(d, "net1")->libvirt_address == pciplan::controller_address(0, 0, 5, 0));
+  CHECK(find(d, "net2")->libvirt_address == pciplan::controller_address(0, 4, 0, 0));  // omitted fields are 0
 }
 
 TEST_CASE("libvirt-rules.md §2.4: <address type='virtio-mmio'/> asks for virtio-mmio", "[libvirt][reader]") {
@@ -303,9 +303,9 @@ TEST_CASE("the chipset's own controllers are index 0 of their type, whatever ord
     domain d(xml);
     const auto plan = d.plan(policy);
     REQUIRE(plan.has_value());
-    CHECK(plan->at("usb1").address == pciplan::pci_address(0, 0, 1, 2));  // index 0, the second element
+    CHECK(plan->at("usb1").guest_address == pciplan::pci_address(0, 0, 1, 2));  // index 0, the second element
     CHECK(plan->at("usb1").why == pciplan::rule::chipset_slot);
-    CHECK(plan->at("usb0").address != pciplan::pci_address(0, 0, 1, 2));
+    CHECK(plan->at("usb0").guest_address != pciplan::pci_address(0, 0, 1, 2));
   }
 }
 
@@ -322,9 +322,9 @@ TEST_CASE("a PIIX3 USB controller with another index is an ordinary device, even
   domain d(first);
   const auto plan = d.plan(pciplan::libvirt::policy_kind::libvirt);
   REQUIRE(plan.has_value());
-  CHECK(plan->at("usb0").address == pciplan::pci_address(0, 0, 2, 0));
+  CHECK(plan->at("usb0").guest_address == pciplan::pci_address(0, 0, 2, 0));
   CHECK(plan->at("usb0").why != pciplan::rule::chipset_slot);
-  CHECK(plan->at("usb1").address == pciplan::pci_address(0, 0, 3, 0));
+  CHECK(plan->at("usb1").guest_address == pciplan::pci_address(0, 0, 3, 0));
   // planned again, the written document is a fixed point (the index-1 controller pinned
   // at 00:02.0 is not drafted into the chipset role either)
   const std::string once = d.write(*plan);
@@ -344,7 +344,7 @@ TEST_CASE("the model-less USB controller of an existing q35 domain may stay on p
     CHECK(find(d, "usb0")->otherwise == pciplan::fallback::root_bus);
     const auto plan = d.plan(pciplan::libvirt::policy_kind::libvirt);
     REQUIRE(plan.has_value());
-    CHECK(plan->at("usb0").address == pciplan::pci_address(0, 0, 1, 0));
+    CHECK(plan->at("usb0").guest_address == pciplan::pci_address(0, 0, 1, 0));
     CHECK(plan->at("usb0").why == pciplan::rule::root_bus_fallback);
     const std::string out = d.write(*plan);
     CHECK(out.find("model='piix3-uhci'") != std::string::npos);
@@ -354,8 +354,8 @@ TEST_CASE("the model-less USB controller of an existing q35 domain may stay on p
     domain d(make_domain(usb + "    <watchdog model='i6300esb'/>\n    <memballoon model='none'/>\n"));
     const auto plan = d.plan(pciplan::libvirt::policy_kind::libvirt);
     REQUIRE(plan.has_value());
-    CHECK(plan->at("usb0").address == pciplan::pci_address(0, 2, 1, 0));
-    CHECK(plan->at("watchdog0").address == pciplan::pci_address(0, 2, 2, 0));
+    CHECK(plan->at("usb0").guest_address == pciplan::pci_address(0, 2, 1, 0));
+    CHECK(plan->at("watchdog0").guest_address == pciplan::pci_address(0, 2, 2, 0));
   }
   SECTION("an explicit piix3-uhci model, or a new definition, has no fallback") {
     domain explicit_model(make_domain("    <controller type='usb' index='0' model='piix3-uhci'/>\n"));

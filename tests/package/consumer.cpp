@@ -9,7 +9,7 @@ int main() {
   static_assert(PluggableInto<pcie_root_port, pcie_root>);
   constexpr auto layout = make_fixed_layout<machines::q35>(place<pcie_root_port, "rp1">(on_root, at<1>),
                                                            place<models::virtio_net, "net0">(on<"rp1">));
-  static_assert(layout.at("net0").address == pci_address{0, 1, 0, 0});
+  static_assert(layout.at("net0").guest_address == pci_address{0, 1, 0, 0});
   std::cout << layout;
-  return layout.at("net0").address == pci_address{0, 1, 0, 0} ? 0 : 1;
+  return layout.at("net0").guest_address == pci_address{0, 1, 0, 0} ? 0 : 1;
 }

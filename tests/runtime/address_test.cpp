@@ -22,16 +22,16 @@ TEST_CASE("parse errors read as a sentence naming the text, the column and the r
   const auto r = parse_address("0000:00:20.0");
   REQUIRE_FALSE(r);
   CHECK(r.error().code == errc::slot_out_of_range);
-  CHECK(r.error().message() ==
+  CHECK(describe(r.error()) ==
         "invalid PCI address '0000:00:20.0' at column 9: the slot must be 0x00 to 0x1f (32 slots per bus)");
-  CHECK(parse_address("00:1f.9").error().message() ==
+  CHECK(describe(parse_address("00:1f.9").error()) ==
         "invalid PCI address '00:1f.9' at column 7: the function must be 0 to 7 (8 functions per slot)");
-  CHECK(parse_address("nonsense").error().message() ==
+  CHECK(describe(parse_address("nonsense").error()) ==
         "invalid PCI address 'nonsense' at column 9: expected [domain:]bus:slot.function in hexadecimal");
-  CHECK(parse_libvirt_address("domain='0x0000' slot='0x20'").error().message() ==
+  CHECK(describe(parse_libvirt_address("domain='0x0000' slot='0x20'").error()) ==
         "invalid libvirt PCI address 'domain='0x0000' slot='0x20'' at column 23: the slot must be 0x00 to 0x1f "
         "(32 slots per bus)");
-  CHECK(parse_libvirt_address("port='1'").error().message() ==
+  CHECK(describe(parse_libvirt_address("port='1'").error()) ==
         "invalid libvirt PCI address 'port='1'' at column 1: unknown attribute (expected domain, bus, slot, "
         "function, type or multifunction)");
 }
@@ -60,7 +60,7 @@ TEST_CASE("reading the value of a failed result throws bad_result_access with th
   try {
     (void)r.value();
   } catch (const bad_result_access& e) {
-    CHECK(std::string(e.what()) == r.error().message());
+    CHECK(std::string(e.what()) == describe(r.error()));
     CHECK(e.error().code == errc::function_out_of_range);
   }
   CHECK(r.value_or(pci_address{0, 0, 1, 0}) == pci_address{0, 0, 1, 0});

@@ -348,7 +348,7 @@ TEST_CASE("emit.json: a q35 plan is valid JSON and says what the plan says", "[e
   CHECK(gpu["libvirt_address"]["bus"].n == 3);
   CHECK(gpu["transport"].is_null());
   CHECK(gpu["rule"].s == "numa_expander");
-  CHECK(gpu["explanation"].s == explain(p, p.at("gpu0")));
+  CHECK(gpu["explanation"].s == describe(p, p.at("gpu0")));
   CHECK(list.a[2]["libvirt_address"]["slot"].n == 1);
   CHECK(list.a[3]["multifunction"].b == p.at("scratch").multifunction);
   CHECK(doc["warnings"].t == json_value::type::array);
@@ -361,12 +361,12 @@ TEST_CASE("emit.json: the exact text of a small hand-made plan, warnings include
   port.chassis = 1;
   port.port = 16;
   port.hotplug = toggle::off;
-  port.bus = bus_number{1};
+  port.guest_bus = bus_number{1};
   p.controllers.push_back(port);
   placement net;
   net.request = 0;
   net.name = "net0";
-  net.address = pci_address{0, 1, 0, 0};
+  net.guest_address = pci_address{0, 1, 0, 0};
   net.libvirt_address = controller_address(0, 1, 0, 0);
   net.why = rule::hotplug_port;
   p.placements.push_back(net);

@@ -253,7 +253,7 @@ TEST_CASE("emit.qemu: controllers come before devices, and each controller after
     INFO("pci." << c.index.value);
     const std::size_t mine = line_of(c.index.value);
     CHECK(mine < p.controllers.size() - 1);  // every controller before every device
-    if (c.address.bus.value != 0) CHECK(line_of(c.address.bus.value) < mine);
+    if (c.libvirt_address.bus.value != 0) CHECK(line_of(c.libvirt_address.bus.value) < mine);
   }
 }
 
@@ -261,7 +261,7 @@ TEST_CASE("emit.qemu: devices the machine builds in (q35 SATA at 1f.2, pc IDE at
           "[emit][qemu]") {
   const std::vector<request> q35_devices{{"sata0", models::ich9_ahci{}}, {"net0", models::virtio_net{}}};
   const topology_plan q = planned<machines::q35, policies::libvirt>(q35_devices);
-  REQUIRE(q.at("sata0").address == pci_address(0, 0, 0x1f, 2));
+  REQUIRE(q.at("sata0").guest_address == pci_address(0, 0, 0x1f, 2));
   const lines with_machine = qemu_arguments(q, q35_devices, qemu_options_for<machines::q35>());
   CHECK(std::none_of(with_machine.begin(), with_machine.end(),
                      [](const std::string& l) { return l.find("ich9-ahci") != std::string::npos; }));

@@ -125,15 +125,15 @@ TEST_CASE("emit.tree: a hand-made list with an unknown parent still shows every 
   p.controllers.push_back(make_controller<pcie_root>(0));
   p.controllers.push_back(make_controller<pcie_root_port>(1).at(controller_address(0, 0, 3, 0)));
   p.controllers.push_back(make_controller<pcie_to_pci_bridge>(2).at(controller_address(0, 9, 0, 0)));  // no pci.9
-  p.controllers[1].bus = bus_number{1};
-  p.controllers[2].bus = bus_number{2};
+  p.controllers[1].guest_bus = bus_number{1};
+  p.controllers[2].guest_bus = bus_number{2};
   placement on_root;
   on_root.name = "x";
-  on_root.address = pci_address{0, 0, 4, 0};
+  on_root.guest_address = pci_address{0, 0, 4, 0};
   on_root.libvirt_address = controller_address(0, 0, 4, 0);
   placement lost = on_root;
   lost.name = "y";
-  lost.address = pci_address{0, 7, 1, 0};
+  lost.guest_address = pci_address{0, 7, 1, 0};
   lost.libvirt_address = controller_address(0, 7, 1, 0);
   p.placements = {on_root, lost};
   // no requests: the device column is empty

@@ -30,7 +30,7 @@ TEST_CASE("a fixed layout prints as a tree in slot order with guest addresses", 
 
 TEST_CASE("fixed_layout::at finds entries by name and throws for unknown names at run time", "[fixed_layout]") {
   const std::string name = "legacy";
-  CHECK(layout.at(name).address == pci_address{0, 3, 1, 0});
+  CHECK(layout.at(name).guest_address == pci_address{0, 3, 1, 0});
   CHECK(layout.contains("net0"));
   CHECK_THROWS_AS(layout.at(std::string("nope")), std::invalid_argument);
   std::size_t count = 0;

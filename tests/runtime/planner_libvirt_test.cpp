@@ -26,7 +26,7 @@ using test_support::numbered;
 template <class M>
 topology_plan planned(const std::vector<request>& r, std::vector<controller> given = {}) {
   const result<topology_plan> p = plan<M, lv>(r, {}, given);
-  INFO((p ? std::string("planned") : p.error().message()));
+  INFO((p ? std::string("planned") : describe(p.error())));
   REQUIRE(p.has_value());
   const auto problems = invariants::check<M>(*p, r, true, 0);
   for (const auto& x : problems) FAIL_CHECK(x);
@@ -45,7 +45,7 @@ TEST_CASE("libvirt-rules §10: q35 headless, 6 devices (x86_64-q35-headless)", "
     const controller& c = p.controllers[i];
     CHECK(c.kind == &descriptor_of<pcie_root_port>);
     CHECK(c.index.value == i);
-    CHECK(c.address == ca(0, 1, i - 1));  // packed 8 per slot: 00:01.0-00:01.6
+    CHECK(c.libvirt_address == ca(0, 1, i - 1));  // packed 8 per slot: 00:01.0-00:01.6
     CHECK(c.chassis == static_cast<int>(i));
     CHECK(c.port == static_cast<int>(8 + i - 1));  // slot*8 + function
     CHECK(c.model_name == "pcie-root-port");
@@ -59,7 +59,7 @@ TEST_CASE("libvirt-rules §10: q35 headless, 6 devices (x86_64-q35-headless)", "
   CHECK(p.at("disk").libvirt_address == ca(4, 0));
   CHECK(p.at("balloon").libvirt_address == ca(5, 0));
   CHECK(p.at("rng").libvirt_address == ca(6, 0));
-  CHECK(p.at("rng").address == pci_address{0, 6, 0, 0});
+  CHECK(p.at("rng").guest_address == pci_address{0, 6, 0, 0});
   CHECK(p.at("net0").why == rule::added_bus);
   // root port 7 is the one spare (§4.4)
   for (const placement& x : p.placements) CHECK(x.libvirt_address.bus.value != 7);
@@ -88,11 +88,11 @@ TEST_CASE("libvirt-rules §10: conventional PCI on q35 gets root port + pcie-to-
   const topology_plan p = planned<machines::q35>(devices);
   REQUIRE(p.controllers.size() == 4);
   CHECK(p.controllers[1].kind == &descriptor_of<pcie_root_port>);
-  CHECK(p.controllers[1].address == ca(0, 1, 0));
+  CHECK(p.controllers[1].libvirt_address == ca(0, 1, 0));
   CHECK(p.controllers[2].kind == &descriptor_of<pcie_to_pci_bridge>);
-  CHECK(p.controllers[2].address == ca(1, 0));
+  CHECK(p.controllers[2].libvirt_address == ca(1, 0));
   CHECK(p.controllers[3].kind == &descriptor_of<pcie_root_port>);  // the spare
-  CHECK(p.controllers[3].address == ca(0, 1, 1));
+  CHECK(p.controllers[3].libvirt_address == ca(0, 1, 1));
   for (std::size_t i = 0; i != names.size(); ++i) {
     CHECK(p.placements[i].libvirt_address == ca(2, static_cast<unsigned>(i + 1)));  // 02:01-02:09
   }
@@ -121,10 +121,10 @@ TEST_CASE("libvirt-rules §3.3: placement order by device class (q35-pcie-autoad
   CHECK(p.at("video").libvirt_address == ca(0, 1));
   CHECK(p.at("video").why == rule::chipset_slot);
   REQUIRE(p.controllers.size() == 15);
-  CHECK(p.controllers[1].address == ca(0, 2, 0));
-  CHECK(p.controllers[8].address == ca(0, 2, 7));
-  CHECK(p.controllers[9].address == ca(0, 3, 0));
-  CHECK(p.controllers[14].address == ca(0, 3, 5));
+  CHECK(p.controllers[1].libvirt_address == ca(0, 2, 0));
+  CHECK(p.controllers[8].libvirt_address == ca(0, 2, 7));
+  CHECK(p.controllers[9].libvirt_address == ca(0, 3, 0));
+  CHECK(p.controllers[14].libvirt_address == ca(0, 3, 5));
   CHECK(p.controllers[9].multifunction == toggle::on);
 }
 
@@ -146,7 +146,7 @@ TEST_CASE("libvirt-rules §10: pxb-pcie with a switch of 32 downstream ports (pc
   for (unsigned i = 4; i <= 35; ++i) {
     const controller* dp = p.find(controller_index{static_cast<std::uint16_t>(i)});
     REQUIRE(dp != nullptr);
-    CHECK(dp->address == ca(3, i - 4));  // slots 0-31 of the upstream port
+    CHECK(dp->libvirt_address == ca(3, i - 4));  // slots 0-31 of the upstream port
     CHECK(dp->port == static_cast<int>(i - 4));  // downstream port: port = slot
     CHECK(dp->chassis == static_cast<int>(i));
   }
@@ -157,13 +157,13 @@ TEST_CASE("libvirt-rules §10: pxb-pcie with a switch of 32 downstream ports (pc
   // the USB controller gets an added root port at 00:01.0; no spare (the user declared controllers)
   REQUIRE(p.controllers.size() == 37);
   CHECK(p.controllers.back().index.value == 36);
-  CHECK(p.controllers.back().address == ca(0, 1));
+  CHECK(p.controllers.back().libvirt_address == ca(0, 1));
   CHECK(p.at("usb").libvirt_address == ca(36, 0));
   CHECK(p.at("nic0").why == rule::given_address);
   // libvirt's busNr 254 leaves 2 bus numbers for 35 buses: firmware cannot number them, and the plan says so
   REQUIRE(p.warnings.size() == 1);
   CHECK(p.warnings[0].code == warning_code::bus_numbers);
-  CHECK(p.find(controller_index{2})->bus == bus_number{255});  // the pxb's root port
+  CHECK(p.find(controller_index{2})->guest_bus == bus_number{255});  // the pxb's root port
 }
 
 TEST_CASE("libvirt-rules §10: pseries overflow adds a PHB (pseries-many-devices)", "[planner][libvirt]") {
@@ -177,7 +177,7 @@ TEST_CASE("libvirt-rules §10: pseries overflow adds a PHB (pseries-many-devices
   CHECK(p.controllers[1].kind == &descriptor_of<spapr_pci_host_bridge>);
   CHECK(p.controllers[1].target_index == 1);
   CHECK(p.controllers[0].target_index == 0);
-  CHECK(p.placements[31].address == pci_address{1, 0, 1, 0});  // PHB 1 is PCI domain 1
+  CHECK(p.placements[31].guest_address == pci_address{1, 0, 1, 0});  // PHB 1 is PCI domain 1
 }
 
 TEST_CASE("libvirt-rules §2.2: pci-bridges added early on pc (pci-bridge-many-disks)", "[planner][libvirt]") {
@@ -186,9 +186,9 @@ TEST_CASE("libvirt-rules §2.2: pci-bridges added early on pc (pci-bridge-many-d
   for (const auto& n : names) devices.push_back({n, models::virtio_blk{}});
   const topology_plan p = planned<machines::pc>(devices);
   REQUIRE(p.controllers.size() == 4);
-  CHECK(p.controllers[1].address == ca(0, 2));
-  CHECK(p.controllers[2].address == ca(0, 3));
-  CHECK(p.controllers[3].address == ca(0, 4));
+  CHECK(p.controllers[1].libvirt_address == ca(0, 2));
+  CHECK(p.controllers[2].libvirt_address == ca(0, 3));
+  CHECK(p.controllers[3].libvirt_address == ca(0, 4));
   CHECK(p.controllers[1].chassis_nr == 1);
   CHECK(p.at("usb").libvirt_address == ca(0, 1, 2));
   CHECK(p.at("disk0").libvirt_address == ca(0, 5));
@@ -229,8 +229,8 @@ TEST_CASE("libvirt-rules §4.6: busNr = lowest - 2 (pci-expander-bus)", "[planne
   CHECK(p.controllers[1].bus_nr == 254);
   CHECK(p.controllers[2].bus_nr == 252);
   // both on pci.0, in index order
-  CHECK(p.controllers[1].address == ca(0, 2));  // slot 1 is PIIX3
-  CHECK(p.controllers[2].address == ca(0, 3));
+  CHECK(p.controllers[1].libvirt_address == ca(0, 2));  // slot 1 is PIIX3
+  CHECK(p.controllers[2].libvirt_address == ca(0, 3));
 }
 
 TEST_CASE("libvirt-rules §4.3: without pcie-pci-bridge, dmi-to-pci-bridge + pci-bridge", "[planner][libvirt]") {
@@ -239,11 +239,11 @@ TEST_CASE("libvirt-rules §4.3: without pcie-pci-bridge, dmi-to-pci-bridge + pci
   REQUIRE(p.has_value());
   REQUIRE(p->controllers.size() == 4);  // and the spare root port (§4.4)
   CHECK(p->controllers[3].kind == &descriptor_of<pcie_root_port>);
-  CHECK(p->controllers[3].address == ca(0, 1));
+  CHECK(p->controllers[3].libvirt_address == ca(0, 1));
   CHECK(p->controllers[1].kind == &descriptor_of<dmi_to_pci_bridge>);
-  CHECK(p->controllers[1].address == ca(0, 0x1e));  // the dmi bridge's chipset position
+  CHECK(p->controllers[1].libvirt_address == ca(0, 0x1e));  // the dmi bridge's chipset position
   CHECK(p->controllers[2].kind == &descriptor_of<pci_bridge>);
-  CHECK(p->controllers[2].address == ca(1, 0));
+  CHECK(p->controllers[2].libvirt_address == ca(1, 0));
   CHECK(p->at("nic").libvirt_address == ca(2, 1));
 }
 
@@ -342,7 +342,7 @@ TEST_CASE("libvirt-rules §4.5 and oracles.md: at most 239 hot-pluggable PCIe de
   const result<topology_plan> r = plan<machines::q35, lv>(devices);
   REQUIRE_FALSE(r);
   CHECK(r.error().code == errc::no_free_slot);
-  CHECK_THAT(r.error().message(), Catch::Contains("pcie-root-port") && Catch::Contains("libvirt does not add"));
+  CHECK_THAT(describe(r.error()), Catch::Contains("pcie-root-port") && Catch::Contains("libvirt does not add"));
 }
 
 TEST_CASE("libvirt-rules §1.1 rule 2 and §5: given addresses use the relaxed rules, and are checked",
@@ -371,13 +371,13 @@ TEST_CASE("libvirt policy: a domain-only request holds, or is refused", "[planne
   std::vector<request> devices;
   for (const auto& n : names) devices.push_back({n, models::virtio_scsi{}, in_domain{0}});
   devices.pop_back();
-  CHECK(planned<machines::pseries>(devices).placements.back().address.domain == 0);  // 31 fit on PHB 0
+  CHECK(planned<machines::pseries>(devices).placements.back().guest_address.domain == 0);  // 31 fit on PHB 0
   // the 32nd would go to a new PHB (domain 1), as in pseries-many-devices: refused
   devices.push_back({names.back(), models::virtio_scsi{}, in_domain{0}});
   const result<topology_plan> full = plan<machines::pseries, lv>(devices);
   REQUIRE_FALSE(full);
   CHECK(full.error().code == errc::no_free_slot);
-  CHECK(full.error().message() == "scsi31: names a PCI domain that has no free slot left for it");
+  CHECK(describe(full.error()) == "scsi31: names a PCI domain that has no free slot left for it");
   // libvirt has no domain-only placement for other domains
   const result<topology_plan> other = plan<machines::pseries, lv>(std::vector<request>{{"x", models::virtio_net{}, in_domain{1}}});
   REQUIRE_FALSE(other);
@@ -392,7 +392,7 @@ TEST_CASE("libvirt policy: a controller libvirt would place below itself is refu
   const result<topology_plan> p = plan<machines::q35, lv>(std::vector<request>{}, {}, sw);
   REQUIRE_FALSE(p);
   CHECK(p.error().code == errc::invalid_controller);
-  CHECK_THAT(p.error().message(), Catch::Contains("is on a loop of controllers"));
+  CHECK_THAT(describe(p.error()), Catch::Contains("is on a loop of controllers"));
 }
 
 TEST_CASE("libvirt policy: a device with a root-bus fallback stays on pcie.0 unless a conventional slot exists "

@@ -20,7 +20,7 @@ using test_support::numbered;
 template <class M>
 topology_plan planned(const std::vector<request>& r, plan_options o = {}, std::vector<controller> given = {}) {
   const result<topology_plan> p = plan<M>(r, o, given);
-  INFO((p ? std::string("planned") : p.error().message()));
+  INFO((p ? std::string("planned") : describe(p.error())));
   REQUIRE(p.has_value());
   for (const auto& x : invariants::check<M>(*p, r, false, o.spare_ports)) FAIL_CHECK(x);
   return *p;
@@ -49,16 +49,16 @@ TEST_CASE("pciplan: the DESIGN.md guest (hotplug port, NUMA expander, PCI bridge
   CHECK(net.why == rule::hotplug_port);
   CHECK(parent_of(p, net).kind == &descriptor_of<pcie_root_port>);
   CHECK(parent_of(p, net).io_reserve_zero);
-  CHECK(net.address == pci_address{0, 1, 0, 0});
+  CHECK(net.guest_address == pci_address{0, 1, 0, 0});
   // NUMA: a pxb-pcie bound to node 1, created first, with a busNr range from the top
   const placement& gpu = p.at("gpu0");
   CHECK(gpu.why == rule::numa_expander);
   const controller& gpu_port = parent_of(p, gpu);
-  const controller& pxb = *p.find(gpu_port.address.bus);
+  const controller& pxb = *p.find(gpu_port.libvirt_address.bus);
   CHECK(pxb.kind == &descriptor_of<pcie_expander_bus>);
   CHECK(pxb.numa_node == 1);
   CHECK(pxb.bus_nr == 248);  // 256 - 8: its two buses, rounded up to 8 to leave room
-  CHECK(gpu.address.bus == bus_number{249});
+  CHECK(gpu.guest_address.bus == bus_number{249});
   // (A) conventional PCI: a slot on a pcie-to-pci-bridge behind a root port (slot 0 is the SHPC's)
   const placement& legacy = p.at("legacy0");
   CHECK(legacy.why == rule::conventional_slot);
@@ -67,17 +67,17 @@ TEST_CASE("pciplan: the DESIGN.md guest (hotplug port, NUMA expander, PCI bridge
   // no hotplug: an integrated endpoint on pcie.0, from the top (00:1f holds ICH9)
   const placement& scratch = p.at("scratch");
   CHECK(scratch.why == rule::integrated_endpoint);
-  CHECK(scratch.address == pci_address{0, 0, 0x1e, 0});
+  CHECK(scratch.guest_address == pci_address{0, 0, 0x1e, 0});
   // four empty spare ports
   unsigned spare = 0;
   for (const controller& c : p.controllers) {
     bool used = false;
     for (const placement& x : p.placements) used = used || x.libvirt_address.bus == c.index;
-    for (const controller& d : p.controllers) used = used || (d.has_address && d.address.bus == c.index);
+    for (const controller& d : p.controllers) used = used || (d.has_address && d.libvirt_address.bus == c.index);
     spare += (c.kind == &descriptor_of<pcie_root_port> && !used) ? 1 : 0;
   }
   CHECK(spare == 4);
-  CHECK_THAT(explain(p, net), Catch::Contains("net0 is at 0000:01:00.0") &&
+  CHECK_THAT(describe(p, net), Catch::Contains("net0 is at 0000:01:00.0") &&
                                   Catch::Contains("hot-pluggable PCI Express slot"));
 }
 
@@ -95,7 +95,7 @@ TEST_CASE("pciplan: changing the number of spare ports never moves a device", "[
     for (std::size_t i = 0; i != devices.size(); ++i) {
       INFO(names[i] << " with " << spares << " spares");
       CHECK(more.placements[i].libvirt_address == none.placements[i].libvirt_address);
-      CHECK(more.placements[i].address == none.placements[i].address);
+      CHECK(more.placements[i].guest_address == none.placements[i].guest_address);
     }
     CHECK(more.controllers.size() >= none.controllers.size() + spares - 1);
   }
@@ -108,9 +108,9 @@ TEST_CASE("pciplan: root ports 8 per slot, then a switch on the last root-port f
   for (const auto& n : names) devices.push_back({n, models::virtio_net{}});
   const topology_plan p = planned<machines::q35>(devices, {.spare_ports = 0});
   CHECK(p.at("net0").libvirt_address.bus.value == 1);
-  CHECK(p.find(controller_index{1})->address == ca(0, 1, 0));
-  CHECK(p.find(controller_index{8})->address == ca(0, 1, 7));
-  CHECK(p.find(controller_index{9})->address == ca(0, 2, 0));
+  CHECK(p.find(controller_index{1})->libvirt_address == ca(0, 1, 0));
+  CHECK(p.find(controller_index{8})->libvirt_address == ca(0, 1, 7));
+  CHECK(p.find(controller_index{9})->libvirt_address == ca(0, 2, 0));
   // 30 slots x 8 = 240 root-port functions on q35; the last one carries a switch
   unsigned root_ports = 0;
   unsigned upstream = 0;
@@ -133,7 +133,7 @@ TEST_CASE("pciplan: bus numbers run out with a clear error", "[planner][pciplan]
   for (const auto& n : names) devices.push_back({n, models::virtio_net{}});
   const error e = refused<machines::q35>(devices, {.spare_ports = 0});
   CHECK(e.code == errc::bus_numbers_exhausted);
-  CHECK_THAT(e.message(), Catch::StartsWith("net25") &&
+  CHECK_THAT(describe(e), Catch::StartsWith("net25") &&
                               Catch::Contains("all 256 bus numbers of its PCI domain are in use"));
 }
 
@@ -200,7 +200,7 @@ TEST_CASE("pciplan: NUMA nodes get expanders with busNr partitions (qemu-rules (
     if (c.kind == &descriptor_of<pcie_expander_bus>) busnr.push_back(c.bus_nr);
   }
   CHECK(busnr == std::vector<int>{248, 240, 232});  // nodes 0, 1, 2: 4 buses each, rounded to 8
-  CHECK(p.at("net").address.bus.value < 232);       // the main hierarchy stays below
+  CHECK(p.at("net").guest_address.bus.value < 232);       // the main hierarchy stays below
   // pc: pxb; pseries: a PHB with a node; RISC-V: no expander
   // pc: QEMU 7.2 refuses hotplug on a pxb's bus (oracles: "Bus 'pci.1' does not support
   // hotplugging"), so a hot-pluggable device goes behind a pci-bridge on the pxb; one
@@ -209,15 +209,15 @@ TEST_CASE("pciplan: NUMA nodes get expanders with busNr partitions (qemu-rules (
                                                   {"fixed", models::e1000{}, numa_node{0}, hotplug::not_needed}});
   const controller& bridge = parent_of(pc, pc.at("nic"));
   CHECK(bridge.kind == &descriptor_of<pci_bridge>);
-  CHECK(pc.find(bridge.address.bus)->kind == &descriptor_of<pci_expander_bus>);
+  CHECK(pc.find(bridge.libvirt_address.bus)->kind == &descriptor_of<pci_expander_bus>);
   CHECK(parent_of(pc, pc.at("fixed")).kind == &descriptor_of<pci_expander_bus>);
   // guest bus numbers: the pxb's internal bridge is bus_nr + 1, the pci-bridge the next
-  CHECK(pc.at("fixed").address.bus.value == parent_of(pc, pc.at("fixed")).bus_nr + 1);
-  CHECK(pc.at("nic").address.bus.value == parent_of(pc, pc.at("fixed")).bus_nr + 2);
+  CHECK(pc.at("fixed").guest_address.bus.value == parent_of(pc, pc.at("fixed")).bus_nr + 1);
+  CHECK(pc.at("nic").guest_address.bus.value == parent_of(pc, pc.at("fixed")).bus_nr + 2);
   const topology_plan ps = planned<machines::pseries>({{"nic", models::e1000{}, numa_node{1}}});
   CHECK(parent_of(ps, ps.at("nic")).kind == &descriptor_of<spapr_pci_host_bridge>);
   CHECK(parent_of(ps, ps.at("nic")).numa_node == 1);
-  CHECK(ps.at("nic").address.domain == 1);
+  CHECK(ps.at("nic").guest_address.domain == 1);
   const error e = refused<machines::riscv64_virt>({{"gpu", models::vfio_pci{}, numa_node{0}}});
   CHECK(e.code == errc::numa_unsupported);
   CHECK(refused<machines::q35>({{"gpu", models::vfio_pci{}, numa_node{4}}}, {.numa_nodes = 2}).code ==
@@ -293,7 +293,7 @@ TEST_CASE("pciplan: a re-plan of a plan's output with more devices moves nothing
   const topology_plan second = planned<machines::q35>(next, {.spare_ports = 2}, first.controllers);
   for (std::size_t i = 0; i != devices.size(); ++i) {
     CHECK(second.placements[i].libvirt_address == first.placements[i].libvirt_address);
-    CHECK(second.placements[i].address == first.placements[i].address);
+    CHECK(second.placements[i].guest_address == first.placements[i].guest_address);
     CHECK(second.placements[i].why == rule::given_address);
   }
   // the first two new devices take the two spare ports; the third gets a new port; then two new spares
@@ -307,15 +307,15 @@ TEST_CASE("pciplan: a re-plan of a plan's output with more devices moves nothing
 TEST_CASE("pciplan: errors name the device, the constraint and the resource", "[planner][pciplan]") {
   const error dup = refused<machines::q35>({{"x", models::virtio_net{}}, {"x", models::virtio_blk{}}});
   CHECK(dup.code == errc::duplicate_name);
-  CHECK(dup.message() == "x: two requests have this name");
+  CHECK(describe(dup) == "x: two requests have this name");
   const error link = refused<machines::q35>({{"nic", models::e1000{}, link_need::pcie}});
   CHECK(link.code == errc::invalid_request);
-  CHECK(link.message() == "nic: asks for a PCI Express slot, but the device is conventional PCI only");
+  CHECK(describe(link) == "nic: asks for a PCI Express slot, but the device is conventional PCI only");
   const error bus = refused<machines::q35>({{"nic", models::virtio_net{}, at_address{ca(3, 0)}}});
   CHECK(bus.code == errc::no_such_bus);
   const error ctl = refused<machines::q35>({}, {}, {make_controller<pci_root>(0)});
   CHECK(ctl.code == errc::invalid_controller);
-  CHECK_THAT(ctl.message(), Catch::StartsWith("controller 0 (pci-root): "));
+  CHECK_THAT(describe(ctl), Catch::StartsWith("controller 0 (pci-root): "));
   // atomic: nothing of a failed plan comes back
   const std::vector<request> input{{"ok", models::virtio_net{}}, {"bad", models::e1000{}, link_need::pcie}};
   const result<topology_plan> r = plan<machines::q35>(input);
@@ -327,10 +327,10 @@ TEST_CASE("pciplan: errors name the device, the constraint and the resource", "[
 TEST_CASE("pciplan: a domain-only request lands in its PCI domain, or is refused", "[planner][pciplan]") {
   // domain 0 exists on every machine with PCI
   const topology_plan q = planned<machines::q35>({{"nic", models::virtio_net{}, in_domain{0}}});
-  CHECK(q.at("nic").address.domain == 0);
+  CHECK(q.at("nic").guest_address.domain == 0);
   const error none = refused<machines::q35>({{"nic", models::virtio_net{}, in_domain{1}}});
   CHECK(none.code == errc::no_such_bus);
-  CHECK(none.message() == "nic: names a PCI domain other than 0, and this machine type has only domain 0");
+  CHECK(describe(none) == "nic: names a PCI domain other than 0, and this machine type has only domain 0");
   // pseries: domain d is the PHB with targetIndex d
   controller phb1 = make_controller<spapr_pci_host_bridge>(1);
   phb1.target_index = 1;
@@ -338,22 +338,22 @@ TEST_CASE("pciplan: a domain-only request lands in its PCI domain, or is refused
   const topology_plan ps = planned<machines::pseries>(
       {{"a", models::virtio_net{}}, {"b", models::virtio_net{}, in_domain{1}}, {"c", models::virtio_blk{}}}, {},
       given);
-  CHECK(ps.at("b").address.domain == 1);
+  CHECK(ps.at("b").guest_address.domain == 1);
   CHECK(ps.at("b").libvirt_address.bus.value == 1);
   CHECK(ps.at("b").why == rule::given_domain);
-  CHECK(ps.at("a").address.domain == 0);
-  CHECK(ps.at("c").address.domain == 0);
+  CHECK(ps.at("a").guest_address.domain == 0);
+  CHECK(ps.at("c").guest_address.domain == 0);
   CHECK(refused<machines::pseries>({{"x", models::virtio_net{}, in_domain{2}}}, {}, given).code == errc::no_such_bus);
   // a full domain refuses the next device: the planner adds no controller for it
   const unsigned slots = descriptor_of<spapr_pci_host_bridge>.slots.last - descriptor_of<spapr_pci_host_bridge>.slots.first + 1;
   std::vector<std::string> names = numbered("d", static_cast<int>(slots) + 1);
   std::vector<request> fill;
   for (unsigned k = 0; k != slots; ++k) fill.push_back({names[k], models::virtio_net{}, in_domain{1}});
-  CHECK(planned<machines::pseries>(fill, {.spare_ports = 0}, given).placements.back().address.domain == 1);
+  CHECK(planned<machines::pseries>(fill, {.spare_ports = 0}, given).placements.back().guest_address.domain == 1);
   fill.push_back({names[slots], models::virtio_net{}, in_domain{1}});
   const error full = refused<machines::pseries>(fill, {.spare_ports = 0}, given);
   CHECK(full.code == errc::no_free_slot);
-  CHECK(full.message() == "d" + std::to_string(slots) + ": names a PCI domain that has no free slot left for it");
+  CHECK(describe(full) == "d" + std::to_string(slots) + ": names a PCI domain that has no free slot left for it");
 }
 
 TEST_CASE("pciplan: given controllers without an address hang below a root, with a new port if need be",
@@ -364,16 +364,16 @@ TEST_CASE("pciplan: given controllers without an address hang below a root, with
                                    make_controller<pcie_switch_downstream_port>(2)};
   const topology_plan p = planned<machines::q35>({}, {.spare_ports = 0}, sw);
   const controller& up = *p.find(controller_index{1});
-  CHECK(p.find(up.address.bus)->kind == &descriptor_of<pcie_root_port>);
-  CHECK(p.find(controller_index{2})->address.bus.value == 1);
+  CHECK(p.find(up.libvirt_address.bus)->kind == &descriptor_of<pcie_root_port>);
+  CHECK(p.find(controller_index{2})->libvirt_address.bus.value == 1);
   // an address-less pcie-to-pci-bridge with no free port: a new root port, not a refusal
   const std::vector<controller> br{make_controller<pcie_root>(0), make_controller<pcie_to_pci_bridge>(1)};
   const topology_plan q = planned<machines::q35>({{"nic", models::e1000{}}}, {.spare_ports = 0}, br);
-  CHECK(q.find(q.find(controller_index{1})->address.bus)->kind == &descriptor_of<pcie_root_port>);
+  CHECK(q.find(q.find(controller_index{1})->libvirt_address.bus)->kind == &descriptor_of<pcie_root_port>);
   CHECK(q.at("nic").libvirt_address.bus.value == 1);
   // the downstream port listed first waits for its upstream port
   const std::vector<controller> rev{make_controller<pcie_root>(0), make_controller<pcie_switch_downstream_port>(1),
                                     make_controller<pcie_switch_upstream_port>(2)};
   const topology_plan r = planned<machines::q35>({}, {.spare_ports = 0}, rev);
-  CHECK(r.find(controller_index{1})->address.bus.value == 2);
+  CHECK(r.find(controller_index{1})->libvirt_address.bus.value == 2);
 }

@@ -58,7 +58,7 @@ std::vector<request> random_requests(std::mt19937& rng, std::vector<std::string>
     }
     if (has_pci_v<M> && p >= 87 && p < 90 && r.via == transport::automatic) {
       r.fixed = address_kind::domain;  // in_domain{0}: every machine with PCI has domain 0
-      r.address.domain = 0;
+      r.libvirt_address.domain = 0;
     }
     if (!has_pci_v<M> && d.mmio_device.empty()) {
       r = request(names.back(), device_descriptor_of<models::virtio_blk>);
@@ -146,7 +146,7 @@ void properties(unsigned seed, int cases, std::size_t max_devices) {
         const controller* same = again->find(c.index);
         REQUIRE(same != nullptr);
         CHECK(same->kind == c.kind);
-        CHECK(same->address == c.address);
+        CHECK(same->libvirt_address == c.libvirt_address);
         CHECK(same->chassis == c.chassis);
         CHECK(same->port == c.port);
         CHECK(same->bus_nr == c.bus_nr);
@@ -164,7 +164,7 @@ void properties(unsigned seed, int cases, std::size_t max_devices) {
       if (!grouped && r->placements[gone].why != rule::chipset_slot) {
         fewer.erase(fewer.begin() + static_cast<std::ptrdiff_t>(gone));
         const result<topology_plan> after = plan<M, Policy>(fewer, options, r->controllers);
-        INFO("after removing " << requests[gone].name << ": " << (after ? std::string("ok") : after.error().message()));
+        INFO("after removing " << requests[gone].name << ": " << (after ? std::string("ok") : describe(after.error())));
         if (!after && std::getenv("PCIPLAN_TEST_VERBOSE") != nullptr) {
           for (std::size_t i = 0; i != requests.size(); ++i) {
             const placement& pl = r->placements[i];

@@ -1,4 +1,4 @@
-// The validator for hand-written QEMU layouts (<pciplan/validate.hpp>): one test per
+// The validator for hand-written QEMU layouts (<pciplan/validate/validate.hpp>): one test per
 // rule of qemu-rules-and-peers.md (b) it checks. Error texts are QEMU 7.2.22's, as
 // oracles.md records them (and as QEMU printed them for the same -device lines).
 #include <pciplan/pciplan.hpp>

@@ -34,11 +34,11 @@ TEST_CASE("libvirt-rules §1.1: connect bits follow virDomainPCIConnectFlags", "
 }
 
 TEST_CASE("libvirt-rules §5: kind names as libvirt's 'requires a controller that accepts a …'", "[connect][facts]") {
-  STATIC_REQUIRE(kind_name(connect::pci_endpoint) == "standard PCI device");
-  STATIC_REQUIRE(kind_name(connect::pcie_endpoint) == "PCI Express device");
-  STATIC_REQUIRE(kind_name(connect::pcie_to_pci_bridge) == "pcie-to-pci-bridge");
-  STATIC_REQUIRE(kind_name(connect::pci_endpoint | connect::pcie_endpoint).empty());
-  STATIC_REQUIRE(kind_name(connect::auto_assign).empty());
+  STATIC_REQUIRE(name_of(connect::pci_endpoint) == "standard PCI device");
+  STATIC_REQUIRE(name_of(connect::pcie_endpoint) == "PCI Express device");
+  STATIC_REQUIRE(name_of(connect::pcie_to_pci_bridge) == "pcie-to-pci-bridge");
+  STATIC_REQUIRE(name_of(connect::pci_endpoint | connect::pcie_endpoint).empty());
+  STATIC_REQUIRE(name_of(connect::auto_assign).empty());
 }
 
 TEST_CASE("libvirt-rules §1.1 rule 1: an integrated endpoint fits only the root bus, which then takes it",

@@ -26,12 +26,12 @@ TEMPLATE_LIST_TEST_CASE("controller laws: complete, consistent traits", "[contro
     STATIC_REQUIRE(!d.root_bus.empty());
   } else {
     constexpr connect_set kind = d.connects_as & connect::kinds;
-    STATIC_REQUIRE(!kind_name(kind).empty());  // exactly one kind bit
+    STATIC_REQUIRE(!name_of(kind).empty());  // exactly one kind bit
     STATIC_REQUIRE((d.connects_as - connect::kinds - connect::aggregate_slot).empty());
     STATIC_REQUIRE(!d.qemu_devices.empty());
     STATIC_REQUIRE(d.root_bus.empty());
     // the kind's own name is the name libvirt gives its connect kind (§5 error text)
-    STATIC_REQUIRE(kind_name(kind) == d.model);
+    STATIC_REQUIRE(name_of(kind) == d.model);
   }
   // numbering attributes belong to the roles that have them (§1.3)
   STATIC_REQUIRE(d.numbered_by.has(numbering::chassis) == (d.role == controller_role::port));
@@ -192,11 +192,11 @@ TEST_CASE("libvirt-rules §1.3: numbering attributes each kind carries, and thei
   STATIC_REQUIRE(range_of(numbering::bus_nr) == value_range{1, 254});
   STATIC_REQUIRE(range_of(numbering::target_index) == value_range{0, 30});
   // names on both sides
-  STATIC_REQUIRE(libvirt_name(numbering::chassis_nr) == "chassisNr");
-  STATIC_REQUIRE(qemu_name(numbering::chassis_nr) == "chassis_nr");
-  STATIC_REQUIRE(libvirt_name(numbering::bus_nr) == "busNr");
-  STATIC_REQUIRE(qemu_name(numbering::bus_nr) == "bus_nr");
-  STATIC_REQUIRE(libvirt_name(numbering::target_index) == "index");
+  STATIC_REQUIRE(libvirt_name_of(numbering::chassis_nr) == "chassisNr");
+  STATIC_REQUIRE(qemu_name_of(numbering::chassis_nr) == "chassis_nr");
+  STATIC_REQUIRE(libvirt_name_of(numbering::bus_nr) == "busNr");
+  STATIC_REQUIRE(qemu_name_of(numbering::bus_nr) == "bus_nr");
+  STATIC_REQUIRE(libvirt_name_of(numbering::target_index) == "index");
 }
 
 TEST_CASE("libvirt-rules §1.3: NUMA node only on expanders and PHBs", "[controllers][facts]") {

@@ -26,7 +26,7 @@ TEMPLATE_LIST_TEST_CASE("device laws: complete traits, one endpoint kind on ever
     constexpr connect_set c = connect_of<TestType, M>;
     if constexpr (has_pci_v<M>) {
       // exactly one endpoint kind, always auto-assigned, integrated only if the traits say so
-      CHECK(!kind_name(c & connect::endpoints).empty());
+      CHECK(!name_of(c & connect::endpoints).empty());
       CHECK(c.contains(connect::auto_assign));
       CHECK(c.intersects(connect::integrated) == traits::integrated);
       // on a machine without a PCIe root every device is a conventional PCI device (§3.1)

@@ -11,12 +11,12 @@ TEST_CASE("oracles.md: q35, three root ports at 00:02.0-2 give buses 1, 2, 3", "
       place<pcie_root_port, "rp1">(on_root, at<2, 0>), place<pcie_root_port, "rp2">(on_root, at<2, 1>),
       place<pcie_root_port, "rp3">(on_root, at<2, 2>), place<models::virtio_net, "net">(on<"rp1">),
       place<models::virtio_blk, "blk">(on<"rp2">), place<models::virtio_scsi, "scsi">(on<"rp3">));
-  STATIC_REQUIRE(l.at("net").address == pci_address{0, 1, 0, 0});
-  STATIC_REQUIRE(l.at("blk").address == pci_address{0, 2, 0, 0});
-  STATIC_REQUIRE(l.at("scsi").address == pci_address{0, 3, 0, 0});
+  STATIC_REQUIRE(l.at("net").guest_address == pci_address{0, 1, 0, 0});
+  STATIC_REQUIRE(l.at("blk").guest_address == pci_address{0, 2, 0, 0});
+  STATIC_REQUIRE(l.at("scsi").guest_address == pci_address{0, 3, 0, 0});
   STATIC_REQUIRE(l.at("rp1").multifunction);
   STATIC_REQUIRE_FALSE(l.at("rp2").multifunction);
-  STATIC_REQUIRE(l.at("rp3").bus == bus_number{3});
+  STATIC_REQUIRE(l.at("rp3").guest_bus == bus_number{3});
   STATIC_REQUIRE(l.root_bus() == "pcie.0");
 }
 
@@ -30,38 +30,38 @@ TEST_CASE("oracles.md: q35 switch, root port -> upstream -> 4 downstream ports",
       place<models::virtio_net, "d1">(on<"dp1">), place<models::virtio_net, "d2">(on<"dp2">),
       place<models::virtio_net, "d3">(on<"dp3">));
   // "rp1 [01-06], up1 [02-06], dp0-3 at 02:00-03.0, devices 03-06:00.0"
-  STATIC_REQUIRE(l.at("rp1").bus == bus_number{1});
-  STATIC_REQUIRE(l.at("up1").bus == bus_number{2});
-  STATIC_REQUIRE(l.at("dp0").address == pci_address{0, 2, 0, 0});
-  STATIC_REQUIRE(l.at("dp3").address == pci_address{0, 2, 3, 0});
-  STATIC_REQUIRE(l.at("d0").address == pci_address{0, 3, 0, 0});
-  STATIC_REQUIRE(l.at("d3").address == pci_address{0, 6, 0, 0});
+  STATIC_REQUIRE(l.at("rp1").guest_bus == bus_number{1});
+  STATIC_REQUIRE(l.at("up1").guest_bus == bus_number{2});
+  STATIC_REQUIRE(l.at("dp0").guest_address == pci_address{0, 2, 0, 0});
+  STATIC_REQUIRE(l.at("dp3").guest_address == pci_address{0, 2, 3, 0});
+  STATIC_REQUIRE(l.at("d0").guest_address == pci_address{0, 3, 0, 0});
+  STATIC_REQUIRE(l.at("d3").guest_address == pci_address{0, 6, 0, 0});
 }
 
 TEST_CASE("oracles.md: q35 root port -> pcie-pci-bridge -> e1000 at slot 1 is 02:01.0", "[fixed_layout][oracle]") {
   constexpr auto l = make_fixed_layout<machines::q35>(place<pcie_root_port, "rp1">(on_root, at<2>),
                                                       place<pcie_to_pci_bridge, "br">(on<"rp1">),
                                                       place<models::e1000, "nic">(on<"br">, at<1>));
-  STATIC_REQUIRE(l.at("nic").address == pci_address{0, 2, 1, 0});
+  STATIC_REQUIRE(l.at("nic").guest_address == pci_address{0, 2, 1, 0});
 }
 
 TEST_CASE("oracles.md: q35 pxb-pcie bus_nr=64 -> root port -> virtio-net at 41:00.0", "[fixed_layout][oracle]") {
   constexpr auto l = make_fixed_layout<machines::q35>(place<pcie_expander_bus, "pxb1">(on_root, at<5>, bus_nr<64>),
                                                       place<pcie_root_port, "rp10">(on<"pxb1">, at<0>),
                                                       place<models::virtio_net, "net">(on<"rp10">));
-  STATIC_REQUIRE(l.at("pxb1").address == pci_address{0, 0, 5, 0});
-  STATIC_REQUIRE(l.at("rp10").address == pci_address{0, 0x40, 0, 0});
-  STATIC_REQUIRE(l.at("rp10").bus == bus_number{0x41});
-  STATIC_REQUIRE(l.at("net").address == pci_address{0, 0x41, 0, 0});
+  STATIC_REQUIRE(l.at("pxb1").guest_address == pci_address{0, 0, 5, 0});
+  STATIC_REQUIRE(l.at("rp10").guest_address == pci_address{0, 0x40, 0, 0});
+  STATIC_REQUIRE(l.at("rp10").guest_bus == bus_number{0x41});
+  STATIC_REQUIRE(l.at("net").guest_address == pci_address{0, 0x41, 0, 0});
 }
 
 TEST_CASE("oracles.md: i440fx pci-bridge at 00:03.0 with devices at 01:01.0 and 01:02.0", "[fixed_layout][oracle]") {
   constexpr auto l = make_fixed_layout<machines::pc>(
       place<pci_bridge, "br">(on_root, at<3>), place<models::e1000, "nic">(on<"br">, at<1>),
       place<models::virtio_net, "net">(on<"br">, at<2>), place<models::virtio_blk, "blk">(on_root, at<4>));
-  STATIC_REQUIRE(l.at("nic").address == pci_address{0, 1, 1, 0});
-  STATIC_REQUIRE(l.at("net").address == pci_address{0, 1, 2, 0});
-  STATIC_REQUIRE(l.at("blk").address == pci_address{0, 0, 4, 0});
+  STATIC_REQUIRE(l.at("nic").guest_address == pci_address{0, 1, 1, 0});
+  STATIC_REQUIRE(l.at("net").guest_address == pci_address{0, 1, 2, 0});
+  STATIC_REQUIRE(l.at("blk").guest_address == pci_address{0, 0, 4, 0});
   STATIC_REQUIRE(l.root_bus() == "pci.0");
 }
 
@@ -71,20 +71,20 @@ TEST_CASE("oracles.md: a legacy pxb's devices land at bus_nr + 1, behind its int
                                                      place<models::e1000, "nic">(on<"pxb">, at<1>),
                                                      place<pci_bridge, "br">(on<"pxb">, at<2>),
                                                      place<models::e1000, "nic2">(on<"br">, at<1>));
-  STATIC_REQUIRE(l.at("pxb").bus == bus_number{0x21});
-  STATIC_REQUIRE(l.at("nic").address == pci_address{0, 0x21, 1, 0});
-  STATIC_REQUIRE(l.at("br").bus == bus_number{0x22});
-  STATIC_REQUIRE(l.at("nic2").address == pci_address{0, 0x22, 1, 0});
+  STATIC_REQUIRE(l.at("pxb").guest_bus == bus_number{0x21});
+  STATIC_REQUIRE(l.at("nic").guest_address == pci_address{0, 0x21, 1, 0});
+  STATIC_REQUIRE(l.at("br").guest_bus == bus_number{0x22});
+  STATIC_REQUIRE(l.at("nic2").guest_address == pci_address{0, 0x22, 1, 0});
 }
 
 TEST_CASE("firmware numbering is depth first in devfn order, whatever the declaration order", "[fixed_layout]") {
   constexpr auto l = make_fixed_layout<machines::q35>(
       place<pcie_root_port, "late">(on_root, at<3>), place<pcie_root_port, "early">(on_root, at<2>),
       place<pcie_to_pci_bridge, "br">(on<"early">), place<pci_bridge, "nested">(on<"br">, at<5>));
-  STATIC_REQUIRE(l.at("early").bus == bus_number{1});
-  STATIC_REQUIRE(l.at("br").bus == bus_number{2});
-  STATIC_REQUIRE(l.at("nested").bus == bus_number{3});
-  STATIC_REQUIRE(l.at("late").bus == bus_number{4});
+  STATIC_REQUIRE(l.at("early").guest_bus == bus_number{1});
+  STATIC_REQUIRE(l.at("br").guest_bus == bus_number{2});
+  STATIC_REQUIRE(l.at("nested").guest_bus == bus_number{3});
+  STATIC_REQUIRE(l.at("late").guest_bus == bus_number{4});
 }
 
 TEST_CASE("given addresses follow libvirt's relaxed rules (§1.1 rule 2, §4.10)", "[fixed_layout]") {
@@ -98,8 +98,8 @@ TEST_CASE("given addresses follow libvirt's relaxed rules (§1.1 rule 2, §4.10)
       place<models::virtio_net, "mf0">(on_root, at<6, 0>), place<models::virtio_net, "mf1">(on_root, at<6, 1>),
       // integrated endpoint on the root bus
       place<models::virtio_iommu, "iommu">(on_root, at<7>));
-  STATIC_REQUIRE(l.at("nic").address == pci_address{0, 1, 0, 0});
-  STATIC_REQUIRE(l.at("nic2").address == pci_address{0, 2, 0, 0});
+  STATIC_REQUIRE(l.at("nic").guest_address == pci_address{0, 1, 0, 0});
+  STATIC_REQUIRE(l.at("nic2").guest_address == pci_address{0, 2, 0, 0});
   STATIC_REQUIRE(l.at("mf0").multifunction);
   STATIC_REQUIRE_FALSE(l.at("mf1").multifunction);
   STATIC_REQUIRE(l.at("onroot").parent == "pcie.0");
@@ -125,7 +125,7 @@ TEST_CASE("pseries and s390x layouts on their PCI roots", "[fixed_layout]") {
   constexpr auto p = make_fixed_layout<machines::pseries>(place<models::virtio_net, "net">(on_root, at<1>),
                                                           place<pci_bridge, "br">(on_root, at<2>),
                                                           place<models::e1000, "nic">(on<"br">, at<1>));
-  STATIC_REQUIRE(p.at("nic").address == pci_address{0, 1, 1, 0});
+  STATIC_REQUIRE(p.at("nic").guest_address == pci_address{0, 1, 1, 0});
   constexpr auto z = make_fixed_layout<machines::s390x_ccw>(place<models::vfio_pci, "hostdev">(on_root, at<1>));
-  STATIC_REQUIRE(z.at("hostdev").address == pci_address{0, 0, 1, 0});
+  STATIC_REQUIRE(z.at("hostdev").guest_address == pci_address{0, 0, 1, 0});
 }

@@ -12,8 +12,8 @@ using namespace pciplan;
 TEST_CASE("static_plan: the DESIGN.md appliance is planned by the compiler", "[planner][static]") {
   constexpr auto appliance = static_plan<machines::q35>(device<models::virtio_net>("wan"),
                                                          device<models::virtio_net>("lan"));
-  STATIC_REQUIRE(appliance.at("wan").address == pci_address{0, 1, 0, 0});
-  STATIC_REQUIRE(appliance.at("lan").address == pci_address{0, 2, 0, 0});
+  STATIC_REQUIRE(appliance.at("wan").guest_address == pci_address{0, 1, 0, 0});
+  STATIC_REQUIRE(appliance.at("lan").guest_address == pci_address{0, 2, 0, 0});
   STATIC_REQUIRE(appliance.controller_count == 7);  // pcie-root, 2 ports, 4 spares
   STATIC_REQUIRE(appliance.controllers()[1].kind == &descriptor_of<pcie_root_port>);
   STATIC_REQUIRE(appliance.controllers()[1].multifunction == toggle::on);
@@ -21,7 +21,7 @@ TEST_CASE("static_plan: the DESIGN.md appliance is planned by the compiler", "[p
   constexpr auto small = static_plan<machines::q35>(plan_options{.spare_ports = 0},
                                                      device<models::virtio_net>("wan", hotplug::not_needed));
   STATIC_REQUIRE(small.controller_count == 1);
-  STATIC_REQUIRE(small.at("wan").address == pci_address{0, 0, 0x1e, 0});
+  STATIC_REQUIRE(small.at("wan").guest_address == pci_address{0, 0, 0x1e, 0});
 }
 
 TEST_CASE("static_plan: libvirt-rules §10 q35 headless at compile time", "[planner][static][libvirt]") {
@@ -31,7 +31,7 @@ TEST_CASE("static_plan: libvirt-rules §10 q35 headless at compile time", "[plan
   STATIC_REQUIRE(p.controller_count == 8);
   STATIC_REQUIRE(p.at("net0").libvirt_address == controller_address{0, 1, 0, 0});
   STATIC_REQUIRE(p.at("rng").libvirt_address == controller_address{0, 6, 0, 0});
-  STATIC_REQUIRE(p.controllers()[7].address == controller_address{0, 0, 1, 6});
+  STATIC_REQUIRE(p.controllers()[7].libvirt_address == controller_address{0, 0, 1, 6});
 }
 
 TEST_CASE("plan() in constant expressions: worked outputs and errors", "[planner][static]") {
@@ -53,7 +53,7 @@ TEST_CASE("plan() in constant expressions: worked outputs and errors", "[planner
     const std::array<request, 2> d{request{"gpu", models::vfio_pci{}, numa_node{1}}, request{"net", models::virtio_net{}}};
     const auto r = plan<machines::q35>(d, plan_options{.spare_ports = 1});
     const controller* port = r->find(r->at("gpu").libvirt_address.bus);
-    return std::array{r->find(port->address.bus)->bus_nr, static_cast<int>(r->at("gpu").address.bus.value),
+    return std::array{r->find(port->libvirt_address.bus)->bus_nr, static_cast<int>(r->at("gpu").guest_address.bus.value),
                       static_cast<int>(r->controllers.size())};
   }();
   STATIC_REQUIRE(numa[0] == 248);

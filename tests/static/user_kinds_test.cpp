@@ -53,7 +53,7 @@ TEST_CASE("user kinds join the Hana queries and fixed layouts", "[user_kinds]") 
                       hana::just(hana::tuple_t<vendor::vendor_root_port, pcie_to_pci_bridge>)));
   constexpr auto l = make_fixed_layout<machines::q35>(place<vendor::vendor_root_port, "vrp">(on_root, at<3>),
                                                       place<vendor::fpga, "accel">(on<"vrp">));
-  STATIC_REQUIRE(l.at("accel").address == pci_address{0, 1, 0, 0});
+  STATIC_REQUIRE(l.at("accel").guest_address == pci_address{0, 1, 0, 0});
   STATIC_REQUIRE(l.at("vrp").qemu_device == "vendor-root-port");
   STATIC_REQUIRE(l.at("accel").qemu_device == "vendor-fpga");
 }

@@ -49,7 +49,7 @@ struct checker {
       if (c == nullptr) return nullptr;
       if (c->numa_node >= 0) return c;
       if (c->kind->is_root() || !c->has_address) return nullptr;
-      index = c->address.bus;
+      index = c->libvirt_address.bus;
     }
     return nullptr;
   }
@@ -71,17 +71,17 @@ struct checker {
         fail("controller " + std::to_string(c.index.value) + " has no address");
         continue;
       }
-      const controller* parent = ctl(c.address.bus);
+      const controller* parent = ctl(c.libvirt_address.bus);
       if (parent == nullptr) {
         fail("controller " + std::to_string(c.index.value) + " sits on a missing bus");
         continue;
       }
-      const bool root_bus = c.address.bus.value == 0;
+      const bool root_bus = c.libvirt_address.bus.value == 0;
       if (!fits(c.kind->connects_as, bus_flags_of(*parent), root_bus, address_origin::given)) {
         fail("controller " + std::to_string(c.index.value) + " (" + std::string(c.kind->model) + ") cannot plug into " +
              std::string(parent->kind->model));
       }
-      if (!parent->kind->slots.contains(c.address.slot)) fail("controller outside its bus's slots: " + where(c.address));
+      if (!parent->kind->slots.contains(c.libvirt_address.slot)) fail("controller outside its bus's slots: " + where(c.libvirt_address));
       if (libvirt_policy && c.index.value > 255) fail("libvirt controller index above 255");
     }
     // addresses: every PCI placement and controller address used once, on a real slot
@@ -92,7 +92,7 @@ struct checker {
       if (!fresh) fail("address " + where(a) + " used by " + it->second + " and " + who);
     };
     for (const controller& c : plan.controllers) {
-      if (c.has_address) take(c.address, "controller " + std::to_string(c.index.value));
+      if (c.has_address) take(c.libvirt_address, "controller " + std::to_string(c.index.value));
     }
     if (plan.placements.size() != requests.size()) fail("not one placement per request");
     std::map<unsigned, std::vector<const placement*>> mf_groups;
@@ -110,9 +110,9 @@ struct checker {
       const std::string who(r.name);
       take(p.libvirt_address, who);
       // a fixed address, bus or domain holds
-      if (r.fixed == address_kind::full && p.libvirt_address != r.address) fail(who + " is not at its given address");
-      if (r.fixed == address_kind::bus && p.libvirt_address.bus != r.address.bus) fail(who + " is not on its given bus");
-      if (r.fixed == address_kind::domain && p.address.domain != r.address.domain) {
+      if (r.fixed == address_kind::full && p.libvirt_address != r.libvirt_address) fail(who + " is not at its given address");
+      if (r.fixed == address_kind::bus && p.libvirt_address.bus != r.libvirt_address.bus) fail(who + " is not on its given bus");
+      if (r.fixed == address_kind::domain && p.guest_address.domain != r.libvirt_address.domain) {
         fail(who + " is not in its given PCI domain");
       }
       const controller* bus = ctl(p.libvirt_address.bus);
@@ -172,8 +172,8 @@ struct checker {
       }
       if (r.isolation != 0 && !libvirt_policy) iso_groups[r.isolation].push_back(&p);
       // guest address agrees with the controller's guest bus
-      if (p.address.bus != bus->bus || p.address.domain != bus->domain || p.address.slot != p.libvirt_address.slot ||
-          p.address.function != p.libvirt_address.function) {
+      if (p.guest_address.bus != bus->guest_bus || p.guest_address.domain != bus->domain || p.guest_address.slot != p.libvirt_address.slot ||
+          p.guest_address.function != p.libvirt_address.function) {
         fail(who + " has a guest address that disagrees with its bus");
       }
     }
@@ -216,7 +216,7 @@ struct checker {
       }
     }
     for (const controller& c : plan.controllers) {
-      if (c.has_address && c.address.function != 0) ++others[{c.address.bus.value, c.address.slot}];
+      if (c.has_address && c.libvirt_address.function != 0) ++others[{c.libvirt_address.bus.value, c.libvirt_address.slot}];
     }
     for (const placement& p : plan.placements) {
       if (p.kind != placement_kind::pci || p.libvirt_address.function != 0) continue;
@@ -228,6 +228,23 @@ struct checker {
   /// Guest bus numbers: unique per domain, at most 255, each expander's subtree inside
   /// its busNr range, the main hierarchy below every busNr.
   void bus_numbers() {
+    // the stored numbers are firmware's, as the one numbering (topology_view) gives them
+    const bus_numbering firmware = topology_view(plan.controllers).number_buses();
+    bool warned = false;
+    for (const warning& w : plan.warnings) warned = warned || w.code == warning_code::bus_numbers;
+    if (firmware.overflow != warned) fail("the bus_numbers warning disagrees with firmware's numbering");
+    for (std::size_t i = 0; i != plan.controllers.size(); ++i) {
+      const controller& c = plan.controllers[i];
+      if (firmware.numbered[i] == 0) {
+        fail("controller " + std::to_string(c.index.value) + " is not reached from a root bus");
+        continue;
+      }
+      if (std::min(firmware.bus[i], 255u) != c.guest_bus.value || firmware.domain[i] != c.domain) {
+        fail("controller " + std::to_string(c.index.value) + " has guest bus " + std::to_string(c.guest_bus.value) +
+             " in domain " + std::to_string(c.domain) + ", firmware numbers it " + std::to_string(firmware.bus[i]) +
+             " in domain " + std::to_string(firmware.domain[i]));
+      }
+    }
     for (const warning& w : plan.warnings) {
       if (w.code == warning_code::bus_numbers) {
         if (!libvirt_policy) fail("the pciplan policy let bus numbers overflow an expander's range");
@@ -238,7 +255,7 @@ struct checker {
     std::vector<const controller*> expanders;
     for (const controller& c : plan.controllers) {
       if (c.kind->role == controller_role::expander) expanders.push_back(&c);
-      const unsigned own = c.bus.value;
+      const unsigned own = c.guest_bus.value;
       if (c.kind->role == controller_role::expander && c.bus_nr < 1) fail("expander without busNr");
       if (!seen.insert({c.domain, own}).second) {
         fail("guest bus " + std::to_string(own) + " given twice in domain " + std::to_string(c.domain));
@@ -250,7 +267,7 @@ struct checker {
       if (c.kind->is_root() || c.kind->role == controller_role::expander || c.domain != 0) continue;
       // which expander is it below?
       const controller* x = nullptr;
-      controller_index at = c.address.bus;
+      controller_index at = c.libvirt_address.bus;
       for (int hops = 0; hops != 70000; ++hops) {
         const controller* up = ctl(at);
         if (up == nullptr || up->kind->is_root()) break;
@@ -258,9 +275,9 @@ struct checker {
           x = up;
           break;
         }
-        at = up->address.bus;
+        at = up->libvirt_address.bus;
       }
-      const int bus = c.bus.value;
+      const int bus = c.guest_bus.value;
       if (x == nullptr) {
         if (!expanders.empty() && bus >= expanders.front()->bus_nr) {
           fail("main-hierarchy bus " + std::to_string(bus) + " reaches into an expander's busNr range");
@@ -289,7 +306,7 @@ struct checker {
       if (c.kind->numbered_by.has(numbering::chassis_nr) && (c.chassis_nr < 1 || c.chassis_nr > 255)) {
         fail("pci-bridge chassisNr out of range");
       }
-      if (c.kind == &descriptor_of<pcie_root_port> && c.added && c.port != c.address.slot * 8 + c.address.function) {
+      if (c.kind == &descriptor_of<pcie_root_port> && c.added && c.port != c.libvirt_address.slot * 8 + c.libvirt_address.function) {
         fail("root port with port != slot*8+function");
       }
       if (c.model_name.empty() && !c.kind->is_root()) fail("controller without a model name");
@@ -310,7 +327,7 @@ struct checker {
       }
       bool occupied = false;
       for (const placement& p : plan.placements) occupied = occupied || (p.kind == placement_kind::pci && p.libvirt_address.bus == c.index);
-      for (const controller& d : plan.controllers) occupied = occupied || (d.has_address && d.address.bus == c.index);
+      for (const controller& d : plan.controllers) occupied = occupied || (d.has_address && d.libvirt_address.bus == c.index);
       if (!occupied) ++empty;
     }
     if (empty < spare_ports) fail("fewer empty hot-pluggable ports than spare_ports");

@@ -16,7 +16,7 @@ template <class M, class P = pciplan::policies::pciplan>
 pciplan::topology_plan planned(const std::vector<pciplan::request>& r, pciplan::plan_options o = {},
                                std::vector<pciplan::controller> given = {}) {
   const pciplan::result<pciplan::topology_plan> p = pciplan::plan<M, P>(r, o, given);
-  INFO((p ? std::string("planned") : p.error().message()));
+  INFO((p ? std::string("planned") : describe(p.error())));
   REQUIRE(p.has_value());
   return *p;
 }

@@ -1,0 +1,88 @@
+// pciplan — detail/numbers.hpp: reading and writing the numbers of addresses and
+// attributes, once for every reader and writer.
+//
+// Three spellings of numbers meet in PCI planning, and each reader says which it takes:
+//  - `number_syntax::c`: C's base 0, what libvirt's XML attributes accept (9.0 and 11.3
+//    alike): `0x1f` hexadecimal, a leading `0` octal (`010` is 8), else decimal;
+//  - `number_syntax::decimal_or_hex`: decimal, or hexadecimal after `0x` (QEMU's
+//    integer properties as pciplan's validator reads them);
+//  - `number_syntax::hex`: hexadecimal digits after an optional `0x` (QEMU's `addr`
+//    parts);
+//  - `number_syntax::bare_hex`: hexadecimal digits only (the fields of `0000:00:1f.2`).
+// Hexadecimal output is lower case and zero-padded, into any text that has push_back.
+#ifndef PCIPLAN_DETAIL_NUMBERS_HPP
+#define PCIPLAN_DETAIL_NUMBERS_HPP
+
+#include <pciplan/detail/config.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace pciplan::inline v0::detail {
+
+/// The value of one hexadecimal digit, or -1.
+[[nodiscard]] constexpr int hex_digit(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// How a number is spelled (see the top of this header).
+enum class number_syntax : unsigned char { c, decimal_or_hex, hex, bare_hex };
+
+/// `text` as a number of `syntax`, at most `max_digits` digits after any prefix;
+/// nullopt when it is not one (empty, a stray character, too many digits, beyond 64 bits).
+[[nodiscard]] constexpr std::optional<std::uint64_t> parse_number(std::string_view text, number_syntax syntax,
+                                                                  std::size_t max_digits = 16) noexcept {
+  const bool hex = syntax == number_syntax::hex || syntax == number_syntax::bare_hex;
+  unsigned base = hex ? 16 : 10;
+  const bool has_0x = syntax != number_syntax::bare_hex && text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+  if (has_0x) {
+    base = 16;
+    text.remove_prefix(2);
+  } else if (syntax == number_syntax::c && text.size() > 1 && text[0] == '0') {
+    base = 8;
+    text.remove_prefix(1);
+  }
+  if (text.empty() || text.size() > max_digits) return std::nullopt;
+  std::uint64_t value = 0;
+  for (const char c : text) {
+    const int d = hex_digit(c);
+    if (d < 0 || static_cast<unsigned>(d) >= base) return std::nullopt;
+    if (value > (~std::uint64_t{0} - static_cast<unsigned>(d)) / base) return std::nullopt;
+    value = value * base + static_cast<unsigned>(d);
+  }
+  return value;
+}
+
+/// Appends `value` in lower-case hexadecimal, zero-padded to `width` digits, to `out`
+/// (std::string, bounded_text, or anything else with push_back(char)).
+template <class Text>
+constexpr void append_hex(Text& out, std::uint64_t value, unsigned width = 1) {
+  char digits[16]{};
+  unsigned n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[value & 0xFu];
+    value >>= 4;
+  } while (value != 0 && n < 16);
+  for (unsigned i = n; i < width; ++i) out.push_back('0');
+  while (n != 0) out.push_back(digits[--n]);
+}
+
+/// Appends `value` in decimal to `out` (anything with push_back(char)).
+template <class Text>
+constexpr void append_decimal(Text& out, std::uint64_t value) {
+  char digits[20]{};
+  unsigned n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  while (n != 0) out.push_back(digits[--n]);
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_DETAIL_NUMBERS_HPP

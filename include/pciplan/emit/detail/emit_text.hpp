@@ -1,0 +1,219 @@
+// pciplan — emit/detail/emit_text.hpp: text pieces shared by the emitters (qemu.hpp,
+// tree.hpp, json.hpp): JSON string escaping, QEMU bus ids, the QEMU device of a
+// placement. Run-time only (std::string).
+#ifndef PCIPLAN_EMIT_DETAIL_EMIT_TEXT_HPP
+#define PCIPLAN_EMIT_DETAIL_EMIT_TEXT_HPP
+
+#include <pciplan/vocabulary/address.hpp>
+#include <pciplan/topology/controller.hpp>
+#include <pciplan/kinds/controller_kinds.hpp>
+#include <pciplan/detail/config.hpp>
+#include <pciplan/topology/topology_plan.hpp>
+#include <pciplan/topology/request.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0::detail {
+
+/// Appends `v` in lower-case hexadecimal, zero-padded to `width` digits.
+inline void append_hex(std::string& out, std::uint64_t v, unsigned width = 1) {
+  char digits[16]{};
+  unsigned n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[v & 0xFu];
+    v >>= 4;
+  } while (v != 0 && n < 16);
+  for (unsigned i = n; i < width; ++i) out += '0';
+  while (n != 0) out += digits[--n];
+}
+
+/// The length of the well-formed UTF-8 sequence at the start of `s`, or 0 when the
+/// bytes there are not one (stray continuation byte, overlong form, surrogate, beyond
+/// U+10FFFF, cut short).
+inline std::size_t utf8_sequence(std::string_view s) noexcept {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned b0 = byte(0);
+  std::size_t n = 0;
+  unsigned low = 0x80;  // allowed range of the second byte
+  unsigned high = 0xbf;
+  if (b0 < 0x80) return 1;
+  if (b0 >= 0xc2 && b0 <= 0xdf) n = 2;
+  else if (b0 >= 0xe0 && b0 <= 0xef) {
+    n = 3;
+    if (b0 == 0xe0) low = 0xa0;   // no overlong forms
+    if (b0 == 0xed) high = 0x9f;  // no UTF-16 surrogates
+  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+    n = 4;
+    if (b0 == 0xf0) low = 0x90;
+    if (b0 == 0xf4) high = 0x8f;  // nothing above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (s.size() < n || byte(1) < low || byte(1) > high) return 0;
+  for (std::size_t i = 2; i < n; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xbf) return 0;
+  }
+  return n;
+}
+
+/// Appends `s` as a JSON string literal, quotes included: `"` and `\` escaped, control
+/// characters as \n, \t, … or \u00XX, valid UTF-8 kept as it is, and every byte that is
+/// not part of valid UTF-8 replaced by U+FFFD, so the result is always valid JSON.
+inline void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const char c = s[i];
+    switch (c) {
+      case '"': out += "\\\""; ++i; continue;
+      case '\\': out += "\\\\"; ++i; continue;
+      case '\b': out += "\\b"; ++i; continue;
+      case '\f': out += "\\f"; ++i; continue;
+      case '\n': out += "\\n"; ++i; continue;
+      case '\r': out += "\\r"; ++i; continue;
+      case '\t': out += "\\t"; ++i; continue;
+      default: break;
+    }
+    if (static_cast<unsigned char>(c) < 0x20) {
+      out += "\\u00";
+      append_hex(out, static_cast<unsigned char>(c), 2);
+      ++i;
+      continue;
+    }
+    const std::size_t n = utf8_sequence(s.substr(i));
+    if (n == 0) {
+      out += "\\ufffd";
+      ++i;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  out += '"';
+}
+
+/// `s` as a JSON string literal.
+[[nodiscard]] inline std::string json_string(std::string_view s) {
+  std::string out;
+  append_json_string(out, s);
+  return out;
+}
+
+/// The QEMU id of a controller: `pci.<index>`, as libvirt names them.
+[[nodiscard]] inline std::string controller_id(controller_index index) {
+  return "pci." + std::to_string(index.value);
+}
+
+/// What sits below each controller of a plan, by position in `plan.controllers`:
+/// `last_bus` is the highest guest bus number at or below it (its subordinate bus, as
+/// firmware numbers them), `occupied` whether anything (a controller or a PCI device)
+/// sits on the bus it provides. A hand-made list with a cycle stops at the cycle.
+struct bus_use {
+  std::vector<unsigned> last_bus;
+  std::vector<unsigned char> occupied;
+};
+
+[[nodiscard]] inline bus_use bus_use_of(const topology_plan& plan) {
+  const std::size_t n = plan.controllers.size();
+  std::vector<std::size_t> position;  // controller index -> first position with it
+  for (std::size_t i = 0; i != n; ++i) {
+    const unsigned index = plan.controllers[i].index.value;
+    if (index >= position.size()) position.resize(index + 1u, n);
+    if (position[index] == n) position[index] = i;
+  }
+  const auto parent_of = [&](controller_index bus) { return bus.value < position.size() ? position[bus.value] : n; };
+  bus_use u;
+  u.last_bus.resize(n);
+  u.occupied.assign(n, 0);
+  for (std::size_t i = 0; i != n; ++i) u.last_bus[i] = plan.controllers[i].guest_bus.value;
+  const auto expander = [](const controller& c) {
+    return c.kind != nullptr && c.kind->role == controller_role::expander;
+  };
+  for (std::size_t i = 0; i != n; ++i) {
+    const controller& c = plan.controllers[i];
+    if (!c.has_address) continue;
+    std::size_t at = parent_of(c.libvirt_address.bus);
+    if (at != n && at != i) u.occupied[at] = 1;
+    // every ancestor's subordinate bus reaches at least this controller's bus, up to the
+    // nearest expander: an expander's buses belong to its own root bus, not its parent's
+    for (std::size_t steps = 0; at != n && at != i && steps != n && !expander(c); ++steps) {
+      const controller& up = plan.controllers[at];
+      u.last_bus[at] = std::max(u.last_bus[at], c.guest_bus.value + 0u);
+      if (expander(up)) break;
+      at = up.has_address ? parent_of(up.libvirt_address.bus) : n;
+    }
+  }
+  for (const placement& p : plan.placements) {
+    if (p.kind != placement_kind::pci) continue;
+    const std::size_t at = parent_of(p.libvirt_address.bus);
+    if (at != n) u.occupied[at] = 1;
+  }
+  return u;
+}
+
+/// The QEMU name of the bus that controller `index` provides: the root's own name
+/// (`pcie.0`, `pci.0`) for index 0, `pci.<index>.0` for a further pseries PHB, else the
+/// controller's id `pci.<index>` (libvirt-rules.md §1.4).
+[[nodiscard]] inline std::string bus_id(const topology_plan& plan, controller_index index) {
+  const controller* c = plan.find(index);
+  if (c != nullptr && c->kind != nullptr) {
+    if (c->kind->role == controller_role::root || (c->kind->is_root() && index.value == 0)) {
+      return c->kind->root_bus.empty() ? std::string("pci.0") : std::string(c->kind->root_bus);
+    }
+    if (c->kind->role == controller_role::extra_root) return controller_id(index) + ".0";
+  }
+  if (index.value == 0) return "pci.0";
+  return controller_id(index);
+}
+
+/// The CCW variant of a virtio-pci device: the `-pci` part of its name and what follows
+/// it becomes `-ccw` (virtio-net-pci → virtio-net-ccw; there are no transitional CCW
+/// devices). A name without `-pci` is returned as it is.
+[[nodiscard]] inline std::string ccw_device(std::string_view pci_device) {
+  const std::size_t at = pci_device.rfind("-pci");
+  if (at == std::string_view::npos) return std::string(pci_device);
+  return std::string(pci_device.substr(0, at)) + "-ccw";
+}
+
+/// The request a placement is for, or nullptr when `requests` is not the list the plan
+/// was made from.
+[[nodiscard]] inline const request* request_of(const placement& p, std::span<const request> requests) noexcept {
+  return p.request < requests.size() ? &requests[p.request] : nullptr;
+}
+
+/// The QEMU device of a placement: the request's device (PCI), its virtio-mmio variant
+/// (mmio), or its CCW variant (ccw). Empty when the request is unknown.
+[[nodiscard]] inline std::string device_driver(const placement& p, std::span<const request> requests) {
+  const request* r = request_of(p, requests);
+  if (r == nullptr) return {};
+  switch (p.kind) {
+    case placement_kind::pci: return std::string(r->device.qemu_device);
+    case placement_kind::mmio:
+      return std::string(r->device.mmio_device.empty() ? r->device.qemu_device : r->device.mmio_device);
+    case placement_kind::ccw: return ccw_device(r->device.qemu_device);
+  }
+  return {};
+}
+
+/// `virtio-mmio-bus.<N>`: the QEMU bus of a virtio-mmio placement.
+[[nodiscard]] inline std::string mmio_bus(const placement& p) {
+  return "virtio-mmio-bus." + std::to_string(p.transport);
+}
+
+/// `fe.0.<devno>`: the CCW bus id of a channel-I/O placement (css 0xfe, subchannel set 0).
+[[nodiscard]] inline std::string ccw_devno(const placement& p) {
+  std::string out = "fe.0.";
+  append_hex(out, p.transport & 0xffffu, 4);
+  return out;
+}
+
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_EMIT_DETAIL_EMIT_TEXT_HPP

@@ -1,0 +1,210 @@
+// pciplan — emit/json.hpp: a plan as a JSON document, for tools and scripts.
+//
+//   std::cout << to_json(*plan, devices, "q35");
+//
+// One object with the machine, every controller, every device (with the rule that
+// placed it and the explanation), and the warnings. One array element per line, so
+// two plans diff well. No JSON library needed.
+#ifndef PCIPLAN_EMIT_JSON_HPP
+#define PCIPLAN_EMIT_JSON_HPP
+
+#include <pciplan/vocabulary/address.hpp>
+#include <pciplan/topology/controller.hpp>
+#include <pciplan/detail/config.hpp>
+#include <pciplan/emit/detail/emit_text.hpp>
+#include <pciplan/topology/topology_plan.hpp>
+#include <pciplan/topology/request.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace pciplan::inline v0 {
+
+namespace detail {
+
+/// Writes the members of one JSON object on one line: `{"a": 1, "b": "x"}`.
+class json_object {
+ public:
+  explicit json_object(std::string& out) : out_(out) { out_ += '{'; }
+  json_object& key(std::string_view k) {
+    if (!first_) out_ += ", ";
+    first_ = false;
+    append_json_string(out_, k);
+    out_ += ": ";
+    return *this;
+  }
+  json_object& text(std::string_view k, std::string_view v) {
+    key(k);
+    append_json_string(out_, v);
+    return *this;
+  }
+  /// A string, or null when it is empty.
+  json_object& text_or_null(std::string_view k, std::string_view v) {
+    if (v.empty()) return null(k);
+    return text(k, v);
+  }
+  json_object& number(std::string_view k, long long v) {
+    key(k);
+    out_ += std::to_string(v);
+    return *this;
+  }
+  /// A number, or null when it is negative (-1: not set).
+  json_object& number_or_null(std::string_view k, long long v) {
+    if (v < 0) return null(k);
+    return number(k, v);
+  }
+  json_object& boolean(std::string_view k, bool v) {
+    key(k);
+    out_ += v ? "true" : "false";
+    return *this;
+  }
+  json_object& null(std::string_view k) {
+    key(k);
+    out_ += "null";
+    return *this;
+  }
+  /// `{"domain": d, "bus": b, "slot": s, "function": f}` (bus: the controller index).
+  json_object& address(std::string_view k, const controller_address& a) {
+    key(k);
+    json_object(out_)
+        .number("domain", a.domain)
+        .number("bus", a.bus.value)
+        .number("slot", a.slot)
+        .number("function", a.function)
+        .close();
+    return *this;
+  }
+  json_object& slots(std::string_view k, unsigned first, unsigned last) {
+    key(k);
+    json_object(out_).number("first", first).number("last", last).close();
+    return *this;
+  }
+  void close() { out_ += '}'; }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+/// `"name": [` then one element per line, then `]`.
+template <class Range, class Write>
+void json_array(std::string& out, std::string_view name, const Range& items, Write write, bool last) {
+  out += "  ";
+  append_json_string(out, name);
+  out += ": [";
+  bool first = true;
+  for (const auto& item : items) {
+    out += first ? "\n    " : ",\n    ";
+    first = false;
+    write(item);
+  }
+  out += first ? "]" : "\n  ]";
+  out += last ? "\n" : ",\n";
+}
+
+}  // namespace detail
+
+/// The plan as JSON (UTF-8; every string escaped, so any request name is safe):
+///
+///   {"machine": "q35",
+///    "controllers": [{"index", "model" (libvirt), "model_name" (QEMU device or null),
+///                     "added", "address" ({domain, bus, slot, function}, bus = the
+///                     parent's controller index; null for roots), "chassis", "port",
+///                     "chassis_nr", "bus_nr", "target_index", "numa_node" (null when not
+///                     set), "hotplug" ("on"/"off"/null), "multifunction", "io_reserve_zero",
+///                     "domain" and "guest_bus" (the guest PCI domain and bus number of the
+///                     bus it provides), "guest_bus_last" (the highest guest bus number
+///                     at or below it: its subordinate bus), "qemu_bus" (QEMU's name of
+///                     the bus it provides: "pcie.0", "pci.0", "pci.N"), "slots"
+///                     ({first, last}: the slots of that bus), "hotpluggable" (QEMU 7.2
+///                     hot-plugs a device into that bus: bus_hotpluggable), "spare" (a
+///                     hot-pluggable port with nothing on it: room for one hot-plugged
+///                     device)}, …],
+///    "devices": [{"name", "qemu_device" (as qemu_arguments writes it), "kind"
+///                 ("pci"/"mmio"/"ccw"), "address" ("0000:01:00.0", guest form, or null),
+///                 "libvirt_address" ({domain, bus, slot, function} or null), "transport"
+///                 ("virtio-mmio-bus.N" / "fe.0.xxxx", or null for PCI), "multifunction",
+///                 "rule" (name_of(rule)), "explanation" (pciplan::describe)}, …],
+///    "warnings": [{"code" ("io_window", "spares_short", "bus_numbers"), "text", "count"}, …]}
+///
+/// Controllers in plan order (by index), devices in request order. `requests` must be
+/// the list the plan was made from; `machine` is copied as it is (e.g. "q35").
+[[nodiscard]] inline std::string to_json(const topology_plan& plan, std::span<const request> requests,
+                                         std::string_view machine) {
+  std::string out = "{\n  \"machine\": ";
+  detail::append_json_string(out, machine);
+  out += ",\n";
+  const detail::bus_use use = detail::bus_use_of(plan);
+  std::size_t position = 0;
+  detail::json_array(
+      out, "controllers", plan.controllers,
+      [&](const controller& c) {
+        const std::size_t at = position++;
+        const bool hotpluggable = c.kind != nullptr && bus_hotpluggable(*c.kind, c.hotplug);
+        detail::json_object o(out);
+        o.number("index", c.index.value)
+            .text_or_null("model", c.kind != nullptr ? c.kind->model : std::string_view{})
+            .text_or_null("model_name", c.qemu_device())
+            .boolean("added", c.added);
+        if (c.has_address) o.address("address", c.libvirt_address);
+        else o.null("address");
+        o.number_or_null("chassis", c.chassis)
+            .number_or_null("port", c.port)
+            .number_or_null("chassis_nr", c.chassis_nr)
+            .number_or_null("bus_nr", c.bus_nr)
+            .number_or_null("target_index", c.target_index)
+            .number_or_null("numa_node", c.numa_node);
+        if (c.hotplug == toggle::unset) o.null("hotplug");
+        else o.text("hotplug", c.hotplug == toggle::on ? "on" : "off");
+        o.boolean("multifunction", c.multifunction == toggle::on)
+            .boolean("io_reserve_zero", c.io_reserve_zero)
+            .number("domain", c.domain)
+            .number("guest_bus", c.guest_bus.value)
+            .number("guest_bus_last", std::max(use.last_bus[at], c.guest_bus.value + 0u))
+            .text("qemu_bus", detail::bus_id(plan, c.index));
+        if (c.kind != nullptr) o.slots("slots", c.kind->slots.first, c.kind->slots.last);
+        else o.null("slots");
+        o.boolean("hotpluggable", hotpluggable)
+            .boolean("spare", hotpluggable && c.kind->role == controller_role::port && use.occupied[at] == 0)
+            .close();
+      },
+      false);
+  detail::json_array(
+      out, "devices", plan.placements,
+      [&](const placement& p) {
+        detail::json_object o(out);
+        o.text("name", p.name)
+            .text("qemu_device", detail::device_driver(p, requests))
+            .text("kind", name_of(p.kind));
+        if (p.kind == placement_kind::pci) {
+          o.text("address", to_text(p.guest_address).view()).address("libvirt_address", p.libvirt_address).null("transport");
+        } else {
+          o.null("address").null("libvirt_address");
+          o.text("transport", p.kind == placement_kind::mmio ? detail::mmio_bus(p) : detail::ccw_devno(p));
+        }
+        o.boolean("multifunction", p.multifunction)
+            .text("rule", name_of(p.why))
+            .text("explanation", describe(plan, p))
+            .close();
+      },
+      false);
+  detail::json_array(
+      out, "warnings", plan.warnings,
+      [&](const warning& w) {
+        detail::json_object(out)
+            .text("code", name_of(w.code))
+            .text("text", w.text)
+            .number("count", w.count)
+            .close();
+      },
+      true);
+  out += "}\n";
+  return out;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_EMIT_JSON_HPP

@@ -1,0 +1,283 @@
+// pciplan — emit/qemu.hpp: a plan as QEMU command-line arguments.
+//
+//   for (const std::string& a : qemu_arguments(*plan, devices)) std::cout << a << '\n';
+//   // -device pcie-root-port,port=0x10,chassis=1,id=pci.1,bus=pcie.0,multifunction=on,addr=0x2
+//   // -device virtio-net-pci,id=net0,bus=pci.1,addr=0x0
+//
+// Names and key order follow libvirt's QEMU command line (libvirt-rules.md §1.4): the
+// controller with index N is `pci.N`, the root bus is `pcie.0` or `pci.0`, a further
+// pseries PHB's bus is `pci.N.0`. Only the addressing part of each device is written:
+// backends (netdev=, drive=, chardev=) and other device properties are the caller's.
+#ifndef PCIPLAN_EMIT_QEMU_HPP
+#define PCIPLAN_EMIT_QEMU_HPP
+
+#include <pciplan/vocabulary/address.hpp>
+#include <pciplan/topology/controller.hpp>
+#include <pciplan/kinds/controller_kinds.hpp>
+#include <pciplan/detail/config.hpp>
+#include <pciplan/emit/detail/emit_text.hpp>
+#include <pciplan/kinds/machine_types.hpp>
+#include <pciplan/vocabulary/numbering.hpp>
+#include <pciplan/topology/topology_plan.hpp>
+#include <pciplan/topology/request.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pciplan::inline v0 {
+
+/// How `-device` arguments are spelled.
+enum class qemu_syntax : unsigned char {
+  classic,  ///< `-device pcie-root-port,port=0x10,chassis=1,id=pci.1,…` (commas in values doubled)
+  json,     ///< `-device {"driver":"pcie-root-port","port":16,"chassis":1,"id":"pci.1",…}`
+            ///< (QEMU 6.0 and later; what libvirt 9 uses)
+};
+
+/// Options of qemu_arguments.
+struct qemu_options {
+  qemu_syntax syntax = qemu_syntax::classic;
+  /// Root-bus positions whose device the machine creates by itself (q35's ICH9 SATA at
+  /// 00:1f.2, pc's PIIX3 IDE at 00:01.1): a placement there is that built-in device, so
+  /// it gets no -device (QEMU would refuse the second one). `qemu_options_for<M>()` fills
+  /// it from the machine's reserved functions.
+  std::span<const reserved_function> built_in{};
+};
+
+/// The options for a machine type: its built-in devices are not emitted.
+template <MachineType M>
+[[nodiscard]] constexpr qemu_options qemu_options_for(qemu_syntax syntax = qemu_syntax::classic) noexcept {
+  qemu_options o{};
+  o.syntax = syntax;
+  o.built_in = std::span<const reserved_function>(machine_traits<M>::reserved);
+  return o;
+}
+
+namespace detail {
+
+/// One `-device` argument, built key by key in either syntax.
+class qemu_device_line {
+ public:
+  qemu_device_line(qemu_syntax syntax, std::string_view driver) : json_(syntax == qemu_syntax::json) {
+    text_ = "-device ";
+    if (json_) {
+      text_ += "{\"driver\":";
+      append_json_string(text_, driver);
+    } else {
+      append_classic(driver);
+    }
+  }
+  qemu_device_line& text(std::string_view key, std::string_view value) {
+    begin(key);
+    if (json_) append_json_string(text_, value);
+    else append_classic(value);
+    return *this;
+  }
+  /// A number: decimal in JSON; in classic syntax hexadecimal (`0x10`) when `hex`.
+  qemu_device_line& number(std::string_view key, long long value, bool hex = false) {
+    begin(key);
+    if (!json_ && hex && value >= 0) {
+      text_ += "0x";
+      append_hex(text_, static_cast<unsigned long long>(value));
+    } else {
+      text_ += std::to_string(value);
+    }
+    return *this;
+  }
+  /// A boolean: `on`/`off` in classic syntax, `true`/`false` in JSON.
+  qemu_device_line& flag(std::string_view key, bool value) {
+    begin(key);
+    text_ += json_ ? (value ? "true" : "false") : (value ? "on" : "off");
+    return *this;
+  }
+  /// `bus=`, `multifunction=on` when asked, and `addr=0xS` or `addr=0xS.0xF`.
+  qemu_device_line& address(std::string_view bus, unsigned slot, unsigned function, bool multifunction) {
+    text("bus", bus);
+    if (multifunction) flag("multifunction", true);
+    std::string addr = "0x";
+    append_hex(addr, slot);
+    if (function != 0) {
+      addr += ".0x";
+      append_hex(addr, function);
+    }
+    return text("addr", addr);
+  }
+  [[nodiscard]] std::string done() {
+    if (json_) text_ += '}';
+    return std::move(text_);
+  }
+
+ private:
+  void begin(std::string_view key) {
+    if (json_) {
+      text_ += ',';
+      append_json_string(text_, key);
+      text_ += ':';
+    } else {
+      text_ += ',';
+      text_ += key;
+      text_ += '=';
+    }
+  }
+  /// QemuOpts quoting: a comma inside a value is written twice.
+  void append_classic(std::string_view value) {
+    for (char c : value) {
+      text_ += c;
+      if (c == ',') text_ += ',';
+    }
+  }
+
+  std::string text_;
+  bool json_ = false;
+};
+
+/// Whether controller `c` needs a `-device`: every controller except the root bus (index
+/// 0, and pseries' default PHB, target index 0).
+[[nodiscard]] inline bool emits_device(const controller& c) noexcept {
+  if (c.index.value == 0 || c.kind == nullptr) return false;
+  if (c.kind->role == controller_role::root) return false;
+  if (c.kind->role == controller_role::extra_root) return c.target_index != 0;
+  return true;
+}
+
+/// The controllers in an order QEMU accepts: by index, except that a controller always
+/// comes after the controller whose bus it sits on (a given list may number a parent
+/// above its child). Cycles and unknown parents cannot stop it: such a controller comes
+/// at its index.
+[[nodiscard]] inline std::vector<const controller*> parent_first(const topology_plan& plan) {
+  std::vector<const controller*> by_index;
+  by_index.reserve(plan.controllers.size());
+  for (const controller& c : plan.controllers) by_index.push_back(&c);
+  std::stable_sort(by_index.begin(), by_index.end(),
+                   [](const controller* a, const controller* b) { return a->index < b->index; });
+  std::vector<const controller*> out;
+  out.reserve(by_index.size());
+  std::vector<unsigned char> state(by_index.size(), 0);  // 0 new, 1 on the path, 2 placed
+  const auto position = [&](controller_index index) -> std::size_t {
+    const auto it = std::lower_bound(by_index.begin(), by_index.end(), index,
+                                     [](const controller* c, controller_index i) { return c->index < i; });
+    return (it != by_index.end() && (*it)->index == index) ? static_cast<std::size_t>(it - by_index.begin())
+                                                            : by_index.size();
+  };
+  std::vector<std::size_t> path;
+  for (std::size_t i = 0; i != by_index.size(); ++i) {
+    // Walk up to the first ancestor not yet placed, then place the chain top-down.
+    path.clear();
+    std::size_t at = i;
+    while (at != by_index.size() && state[at] == 0) {
+      state[at] = 1;
+      path.push_back(at);
+      const controller& c = *by_index[at];
+      at = c.has_address ? position(c.libvirt_address.bus) : by_index.size();
+    }
+    for (auto it = path.rbegin(); it != path.rend(); ++it) {
+      state[*it] = 2;
+      out.push_back(by_index[*it]);
+    }
+  }
+  return out;
+}
+
+/// The `-device` argument of a controller (see qemu_arguments).
+[[nodiscard]] inline std::string controller_argument(const topology_plan& plan, const controller& c,
+                                                     qemu_syntax syntax) {
+  const controller_descriptor& k = *c.kind;
+  const std::string_view device = c.qemu_device();
+  qemu_device_line line(syntax, device);
+  if (k.numbered_by.has(numbering::port) && c.port >= 0) line.number(qemu_name_of(numbering::port), c.port, true);
+  if (k.numbered_by.has(numbering::chassis) && c.chassis >= 0) line.number(qemu_name_of(numbering::chassis), c.chassis);
+  if (k.numbered_by.has(numbering::chassis_nr) && c.chassis_nr >= 0) {
+    line.number(qemu_name_of(numbering::chassis_nr), c.chassis_nr);
+  }
+  if (k.numbered_by.has(numbering::bus_nr) && c.bus_nr >= 0) line.number(qemu_name_of(numbering::bus_nr), c.bus_nr);
+  if (k.numbered_by.has(numbering::target_index) && c.target_index >= 0) {
+    line.number(qemu_name_of(numbering::target_index), c.target_index);
+  }
+  line.text("id", controller_id(c.index));
+  if (k.numa_node && c.numa_node >= 0) line.number("numa_node", c.numa_node);
+  if (k.role == controller_role::port && c.hotplug == toggle::off) line.flag("hotplug", false);
+  if (c.io_reserve_zero && device == "pcie-root-port") line.number("io-reserve", 0);
+  if (c.has_address) {
+    line.address(bus_id(plan, c.libvirt_address.bus), c.libvirt_address.slot, c.libvirt_address.function,
+                 c.multifunction == toggle::on);
+  }
+  return line.done();
+}
+
+/// The `-device` argument of a placement (see qemu_arguments).
+[[nodiscard]] inline std::string placement_argument(const topology_plan& plan, const placement& p,
+                                                    std::span<const request> requests, qemu_syntax syntax) {
+  qemu_device_line line(syntax, device_driver(p, requests));
+  line.text("id", p.name);
+  switch (p.kind) {
+    case placement_kind::pci:
+      line.address(bus_id(plan, p.libvirt_address.bus), p.libvirt_address.slot, p.libvirt_address.function,
+                   p.multifunction);
+      break;
+    case placement_kind::mmio: line.text("bus", mmio_bus(p)); break;
+    case placement_kind::ccw: line.text("devno", ccw_devno(p)); break;
+  }
+  return line.done();
+}
+
+}  // namespace detail
+
+/// The QEMU arguments that build the plan's topology, one string per `-device` pair:
+///  - first every controller except the root bus, by index but always after the
+///    controller it plugs into, as `-device <model>,<numbering>,id=pci.N,…,bus=…,addr=…`.
+///    Numbering in libvirt's order: `port=0x<port>,chassis=<n>` (root and downstream
+///    ports), `chassis_nr=<n>` (pci-bridge), `bus_nr=<n>` (pxb, pxb-pcie), `index=<n>`
+///    (a further pseries PHB, which has no bus= or addr=); after the id `numa_node=<n>`
+///    (expanders, PHBs), `hotplug=off` (ports with hotplug off), `io-reserve=0`
+///    (pcie-root-port with io_reserve_zero);
+///  - then every placement in request order: `-device <qemu device>,id=<name>,bus=…,addr=…`
+///    (PCI), `…,id=<name>,bus=virtio-mmio-bus.<N>` with the virtio-mmio device
+///    (virtio-mmio), or `…,id=<name>,devno=fe.0.<xxxx>` with the `-ccw` device (s390x).
+/// `addr=0xS` for function 0, `addr=0xS.0xF` otherwise; `multifunction=on` on function 0
+/// of a shared slot. `requests` must be the list the plan was made from (it supplies the
+/// device names). Hotplug off on the root bus is a machine setting, not a -device: on pc
+/// add `-global PIIX4_PM.acpi-root-pci-hotplug=off` yourself.
+[[nodiscard]] inline std::vector<std::string> qemu_arguments(const topology_plan& plan,
+                                                             std::span<const request> requests,
+                                                             const qemu_options& options = {}) {
+  std::vector<std::string> out;
+  out.reserve(plan.controllers.size() + plan.placements.size());
+  for (const controller* c : detail::parent_first(plan)) {
+    if (detail::emits_device(*c)) out.push_back(detail::controller_argument(plan, *c, options.syntax));
+  }
+  for (const placement& p : plan.placements) {
+    const bool built_in =
+        p.kind == placement_kind::pci && p.libvirt_address.bus.value == 0 && p.libvirt_address.domain == 0 &&
+        std::any_of(options.built_in.begin(), options.built_in.end(), [&](const reserved_function& f) {
+          return f.slot == p.libvirt_address.slot && f.function == p.libvirt_address.function;
+        });
+    if (!built_in) out.push_back(detail::placement_argument(plan, p, requests, options.syntax));
+  }
+  return out;
+}
+
+/// The QEMU arguments for `nodes` guest NUMA nodes, so that expanders and PHBs with
+/// `numa_node=` are accepted:
+///   -object memory-backend-ram,id=ram-node0,size=<ram_size>
+///   -numa node,nodeid=0,memdev=ram-node0
+///   -numa node,nodeid=1            (and so on: memory-less nodes)
+/// QEMU 7.2 refuses `-numa node` lines that give no memory at all ("total memory for
+/// NUMA nodes (0x0) should equal RAM size"), so node 0 owns all guest RAM through one
+/// memory backend. `ram_size` must equal the guest's `-m` (QEMU's default is 128M).
+/// Nothing for 0 nodes. Always classic syntax (`-numa` takes no JSON).
+[[nodiscard]] inline std::vector<std::string> qemu_numa_arguments(unsigned nodes, std::string_view ram_size = "128M") {
+  std::vector<std::string> out;
+  if (nodes == 0) return out;
+  out.push_back("-object memory-backend-ram,id=ram-node0,size=" + std::string(ram_size));
+  out.emplace_back("-numa node,nodeid=0,memdev=ram-node0");
+  for (unsigned n = 1; n < nodes; ++n) out.push_back("-numa node,nodeid=" + std::to_string(n));
+  return out;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_EMIT_QEMU_HPP

@@ -1,0 +1,94 @@
+// pciplan — planner/planner.hpp: plan<Machine, Policy>(requests, options, controllers).
+//
+//   std::vector<request> devices{{"net0", models::virtio_net{}}, {"legacy0", models::e1000{}}};
+//   result<topology_plan> r = plan<machines::q35>(devices, {.spare_ports = 4});
+//   if (!r) { std::cerr << r.error() << '\n'; return 1; }      // names the device and the rule
+//   for (const placement& p : r->placements) std::cout << p.name << ' ' << p.guest << '\n';
+//
+// The same function runs in constant evaluation (see static_plan.hpp). On error the
+// inputs are untouched and no partial plan is returned.
+#ifndef PCIPLAN_PLANNER_PLANNER_HPP
+#define PCIPLAN_PLANNER_PLANNER_HPP
+
+#include <pciplan/topology/controller.hpp>
+#include <pciplan/detail/config.hpp>
+#include <pciplan/planner/detail/libvirt_policy.hpp>
+#include <pciplan/planner/detail/pciplan_policy.hpp>
+#include <pciplan/planner/detail/planning.hpp>
+#include <pciplan/vocabulary/error.hpp>
+#include <pciplan/kinds/machine_types.hpp>
+#include <pciplan/topology/topology_plan.hpp>
+#include <pciplan/planner/policies.hpp>
+#include <pciplan/topology/request.hpp>
+
+#include <span>
+#include <type_traits>
+#include <vector>
+
+namespace pciplan::inline v0 {
+
+/// A planning policy: policies::libvirt, policies::pciplan, or a type derived from one
+/// of them (to change the members they document).
+template <class P>
+concept PlanningPolicy = std::is_base_of_v<policies::libvirt, P> || std::is_base_of_v<policies::pciplan, P>;
+
+namespace detail {
+template <MachineType M, PlanningPolicy Policy>
+constexpr result<topology_plan> run_plan(planning<M>& state) {
+  if constexpr (std::is_base_of_v<policies::libvirt, Policy>) {
+    return libvirt_planner<M, Policy>(state).run();
+  } else {
+    return pciplan_planner<M, Policy>(state).run();
+  }
+}
+}  // namespace detail
+
+/// What `plan` does when the requests cannot be planned.
+enum class on_failure : unsigned char {
+  /// return the error, at run time and in constant evaluation alike
+  return_error,
+  /// in constant evaluation, stop compiling right where a rule broke, so that the
+  /// diagnostic's call chain names the device and the planner's sentence (static_plan);
+  /// at run time the same as return_error
+  stop_compilation,
+};
+
+/// Plans `requests` on machine M: an address (or another transport) for every request,
+/// and every controller that has to be added to `controllers` (the guest's existing
+/// controllers, possibly none: the root bus is implicit). Returns the plan or an error
+/// that names the device or controller and the rule it could not meet.
+template <MachineType M, PlanningPolicy Policy = policies::pciplan>
+[[nodiscard]] constexpr result<topology_plan> plan(std::span<const request> requests, const plan_options& options = {},
+                                                   std::span<const controller> controllers = {},
+                                                   on_failure how = on_failure::return_error) {
+  detail::planning<M> state{};
+  state.requests = requests;
+  state.given = controllers;
+  state.options = options;
+  state.compile_time_errors = how == on_failure::stop_compilation;
+  return detail::run_plan<M, Policy>(state);
+}
+
+/// The requests of `old` pinned where `plan` put them (PCI addresses; the transport for
+/// the others). Plan them again — with `plan.controllers` as the controllers and any new
+/// requests added — and nothing that was placed moves: stable addresses across edits.
+/// Requests no longer wanted are simply left out; nothing else moves either.
+[[nodiscard]] inline std::vector<request> pinned(const topology_plan& plan, std::span<const request> old) {
+  std::vector<request> out(old.begin(), old.end());
+  for (const placement& p : plan.placements) {
+    if (p.request >= out.size()) continue;
+    request& r = out[p.request];
+    if (p.kind == placement_kind::pci) {
+      r.fixed = address_kind::full;
+      r.libvirt_address = p.libvirt_address;
+      r.via = transport::automatic;
+    } else if (p.kind == placement_kind::mmio) {
+      r.via = transport::mmio;
+    }
+  }
+  return out;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_PLANNER_PLANNER_HPP

@@ -1,0 +1,95 @@
+// pciplan — topology/controller.hpp: one controller instance in a guest, as the planner's
+// input (controllers the guest already has) and output (with those it added).
+#ifndef PCIPLAN_TOPOLOGY_CONTROLLER_HPP
+#define PCIPLAN_TOPOLOGY_CONTROLLER_HPP
+
+#include <pciplan/vocabulary/address.hpp>
+#include <pciplan/kinds/controller_kinds.hpp>
+#include <pciplan/detail/config.hpp>
+#include <pciplan/kinds/kind_lists.hpp>
+
+#include <boost/hana/unpack.hpp>
+
+#include <array>
+#include <string_view>
+
+namespace pciplan::inline v0 {
+
+/// An on/off setting that may also be left to the default.
+enum class toggle : unsigned char { unset, on, off };
+
+/// One controller: its kind, its index (libvirt's index, which names its bus), where it
+/// sits, and its numbering attributes. A value of -1 means "not set; the planner picks".
+struct controller {
+  controller_index index{};
+  const controller_descriptor* kind = nullptr;
+  std::string_view model_name{};  ///< the QEMU device; empty: the kind's default
+  bool has_address = false;       ///< `address` is given (roots have none)
+  controller_address libvirt_address{};   ///< its slot: bus = the parent's controller index
+  int chassis = -1;
+  int port = -1;
+  int chassis_nr = -1;
+  int bus_nr = -1;
+  int target_index = -1;
+  int numa_node = -1;
+  toggle hotplug = toggle::unset;        ///< `hotplug='off'` / QEMU `hotplug=off`
+  toggle multifunction = toggle::unset;  ///< on its own address, function 0 of a shared slot
+  bool io_reserve_zero = false;          ///< QEMU `io-reserve=0` on a pcie-root-port
+  bool added = false;                    ///< added by the planner
+  // Filled in by the planner:
+  std::uint16_t domain = 0;  ///< the guest PCI domain of its bus
+  bus_number guest_bus{};          ///< the guest bus number of the bus it provides (firmware numbering)
+
+  /// The QEMU device to emit: `model_name`, or the kind's default.
+  [[nodiscard]] constexpr std::string_view qemu_device() const noexcept {
+    return model_name.empty() && kind != nullptr ? kind->qemu_device() : model_name;
+  }
+  /// A copy at `where` (bus = the parent's controller index).
+  [[nodiscard]] constexpr controller at(controller_address where) const noexcept {
+    controller c = *this;
+    c.has_address = true;
+    c.libvirt_address = where;
+    return c;
+  }
+  friend constexpr bool operator==(const controller&, const controller&) = default;
+};
+
+/// Whether QEMU 7.2 takes a hot-plugged device on the bus a controller of `kind` provides,
+/// with its `hotplug` setting: the kind supports hotplug, `hotplug='off'` did not turn it
+/// off, and it is not a pci-expander-bus (libvirt counts a pxb's slots as hot-pluggable,
+/// QEMU refuses: "Bus 'pci.1' does not support hotplugging"). Conservative on q35, whose
+/// ACPI bridge hotplug also takes devices behind a dmi-to-pci-bridge or a switch
+/// upstream port: those buses count as not hot-pluggable, as libvirt counts them.
+[[nodiscard]] constexpr bool bus_hotpluggable(const controller_descriptor& kind, toggle hotplug) noexcept {
+  return kind.hotpluggable() && hotplug != toggle::off && !same_kind(kind, descriptor_of<pci_expander_bus>);
+}
+
+/// A controller of kind K with index `index` and nothing else decided.
+template <ControllerKind K>
+constexpr controller make_controller(unsigned index) {
+  controller c{};
+  c.index = controller_index{static_cast<std::uint16_t>(index)};
+  c.kind = &descriptor_of<K>;
+  return c;
+}
+
+namespace detail {
+inline constexpr auto builtin_descriptors = boost::hana::unpack(controller_kinds, [](auto... t) {
+  return std::array<const controller_descriptor*, sizeof...(t)>{&descriptor_of<typename decltype(t)::type>...};
+});
+}  // namespace detail
+
+/// The built-in kind with this libvirt model name (and, for libvirt's pci-root, the
+/// model name `spapr-pci-host-bridge` selects the pseries PHB); nullptr if none.
+[[nodiscard]] constexpr const controller_descriptor* find_controller_kind(std::string_view model,
+                                                                          std::string_view model_name = {}) noexcept {
+  if (model == "pci-root" && model_name == "spapr-pci-host-bridge") return &descriptor_of<spapr_pci_host_bridge>;
+  for (const controller_descriptor* d : detail::builtin_descriptors) {
+    if (d->model == model && d->role != controller_role::extra_root) return d;
+  }
+  return nullptr;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_TOPOLOGY_CONTROLLER_HPP
