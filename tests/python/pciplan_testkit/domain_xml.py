@@ -65,8 +65,9 @@ def plan_metadata(devices, spare_ports=None, prefix='pciplan'):
     """<metadata> with a <PREFIX:plan>: `devices` maps an alias to its constraint attributes
     (written sorted by alias and by name), `spare_ports` becomes spare-ports."""
     spare = '' if spare_ports is None else ' spare-ports="%d"' % spare_ports
-    lines = ''.join('      <%s:device alias="%s"%s/>\n' % (prefix, a, ''.join(' %s="%s"' % kv for kv in sorted(v.items())))
-                    for a, v in sorted(devices.items()))
+    lines = ''.join('      <%s:device alias="%s"%s/>\n'
+                    % (prefix, a, ''.join(' %s="%s"' % kv for kv in sorted(attrs.items())))
+                    for a, attrs in sorted(devices.items()))
     return ('  <metadata>\n    <%s:plan xmlns:%s="urn:pciplan:plan:1"%s>\n%s    </%s:plan>\n  </metadata>\n'
             % (prefix, prefix, spare, lines, prefix))
 

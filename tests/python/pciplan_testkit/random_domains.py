@@ -17,7 +17,8 @@ from the generator, so a profile never changes the domains of another:
                          full or empty PCI addresses written by the user, index-less user
                          controllers among the devices (mostly with the root controller
                          declared), disk targets out of document order, MAC addresses, and
-                         vsock, virtio-iommu, SATA, qxl and a second video.
+                         vsock, virtio-iommu, SATA, qxl and a second video; user controllers
+                         in more domains, but no PCIe switch (see the profile).
 """
 import dataclasses
 import random
@@ -52,9 +53,9 @@ class Profile:
 QEMU_SUITE = Profile('qemu-test')
 # libvirt 9.0 puts an address-less switch upstream port on one of its own downstream
 # ports, a loop the libvirt policy refuses (as documented): the differential has no switches
-LIBVIRT_DIFFERENTIAL = Profile('libvirt-diff', constraints=False, panic=False, user_controllers=0.7, switches=False,
-                               user_addresses=True, indexless_controllers=True, root_controller=0.95, shuffled_disks=0.15,
-                               libvirt_devices=True)
+LIBVIRT_DIFFERENTIAL = Profile('libvirt-diff', constraints=False, panic=False, user_controllers=0.7,
+                               switches=False, user_addresses=True, indexless_controllers=True,
+                               root_controller=0.95, shuffled_disks=0.15, libvirt_devices=True)
 
 
 @dataclasses.dataclass
@@ -253,10 +254,12 @@ class DomainMaker:
         if any('<video' in d for d in self.devices):
             models = ['virtio'] + qxl
         else:
-            models = (['vga', 'virtio', 'bochs', 'cirrus'] if self.m.x86 else ['virtio', 'virtio', 'vga', 'bochs']) + qxl
+            models = ['vga', 'virtio', 'bochs', 'cirrus'] if self.m.x86 else ['virtio', 'virtio', 'vga', 'bochs']
+            models += qxl
         alias = self.alias('video')
         model = self.rng.choice(models)
-        self.add('video', '', "<model type='%s'/>" % model, dx.alias(alias), self.user_address(model in ('virtio', 'bochs')))
+        self.add('video', '', "<model type='%s'/>" % model, dx.alias(alias),
+                 self.user_address(model in ('virtio', 'bochs')))
         self.note(alias)
 
     def watchdog(self):
