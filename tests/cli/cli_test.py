@@ -4,13 +4,18 @@ Usage: python3 cli_test.py PATH/TO/pciplan EXAMPLES_DIR
 Each case runs the tool and checks the documented contract: 0 with the result on stdout,
 1 when planning fails, 2 for usage errors and invalid input, and nothing on stdout
 unless the status is 0. Prints one line per case and `N of M cases passed`.
+The tool is run, and the domains are written, by the Python test kit (tests/python/).
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'python'))
+from pciplan_testkit import domain_xml as dx  # noqa: E402
+from pciplan_testkit import tool  # noqa: E402
 
 TOOL = sys.argv[1]
 EXAMPLES = sys.argv[2]
@@ -18,37 +23,24 @@ failures = []
 count = 0
 
 
-def domain(devices, machine="q35", arch="x86_64", metadata="", cpu=""):
-    return f"""<domain type='kvm'>
-  <name>t</name>{metadata}
-  <os>
-    <type arch='{arch}' machine='{machine}'>hvm</type>
-  </os>{cpu}
-  <devices>
-{devices}  </devices>
-</domain>
-"""
+def domain(devices, machine="q35", arch="x86_64", metadata=""):
+    """A minimal domain: <name>t</name>, the metadata (whole lines), <os>, the devices."""
+    return dx.document(devices, name="t", arch=arch, machine=machine, metadata=metadata)
 
 
 def nic(model="virtio", alias=None, address=None):
-    a = f"\n      <alias name='{alias}'/>" if alias else ""
-    ad = f"\n      <address type='pci' {address}/>" if address else ""
-    return f"""    <interface type='network'>
-      <source network='default'/>
-      <model type='{model}'/>{a}{ad}
-    </interface>
-"""
+    """An <interface>; `address`: the attributes of an <address type='pci'> after its type."""
+    return dx.interface(model, alias, f"<address type='pci' {address}/>" if address else "")
 
 
 def run(name, args, stdin=None, status=0, stdout_has=None, stderr_has=None, check=None, report=False):
     """report: the command's result is a report on stdout whatever the status (check)."""
     global count
     count += 1
-    p = subprocess.run([TOOL] + args, input=stdin, capture_output=True)
-    out, err = p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    returned, out, err = tool.run(TOOL, args, stdin)
     problems = []
-    if p.returncode != status:
-        problems.append(f"exit status {p.returncode}, expected {status}")
+    if returned != status:
+        problems.append(f"exit status {returned}, expected {status}")
     if status != 0 and out and not report:
         problems.append(f"stdout is not empty: {out[:120]!r}")
     if status != 0 and not err.strip() and not report:
@@ -117,25 +109,19 @@ run("address on a missing bus", ["plan", "-"],
     stdin=domain(nic(address="bus='0x07' slot='0x00' function='0x0'"), machine="q35").encode(), status=2,
     stderr_has="net")
 run("duplicate controller index", ["plan", "-"],
-    stdin=domain("    <controller type='pci' index='1' model='pcie-root-port'/>\n"
-                 "    <controller type='pci' index='1' model='pcie-root-port'/>\n").encode(),
+    stdin=domain(dx.pci_controller("pcie-root-port", 1) + dx.pci_controller("pcie-root-port", 1)).encode(),
     status=2, stderr_has="index 1 is used twice")
 run("unknown controller model", ["plan", "-"],
-    stdin=domain("    <controller type='pci' index='1' model='pcie-frobnicator'/>\n").encode(), status=2,
+    stdin=domain(dx.pci_controller("pcie-frobnicator", 1)).encode(), status=2,
     stderr_has="unknown PCI controller model 'pcie-frobnicator'")
-run("wrong root", ["plan", "-"], stdin=domain("    <controller type='pci' index='0' model='pcie-root'/>\n",
+run("wrong root", ["plan", "-"], stdin=domain(dx.pci_controller("pcie-root", 0),
                                               machine="pc").encode(), status=2, stderr_has="root")
-meta = """
-  <metadata>
-    <pp:plan xmlns:pp="urn:pciplan:plan:1">
-      <pp:device alias="ua-old" link="pcie"/>
-    </pp:plan>
-  </metadata>"""
+meta = dx.plan_metadata({"ua-old": {"link": "pcie"}}, prefix="pp")
 run("contradicting constraint", ["plan", "-"], stdin=domain(nic(model="e1000", alias="ua-old"), metadata=meta).encode(),
     status=2, stderr_has=["ua-old", "conventional PCI only"])
 run("constraint for a missing alias", ["plan", "-"], stdin=domain(nic(alias="ua-x"), metadata=meta).encode(), status=2,
     stderr_has="no PCI device has alias 'ua-old'")
-bad_meta = meta.replace('link="pcie"', 'hotplug="sometimes"')
+bad_meta = dx.plan_metadata({"ua-old": {"hotplug": "sometimes"}}, prefix="pp")
 run("bad constraint value", ["plan", "-"], stdin=domain(nic(alias="ua-old"), metadata=bad_meta).encode(), status=2,
     stderr_has="hotplug must be 'yes' or 'no'")
 run("deeply nested", ["plan", "-"], stdin=(domain("").replace("</devices>", "<x>" * 100000 + "</x>" * 100000 +
@@ -150,7 +136,7 @@ many = "".join(f"    <disk type='file'><source file='/d{i}'/><target dev='vd{i}'
                for i in range(40))
 run("microvm runs out of virtio-mmio transports", ["plan", "-"], stdin=domain(many, machine="microvm").encode(),
     status=1, stderr_has="virtio-mmio transport")
-ports = "".join("    <controller type='pci' model='pcie-root-port'/>\n" for _ in range(241))
+ports = "".join(dx.pci_controller("pcie-root-port") for _ in range(241))
 run("too many root ports (libvirt)", ["plan", "--policy", "libvirt", "-"], stdin=domain(ports).encode(), status=1,
     stderr_has="controller")
 
@@ -211,8 +197,7 @@ for name, machine in sorted(MACHINE_OF.items()):
     for policy in ("libvirt", "pciplan"):
         if policy == "libvirt" and name == "q35-numa.xml":
             continue
-        planned = subprocess.run([TOOL, "plan", "--policy", policy, "--format", "qemu", os.path.join(EXAMPLES, name)],
-                                 capture_output=True).stdout
+        planned = tool.run(TOOL, ["plan", "--policy", policy, "--format", "qemu", os.path.join(EXAMPLES, name)]).stdout
         run(f"check: the planned {name} ({policy}) passes on {machine}", ["check", "--machine", machine, "-"],
             stdin=planned, stdout_has=["0 errors, 0 warnings: QEMU accepts this layout"])
 clash = b"-device e1000,id=a,addr=0x3\n# a comment\n-device '{\"driver\":\"virtio-net-pci\",\"addr\":\"0x3\"}'\n"
