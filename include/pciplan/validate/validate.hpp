@@ -35,6 +35,7 @@
 
 #include <pciplan/kinds/controller_kinds.hpp>
 #include <pciplan/detail/config.hpp>
+#include <pciplan/detail/numbers.hpp>
 #include <pciplan/validate/detail/qemu_args.hpp>
 #include <pciplan/kinds/device_kinds.hpp>
 #include <pciplan/kinds/kind_lists.hpp>
@@ -367,12 +368,8 @@ class layout_validator {
     const unsigned slot = devfn / 8;
     const unsigned function = devfn % 8;
     const auto x = [](unsigned v) {  // QEMU prints slot and function in hex here
-      constexpr std::string_view digits = "0123456789abcdef";
       std::string out;
-      do {
-        out.insert(out.begin(), digits[v % 16]);
-        v /= 16;
-      } while (v != 0);
+      append_hex(out, v);
       return out;
     };
     if (function != 0) {
@@ -413,7 +410,7 @@ class layout_validator {
 
   bool realize_controller(std::size_t i, const placed& d, const controller_descriptor& c, const bus& parent) {
     const std::string_view dev = c.qemu_device();
-    const auto number = [&](std::string_view key) { return parse_unsigned(property(d.arg, key)); };
+    const auto number = [&](std::string_view key) { return qemu_integer(property(d.arg, key)); };
     if (c.role == controller_role::expander) {
       if (dev == "pxb-pcie" && !parent.express) {
         refuse(11, i, "pxb-pcie devices cannot reside on a PCI bus");
@@ -513,7 +510,7 @@ class layout_validator {
         }
         if (dev == "pci-bridge") {
           ++pci_bridges;
-          const unsigned long nr = parse_unsigned(property(d.arg, "chassis_nr")).value_or(0);
+          const unsigned long nr = qemu_integer(property(d.arg, "chassis_nr")).value_or(0);
           if (!chassis_nr.emplace(nr, i).second) {
             note(severity::warning, 13, i,
                  "chassis_nr " + std::to_string(nr) + " is also used by another pci-bridge: the guest's hotplug "
@@ -521,7 +518,7 @@ class layout_validator {
           }
         }
         const bool hotplug_off = parse_switch(property(d.arg, "hotplug")) == std::optional<bool>(false);
-        const bool io_zero = has(d.arg, "io-reserve") && parse_unsigned(property(d.arg, "io-reserve")) == 0ul;
+        const bool io_zero = has(d.arg, "io-reserve") && qemu_integer(property(d.arg, "io-reserve")) == 0ul;
         if ((dev == "pcie-root-port" || dev == "ioh3420" || dev == "xio3130-downstream") && !hotplug_off && !io_zero) {
           ++io_ports;
         }
@@ -564,7 +561,7 @@ class layout_validator {
         ++next;  // the bridge's secondary bus
         const unsigned secondary = next;
         if (d.child) self(self, *d.child, next);
-        const unsigned long reserve = parse_unsigned(property(d.arg, "bus-reserve")).value_or(0);
+        const unsigned long reserve = qemu_integer(property(d.arg, "bus-reserve")).value_or(0);
         next = std::max<unsigned>(next, static_cast<unsigned>(std::min<unsigned long>(secondary + reserve, 1000)));
       }
     };
