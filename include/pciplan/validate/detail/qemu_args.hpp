@@ -6,6 +6,7 @@
 #include <pciplan/detail/config.hpp>
 #include <pciplan/detail/numbers.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -21,6 +22,18 @@ namespace pciplan::inline v0::detail {
 struct device_argument {
   std::string driver;
   std::vector<std::pair<std::string, std::string>> properties;
+
+  /// The value of property `key` (the first one given), or empty.
+  [[nodiscard]] std::string_view value(std::string_view key) const {
+    for (const auto& [k, v] : properties) {
+      if (k == key) return v;
+    }
+    return {};
+  }
+  /// Whether property `key` is given.
+  [[nodiscard]] bool has(std::string_view key) const {
+    return std::any_of(properties.begin(), properties.end(), [&](const auto& p) { return p.first == key; });
+  }
 };
 
 /// Why an argument could not be read (empty: it could).
