@@ -286,8 +286,10 @@ constexpr layout_build<N> build_layout(const std::array<placement_info, N>& info
     }
     // guest bus numbers as firmware gives them (pciplan::number_buses): node 0 is the root
     // bus, then one node per controller; a placement sits on its parent's bus
-    std::vector<bus_node> nodes(1);
-    nodes[0].root = true;
+    std::vector<bus_node> nodes;
+    bus_node root_node{};
+    root_node.root = true;
+    nodes.push_back(root_node);
     std::array<std::size_t, N> node_of{};  // by placement: its node (controllers only)
     const auto parent_node = [&](std::size_t i) {  // parents are controllers declared before
       return e[i].parent_index < 0 ? std::size_t{0} : node_of[static_cast<std::size_t>(e[i].parent_index)];
