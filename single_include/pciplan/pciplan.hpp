@@ -6737,7 +6737,6 @@ template <MachineType M>
 
 #include <algorithm>
 #include <cstddef>
-#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -6915,7 +6914,6 @@ struct bus_use {
 #endif  // PCIPLAN_EMIT_DETAIL_EMIT_TEXT_HPP
 // ---- end pciplan/emit/detail/emit_text.hpp
 
-#include <algorithm>
 #include <cstddef>
 #include <span>
 #include <string>

@@ -16,7 +16,6 @@
 #include <pciplan/topology/request.hpp>
 #include <pciplan/topology/topology_view.hpp>
 
-#include <algorithm>
 #include <cstddef>
 #include <span>
 #include <string>
