@@ -5882,7 +5882,8 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
 // ---- end pciplan/planner/planner.hpp
 
 // ---- begin pciplan/validate/validate.hpp
-// pciplan — validate/validate.hpp: check a hand-written QEMU PCI layout before QEMU sees it.
+// pciplan — validate/validate.hpp: check a hand-written QEMU PCI layout before QEMU sees it,
+// by replaying QEMU's rules (the layout and the findings: validate/qemu_layout.hpp).
 //
 //   #include <pciplan/pciplan.hpp>
 //   const pciplan::qemu_layout layout = pciplan::read_qemu_layout(text);  // -device lines
@@ -5924,7 +5925,9 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
 #define PCIPLAN_VALIDATE_DETAIL_QEMU_ARGS_HPP
 
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -5938,6 +5941,18 @@ namespace pciplan::inline v0::detail {
 struct device_argument {
   std::string driver;
   std::vector<std::pair<std::string, std::string>> properties;
+
+  /// The value of property `key` (the first one given), or empty.
+  [[nodiscard]] std::string_view value(std::string_view key) const {
+    for (const auto& [k, v] : properties) {
+      if (k == key) return v;
+    }
+    return {};
+  }
+  /// Whether property `key` is given.
+  [[nodiscard]] bool has(std::string_view key) const {
+    return std::any_of(properties.begin(), properties.end(), [&](const auto& p) { return p.first == key; });
+  }
 };
 
 /// Why an argument could not be read (empty: it could).
@@ -6047,55 +6062,26 @@ struct argument_problem {
   return std::nullopt;
 }
 
-/// An unsigned number as QEMU's integer properties take it: decimal, or hex with 0x.
-[[nodiscard]] constexpr std::optional<unsigned long> parse_unsigned(std::string_view s) noexcept {
-  unsigned base = 10;
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-    base = 16;
-    s.remove_prefix(2);
-  }
-  if (s.empty() || s.size() > 10) return std::nullopt;
-  unsigned long v = 0;
-  for (const char c : s) {
-    unsigned d = 0;
-    if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
-    else if (base == 16 && c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
-    else if (base == 16 && c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
-    else return std::nullopt;
-    v = v * base + d;
-  }
-  return v;
-}
-
-/// A hex number as QEMU's `addr` property reads its parts (an optional 0x, then hex).
-[[nodiscard]] constexpr std::optional<unsigned> parse_hex_part(std::string_view s) noexcept {
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s.remove_prefix(2);
-  if (s.empty() || s.size() > 8) return std::nullopt;
-  unsigned v = 0;
-  for (const char c : s) {
-    unsigned d = 0;
-    if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
-    else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
-    else return std::nullopt;
-    v = v * 16 + d;
-  }
-  return v;
+/// An unsigned integer property as QEMU takes it: decimal, or hexadecimal after 0x; at
+/// most 10 digits after any prefix (beyond that: not a number).
+[[nodiscard]] constexpr std::optional<std::uint64_t> qemu_integer(std::string_view s) noexcept {
+  return parse_number(s, number_syntax::decimal_or_hex, 10);
 }
 
 /// QEMU's `addr`: "slot" or "slot.function", both hex; the slot at most 0x1f and the
 /// function at most 7. Returns slot * 8 + function.
 [[nodiscard]] constexpr std::optional<unsigned> parse_devfn(std::string_view s) noexcept {
   const std::size_t dot = s.find('.');
-  const auto slot = parse_hex_part(s.substr(0, dot));
+  // each part: hexadecimal after an optional 0x, at most 8 digits
+  const auto slot = parse_number(s.substr(0, dot), number_syntax::hex, 8);
   if (!slot || *slot > 0x1f) return std::nullopt;
   unsigned function = 0;
   if (dot != std::string_view::npos) {
-    const auto f = parse_hex_part(s.substr(dot + 1));
+    const auto f = parse_number(s.substr(dot + 1), number_syntax::hex, 8);
     if (!f || *f > 7) return std::nullopt;
-    function = *f;
+    function = static_cast<unsigned>(*f);
   }
-  return *slot * 8 + function;
+  return static_cast<unsigned>(*slot) * 8 + function;
 }
 
 /// QEMU's booleans: on/off, true/false, yes/no.
@@ -6109,18 +6095,82 @@ struct argument_problem {
 
 #endif  // PCIPLAN_VALIDATE_DETAIL_QEMU_ARGS_HPP
 // ---- end pciplan/validate/detail/qemu_args.hpp
+// ---- begin pciplan/validate/detail/qemu_models.hpp
+// pciplan — validate/detail/qemu_models.hpp: QEMU device models as the validator knows
+// them: which controller kind or catalogue device a `-device` driver is, and the QEMU
+// names of the machines' built-in PCI functions.
+#ifndef PCIPLAN_VALIDATE_DETAIL_QEMU_MODELS_HPP
+#define PCIPLAN_VALIDATE_DETAIL_QEMU_MODELS_HPP
+
 
 #include <boost/hana/for_each.hpp>
 
+#include <string_view>
+
+namespace pciplan::inline v0::detail {
+
+/// What pciplan knows of a QEMU device model.
+struct qemu_model {
+  const controller_descriptor* controller = nullptr;  ///< a controller kind, or
+  const device_descriptor* device = nullptr;          ///< a catalogue device (nullptr for both: unknown)
+  bool mmio = false;                                  ///< a virtio-mmio device (not on PCI)
+};
+
+[[nodiscard]] inline qemu_model find_qemu_model(std::string_view driver) {
+  qemu_model m{};
+  boost::hana::for_each(controller_kinds, [&](auto t) {
+    using C = typename decltype(t)::type;
+    for (const std::string_view name : controller_traits<C>::qemu_devices) {
+      if (name == driver) m.controller = &descriptor_of<C>;
+    }
+  });
+  if (m.controller != nullptr) return m;
+  boost::hana::for_each(device_kinds, [&](auto t) {
+    using D = typename decltype(t)::type;
+    if (device_descriptor_of<D>.qemu_device == driver) m.device = &device_descriptor_of<D>;
+    if (!device_descriptor_of<D>.mmio_device.empty() && device_descriptor_of<D>.mmio_device == driver) m.mmio = true;
+  });
+  if (driver.ends_with("-device") && driver.starts_with("virtio-")) m.mmio = true;
+  return m;
+}
+
+/// The QEMU names of the machines' built-in PCI functions (as QEMU's errors name them).
+[[nodiscard]] constexpr std::string_view built_in_name(std::string_view machine, unsigned slot, unsigned function) noexcept {
+  if (machine == "pc") {
+    if (slot == 0) return "i440FX";
+    if (slot == 1 && function == 0) return "PIIX3";
+    if (slot == 1 && function == 1) return "piix3-ide";
+    if (slot == 1 && function == 3) return "PIIX4_PM";
+  } else if (machine == "q35") {
+    if (slot == 0) return "mch";
+    if (slot == 0x1f && function == 0) return "ICH9-LPC";
+    if (slot == 0x1f && function == 2) return "ich9-ahci";
+    if (slot == 0x1f && function == 3) return "ICH9-SMB";
+  } else if (slot == 0 && function == 0) {
+    return "gpex-root";
+  }
+  return "built-in device";
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_VALIDATE_DETAIL_QEMU_MODELS_HPP
+// ---- end pciplan/validate/detail/qemu_models.hpp
+// ---- begin pciplan/validate/qemu_layout.hpp
+// pciplan — validate/qemu_layout.hpp: a hand-written QEMU layout read from text, and
+// what the validator finds in it (findings, their severity, the report, each finding as
+// a sentence).
+//
+//   const pciplan::qemu_layout layout = pciplan::read_qemu_layout(text);  // -device lines
+//   for (const pciplan::finding& f : report.findings) std::cout << describe(layout, f) << '\n';
+#ifndef PCIPLAN_VALIDATE_QEMU_LAYOUT_HPP
+#define PCIPLAN_VALIDATE_QEMU_LAYOUT_HPP
+
+
 #include <algorithm>
-#include <array>
 #include <cstddef>
-#include <map>
-#include <optional>
-#include <set>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace pciplan::inline v0 {
@@ -6211,50 +6261,27 @@ struct validation_report {
   return s;
 }
 
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_VALIDATE_QEMU_LAYOUT_HPP
+// ---- end pciplan/validate/qemu_layout.hpp
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pciplan::inline v0 {
+
 namespace detail {
-
-/// What pciplan knows of a QEMU device model.
-struct qemu_model {
-  const controller_descriptor* controller = nullptr;  ///< a controller kind, or
-  const device_descriptor* device = nullptr;          ///< a catalogue device (nullptr for both: unknown)
-  bool mmio = false;                                  ///< a virtio-mmio device (not on PCI)
-};
-
-[[nodiscard]] inline qemu_model find_qemu_model(std::string_view driver) {
-  qemu_model m{};
-  boost::hana::for_each(controller_kinds, [&](auto t) {
-    using C = typename decltype(t)::type;
-    for (const std::string_view name : controller_traits<C>::qemu_devices) {
-      if (name == driver) m.controller = &descriptor_of<C>;
-    }
-  });
-  if (m.controller != nullptr) return m;
-  boost::hana::for_each(device_kinds, [&](auto t) {
-    using D = typename decltype(t)::type;
-    if (device_descriptor_of<D>.qemu_device == driver) m.device = &device_descriptor_of<D>;
-    if (!device_descriptor_of<D>.mmio_device.empty() && device_descriptor_of<D>.mmio_device == driver) m.mmio = true;
-  });
-  if (driver.ends_with("-device") && driver.starts_with("virtio-")) m.mmio = true;
-  return m;
-}
-
-/// The QEMU names of the machines' built-in PCI functions (as QEMU's errors name them).
-[[nodiscard]] constexpr std::string_view built_in_name(std::string_view machine, unsigned slot, unsigned function) noexcept {
-  if (machine == "pc") {
-    if (slot == 0) return "i440FX";
-    if (slot == 1 && function == 0) return "PIIX3";
-    if (slot == 1 && function == 1) return "piix3-ide";
-    if (slot == 1 && function == 3) return "PIIX4_PM";
-  } else if (machine == "q35") {
-    if (slot == 0) return "mch";
-    if (slot == 0x1f && function == 0) return "ICH9-LPC";
-    if (slot == 0x1f && function == 2) return "ich9-ahci";
-    if (slot == 0x1f && function == 3) return "ICH9-SMB";
-  } else if (slot == 0 && function == 0) {
-    return "gpex-root";
-  }
-  return "built-in device";
-}
 
 /// Replays a layout the way QEMU creates it.
 template <MachineType M>
@@ -6323,16 +6350,6 @@ class layout_validator {
     note(severity::error, rule, device, std::move(message));
   }
 
-  [[nodiscard]] static std::string_view property(const device_argument& a, std::string_view key) {
-    for (const auto& [k, v] : a.properties) {
-      if (k == key) return v;
-    }
-    return {};
-  }
-  [[nodiscard]] static bool has(const device_argument& a, std::string_view key) {
-    return std::any_of(a.properties.begin(), a.properties.end(), [&](const auto& p) { return p.first == key; });
-  }
-
   [[nodiscard]] std::optional<std::size_t> find_bus(std::string_view name) const {
     for (std::size_t b = 0; b != buses_.size(); ++b) {
       if (buses_[b].name == name) return b;
@@ -6361,13 +6378,13 @@ class layout_validator {
         (!text.empty() && text.front() == '{') ? split_json(text, d.arg) : split_classic(text, d.arg);
     if (problem) return refuse(0, i, problem->message);
     d.model = find_qemu_model(d.arg.driver);
-    d.id = std::string(property(d.arg, "id"));
+    d.id = std::string(d.arg.value("id"));
     if (!d.id.empty()) {
       if (!ids_.insert(d.id).second) return refuse(0, i, "Duplicate ID '" + d.id + "' for device");
     }
     if (d.model.mmio) {  // a virtio-mmio device: on a virtio-mmio transport, never on PCI
-      if (!has(d.arg, "bus")) return;
-      const std::string_view name = property(d.arg, "bus");
+      if (!d.arg.has("bus")) return;
+      const std::string_view name = d.arg.value("bus");
       if (const auto b = find_bus(name)) {
         return refuse(0, i, "Device '" + d.arg.driver + "' can't go on " + (buses_[*b].express ? "PCIE" : "PCI") + " bus");
       }
@@ -6392,8 +6409,8 @@ class layout_validator {
     }
     // the parent bus
     std::size_t b = 0;
-    if (has(d.arg, "bus")) {
-      const std::string_view name = property(d.arg, "bus");
+    if (d.arg.has("bus")) {
+      const std::string_view name = d.arg.value("bus");
       const auto found = find_bus(name);
       if (!found) return refuse(0, i, "Bus '" + std::string(name) + "' not found");
       b = *found;
@@ -6402,19 +6419,19 @@ class layout_validator {
     }
     d.bus = b;
     // addr and multifunction
-    if (has(d.arg, "multifunction")) {
-      const auto on = parse_switch(property(d.arg, "multifunction"));
+    if (d.arg.has("multifunction")) {
+      const auto on = parse_switch(d.arg.value("multifunction"));
       if (!on) {
         return refuse(0, i, "Parameter 'multifunction' expects 'on' or 'off'");
       }
       d.multifunction = *on;
     }
     unsigned devfn = 0;
-    if (has(d.arg, "addr")) {
-      const auto parsed = parse_devfn(property(d.arg, "addr"));
+    if (d.arg.has("addr")) {
+      const auto parsed = parse_devfn(d.arg.value("addr"));
       if (!parsed) {
         return refuse(1, i, "Property '" + d.arg.driver + ".addr' doesn't take value '" +
-                                std::string(property(d.arg, "addr")) + "'");
+                                std::string(d.arg.value("addr")) + "'");
       }
       devfn = *parsed;
       if (buses_[b].devfn[devfn] != empty) {
@@ -6437,12 +6454,8 @@ class layout_validator {
     const unsigned slot = devfn / 8;
     const unsigned function = devfn % 8;
     const auto x = [](unsigned v) {  // QEMU prints slot and function in hex here
-      constexpr std::string_view digits = "0123456789abcdef";
       std::string out;
-      do {
-        out.insert(out.begin(), digits[v % 16]);
-        v /= 16;
-      } while (v != 0);
+      append_hex(out, v);
       return out;
     };
     if (function != 0) {
@@ -6483,7 +6496,7 @@ class layout_validator {
 
   bool realize_controller(std::size_t i, const placed& d, const controller_descriptor& c, const bus& parent) {
     const std::string_view dev = c.qemu_device();
-    const auto number = [&](std::string_view key) { return parse_unsigned(property(d.arg, key)); };
+    const auto number = [&](std::string_view key) { return qemu_integer(d.arg.value(key)); };
     if (c.role == controller_role::expander) {
       if (dev == "pxb-pcie" && !parent.express) {
         refuse(11, i, "pxb-pcie devices cannot reside on a PCI bus");
@@ -6497,7 +6510,7 @@ class layout_validator {
         refuse(11, i, "PXB devices can be attached only to root bus");
         return false;
       }
-      if (has(d.arg, "numa_node")) {
+      if (d.arg.has("numa_node")) {
         const auto node = number("numa_node");
         if (node && *node >= layout_.numa_nodes) {
           refuse(18, i, "Illegal numa node " + std::to_string(*node));
@@ -6511,7 +6524,7 @@ class layout_validator {
       }
     }
     if (dev == "pcie-root-port" || dev == "ioh3420" || dev == "xio3130-downstream") {
-      if (has(d.arg, "pref32-reserve") && has(d.arg, "pref64-reserve")) {
+      if (d.arg.has("pref32-reserve") && d.arg.has("pref64-reserve")) {
         refuse(28, i, "PCI resource reserve cap: PREF32 and PREF64 conflict");
         return false;
       }
@@ -6583,22 +6596,22 @@ class layout_validator {
         }
         if (dev == "pci-bridge") {
           ++pci_bridges;
-          const unsigned long nr = parse_unsigned(property(d.arg, "chassis_nr")).value_or(0);
+          const unsigned long nr = qemu_integer(d.arg.value("chassis_nr")).value_or(0);
           if (!chassis_nr.emplace(nr, i).second) {
             note(severity::warning, 13, i,
                  "chassis_nr " + std::to_string(nr) + " is also used by another pci-bridge: the guest's hotplug "
                  "slots of the two bridges get the same names");
           }
         }
-        const bool hotplug_off = parse_switch(property(d.arg, "hotplug")) == std::optional<bool>(false);
-        const bool io_zero = has(d.arg, "io-reserve") && parse_unsigned(property(d.arg, "io-reserve")) == 0ul;
+        const bool hotplug_off = parse_switch(d.arg.value("hotplug")) == std::optional<bool>(false);
+        const bool io_zero = d.arg.has("io-reserve") && qemu_integer(d.arg.value("io-reserve")) == 0ul;
         if ((dev == "pcie-root-port" || dev == "ioh3420" || dev == "xio3130-downstream") && !hotplug_off && !io_zero) {
           ++io_ports;
         }
       }
       // 14: an SHPC bridge's slot 0 is not a hotplug slot
       if (parent.kind != nullptr && parent.kind->shpc && parent.owner >= 0 && slot == 0) {
-        const auto shpc = parse_switch(property(devices_[static_cast<std::size_t>(parent.owner)].arg, "shpc"));
+        const auto shpc = parse_switch(devices_[static_cast<std::size_t>(parent.owner)].arg.value("shpc"));
         if (shpc.value_or(true)) {
           note(severity::warning, 14, i,
                "slot 0 of '" + parent.name + "' is not a hotplug slot of its SHPC controller: the device cannot be "
@@ -6620,39 +6633,64 @@ class layout_validator {
     check_bus_numbers();
   }
 
-  /// 17: guest bus numbers as SeaBIOS gives them (depth first, devfn order; each
-  /// expander's root bus from its bus_nr) must stay inside each partition.
+  /// 17: guest bus numbers as SeaBIOS gives them (pciplan::number_buses: depth first in
+  /// devfn order, bus-reserve kept; each expander's root bus from its bus_nr) must stay
+  /// inside each partition.
   void check_bus_numbers() {
     if (buses_.empty()) return;
-    std::vector<std::pair<unsigned long, std::size_t>> roots(pxb_bus_nr_.begin(), pxb_bus_nr_.end());
-    const auto walk = [&](auto& self, std::size_t b, unsigned& next) -> void {
-      for (unsigned devfn = 0; devfn != 256; ++devfn) {
-        const int who = buses_[b].devfn[devfn];
-        if (who < 0) continue;
-        const placed& d = devices_[static_cast<std::size_t>(who)];
-        if (d.model.controller == nullptr || d.model.controller->role == controller_role::expander) continue;
-        ++next;  // the bridge's secondary bus
-        const unsigned secondary = next;
-        if (d.child) self(self, *d.child, next);
-        const unsigned long reserve = parse_unsigned(property(d.arg, "bus-reserve")).value_or(0);
-        next = std::max<unsigned>(next, static_cast<unsigned>(std::min<unsigned long>(secondary + reserve, 1000)));
+    // node 0 is bus 0 (the main hierarchy); then one node per created bridge or expander.
+    // Every expander hangs on node 0, so all of them are ordered by bus_nr together.
+    std::vector<bus_node> nodes(1);
+    nodes[0].root = true;
+    std::vector<std::size_t> node_of(devices_.size(), no_position);     // by device
+    std::vector<std::size_t> node_below(buses_.size(), no_position);    // by bus: the node providing it
+    node_below[0] = 0;
+    for (std::size_t i = 0; i != devices_.size(); ++i) {
+      const placed& d = devices_[i];
+      const controller_descriptor* c = d.model.controller;
+      if (!d.ok || c == nullptr) continue;
+      bus_node x{};
+      x.devfn = d.devfn;
+      if (c->role == controller_role::expander) {
+        x.parent = 0;
+        x.expander = true;
+        x.first_bus = static_cast<unsigned>(qemu_integer(d.arg.value("bus_nr")).value_or(0));
+        x.bus_numbers = c->bus_numbers;  // a pxb: its root bus and its internal pci-bridge's
+      } else {
+        x.parent = node_below[d.bus];  // none on a further PHB's bus: not numbered, as SeaBIOS leaves it
+        x.reserve = static_cast<unsigned>(std::min<std::uint64_t>(qemu_integer(d.arg.value("bus-reserve")).value_or(0), 1000));
       }
-    };
-    unsigned main_last = 0;
-    walk(walk, 0, main_last);
-    for (std::size_t k = 0; k != roots.size(); ++k) {
-      const auto [nr, dev] = roots[k];
-      const unsigned long limit = k + 1 < roots.size() ? roots[k + 1].first : 256;
-      if (k == 0 && main_last >= nr) {
+      node_of[i] = nodes.size();
+      if (d.child) node_below[*d.child] = nodes.size();
+      nodes.push_back(x);
+    }
+    // A reservation ends at bus 1000 at the latest (a guard against wrapping: firmware has
+    // 256 numbers). A bridge's own number depends only on the nodes before it, so the caps
+    // settle after one renumbering per bridge whose reservation reaches that far (usually none).
+    std::vector<unsigned> asked(nodes.size());
+    for (std::size_t k = 0; k != nodes.size(); ++k) asked[k] = nodes[k].reserve;
+    bus_numbering numbers = number_buses(nodes);
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (std::size_t k = 0; k != nodes.size(); ++k) {
+        const unsigned cap = numbers.bus[k] >= 1000 ? 0 : std::min(asked[k], 1000 - numbers.bus[k]);
+        changed = changed || cap != nodes[k].reserve;
+        nodes[k].reserve = cap;
+      }
+      if (changed) numbers = number_buses(nodes);
+    }
+    const unsigned main_last = numbers.last[0];
+    for (auto at = pxb_bus_nr_.begin(); at != pxb_bus_nr_.end(); ++at) {
+      const auto [nr, dev] = *at;
+      const auto after = std::next(at);
+      const unsigned long limit = after != pxb_bus_nr_.end() ? after->first : 256;
+      if (at == pxb_bus_nr_.begin() && main_last >= nr) {
         note(severity::warning, 17, dev,
              "bus_nr " + std::to_string(nr) + " is inside the main hierarchy's bus numbers (0-" +
                  std::to_string(main_last) + "): SeaBIOS leaves its bridges unprogrammed; use a bus_nr above " +
                  std::to_string(main_last));
       }
-      unsigned last = static_cast<unsigned>(nr);
-      const placed& pxb = devices_[dev];
-      if (devices_[dev].model.controller->qemu_device() == "pxb") ++last;  // its internal pci-bridge
-      if (pxb.child) walk(walk, *pxb.child, last);
+      const unsigned last = numbers.last[node_of[dev]];
       if (last >= limit) {
         note(severity::warning, 17, dev,
              "the buses below this expander need numbers " + std::to_string(nr) + "-" + std::to_string(last) +
@@ -6699,25 +6737,12 @@ template <MachineType M>
 
 #include <algorithm>
 #include <cstddef>
-#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace pciplan::inline v0::detail {
-
-/// Appends `v` in lower-case hexadecimal, zero-padded to `width` digits.
-inline void append_hex(std::string& out, std::uint64_t v, unsigned width = 1) {
-  char digits[16]{};
-  unsigned n = 0;
-  do {
-    digits[n++] = "0123456789abcdef"[v & 0xFu];
-    v >>= 4;
-  } while (v != 0 && n < 16);
-  for (unsigned i = n; i < width; ++i) out += '0';
-  while (n != 0) out += digits[--n];
-}
 
 /// The length of the well-formed UTF-8 sequence at the start of `s`, or 0 when the
 /// bytes there are not one (stray continuation byte, overlong form, surrogate, beyond
@@ -6798,47 +6823,31 @@ inline void append_json_string(std::string& out, std::string_view s) {
 
 /// What sits below each controller of a plan, by position in `plan.controllers`:
 /// `last_bus` is the highest guest bus number at or below it (its subordinate bus, as
-/// firmware numbers them), `occupied` whether anything (a controller or a PCI device)
-/// sits on the bus it provides. A hand-made list with a cycle stops at the cycle.
+/// firmware numbers them: topology_view::number_buses, capped at 255 like the guest bus
+/// numbers themselves; a controller no root reaches, possible only in a hand-made list,
+/// keeps its own bus), `occupied` whether anything (a controller or a PCI device) sits on
+/// the bus it provides.
 struct bus_use {
   std::vector<unsigned> last_bus;
   std::vector<unsigned char> occupied;
 };
 
-[[nodiscard]] inline bus_use bus_use_of(const topology_plan& plan) {
-  const std::size_t n = plan.controllers.size();
-  std::vector<std::size_t> position;  // controller index -> first position with it
-  for (std::size_t i = 0; i != n; ++i) {
-    const unsigned index = plan.controllers[i].index.value;
-    if (index >= position.size()) position.resize(index + 1u, n);
-    if (position[index] == n) position[index] = i;
-  }
-  const auto parent_of = [&](controller_index bus) { return bus.value < position.size() ? position[bus.value] : n; };
+[[nodiscard]] inline bus_use bus_use_of(const topology_plan& plan, const topology_view& view) {
+  const std::size_t n = view.size();
+  const bus_numbering numbers = view.number_buses();
   bus_use u;
   u.last_bus.resize(n);
   u.occupied.assign(n, 0);
-  for (std::size_t i = 0; i != n; ++i) u.last_bus[i] = plan.controllers[i].guest_bus.value;
-  const auto expander = [](const controller& c) {
-    return c.kind != nullptr && c.kind->role == controller_role::expander;
-  };
   for (std::size_t i = 0; i != n; ++i) {
-    const controller& c = plan.controllers[i];
-    if (!c.has_address) continue;
-    std::size_t at = parent_of(c.libvirt_address.bus);
-    if (at != n && at != i) u.occupied[at] = 1;
-    // every ancestor's subordinate bus reaches at least this controller's bus, up to the
-    // nearest expander: an expander's buses belong to its own root bus, not its parent's
-    for (std::size_t steps = 0; at != n && at != i && steps != n && !expander(c); ++steps) {
-      const controller& up = plan.controllers[at];
-      u.last_bus[at] = std::max(u.last_bus[at], c.guest_bus.value + 0u);
-      if (expander(up)) break;
-      at = up.has_address ? parent_of(up.libvirt_address.bus) : n;
-    }
+    const unsigned own = view.controllers()[i].guest_bus.value;
+    u.last_bus[i] = numbers.numbered[i] != 0 ? std::max(own, std::min(numbers.last[i], 255u)) : own;
+    const std::size_t parent = view.parent_of(i);
+    if (parent != no_position) u.occupied[parent] = 1;
   }
   for (const placement& p : plan.placements) {
     if (p.kind != placement_kind::pci) continue;
-    const std::size_t at = parent_of(p.libvirt_address.bus);
-    if (at != n) u.occupied[at] = 1;
+    const std::size_t at = view.position_of(p.libvirt_address.bus);
+    if (at != no_position) u.occupied[at] = 1;
   }
   return u;
 }
@@ -6846,8 +6855,8 @@ struct bus_use {
 /// The QEMU name of the bus that controller `index` provides: the root's own name
 /// (`pcie.0`, `pci.0`) for index 0, `pci.<index>.0` for a further pseries PHB, else the
 /// controller's id `pci.<index>` (libvirt-rules.md §1.4).
-[[nodiscard]] inline std::string bus_id(const topology_plan& plan, controller_index index) {
-  const controller* c = plan.find(index);
+[[nodiscard]] inline std::string bus_id(const topology_view& view, controller_index index) {
+  const controller* c = view.find(index);
   if (c != nullptr && c->kind != nullptr) {
     if (c->kind->role == controller_role::root || (c->kind->is_root() && index.value == 0)) {
       return c->kind->root_bus.empty() ? std::string("pci.0") : std::string(c->kind->root_bus);
@@ -6905,7 +6914,6 @@ struct bus_use {
 #endif  // PCIPLAN_EMIT_DETAIL_EMIT_TEXT_HPP
 // ---- end pciplan/emit/detail/emit_text.hpp
 
-#include <algorithm>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -7027,7 +7035,8 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
   std::string out = "{\n  \"machine\": ";
   detail::append_json_string(out, machine);
   out += ",\n";
-  const detail::bus_use use = detail::bus_use_of(plan);
+  const topology_view view(plan.controllers);
+  const detail::bus_use use = detail::bus_use_of(plan, view);
   std::size_t position = 0;
   detail::json_array(
       out, "controllers", plan.controllers,
@@ -7053,8 +7062,8 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
             .boolean("io_reserve_zero", c.io_reserve_zero)
             .number("domain", c.domain)
             .number("guest_bus", c.guest_bus.value)
-            .number("guest_bus_last", std::max(use.last_bus[at], c.guest_bus.value + 0u))
-            .text("qemu_bus", detail::bus_id(plan, c.index));
+            .number("guest_bus_last", use.last_bus[at])
+            .text("qemu_bus", detail::bus_id(view, c.index));
         if (c.kind != nullptr) o.slots("slots", c.kind->slots.first, c.kind->slots.last);
         else o.null("slots");
         o.boolean("hotpluggable", hotpluggable)
@@ -7241,42 +7250,35 @@ class qemu_device_line {
 /// comes after the controller whose bus it sits on (a given list may number a parent
 /// above its child). Cycles and unknown parents cannot stop it: such a controller comes
 /// at its index.
-[[nodiscard]] inline std::vector<const controller*> parent_first(const topology_plan& plan) {
-  std::vector<const controller*> by_index;
-  by_index.reserve(plan.controllers.size());
-  for (const controller& c : plan.controllers) by_index.push_back(&c);
+[[nodiscard]] inline std::vector<const controller*> parent_first(const topology_view& view) {
+  const std::span<const controller> list = view.controllers();
+  std::vector<std::size_t> by_index(list.size());
+  for (std::size_t i = 0; i != list.size(); ++i) by_index[i] = i;
   std::stable_sort(by_index.begin(), by_index.end(),
-                   [](const controller* a, const controller* b) { return a->index < b->index; });
+                   [&](std::size_t a, std::size_t b) { return list[a].index < list[b].index; });
   std::vector<const controller*> out;
-  out.reserve(by_index.size());
-  std::vector<unsigned char> state(by_index.size(), 0);  // 0 new, 1 on the path, 2 placed
-  const auto position = [&](controller_index index) -> std::size_t {
-    const auto it = std::lower_bound(by_index.begin(), by_index.end(), index,
-                                     [](const controller* c, controller_index i) { return c->index < i; });
-    return (it != by_index.end() && (*it)->index == index) ? static_cast<std::size_t>(it - by_index.begin())
-                                                            : by_index.size();
-  };
+  out.reserve(list.size());
+  std::vector<unsigned char> state(list.size(), 0);  // by position: 0 new, 1 on the path, 2 placed
   std::vector<std::size_t> path;
-  for (std::size_t i = 0; i != by_index.size(); ++i) {
+  for (const std::size_t i : by_index) {
     // Walk up to the first ancestor not yet placed, then place the chain top-down.
     path.clear();
     std::size_t at = i;
-    while (at != by_index.size() && state[at] == 0) {
+    while (at != no_position && state[at] == 0) {
       state[at] = 1;
       path.push_back(at);
-      const controller& c = *by_index[at];
-      at = c.has_address ? position(c.libvirt_address.bus) : by_index.size();
+      at = view.parent_of(at);
     }
     for (auto it = path.rbegin(); it != path.rend(); ++it) {
       state[*it] = 2;
-      out.push_back(by_index[*it]);
+      out.push_back(&list[*it]);
     }
   }
   return out;
 }
 
 /// The `-device` argument of a controller (see qemu_arguments).
-[[nodiscard]] inline std::string controller_argument(const topology_plan& plan, const controller& c,
+[[nodiscard]] inline std::string controller_argument(const topology_view& view, const controller& c,
                                                      qemu_syntax syntax) {
   const controller_descriptor& k = *c.kind;
   const std::string_view device = c.qemu_device();
@@ -7295,20 +7297,20 @@ class qemu_device_line {
   if (k.role == controller_role::port && c.hotplug == toggle::off) line.flag("hotplug", false);
   if (c.io_reserve_zero && device == "pcie-root-port") line.number("io-reserve", 0);
   if (c.has_address) {
-    line.address(bus_id(plan, c.libvirt_address.bus), c.libvirt_address.slot, c.libvirt_address.function,
+    line.address(bus_id(view, c.libvirt_address.bus), c.libvirt_address.slot, c.libvirt_address.function,
                  c.multifunction == toggle::on);
   }
   return line.done();
 }
 
 /// The `-device` argument of a placement (see qemu_arguments).
-[[nodiscard]] inline std::string placement_argument(const topology_plan& plan, const placement& p,
+[[nodiscard]] inline std::string placement_argument(const topology_view& view, const placement& p,
                                                     std::span<const request> requests, qemu_syntax syntax) {
   qemu_device_line line(syntax, device_driver(p, requests));
   line.text("id", p.name);
   switch (p.kind) {
     case placement_kind::pci:
-      line.address(bus_id(plan, p.libvirt_address.bus), p.libvirt_address.slot, p.libvirt_address.function,
+      line.address(bus_id(view, p.libvirt_address.bus), p.libvirt_address.slot, p.libvirt_address.function,
                    p.multifunction);
       break;
     case placement_kind::mmio: line.text("bus", mmio_bus(p)); break;
@@ -7339,8 +7341,9 @@ class qemu_device_line {
                                                              const qemu_options& options = {}) {
   std::vector<std::string> out;
   out.reserve(plan.controllers.size() + plan.placements.size());
-  for (const controller* c : detail::parent_first(plan)) {
-    if (detail::emits_device(*c)) out.push_back(detail::controller_argument(plan, *c, options.syntax));
+  const topology_view view(plan.controllers);
+  for (const controller* c : detail::parent_first(view)) {
+    if (detail::emits_device(*c)) out.push_back(detail::controller_argument(view, *c, options.syntax));
   }
   for (const placement& p : plan.placements) {
     const bool built_in =
@@ -7348,7 +7351,7 @@ class qemu_device_line {
         std::any_of(options.built_in.begin(), options.built_in.end(), [&](const reserved_function& f) {
           return f.slot == p.libvirt_address.slot && f.function == p.libvirt_address.function;
         });
-    if (!built_in) out.push_back(detail::placement_argument(plan, p, requests, options.syntax));
+    if (!built_in) out.push_back(detail::placement_argument(view, p, requests, options.syntax));
   }
   return out;
 }
@@ -7408,28 +7411,23 @@ namespace detail {
 /// Draws one plan: the bus tree of each root, then the non-PCI transports.
 class tree_writer {
  public:
-  tree_writer(const topology_plan& plan, std::span<const request> requests) : plan_(plan), requests_(requests) {
+  tree_writer(const topology_plan& plan, std::span<const request> requests)
+      : plan_(plan), requests_(requests), view_(plan.controllers) {
     const std::size_t n = plan.controllers.size();
-    for (std::size_t i = 0; i != n; ++i) {
-      const unsigned index = plan.controllers[i].index.value;
-      if (index >= position_.size()) position_.resize(index + 1u, none);
-      if (position_[index] == none) position_[index] = i;
-    }
     children_.resize(n);
     drawn_.assign(n, false);
-    use_ = bus_use_of(plan);
+    use_ = bus_use_of(plan, view_);
     for (std::size_t i = 0; i != n; ++i) {
       const controller& c = plan.controllers[i];
-      if (!c.has_address) continue;
-      const std::size_t parent = find(c.libvirt_address.bus);
-      if (parent == none || parent == i) continue;
+      const std::size_t parent = view_.parent_of(i);
+      if (parent == no_position) continue;
       children_[parent].push_back({c.libvirt_address.slot, c.libvirt_address.function, true, i});
     }
     for (std::size_t i = 0; i != plan.placements.size(); ++i) {
       const placement& p = plan.placements[i];
       if (p.kind != placement_kind::pci) continue;
-      const std::size_t parent = find(p.libvirt_address.bus);
-      if (parent == none) {
+      const std::size_t parent = view_.position_of(p.libvirt_address.bus);
+      if (parent == no_position) {
         unattached_devices_.push_back(i);
         continue;
       }
@@ -7475,17 +7473,12 @@ class tree_writer {
   }
 
  private:
-  static constexpr std::size_t none = static_cast<std::size_t>(-1);
   struct child {
     unsigned slot = 0;
     unsigned function = 0;
     bool is_controller = false;
     std::size_t which = 0;  // into plan.controllers or plan.placements
   };
-
-  [[nodiscard]] std::size_t find(controller_index index) const noexcept {
-    return index.value < position_.size() ? position_[index.value] : none;
-  }
 
   void slot_text(unsigned slot, unsigned function) {
     append_hex(out_, slot, 2);
@@ -7514,7 +7507,7 @@ class tree_writer {
     out_ += ':';
     append_hex(out_, c.guest_bus.value, 2);
     out_ += "]-  ";
-    out_ += c.index.value == 0 ? bus_id(plan_, c.index) : controller_id(c.index);
+    out_ += c.index.value == 0 ? bus_id(view_, c.index) : controller_id(c.index);
     out_ += ' ';
     out_ += device_of(c);
     attributes(c);
@@ -7598,7 +7591,7 @@ class tree_writer {
 
   const topology_plan& plan_;
   std::span<const request> requests_;
-  std::vector<std::size_t> position_;               // controller index -> position in plan.controllers
+  topology_view view_;                              // controller index -> position, parents
   std::vector<std::vector<child>> children_;        // per controller: what sits on its bus
   std::vector<std::size_t> unattached_devices_;     // PCI placements on an unknown bus
   std::vector<bool> drawn_;
@@ -7658,23 +7651,26 @@ class tree_writer {
 // used twice; function 0 is present in every slot that uses others; expanders have a
 // bus_nr and no other kind has one; bus numbers fit in 0-255 and the bus_nr
 // partitions hold everything below them (qemu-rules-and-peers.md (b) rules 1, 3, 11,
-// 14, 16, 17). Guest bus numbers are computed depth first, as SeaBIOS assigns them.
+// 14, 16, 17). Guest bus numbers are firmware's (depth first, as SeaBIOS assigns them:
+// pciplan::number_buses).
 #ifndef PCIPLAN_COMPILE_TIME_FIXED_LAYOUT_HPP
 #define PCIPLAN_COMPILE_TIME_FIXED_LAYOUT_HPP
 
+// ---- begin pciplan/compile_time/layout_placement.hpp
+// pciplan — compile_time/layout_placement.hpp: the pieces of a fixed-layout declaration —
+// `place<Kind, "name">(on<"parent">, at<slot, function>, bus_nr<N>)` and its parts.
+//
+//   place<pcie_root_port, "rp1">(on_root, at<1, 0>)
+//   place<models::virtio_net, "wan">(on<"rp1">)                  // slot 0, function 0
+//   place<pcie_expander_bus, "numa1">(on_root, at<5>, bus_nr<0x40>)
+//
+// Each declaration is all in its type (layout_placement); make_fixed_layout
+// (compile_time/fixed_layout.hpp) checks them together.
+#ifndef PCIPLAN_COMPILE_TIME_LAYOUT_PLACEMENT_HPP
+#define PCIPLAN_COMPILE_TIME_LAYOUT_PLACEMENT_HPP
 
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <ostream>
-#include <string_view>
-#include <tuple>
-#include <type_traits>
-#include <utility>
 
 namespace pciplan::inline v0 {
-
-// ---- the pieces of a declaration -----------------------------------------------------
 
 /// `at<slot, function>`: where on the parent bus.
 template <unsigned Slot, unsigned Function = 0>
@@ -7745,6 +7741,23 @@ constexpr layout_placement<Kind, Name, Parent, Slot, Function, BusNr> place(bus_
   detail::check_placeable_kind<Kind>();
   return {};
 }
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_COMPILE_TIME_LAYOUT_PLACEMENT_HPP
+// ---- end pciplan/compile_time/layout_placement.hpp
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <ostream>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace pciplan::inline v0 {
 
 // ---- the checked result ------------------------------------------------------------
 
@@ -7876,7 +7889,8 @@ constexpr bool is_root_name(std::string_view name, std::string_view root_bus) no
   return name == "root" || name == root_bus;
 }
 
-/// The entries whose parent is `owner` (-1: the root bus), in devfn order.
+/// The entries whose parent is `owner` (-1: the root bus), in devfn order (as the tree
+/// is printed).
 template <std::size_t N>
 constexpr std::size_t children_of(const std::array<layout_entry, N>& e, int owner, std::array<std::size_t, N>& out) {
   std::size_t count = 0;
@@ -7887,23 +7901,6 @@ constexpr std::size_t children_of(const std::array<layout_entry, N>& e, int owne
     out[at] = i;
   }
   return count;
-}
-
-/// Numbers the buses below `owner` (-1: the root) depth first in devfn order, as
-/// SeaBIOS does; expanders are skipped (they are numbered from their bus_nr).
-template <std::size_t N>
-constexpr void number_buses(std::array<layout_entry, N>& e, const std::array<placement_info, N>& info, int owner,
-                            unsigned bus, unsigned& next) {
-  std::array<std::size_t, N> kids{};
-  const std::size_t count = children_of(e, owner, kids);
-  for (std::size_t k = 0; k != count; ++k) {
-    const std::size_t i = kids[k];
-    e[i].guest_address.bus = bus_number{static_cast<std::uint8_t>(bus)};
-    if (!info[i].controller || info[i].desc.role == controller_role::expander) continue;
-    const unsigned mine = next++;
-    e[i].guest_bus = bus_number{static_cast<std::uint8_t>(mine > 255 ? 255 : mine)};
-    number_buses(e, info, static_cast<int>(i), mine, next);
-  }
 }
 
 template <MachineType M, std::size_t N>
@@ -7993,22 +7990,43 @@ constexpr layout_build<N> build_layout(const std::array<placement_info, N>& info
       if (!zero) return fail(layout_problem::function_zero_missing, i);
       e[i].multifunction = others && info[i].function == 0;
     }
-    // guest bus numbers: the main hierarchy, then each expander from its bus_nr upwards
-    unsigned next = 1;
-    number_buses(e, info, -1, 0, next);
-    if (next > 256) return fail(layout_problem::bus_numbers_exhausted, 0);
-    unsigned used_below = next;  // the main hierarchy uses buses [0, next)
+    // guest bus numbers as firmware gives them (pciplan::number_buses): node 0 is the root
+    // bus, then one node per controller; a placement sits on its parent's bus
+    std::vector<bus_node> nodes;
+    bus_node root_node{};
+    root_node.root = true;
+    nodes.push_back(root_node);
+    std::array<std::size_t, N> node_of{};  // by placement: its node (controllers only)
+    const auto parent_node = [&](std::size_t i) {  // parents are controllers declared before
+      return e[i].parent_index < 0 ? std::size_t{0} : node_of[static_cast<std::size_t>(e[i].parent_index)];
+    };
+    for (std::size_t i = 0; i != N; ++i) {
+      if (!info[i].controller) continue;
+      bus_node x{};
+      x.parent = parent_node(i);
+      x.devfn = e[i].guest_address.devfn();
+      x.expander = info[i].desc.role == controller_role::expander;
+      x.first_bus = info[i].first_bus;
+      x.bus_numbers = info[i].desc.bus_numbers;  // a pxb: its root bus, then its internal bridge's
+      node_of[i] = nodes.size();
+      nodes.push_back(x);
+    }
+    const bus_numbering numbers = pciplan::number_buses(nodes);
+    const auto guest_bus = [](unsigned bus) { return bus_number{static_cast<std::uint8_t>(bus > 255 ? 255 : bus)}; };
+    for (std::size_t i = 0; i != N; ++i) {
+      e[i].guest_address.bus = guest_bus(numbers.bus[parent_node(i)]);
+      if (info[i].controller) e[i].guest_bus = guest_bus(numbers.bus[node_of[i]]);
+    }
+    // the main hierarchy, then each expander (by bus_nr) must stay below 256 and below
+    // the next one's bus_nr
+    if (numbers.last[0] > 255) return fail(layout_problem::bus_numbers_exhausted, 0);
+    unsigned used_below = numbers.last[0] + 1;
     for (unsigned first = 1; first <= 255; ++first) {
       for (std::size_t i = 0; i != N; ++i) {
         if (e[i].first_bus != first) continue;
         if (first < used_below) return fail(layout_problem::bus_nr_overlap, i);
-        // pxb: its root bus holds an internal bridge, whose bus the devices use
-        const unsigned own = first + info[i].desc.bus_numbers - 1;
-        e[i].guest_bus = bus_number{static_cast<std::uint8_t>(own)};
-        next = own + 1;
-        number_buses(e, info, static_cast<int>(i), own, next);
-        if (next > 256) return fail(layout_problem::bus_numbers_exhausted, i);
-        used_below = next;
+        if (numbers.last[node_of[i]] > 255) return fail(layout_problem::bus_numbers_exhausted, i);
+        used_below = numbers.last[node_of[i]] + 1;
       }
     }
     return out;
@@ -8154,22 +8172,100 @@ std::ostream& operator<<(std::ostream& os, const fixed_layout<M, N>& layout) {
 //   static_assert(appliance.at("wan").guest_address == pci_address{0, 1, 0, 0});
 //
 // The run-time planner runs in constant evaluation and its result is copied into
-// fixed-size arrays. A layout that cannot be planned does not compile: the error's
-// call chain names the device and the planner's reason, as at run time.
+// fixed-capacity containers. A layout that cannot be planned does not compile: the
+// error's call chain names the device and the planner's reason, as at run time.
 #ifndef PCIPLAN_COMPILE_TIME_STATIC_PLAN_HPP
 #define PCIPLAN_COMPILE_TIME_STATIC_PLAN_HPP
 
+// ---- begin pciplan/detail/fixed_vector.hpp
+// pciplan — detail/fixed_vector.hpp: a vector of at most Capacity elements held in place,
+// usable in constant evaluation and in constexpr variables (a literal type).
+//
+//   fixed_vector<controller, 256> controllers;
+//   controllers.push_back(c);                       // constexpr; beyond the capacity: an error
+//   for (const controller& c : controllers) …       // like std::vector: size, empty, [], begin/end
+//   const std::span<const controller> s = controllers;
+//
+// What a compile-time result holds where a run-time one holds a std::vector (std::vector
+// cannot leave constant evaluation), so both read the same: `plan.controllers.size()`.
+#ifndef PCIPLAN_DETAIL_FIXED_VECTOR_HPP
+#define PCIPLAN_DETAIL_FIXED_VECTOR_HPP
+
+
+#include <array>
+#include <cstddef>
+
+namespace pciplan::inline v0::detail {
+
+/// Up to `Capacity` elements of T in a std::array, the first size() of them in use.
+/// T must be default-constructible (the unused elements are value-initialised).
+template <class T, std::size_t Capacity>
+class fixed_vector {
+ public:
+  using value_type = T;
+  using size_type = std::size_t;
+  using reference = T&;
+  using const_reference = const T&;
+  using iterator = T*;
+  using const_iterator = const T*;
+
+  [[nodiscard]] static constexpr std::size_t capacity() noexcept { return Capacity; }
+  [[nodiscard]] constexpr std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] constexpr bool empty() const noexcept { return size_ == 0; }
+
+  [[nodiscard]] constexpr T* data() noexcept { return items_.data(); }
+  [[nodiscard]] constexpr const T* data() const noexcept { return items_.data(); }
+  [[nodiscard]] constexpr T* begin() noexcept { return items_.data(); }
+  [[nodiscard]] constexpr const T* begin() const noexcept { return items_.data(); }
+  [[nodiscard]] constexpr T* end() noexcept { return items_.data() + size_; }
+  [[nodiscard]] constexpr const T* end() const noexcept { return items_.data() + size_; }
+
+  /// The element at `i` (below size(): a precondition).
+  [[nodiscard]] constexpr T& operator[](std::size_t i) {
+    expects(i < size_, "pciplan::fixed_vector: index out of range");
+    return items_[i];
+  }
+  [[nodiscard]] constexpr const T& operator[](std::size_t i) const {
+    expects(i < size_, "pciplan::fixed_vector: index out of range");
+    return items_[i];
+  }
+
+  /// Appends `value`; a full vector is a broken precondition.
+  constexpr void push_back(const T& value) {
+    expects(size_ < Capacity, "pciplan::fixed_vector: push_back beyond the capacity");
+    items_[size_++] = value;
+  }
+
+  /// Same size and equal elements (the unused ones do not count).
+  [[nodiscard]] friend constexpr bool operator==(const fixed_vector& a, const fixed_vector& b) {
+    if (a.size_ != b.size_) return false;
+    for (std::size_t i = 0; i != a.size_; ++i) {
+      if (!(a.items_[i] == b.items_[i])) return false;
+    }
+    return true;
+  }
+
+ private:
+  std::array<T, Capacity> items_{};
+  std::size_t size_ = 0;
+};
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_DETAIL_FIXED_VECTOR_HPP
+// ---- end pciplan/detail/fixed_vector.hpp
 
 #include <array>
 #include <concepts>
 #include <cstddef>
-#include <span>
 #include <string_view>
 #include <type_traits>
 
 namespace pciplan::inline v0 {
 
-/// A plan of N requests held in arrays, made at compile time by `static_plan`.
+/// A plan of N requests made at compile time by `static_plan`. It reads like a
+/// topology_plan: `placements`, `controllers` and `warnings` are members (fixed-capacity
+/// containers here, std::vectors there), with `at` and `find`.
 template <std::size_t N>
 struct fixed_plan {
   /// Compile-time plans hold at most this many controllers.
@@ -8177,17 +8273,9 @@ struct fixed_plan {
   static constexpr std::size_t max_warnings = 4;
 
   std::array<placement, N> placements{};
-  std::array<controller, max_controllers> controller_slots{};
-  std::size_t controller_count = 0;
-  std::array<warning, max_warnings> warning_slots{};
-  std::size_t warning_count = 0;
+  detail::fixed_vector<controller, max_controllers> controllers{};
+  detail::fixed_vector<warning, max_warnings> warnings{};
 
-  [[nodiscard]] constexpr std::span<const controller> controllers() const noexcept {
-    return {controller_slots.data(), controller_count};
-  }
-  [[nodiscard]] constexpr std::span<const warning> warnings() const noexcept {
-    return {warning_slots.data(), warning_count};
-  }
   /// The placement of the request named `name` (unknown: compile error).
   [[nodiscard]] constexpr const placement& at(std::string_view name) const {
     for (const auto& p : placements) {
@@ -8198,7 +8286,7 @@ struct fixed_plan {
   }
   /// The controller with this index, or nullptr.
   [[nodiscard]] constexpr const controller* find(controller_index index) const noexcept {
-    for (const auto& c : controllers()) {
+    for (const auto& c : controllers) {
       if (c.index == index) return &c;
     }
     return nullptr;
@@ -8228,9 +8316,9 @@ consteval fixed_plan<sizeof...(Requests)> static_plan(plan_options options, Requ
     return out;
   }
   for (std::size_t i = 0; i != sizeof...(Requests); ++i) out.placements[i] = r->placements[i];
-  for (const controller& c : r->controllers) out.controller_slots[out.controller_count++] = c;
+  for (const controller& c : r->controllers) out.controllers.push_back(c);
   for (const warning& w : r->warnings) {
-    if (out.warning_count < out.max_warnings) out.warning_slots[out.warning_count++] = w;
+    if (out.warnings.size() < out.max_warnings) out.warnings.push_back(w);
   }
   return out;
 }

@@ -24,19 +24,22 @@
 // used twice; function 0 is present in every slot that uses others; expanders have a
 // bus_nr and no other kind has one; bus numbers fit in 0-255 and the bus_nr
 // partitions hold everything below them (qemu-rules-and-peers.md (b) rules 1, 3, 11,
-// 14, 16, 17). Guest bus numbers are computed depth first, as SeaBIOS assigns them.
+// 14, 16, 17). Guest bus numbers are firmware's (depth first, as SeaBIOS assigns them:
+// pciplan::number_buses).
 #ifndef PCIPLAN_COMPILE_TIME_FIXED_LAYOUT_HPP
 #define PCIPLAN_COMPILE_TIME_FIXED_LAYOUT_HPP
 
-#include <pciplan/vocabulary/address.hpp>
-#include <pciplan/kinds/compatibility.hpp>
-#include <pciplan/vocabulary/connect.hpp>
-#include <pciplan/kinds/controller_kinds.hpp>
+#include <pciplan/compile_time/layout_placement.hpp>
 #include <pciplan/detail/config.hpp>
 #include <pciplan/detail/report.hpp>
+#include <pciplan/kinds/compatibility.hpp>
+#include <pciplan/kinds/controller_kinds.hpp>
 #include <pciplan/kinds/device_kinds.hpp>
-#include <pciplan/vocabulary/fixed_string.hpp>
 #include <pciplan/kinds/machine_types.hpp>
+#include <pciplan/topology/topology_view.hpp>
+#include <pciplan/vocabulary/address.hpp>
+#include <pciplan/vocabulary/connect.hpp>
+#include <pciplan/vocabulary/fixed_string.hpp>
 
 #include <array>
 #include <cstddef>
@@ -46,80 +49,9 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace pciplan::inline v0 {
-
-// ---- the pieces of a declaration -----------------------------------------------------
-
-/// `at<slot, function>`: where on the parent bus.
-template <unsigned Slot, unsigned Function = 0>
-struct slot_function_c {
-  static_assert(Slot <= max_slot, "pciplan::at<slot, function>: the slot must be 0 to 31 (a PCI bus has 32 slots)");
-  static_assert(Function <= max_function,
-                "pciplan::at<slot, function>: the function must be 0 to 7 (a PCI slot has 8 functions)");
-  static constexpr unsigned slot = Slot;
-  static constexpr unsigned function = Function;
-};
-template <unsigned Slot, unsigned Function = 0>
-inline constexpr slot_function_c<Slot, Function> at{};
-
-/// `on<"name">`: the bus of the controller declared under that name; `on_root`: the
-/// machine's root bus (it may also be named by its QEMU name, `on<"pcie.0">`).
-template <fixed_string Name>
-struct bus_ref_c {};
-template <fixed_string Name>
-inline constexpr bus_ref_c<Name> on{};
-inline constexpr bus_ref_c<"root"> on_root{};
-
-/// `bus_nr<N>`: the first guest bus number of an expander bus (pxb, pxb-pcie).
-template <unsigned N>
-struct bus_nr_c {
-  static_assert(N >= 1 && N <= 254, "pciplan::bus_nr<N>: an expander's bus_nr must be 1 to 254");
-  static constexpr unsigned value = N;
-};
-template <unsigned N>
-inline constexpr bus_nr_c<N> bus_nr{};
-
-/// One declaration, all in its type. Made by `place<Kind, "name">(…)`.
-template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function, unsigned BusNr>
-struct layout_placement {
-  using kind = Kind;
-  static constexpr auto name = Name;
-  static constexpr auto parent = Parent;
-  static constexpr unsigned slot = Slot;
-  static constexpr unsigned function = Function;
-  static constexpr unsigned first_bus = BusNr;  // 0: none given
-};
-
-namespace detail {
-template <class Kind>
-constexpr void check_placeable_kind() {
-  static_assert(ControllerKind<Kind> || DeviceKind<Kind>,
-                "pciplan::place<Kind, name>: Kind is neither a controller kind nor a device kind (specialise "
-                "controller_traits or device_traits for it, see ControllerKind and DeviceKind)");
-}
-}  // namespace detail
-
-/// Declares `Kind` (a controller kind or a device kind) named `Name` on bus `Parent`
-/// at `at<slot, function>`.
-template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function>
-constexpr layout_placement<Kind, Name, Parent, Slot, Function, 0> place(bus_ref_c<Parent>, slot_function_c<Slot, Function>) {
-  detail::check_placeable_kind<Kind>();
-  return {};
-}
-/// Declares `Kind` named `Name` on bus `Parent` at slot 0, function 0.
-template <class Kind, fixed_string Name, fixed_string Parent>
-constexpr layout_placement<Kind, Name, Parent, 0, 0, 0> place(bus_ref_c<Parent>) {
-  detail::check_placeable_kind<Kind>();
-  return {};
-}
-/// Declares an expander bus with its first guest bus number.
-template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function, unsigned BusNr>
-constexpr layout_placement<Kind, Name, Parent, Slot, Function, BusNr> place(bus_ref_c<Parent>, slot_function_c<Slot, Function>,
-                                                                     bus_nr_c<BusNr>) {
-  detail::check_placeable_kind<Kind>();
-  return {};
-}
 
 // ---- the checked result ------------------------------------------------------------
 
@@ -251,7 +183,8 @@ constexpr bool is_root_name(std::string_view name, std::string_view root_bus) no
   return name == "root" || name == root_bus;
 }
 
-/// The entries whose parent is `owner` (-1: the root bus), in devfn order.
+/// The entries whose parent is `owner` (-1: the root bus), in devfn order (as the tree
+/// is printed).
 template <std::size_t N>
 constexpr std::size_t children_of(const std::array<layout_entry, N>& e, int owner, std::array<std::size_t, N>& out) {
   std::size_t count = 0;
@@ -262,23 +195,6 @@ constexpr std::size_t children_of(const std::array<layout_entry, N>& e, int owne
     out[at] = i;
   }
   return count;
-}
-
-/// Numbers the buses below `owner` (-1: the root) depth first in devfn order, as
-/// SeaBIOS does; expanders are skipped (they are numbered from their bus_nr).
-template <std::size_t N>
-constexpr void number_buses(std::array<layout_entry, N>& e, const std::array<placement_info, N>& info, int owner,
-                            unsigned bus, unsigned& next) {
-  std::array<std::size_t, N> kids{};
-  const std::size_t count = children_of(e, owner, kids);
-  for (std::size_t k = 0; k != count; ++k) {
-    const std::size_t i = kids[k];
-    e[i].guest_address.bus = bus_number{static_cast<std::uint8_t>(bus)};
-    if (!info[i].controller || info[i].desc.role == controller_role::expander) continue;
-    const unsigned mine = next++;
-    e[i].guest_bus = bus_number{static_cast<std::uint8_t>(mine > 255 ? 255 : mine)};
-    number_buses(e, info, static_cast<int>(i), mine, next);
-  }
 }
 
 template <MachineType M, std::size_t N>
@@ -368,22 +284,43 @@ constexpr layout_build<N> build_layout(const std::array<placement_info, N>& info
       if (!zero) return fail(layout_problem::function_zero_missing, i);
       e[i].multifunction = others && info[i].function == 0;
     }
-    // guest bus numbers: the main hierarchy, then each expander from its bus_nr upwards
-    unsigned next = 1;
-    number_buses(e, info, -1, 0, next);
-    if (next > 256) return fail(layout_problem::bus_numbers_exhausted, 0);
-    unsigned used_below = next;  // the main hierarchy uses buses [0, next)
+    // guest bus numbers as firmware gives them (pciplan::number_buses): node 0 is the root
+    // bus, then one node per controller; a placement sits on its parent's bus
+    std::vector<bus_node> nodes;
+    bus_node root_node{};
+    root_node.root = true;
+    nodes.push_back(root_node);
+    std::array<std::size_t, N> node_of{};  // by placement: its node (controllers only)
+    const auto parent_node = [&](std::size_t i) {  // parents are controllers declared before
+      return e[i].parent_index < 0 ? std::size_t{0} : node_of[static_cast<std::size_t>(e[i].parent_index)];
+    };
+    for (std::size_t i = 0; i != N; ++i) {
+      if (!info[i].controller) continue;
+      bus_node x{};
+      x.parent = parent_node(i);
+      x.devfn = e[i].guest_address.devfn();
+      x.expander = info[i].desc.role == controller_role::expander;
+      x.first_bus = info[i].first_bus;
+      x.bus_numbers = info[i].desc.bus_numbers;  // a pxb: its root bus, then its internal bridge's
+      node_of[i] = nodes.size();
+      nodes.push_back(x);
+    }
+    const bus_numbering numbers = pciplan::number_buses(nodes);
+    const auto guest_bus = [](unsigned bus) { return bus_number{static_cast<std::uint8_t>(bus > 255 ? 255 : bus)}; };
+    for (std::size_t i = 0; i != N; ++i) {
+      e[i].guest_address.bus = guest_bus(numbers.bus[parent_node(i)]);
+      if (info[i].controller) e[i].guest_bus = guest_bus(numbers.bus[node_of[i]]);
+    }
+    // the main hierarchy, then each expander (by bus_nr) must stay below 256 and below
+    // the next one's bus_nr
+    if (numbers.last[0] > 255) return fail(layout_problem::bus_numbers_exhausted, 0);
+    unsigned used_below = numbers.last[0] + 1;
     for (unsigned first = 1; first <= 255; ++first) {
       for (std::size_t i = 0; i != N; ++i) {
         if (e[i].first_bus != first) continue;
         if (first < used_below) return fail(layout_problem::bus_nr_overlap, i);
-        // pxb: its root bus holds an internal bridge, whose bus the devices use
-        const unsigned own = first + info[i].desc.bus_numbers - 1;
-        e[i].guest_bus = bus_number{static_cast<std::uint8_t>(own)};
-        next = own + 1;
-        number_buses(e, info, static_cast<int>(i), own, next);
-        if (next > 256) return fail(layout_problem::bus_numbers_exhausted, i);
-        used_below = next;
+        if (numbers.last[node_of[i]] > 255) return fail(layout_problem::bus_numbers_exhausted, i);
+        used_below = numbers.last[node_of[i]] + 1;
       }
     }
     return out;

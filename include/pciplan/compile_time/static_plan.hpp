@@ -5,13 +5,14 @@
 //   static_assert(appliance.at("wan").guest_address == pci_address{0, 1, 0, 0});
 //
 // The run-time planner runs in constant evaluation and its result is copied into
-// fixed-size arrays. A layout that cannot be planned does not compile: the error's
-// call chain names the device and the planner's reason, as at run time.
+// fixed-capacity containers. A layout that cannot be planned does not compile: the
+// error's call chain names the device and the planner's reason, as at run time.
 #ifndef PCIPLAN_COMPILE_TIME_STATIC_PLAN_HPP
 #define PCIPLAN_COMPILE_TIME_STATIC_PLAN_HPP
 
 #include <pciplan/topology/controller.hpp>
 #include <pciplan/detail/config.hpp>
+#include <pciplan/detail/fixed_vector.hpp>
 #include <pciplan/detail/report.hpp>
 #include <pciplan/kinds/machine_types.hpp>
 #include <pciplan/topology/topology_plan.hpp>
@@ -22,13 +23,14 @@
 #include <array>
 #include <concepts>
 #include <cstddef>
-#include <span>
 #include <string_view>
 #include <type_traits>
 
 namespace pciplan::inline v0 {
 
-/// A plan of N requests held in arrays, made at compile time by `static_plan`.
+/// A plan of N requests made at compile time by `static_plan`. It reads like a
+/// topology_plan: `placements`, `controllers` and `warnings` are members (fixed-capacity
+/// containers here, std::vectors there), with `at` and `find`.
 template <std::size_t N>
 struct fixed_plan {
   /// Compile-time plans hold at most this many controllers.
@@ -36,17 +38,9 @@ struct fixed_plan {
   static constexpr std::size_t max_warnings = 4;
 
   std::array<placement, N> placements{};
-  std::array<controller, max_controllers> controller_slots{};
-  std::size_t controller_count = 0;
-  std::array<warning, max_warnings> warning_slots{};
-  std::size_t warning_count = 0;
+  detail::fixed_vector<controller, max_controllers> controllers{};
+  detail::fixed_vector<warning, max_warnings> warnings{};
 
-  [[nodiscard]] constexpr std::span<const controller> controllers() const noexcept {
-    return {controller_slots.data(), controller_count};
-  }
-  [[nodiscard]] constexpr std::span<const warning> warnings() const noexcept {
-    return {warning_slots.data(), warning_count};
-  }
   /// The placement of the request named `name` (unknown: compile error).
   [[nodiscard]] constexpr const placement& at(std::string_view name) const {
     for (const auto& p : placements) {
@@ -57,7 +51,7 @@ struct fixed_plan {
   }
   /// The controller with this index, or nullptr.
   [[nodiscard]] constexpr const controller* find(controller_index index) const noexcept {
-    for (const auto& c : controllers()) {
+    for (const auto& c : controllers) {
       if (c.index == index) return &c;
     }
     return nullptr;
@@ -87,9 +81,9 @@ consteval fixed_plan<sizeof...(Requests)> static_plan(plan_options options, Requ
     return out;
   }
   for (std::size_t i = 0; i != sizeof...(Requests); ++i) out.placements[i] = r->placements[i];
-  for (const controller& c : r->controllers) out.controller_slots[out.controller_count++] = c;
+  for (const controller& c : r->controllers) out.controllers.push_back(c);
   for (const warning& w : r->warnings) {
-    if (out.warning_count < out.max_warnings) out.warning_slots[out.warning_count++] = w;
+    if (out.warnings.size() < out.max_warnings) out.warnings.push_back(w);
   }
   return out;
 }

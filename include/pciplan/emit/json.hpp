@@ -14,8 +14,8 @@
 #include <pciplan/emit/detail/emit_text.hpp>
 #include <pciplan/topology/topology_plan.hpp>
 #include <pciplan/topology/request.hpp>
+#include <pciplan/topology/topology_view.hpp>
 
-#include <algorithm>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -137,7 +137,8 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
   std::string out = "{\n  \"machine\": ";
   detail::append_json_string(out, machine);
   out += ",\n";
-  const detail::bus_use use = detail::bus_use_of(plan);
+  const topology_view view(plan.controllers);
+  const detail::bus_use use = detail::bus_use_of(plan, view);
   std::size_t position = 0;
   detail::json_array(
       out, "controllers", plan.controllers,
@@ -163,8 +164,8 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
             .boolean("io_reserve_zero", c.io_reserve_zero)
             .number("domain", c.domain)
             .number("guest_bus", c.guest_bus.value)
-            .number("guest_bus_last", std::max(use.last_bus[at], c.guest_bus.value + 0u))
-            .text("qemu_bus", detail::bus_id(plan, c.index));
+            .number("guest_bus_last", use.last_bus[at])
+            .text("qemu_bus", detail::bus_id(view, c.index));
         if (c.kind != nullptr) o.slots("slots", c.kind->slots.first, c.kind->slots.last);
         else o.null("slots");
         o.boolean("hotpluggable", hotpluggable)

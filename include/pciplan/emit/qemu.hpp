@@ -20,6 +20,7 @@
 #include <pciplan/vocabulary/numbering.hpp>
 #include <pciplan/topology/topology_plan.hpp>
 #include <pciplan/topology/request.hpp>
+#include <pciplan/topology/topology_view.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -148,42 +149,35 @@ class qemu_device_line {
 /// comes after the controller whose bus it sits on (a given list may number a parent
 /// above its child). Cycles and unknown parents cannot stop it: such a controller comes
 /// at its index.
-[[nodiscard]] inline std::vector<const controller*> parent_first(const topology_plan& plan) {
-  std::vector<const controller*> by_index;
-  by_index.reserve(plan.controllers.size());
-  for (const controller& c : plan.controllers) by_index.push_back(&c);
+[[nodiscard]] inline std::vector<const controller*> parent_first(const topology_view& view) {
+  const std::span<const controller> list = view.controllers();
+  std::vector<std::size_t> by_index(list.size());
+  for (std::size_t i = 0; i != list.size(); ++i) by_index[i] = i;
   std::stable_sort(by_index.begin(), by_index.end(),
-                   [](const controller* a, const controller* b) { return a->index < b->index; });
+                   [&](std::size_t a, std::size_t b) { return list[a].index < list[b].index; });
   std::vector<const controller*> out;
-  out.reserve(by_index.size());
-  std::vector<unsigned char> state(by_index.size(), 0);  // 0 new, 1 on the path, 2 placed
-  const auto position = [&](controller_index index) -> std::size_t {
-    const auto it = std::lower_bound(by_index.begin(), by_index.end(), index,
-                                     [](const controller* c, controller_index i) { return c->index < i; });
-    return (it != by_index.end() && (*it)->index == index) ? static_cast<std::size_t>(it - by_index.begin())
-                                                            : by_index.size();
-  };
+  out.reserve(list.size());
+  std::vector<unsigned char> state(list.size(), 0);  // by position: 0 new, 1 on the path, 2 placed
   std::vector<std::size_t> path;
-  for (std::size_t i = 0; i != by_index.size(); ++i) {
+  for (const std::size_t i : by_index) {
     // Walk up to the first ancestor not yet placed, then place the chain top-down.
     path.clear();
     std::size_t at = i;
-    while (at != by_index.size() && state[at] == 0) {
+    while (at != no_position && state[at] == 0) {
       state[at] = 1;
       path.push_back(at);
-      const controller& c = *by_index[at];
-      at = c.has_address ? position(c.libvirt_address.bus) : by_index.size();
+      at = view.parent_of(at);
     }
     for (auto it = path.rbegin(); it != path.rend(); ++it) {
       state[*it] = 2;
-      out.push_back(by_index[*it]);
+      out.push_back(&list[*it]);
     }
   }
   return out;
 }
 
 /// The `-device` argument of a controller (see qemu_arguments).
-[[nodiscard]] inline std::string controller_argument(const topology_plan& plan, const controller& c,
+[[nodiscard]] inline std::string controller_argument(const topology_view& view, const controller& c,
                                                      qemu_syntax syntax) {
   const controller_descriptor& k = *c.kind;
   const std::string_view device = c.qemu_device();
@@ -202,20 +196,20 @@ class qemu_device_line {
   if (k.role == controller_role::port && c.hotplug == toggle::off) line.flag("hotplug", false);
   if (c.io_reserve_zero && device == "pcie-root-port") line.number("io-reserve", 0);
   if (c.has_address) {
-    line.address(bus_id(plan, c.libvirt_address.bus), c.libvirt_address.slot, c.libvirt_address.function,
+    line.address(bus_id(view, c.libvirt_address.bus), c.libvirt_address.slot, c.libvirt_address.function,
                  c.multifunction == toggle::on);
   }
   return line.done();
 }
 
 /// The `-device` argument of a placement (see qemu_arguments).
-[[nodiscard]] inline std::string placement_argument(const topology_plan& plan, const placement& p,
+[[nodiscard]] inline std::string placement_argument(const topology_view& view, const placement& p,
                                                     std::span<const request> requests, qemu_syntax syntax) {
   qemu_device_line line(syntax, device_driver(p, requests));
   line.text("id", p.name);
   switch (p.kind) {
     case placement_kind::pci:
-      line.address(bus_id(plan, p.libvirt_address.bus), p.libvirt_address.slot, p.libvirt_address.function,
+      line.address(bus_id(view, p.libvirt_address.bus), p.libvirt_address.slot, p.libvirt_address.function,
                    p.multifunction);
       break;
     case placement_kind::mmio: line.text("bus", mmio_bus(p)); break;
@@ -246,8 +240,9 @@ class qemu_device_line {
                                                              const qemu_options& options = {}) {
   std::vector<std::string> out;
   out.reserve(plan.controllers.size() + plan.placements.size());
-  for (const controller* c : detail::parent_first(plan)) {
-    if (detail::emits_device(*c)) out.push_back(detail::controller_argument(plan, *c, options.syntax));
+  const topology_view view(plan.controllers);
+  for (const controller* c : detail::parent_first(view)) {
+    if (detail::emits_device(*c)) out.push_back(detail::controller_argument(view, *c, options.syntax));
   }
   for (const placement& p : plan.placements) {
     const bool built_in =
@@ -255,7 +250,7 @@ class qemu_device_line {
         std::any_of(options.built_in.begin(), options.built_in.end(), [&](const reserved_function& f) {
           return f.slot == p.libvirt_address.slot && f.function == p.libvirt_address.function;
         });
-    if (!built_in) out.push_back(detail::placement_argument(plan, p, requests, options.syntax));
+    if (!built_in) out.push_back(detail::placement_argument(view, p, requests, options.syntax));
   }
   return out;
 }

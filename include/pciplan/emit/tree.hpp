@@ -21,6 +21,7 @@
 #include <pciplan/emit/detail/emit_text.hpp>
 #include <pciplan/topology/topology_plan.hpp>
 #include <pciplan/topology/request.hpp>
+#include <pciplan/topology/topology_view.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -37,28 +38,23 @@ namespace detail {
 /// Draws one plan: the bus tree of each root, then the non-PCI transports.
 class tree_writer {
  public:
-  tree_writer(const topology_plan& plan, std::span<const request> requests) : plan_(plan), requests_(requests) {
+  tree_writer(const topology_plan& plan, std::span<const request> requests)
+      : plan_(plan), requests_(requests), view_(plan.controllers) {
     const std::size_t n = plan.controllers.size();
-    for (std::size_t i = 0; i != n; ++i) {
-      const unsigned index = plan.controllers[i].index.value;
-      if (index >= position_.size()) position_.resize(index + 1u, none);
-      if (position_[index] == none) position_[index] = i;
-    }
     children_.resize(n);
     drawn_.assign(n, false);
-    use_ = bus_use_of(plan);
+    use_ = bus_use_of(plan, view_);
     for (std::size_t i = 0; i != n; ++i) {
       const controller& c = plan.controllers[i];
-      if (!c.has_address) continue;
-      const std::size_t parent = find(c.libvirt_address.bus);
-      if (parent == none || parent == i) continue;
+      const std::size_t parent = view_.parent_of(i);
+      if (parent == no_position) continue;
       children_[parent].push_back({c.libvirt_address.slot, c.libvirt_address.function, true, i});
     }
     for (std::size_t i = 0; i != plan.placements.size(); ++i) {
       const placement& p = plan.placements[i];
       if (p.kind != placement_kind::pci) continue;
-      const std::size_t parent = find(p.libvirt_address.bus);
-      if (parent == none) {
+      const std::size_t parent = view_.position_of(p.libvirt_address.bus);
+      if (parent == no_position) {
         unattached_devices_.push_back(i);
         continue;
       }
@@ -104,17 +100,12 @@ class tree_writer {
   }
 
  private:
-  static constexpr std::size_t none = static_cast<std::size_t>(-1);
   struct child {
     unsigned slot = 0;
     unsigned function = 0;
     bool is_controller = false;
     std::size_t which = 0;  // into plan.controllers or plan.placements
   };
-
-  [[nodiscard]] std::size_t find(controller_index index) const noexcept {
-    return index.value < position_.size() ? position_[index.value] : none;
-  }
 
   void slot_text(unsigned slot, unsigned function) {
     append_hex(out_, slot, 2);
@@ -143,7 +134,7 @@ class tree_writer {
     out_ += ':';
     append_hex(out_, c.guest_bus.value, 2);
     out_ += "]-  ";
-    out_ += c.index.value == 0 ? bus_id(plan_, c.index) : controller_id(c.index);
+    out_ += c.index.value == 0 ? bus_id(view_, c.index) : controller_id(c.index);
     out_ += ' ';
     out_ += device_of(c);
     attributes(c);
@@ -227,7 +218,7 @@ class tree_writer {
 
   const topology_plan& plan_;
   std::span<const request> requests_;
-  std::vector<std::size_t> position_;               // controller index -> position in plan.controllers
+  topology_view view_;                              // controller index -> position, parents
   std::vector<std::vector<child>> children_;        // per controller: what sits on its bus
   std::vector<std::size_t> unattached_devices_;     // PCI placements on an unknown bus
   std::vector<bool> drawn_;

@@ -1,4 +1,5 @@
-// pciplan — validate/validate.hpp: check a hand-written QEMU PCI layout before QEMU sees it.
+// pciplan — validate/validate.hpp: check a hand-written QEMU PCI layout before QEMU sees it,
+// by replaying QEMU's rules (the layout and the findings: validate/qemu_layout.hpp).
 //
 //   #include <pciplan/pciplan.hpp>
 //   const pciplan::qemu_layout layout = pciplan::read_qemu_layout(text);  // -device lines
@@ -33,18 +34,21 @@
 #ifndef PCIPLAN_VALIDATE_VALIDATE_HPP
 #define PCIPLAN_VALIDATE_VALIDATE_HPP
 
-#include <pciplan/kinds/controller_kinds.hpp>
 #include <pciplan/detail/config.hpp>
-#include <pciplan/validate/detail/qemu_args.hpp>
+#include <pciplan/detail/numbers.hpp>
+#include <pciplan/kinds/controller_kinds.hpp>
 #include <pciplan/kinds/device_kinds.hpp>
-#include <pciplan/kinds/kind_lists.hpp>
 #include <pciplan/kinds/machine_types.hpp>
-
-#include <boost/hana/for_each.hpp>
+#include <pciplan/topology/topology_view.hpp>
+#include <pciplan/validate/detail/qemu_args.hpp>
+#include <pciplan/validate/detail/qemu_models.hpp>
+#include <pciplan/validate/qemu_layout.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -55,136 +59,7 @@
 
 namespace pciplan::inline v0 {
 
-/// A hand-written layout: QEMU `-device` arguments, in command-line order.
-struct qemu_layout {
-  struct entry {
-    std::string argument;   ///< what follows `-device`, as written
-    std::size_t line = 0;   ///< 1-based line of the text it was read from (0: not read from text)
-  };
-  std::vector<entry> devices;
-  /// Guest NUMA nodes (`-numa node` options); a pxb's numa_node must be below it.
-  unsigned numa_nodes = 0;
-};
-
-/// Reads a layout from text: one QEMU option per line. A line is a `-device ARG`, or
-/// just `ARG` (the device argument alone), or `-numa node,…` (counted as a NUMA node).
-/// Other lines that start with `-` (`-object`, `-m`, …), blank lines and lines starting
-/// with `#` are skipped.
-[[nodiscard]] inline qemu_layout read_qemu_layout(std::string_view text) {
-  qemu_layout layout;
-  std::size_t line_number = 0;
-  while (!text.empty()) {
-    const std::size_t end = std::min(text.find('\n'), text.size());
-    std::string_view line = text.substr(0, end);
-    text.remove_prefix(std::min(end + 1, text.size()));
-    ++line_number;
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
-    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-    if (line.empty() || line.front() == '#') continue;
-    if (line.starts_with("-device ") || line.starts_with("--device ")) {
-      line.remove_prefix(line.find(' ') + 1);
-      while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
-    } else if (line.starts_with("-numa ") || line.starts_with("--numa ")) {
-      std::string_view arg = line.substr(line.find(' ') + 1);
-      while (!arg.empty() && arg.front() == ' ') arg.remove_prefix(1);
-      if (arg.starts_with("node")) ++layout.numa_nodes;
-      continue;
-    } else if (line.front() == '-') {
-      continue;
-    }
-    // a shell-quoted JSON argument, as `ps` or a script shows it
-    if (line.size() >= 2 && line.front() == '\'' && line.back() == '\'') line = line.substr(1, line.size() - 2);
-    layout.devices.push_back({std::string(line), line_number});
-  }
-  return layout;
-}
-
-/// How bad a finding is.
-enum class severity : unsigned char {
-  error,    ///< QEMU refuses the layout
-  warning,  ///< QEMU accepts it, but firmware or guests break on it, or QEMU's guidelines advise against it
-};
-
-/// One problem in a layout.
-struct finding {
-  static constexpr std::size_t no_device = static_cast<std::size_t>(-1);
-  severity level = severity::error;
-  unsigned rule = 0;                  ///< qemu-rules-and-peers.md (b) rule number; 0: general argument checks
-  std::size_t device = no_device;     ///< index into qemu_layout::devices
-  std::string message;                ///< errors QEMU reports: QEMU 7.2's words
-};
-
-/// The outcome of `validate`.
-struct validation_report {
-  std::vector<finding> findings;
-  /// Whether QEMU would create every device (warnings allowed).
-  [[nodiscard]] bool accepted() const noexcept {
-    return std::none_of(findings.begin(), findings.end(), [](const finding& f) { return f.level == severity::error; });
-  }
-  [[nodiscard]] std::size_t count(severity s) const noexcept {
-    return static_cast<std::size_t>(
-        std::count_if(findings.begin(), findings.end(), [s](const finding& f) { return f.level == s; }));
-  }
-};
-
-/// "line 3: error: -device e1000,addr=0x3: PCI: slot 3 function 0 not available for e1000,
-/// in use by virtio-net-pci,id=net0 [qemu rule 1]" (the line part when the device was read
-/// from text).
-[[nodiscard]] inline std::string describe(const qemu_layout& layout, const finding& f) {
-  std::string s;
-  const bool has_device = f.device < layout.devices.size();
-  if (has_device && layout.devices[f.device].line != 0) s += "line " + std::to_string(layout.devices[f.device].line) + ": ";
-  s += f.level == severity::error ? "error: " : "warning: ";
-  if (has_device) s += "-device " + layout.devices[f.device].argument + ": ";
-  s += f.message;
-  s += " [qemu rule " + std::to_string(f.rule) + "]";
-  return s;
-}
-
 namespace detail {
-
-/// What pciplan knows of a QEMU device model.
-struct qemu_model {
-  const controller_descriptor* controller = nullptr;  ///< a controller kind, or
-  const device_descriptor* device = nullptr;          ///< a catalogue device (nullptr for both: unknown)
-  bool mmio = false;                                  ///< a virtio-mmio device (not on PCI)
-};
-
-[[nodiscard]] inline qemu_model find_qemu_model(std::string_view driver) {
-  qemu_model m{};
-  boost::hana::for_each(controller_kinds, [&](auto t) {
-    using C = typename decltype(t)::type;
-    for (const std::string_view name : controller_traits<C>::qemu_devices) {
-      if (name == driver) m.controller = &descriptor_of<C>;
-    }
-  });
-  if (m.controller != nullptr) return m;
-  boost::hana::for_each(device_kinds, [&](auto t) {
-    using D = typename decltype(t)::type;
-    if (device_descriptor_of<D>.qemu_device == driver) m.device = &device_descriptor_of<D>;
-    if (!device_descriptor_of<D>.mmio_device.empty() && device_descriptor_of<D>.mmio_device == driver) m.mmio = true;
-  });
-  if (driver.ends_with("-device") && driver.starts_with("virtio-")) m.mmio = true;
-  return m;
-}
-
-/// The QEMU names of the machines' built-in PCI functions (as QEMU's errors name them).
-[[nodiscard]] constexpr std::string_view built_in_name(std::string_view machine, unsigned slot, unsigned function) noexcept {
-  if (machine == "pc") {
-    if (slot == 0) return "i440FX";
-    if (slot == 1 && function == 0) return "PIIX3";
-    if (slot == 1 && function == 1) return "piix3-ide";
-    if (slot == 1 && function == 3) return "PIIX4_PM";
-  } else if (machine == "q35") {
-    if (slot == 0) return "mch";
-    if (slot == 0x1f && function == 0) return "ICH9-LPC";
-    if (slot == 0x1f && function == 2) return "ich9-ahci";
-    if (slot == 0x1f && function == 3) return "ICH9-SMB";
-  } else if (slot == 0 && function == 0) {
-    return "gpex-root";
-  }
-  return "built-in device";
-}
 
 /// Replays a layout the way QEMU creates it.
 template <MachineType M>
@@ -253,16 +128,6 @@ class layout_validator {
     note(severity::error, rule, device, std::move(message));
   }
 
-  [[nodiscard]] static std::string_view property(const device_argument& a, std::string_view key) {
-    for (const auto& [k, v] : a.properties) {
-      if (k == key) return v;
-    }
-    return {};
-  }
-  [[nodiscard]] static bool has(const device_argument& a, std::string_view key) {
-    return std::any_of(a.properties.begin(), a.properties.end(), [&](const auto& p) { return p.first == key; });
-  }
-
   [[nodiscard]] std::optional<std::size_t> find_bus(std::string_view name) const {
     for (std::size_t b = 0; b != buses_.size(); ++b) {
       if (buses_[b].name == name) return b;
@@ -291,13 +156,13 @@ class layout_validator {
         (!text.empty() && text.front() == '{') ? split_json(text, d.arg) : split_classic(text, d.arg);
     if (problem) return refuse(0, i, problem->message);
     d.model = find_qemu_model(d.arg.driver);
-    d.id = std::string(property(d.arg, "id"));
+    d.id = std::string(d.arg.value("id"));
     if (!d.id.empty()) {
       if (!ids_.insert(d.id).second) return refuse(0, i, "Duplicate ID '" + d.id + "' for device");
     }
     if (d.model.mmio) {  // a virtio-mmio device: on a virtio-mmio transport, never on PCI
-      if (!has(d.arg, "bus")) return;
-      const std::string_view name = property(d.arg, "bus");
+      if (!d.arg.has("bus")) return;
+      const std::string_view name = d.arg.value("bus");
       if (const auto b = find_bus(name)) {
         return refuse(0, i, "Device '" + d.arg.driver + "' can't go on " + (buses_[*b].express ? "PCIE" : "PCI") + " bus");
       }
@@ -322,8 +187,8 @@ class layout_validator {
     }
     // the parent bus
     std::size_t b = 0;
-    if (has(d.arg, "bus")) {
-      const std::string_view name = property(d.arg, "bus");
+    if (d.arg.has("bus")) {
+      const std::string_view name = d.arg.value("bus");
       const auto found = find_bus(name);
       if (!found) return refuse(0, i, "Bus '" + std::string(name) + "' not found");
       b = *found;
@@ -332,19 +197,19 @@ class layout_validator {
     }
     d.bus = b;
     // addr and multifunction
-    if (has(d.arg, "multifunction")) {
-      const auto on = parse_switch(property(d.arg, "multifunction"));
+    if (d.arg.has("multifunction")) {
+      const auto on = parse_switch(d.arg.value("multifunction"));
       if (!on) {
         return refuse(0, i, "Parameter 'multifunction' expects 'on' or 'off'");
       }
       d.multifunction = *on;
     }
     unsigned devfn = 0;
-    if (has(d.arg, "addr")) {
-      const auto parsed = parse_devfn(property(d.arg, "addr"));
+    if (d.arg.has("addr")) {
+      const auto parsed = parse_devfn(d.arg.value("addr"));
       if (!parsed) {
         return refuse(1, i, "Property '" + d.arg.driver + ".addr' doesn't take value '" +
-                                std::string(property(d.arg, "addr")) + "'");
+                                std::string(d.arg.value("addr")) + "'");
       }
       devfn = *parsed;
       if (buses_[b].devfn[devfn] != empty) {
@@ -367,12 +232,8 @@ class layout_validator {
     const unsigned slot = devfn / 8;
     const unsigned function = devfn % 8;
     const auto x = [](unsigned v) {  // QEMU prints slot and function in hex here
-      constexpr std::string_view digits = "0123456789abcdef";
       std::string out;
-      do {
-        out.insert(out.begin(), digits[v % 16]);
-        v /= 16;
-      } while (v != 0);
+      append_hex(out, v);
       return out;
     };
     if (function != 0) {
@@ -413,7 +274,7 @@ class layout_validator {
 
   bool realize_controller(std::size_t i, const placed& d, const controller_descriptor& c, const bus& parent) {
     const std::string_view dev = c.qemu_device();
-    const auto number = [&](std::string_view key) { return parse_unsigned(property(d.arg, key)); };
+    const auto number = [&](std::string_view key) { return qemu_integer(d.arg.value(key)); };
     if (c.role == controller_role::expander) {
       if (dev == "pxb-pcie" && !parent.express) {
         refuse(11, i, "pxb-pcie devices cannot reside on a PCI bus");
@@ -427,7 +288,7 @@ class layout_validator {
         refuse(11, i, "PXB devices can be attached only to root bus");
         return false;
       }
-      if (has(d.arg, "numa_node")) {
+      if (d.arg.has("numa_node")) {
         const auto node = number("numa_node");
         if (node && *node >= layout_.numa_nodes) {
           refuse(18, i, "Illegal numa node " + std::to_string(*node));
@@ -441,7 +302,7 @@ class layout_validator {
       }
     }
     if (dev == "pcie-root-port" || dev == "ioh3420" || dev == "xio3130-downstream") {
-      if (has(d.arg, "pref32-reserve") && has(d.arg, "pref64-reserve")) {
+      if (d.arg.has("pref32-reserve") && d.arg.has("pref64-reserve")) {
         refuse(28, i, "PCI resource reserve cap: PREF32 and PREF64 conflict");
         return false;
       }
@@ -513,22 +374,22 @@ class layout_validator {
         }
         if (dev == "pci-bridge") {
           ++pci_bridges;
-          const unsigned long nr = parse_unsigned(property(d.arg, "chassis_nr")).value_or(0);
+          const unsigned long nr = qemu_integer(d.arg.value("chassis_nr")).value_or(0);
           if (!chassis_nr.emplace(nr, i).second) {
             note(severity::warning, 13, i,
                  "chassis_nr " + std::to_string(nr) + " is also used by another pci-bridge: the guest's hotplug "
                  "slots of the two bridges get the same names");
           }
         }
-        const bool hotplug_off = parse_switch(property(d.arg, "hotplug")) == std::optional<bool>(false);
-        const bool io_zero = has(d.arg, "io-reserve") && parse_unsigned(property(d.arg, "io-reserve")) == 0ul;
+        const bool hotplug_off = parse_switch(d.arg.value("hotplug")) == std::optional<bool>(false);
+        const bool io_zero = d.arg.has("io-reserve") && qemu_integer(d.arg.value("io-reserve")) == 0ul;
         if ((dev == "pcie-root-port" || dev == "ioh3420" || dev == "xio3130-downstream") && !hotplug_off && !io_zero) {
           ++io_ports;
         }
       }
       // 14: an SHPC bridge's slot 0 is not a hotplug slot
       if (parent.kind != nullptr && parent.kind->shpc && parent.owner >= 0 && slot == 0) {
-        const auto shpc = parse_switch(property(devices_[static_cast<std::size_t>(parent.owner)].arg, "shpc"));
+        const auto shpc = parse_switch(devices_[static_cast<std::size_t>(parent.owner)].arg.value("shpc"));
         if (shpc.value_or(true)) {
           note(severity::warning, 14, i,
                "slot 0 of '" + parent.name + "' is not a hotplug slot of its SHPC controller: the device cannot be "
@@ -550,39 +411,64 @@ class layout_validator {
     check_bus_numbers();
   }
 
-  /// 17: guest bus numbers as SeaBIOS gives them (depth first, devfn order; each
-  /// expander's root bus from its bus_nr) must stay inside each partition.
+  /// 17: guest bus numbers as SeaBIOS gives them (pciplan::number_buses: depth first in
+  /// devfn order, bus-reserve kept; each expander's root bus from its bus_nr) must stay
+  /// inside each partition.
   void check_bus_numbers() {
     if (buses_.empty()) return;
-    std::vector<std::pair<unsigned long, std::size_t>> roots(pxb_bus_nr_.begin(), pxb_bus_nr_.end());
-    const auto walk = [&](auto& self, std::size_t b, unsigned& next) -> void {
-      for (unsigned devfn = 0; devfn != 256; ++devfn) {
-        const int who = buses_[b].devfn[devfn];
-        if (who < 0) continue;
-        const placed& d = devices_[static_cast<std::size_t>(who)];
-        if (d.model.controller == nullptr || d.model.controller->role == controller_role::expander) continue;
-        ++next;  // the bridge's secondary bus
-        const unsigned secondary = next;
-        if (d.child) self(self, *d.child, next);
-        const unsigned long reserve = parse_unsigned(property(d.arg, "bus-reserve")).value_or(0);
-        next = std::max<unsigned>(next, static_cast<unsigned>(std::min<unsigned long>(secondary + reserve, 1000)));
+    // node 0 is bus 0 (the main hierarchy); then one node per created bridge or expander.
+    // Every expander hangs on node 0, so all of them are ordered by bus_nr together.
+    std::vector<bus_node> nodes(1);
+    nodes[0].root = true;
+    std::vector<std::size_t> node_of(devices_.size(), no_position);     // by device
+    std::vector<std::size_t> node_below(buses_.size(), no_position);    // by bus: the node providing it
+    node_below[0] = 0;
+    for (std::size_t i = 0; i != devices_.size(); ++i) {
+      const placed& d = devices_[i];
+      const controller_descriptor* c = d.model.controller;
+      if (!d.ok || c == nullptr) continue;
+      bus_node x{};
+      x.devfn = d.devfn;
+      if (c->role == controller_role::expander) {
+        x.parent = 0;
+        x.expander = true;
+        x.first_bus = static_cast<unsigned>(qemu_integer(d.arg.value("bus_nr")).value_or(0));
+        x.bus_numbers = c->bus_numbers;  // a pxb: its root bus and its internal pci-bridge's
+      } else {
+        x.parent = node_below[d.bus];  // none on a further PHB's bus: not numbered, as SeaBIOS leaves it
+        x.reserve = static_cast<unsigned>(std::min<std::uint64_t>(qemu_integer(d.arg.value("bus-reserve")).value_or(0), 1000));
       }
-    };
-    unsigned main_last = 0;
-    walk(walk, 0, main_last);
-    for (std::size_t k = 0; k != roots.size(); ++k) {
-      const auto [nr, dev] = roots[k];
-      const unsigned long limit = k + 1 < roots.size() ? roots[k + 1].first : 256;
-      if (k == 0 && main_last >= nr) {
+      node_of[i] = nodes.size();
+      if (d.child) node_below[*d.child] = nodes.size();
+      nodes.push_back(x);
+    }
+    // A reservation ends at bus 1000 at the latest (a guard against wrapping: firmware has
+    // 256 numbers). A bridge's own number depends only on the nodes before it, so the caps
+    // settle after one renumbering per bridge whose reservation reaches that far (usually none).
+    std::vector<unsigned> asked(nodes.size());
+    for (std::size_t k = 0; k != nodes.size(); ++k) asked[k] = nodes[k].reserve;
+    bus_numbering numbers = number_buses(nodes);
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (std::size_t k = 0; k != nodes.size(); ++k) {
+        const unsigned cap = numbers.bus[k] >= 1000 ? 0 : std::min(asked[k], 1000 - numbers.bus[k]);
+        changed = changed || cap != nodes[k].reserve;
+        nodes[k].reserve = cap;
+      }
+      if (changed) numbers = number_buses(nodes);
+    }
+    const unsigned main_last = numbers.last[0];
+    for (auto at = pxb_bus_nr_.begin(); at != pxb_bus_nr_.end(); ++at) {
+      const auto [nr, dev] = *at;
+      const auto after = std::next(at);
+      const unsigned long limit = after != pxb_bus_nr_.end() ? after->first : 256;
+      if (at == pxb_bus_nr_.begin() && main_last >= nr) {
         note(severity::warning, 17, dev,
              "bus_nr " + std::to_string(nr) + " is inside the main hierarchy's bus numbers (0-" +
                  std::to_string(main_last) + "): SeaBIOS leaves its bridges unprogrammed; use a bus_nr above " +
                  std::to_string(main_last));
       }
-      unsigned last = static_cast<unsigned>(nr);
-      const placed& pxb = devices_[dev];
-      if (devices_[dev].model.controller->qemu_device() == "pxb") ++last;  // its internal pci-bridge
-      if (pxb.child) walk(walk, *pxb.child, last);
+      const unsigned last = numbers.last[node_of[dev]];
       if (last >= limit) {
         note(severity::warning, 17, dev,
              "the buses below this expander need numbers " + std::to_string(nr) + "-" + std::to_string(last) +

@@ -8,30 +8,19 @@
 #include <pciplan/topology/controller.hpp>
 #include <pciplan/kinds/controller_kinds.hpp>
 #include <pciplan/detail/config.hpp>
+#include <pciplan/detail/numbers.hpp>
 #include <pciplan/topology/topology_plan.hpp>
 #include <pciplan/topology/request.hpp>
+#include <pciplan/topology/topology_view.hpp>
 
 #include <algorithm>
 #include <cstddef>
-#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace pciplan::inline v0::detail {
-
-/// Appends `v` in lower-case hexadecimal, zero-padded to `width` digits.
-inline void append_hex(std::string& out, std::uint64_t v, unsigned width = 1) {
-  char digits[16]{};
-  unsigned n = 0;
-  do {
-    digits[n++] = "0123456789abcdef"[v & 0xFu];
-    v >>= 4;
-  } while (v != 0 && n < 16);
-  for (unsigned i = n; i < width; ++i) out += '0';
-  while (n != 0) out += digits[--n];
-}
 
 /// The length of the well-formed UTF-8 sequence at the start of `s`, or 0 when the
 /// bytes there are not one (stray continuation byte, overlong form, surrogate, beyond
@@ -112,47 +101,31 @@ inline void append_json_string(std::string& out, std::string_view s) {
 
 /// What sits below each controller of a plan, by position in `plan.controllers`:
 /// `last_bus` is the highest guest bus number at or below it (its subordinate bus, as
-/// firmware numbers them), `occupied` whether anything (a controller or a PCI device)
-/// sits on the bus it provides. A hand-made list with a cycle stops at the cycle.
+/// firmware numbers them: topology_view::number_buses, capped at 255 like the guest bus
+/// numbers themselves; a controller no root reaches, possible only in a hand-made list,
+/// keeps its own bus), `occupied` whether anything (a controller or a PCI device) sits on
+/// the bus it provides.
 struct bus_use {
   std::vector<unsigned> last_bus;
   std::vector<unsigned char> occupied;
 };
 
-[[nodiscard]] inline bus_use bus_use_of(const topology_plan& plan) {
-  const std::size_t n = plan.controllers.size();
-  std::vector<std::size_t> position;  // controller index -> first position with it
-  for (std::size_t i = 0; i != n; ++i) {
-    const unsigned index = plan.controllers[i].index.value;
-    if (index >= position.size()) position.resize(index + 1u, n);
-    if (position[index] == n) position[index] = i;
-  }
-  const auto parent_of = [&](controller_index bus) { return bus.value < position.size() ? position[bus.value] : n; };
+[[nodiscard]] inline bus_use bus_use_of(const topology_plan& plan, const topology_view& view) {
+  const std::size_t n = view.size();
+  const bus_numbering numbers = view.number_buses();
   bus_use u;
   u.last_bus.resize(n);
   u.occupied.assign(n, 0);
-  for (std::size_t i = 0; i != n; ++i) u.last_bus[i] = plan.controllers[i].guest_bus.value;
-  const auto expander = [](const controller& c) {
-    return c.kind != nullptr && c.kind->role == controller_role::expander;
-  };
   for (std::size_t i = 0; i != n; ++i) {
-    const controller& c = plan.controllers[i];
-    if (!c.has_address) continue;
-    std::size_t at = parent_of(c.libvirt_address.bus);
-    if (at != n && at != i) u.occupied[at] = 1;
-    // every ancestor's subordinate bus reaches at least this controller's bus, up to the
-    // nearest expander: an expander's buses belong to its own root bus, not its parent's
-    for (std::size_t steps = 0; at != n && at != i && steps != n && !expander(c); ++steps) {
-      const controller& up = plan.controllers[at];
-      u.last_bus[at] = std::max(u.last_bus[at], c.guest_bus.value + 0u);
-      if (expander(up)) break;
-      at = up.has_address ? parent_of(up.libvirt_address.bus) : n;
-    }
+    const unsigned own = view.controllers()[i].guest_bus.value;
+    u.last_bus[i] = numbers.numbered[i] != 0 ? std::max(own, std::min(numbers.last[i], 255u)) : own;
+    const std::size_t parent = view.parent_of(i);
+    if (parent != no_position) u.occupied[parent] = 1;
   }
   for (const placement& p : plan.placements) {
     if (p.kind != placement_kind::pci) continue;
-    const std::size_t at = parent_of(p.libvirt_address.bus);
-    if (at != n) u.occupied[at] = 1;
+    const std::size_t at = view.position_of(p.libvirt_address.bus);
+    if (at != no_position) u.occupied[at] = 1;
   }
   return u;
 }
@@ -160,8 +133,8 @@ struct bus_use {
 /// The QEMU name of the bus that controller `index` provides: the root's own name
 /// (`pcie.0`, `pci.0`) for index 0, `pci.<index>.0` for a further pseries PHB, else the
 /// controller's id `pci.<index>` (libvirt-rules.md §1.4).
-[[nodiscard]] inline std::string bus_id(const topology_plan& plan, controller_index index) {
-  const controller* c = plan.find(index);
+[[nodiscard]] inline std::string bus_id(const topology_view& view, controller_index index) {
+  const controller* c = view.find(index);
   if (c != nullptr && c->kind != nullptr) {
     if (c->kind->role == controller_role::root || (c->kind->is_root() && index.value == 0)) {
       return c->kind->root_bus.empty() ? std::string("pci.0") : std::string(c->kind->root_bus);

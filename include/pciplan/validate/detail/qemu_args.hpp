@@ -4,8 +4,11 @@
 #define PCIPLAN_VALIDATE_DETAIL_QEMU_ARGS_HPP
 
 #include <pciplan/detail/config.hpp>
+#include <pciplan/detail/numbers.hpp>
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +22,18 @@ namespace pciplan::inline v0::detail {
 struct device_argument {
   std::string driver;
   std::vector<std::pair<std::string, std::string>> properties;
+
+  /// The value of property `key` (the first one given), or empty.
+  [[nodiscard]] std::string_view value(std::string_view key) const {
+    for (const auto& [k, v] : properties) {
+      if (k == key) return v;
+    }
+    return {};
+  }
+  /// Whether property `key` is given.
+  [[nodiscard]] bool has(std::string_view key) const {
+    return std::any_of(properties.begin(), properties.end(), [&](const auto& p) { return p.first == key; });
+  }
 };
 
 /// Why an argument could not be read (empty: it could).
@@ -128,55 +143,26 @@ struct argument_problem {
   return std::nullopt;
 }
 
-/// An unsigned number as QEMU's integer properties take it: decimal, or hex with 0x.
-[[nodiscard]] constexpr std::optional<unsigned long> parse_unsigned(std::string_view s) noexcept {
-  unsigned base = 10;
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-    base = 16;
-    s.remove_prefix(2);
-  }
-  if (s.empty() || s.size() > 10) return std::nullopt;
-  unsigned long v = 0;
-  for (const char c : s) {
-    unsigned d = 0;
-    if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
-    else if (base == 16 && c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
-    else if (base == 16 && c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
-    else return std::nullopt;
-    v = v * base + d;
-  }
-  return v;
-}
-
-/// A hex number as QEMU's `addr` property reads its parts (an optional 0x, then hex).
-[[nodiscard]] constexpr std::optional<unsigned> parse_hex_part(std::string_view s) noexcept {
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s.remove_prefix(2);
-  if (s.empty() || s.size() > 8) return std::nullopt;
-  unsigned v = 0;
-  for (const char c : s) {
-    unsigned d = 0;
-    if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
-    else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
-    else return std::nullopt;
-    v = v * 16 + d;
-  }
-  return v;
+/// An unsigned integer property as QEMU takes it: decimal, or hexadecimal after 0x; at
+/// most 10 digits after any prefix (beyond that: not a number).
+[[nodiscard]] constexpr std::optional<std::uint64_t> qemu_integer(std::string_view s) noexcept {
+  return parse_number(s, number_syntax::decimal_or_hex, 10);
 }
 
 /// QEMU's `addr`: "slot" or "slot.function", both hex; the slot at most 0x1f and the
 /// function at most 7. Returns slot * 8 + function.
 [[nodiscard]] constexpr std::optional<unsigned> parse_devfn(std::string_view s) noexcept {
   const std::size_t dot = s.find('.');
-  const auto slot = parse_hex_part(s.substr(0, dot));
+  // each part: hexadecimal after an optional 0x, at most 8 digits
+  const auto slot = parse_number(s.substr(0, dot), number_syntax::hex, 8);
   if (!slot || *slot > 0x1f) return std::nullopt;
   unsigned function = 0;
   if (dot != std::string_view::npos) {
-    const auto f = parse_hex_part(s.substr(dot + 1));
+    const auto f = parse_number(s.substr(dot + 1), number_syntax::hex, 8);
     if (!f || *f > 7) return std::nullopt;
-    function = *f;
+    function = static_cast<unsigned>(*f);
   }
-  return *slot * 8 + function;
+  return static_cast<unsigned>(*slot) * 8 + function;
 }
 
 /// QEMU's booleans: on/off, true/false, yes/no.

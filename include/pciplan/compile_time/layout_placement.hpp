@@ -1,0 +1,93 @@
+// pciplan — compile_time/layout_placement.hpp: the pieces of a fixed-layout declaration —
+// `place<Kind, "name">(on<"parent">, at<slot, function>, bus_nr<N>)` and its parts.
+//
+//   place<pcie_root_port, "rp1">(on_root, at<1, 0>)
+//   place<models::virtio_net, "wan">(on<"rp1">)                  // slot 0, function 0
+//   place<pcie_expander_bus, "numa1">(on_root, at<5>, bus_nr<0x40>)
+//
+// Each declaration is all in its type (layout_placement); make_fixed_layout
+// (compile_time/fixed_layout.hpp) checks them together.
+#ifndef PCIPLAN_COMPILE_TIME_LAYOUT_PLACEMENT_HPP
+#define PCIPLAN_COMPILE_TIME_LAYOUT_PLACEMENT_HPP
+
+#include <pciplan/detail/config.hpp>
+#include <pciplan/kinds/controller_kinds.hpp>
+#include <pciplan/kinds/device_kinds.hpp>
+#include <pciplan/vocabulary/address.hpp>
+#include <pciplan/vocabulary/fixed_string.hpp>
+
+namespace pciplan::inline v0 {
+
+/// `at<slot, function>`: where on the parent bus.
+template <unsigned Slot, unsigned Function = 0>
+struct slot_function_c {
+  static_assert(Slot <= max_slot, "pciplan::at<slot, function>: the slot must be 0 to 31 (a PCI bus has 32 slots)");
+  static_assert(Function <= max_function,
+                "pciplan::at<slot, function>: the function must be 0 to 7 (a PCI slot has 8 functions)");
+  static constexpr unsigned slot = Slot;
+  static constexpr unsigned function = Function;
+};
+template <unsigned Slot, unsigned Function = 0>
+inline constexpr slot_function_c<Slot, Function> at{};
+
+/// `on<"name">`: the bus of the controller declared under that name; `on_root`: the
+/// machine's root bus (it may also be named by its QEMU name, `on<"pcie.0">`).
+template <fixed_string Name>
+struct bus_ref_c {};
+template <fixed_string Name>
+inline constexpr bus_ref_c<Name> on{};
+inline constexpr bus_ref_c<"root"> on_root{};
+
+/// `bus_nr<N>`: the first guest bus number of an expander bus (pxb, pxb-pcie).
+template <unsigned N>
+struct bus_nr_c {
+  static_assert(N >= 1 && N <= 254, "pciplan::bus_nr<N>: an expander's bus_nr must be 1 to 254");
+  static constexpr unsigned value = N;
+};
+template <unsigned N>
+inline constexpr bus_nr_c<N> bus_nr{};
+
+/// One declaration, all in its type. Made by `place<Kind, "name">(…)`.
+template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function, unsigned BusNr>
+struct layout_placement {
+  using kind = Kind;
+  static constexpr auto name = Name;
+  static constexpr auto parent = Parent;
+  static constexpr unsigned slot = Slot;
+  static constexpr unsigned function = Function;
+  static constexpr unsigned first_bus = BusNr;  // 0: none given
+};
+
+namespace detail {
+template <class Kind>
+constexpr void check_placeable_kind() {
+  static_assert(ControllerKind<Kind> || DeviceKind<Kind>,
+                "pciplan::place<Kind, name>: Kind is neither a controller kind nor a device kind (specialise "
+                "controller_traits or device_traits for it, see ControllerKind and DeviceKind)");
+}
+}  // namespace detail
+
+/// Declares `Kind` (a controller kind or a device kind) named `Name` on bus `Parent`
+/// at `at<slot, function>`.
+template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function>
+constexpr layout_placement<Kind, Name, Parent, Slot, Function, 0> place(bus_ref_c<Parent>, slot_function_c<Slot, Function>) {
+  detail::check_placeable_kind<Kind>();
+  return {};
+}
+/// Declares `Kind` named `Name` on bus `Parent` at slot 0, function 0.
+template <class Kind, fixed_string Name, fixed_string Parent>
+constexpr layout_placement<Kind, Name, Parent, 0, 0, 0> place(bus_ref_c<Parent>) {
+  detail::check_placeable_kind<Kind>();
+  return {};
+}
+/// Declares an expander bus with its first guest bus number.
+template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function, unsigned BusNr>
+constexpr layout_placement<Kind, Name, Parent, Slot, Function, BusNr> place(bus_ref_c<Parent>, slot_function_c<Slot, Function>,
+                                                                     bus_nr_c<BusNr>) {
+  detail::check_placeable_kind<Kind>();
+  return {};
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_COMPILE_TIME_LAYOUT_PLACEMENT_HPP

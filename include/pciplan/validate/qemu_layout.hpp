@@ -1,0 +1,108 @@
+// pciplan — validate/qemu_layout.hpp: a hand-written QEMU layout read from text, and
+// what the validator finds in it (findings, their severity, the report, each finding as
+// a sentence).
+//
+//   const pciplan::qemu_layout layout = pciplan::read_qemu_layout(text);  // -device lines
+//   for (const pciplan::finding& f : report.findings) std::cout << describe(layout, f) << '\n';
+#ifndef PCIPLAN_VALIDATE_QEMU_LAYOUT_HPP
+#define PCIPLAN_VALIDATE_QEMU_LAYOUT_HPP
+
+#include <pciplan/detail/config.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0 {
+
+/// A hand-written layout: QEMU `-device` arguments, in command-line order.
+struct qemu_layout {
+  struct entry {
+    std::string argument;   ///< what follows `-device`, as written
+    std::size_t line = 0;   ///< 1-based line of the text it was read from (0: not read from text)
+  };
+  std::vector<entry> devices;
+  /// Guest NUMA nodes (`-numa node` options); a pxb's numa_node must be below it.
+  unsigned numa_nodes = 0;
+};
+
+/// Reads a layout from text: one QEMU option per line. A line is a `-device ARG`, or
+/// just `ARG` (the device argument alone), or `-numa node,…` (counted as a NUMA node).
+/// Other lines that start with `-` (`-object`, `-m`, …), blank lines and lines starting
+/// with `#` are skipped.
+[[nodiscard]] inline qemu_layout read_qemu_layout(std::string_view text) {
+  qemu_layout layout;
+  std::size_t line_number = 0;
+  while (!text.empty()) {
+    const std::size_t end = std::min(text.find('\n'), text.size());
+    std::string_view line = text.substr(0, end);
+    text.remove_prefix(std::min(end + 1, text.size()));
+    ++line_number;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    if (line.empty() || line.front() == '#') continue;
+    if (line.starts_with("-device ") || line.starts_with("--device ")) {
+      line.remove_prefix(line.find(' ') + 1);
+      while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    } else if (line.starts_with("-numa ") || line.starts_with("--numa ")) {
+      std::string_view arg = line.substr(line.find(' ') + 1);
+      while (!arg.empty() && arg.front() == ' ') arg.remove_prefix(1);
+      if (arg.starts_with("node")) ++layout.numa_nodes;
+      continue;
+    } else if (line.front() == '-') {
+      continue;
+    }
+    // a shell-quoted JSON argument, as `ps` or a script shows it
+    if (line.size() >= 2 && line.front() == '\'' && line.back() == '\'') line = line.substr(1, line.size() - 2);
+    layout.devices.push_back({std::string(line), line_number});
+  }
+  return layout;
+}
+
+/// How bad a finding is.
+enum class severity : unsigned char {
+  error,    ///< QEMU refuses the layout
+  warning,  ///< QEMU accepts it, but firmware or guests break on it, or QEMU's guidelines advise against it
+};
+
+/// One problem in a layout.
+struct finding {
+  static constexpr std::size_t no_device = static_cast<std::size_t>(-1);
+  severity level = severity::error;
+  unsigned rule = 0;                  ///< qemu-rules-and-peers.md (b) rule number; 0: general argument checks
+  std::size_t device = no_device;     ///< index into qemu_layout::devices
+  std::string message;                ///< errors QEMU reports: QEMU 7.2's words
+};
+
+/// The outcome of `validate`.
+struct validation_report {
+  std::vector<finding> findings;
+  /// Whether QEMU would create every device (warnings allowed).
+  [[nodiscard]] bool accepted() const noexcept {
+    return std::none_of(findings.begin(), findings.end(), [](const finding& f) { return f.level == severity::error; });
+  }
+  [[nodiscard]] std::size_t count(severity s) const noexcept {
+    return static_cast<std::size_t>(
+        std::count_if(findings.begin(), findings.end(), [s](const finding& f) { return f.level == s; }));
+  }
+};
+
+/// "line 3: error: -device e1000,addr=0x3: PCI: slot 3 function 0 not available for e1000,
+/// in use by virtio-net-pci,id=net0 [qemu rule 1]" (the line part when the device was read
+/// from text).
+[[nodiscard]] inline std::string describe(const qemu_layout& layout, const finding& f) {
+  std::string s;
+  const bool has_device = f.device < layout.devices.size();
+  if (has_device && layout.devices[f.device].line != 0) s += "line " + std::to_string(layout.devices[f.device].line) + ": ";
+  s += f.level == severity::error ? "error: " : "warning: ";
+  if (has_device) s += "-device " + layout.devices[f.device].argument + ": ";
+  s += f.message;
+  s += " [qemu rule " + std::to_string(f.rule) + "]";
+  return s;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_VALIDATE_QEMU_LAYOUT_HPP
