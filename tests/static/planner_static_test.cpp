@@ -14,13 +14,23 @@ TEST_CASE("static_plan: the DESIGN.md appliance is planned by the compiler", "[p
                                                          device<models::virtio_net>("lan"));
   STATIC_REQUIRE(appliance.at("wan").guest_address == pci_address{0, 1, 0, 0});
   STATIC_REQUIRE(appliance.at("lan").guest_address == pci_address{0, 2, 0, 0});
-  STATIC_REQUIRE(appliance.controller_count == 7);  // pcie-root, 2 ports, 4 spares
-  STATIC_REQUIRE(appliance.controllers()[1].kind == &descriptor_of<pcie_root_port>);
-  STATIC_REQUIRE(appliance.controllers()[1].multifunction == toggle::on);
+  STATIC_REQUIRE(appliance.controllers.size() == 7);  // pcie-root, 2 ports, 4 spares
+  STATIC_REQUIRE(appliance.controllers[1].kind == &descriptor_of<pcie_root_port>);
+  STATIC_REQUIRE(appliance.controllers[1].multifunction == toggle::on);
   STATIC_REQUIRE(appliance.find(controller_index{1})->port == 8);
+  // the same shape as a run-time topology_plan: members, ranges, spans
+  STATIC_REQUIRE(appliance.warnings.empty());
+  STATIC_REQUIRE([] {
+    constexpr auto plan = static_plan<machines::q35>(device<models::virtio_net>("wan"));
+    const topology_view view(plan.controllers);
+    std::size_t ports = 0;
+    for (const controller& c : plan.controllers) ports += c.kind == &descriptor_of<pcie_root_port> ? 1 : 0;
+    return view.size() == plan.controllers.size() && view.find(controller_index{1}) == &plan.controllers[1] &&
+           ports + 1 == plan.controllers.size();
+  }());
   constexpr auto small = static_plan<machines::q35>(plan_options{.spare_ports = 0},
                                                      device<models::virtio_net>("wan", hotplug::not_needed));
-  STATIC_REQUIRE(small.controller_count == 1);
+  STATIC_REQUIRE(small.controllers.size() == 1);
   STATIC_REQUIRE(small.at("wan").guest_address == pci_address{0, 0, 0x1e, 0});
 }
 
@@ -28,10 +38,10 @@ TEST_CASE("static_plan: libvirt-rules §10 q35 headless at compile time", "[plan
   constexpr auto p = static_plan<machines::q35, policies::libvirt>(
       device<models::virtio_net>("net0"), device<models::qemu_xhci>("usb"), device<models::virtio_serial>("serial"),
       device<models::virtio_blk>("disk"), device<models::virtio_balloon>("balloon"), device<models::virtio_rng>("rng"));
-  STATIC_REQUIRE(p.controller_count == 8);
+  STATIC_REQUIRE(p.controllers.size() == 8);
   STATIC_REQUIRE(p.at("net0").libvirt_address == controller_address{0, 1, 0, 0});
   STATIC_REQUIRE(p.at("rng").libvirt_address == controller_address{0, 6, 0, 0});
-  STATIC_REQUIRE(p.controllers()[7].libvirt_address == controller_address{0, 0, 1, 6});
+  STATIC_REQUIRE(p.controllers[7].libvirt_address == controller_address{0, 0, 1, 6});
 }
 
 TEST_CASE("plan() in constant expressions: worked outputs and errors", "[planner][static]") {
