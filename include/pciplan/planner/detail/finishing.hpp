@@ -1,6 +1,6 @@
 // pciplan — planner/detail/finishing.hpp: the last step of both policies — multifunction
-// marks, libvirt's numbering defaults, the guest bus numbers firmware gives, the guest
-// addresses, and the finished plan.
+// marks, libvirt's numbering defaults, the guest bus numbers firmware gives (through
+// topology_view's one firmware numbering), the guest addresses, and the finished plan.
 #ifndef PCIPLAN_PLANNER_DETAIL_FINISHING_HPP
 #define PCIPLAN_PLANNER_DETAIL_FINISHING_HPP
 
@@ -19,7 +19,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <span>
 #include <utility>
 #include <vector>
 
@@ -98,86 +97,24 @@ constexpr bool number_controllers(planning<M>& p) {
   return true;
 }
 
-/// Guest bus numbers as firmware assigns them: each root bus (and each pseries PHB,
-/// a PCI domain of its own) first, depth first in devfn order, every bridge or port
-/// taking the next number; then each expander bus from its busNr.
+/// Guest bus numbers as firmware assigns them (topology_view::number_buses): each
+/// controller stores its bus number, at most 255, and its PCI domain. A controller
+/// firmware does not reach keeps what it had; an expander away from a root bus gets
+/// only its domain. When a hierarchy overflows, the plan warns (bus_numbers).
 template <MachineType M>
 constexpr void number_guest_buses(planning<M>& p) {
-  std::vector<controller>& controllers = p.controllers;
-  bool overflow = false;
-  const std::size_t n = controllers.size();
-  // children of each controller, sorted by devfn (a flat list with offsets)
-  // controllers in devfn order (a counting sort: devfn < 256); filling the child lists
-  // in that order keeps each list in devfn order
-  std::vector<std::size_t> start = filled(std::size_t{257}, std::size_t{0});
-  for (const controller& c : controllers) ++start[c.libvirt_address.devfn() + 1u];
-  for (std::size_t d = 0; d != 256; ++d) start[d + 1] += start[d];
-  std::vector<std::size_t> order = filled(n, std::size_t{0});
-  for (std::size_t i = 0; i != n; ++i) order[start[controllers[i].libvirt_address.devfn()]++] = i;
-  // children of each controller in devfn order, as one list with offsets
-  std::vector<std::size_t> parent_of = filled(n, n);
-  std::vector<std::size_t> count = filled(n + 1, std::size_t{0});
-  for (std::size_t k = 0; k != n; ++k) {
-    const controller& c = controllers[k];
-    if (!c.has_address) continue;
-    const std::size_t parent = p.position_of(c.libvirt_address.bus);
-    if (parent == no_position) continue;
-    parent_of[k] = parent;
-    ++count[parent + 1];
-  }
-  for (std::size_t q = 0; q != n; ++q) count[q + 1] += count[q];
-  std::vector<std::size_t> kids = filled(count[n], std::size_t{0});
-  std::vector<std::size_t> fill = count;
-  for (std::size_t k : order) {
-    if (parent_of[k] != n) kids[fill[parent_of[k]]++] = k;
-  }
-  const auto children = [&](std::size_t q) {
-    return std::span<const std::size_t>(kids.data() + count[q], count[q + 1] - count[q]);
-  };
-  unsigned next = 0;
-  unsigned limit = 256;  // the first bus number the current hierarchy may not reach
-  std::uint16_t domain = 0;
-  const auto walk = [&](auto&& self, std::size_t at, unsigned bus) -> void {
-    for (std::size_t k : children(at)) {
-      controller& c = controllers[k];
-      c.domain = domain;
-      if (c.kind->role == controller_role::expander) continue;
-      const unsigned mine = next++;
-      if (mine >= limit) overflow = true;
-      c.guest_bus = bus_number{static_cast<std::uint8_t>(mine > 255 ? 255 : mine)};
-      self(self, k, mine);
-    }
-    (void)bus;
-  };
-  for (std::size_t i = 0; i != n; ++i) {
-    controller& r = controllers[i];
-    if (!r.kind->is_root()) continue;
-    domain = static_cast<std::uint16_t>(r.kind->role == controller_role::extra_root && r.target_index > 0
-                                            ? r.target_index
-                                            : 0);
-    r.domain = domain;
-    r.guest_bus = bus_number{0};
-    // expanders on this root, by busNr: each range ends where the next begins
-    std::vector<std::size_t> expanders;
-    for (std::size_t k : children(i)) {
-      if (controllers[k].kind->role == controller_role::expander) expanders.push_back(k);
-    }
-    std::sort(expanders.begin(), expanders.end(),
-              [&](std::size_t a, std::size_t b) { return controllers[a].bus_nr < controllers[b].bus_nr; });
-    next = 1;
-    limit = expanders.empty() ? 256u : static_cast<unsigned>(std::max(controllers[expanders.front()].bus_nr, 1));
-    walk(walk, i, 0);
-    for (std::size_t e = 0; e != expanders.size(); ++e) {
-      controller& x = controllers[expanders[e]];
-      const unsigned own = static_cast<unsigned>(x.bus_nr < 0 ? 0 : x.bus_nr) + x.kind->bus_numbers - 1u;
-      limit = e + 1 < expanders.size() ? static_cast<unsigned>(controllers[expanders[e + 1]].bus_nr) : 256u;
-      if (own >= limit) overflow = true;
-      x.guest_bus = bus_number{static_cast<std::uint8_t>(own > 255 ? 255 : own)};
-      next = own + 1;
-      walk(walk, expanders[e], own);
+  const topology_view view(p.controllers);
+  const bus_numbering numbers = view.number_buses();
+  for (std::size_t i = 0; i != p.controllers.size(); ++i) {
+    controller& c = p.controllers[i];
+    if (numbers.numbered[i] != 0) {
+      c.guest_bus = bus_number{static_cast<std::uint8_t>(std::min(numbers.bus[i], 255u))};
+      c.domain = numbers.domain[i];
+    } else if (const std::size_t up = view.parent_of(i); up != no_position && numbers.numbered[up] != 0) {
+      c.domain = numbers.domain[i];
     }
   }
-  if (overflow) {
+  if (numbers.overflow) {
     p.warn(warning_code::bus_numbers,
            "the busNr range of an expander bus cannot hold every bus below it (or the main hierarchy "
            "reaches into it); firmware leaves some buses unnumbered",
