@@ -3,7 +3,8 @@
 // planner's one controller-index lookup.
 //
 // The planning core is a pipeline of steps over this state, which both policies call:
-//   input_checks.hpp   check_requests, check_controllers, reserve_given, check_attached
+//   input_checks.hpp   check_requests, check_controllers, reserve_given (with the one
+//                      sentence per check_given answer), check_attached
 //   chipset.hpp        find_chipset_roles, reserve_chipset, take_chipset_seats
 //   finishing.hpp      finish (multifunction marks, numbering, guest bus numbers, the plan)
 // Each policy adds its own steps in between (planner/detail/libvirt_policy.hpp,
@@ -108,7 +109,8 @@ struct planning {
 
   /// Runs `step` (a callable returning bool) as an attempt that may fail without failing
   /// the plan: when it returns false, a failure it recorded is taken back. Returns what
-  /// `step` returned. (pciplan's spare ports are best effort.)
+  /// `step` returned. (pciplan's spare ports are best effort.) With compile_time_errors,
+  /// a failure inside still stops compilation, as every failure does.
   template <class Step>
   constexpr bool attempt(Step&& step) {
     const bool failed_before = failed_;
@@ -120,6 +122,7 @@ struct planning {
     return false;
   }
 
+  /// Adds a warning to the plan.
   constexpr void warn(warning_code code, std::string_view text, unsigned count) {
     warnings.push_back(warning{code, text, count});
   }
