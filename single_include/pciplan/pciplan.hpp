@@ -3585,12 +3585,34 @@ class bus_table {
 
 #endif  // PCIPLAN_PLANNER_DETAIL_BUS_TABLE_HPP
 // ---- end pciplan/planner/detail/bus_table.hpp
-// ---- begin pciplan/planner/detail/planning.hpp
-// pciplan — planner/detail/planning.hpp: what both policies share — checking the input,
-// the bus table built from controllers, the order of placement, the machine's chipset
-// positions, multifunction marks, numbering defaults and firmware bus numbers.
-#ifndef PCIPLAN_PLANNER_DETAIL_PLANNING_HPP
-#define PCIPLAN_PLANNER_DETAIL_PLANNING_HPP
+// ---- begin pciplan/planner/detail/chipset.hpp
+// pciplan — planner/detail/chipset.hpp: the machine's own positions on the root bus —
+// which requests play a chipset role (the primary video, the built-in USB, IDE and SATA
+// controllers, ICH9 sound and USB2 companion sets) and the step that reserves their
+// positions (libvirt's ValidateDevicePCISlotsChipsets).
+//
+// The step only reserves and reports what it did (`chipset_outcome`); the policy decides
+// what follows: pciplan takes the seats at once (`take_chipset_seats`), libvirt's dry run
+// only remembers them and its real pass takes them, and libvirt alone places a primary
+// video whose position was taken before every other device.
+#ifndef PCIPLAN_PLANNER_DETAIL_CHIPSET_HPP
+#define PCIPLAN_PLANNER_DETAIL_CHIPSET_HPP
+
+// ---- begin pciplan/planner/detail/planning_state.hpp
+// pciplan — planner/detail/planning_state.hpp: the state both policies work on — the
+// requests and controllers, where each request went, the one failure of a plan, and the
+// planner's one controller-index lookup.
+//
+// The planning core is a pipeline of steps over this state, which both policies call:
+//   input_checks.hpp   check_requests, check_controllers, reserve_given (with the one
+//                      sentence per check_given answer), check_attached
+//   chipset.hpp        find_chipset_roles, reserve_chipset, take_chipset_seats
+//   finishing.hpp      finish (multifunction marks, numbering, guest bus numbers, the plan)
+// Each policy adds its own steps in between (planner/detail/libvirt_policy.hpp,
+// planner/detail/pciplan_policy.hpp). A step that fails records the failure here with
+// `fail` and returns false; no policy writes the failure or the lookup itself.
+#ifndef PCIPLAN_PLANNER_DETAIL_PLANNING_STATE_HPP
+#define PCIPLAN_PLANNER_DETAIL_PLANNING_STATE_HPP
 
 // ---- begin pciplan/planner/policies.hpp
 // pciplan — planner/policies.hpp: the planning policies and the options they take.
@@ -3666,9 +3688,7 @@ struct plan_options {
 // ---- end pciplan/planner/policies.hpp
 
 #include <algorithm>
-#include <array>
 #include <cstddef>
-#include <cstdint>
 #include <span>
 #include <string_view>
 #include <type_traits>
@@ -3700,14 +3720,6 @@ struct subject {
   constexpr subject(const controller& c) noexcept : ctl(&c) {}  // NOLINT
 };
 
-/// An item to place: a request, or a given controller without an address.
-struct unit {
-  bool is_controller = false;
-  std::size_t index = 0;  ///< request index, or position in `controllers`
-  int rank = 0;           ///< libvirt class rank, or the request's order key
-  std::size_t position = 0;
-};
-
 /// How a request travels, decided before any slot is chosen.
 struct request_route {
   placement_kind kind = placement_kind::pci;
@@ -3722,34 +3734,101 @@ struct planning {
   plan_options options{};
   unsigned max_index = 255;
 
-  std::vector<controller> controllers;  // by index order once built
+  std::vector<controller> controllers;  // sorted by index once checked; add them with add_controller
   std::vector<placement> placements;    // per request
   std::vector<request_route> routes;    // per request
   std::vector<unsigned char> done;      // per request: has its place (not vector<bool>: clang 14 cannot constant-evaluate it)
   std::vector<warning> warnings;
-  std::vector<int> chipset_slot;  // per request: the chipset slot it took, -1: none
-  error failure{};
-  bool failed = false;
   /// static_plan: a failure stops compilation right where it happens, so that the
   /// diagnostic's call chain shows the device and the planner's sentence.
   bool compile_time_errors = false;
 
   static constexpr bool pcie_machine = has_pcie_root_v<M>;
 
+  // ---- the failure ------------------------------------------------------------------
+
+  /// Records a failure (the first one counts) and returns false, so a step can
+  /// `return fail(...)`.
   constexpr bool fail(errc code, const subject& who, std::string_view reason) {
     if (compile_time_errors && std::is_constant_evaluated()) {
       // one line, so that g++ shows the literal in its diagnostic
       compile_time_error("pciplan::static_plan: the layout cannot be planned; the call chain above names the device and the reason");  // NOLINT
     }
-    if (!failed) {
-      failed = true;
-      failure = who.ctl != nullptr ? error{code, {}, reason, controller_name(*who.ctl), error::no_position}
-                                   : plan_error(code, who.name, reason);
+    if (!failed_) {
+      failed_ = true;
+      failure_ = who.ctl != nullptr ? error{code, {}, reason, controller_name(*who.ctl), error::no_position}
+                                    : plan_error(code, who.name, reason);
+    }
+    return false;
+  }
+  [[nodiscard]] constexpr bool failed() const noexcept { return failed_; }
+  [[nodiscard]] constexpr const error& failure() const noexcept { return failure_; }
+
+  /// Runs `step` (a callable returning bool) as an attempt that may fail without failing
+  /// the plan: when it returns false, a failure it recorded is taken back. Returns what
+  /// `step` returned. (pciplan's spare ports are best effort.) With compile_time_errors,
+  /// a failure inside still stops compilation, as every failure does.
+  template <class Step>
+  constexpr bool attempt(Step&& step) {
+    const bool failed_before = failed_;
+    if (step()) return true;
+    if (!failed_before) {
+      failed_ = false;
+      failure_ = error{};
     }
     return false;
   }
 
-  // ---- input checks ---------------------------------------------------------------
+  /// Adds a warning to the plan.
+  constexpr void warn(warning_code code, std::string_view text, unsigned count) {
+    warnings.push_back(warning{code, text, count});
+  }
+
+  // ---- the controller-index lookup ---------------------------------------------------
+  // The planner's one lookup from a controller index to a position in `controllers`,
+  // used while planning and when finishing. It is kept up to date as controllers are
+  // added (topology_view, the lookup of a finished list, cannot follow a list that grows
+  // while it is planned); the firmware bus numbering of the finished list is
+  // topology_view's (finishing.hpp).
+
+  /// The position of the controller with this index, or no_position.
+  [[nodiscard]] constexpr std::size_t position_of(controller_index index) const noexcept {
+    return index.value < position_.size() ? position_[index.value] : no_position;
+  }
+  /// The controller with this index, or nullptr.
+  [[nodiscard]] constexpr const controller* find(controller_index index) const noexcept {
+    const std::size_t at = position_of(index);
+    return at == no_position ? nullptr : &controllers[at];
+  }
+
+  /// Indexes `controllers` (sorted by index, indexes unique) after the list was replaced.
+  constexpr void index_controllers() {
+    refill(position_, controllers.empty() ? 0u : static_cast<std::size_t>(controllers.back().index.value) + 1u,
+           no_position);
+    for (std::size_t k = 0; k != controllers.size(); ++k) position_[controllers[k].index.value] = k;
+  }
+  /// Adds `more` to the controllers, keeping them sorted by index and indexed.
+  constexpr void insert_controllers(std::span<const controller> more) {
+    controllers.insert(controllers.end(), more.begin(), more.end());
+    std::sort(controllers.begin(), controllers.end(),
+              [](const controller& a, const controller& b) { return a.index < b.index; });
+    index_controllers();
+  }
+  /// Appends a controller with index `index`, higher than every index in use, and
+  /// returns it to be filled in (in place: no copy of a fresh temporary).
+  constexpr controller& add_controller(controller_index index) {
+    controller& c = controllers.emplace_back();
+    c.index = index;
+    if (index.value == position_.size()) {  // the usual case: the next index
+      position_.push_back(controllers.size() - 1);
+    } else {
+      grow_to(position_, static_cast<std::size_t>(index.value) + 1u, no_position);
+      position_[index.value] = controllers.size() - 1;
+    }
+    return c;
+  }
+
+  // ---- what requests and controllers need --------------------------------------------
 
   /// The connect flags of a request on this machine, its link constraint applied.
   [[nodiscard]] constexpr connect_set need_of(const request& r) const noexcept {
@@ -3758,326 +3837,11 @@ struct planning {
     if (r.link == link_need::pcie) link = link_kind::express;
     return connect_for(link, r.device.integrated, pcie_machine);
   }
-
-  constexpr bool check_requests() {
-    const std::size_t n = requests.size();
-    placements.assign(n, placement{});
-    routes.assign(n, request_route{});
-    refill(done, n, static_cast<unsigned char>(0));
-    // unique names: an open-addressing hash set of request indexes (FNV-1a)
-    std::size_t capacity = 16;
-    while (capacity < 2 * n) capacity *= 2;
-    std::vector<std::size_t> table = filled(capacity, n);  // n: empty
-    for (std::size_t i = 0; i != n; ++i) {
-      std::uint64_t h = 1469598103934665603ull;
-      for (char ch : requests[i].name) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
-      for (std::size_t at = h & (capacity - 1);; at = (at + 1) & (capacity - 1)) {
-        if (table[at] == n) {
-          table[at] = i;
-          break;
-        }
-        if (requests[table[at]].name == requests[i].name) {
-          return fail(errc::duplicate_name, requests[i].name, "two requests have this name");
-        }
-      }
-    }
-    for (std::size_t i = 0; i != n; ++i) {
-      const request& r = requests[i];
-      placements[i].request = i;
-      placements[i].name = r.name;
-      if (r.name.empty()) return fail(errc::invalid_request, "(unnamed)", "every request needs a name");
-      if (r.link == link_need::pcie && r.device.link == link_kind::conventional) {
-        return fail(errc::invalid_request, r.name,
-                    "asks for a PCI Express slot, but the device is conventional PCI only");
-      }
-      if (r.numa >= 0) {
-        if (options.numa_nodes != 0 && static_cast<unsigned>(r.numa) >= options.numa_nodes) {
-          return fail(errc::invalid_request, r.name, "names a NUMA node the guest does not have");
-        }
-      }
-      if (r.multifunction != 0 && r.function > max_function) {
-        return fail(errc::multifunction_conflict, r.name, "its multifunction group function must be 0 to 7");
-      }
-      if (r.via == transport::mmio && r.fixed != address_kind::none) {
-        return fail(errc::invalid_request, r.name, "asks for virtio-mmio and for a PCI address at once");
-      }
-      if (r.via == transport::mmio && r.device.mmio_device.empty()) {
-        return fail(errc::invalid_request, r.name, "asks for virtio-mmio, but the device has no virtio-mmio variant");
-      }
-      if (r.fixed == address_kind::domain && r.libvirt_address.domain != 0 && !machine_traits<M>::multiple_roots) {
-        return fail(errc::no_such_bus, r.name, "names a PCI domain other than 0, and this machine type has only domain 0");
-      }
-      if (r.fixed == address_kind::full || r.fixed == address_kind::bus) {
-        if (r.libvirt_address.bus.value > max_index) {
-          return fail(errc::controller_index_exhausted, r.name, "its address names a controller index above the limit");
-        }
-      }
-    }
-    return check_groups();
-  }
-
-  /// Multifunction groups: one function each, function 0 present, fixed addresses agree.
-  constexpr bool check_groups() {
-    std::vector<std::size_t> members;
-    for (std::size_t i = 0; i != requests.size(); ++i) {
-      if (requests[i].multifunction != 0) members.push_back(i);
-    }
-    std::sort(members.begin(), members.end(), [&](std::size_t a, std::size_t b) {
-      return requests[a].multifunction != requests[b].multifunction
-                 ? requests[a].multifunction < requests[b].multifunction
-                 : a < b;
-    });
-    for (std::size_t g = 0; g < members.size();) {
-      std::size_t e = g;
-      unsigned functions = 0;
-      const request& first = requests[members[g]];
-      while (e < members.size() && requests[members[e]].multifunction == first.multifunction) {
-        const request& r = requests[members[e]];
-        if ((functions >> r.function) & 1u) {
-          return fail(errc::multifunction_conflict, r.name,
-                      "shares its function with another member of its multifunction group");
-        }
-        functions |= 1u << r.function;
-        if (r.fixed != first.fixed || r.numa != first.numa || r.isolation != first.isolation ||
-            (r.fixed == address_kind::full &&
-             (r.libvirt_address.bus != first.libvirt_address.bus || r.libvirt_address.slot != first.libvirt_address.slot ||
-              r.libvirt_address.function != r.function))) {
-          return fail(errc::multifunction_conflict, r.name,
-                      "disagrees with its multifunction group on address, NUMA node or isolation group");
-        }
-        ++e;
-      }
-      if ((functions & 1u) == 0) {
-        return fail(errc::multifunction_conflict, first.name,
-                    "its multifunction group has no function 0, which QEMU needs");
-      }
-      g = e;
-    }
-    return true;
-  }
-
-  /// The given controllers, sorted by index, checked; the machine's root added when
-  /// it is missing.
-  constexpr bool check_controllers() {
-    if constexpr (!has_pci_v<M>) {
-      if (!given.empty()) return fail(errc::invalid_controller, given.front(), "is a PCI controller, and the machine type has no PCI");
-      return true;
-    } else {
-      return check_pci_controllers();
-    }
-  }
-
-  constexpr bool check_pci_controllers() {
-    using root = root_of<M>;
-    controllers.assign(given.begin(), given.end());
-    std::sort(controllers.begin(), controllers.end(),
-              [](const controller& a, const controller& b) { return a.index < b.index; });
-    for (std::size_t i = 0; i != controllers.size(); ++i) {
-      controller& c = controllers[i];
-      c.added = false;
-      if (c.kind == nullptr) return fail(errc::invalid_controller, c, "has no kind");
-      if (i > 0 && controllers[i - 1].index == c.index) {
-        return fail(errc::invalid_controller, c, "has the same index as another controller");
-      }
-      if (c.index.value > max_index) return fail(errc::controller_index_exhausted, c, "has an index above the limit");
-      const bool root_kind = c.kind->is_root();
-      if (c.index.value == 0) {
-        if (!is_kind<root>(c.kind)) {
-          return fail(errc::invalid_controller, c, "must be the root bus of the machine type (index 0 is the root)");
-        }
-      } else if (root_kind && !(machine_traits<M>::multiple_roots && is_kind<root>(c.kind))) {
-        return fail(errc::invalid_controller, c, "is a root bus, which only index 0 may be on this machine");
-      }
-      if (root_kind && c.has_address) return fail(errc::invalid_controller, c, "is a root bus and cannot have an address");
-      if (c.numa_node >= 0) {
-        if (!c.kind->numa_node || (c.kind->is_root() && c.index.value == 0)) {
-          return fail(errc::invalid_controller, c, "cannot be bound to a NUMA node");
-        }
-        if (options.numa_nodes != 0 && static_cast<unsigned>(c.numa_node) >= options.numa_nodes) {
-          return fail(errc::invalid_controller, c, "names a NUMA node the guest does not have");
-        }
-      }
-      if (!check_numbering(c)) return false;
-      if (!available(*c.kind)) {
-        return fail(errc::invalid_controller, c, "is a kind this machine type does not have");
-      }
-    }
-    if (controllers.empty() || controllers.front().index.value != 0) {
-      controller r = make_controller<root>(0);
-      r.added = true;
-      controllers.insert(controllers.begin(), r);
-    }
-    return true;
-  }
-
-  constexpr bool check_numbering(const controller& c) {
-    const auto in = [](int v, numbering n) { return v < 0 || range_of(n).contains(static_cast<unsigned>(v)); };
-    const numbering_set has = c.kind->numbered_by;
-    if ((c.chassis >= 0 && !has.has(numbering::chassis)) || (c.port >= 0 && !has.has(numbering::port)) ||
-        (c.chassis_nr >= 0 && !has.has(numbering::chassis_nr)) || (c.bus_nr >= 0 && !has.has(numbering::bus_nr)) ||
-        (c.target_index >= 0 && !has.has(numbering::target_index))) {
-      return fail(errc::invalid_controller, c, "has a numbering attribute its kind does not take");
-    }
-    if (!in(c.chassis, numbering::chassis) || !in(c.port, numbering::port) ||
-        !in(c.chassis_nr, numbering::chassis_nr) || !in(c.bus_nr, numbering::bus_nr) ||
-        !in(c.target_index, numbering::target_index)) {
-      return fail(errc::numbering_out_of_range, c, "has a numbering attribute out of its range");
-    }
-    return true;
-  }
-
-  /// Whether a kind may appear on this machine (built-in kinds: AvailableOn; user kinds
-  /// are trusted).
-  [[nodiscard]] static constexpr bool available(const controller_descriptor& kind) noexcept {
-    constexpr auto flags = availability<M>(controller_kinds);
-    for (std::size_t i = 0; i != builtin_descriptors.size(); ++i) {
-      if (same_kind(*builtin_descriptors[i], kind)) return flags[i];
-    }
-    return true;
-  }
-
-  // ---- lookups --------------------------------------------------------------------
-
-  std::vector<int> index_position;  // once final: controller index -> position (finish())
-
-  [[nodiscard]] constexpr int position_of(controller_index index) const noexcept {
-    if (!index_position.empty()) {
-      return index.value < index_position.size() ? index_position[index.value] : -1;
-    }
-    const auto it = std::lower_bound(controllers.begin(), controllers.end(), index,
-                                     [](const controller& c, controller_index i) { return c.index < i; });
-    return (it != controllers.end() && it->index == index) ? static_cast<int>(it - controllers.begin()) : -1;
-  }
-  [[nodiscard]] constexpr const controller* find(controller_index index) const noexcept {
-    const int p = position_of(index);
-    return p < 0 ? nullptr : &controllers[static_cast<std::size_t>(p)];
-  }
-
-  /// Whether every controller hangs below a root. libvirt places an address-less switch
-  /// upstream port given with its downstream ports on one of those ports, below itself:
-  /// a layout QEMU cannot build, refused here instead.
-  constexpr bool check_attached() {
-    for (const controller& c : controllers) {
-      const controller* x = &c;
-      for (std::size_t hops = 0; !x->kind->is_root() && x->has_address; ++hops) {
-        if (hops > controllers.size()) {  // x is on the loop now: name it
-          return fail(errc::invalid_controller, *x,
-                      "is on a loop of controllers, each on the bus of another (libvirt places address-less "
-                      "switch ports so), which QEMU cannot build: give the address-less ones an address");
-        }
-        x = find(x->libvirt_address.bus);
-        if (x == nullptr) break;
-      }
-    }
-    return true;
-  }
-
   /// Connect flags of a controller that needs a slot.
   [[nodiscard]] static constexpr connect_set need_of(const controller& c) noexcept { return c.kind->connects_as; }
 
-  // ---- the machine's own positions -------------------------------------------------
+  // ---- recording where requests go ---------------------------------------------------
 
-  /// Requests that play a chipset role, in input order of the first of each kind.
-  struct roles {
-    int primary_video = -1;
-    int piix3_usb = -1;
-    int ide = -1;
-    int sata = -1;
-    int ich9_sound = -1;
-    std::array<unsigned, 2> usb2_groups{};  // multifunction group ids of ICH9 USB2 sets
-  };
-
-  roles role{};
-
-  /// The requests that play a chipset role: the first of each kind (libvirt: the
-  /// controller with index 0, the first video...). A built-in controller (PIIX3 USB and
-  /// IDE, ICH9 SATA) pinned somewhere else is never drafted into its role: only a
-  /// caller that knows it is the chipset's own (the libvirt reader: index 0) can say so,
-  /// by pinning it at the chipset address. `relaxed` (pciplan): neither is a video
-  /// pinned somewhere else.
-  [[nodiscard]] constexpr roles find_roles(bool relaxed = false) const {
-    roles r{};
-    bool usb_seen = false;
-    bool ide_seen = false;
-    bool sata_seen = false;
-    bool video_seen = false;
-    bool sound_seen = false;
-    std::size_t usb2 = 0;
-    // A built-in controller pinned at its own chipset address is that role, whatever
-    // comes first: libvirt ties these roles to index 0, which the caller expresses by
-    // pinning it there (the libvirt reader does).
-    for (std::size_t i = 0; i != requests.size(); ++i) {
-      const request& q = requests[i];
-      if (routes[i].kind != placement_kind::pci || q.fixed != address_kind::full) continue;
-      for (const preferred_slot& pref : machine_traits<M>::preferred) {
-        if (!pref.required || q.libvirt_address != controller_address(0, 0, pref.slot, pref.function)) continue;
-        const std::string_view dev = q.device.qemu_device;
-        if (pref.role == slot_role::piix3_usb && dev == device_traits<models::piix3_uhci>::qemu_device && !usb_seen) {
-          r.piix3_usb = static_cast<int>(i);
-          usb_seen = true;
-        } else if (pref.role == slot_role::ide && dev == device_traits<models::piix3_ide>::qemu_device && !ide_seen) {
-          r.ide = static_cast<int>(i);
-          ide_seen = true;
-        } else if (pref.role == slot_role::sata && dev == device_traits<models::ich9_ahci>::qemu_device && !sata_seen) {
-          r.sata = static_cast<int>(i);
-          sata_seen = true;
-        }
-      }
-    }
-    const auto pinned_elsewhere = [&](const request& q, slot_role role) {
-      if (q.fixed != address_kind::full) return false;
-      if (!relaxed && role == slot_role::primary_video) return false;
-      for (const preferred_slot& pref : machine_traits<M>::preferred) {
-        if (pref.role == role && q.libvirt_address == controller_address(0, 0, pref.slot, pref.function)) return false;
-      }
-      return true;
-    };
-    const bool drafted = options.chipset == plan_options::chipset_controllers::first_of_kind;
-    for (std::size_t i = 0; i != requests.size(); ++i) {
-      const request& q = requests[i];
-      if (routes[i].kind != placement_kind::pci) continue;
-      // a chipset position is for a device with no other constraint; ICH9 USB2
-      // companion sets are multifunction groups by nature
-      const bool companion = q.device.companion_function >= 0;
-      if (q.numa >= 0 || q.isolation != 0 || (q.multifunction != 0 && !companion) || q.fixed == address_kind::bus ||
-          (q.fixed == address_kind::domain && q.libvirt_address.domain != 0)) {
-        continue;
-      }
-      const std::string_view el = q.device.libvirt.element;
-      if (!companion && el != "video" && el != "controller" && el != "sound") continue;  // the only roles
-      const std::string_view dev = q.device.qemu_device;
-      const bool usb = el == "controller" && q.device.libvirt.model.find("hci") != std::string_view::npos;
-      if (el == "video" && !video_seen) {
-        video_seen = true;
-        if (!pinned_elsewhere(q, slot_role::primary_video)) r.primary_video = static_cast<int>(i);
-      }
-      if (dev == device_traits<models::piix3_ide>::qemu_device && !ide_seen) {
-        ide_seen = true;
-        if (drafted && !pinned_elsewhere(q, slot_role::ide)) r.ide = static_cast<int>(i);
-      }
-      if (dev == device_traits<models::ich9_ahci>::qemu_device && !sata_seen) {
-        sata_seen = true;
-        if (drafted && !pinned_elsewhere(q, slot_role::sata)) r.sata = static_cast<int>(i);
-      }
-      if (dev == device_traits<models::ich9_intel_hda>::qemu_device && !sound_seen && anywhere_in_domain0(q)) {
-        sound_seen = true;
-        r.ich9_sound = static_cast<int>(i);
-      }
-      if (usb && !usb_seen && drafted && dev == device_traits<models::piix3_uhci>::qemu_device &&
-          !pinned_elsewhere(q, slot_role::piix3_usb)) {
-        r.piix3_usb = static_cast<int>(i);
-      }
-      if (usb) usb_seen = true;
-      if (companion && q.multifunction != 0 && usb2 < 2) {
-        bool known = false;
-        for (std::size_t k = 0; k != usb2; ++k) known = known || r.usb2_groups[k] == q.multifunction;
-        if (!known) r.usb2_groups[usb2++] = q.multifunction;
-      }
-    }
-    return r;
-  }
-
-  /// Records where request `i` went.
   /// A virtio device (the ones s390x puts on channel I/O).
   [[nodiscard]] static constexpr bool is_virtio(const request& r) noexcept {
     const std::string_view d = r.device.qemu_device;
@@ -4109,6 +3873,7 @@ struct planning {
     return true;
   }
 
+  /// Records that request i takes the PCI address `a` (libvirt's form), for `why`.
   constexpr void place(std::size_t i, controller_address a, rule why) {
     placement& pl = placements[i];
     pl.kind = placement_kind::pci;
@@ -4117,330 +3882,683 @@ struct planning {
     done[i] = 1;
   }
 
-  // ---- the machine's own positions (libvirt's ValidateDevicePCISlotsChipsets) ------
-  // `dry`: reserve without recording placements (libvirt's dry run).
-
-  [[nodiscard]] constexpr int role_request(slot_role which) const noexcept {
-    switch (which) {
-      case slot_role::ide: return role.ide;
-      case slot_role::sata: return role.sata;
-      case slot_role::piix3_usb: return role.piix3_usb;
-      case slot_role::primary_video: return role.primary_video;
-      case slot_role::ich9_sound: return role.ich9_sound;
-      default: return -1;
-    }
-  }
-  /// Whether a built-in controller request stands for this chipset function.
-  [[nodiscard]] constexpr bool role_owns(unsigned slot, unsigned function) const noexcept {
-    for (const preferred_slot& pref : machine_traits<M>::preferred) {
-      if (pref.required && pref.slot == slot && pref.function == function && role_request(pref.role) >= 0) return true;
-    }
-    return false;
-  }
-
-  /// No address given, or only PCI domain 0, which holds the chipset positions: the
-  /// request may take one.
-  [[nodiscard]] static constexpr bool anywhere_in_domain0(const request& q) noexcept {
-    return q.fixed == address_kind::none || (q.fixed == address_kind::domain && q.libvirt_address.domain == 0);
-  }
-
-  [[nodiscard]] constexpr bool unaddressed(int request) const noexcept {
-    return request >= 0 && anywhere_in_domain0(requests[static_cast<std::size_t>(request)]);
-  }
-
-  /// `video_fallback`: when the primary video's position is taken, set to its request
-  /// (libvirt then places it at once, before everything else); nullptr: leave it to the
-  /// normal order.
-  constexpr bool chipset(bus_table& t, bool dry, controller_index* dmi_deferred, int* video_fallback = nullptr) {
-    if constexpr (!has_pci_v<M>) {
-      return true;
-    } else {
-      constexpr connect_set chipset_need = connect::pci_endpoint;
-      // The chipset's own functions. A function that a built-in controller request
-      // (IDE, SATA) stands for is left to that request, which may also be given.
-      for (const reserved_function& r : machine_traits<M>::reserved) {
-        if (((t.buses[0].usable >> r.slot) & 1u) == 0) continue;  // the host bridge's slot 0
-        if (role_owns(r.slot, r.function)) continue;
-        if ((t.buses[0].used[r.slot] >> r.function) & 1u) {
-          return fail(errc::address_in_use, r.what,
-                         "is where the chipset of the machine sits, and another device has this address");
-        }
-        t.reserve(0, r.slot, r.function, chipset_need, 0, true);
-      }
-      std::size_t usb2 = 0;
-      for (const preferred_slot& pref : machine_traits<M>::preferred) {
-        const controller_address at(0, 0, pref.slot, pref.function);
-        switch (pref.role) {
-          case slot_role::ide:
-          case slot_role::sata:
-          case slot_role::piix3_usb: {
-            // built into the machine: the role's controller is exactly here (find_roles
-            // gives the role to no controller pinned anywhere else)
-            const int who = role_request(pref.role);
-            if (who < 0) break;
-            const std::size_t w = static_cast<std::size_t>(who);
-            const request& r = requests[w];
-            if (r.fixed == address_kind::full) {
-              if (!dry) place(w, at, rule::chipset_slot);
-              break;
-            }
-            if ((t.buses[0].used[pref.slot] >> pref.function) & 1u) {
-              return fail(errc::address_in_use, r.name, "needs its chipset address, and another device has it");
-            }
-            t.reserve(0, pref.slot, pref.function, routes[w].need, 0, true);
-            if (!dry) place(w, at, rule::chipset_slot);
-            chipset_slot[w] = pref.slot;
-            break;
-          }
-          case slot_role::primary_video:
-          case slot_role::ich9_sound: {
-            const int who = role_request(pref.role);
-            if (!unaddressed(who)) break;
-            if (t.buses[0].used[pref.slot] != 0) {
-              if (pref.role == slot_role::primary_video && video_fallback != nullptr) *video_fallback = who;
-              break;
-            }
-            const std::size_t w = static_cast<std::size_t>(who);
-            t.reserve(0, pref.slot, pref.function, routes[w].need, 0, false);
-            if (!dry) place(w, at, rule::chipset_slot);
-            chipset_slot[w] = pref.slot;
-            break;
-          }
-          case slot_role::usb2_companions: {
-            if (usb2 >= role.usb2_groups.size()) break;
-            const unsigned group = role.usb2_groups[usb2++];
-            if (group == 0 || t.buses[0].used[pref.slot] != 0) break;
-            bool any_fixed = false;
-            for (const request& r : requests) any_fixed = any_fixed || (r.multifunction == group && r.fixed != address_kind::none);
-            if (any_fixed) break;
-            for (std::size_t i = 0; i != requests.size(); ++i) {
-              const request& r = requests[i];
-              if (r.multifunction != group) continue;
-              t.reserve(0, pref.slot, r.function, routes[i].need, 0, false);
-              if (!dry) place(i, controller_address(0, 0, pref.slot, r.function), rule::chipset_slot);
-              chipset_slot[i] = pref.slot;
-            }
-            break;
-          }
-          case slot_role::dmi_to_pci_bridge: {
-            for (controller& c : controllers) {
-              if (!is_kind<dmi_to_pci_bridge>(c.kind) || c.has_address) continue;
-              if (t.buses[0].used[pref.slot] != 0) break;
-              t.reserve(0, pref.slot, 0, need_of(c), 0, false);
-              if (!dry) {
-                c.has_address = true;
-                c.libvirt_address = at;
-              } else if (dmi_deferred != nullptr) {
-                *dmi_deferred = c.index;
-              }
-              break;
-            }
-            break;
-          }
-        }
-      }
-      return true;
-    }
-  }
-
-  // ---- finishing ------------------------------------------------------------------
-
-  /// multifunction='on' for function 0 of every slot whose other functions are used
-  /// (unless a controller says off).
-  constexpr void mark_multifunction() {
-    // a bit per (bus, slot): some function other than 0 is used there
-    std::size_t buses = 0;
-    for (const controller& c : controllers) buses = std::max<std::size_t>(buses, c.index.value + 1u);
-    std::vector<std::uint32_t> shared = filled(buses, 0u);
-    bool any = false;
-    const auto mark = [&](const controller_address& a) {
-      if (a.function != 0 && a.bus.value < buses) {
-        shared[a.bus.value] |= 1u << a.slot;
-        any = true;
-      }
-    };
-    const auto is_shared = [&](const controller_address& a) {
-      return a.bus.value < buses && ((shared[a.bus.value] >> a.slot) & 1u) != 0;
-    };
-    for (const placement& p : placements) {
-      if (p.kind == placement_kind::pci) mark(p.libvirt_address);
-    }
-    for (const controller& c : controllers) {
-      if (c.has_address) mark(c.libvirt_address);
-    }
-    if (!any) return;
-    for (placement& p : placements) {
-      if (p.kind == placement_kind::pci && p.libvirt_address.function == 0 && is_shared(p.libvirt_address)) {
-        p.multifunction = true;
-      }
-    }
-    for (controller& c : controllers) {
-      if (c.has_address && c.libvirt_address.function == 0 && c.multifunction != toggle::off && is_shared(c.libvirt_address)) {
-        c.multifunction = toggle::on;
-      }
-    }
-  }
-
-  /// libvirt's numbering defaults for anything not set (libvirt-rules.md §4.6): the
-  /// model name, chassisNr = index, chassis = index, port = slot*8+function (root port)
-  /// or slot (downstream port), targetIndex = lowest unused (pseries). busNr is the
-  /// policy's business.
-  constexpr bool number_controllers() {
-    for (controller& c : controllers) {
-      const controller_descriptor& k = *c.kind;
-      if (c.model_name.empty()) c.model_name = k.qemu_device();
-      if (k.numbered_by.has(numbering::chassis_nr) && c.chassis_nr < 0) c.chassis_nr = c.index.value;
-      if (k.numbered_by.has(numbering::chassis) && c.chassis < 0) c.chassis = c.index.value;
-      if (k.numbered_by.has(numbering::port) && c.port < 0) {
-        c.port = is_kind<pcie_switch_downstream_port>(&k) ? c.libvirt_address.slot
-                                                                    : c.libvirt_address.slot * 8 + c.libvirt_address.function;
-      }
-      if (k.numbered_by.has(numbering::target_index) && c.target_index < 0) {
-        if (c.index.value == 0) {
-          c.target_index = 0;
-        } else {
-          int t = 1;
-          for (; t <= 31; ++t) {
-            bool taken = false;
-            for (const controller& o : controllers) taken = taken || (same_kind(*o.kind, *c.kind) && o.target_index == t);
-            if (!taken) break;
-          }
-          if (t > 31) return fail(errc::numbering_exhausted, c, "finds no free PHB target index (1 to 31)");
-          c.target_index = t;
-        }
-      }
-      // chassis/chassisNr/port beyond 255 (large pciplan plans): fold into range
-      if (c.chassis > 255) c.chassis = c.chassis % 256;
-      if (c.chassis_nr > 255) c.chassis_nr = 1 + (c.chassis_nr - 1) % 255;
-    }
-    return true;
-  }
-
-  /// Guest bus numbers as firmware assigns them: each root bus (and each pseries PHB,
-  /// a PCI domain of its own) first, depth first in devfn order, every bridge or port
-  /// taking the next number; then each expander bus from its busNr.
-  constexpr void number_guest_buses() {
-    const std::size_t n = controllers.size();
-    // children of each controller, sorted by devfn (a flat list with offsets)
-    // controllers in devfn order (a counting sort: devfn < 256); filling the child lists
-    // in that order keeps each list in devfn order
-    std::vector<std::size_t> start = filled(std::size_t{257}, std::size_t{0});
-    for (const controller& c : controllers) ++start[c.libvirt_address.devfn() + 1u];
-    for (std::size_t d = 0; d != 256; ++d) start[d + 1] += start[d];
-    std::vector<std::size_t> order = filled(n, std::size_t{0});
-    for (std::size_t i = 0; i != n; ++i) order[start[controllers[i].libvirt_address.devfn()]++] = i;
-    // children of each controller in devfn order, as one list with offsets
-    std::vector<std::size_t> parent_of = filled(n, n);
-    std::vector<std::size_t> count = filled(n + 1, std::size_t{0});
-    for (std::size_t k = 0; k != n; ++k) {
-      const controller& c = controllers[k];
-      if (!c.has_address) continue;
-      const int parent = position_of(c.libvirt_address.bus);
-      if (parent < 0) continue;
-      parent_of[k] = static_cast<std::size_t>(parent);
-      ++count[static_cast<std::size_t>(parent) + 1];
-    }
-    for (std::size_t p = 0; p != n; ++p) count[p + 1] += count[p];
-    std::vector<std::size_t> kids = filled(count[n], std::size_t{0});
-    std::vector<std::size_t> fill = count;
-    for (std::size_t k : order) {
-      if (parent_of[k] != n) kids[fill[parent_of[k]]++] = k;
-    }
-    const auto children = [&](std::size_t p) {
-      return std::span<const std::size_t>(kids.data() + count[p], count[p + 1] - count[p]);
-    };
-    unsigned next = 0;
-    unsigned limit = 256;  // the first bus number the current hierarchy may not reach
-    std::uint16_t domain = 0;
-    const auto walk = [&](auto&& self, std::size_t at, unsigned bus) -> void {
-      for (std::size_t k : children(at)) {
-        controller& c = controllers[k];
-        c.domain = domain;
-        if (c.kind->role == controller_role::expander) continue;
-        const unsigned mine = next++;
-        if (mine >= limit) bus_numbers_overflow = true;
-        c.guest_bus = bus_number{static_cast<std::uint8_t>(mine > 255 ? 255 : mine)};
-        self(self, k, mine);
-      }
-      (void)bus;
-    };
-    for (std::size_t i = 0; i != n; ++i) {
-      controller& r = controllers[i];
-      if (!r.kind->is_root()) continue;
-      domain = static_cast<std::uint16_t>(r.kind->role == controller_role::extra_root && r.target_index > 0
-                                              ? r.target_index
-                                              : 0);
-      r.domain = domain;
-      r.guest_bus = bus_number{0};
-      // expanders on this root, by busNr: each range ends where the next begins
-      std::vector<std::size_t> expanders;
-      for (std::size_t k : children(i)) {
-        if (controllers[k].kind->role == controller_role::expander) expanders.push_back(k);
-      }
-      std::sort(expanders.begin(), expanders.end(),
-                [&](std::size_t a, std::size_t b) { return controllers[a].bus_nr < controllers[b].bus_nr; });
-      next = 1;
-      limit = expanders.empty() ? 256u : static_cast<unsigned>(std::max(controllers[expanders.front()].bus_nr, 1));
-      walk(walk, i, 0);
-      for (std::size_t e = 0; e != expanders.size(); ++e) {
-        controller& x = controllers[expanders[e]];
-        const unsigned own = static_cast<unsigned>(x.bus_nr < 0 ? 0 : x.bus_nr) + x.kind->bus_numbers - 1u;
-        limit = e + 1 < expanders.size() ? static_cast<unsigned>(controllers[expanders[e + 1]].bus_nr) : 256u;
-        if (own >= limit) bus_numbers_overflow = true;
-        x.guest_bus = bus_number{static_cast<std::uint8_t>(own > 255 ? 255 : own)};
-        next = own + 1;
-        walk(walk, expanders[e], own);
-      }
-    }
-  }
-
-  /// Guest addresses of the placements, from the controllers' bus numbers.
-  constexpr void fill_guest_addresses() {
-    for (placement& p : placements) {
-      if (p.kind != placement_kind::pci) continue;
-      const controller* c = find(p.libvirt_address.bus);
-      if (c == nullptr) continue;
-      // field by field: the slot and function are already valid, and g++ turns a
-      // temporary address here into a stalled store-to-load copy
-      p.guest_address.domain = c->domain;
-      p.guest_address.bus = c->guest_bus;
-      p.guest_address.slot = p.libvirt_address.slot;
-      p.guest_address.function = p.libvirt_address.function;
-    }
-  }
-
-  bool bus_numbers_overflow = false;
-
-  [[nodiscard]] constexpr result<topology_plan> finish() {
-    if (failed) return failure;
-    mark_multifunction();
-    if (!number_controllers()) return failure;
-    refill(index_position, controllers.empty() ? 0u : static_cast<std::size_t>(controllers.back().index.value) + 1u, -1);
-    for (std::size_t k = 0; k != controllers.size(); ++k) index_position[controllers[k].index.value] = static_cast<int>(k);
-    number_guest_buses();
-    if (bus_numbers_overflow) {
-      warnings.push_back(warning{warning_code::bus_numbers,
-                                 "the busNr range of an expander bus cannot hold every bus below it (or the main hierarchy "
-                                 "reaches into it); firmware leaves some buses unnumbered",
-                                 0});
-    }
-    fill_guest_addresses();
-    // a domain-only request holds whichever way the policy searched
-    for (const placement& p : placements) {
-      const request& r = requests[p.request];
-      if (r.fixed == address_kind::domain && p.kind == placement_kind::pci && p.guest_address.domain != r.libvirt_address.domain) {
-        fail(errc::no_free_slot, r.name, "names a PCI domain that has no free slot left for it");
-        return failure;
-      }
-    }
-    return topology_plan{std::move(controllers), std::move(placements), std::move(warnings)};
-  }
+ private:
+  error failure_{};
+  bool failed_ = false;
+  std::vector<std::size_t> position_;  // controller index -> position in `controllers`
 };
 
 }  // namespace pciplan::inline v0::detail
 
-#endif  // PCIPLAN_PLANNER_DETAIL_PLANNING_HPP
-// ---- end pciplan/planner/detail/planning.hpp
+#endif  // PCIPLAN_PLANNER_DETAIL_PLANNING_STATE_HPP
+// ---- end pciplan/planner/detail/planning_state.hpp
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0::detail {
+
+/// Requests that play a chipset role (-1: none), in input order of the first of each kind.
+struct chipset_roles {
+  int primary_video = -1;
+  int piix3_usb = -1;
+  int ide = -1;
+  int sata = -1;
+  int ich9_sound = -1;
+  std::array<unsigned, 2> usb2_groups{};  // multifunction group ids of ICH9 USB2 sets
+
+  [[nodiscard]] constexpr int request_for(slot_role which) const noexcept {
+    switch (which) {
+      case slot_role::ide: return ide;
+      case slot_role::sata: return sata;
+      case slot_role::piix3_usb: return piix3_usb;
+      case slot_role::primary_video: return primary_video;
+      case slot_role::ich9_sound: return ich9_sound;
+      default: return -1;
+    }
+  }
+};
+
+/// How a policy drafts requests into chipset roles.
+struct role_rules {
+  /// The first video is the primary video even when it is pinned somewhere else (libvirt:
+  /// the primary video is simply the first one). Otherwise a video pinned elsewhere
+  /// plays no role, as a built-in controller pinned elsewhere never does.
+  bool pinned_video_is_primary = false;
+};
+
+/// No address given, or only PCI domain 0, which holds the chipset positions: the
+/// request may take one.
+[[nodiscard]] constexpr bool anywhere_in_domain0(const request& q) noexcept {
+  return q.fixed == address_kind::none || (q.fixed == address_kind::domain && q.libvirt_address.domain == 0);
+}
+
+/// The requests that play a chipset role: the first of each kind (libvirt: the
+/// controller with index 0, the first video...). A built-in controller (PIIX3 USB and
+/// IDE, ICH9 SATA) pinned somewhere else is never drafted into its role: only a caller
+/// that knows it is the chipset's own (the libvirt reader: index 0) can say so, by
+/// pinning it at the chipset address.
+template <MachineType M>
+[[nodiscard]] constexpr chipset_roles find_chipset_roles(const planning<M>& p, role_rules rules) {
+  const std::span<const request> requests = p.requests;
+  chipset_roles r{};
+  bool usb_seen = false;
+  bool ide_seen = false;
+  bool sata_seen = false;
+  bool video_seen = false;
+  bool sound_seen = false;
+  std::size_t usb2 = 0;
+  // A built-in controller pinned at its own chipset address is that role, whatever
+  // comes first: libvirt ties these roles to index 0, which the caller expresses by
+  // pinning it there (the libvirt reader does).
+  for (std::size_t i = 0; i != requests.size(); ++i) {
+    const request& q = requests[i];
+    if (p.routes[i].kind != placement_kind::pci || q.fixed != address_kind::full) continue;
+    for (const preferred_slot& pref : machine_traits<M>::preferred) {
+      if (!pref.required || q.libvirt_address != controller_address(0, 0, pref.slot, pref.function)) continue;
+      const std::string_view dev = q.device.qemu_device;
+      if (pref.role == slot_role::piix3_usb && dev == device_traits<models::piix3_uhci>::qemu_device && !usb_seen) {
+        r.piix3_usb = static_cast<int>(i);
+        usb_seen = true;
+      } else if (pref.role == slot_role::ide && dev == device_traits<models::piix3_ide>::qemu_device && !ide_seen) {
+        r.ide = static_cast<int>(i);
+        ide_seen = true;
+      } else if (pref.role == slot_role::sata && dev == device_traits<models::ich9_ahci>::qemu_device && !sata_seen) {
+        r.sata = static_cast<int>(i);
+        sata_seen = true;
+      }
+    }
+  }
+  const auto pinned_elsewhere = [&](const request& q, slot_role role) {
+    if (q.fixed != address_kind::full) return false;
+    if (rules.pinned_video_is_primary && role == slot_role::primary_video) return false;
+    for (const preferred_slot& pref : machine_traits<M>::preferred) {
+      if (pref.role == role && q.libvirt_address == controller_address(0, 0, pref.slot, pref.function)) return false;
+    }
+    return true;
+  };
+  const bool drafted = p.options.chipset == plan_options::chipset_controllers::first_of_kind;
+  for (std::size_t i = 0; i != requests.size(); ++i) {
+    const request& q = requests[i];
+    if (p.routes[i].kind != placement_kind::pci) continue;
+    // a chipset position is for a device with no other constraint; ICH9 USB2
+    // companion sets are multifunction groups by nature
+    const bool companion = q.device.companion_function >= 0;
+    if (q.numa >= 0 || q.isolation != 0 || (q.multifunction != 0 && !companion) || q.fixed == address_kind::bus ||
+        (q.fixed == address_kind::domain && q.libvirt_address.domain != 0)) {
+      continue;
+    }
+    const std::string_view el = q.device.libvirt.element;
+    if (!companion && el != "video" && el != "controller" && el != "sound") continue;  // the only roles
+    const std::string_view dev = q.device.qemu_device;
+    const bool usb = el == "controller" && q.device.libvirt.model.find("hci") != std::string_view::npos;
+    if (el == "video" && !video_seen) {
+      video_seen = true;
+      if (!pinned_elsewhere(q, slot_role::primary_video)) r.primary_video = static_cast<int>(i);
+    }
+    if (dev == device_traits<models::piix3_ide>::qemu_device && !ide_seen) {
+      ide_seen = true;
+      if (drafted && !pinned_elsewhere(q, slot_role::ide)) r.ide = static_cast<int>(i);
+    }
+    if (dev == device_traits<models::ich9_ahci>::qemu_device && !sata_seen) {
+      sata_seen = true;
+      if (drafted && !pinned_elsewhere(q, slot_role::sata)) r.sata = static_cast<int>(i);
+    }
+    if (dev == device_traits<models::ich9_intel_hda>::qemu_device && !sound_seen && anywhere_in_domain0(q)) {
+      sound_seen = true;
+      r.ich9_sound = static_cast<int>(i);
+    }
+    if (usb && !usb_seen && drafted && dev == device_traits<models::piix3_uhci>::qemu_device &&
+        !pinned_elsewhere(q, slot_role::piix3_usb)) {
+      r.piix3_usb = static_cast<int>(i);
+    }
+    if (usb) usb_seen = true;
+    if (companion && q.multifunction != 0 && usb2 < 2) {
+      bool known = false;
+      for (std::size_t k = 0; k != usb2; ++k) known = known || r.usb2_groups[k] == q.multifunction;
+      if (!known) r.usb2_groups[usb2++] = q.multifunction;
+    }
+  }
+  return r;
+}
+
+/// A request given its chipset position by `reserve_chipset`.
+struct chipset_seat {
+  std::size_t request = 0;
+  controller_address at{};
+};
+
+/// What `reserve_chipset` reserved and saw.
+struct chipset_outcome {
+  bool ok = true;                      ///< false: the plan failed (recorded in the state)
+  std::vector<chipset_seat> seats;     ///< requests whose chipset position is reserved (or was given)
+  std::size_t bridge = no_position;    ///< the address-less dmi-to-pci-bridge whose position is reserved
+  controller_address bridge_at{};      ///< that position
+  int displaced_video = -1;            ///< the unaddressed primary video whose position another device holds
+};
+
+/// Reserves the machine's own positions in `t` (bus 0): the chipset's functions, then
+/// each preferred position for the request or controller that plays its role, when it
+/// is free. Records no placement: see `take_chipset_seats`.
+template <MachineType M>
+constexpr chipset_outcome reserve_chipset(planning<M>& p, bus_table& t, const chipset_roles& role) {
+  chipset_outcome out{};
+  if constexpr (has_pci_v<M>) {
+    const std::span<const request> requests = p.requests;
+    const auto unaddressed = [&](int who) {
+      return who >= 0 && anywhere_in_domain0(requests[static_cast<std::size_t>(who)]);
+    };
+    // Whether a built-in controller request stands for this chipset function.
+    const auto role_owns = [&](unsigned slot, unsigned function) {
+      for (const preferred_slot& pref : machine_traits<M>::preferred) {
+        if (pref.required && pref.slot == slot && pref.function == function && role.request_for(pref.role) >= 0) {
+          return true;
+        }
+      }
+      return false;
+    };
+    constexpr connect_set chipset_need = connect::pci_endpoint;
+    // The chipset's own functions. A function that a built-in controller request
+    // (IDE, SATA) stands for is left to that request, which may also be given.
+    for (const reserved_function& r : machine_traits<M>::reserved) {
+      if (((t.buses[0].usable >> r.slot) & 1u) == 0) continue;  // the host bridge's slot 0
+      if (role_owns(r.slot, r.function)) continue;
+      if ((t.buses[0].used[r.slot] >> r.function) & 1u) {
+        out.ok = p.fail(errc::address_in_use, r.what,
+                        "is where the chipset of the machine sits, and another device has this address");
+        return out;
+      }
+      t.reserve(0, r.slot, r.function, chipset_need, 0, true);
+    }
+    std::size_t usb2 = 0;
+    for (const preferred_slot& pref : machine_traits<M>::preferred) {
+      const controller_address at(0, 0, pref.slot, pref.function);
+      switch (pref.role) {
+        case slot_role::ide:
+        case slot_role::sata:
+        case slot_role::piix3_usb: {
+          // built into the machine: the role's controller is exactly here (find_chipset_roles
+          // gives the role to no controller pinned anywhere else)
+          const int who = role.request_for(pref.role);
+          if (who < 0) break;
+          const std::size_t w = static_cast<std::size_t>(who);
+          const request& r = requests[w];
+          if (r.fixed != address_kind::full) {
+            if ((t.buses[0].used[pref.slot] >> pref.function) & 1u) {
+              out.ok = p.fail(errc::address_in_use, r.name, "needs its chipset address, and another device has it");
+              return out;
+            }
+            t.reserve(0, pref.slot, pref.function, p.routes[w].need, 0, true);
+          }
+          out.seats.push_back(chipset_seat{w, at});
+          break;
+        }
+        case slot_role::primary_video:
+        case slot_role::ich9_sound: {
+          const int who = role.request_for(pref.role);
+          if (!unaddressed(who)) break;
+          if (t.buses[0].used[pref.slot] != 0) {
+            if (pref.role == slot_role::primary_video) out.displaced_video = who;
+            break;
+          }
+          const std::size_t w = static_cast<std::size_t>(who);
+          t.reserve(0, pref.slot, pref.function, p.routes[w].need, 0, false);
+          out.seats.push_back(chipset_seat{w, at});
+          break;
+        }
+        case slot_role::usb2_companions: {
+          if (usb2 >= role.usb2_groups.size()) break;
+          const unsigned group = role.usb2_groups[usb2++];
+          if (group == 0 || t.buses[0].used[pref.slot] != 0) break;
+          bool any_fixed = false;
+          for (const request& r : requests) any_fixed = any_fixed || (r.multifunction == group && r.fixed != address_kind::none);
+          if (any_fixed) break;
+          for (std::size_t i = 0; i != requests.size(); ++i) {
+            const request& r = requests[i];
+            if (r.multifunction != group) continue;
+            t.reserve(0, pref.slot, r.function, p.routes[i].need, 0, false);
+            out.seats.push_back(chipset_seat{i, controller_address(0, 0, pref.slot, r.function)});
+          }
+          break;
+        }
+        case slot_role::dmi_to_pci_bridge: {
+          for (std::size_t k = 0; k != p.controllers.size(); ++k) {
+            const controller& c = p.controllers[k];
+            if (!is_kind<dmi_to_pci_bridge>(c.kind) || c.has_address) continue;
+            if (t.buses[0].used[pref.slot] != 0) break;
+            t.reserve(0, pref.slot, 0, p.need_of(c), 0, false);
+            out.bridge = k;
+            out.bridge_at = at;
+            break;
+          }
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/// Takes what `reserve_chipset` reserved: each seated request is placed at its chipset
+/// position, and the dmi-to-pci-bridge gets its address.
+template <MachineType M>
+constexpr void take_chipset_seats(planning<M>& p, const chipset_outcome& o) {
+  for (const chipset_seat& s : o.seats) p.place(s.request, s.at, rule::chipset_slot);
+  if (o.bridge != no_position) {
+    controller& c = p.controllers[o.bridge];
+    c.has_address = true;
+    c.libvirt_address = o.bridge_at;
+  }
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_PLANNER_DETAIL_CHIPSET_HPP
+// ---- end pciplan/planner/detail/chipset.hpp
+// ---- begin pciplan/planner/detail/finishing.hpp
+// pciplan — planner/detail/finishing.hpp: the last step of both policies — multifunction
+// marks, libvirt's numbering defaults, the guest bus numbers firmware gives (through
+// topology_view's one firmware numbering), the guest addresses, and the finished plan.
+#ifndef PCIPLAN_PLANNER_DETAIL_FINISHING_HPP
+#define PCIPLAN_PLANNER_DETAIL_FINISHING_HPP
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace pciplan::inline v0::detail {
+
+/// multifunction='on' for function 0 of every slot whose other functions are used
+/// (unless a controller says off).
+template <MachineType M>
+constexpr void mark_multifunction(planning<M>& p) {
+  // a bit per (bus, slot): some function other than 0 is used there
+  std::size_t buses = 0;
+  for (const controller& c : p.controllers) buses = std::max<std::size_t>(buses, c.index.value + 1u);
+  std::vector<std::uint32_t> shared = filled(buses, 0u);
+  bool any = false;
+  const auto mark = [&](const controller_address& a) {
+    if (a.function != 0 && a.bus.value < buses) {
+      shared[a.bus.value] |= 1u << a.slot;
+      any = true;
+    }
+  };
+  const auto is_shared = [&](const controller_address& a) {
+    return a.bus.value < buses && ((shared[a.bus.value] >> a.slot) & 1u) != 0;
+  };
+  for (const placement& pl : p.placements) {
+    if (pl.kind == placement_kind::pci) mark(pl.libvirt_address);
+  }
+  for (const controller& c : p.controllers) {
+    if (c.has_address) mark(c.libvirt_address);
+  }
+  if (!any) return;
+  for (placement& pl : p.placements) {
+    if (pl.kind == placement_kind::pci && pl.libvirt_address.function == 0 && is_shared(pl.libvirt_address)) {
+      pl.multifunction = true;
+    }
+  }
+  for (controller& c : p.controllers) {
+    if (c.has_address && c.libvirt_address.function == 0 && c.multifunction != toggle::off && is_shared(c.libvirt_address)) {
+      c.multifunction = toggle::on;
+    }
+  }
+}
+
+/// libvirt's numbering defaults for anything not set (libvirt-rules.md §4.6): the
+/// model name, chassisNr = index, chassis = index, port = slot*8+function (root port)
+/// or slot (downstream port), targetIndex = lowest unused (pseries). busNr is the
+/// policy's business.
+template <MachineType M>
+constexpr bool number_controllers(planning<M>& p) {
+  for (controller& c : p.controllers) {
+    const controller_descriptor& k = *c.kind;
+    if (c.model_name.empty()) c.model_name = k.qemu_device();
+    if (k.numbered_by.has(numbering::chassis_nr) && c.chassis_nr < 0) c.chassis_nr = c.index.value;
+    if (k.numbered_by.has(numbering::chassis) && c.chassis < 0) c.chassis = c.index.value;
+    if (k.numbered_by.has(numbering::port) && c.port < 0) {
+      c.port = is_kind<pcie_switch_downstream_port>(&k) ? c.libvirt_address.slot
+                                                        : c.libvirt_address.slot * 8 + c.libvirt_address.function;
+    }
+    if (k.numbered_by.has(numbering::target_index) && c.target_index < 0) {
+      if (c.index.value == 0) {
+        c.target_index = 0;
+      } else {
+        int t = 1;
+        for (; t <= 31; ++t) {
+          bool taken = false;
+          for (const controller& o : p.controllers) taken = taken || (same_kind(*o.kind, *c.kind) && o.target_index == t);
+          if (!taken) break;
+        }
+        if (t > 31) return p.fail(errc::numbering_exhausted, c, "finds no free PHB target index (1 to 31)");
+        c.target_index = t;
+      }
+    }
+    // chassis/chassisNr/port beyond 255 (large pciplan plans): fold into range
+    if (c.chassis > 255) c.chassis = c.chassis % 256;
+    if (c.chassis_nr > 255) c.chassis_nr = 1 + (c.chassis_nr - 1) % 255;
+  }
+  return true;
+}
+
+/// Guest bus numbers as firmware assigns them (topology_view::number_buses): each
+/// controller stores its bus number, at most 255, and its PCI domain. A controller
+/// firmware does not reach keeps what it had; an expander away from a root bus gets
+/// only its domain. When a hierarchy overflows, the plan warns (bus_numbers).
+template <MachineType M>
+constexpr void number_guest_buses(planning<M>& p) {
+  const topology_view view(p.controllers);
+  const bus_numbering numbers = view.number_buses();
+  for (std::size_t i = 0; i != p.controllers.size(); ++i) {
+    controller& c = p.controllers[i];
+    if (numbers.numbered[i] != 0) {
+      c.guest_bus = bus_number{static_cast<std::uint8_t>(std::min(numbers.bus[i], 255u))};
+      c.domain = numbers.domain[i];
+    } else if (const std::size_t up = view.parent_of(i); up != no_position && numbers.numbered[up] != 0) {
+      c.domain = numbers.domain[i];
+    }
+  }
+  if (numbers.overflow) {
+    p.warn(warning_code::bus_numbers,
+           "the busNr range of an expander bus cannot hold every bus below it (or the main hierarchy "
+           "reaches into it); firmware leaves some buses unnumbered",
+           0);
+  }
+}
+
+/// Guest addresses of the placements, from the controllers' bus numbers.
+template <MachineType M>
+constexpr void fill_guest_addresses(planning<M>& p) {
+  for (placement& pl : p.placements) {
+    if (pl.kind != placement_kind::pci) continue;
+    const controller* c = p.find(pl.libvirt_address.bus);
+    if (c == nullptr) continue;
+    // field by field: the slot and function are already valid, and g++ turns a
+    // temporary address here into a stalled store-to-load copy
+    pl.guest_address.domain = c->domain;
+    pl.guest_address.bus = c->guest_bus;
+    pl.guest_address.slot = pl.libvirt_address.slot;
+    pl.guest_address.function = pl.libvirt_address.function;
+  }
+}
+
+/// The finished plan, or the failure recorded on the way.
+template <MachineType M>
+[[nodiscard]] constexpr result<topology_plan> finish(planning<M>& p) {
+  if (p.failed()) return p.failure();
+  mark_multifunction(p);
+  if (!number_controllers(p)) return p.failure();
+  number_guest_buses(p);
+  fill_guest_addresses(p);
+  // a domain-only request holds whichever way the policy searched
+  for (const placement& pl : p.placements) {
+    const request& r = p.requests[pl.request];
+    if (r.fixed == address_kind::domain && pl.kind == placement_kind::pci && pl.guest_address.domain != r.libvirt_address.domain) {
+      p.fail(errc::no_free_slot, r.name, "names a PCI domain that has no free slot left for it");
+      return p.failure();
+    }
+  }
+  return topology_plan{std::move(p.controllers), std::move(p.placements), std::move(p.warnings)};
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_PLANNER_DETAIL_FINISHING_HPP
+// ---- end pciplan/planner/detail/finishing.hpp
+// ---- begin pciplan/planner/detail/input_checks.hpp
+// pciplan — planner/detail/input_checks.hpp: the steps that check what the caller gave —
+// requests, multifunction groups, controllers and their numbering attributes, the
+// addresses given (with the one sentence per bus_table::check_given result), and that
+// every controller hangs below a root.
+#ifndef PCIPLAN_PLANNER_DETAIL_INPUT_CHECKS_HPP
+#define PCIPLAN_PLANNER_DETAIL_INPUT_CHECKS_HPP
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0::detail {
+
+/// Multifunction groups: one function each, function 0 present, fixed addresses agree.
+template <MachineType M>
+constexpr bool check_groups(planning<M>& p) {
+  const std::span<const request> requests = p.requests;
+  std::vector<std::size_t> members;
+  for (std::size_t i = 0; i != requests.size(); ++i) {
+    if (requests[i].multifunction != 0) members.push_back(i);
+  }
+  std::sort(members.begin(), members.end(), [&](std::size_t a, std::size_t b) {
+    return requests[a].multifunction != requests[b].multifunction
+               ? requests[a].multifunction < requests[b].multifunction
+               : a < b;
+  });
+  for (std::size_t g = 0; g < members.size();) {
+    std::size_t e = g;
+    unsigned functions = 0;
+    const request& first = requests[members[g]];
+    while (e < members.size() && requests[members[e]].multifunction == first.multifunction) {
+      const request& r = requests[members[e]];
+      if ((functions >> r.function) & 1u) {
+        return p.fail(errc::multifunction_conflict, r.name,
+                      "shares its function with another member of its multifunction group");
+      }
+      functions |= 1u << r.function;
+      if (r.fixed != first.fixed || r.numa != first.numa || r.isolation != first.isolation ||
+          (r.fixed == address_kind::full &&
+           (r.libvirt_address.bus != first.libvirt_address.bus || r.libvirt_address.slot != first.libvirt_address.slot ||
+            r.libvirt_address.function != r.function))) {
+        return p.fail(errc::multifunction_conflict, r.name,
+                      "disagrees with its multifunction group on address, NUMA node or isolation group");
+      }
+      ++e;
+    }
+    if ((functions & 1u) == 0) {
+      return p.fail(errc::multifunction_conflict, first.name, "its multifunction group has no function 0, which QEMU needs");
+    }
+    g = e;
+  }
+  return true;
+}
+
+/// The requests: unique names, constraints that agree with each other and the machine,
+/// multifunction groups. Sizes the per-request state.
+template <MachineType M>
+constexpr bool check_requests(planning<M>& p) {
+  const std::span<const request> requests = p.requests;
+  const std::size_t n = requests.size();
+  p.placements.assign(n, placement{});
+  p.routes.assign(n, request_route{});
+  refill(p.done, n, static_cast<unsigned char>(0));
+  // unique names: an open-addressing hash set of request indexes (FNV-1a)
+  std::size_t capacity = 16;
+  while (capacity < 2 * n) capacity *= 2;
+  std::vector<std::size_t> table = filled(capacity, n);  // n: empty
+  for (std::size_t i = 0; i != n; ++i) {
+    std::uint64_t h = 1469598103934665603ull;
+    for (char ch : requests[i].name) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+    for (std::size_t at = h & (capacity - 1);; at = (at + 1) & (capacity - 1)) {
+      if (table[at] == n) {
+        table[at] = i;
+        break;
+      }
+      if (requests[table[at]].name == requests[i].name) {
+        return p.fail(errc::duplicate_name, requests[i].name, "two requests have this name");
+      }
+    }
+  }
+  for (std::size_t i = 0; i != n; ++i) {
+    const request& r = requests[i];
+    p.placements[i].request = i;
+    p.placements[i].name = r.name;
+    if (r.name.empty()) return p.fail(errc::invalid_request, "(unnamed)", "every request needs a name");
+    if (r.link == link_need::pcie && r.device.link == link_kind::conventional) {
+      return p.fail(errc::invalid_request, r.name, "asks for a PCI Express slot, but the device is conventional PCI only");
+    }
+    if (r.numa >= 0) {
+      if (p.options.numa_nodes != 0 && static_cast<unsigned>(r.numa) >= p.options.numa_nodes) {
+        return p.fail(errc::invalid_request, r.name, "names a NUMA node the guest does not have");
+      }
+    }
+    if (r.multifunction != 0 && r.function > max_function) {
+      return p.fail(errc::multifunction_conflict, r.name, "its multifunction group function must be 0 to 7");
+    }
+    if (r.via == transport::mmio && r.fixed != address_kind::none) {
+      return p.fail(errc::invalid_request, r.name, "asks for virtio-mmio and for a PCI address at once");
+    }
+    if (r.via == transport::mmio && r.device.mmio_device.empty()) {
+      return p.fail(errc::invalid_request, r.name, "asks for virtio-mmio, but the device has no virtio-mmio variant");
+    }
+    if (r.fixed == address_kind::domain && r.libvirt_address.domain != 0 && !machine_traits<M>::multiple_roots) {
+      return p.fail(errc::no_such_bus, r.name, "names a PCI domain other than 0, and this machine type has only domain 0");
+    }
+    if (r.fixed == address_kind::full || r.fixed == address_kind::bus) {
+      if (r.libvirt_address.bus.value > p.max_index) {
+        return p.fail(errc::controller_index_exhausted, r.name, "its address names a controller index above the limit");
+      }
+    }
+  }
+  return check_groups(p);
+}
+
+/// Whether a kind may appear on machine M (built-in kinds: AvailableOn; user kinds are
+/// trusted).
+template <MachineType M>
+[[nodiscard]] constexpr bool available_on(const controller_descriptor& kind) noexcept {
+  constexpr auto flags = availability<M>(controller_kinds);
+  for (std::size_t i = 0; i != builtin_descriptors.size(); ++i) {
+    if (same_kind(*builtin_descriptors[i], kind)) return flags[i];
+  }
+  return true;
+}
+
+/// The numbering attributes a controller was given: ones its kind takes, in range.
+template <MachineType M>
+constexpr bool check_numbering(planning<M>& p, const controller& c) {
+  const auto in = [](int v, numbering n) { return v < 0 || range_of(n).contains(static_cast<unsigned>(v)); };
+  const numbering_set has = c.kind->numbered_by;
+  if ((c.chassis >= 0 && !has.has(numbering::chassis)) || (c.port >= 0 && !has.has(numbering::port)) ||
+      (c.chassis_nr >= 0 && !has.has(numbering::chassis_nr)) || (c.bus_nr >= 0 && !has.has(numbering::bus_nr)) ||
+      (c.target_index >= 0 && !has.has(numbering::target_index))) {
+    return p.fail(errc::invalid_controller, c, "has a numbering attribute its kind does not take");
+  }
+  if (!in(c.chassis, numbering::chassis) || !in(c.port, numbering::port) || !in(c.chassis_nr, numbering::chassis_nr) ||
+      !in(c.bus_nr, numbering::bus_nr) || !in(c.target_index, numbering::target_index)) {
+    return p.fail(errc::numbering_out_of_range, c, "has a numbering attribute out of its range");
+  }
+  return true;
+}
+
+/// The given controllers, sorted by index, checked, indexed; the machine's root added
+/// when it is missing.
+template <MachineType M>
+constexpr bool check_controllers(planning<M>& p) {
+  if constexpr (!has_pci_v<M>) {
+    if (!p.given.empty()) {
+      return p.fail(errc::invalid_controller, p.given.front(), "is a PCI controller, and the machine type has no PCI");
+    }
+    return true;
+  } else {
+    using root = root_of<M>;
+    std::vector<controller>& controllers = p.controllers;
+    controllers.assign(p.given.begin(), p.given.end());
+    std::sort(controllers.begin(), controllers.end(),
+              [](const controller& a, const controller& b) { return a.index < b.index; });
+    for (std::size_t i = 0; i != controllers.size(); ++i) {
+      controller& c = controllers[i];
+      c.added = false;
+      if (c.kind == nullptr) return p.fail(errc::invalid_controller, c, "has no kind");
+      if (i > 0 && controllers[i - 1].index == c.index) {
+        return p.fail(errc::invalid_controller, c, "has the same index as another controller");
+      }
+      if (c.index.value > p.max_index) return p.fail(errc::controller_index_exhausted, c, "has an index above the limit");
+      const bool root_kind = c.kind->is_root();
+      if (c.index.value == 0) {
+        if (!is_kind<root>(c.kind)) {
+          return p.fail(errc::invalid_controller, c, "must be the root bus of the machine type (index 0 is the root)");
+        }
+      } else if (root_kind && !(machine_traits<M>::multiple_roots && is_kind<root>(c.kind))) {
+        return p.fail(errc::invalid_controller, c, "is a root bus, which only index 0 may be on this machine");
+      }
+      if (root_kind && c.has_address) return p.fail(errc::invalid_controller, c, "is a root bus and cannot have an address");
+      if (c.numa_node >= 0) {
+        if (!c.kind->numa_node || (c.kind->is_root() && c.index.value == 0)) {
+          return p.fail(errc::invalid_controller, c, "cannot be bound to a NUMA node");
+        }
+        if (p.options.numa_nodes != 0 && static_cast<unsigned>(c.numa_node) >= p.options.numa_nodes) {
+          return p.fail(errc::invalid_controller, c, "names a NUMA node the guest does not have");
+        }
+      }
+      if (!check_numbering(p, c)) return false;
+      if (!available_on<M>(*c.kind)) return p.fail(errc::invalid_controller, c, "is a kind this machine type does not have");
+    }
+    if (controllers.empty() || controllers.front().index.value != 0) {
+      controller r = make_controller<root>(0);
+      r.added = true;
+      controllers.insert(controllers.begin(), r);
+    }
+    p.index_controllers();
+    return true;
+  }
+}
+
+/// Fails with the sentence for what bus_table::check_given found wrong with an address
+/// the caller gave (`problem`, not errc::none): the one table from those answers to
+/// sentences. Each sentence is a literal at its `fail`, so that static_plan's
+/// diagnostic shows it.
+template <MachineType M>
+constexpr bool fail_given_address(planning<M>& p, errc problem, const subject& who) {
+  switch (problem) {
+    case errc::no_such_bus: return p.fail(errc::no_such_bus, who, "has an address on a bus (controller index) that does not exist");
+    case errc::incompatible_bus: return p.fail(errc::incompatible_bus, who, "has an address on a bus that does not take it");
+    case errc::slot_not_usable: return p.fail(errc::slot_not_usable, who, "has an address on a slot its bus does not have");
+    case errc::address_in_use: return p.fail(errc::address_in_use, who, "has an address that is already in use");
+    default: return p.fail(errc::function_out_of_range, who, "has an address with a function above 7");
+  }
+}
+
+/// Reserves an address the caller gave (relaxed rules: bus_table::check_given), or fails
+/// with the sentence for what is wrong with it.
+template <MachineType M>
+constexpr bool reserve_given(planning<M>& p, bus_table& t, controller_address a, connect_set need, unsigned group,
+                             const subject& who) {
+  const errc problem = t.check_given(a.bus.value, a.slot, a.function, need);
+  if (problem != errc::none) return fail_given_address(p, problem, who);
+  t.reserve(a.bus.value, a.slot, a.function, need, group, true);
+  return true;
+}
+
+/// Whether every controller hangs below a root. libvirt places an address-less switch
+/// upstream port given with its downstream ports on one of those ports, below itself:
+/// a layout QEMU cannot build, refused here instead.
+template <MachineType M>
+constexpr bool check_attached(planning<M>& p) {
+  for (const controller& c : p.controllers) {
+    const controller* x = &c;
+    for (std::size_t hops = 0; !x->kind->is_root() && x->has_address; ++hops) {
+      if (hops > p.controllers.size()) {  // x is on the loop now: name it
+        return p.fail(errc::invalid_controller, *x,
+                      "is on a loop of controllers, each on the bus of another (libvirt places address-less "
+                      "switch ports so), which QEMU cannot build: give the address-less ones an address");
+      }
+      x = p.find(x->libvirt_address.bus);
+      if (x == nullptr) break;
+    }
+  }
+  return true;
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_PLANNER_DETAIL_INPUT_CHECKS_HPP
+// ---- end pciplan/planner/detail/input_checks.hpp
 
 #include <algorithm>
 #include <cstddef>
@@ -4449,28 +4567,44 @@ struct planning {
 
 namespace pciplan::inline v0::detail {
 
+/// An item to place in libvirt's order: a request, or a given address-less controller.
+struct unit {
+  bool is_controller = false;
+  std::size_t index = 0;  ///< request index, or position in `controllers`
+  int rank = 0;           ///< libvirt class rank (libvirt_class_rank)
+  std::size_t position = 0;
+};
+
 template <MachineType M, class Policy>
 class libvirt_planner {
  public:
   constexpr explicit libvirt_planner(planning<M>& p) : p_(p) {}
 
+  /// The shared steps (checks, chipset, finishing) around libvirt's own: its routes and
+  /// order, the dry run that grows the topology, the real pass, busNr and bridge checks.
   constexpr result<topology_plan> run() {
     p_.max_index = Policy::max_index;
-    if (!p_.check_requests() || !p_.check_controllers() || !route() || !order_units()) return p_.failure;
-    p_.role = p_.find_roles();
-    if (!dry_run() || !real_pass() || !p_.check_attached() || !number_expanders() || !check_bridges()) {
-      return p_.failure;
+    if (!check_requests(p_) || !check_controllers(p_) || !route() || !order_units()) return p_.failure();
+    roles_ = find_chipset_roles(p_, chipset_rules);
+    if (!dry_run() || !real_pass() || !check_attached(p_) || !number_expanders() || !check_bridges()) {
+      return p_.failure();
     }
-    return p_.finish();
+    return finish(p_);
   }
 
  private:
   planning<M>& p_;
+  chipset_roles roles_{};
+  std::vector<int> chipset_slot_;  // per request: the chipset slot it took, -1: none
   std::vector<unit> order_;
   std::vector<const controller_descriptor*> dry_kinds_;  // by bus index: the model of buses libvirt adds
   std::vector<unsigned char> added_bus_;                  // by index, real pass: the controller was added
+  std::vector<controller> new_controllers_;               // dry run: the controllers libvirt adds
+  controller_index dmi_in_dry_{0xffff};                   // dry run: the dmi-to-pci-bridge given its chipset slot
   unsigned mmio_count_ = 0;
   static constexpr bool pseries = machine_traits<M>::multiple_roots;
+  /// libvirt's primary video is the first video, wherever it is pinned.
+  static constexpr role_rules chipset_rules{.pinned_video_is_primary = true};
 
   // ---- transports -----------------------------------------------------------------
 
@@ -4526,8 +4660,8 @@ class libvirt_planner {
   constexpr void order_controllers() {
     std::vector<std::size_t> list;  // positions in p_.controllers
     for (const controller& g : p_.given) {
-      const int k = p_.position_of(g.index);
-      if (k >= 0 && !g.kind->is_root()) list.push_back(static_cast<std::size_t>(k));
+      const std::size_t k = p_.position_of(g.index);
+      if (k != no_position && !g.kind->is_root()) list.push_back(k);
     }
     for (std::size_t k = 0; k != p_.controllers.size(); ++k) {
       const controller& c = p_.controllers[k];
@@ -4551,20 +4685,17 @@ class libvirt_planner {
     // stable: equal ranks keep the input order (std::stable_sort is not constexpr)
     std::sort(order_.begin() + static_cast<std::ptrdiff_t>(first_device), order_.end(),
               [](const unit& a, const unit& b) { return a.rank != b.rank ? a.rank < b.rank : a.position < b.position; });
-    refill(p_.chipset_slot, p_.requests.size(), -1);
     return true;
   }
 
   [[nodiscard]] constexpr unsigned group_of(const request& r) const noexcept { return pseries ? r.isolation : 0u; }
   [[nodiscard]] constexpr bool groups_used() const noexcept {
-    if constexpr (!pseries) {
-      return false;
-    } else {
+    if constexpr (pseries) {
       for (const request& r : p_.requests) {
         if (r.isolation != 0) return true;
       }
-      return false;
     }
+    return false;
   }
 
   // ---- the table ------------------------------------------------------------------
@@ -4674,47 +4805,44 @@ class libvirt_planner {
   }
 
   /// Reserves an address the user gave (relaxed rules), growing first in the dry run.
-  constexpr bool reserve_given(bus_table& t, bool dry, controller_address a, connect_set need, unsigned group,
-                               const subject& who) {
+  constexpr bool reserve_address(bus_table& t, bool dry, controller_address a, connect_set need, unsigned group,
+                                 const subject& who) {
     if (dry && grow(t, need, a.bus.value, who) < 0) return false;
-    switch (t.check_given(a.bus.value, a.slot, a.function, need)) {
-      case errc::none: break;
-      case errc::no_such_bus: return p_.fail(errc::no_such_bus, who, "has an address on a bus (controller index) that does not exist");
-      case errc::incompatible_bus: return p_.fail(errc::incompatible_bus, who, "has an address on a bus that does not take it");
-      case errc::slot_not_usable: return p_.fail(errc::slot_not_usable, who, "has an address on a slot its bus does not have");
-      case errc::address_in_use: return p_.fail(errc::address_in_use, who, "has an address that is already in use");
-      default: return p_.fail(errc::function_out_of_range, who, "has an address with a function above 7");
-    }
-    t.reserve(a.bus.value, a.slot, a.function, need, group, true);
-    return true;
+    return reserve_given(p_, t, a, need, group, who);
   }
 
   constexpr bool reserve_existing(bus_table& t, bool dry) {
     for (const controller& c : p_.controllers) {
       if (c.kind->is_root() || !c.has_address) continue;
-      if (!reserve_given(t, dry, c.libvirt_address, p_.need_of(c), 0, c)) return false;
+      if (!reserve_address(t, dry, c.libvirt_address, p_.need_of(c), 0, c)) return false;
     }
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
       if (p_.routes[i].kind != placement_kind::pci || r.fixed != address_kind::full) continue;
-      if (!reserve_given(t, dry, r.libvirt_address, p_.routes[i].need, group_of(r), r.name)) return false;
+      if (!reserve_address(t, dry, r.libvirt_address, p_.routes[i].need, group_of(r), r.name)) return false;
       if (!dry) p_.place(i, r.libvirt_address, rule::given_address);
     }
     return true;
   }
 
-
-  /// The chipset positions, then (libvirt) a primary video whose position was taken is
-  /// placed at once with its own flags, before any other device.
+  /// The chipset positions: the dry run reserves them (its order skips the dmi-to-pci-bridge
+  /// it reserved one for), the real pass takes them. Then a primary video whose position
+  /// was taken is placed at once with its own flags, before any other device.
   constexpr bool chipset(bus_table& t, bool dry) {
-    int video = -1;
-    refill(p_.chipset_slot, p_.requests.size(), -1);
-    if (!p_.chipset(t, dry, dry ? &dmi_in_dry_ : nullptr, &video)) return false;
-    if (video < 0) return true;
-    const std::size_t i = static_cast<std::size_t>(video);
+    refill(chipset_slot_, p_.requests.size(), -1);
+    const chipset_outcome seen = reserve_chipset(p_, t, roles_);
+    if (!seen.ok) return false;
+    for (const chipset_seat& s : seen.seats) chipset_slot_[s.request] = s.at.slot;
+    if (!dry) {
+      take_chipset_seats(p_, seen);
+    } else if (seen.bridge != no_position) {
+      dmi_in_dry_ = p_.controllers[seen.bridge].index;
+    }
+    if (seen.displaced_video < 0) return true;
+    const std::size_t i = static_cast<std::size_t>(seen.displaced_video);
     const slot_choice s = reserve_next(t, dry, p_.routes[i].need, 0, -1, p_.requests[i].name);
     if (!s.found) return false;
-    p_.chipset_slot[i] = static_cast<int>(s.slot);  // placed: the normal order skips it
+    chipset_slot_[i] = static_cast<int>(s.slot);  // placed: the normal order skips it
     if (!dry) p_.place(i, controller_address(0, s.bus, s.slot, s.function), rule::lowest_free_slot);
     return true;
   }
@@ -4733,8 +4861,8 @@ class libvirt_planner {
       if (r.multifunction == 0 || p_.routes[i].kind != placement_kind::pci) continue;
       if (r.fixed == address_kind::full) {
         slot_of_group(r.multifunction) = slot_choice{true, r.libvirt_address.bus.value, r.libvirt_address.slot, 0};
-      } else if (p_.chipset_slot[i] >= 0) {
-        slot_of_group(r.multifunction) = slot_choice{true, 0, static_cast<unsigned>(p_.chipset_slot[i]), 0};
+      } else if (chipset_slot_[i] >= 0) {
+        slot_of_group(r.multifunction) = slot_choice{true, 0, static_cast<unsigned>(chipset_slot_[i]), 0};
       }
     }
     std::vector<std::size_t> deferred;  // dry run: devices with a root-bus fallback come last
@@ -4752,7 +4880,7 @@ class libvirt_planner {
       }
       const std::size_t i = u.index;
       const request& r = p_.requests[i];
-      if (r.fixed == address_kind::full || p_.chipset_slot[i] >= 0) continue;
+      if (r.fixed == address_kind::full || chipset_slot_[i] >= 0) continue;
       const connect_set need = p_.routes[i].need;
       slot_choice s{};
       bool on_root = false;
@@ -4863,16 +4991,12 @@ class libvirt_planner {
       return true;
     }
   }
-  std::vector<controller> new_controllers_;
-  controller_index dmi_in_dry_{0xffff};
 
   constexpr bool real_pass() {
     if constexpr (!has_pci_v<M>) {
       return true;
     } else {
-      for (const controller& c : new_controllers_) p_.controllers.push_back(c);
-      std::sort(p_.controllers.begin(), p_.controllers.end(),
-                [](const controller& a, const controller& b) { return a.index < b.index; });
+      p_.insert_controllers(new_controllers_);
       refill(added_bus_, p_.controllers.back().index.value + 1u, static_cast<unsigned char>(0));
       for (const controller& c : p_.controllers) added_bus_[c.index.value] = c.added && c.index.value != 0 ? 1 : 0;
       // the order now includes the added controllers (address-less) before the devices
@@ -4921,7 +5045,8 @@ class libvirt_planner {
 #endif  // PCIPLAN_PLANNER_DETAIL_LIBVIRT_POLICY_HPP
 // ---- end pciplan/planner/detail/libvirt_policy.hpp
 // ---- begin pciplan/planner/detail/pciplan_policy.hpp
-// pciplan — planner/detail/pciplan_policy.hpp: pciplan's own placement policy.
+// pciplan — planner/detail/pciplan_policy.hpp: pciplan's own placement policy — its
+// steps, and where each request goes.
 //
 // One pass, devices in the caller's order (order key, then input order):
 //  - a device that needs hotplug gets (B) an empty hot-pluggable PCIe port on a PCIe
@@ -4940,67 +5065,682 @@ class libvirt_planner {
 //    their own, NUMA nodes an expander bus each (pxb-pcie, pxb, a PHB with a node);
 //  - (C) virtio-mmio where the machine has no PCI, or when asked for.
 // Then spare ports up to `spare_ports`, expander busNr ranges from the top of the bus
-// numbers, and warnings for the I/O window.
+// numbers, and warnings for the I/O window. The controllers it adds come from
+// pciplan_growth.hpp, the spares from pciplan_spares.hpp, the busNr ranges from
+// pciplan_bus_ranges.hpp.
 #ifndef PCIPLAN_PLANNER_DETAIL_PCIPLAN_POLICY_HPP
 #define PCIPLAN_PLANNER_DETAIL_PCIPLAN_POLICY_HPP
 
+// ---- begin pciplan/planner/detail/pciplan_bus_ranges.hpp
+// pciplan — planner/detail/pciplan_bus_ranges.hpp: the busNr partition of the pciplan
+// policy's expander buses — each pxb or pxb-pcie without a busNr gets a range of bus
+// numbers from the top of its domain's 256, sized for the buses below it, and the main
+// hierarchy must fit below the lowest range (firmware numbers it from 0 up).
+#ifndef PCIPLAN_PLANNER_DETAIL_PCIPLAN_BUS_RANGES_HPP
+#define PCIPLAN_PLANNER_DETAIL_PCIPLAN_BUS_RANGES_HPP
+
+// ---- begin pciplan/planner/detail/pciplan_growth.hpp
+// pciplan — planner/detail/pciplan_growth.hpp: how the pciplan policy grows a topology —
+// the bus table it starts from (NUMA zones, PCI domains, bus numbers per domain), given
+// controllers without an address joining it, and every controller it adds: hot-pluggable
+// PCIe ports (root ports packed 8 per root-bus slot, then switches), pci-bridges and
+// pcie-to-pci-bridges for conventional PCI slots, pseries PHBs, an expander bus (or PHB)
+// per NUMA node, and the packed multifunction slots of devices that need no hotplug.
+#ifndef PCIPLAN_PLANNER_DETAIL_PCIPLAN_GROWTH_HPP
+#define PCIPLAN_PLANNER_DETAIL_PCIPLAN_GROWTH_HPP
+
+
+#include <boost/hana/contains.hpp>
+#include <boost/hana/type.hpp>
 
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <string_view>
 #include <vector>
 
 namespace pciplan::inline v0::detail {
 
+/// The kinds of packed multifunction slot a zone keeps open.
+enum class pack_kind : unsigned { root, pci, port };
+
+/// The topology the pciplan policy grows: its bus table and what it knows of zones and
+/// domains. Controllers it adds go through `add` (or `add_phb`), which keeps all of it
+/// and the state's controller list and lookup in step.
 template <MachineType M, class Policy>
-class pciplan_planner {
- public:
-  constexpr explicit pciplan_planner(planning<M>& p) : p_(p) {}
-
-  constexpr result<topology_plan> run() {
-    p_.max_index = Policy::max_index;
-    if (!p_.check_requests() || !p_.check_controllers() || !route()) return p_.failure;
-    if constexpr (has_pci_v<M>) {
-      p_.role = p_.find_roles(true);
-      refill(p_.chipset_slot, p_.requests.size(), -1);
-      if (!build_table() || !reserve_existing() || !p_.chipset(t_, false, nullptr) || !place_given_controllers() ||
-          !place_requests() || !add_spares() || !partition_expanders()) {
-        return p_.failure;
-      }
-      add_warnings();
-    }
-    return p_.finish();
-  }
-
- private:
-  planning<M>& p_;
-  bus_table t_;
+struct pciplan_growth {
+  constexpr explicit pciplan_growth(planning<M>& p) : state(p) {}
 
   struct zone_info {
     int numa = -1;
     unsigned host = 0;  // the bus that takes its ports or devices: the root, an expander, a PHB
   };
-  std::vector<zone_info> zones_;              // NUMA zones; the main zone (-1) is hosted by bus 0
-  std::vector<std::uint16_t> domain_;         // by controller index: its guest PCI domain
-  std::vector<unsigned> domain_buses_;        // by domain: bus numbers used
-  unsigned next_index_ = 1;
-  unsigned phbs_ = 0;                         // pseries PHBs (target index limit 31)
 
-  enum pack_kind : unsigned { root_pack = 0, pci_pack = 1, port_pack = 2 };
+  planning<M>& state;
+  bus_table table;
+  std::vector<zone_info> zones;         // NUMA zones; the main zone (-1) is hosted by bus 0
+  std::vector<std::uint16_t> domains;   // by controller index: its guest PCI domain
+  std::vector<unsigned> domain_buses;   // by domain: bus numbers used
+  unsigned next_index = 1;
+  unsigned phbs = 0;                    // pseries PHBs (target index limit 31)
+
   struct open_pack {
     bool open = false;
     unsigned bus = 0;
     unsigned slot = 0;
   };
-  std::vector<std::array<open_pack, 3>> packs_;  // by zone + 1
+  std::vector<std::array<open_pack, 3>> packs;  // by zone + 1
 
   static constexpr bool pcie = has_pcie_root_v<M>;
   static constexpr bool pseries = machine_traits<M>::multiple_roots;
-  static constexpr bool x86 = machine_traits<M>::arch == "x86_64";
   static constexpr connect_set port_need = connect::pcie_endpoint | connect::auto_assign | connect::hotpluggable;
+
+  // ---- the table ------------------------------------------------------------------
+
+  [[nodiscard]] constexpr std::uint16_t domain_of(unsigned index) const noexcept {
+    return index < domains.size() ? domains[index] : 0;
+  }
+  constexpr void set_domain(unsigned index, std::uint16_t domain) {
+    if (index == domains.size()) {  // the usual case: the next index
+      domains.push_back(domain);
+    } else {
+      grow_to(domains, index + 1u, std::uint16_t{0});
+      domains[index] = domain;
+    }
+  }
+
+  /// Builds the bus table from the given controllers: zones from NUMA-bound expanders
+  /// and PHBs, domains from PHBs, bus numbers counted per domain. Hot-pluggable buses are
+  /// the ones QEMU hot-plugs into (bus_hotpluggable: never a pxb, so hot-pluggable
+  /// devices of a NUMA node on pc go behind a pci-bridge on it).
+  constexpr bool build_table() {
+    // room for the usual case (a controller per device, the spares) without regrowing
+    const std::size_t expect = state.controllers.size() + std::min<std::size_t>(state.requests.size(), 512) +
+                               state.options.spare_ports + 8;
+    state.controllers.reserve(expect);
+    table.buses.reserve(expect);
+    const auto& cs = state.controllers;
+    next_index = cs.back().index.value + 1u;
+    refill(domains, next_index, std::uint16_t{0});
+    std::vector<int> zone_of = filled(next_index, -1);
+    // parents before children: resolve domains and zones by walking up (addresses may
+    // name larger indexes, so resolve lazily with a bounded walk)
+    for (const controller& c : cs) {
+      if (c.kind->is_root()) {
+        if (pseries) {
+          domains[c.index.value] = static_cast<std::uint16_t>(phbs++);
+          if (c.numa_node >= 0) {
+            zones.push_back(zone_info{c.numa_node, c.index.value});
+            zone_of[c.index.value] = static_cast<int>(zones.size() - 1);
+          }
+        }
+        continue;
+      }
+      if (c.kind->role == controller_role::expander && c.numa_node >= 0) {
+        zones.push_back(zone_info{c.numa_node, c.index.value});
+        zone_of[c.index.value] = static_cast<int>(zones.size() - 1);
+      }
+    }
+    for (const controller& c : cs) {
+      // walk to the root: the first zone met wins, the root's domain is the domain
+      unsigned at = c.index.value;
+      int zone = zone_of[at];
+      for (unsigned hops = 0; hops != cs.size() + 1; ++hops) {
+        const controller* x = state.find(controller_index{static_cast<std::uint16_t>(at)});
+        if (x == nullptr || x->kind->is_root() || !x->has_address) break;
+        at = x->libvirt_address.bus.value;
+        if (zone < 0 && at < zone_of.size()) zone = zone_of[at];
+      }
+      if (at < domains.size()) domains[c.index.value] = domains[at];
+      zone_of[c.index.value] = zone;
+    }
+    refill(domain_buses, pseries ? 32u : 1u, 0u);
+    for (const controller& c : cs) {
+      if (!c.has_address && !c.kind->is_root()) continue;  // counted once placed
+      domain_buses[domain_of(c.index.value)] += c.kind->bus_numbers;
+      const bool locked = pseries && c.index.value == 0;
+      table.define(c.index.value, *c.kind, bus_hotpluggable(*c.kind, c.hotplug), zone_of[c.index.value], 0, locked);
+    }
+    for (const controller& c : cs) {
+      if (!c.has_address && !c.kind->is_root()) {
+        table.define(c.index.value, *c.kind, bus_hotpluggable(*c.kind, c.hotplug), zone_of[c.index.value], 0, false);
+      }
+    }
+    refill(packs, zones.size() + 1, std::array<open_pack, 3>{});
+    return true;
+  }
+
+  /// Given controllers without an address take the lowest slot that takes them, on a
+  /// bus already connected to a root: never on a bus below themselves (a switch upstream
+  /// port given with its downstream ports would otherwise sit on one of them). They are
+  /// placed in order, in passes, each pass placing those whose bus is now connected; when
+  /// a pass places none, the first one a PCIe port takes gets a new port, as a device
+  /// would.
+  constexpr bool place_given_controllers() {
+    constexpr unsigned unattached = ~0u;  // an isolation group no search asks for
+    std::vector<controller>& cs = state.controllers;
+    std::size_t left = 0;
+    for (const controller& c : cs) {
+      if (c.kind->is_root() || c.has_address) continue;
+      table.regroup(c.index.value, unattached);
+      ++left;
+    }
+    const auto settle = [&](std::size_t k, slot_choice s) {
+      controller& c = cs[k];
+      table.reserve(s.bus, s.slot, s.function, state.need_of(c), 0, false);
+      c.has_address = true;
+      c.libvirt_address = controller_address(0, s.bus, s.slot, s.function);
+      domains[c.index.value] = domain_of(s.bus);
+      domain_buses[domain_of(s.bus)] += c.kind->bus_numbers;
+      table.regroup(c.index.value, 0);
+      --left;
+    };
+    const auto waiting = [&](std::size_t k) { return !cs[k].kind->is_root() && !cs[k].has_address; };
+    while (left != 0) {
+      bool placed = false;
+      for (std::size_t k = 0; k != cs.size(); ++k) {
+        if (!waiting(k)) continue;
+        const slot_choice s = table.find(state.need_of(cs[k]));
+        if (!s.found) continue;
+        settle(k, s);
+        placed = true;
+      }
+      if (placed) continue;
+      std::size_t first = cs.size();
+      for (std::size_t k = 0; k != cs.size() && first == cs.size(); ++k) {
+        if (waiting(k) && has_pcie_root_v<M> && descriptor_of<pcie_root_port>.accepts.contains(state.need_of(cs[k]))) {
+          first = k;
+        }
+      }
+      if (first == cs.size()) {
+        for (std::size_t k = 0; k != cs.size(); ++k) {
+          if (waiting(k)) return state.fail(errc::no_free_slot, cs[k], "finds no free slot that takes it");
+        }
+      }
+      const controller who = cs[first];  // adding a port may move the vector
+      const long port = new_port(-1, who, 0);
+      if (port < 0) return false;
+      settle(first, slot_choice{true, static_cast<unsigned>(port), 0, 0});
+    }
+    return true;
+  }
+
+  // ---- adding controllers ---------------------------------------------------------
+
+  [[nodiscard]] constexpr bool budget(std::uint16_t domain, unsigned buses) const noexcept {
+    return domain_buses[domain] + buses <= 256;
+  }
+
+  /// Adds a controller of `kind` at `at`; its bus joins `zone`. Returns its index, or
+  /// -1 after recording the error (for `who`).
+  constexpr long add(const controller_descriptor& kind, slot_choice at, int zone, const subject& who,
+                     unsigned group = 0) {
+    if (next_index > Policy::max_index) {
+      state.fail(errc::controller_index_exhausted, who, "needs a new controller, and every controller index is in use");
+      return -1;
+    }
+    const std::uint16_t domain = domain_of(at.bus);
+    if (!budget(domain, kind.bus_numbers)) {
+      state.fail(errc::bus_numbers_exhausted, who,
+                 "needs a new bus, and all 256 bus numbers of its PCI domain are in use");
+      return -1;
+    }
+    const auto index = static_cast<std::uint16_t>(next_index++);
+    {
+      controller& c = state.add_controller(controller_index{index});
+      c.kind = &kind;
+      c.has_address = true;
+      c.libvirt_address.bus = controller_index{static_cast<std::uint16_t>(at.bus)};  // field by field: see fill_guest_addresses
+      c.libvirt_address.slot = static_cast<std::uint8_t>(at.slot);
+      c.libvirt_address.function = static_cast<std::uint8_t>(at.function);
+      c.added = true;
+    }
+    table.reserve(at.bus, at.slot, at.function, kind.connects_as, table.buses[at.bus].group, false);
+    table.define(index, kind, bus_hotpluggable(kind, toggle::on), zone, group);
+    set_domain(index, domain);
+    domain_buses[domain] += kind.bus_numbers;
+    return index;
+  }
+
+  /// A new pseries PHB: a root bus in a PCI domain of its own.
+  constexpr long add_phb(int numa, const subject& who) {
+    if (phbs >= 31) {
+      state.fail(errc::no_free_slot, who, "needs a new PHB, and the machine already has 31");
+      return -1;
+    }
+    if (next_index > Policy::max_index) {
+      state.fail(errc::controller_index_exhausted, who, "needs a new controller, and every controller index is in use");
+      return -1;
+    }
+    const auto index = static_cast<std::uint16_t>(next_index++);
+    {
+      controller& c = state.add_controller(controller_index{index});
+      c.kind = &descriptor_of<spapr_pci_host_bridge>;
+      c.added = true;
+      c.numa_node = numa;
+    }
+    const std::uint16_t domain = static_cast<std::uint16_t>(phbs++);
+    set_domain(index, domain);
+    domain_buses[domain] = 1;
+    int zone = -1;
+    if (numa >= 0) {
+      zones.push_back(zone_info{numa, index});
+      packs.push_back({});
+      zone = static_cast<int>(zones.size() - 1);
+    }
+    table.define(index, descriptor_of<spapr_pci_host_bridge>, true, zone);
+    return index;
+  }
+
+  [[nodiscard]] constexpr unsigned host_of(int zone) const noexcept {
+    return zone < 0 ? 0u : zones[static_cast<std::size_t>(zone)].host;
+  }
+
+  /// The zone of NUMA node `n`, adding its expander (or PHB) when there is none yet.
+  constexpr int zone_for(int numa, const subject& who) {
+    if (numa < 0) return -1;
+    for (std::size_t z = 0; z != zones.size(); ++z) {
+      if (zones[z].numa == numa) return static_cast<int>(z);
+    }
+    if constexpr (pseries) {
+      const long phb = add_phb(numa, who);
+      return phb < 0 ? -2 : static_cast<int>(zones.size() - 1);
+    } else {
+      const controller_descriptor* kind = nullptr;
+      if constexpr (decltype(boost::hana::contains(machine_traits<M>::expanders,
+                                                   boost::hana::type_c<pcie_expander_bus>))::value) {
+        kind = &descriptor_of<pcie_expander_bus>;
+      } else if constexpr (decltype(boost::hana::contains(machine_traits<M>::expanders,
+                                                          boost::hana::type_c<pci_expander_bus>))::value) {
+        kind = &descriptor_of<pci_expander_bus>;
+      }
+      if (kind == nullptr) {
+        state.fail(errc::numa_unsupported, who,
+                   "belongs to a NUMA node, but the machine type has no expander bus to bind a node to");
+        return -2;
+      }
+      const slot_choice s = table.choose_slot(0, false, -1);
+      if (!s.found) {
+        state.fail(errc::no_free_slot, who, "needs an expander bus for its NUMA node, and the root bus has no free slot");
+        return -2;
+      }
+      const int zone = static_cast<int>(zones.size());
+      zones.push_back(zone_info{numa, 0});
+      packs.push_back({});
+      const long x = add(*kind, slot_choice{true, 0, s.slot, 0}, zone, who);
+      if (x < 0) return -2;
+      zones.back().host = static_cast<unsigned>(x);
+      state.controllers.back().numa_node = numa;
+      return zone;
+    }
+  }
+
+  // ---- (B) hot-pluggable PCIe ports -------------------------------------------------
+
+  /// Root-port functions left on bus `host`: 8 per empty slot, plus the free functions
+  /// of slots already packed with root ports.
+  [[nodiscard]] constexpr unsigned port_room(unsigned host) const noexcept {
+    const bus_state& b = table.buses[host];
+    if ((b.empty & (b.empty - 1)) != 0) return 16;  // two empty slots: plenty (the callers ask for 0, 1 or more)
+    unsigned n = b.empty != 0 ? 8u : 0u;  // one empty slot at most here
+    for (std::uint32_t m = b.aggregate_room; m != 0; m &= m - 1) {
+      n += 8u - bit_count(b.used[static_cast<unsigned>(std::countr_zero(m))]);
+    }
+    return n;
+  }
+
+  /// An empty hot-pluggable PCIe port in `zone`: an existing one, else a new one.
+  constexpr long take_port(int zone, const subject& who) {
+    const slot_choice s = table.find(port_need, 0, -1, zone);
+    if (s.found) return s.bus;
+    return new_port(zone, who, 0);
+  }
+
+  /// Adds a port: a root port while more than one root-port function is left; at the
+  /// last one, a root port with a switch below it; then downstream ports of switches
+  /// (the last slot of a switch carrying the next switch).
+  constexpr long new_port(int zone, const subject& who, unsigned group) {
+    const unsigned host = host_of(zone);
+    const std::uint16_t domain = domain_of(host);
+    const unsigned room = port_room(host);
+    if (room >= 2 || (room == 1 && !budget(domain, 3))) {
+      const slot_choice s = table.choose_slot(host, true, -1);
+      return add(descriptor_of<pcie_root_port>, slot_choice{true, host, s.slot, s.function}, zone, who, group);
+    }
+    if (room == 1) {
+      const slot_choice s = table.choose_slot(host, true, -1);
+      const long rp = add(descriptor_of<pcie_root_port>, slot_choice{true, host, s.slot, s.function}, zone, who);
+      if (rp < 0) return -1;
+      return add_switch(static_cast<unsigned>(rp), zone, who, group);
+    }
+    const slot_choice up = table.find(connect::pcie_switch_downstream_port, 0, -1, zone);
+    if (!up.found) {
+      if (!budget(domain, 1)) {
+        state.fail(errc::bus_numbers_exhausted, who,
+                   "needs a hot-pluggable PCIe port; the root bus has no free slot and all 256 bus numbers are in use");
+      } else {
+        state.fail(errc::no_free_slot, who,
+                   "needs a hot-pluggable PCIe port; the root bus has no free slot and every switch is full");
+      }
+      return -1;
+    }
+    const slot_choice at{true, up.bus, up.slot, 0};
+    if (bit_count(table.buses[up.bus].empty) == 1 && budget(domain, 3)) {
+      const long dp = add(descriptor_of<pcie_switch_downstream_port>, at, zone, who);
+      if (dp < 0) return -1;
+      return add_switch(static_cast<unsigned>(dp), zone, who, group);
+    }
+    return add(descriptor_of<pcie_switch_downstream_port>, at, zone, who, group);
+  }
+
+  /// A switch below port `port`: its upstream port and a first downstream port.
+  constexpr long add_switch(unsigned port, int zone, const subject& who, unsigned group) {
+    const long up = add(descriptor_of<pcie_switch_upstream_port>, slot_choice{true, port, 0, 0}, zone, who);
+    if (up < 0) return -1;
+    return add(descriptor_of<pcie_switch_downstream_port>, slot_choice{true, static_cast<unsigned>(up), 0, 0}, zone,
+               who, group);
+  }
+
+  // ---- (A) conventional PCI slots -----------------------------------------------------
+
+  /// An empty slot on a conventional PCI bus in `zone` (hot-pluggable when asked). The
+  /// last free slot where a bridge could go gets a pci-bridge first, so the topology
+  /// can always grow.
+  constexpr slot_choice take_pci_slot(int zone, bool hotplug, const subject& who) {
+    const connect_set need = connect::pci_endpoint | connect::auto_assign |
+                             (hotplug ? connect::hotpluggable : connect_set{});
+    slot_choice s = table.find(need, 0, -1, zone);
+    if (s.found) {
+      const bool bridge_here = table.buses[s.bus].flags.intersects(connect::pci_bridge);
+      if (bridge_here && table.free_slots(connect::pci_bridge, zone) == 1 && budget(domain_of(s.bus), 1) &&
+          next_index <= Policy::max_index) {
+        const long br = add(descriptor_of<pci_bridge>, slot_choice{true, s.bus, s.slot, 0}, zone, who);
+        if (br < 0) return {};
+        return table.choose_slot(static_cast<std::size_t>(br), false, -1);
+      }
+      return s;
+    }
+    // grow: a bridge where one fits, else a new way in
+    const slot_choice b = table.find(connect::pci_bridge, 0, -1, zone);
+    if (b.found && budget(domain_of(b.bus), 1)) {
+      const long br = add(descriptor_of<pci_bridge>, slot_choice{true, b.bus, b.slot, 0}, zone, who);
+      if (br < 0) return {};
+      return table.choose_slot(static_cast<std::size_t>(br), false, -1);
+    }
+    if constexpr (pcie) {
+      const long port = take_port(zone, who);
+      if (port < 0) return {};
+      const long br = add(descriptor_of<pcie_to_pci_bridge>, slot_choice{true, static_cast<unsigned>(port), 0, 0},
+                          zone, who);
+      if (br < 0) return {};
+      return table.choose_slot(static_cast<std::size_t>(br), false, -1);
+    } else if constexpr (pseries) {
+      if (zone < 0) {
+        const long phb = add_phb(-1, who);
+        if (phb < 0) return {};
+        return table.choose_slot(static_cast<std::size_t>(phb), false, -1);
+      }
+    }
+    if (!state.failed()) {
+      state.fail(errc::no_free_slot, who, "needs a conventional PCI slot, and no bus has one or room for a new bridge");
+    }
+    return {};
+  }
+
+  // ---- packed functions for devices that need no hotplug ------------------------------
+
+  /// One function of a packed multifunction slot of kind `k` in `zone`.
+  constexpr slot_choice take_packed(int zone, pack_kind k, const subject& who) {
+    open_pack& op = packs[static_cast<std::size_t>(zone + 1)][static_cast<std::size_t>(k)];
+    if (op.open && table.buses[op.bus].used[op.slot] != 0xff) {
+      return slot_choice{true, op.bus, op.slot,
+                         static_cast<unsigned>(std::countr_one(table.buses[op.bus].used[op.slot]))};
+    }
+    op.open = false;
+    slot_choice s{};
+    if (k == pack_kind::root) {
+      // the highest empty root slot, keeping one empty root slot for ports
+      const std::uint32_t empty = table.buses[0].empty;
+      if (bit_count(empty) < 2) return {};
+      s = slot_choice{true, 0, 31u - static_cast<unsigned>(std::countl_zero(empty)), 0};
+    } else if (k == pack_kind::pci) {
+      s = take_pci_slot(zone, false, who);
+    } else {
+      const long port = take_port(zone, who);
+      if (port >= 0) s = slot_choice{true, static_cast<unsigned>(port), 0, 0};
+    }
+    if (!s.found) return {};
+    op = open_pack{true, s.bus, s.slot};
+    return s;
+  }
+
+  /// Whether a zone's expander takes only PCIe ports (pxb-pcie).
+  [[nodiscard]] constexpr bool zone_is_pcie(int zone) const noexcept {
+    return zone >= 0 && !table.buses[host_of(zone)].flags.intersects(connect::pci_endpoint);
+  }
+};
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_PLANNER_DETAIL_PCIPLAN_GROWTH_HPP
+// ---- end pciplan/planner/detail/pciplan_growth.hpp
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace pciplan::inline v0::detail {
+
+/// Whether busNr values `busnr` (one per expander in `xs`, positions in the controller
+/// list) give each expander room for the `size` buses below it and leave the main
+/// hierarchy of domain 0 room below the lowest.
+template <MachineType M, class Policy>
+[[nodiscard]] constexpr bool partitions_fit(const pciplan_growth<M, Policy>& g, const std::vector<std::size_t>& xs,
+                                            const std::vector<int>& busnr, const std::vector<unsigned>& size) {
+  const planning<M>& state = g.state;
+  // per domain: main buses [0, main) below the lowest busNr; each range up to the next
+  std::vector<std::size_t> by;
+  for (std::size_t i = 0; i != xs.size(); ++i) by.push_back(i);
+  std::sort(by.begin(), by.end(), [&](std::size_t a, std::size_t b) { return busnr[a] < busnr[b]; });
+  unsigned main = 0;
+  for (const controller& c : state.controllers) {
+    if (g.domain_of(c.index.value) != 0) continue;
+    bool below_expander = false;
+    unsigned at = c.index.value;
+    for (std::size_t hops = 0; hops != state.controllers.size(); ++hops) {
+      const controller* x = state.find(controller_index{static_cast<std::uint16_t>(at)});
+      if (x == nullptr || x->kind->is_root()) break;
+      if (x->kind->role == controller_role::expander) {
+        below_expander = true;
+        break;
+      }
+      at = x->libvirt_address.bus.value;
+    }
+    if (!below_expander) main += c.kind->bus_numbers;
+  }
+  if (main > static_cast<unsigned>(busnr[by.front()])) return false;
+  for (std::size_t i = 0; i != by.size(); ++i) {
+    const int end = i + 1 < by.size() ? busnr[by[i + 1]] : 256;
+    if (busnr[by[i]] + static_cast<int>(size[xs[by[i]]]) > end) return false;
+  }
+  return true;
+}
+
+/// busNr for expanders without one: ranges from the top of the domain's bus numbers,
+/// each rounded up to a multiple of 8 to leave room to grow (falling back to exact
+/// sizes when that does not fit), all below any busNr already given; then a check that
+/// every range holds its subtree and the main hierarchy fits below the lowest.
+template <MachineType M, class Policy>
+constexpr bool partition_expanders(pciplan_growth<M, Policy>& g) {
+  planning<M>& state = g.state;
+  std::vector<std::size_t> xs;
+  for (std::size_t k = 0; k != state.controllers.size(); ++k) {
+    if (state.controllers[k].kind->role == controller_role::expander) xs.push_back(k);
+  }
+  if (xs.empty()) return true;
+  // buses below each controller (itself included)
+  const std::size_t n = state.controllers.size();
+  std::vector<unsigned> size = filled(n, 0u);
+  for (std::size_t k = 0; k != n; ++k) size[k] = state.controllers[k].kind->bus_numbers;
+  for (std::size_t k = 0; k != n; ++k) {
+    const controller& c = state.controllers[k];
+    if (c.kind->is_root() || c.kind->role == controller_role::expander) continue;
+    // add to every expander above it
+    unsigned at = c.libvirt_address.bus.value;
+    for (std::size_t hops = 0; hops != n; ++hops) {
+      const std::size_t pos = state.position_of(controller_index{static_cast<std::uint16_t>(at)});
+      if (pos == no_position) break;
+      const controller& up = state.controllers[pos];
+      if (up.kind->role == controller_role::expander) {
+        size[pos] += c.kind->bus_numbers;
+        break;
+      }
+      if (up.kind->is_root()) break;
+      at = up.libvirt_address.bus.value;
+    }
+  }
+  for (unsigned round = 8; round >= 1; round = round == 8 ? 1 : 0) {
+    std::vector<int> busnr = filled(xs.size(), -1);
+    int limit = 256;
+    for (std::size_t x = 0; x != xs.size(); ++x) {
+      const int given = state.controllers[xs[x]].bus_nr;
+      if (given >= 0 && given < limit) limit = given;
+    }
+    bool ok = true;
+    for (std::size_t x = 0; x != xs.size() && ok; ++x) {
+      const controller& c = state.controllers[xs[x]];
+      if (c.bus_nr >= 0) {
+        busnr[x] = c.bus_nr;
+        continue;
+      }
+      const int want = static_cast<int>((size[xs[x]] + round - 1) / round * round);
+      if (limit - want < 1) ok = false;
+      else busnr[x] = limit -= want;
+    }
+    if (ok) ok = partitions_fit(g, xs, busnr, size);
+    if (ok) {
+      for (std::size_t x = 0; x != xs.size(); ++x) state.controllers[xs[x]].bus_nr = busnr[x];
+      return true;
+    }
+    if (round == 1) break;
+  }
+  return state.fail(errc::bus_numbers_exhausted, state.controllers[xs.front()],
+                    "finds no busNr range that holds every bus below each expander and the main hierarchy below them");
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_PLANNER_DETAIL_PCIPLAN_BUS_RANGES_HPP
+// ---- end pciplan/planner/detail/pciplan_bus_ranges.hpp
+// ---- begin pciplan/planner/detail/pciplan_spares.hpp
+// pciplan — planner/detail/pciplan_spares.hpp: the pciplan policy's spare ports — empty
+// hot-pluggable PCIe ports (PCIe machines) or conventional slots (the others) added after
+// every device, up to plan_options::spare_ports, as far as they fit.
+#ifndef PCIPLAN_PLANNER_DETAIL_PCIPLAN_SPARES_HPP
+#define PCIPLAN_PLANNER_DETAIL_PCIPLAN_SPARES_HPP
+
+
+namespace pciplan::inline v0::detail {
+
+/// Adds spares until `have` reaches `want`; false (perhaps with a failure recorded) when
+/// no more fit. `have` counts the spares there are.
+template <MachineType M, class Policy>
+constexpr bool grow_spares(pciplan_growth<M, Policy>& g, unsigned want, unsigned& have) {
+  const bus_table& table = g.table;
+  if constexpr (pciplan_growth<M, Policy>::pcie) {
+    for (const controller& c : g.state.controllers) {
+      const bus_state& b = table.buses[c.index.value];
+      if (c.kind->role == controller_role::port && b.zone == -1 && b.group == 0 && b.empty != 0 &&
+          b.flags.contains(pciplan_growth<M, Policy>::port_need)) {
+        ++have;
+      }
+    }
+    for (; have < want; ++have) {
+      if (g.new_port(-1, "spare port", 0) < 0) return false;
+    }
+  } else {
+    for (const auto& c : table.classes) {
+      if (c.group == 0 && c.zone == -1 &&
+          fits(connect::pci_endpoint | connect::auto_assign | connect::hotpluggable, c.flags, c.index0)) {
+        have += c.free_slots;
+      }
+    }
+    while (have < want) {
+      const slot_choice b = g.table.find(connect::pci_bridge, 0, -1, -1);
+      if (!b.found) {
+        if constexpr (pciplan_growth<M, Policy>::pseries) {
+          if (g.add_phb(-1, "spare slots") < 0) return false;
+          have += descriptor_of<spapr_pci_host_bridge>.slots.count();
+          continue;
+        }
+        return false;
+      }
+      if (g.add(descriptor_of<pci_bridge>, slot_choice{true, b.bus, b.slot, 0}, -1, "spare slots") < 0) return false;
+      have += descriptor_of<pci_bridge>.slots.count() - 1;
+    }
+  }
+  return true;
+}
+
+/// Empty hot-pluggable ports (PCIe machines) or slots (others) up to `spare_ports`.
+/// Spares are best effort: when no more fit, the plan stands with a warning.
+template <MachineType M, class Policy>
+constexpr void add_spares(pciplan_growth<M, Policy>& g) {
+  const unsigned want = g.state.options.spare_ports;
+  if (want == 0) return;
+  unsigned have = 0;
+  if (!g.state.attempt([&] { return grow_spares(g, want, have); })) {
+    g.state.warn(warning_code::spares_short,
+                 "fewer spare hot-pluggable ports or slots fit than were asked for (no slot or bus number left)", have);
+  }
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_PLANNER_DETAIL_PCIPLAN_SPARES_HPP
+// ---- end pciplan/planner/detail/pciplan_spares.hpp
+
+#include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace pciplan::inline v0::detail {
+
+/// The pciplan policy: the shared steps (checks, chipset, finishing) around its own —
+/// routes, placement of requests (here), topology growth (pciplan_growth.hpp), spares
+/// (pciplan_spares.hpp), expander busNr ranges (pciplan_bus_ranges.hpp), I/O warnings.
+template <MachineType M, class Policy>
+class pciplan_planner {
+ public:
+  constexpr explicit pciplan_planner(planning<M>& p) : p_(p), g_(p) {}
+
+  constexpr result<topology_plan> run() {
+    p_.max_index = Policy::max_index;
+    if (!check_requests(p_) || !check_controllers(p_) || !route()) return p_.failure();
+    if constexpr (has_pci_v<M>) {
+      if (!g_.build_table() || !reserve_existing() || !chipset() || !g_.place_given_controllers() ||
+          !place_requests()) {
+        return p_.failure();
+      }
+      add_spares(g_);
+      if (!partition_expanders(g_)) return p_.failure();
+      add_warnings();
+    }
+    return finish(p_);
+  }
+
+ private:
+  planning<M>& p_;
+  pciplan_growth<M, Policy> g_;
+
+  static constexpr bool pcie = has_pcie_root_v<M>;
+  static constexpr bool x86 = machine_traits<M>::arch == "x86_64";
+  /// A video pinned somewhere else is no primary video.
+  static constexpr role_rules chipset_rules{.pinned_video_is_primary = false};
 
   // ---- transports -----------------------------------------------------------------
 
@@ -5032,410 +5772,29 @@ class pciplan_planner {
     return true;
   }
 
-  // ---- the table ------------------------------------------------------------------
-
-  [[nodiscard]] constexpr std::uint16_t domain_of(unsigned index) const noexcept {
-    return index < domain_.size() ? domain_[index] : 0;
-  }
-
-  /// Builds the bus table from the given controllers: zones from NUMA-bound expanders
-  /// and PHBs, domains from PHBs, bus numbers counted per domain. Hot-pluggable buses are
-  /// the ones QEMU hot-plugs into (bus_hotpluggable: never a pxb, so hot-pluggable
-  /// devices of a NUMA node on pc go behind a pci-bridge on it).
-  constexpr bool build_table() {
-    // room for the usual case (a controller per device, the spares) without regrowing
-    const std::size_t expect = p_.controllers.size() + std::min<std::size_t>(p_.requests.size(), 512) +
-                               p_.options.spare_ports + 8;
-    p_.controllers.reserve(expect);
-    t_.buses.reserve(expect);
-    const auto& cs = p_.controllers;
-    next_index_ = cs.back().index.value + 1u;
-    for (std::size_t k = 0; k != cs.size(); ++k) {
-      grow_to(p_.index_position, cs[k].index.value + 1u, -1);
-      p_.index_position[cs[k].index.value] = static_cast<int>(k);
-    }
-    refill(domain_, next_index_, std::uint16_t{0});
-    std::vector<int> zone_of = filled(next_index_, -1);
-    // parents before children: resolve domains and zones by walking up (addresses may
-    // name larger indexes, so resolve lazily with a bounded walk)
-    for (const controller& c : cs) {
-      if (c.kind->is_root()) {
-        if (pseries) {
-          domain_[c.index.value] = static_cast<std::uint16_t>(phbs_++);
-          if (c.numa_node >= 0) {
-            zones_.push_back(zone_info{c.numa_node, c.index.value});
-            zone_of[c.index.value] = static_cast<int>(zones_.size() - 1);
-          }
-        }
-        continue;
-      }
-      if (c.kind->role == controller_role::expander && c.numa_node >= 0) {
-        zones_.push_back(zone_info{c.numa_node, c.index.value});
-        zone_of[c.index.value] = static_cast<int>(zones_.size() - 1);
-      }
-    }
-    for (const controller& c : cs) {
-      // walk to the root: the first zone met wins, the root's domain is the domain
-      unsigned at = c.index.value;
-      int zone = zone_of[at];
-      for (unsigned hops = 0; hops != cs.size() + 1; ++hops) {
-        const controller* x = p_.find(controller_index{static_cast<std::uint16_t>(at)});
-        if (x == nullptr || x->kind->is_root() || !x->has_address) break;
-        at = x->libvirt_address.bus.value;
-        if (zone < 0 && at < zone_of.size()) zone = zone_of[at];
-      }
-      if (at < domain_.size()) domain_[c.index.value] = domain_[at];
-      zone_of[c.index.value] = zone;
-    }
-    refill(domain_buses_, pseries ? 32u : 1u, 0u);
-    for (const controller& c : cs) {
-      if (!c.has_address && !c.kind->is_root()) continue;  // counted once placed
-      domain_buses_[domain_of(c.index.value)] += c.kind->bus_numbers;
-      const bool locked = pseries && c.index.value == 0;
-      t_.define(c.index.value, *c.kind, bus_hotpluggable(*c.kind, c.hotplug), zone_of[c.index.value], 0, locked);
-    }
-    for (const controller& c : cs) {
-      if (!c.has_address && !c.kind->is_root()) {
-        t_.define(c.index.value, *c.kind, bus_hotpluggable(*c.kind, c.hotplug), zone_of[c.index.value], 0, false);
-      }
-    }
-    refill(packs_, zones_.size() + 1, std::array<open_pack, 3>{});
-    return true;
-  }
-
-  constexpr bool reserve_given(controller_address a, connect_set need, unsigned group, const subject& who) {
-    switch (t_.check_given(a.bus.value, a.slot, a.function, need)) {
-      case errc::none: break;
-      case errc::no_such_bus: return p_.fail(errc::no_such_bus, who, "has an address on a bus (controller index) that does not exist");
-      case errc::incompatible_bus: return p_.fail(errc::incompatible_bus, who, "has an address on a bus that does not take it");
-      case errc::slot_not_usable: return p_.fail(errc::slot_not_usable, who, "has an address on a slot its bus does not have");
-      case errc::address_in_use: return p_.fail(errc::address_in_use, who, "has an address that is already in use");
-      default: return p_.fail(errc::function_out_of_range, who, "has an address with a function above 7");
-    }
-    t_.reserve(a.bus.value, a.slot, a.function, need, group, true);
-    return true;
-  }
+  // ---- given addresses and the chipset ----------------------------------------------
 
   constexpr bool reserve_existing() {
     for (const controller& c : p_.controllers) {
       if (c.kind->is_root() || !c.has_address) continue;
-      if (!reserve_given(c.libvirt_address, p_.need_of(c), 0, c)) return false;
+      if (!reserve_given(p_, g_.table, c.libvirt_address, p_.need_of(c), 0, c)) return false;
     }
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
       if (p_.routes[i].kind != placement_kind::pci || r.fixed != address_kind::full) continue;
-      if (!reserve_given(r.libvirt_address, p_.routes[i].need, 0, r.name)) return false;
+      if (!reserve_given(p_, g_.table, r.libvirt_address, p_.routes[i].need, 0, r.name)) return false;
       p_.place(i, r.libvirt_address, rule::given_address);
     }
     return true;
   }
 
-  /// Given controllers without an address take the lowest slot that takes them, on a
-  /// bus already connected to a root: never on a bus below themselves (a switch upstream
-  /// port given with its downstream ports would otherwise sit on one of them). They are
-  /// placed in order, in passes, each pass placing those whose bus is now connected; when
-  /// a pass places none, the first one a PCIe port takes gets a new port, as a device
-  /// would.
-  constexpr bool place_given_controllers() {
-    constexpr unsigned unattached = ~0u;  // an isolation group no search asks for
-    std::vector<controller>& cs = p_.controllers;
-    std::size_t left = 0;
-    for (const controller& c : cs) {
-      if (c.kind->is_root() || c.has_address) continue;
-      t_.regroup(c.index.value, unattached);
-      ++left;
-    }
-    const auto settle = [&](std::size_t k, slot_choice s) {
-      controller& c = cs[k];
-      t_.reserve(s.bus, s.slot, s.function, p_.need_of(c), 0, false);
-      c.has_address = true;
-      c.libvirt_address = controller_address(0, s.bus, s.slot, s.function);
-      domain_[c.index.value] = domain_of(s.bus);
-      domain_buses_[domain_of(s.bus)] += c.kind->bus_numbers;
-      t_.regroup(c.index.value, 0);
-      --left;
-    };
-    const auto waiting = [&](std::size_t k) { return !cs[k].kind->is_root() && !cs[k].has_address; };
-    while (left != 0) {
-      bool placed = false;
-      for (std::size_t k = 0; k != cs.size(); ++k) {
-        if (!waiting(k)) continue;
-        const slot_choice s = t_.find(p_.need_of(cs[k]));
-        if (!s.found) continue;
-        settle(k, s);
-        placed = true;
-      }
-      if (placed) continue;
-      std::size_t first = cs.size();
-      for (std::size_t k = 0; k != cs.size() && first == cs.size(); ++k) {
-        if (waiting(k) && has_pcie_root_v<M> && descriptor_of<pcie_root_port>.accepts.contains(p_.need_of(cs[k]))) {
-          first = k;
-        }
-      }
-      if (first == cs.size()) {
-        for (std::size_t k = 0; k != cs.size(); ++k) {
-          if (waiting(k)) return p_.fail(errc::no_free_slot, cs[k], "finds no free slot that takes it");
-        }
-      }
-      const controller who = cs[first];  // adding a port may move the vector
-      const long port = new_port(-1, who, 0);
-      if (port < 0) return false;
-      settle(first, slot_choice{true, static_cast<unsigned>(port), 0, 0});
-    }
+  /// The chipset positions, taken at once (a primary video whose position is taken is
+  /// placed in the normal order).
+  constexpr bool chipset() {
+    const chipset_outcome seen = reserve_chipset(p_, g_.table, find_chipset_roles(p_, chipset_rules));
+    if (!seen.ok) return false;
+    take_chipset_seats(p_, seen);
     return true;
-  }
-
-  // ---- adding controllers ---------------------------------------------------------
-
-  [[nodiscard]] constexpr bool budget(std::uint16_t domain, unsigned buses) const noexcept {
-    return domain_buses_[domain] + buses <= 256;
-  }
-
-  /// Adds a controller of `kind` at `at`; its bus joins `zone`. Returns its index, or
-  /// -1 after recording the error (for `who`).
-  constexpr long add(const controller_descriptor& kind, slot_choice at, int zone, const subject& who,
-                     unsigned group = 0) {
-    if (next_index_ > Policy::max_index) {
-      p_.fail(errc::controller_index_exhausted, who, "needs a new controller, and every controller index is in use");
-      return -1;
-    }
-    const std::uint16_t domain = domain_of(at.bus);
-    if (!budget(domain, kind.bus_numbers)) {
-      p_.fail(errc::bus_numbers_exhausted, who,
-              "needs a new bus, and all 256 bus numbers of its PCI domain are in use");
-      return -1;
-    }
-    const auto index = static_cast<std::uint16_t>(next_index_++);
-    {
-      controller& c = p_.controllers.emplace_back();  // filled in place: no copy of a fresh temporary
-      c.index = controller_index{index};
-      c.kind = &kind;
-      c.has_address = true;
-      c.libvirt_address.bus = controller_index{static_cast<std::uint16_t>(at.bus)};  // field by field: see fill_guest_addresses
-      c.libvirt_address.slot = static_cast<std::uint8_t>(at.slot);
-      c.libvirt_address.function = static_cast<std::uint8_t>(at.function);
-      c.added = true;
-    }
-    grow_to(p_.index_position, index + 1u, -1);
-    p_.index_position[index] = static_cast<int>(p_.controllers.size() - 1);
-    t_.reserve(at.bus, at.slot, at.function, kind.connects_as, t_.buses[at.bus].group, false);
-    t_.define(index, kind, bus_hotpluggable(kind, toggle::on), zone, group);
-    grow_to(domain_, index + 1u, std::uint16_t{0});
-    domain_[index] = domain;
-    domain_buses_[domain] += kind.bus_numbers;
-    return index;
-  }
-
-  /// A new pseries PHB: a root bus in a PCI domain of its own.
-  constexpr long add_phb(int numa, const subject& who) {
-    if (phbs_ >= 31) {
-      p_.fail(errc::no_free_slot, who, "needs a new PHB, and the machine already has 31");
-      return -1;
-    }
-    if (next_index_ > Policy::max_index) {
-      p_.fail(errc::controller_index_exhausted, who, "needs a new controller, and every controller index is in use");
-      return -1;
-    }
-    controller c = make_controller<spapr_pci_host_bridge>(next_index_++);
-    c.added = true;
-    c.numa_node = numa;
-    p_.controllers.push_back(c);
-    grow_to(p_.index_position, c.index.value + 1u, -1);
-    p_.index_position[c.index.value] = static_cast<int>(p_.controllers.size() - 1);
-    const std::uint16_t domain = static_cast<std::uint16_t>(phbs_++);
-    grow_to(domain_, c.index.value + 1u, std::uint16_t{0});
-    domain_[c.index.value] = domain;
-    domain_buses_[domain] = 1;
-    int zone = -1;
-    if (numa >= 0) {
-      zones_.push_back(zone_info{numa, c.index.value});
-      packs_.push_back({});
-      zone = static_cast<int>(zones_.size() - 1);
-    }
-    t_.define(c.index.value, descriptor_of<spapr_pci_host_bridge>, true, zone);
-    return c.index.value;
-  }
-
-  [[nodiscard]] constexpr unsigned host_of(int zone) const noexcept {
-    return zone < 0 ? 0u : zones_[static_cast<std::size_t>(zone)].host;
-  }
-
-  /// The zone of NUMA node `n`, adding its expander (or PHB) when there is none yet.
-  constexpr int zone_for(int numa, const subject& who) {
-    if (numa < 0) return -1;
-    for (std::size_t z = 0; z != zones_.size(); ++z) {
-      if (zones_[z].numa == numa) return static_cast<int>(z);
-    }
-    if constexpr (pseries) {
-      const long phb = add_phb(numa, who);
-      return phb < 0 ? -2 : static_cast<int>(zones_.size() - 1);
-    } else {
-      const controller_descriptor* kind = nullptr;
-      if constexpr (decltype(boost::hana::contains(machine_traits<M>::expanders,
-                                                   boost::hana::type_c<pcie_expander_bus>))::value) {
-        kind = &descriptor_of<pcie_expander_bus>;
-      } else if constexpr (decltype(boost::hana::contains(machine_traits<M>::expanders,
-                                                          boost::hana::type_c<pci_expander_bus>))::value) {
-        kind = &descriptor_of<pci_expander_bus>;
-      }
-      if (kind == nullptr) {
-        p_.fail(errc::numa_unsupported, who,
-                "belongs to a NUMA node, but the machine type has no expander bus to bind a node to");
-        return -2;
-      }
-      const slot_choice s = t_.choose_slot(0, false, -1);
-      if (!s.found) {
-        p_.fail(errc::no_free_slot, who, "needs an expander bus for its NUMA node, and the root bus has no free slot");
-        return -2;
-      }
-      const int zone = static_cast<int>(zones_.size());
-      zones_.push_back(zone_info{numa, 0});
-      packs_.push_back({});
-      const long x = add(*kind, slot_choice{true, 0, s.slot, 0}, zone, who);
-      if (x < 0) return -2;
-      zones_.back().host = static_cast<unsigned>(x);
-      p_.controllers.back().numa_node = numa;
-      return zone;
-    }
-  }
-
-  // ---- (B) hot-pluggable PCIe ports -------------------------------------------------
-
-  /// Root-port functions left on bus `host`: 8 per empty slot, plus the free functions
-  /// of slots already packed with root ports.
-  [[nodiscard]] constexpr unsigned port_room(unsigned host) const noexcept {
-    const bus_state& b = t_.buses[host];
-    if ((b.empty & (b.empty - 1)) != 0) return 16;  // two empty slots: plenty (the callers ask for 0, 1 or more)
-    unsigned n = b.empty != 0 ? 8u : 0u;  // one empty slot at most here
-    for (std::uint32_t m = b.aggregate_room; m != 0; m &= m - 1) {
-      n += 8u - bit_count(b.used[static_cast<unsigned>(std::countr_zero(m))]);
-    }
-    return n;
-  }
-
-  /// An empty hot-pluggable PCIe port in `zone`: an existing one, else a new one.
-  constexpr long take_port(int zone, const subject& who) {
-    const slot_choice s = t_.find(port_need, 0, -1, zone);
-    if (s.found) return s.bus;
-    return new_port(zone, who, 0);
-  }
-
-  /// Adds a port: a root port while more than one root-port function is left; at the
-  /// last one, a root port with a switch below it; then downstream ports of switches
-  /// (the last slot of a switch carrying the next switch).
-  constexpr long new_port(int zone, const subject& who, unsigned group) {
-    const unsigned host = host_of(zone);
-    const std::uint16_t domain = domain_of(host);
-    const unsigned room = port_room(host);
-    if (room >= 2 || (room == 1 && !budget(domain, 3))) {
-      const slot_choice s = t_.choose_slot(host, true, -1);
-      return add(descriptor_of<pcie_root_port>, slot_choice{true, host, s.slot, s.function}, zone, who, group);
-    }
-    if (room == 1) {
-      const slot_choice s = t_.choose_slot(host, true, -1);
-      const long rp = add(descriptor_of<pcie_root_port>, slot_choice{true, host, s.slot, s.function}, zone, who);
-      if (rp < 0) return -1;
-      return add_switch(static_cast<unsigned>(rp), zone, who, group);
-    }
-    const slot_choice up = t_.find(connect::pcie_switch_downstream_port, 0, -1, zone);
-    if (!up.found) {
-      if (!budget(domain, 1)) {
-        p_.fail(errc::bus_numbers_exhausted, who,
-                "needs a hot-pluggable PCIe port; the root bus has no free slot and all 256 bus numbers are in use");
-      } else {
-        p_.fail(errc::no_free_slot, who,
-                "needs a hot-pluggable PCIe port; the root bus has no free slot and every switch is full");
-      }
-      return -1;
-    }
-    const slot_choice at{true, up.bus, up.slot, 0};
-    if (bit_count(t_.buses[up.bus].empty) == 1 && budget(domain, 3)) {
-      const long dp = add(descriptor_of<pcie_switch_downstream_port>, at, zone, who);
-      if (dp < 0) return -1;
-      return add_switch(static_cast<unsigned>(dp), zone, who, group);
-    }
-    return add(descriptor_of<pcie_switch_downstream_port>, at, zone, who, group);
-  }
-
-  /// A switch below port `port`: its upstream port and a first downstream port.
-  constexpr long add_switch(unsigned port, int zone, const subject& who, unsigned group) {
-    const long up = add(descriptor_of<pcie_switch_upstream_port>, slot_choice{true, port, 0, 0}, zone, who);
-    if (up < 0) return -1;
-    return add(descriptor_of<pcie_switch_downstream_port>, slot_choice{true, static_cast<unsigned>(up), 0, 0}, zone,
-               who, group);
-  }
-
-  // ---- (A) conventional PCI slots -----------------------------------------------------
-
-  /// An empty slot on a conventional PCI bus in `zone` (hot-pluggable when asked). The
-  /// last free slot where a bridge could go gets a pci-bridge first, so the topology
-  /// can always grow.
-  constexpr slot_choice take_pci_slot(int zone, bool hotplug, const subject& who) {
-    const connect_set need = connect::pci_endpoint | connect::auto_assign |
-                             (hotplug ? connect::hotpluggable : connect_set{});
-    slot_choice s = t_.find(need, 0, -1, zone);
-    if (s.found) {
-      const bool bridge_here = t_.buses[s.bus].flags.intersects(connect::pci_bridge);
-      if (bridge_here && t_.free_slots(connect::pci_bridge, zone) == 1 && budget(domain_of(s.bus), 1) &&
-          next_index_ <= Policy::max_index) {
-        const long br = add(descriptor_of<pci_bridge>, slot_choice{true, s.bus, s.slot, 0}, zone, who);
-        if (br < 0) return {};
-        return t_.choose_slot(static_cast<std::size_t>(br), false, -1);
-      }
-      return s;
-    }
-    // grow: a bridge where one fits, else a new way in
-    const slot_choice b = t_.find(connect::pci_bridge, 0, -1, zone);
-    if (b.found && budget(domain_of(b.bus), 1)) {
-      const long br = add(descriptor_of<pci_bridge>, slot_choice{true, b.bus, b.slot, 0}, zone, who);
-      if (br < 0) return {};
-      return t_.choose_slot(static_cast<std::size_t>(br), false, -1);
-    }
-    if constexpr (pcie) {
-      const long port = take_port(zone, who);
-      if (port < 0) return {};
-      const long br = add(descriptor_of<pcie_to_pci_bridge>, slot_choice{true, static_cast<unsigned>(port), 0, 0},
-                          zone, who);
-      if (br < 0) return {};
-      return t_.choose_slot(static_cast<std::size_t>(br), false, -1);
-    } else if constexpr (pseries) {
-      if (zone < 0) {
-        const long phb = add_phb(-1, who);
-        if (phb < 0) return {};
-        return t_.choose_slot(static_cast<std::size_t>(phb), false, -1);
-      }
-    }
-    if (!p_.failed) {
-      p_.fail(errc::no_free_slot, who, "needs a conventional PCI slot, and no bus has one or room for a new bridge");
-    }
-    return {};
-  }
-
-  // ---- packed functions for devices that need no hotplug ------------------------------
-
-  /// One function of a packed multifunction slot of kind `k` in `zone`.
-  constexpr slot_choice take_packed(int zone, pack_kind k, const subject& who) {
-    open_pack& op = packs_[static_cast<std::size_t>(zone + 1)][k];
-    if (op.open && t_.buses[op.bus].used[op.slot] != 0xff) {
-      return slot_choice{true, op.bus, op.slot,
-                         static_cast<unsigned>(std::countr_one(t_.buses[op.bus].used[op.slot]))};
-    }
-    op.open = false;
-    slot_choice s{};
-    if (k == root_pack) {
-      // the highest empty root slot, keeping one empty root slot for ports
-      const std::uint32_t empty = t_.buses[0].empty;
-      if (bit_count(empty) < 2) return {};
-      s = slot_choice{true, 0, 31u - static_cast<unsigned>(std::countl_zero(empty)), 0};
-    } else if (k == pci_pack) {
-      s = take_pci_slot(zone, false, who);
-    } else {
-      const long port = take_port(zone, who);
-      if (port >= 0) s = slot_choice{true, static_cast<unsigned>(port), 0, 0};
-    }
-    if (!s.found) return {};
-    op = open_pack{true, s.bus, s.slot};
-    return s;
   }
 
   // ---- placing requests -----------------------------------------------------------
@@ -5454,7 +5813,7 @@ class pciplan_planner {
     // devices would otherwise fill
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
-      if (!p_.done[i] && r.numa >= 0 && zone_for(r.numa, r.name) < -1) return false;
+      if (!p_.done[i] && r.numa >= 0 && g_.zone_for(r.numa, r.name) < -1) return false;
     }
     std::vector<std::size_t> order;
     order.reserve(p_.requests.size());
@@ -5496,45 +5855,45 @@ class pciplan_planner {
     const connect_set need = p_.routes[i].need;
     if (r.fixed == address_kind::bus) {
       const std::size_t bus = r.libvirt_address.bus.value;
-      if (!t_.exists(bus)) return p_.fail(errc::no_such_bus, r.name, "names a bus (controller index) that does not exist");
-      if (t_.check_given(bus, 0, 0, need) == errc::incompatible_bus) {
+      if (!g_.table.exists(bus)) return p_.fail(errc::no_such_bus, r.name, "names a bus (controller index) that does not exist");
+      if (g_.table.check_given(bus, 0, 0, need) == errc::incompatible_bus) {
         return p_.fail(errc::incompatible_bus, r.name, "names a bus that does not take it");
       }
-      const slot_choice s = t_.choose_slot(bus, false, -1);
+      const slot_choice s = g_.table.choose_slot(bus, false, -1);
       if (!s.found) return p_.fail(errc::no_free_slot, r.name, "names a bus that has no free slot");
       return put(i, s, need, rule::given_bus);
     }
     if (r.fixed == address_kind::domain && r.libvirt_address.domain != 0) return place_in_domain(i, need);
-    const int zone = zone_for(r.numa, r.name);
+    const int zone = g_.zone_for(r.numa, r.name);
     if (zone < -1) return false;
     const rule numa_rule = rule::numa_expander;
     if (r.device.integrated) {
-      const slot_choice s = t_.find(need);
+      const slot_choice s = g_.table.find(need);
       if (!s.found) return p_.fail(errc::no_free_slot, r.name, "is an integrated endpoint, and the root bus is full");
       return put(i, s, need, rule::integrated_endpoint);
     }
     const link_kind link = link_of(r);
     if (r.hotplug_need == hotplug::required) {
       if (pcie && link != link_kind::conventional) {
-        const long port = take_port(zone, r.name);
+        const long port = g_.take_port(zone, r.name);
         if (port < 0) return false;
         mark_io(static_cast<unsigned>(port));
         return put(i, slot_choice{true, static_cast<unsigned>(port), 0, 0}, need,
                    zone >= 0 ? numa_rule : rule::hotplug_port);
       }
-      const slot_choice s = take_pci_slot(zone, true, r.name);
+      const slot_choice s = g_.take_pci_slot(zone, true, r.name);
       if (!s.found) return false;
       return put(i, s, need, zone >= 0 ? numa_rule : rule::conventional_slot);
     }
     // no hotplug: integrated on the root bus, else a packed function
     if (pcie && zone < 0) {
-      const slot_choice s = take_packed(zone, root_pack, r.name);
+      const slot_choice s = g_.take_packed(zone, pack_kind::root, r.name);
       if (s.found) return put(i, s, need | connect::integrated, rule::integrated_endpoint);
     }
-    const pack_kind k = (pcie && (link == link_kind::express || zone_is_pcie(zone))) ? port_pack : pci_pack;
-    const slot_choice s = take_packed(zone, k, r.name);
+    const pack_kind k = (pcie && (link == link_kind::express || g_.zone_is_pcie(zone))) ? pack_kind::port : pack_kind::pci;
+    const slot_choice s = g_.take_packed(zone, k, r.name);
     if (!s.found) {
-      if (!p_.failed) p_.fail(errc::no_free_slot, r.name, "needs no hotplug, and no slot is left to pack it into");
+      if (!p_.failed()) p_.fail(errc::no_free_slot, r.name, "needs no hotplug, and no slot is left to pack it into");
       return false;
     }
     return put(i, s, need, zone >= 0 ? numa_rule : rule::packed_function);
@@ -5554,18 +5913,13 @@ class pciplan_planner {
     if (phb < 0) {
       return p_.fail(errc::no_such_bus, r.name, "names a PCI domain that no given PHB provides (by its targetIndex)");
     }
-    const std::uint16_t domain = domain_of(static_cast<unsigned>(phb));
-    for (std::size_t b = 0; b != t_.size(); ++b) {
-      if (domain_of(static_cast<unsigned>(b)) != domain || !t_.accepts(b, need)) continue;
-      const slot_choice s = t_.choose_slot(b, need.intersects(connect::aggregate_slot), -1);
+    const std::uint16_t domain = g_.domain_of(static_cast<unsigned>(phb));
+    for (std::size_t b = 0; b != g_.table.size(); ++b) {
+      if (g_.domain_of(static_cast<unsigned>(b)) != domain || !g_.table.accepts(b, need)) continue;
+      const slot_choice s = g_.table.choose_slot(b, need.intersects(connect::aggregate_slot), -1);
       if (s.found) return put(i, s, need, rule::given_domain);
     }
     return p_.fail(errc::no_free_slot, r.name, "names a PCI domain that has no free slot left for it");
-  }
-
-  /// Whether a zone's expander takes only PCIe ports (pxb-pcie).
-  [[nodiscard]] constexpr bool zone_is_pcie(int zone) const noexcept {
-    return zone >= 0 && !t_.buses[host_of(zone)].flags.intersects(connect::pci_endpoint);
   }
 
   /// A multifunction group (members at their functions) or an isolation group (members
@@ -5587,7 +5941,7 @@ class pciplan_planner {
         }
       }
     }
-    const int zone = zone_for(first.numa, first.name);
+    const int zone = g_.zone_for(first.numa, first.name);
     if (zone < -1) return false;
     bool conventional = false;
     bool hotplug_needed = false;
@@ -5597,13 +5951,13 @@ class pciplan_planner {
     }
     slot_choice s{};
     if (pcie && !conventional && (hotplug_needed || isolation)) {
-      const long port = isolation ? new_port(zone, first.name, first.isolation) : take_port(zone, first.name);
+      const long port = isolation ? g_.new_port(zone, first.name, first.isolation) : g_.take_port(zone, first.name);
       if (port < 0) return false;
       s = slot_choice{true, static_cast<unsigned>(port), 0, 0};
-    } else if (pcie && zone < 0 && !hotplug_needed && bit_count(t_.buses[0].empty) >= 2) {
-      s = slot_choice{true, 0, 31u - static_cast<unsigned>(std::countl_zero(t_.buses[0].empty)), 0};
+    } else if (pcie && zone < 0 && !hotplug_needed && bit_count(g_.table.buses[0].empty) >= 2) {
+      s = slot_choice{true, 0, 31u - static_cast<unsigned>(std::countl_zero(g_.table.buses[0].empty)), 0};
     } else {
-      s = take_pci_slot(zone, hotplug_needed, first.name);
+      s = g_.take_pci_slot(zone, hotplug_needed, first.name);
       if (!s.found) return false;
     }
     const rule why = isolation ? rule::isolation_group : rule::multifunction_group;
@@ -5620,165 +5974,24 @@ class pciplan_planner {
   /// Reserves a slot for request i. The bus keeps its isolation group: in this policy a
   /// group owns a bus only when the planner made a port for it.
   constexpr bool put(std::size_t i, slot_choice s, connect_set need, rule why) {
-    t_.reserve(s.bus, s.slot, s.function, need, t_.buses[s.bus].group, false);
+    g_.table.reserve(s.bus, s.slot, s.function, need, g_.table.buses[s.bus].group, false);
     p_.place(i, controller_address(0, s.bus, s.slot, s.function), why);
     return true;
   }
+
+  // ---- the I/O window -------------------------------------------------------------
 
   /// On q35 a hot-pluggable root port reserves 4 KiB of I/O space; a port the planner
   /// added for a PCIe device, which needs no I/O, gets io-reserve=0 (qemu-rules (b) 25).
   constexpr void mark_io(unsigned port) {
     if constexpr (x86 && pcie) {
-      controller& c = p_.controllers[static_cast<std::size_t>(p_.position_of(controller_index{static_cast<std::uint16_t>(port)}))];
+      controller& c = p_.controllers[p_.position_of(controller_index{static_cast<std::uint16_t>(port)})];
       if (c.added && is_kind<pcie_root_port>(c.kind)) c.io_reserve_zero = true;
     }
   }
 
-  // ---- spares, bus numbers, warnings ------------------------------------------------
-
-  /// Empty hot-pluggable ports (PCIe machines) or slots (others) up to `spare_ports`.
-  constexpr bool add_spares() {
-    const unsigned want = p_.options.spare_ports;
-    if (want == 0) return true;
-    if constexpr (pcie) {
-      unsigned have = 0;
-      for (const controller& c : p_.controllers) {
-        const bus_state& b = t_.buses[c.index.value];
-        if (c.kind->role == controller_role::port && b.zone == -1 && b.group == 0 && b.empty != 0 &&
-            b.flags.contains(port_need)) {
-          ++have;
-        }
-      }
-      for (; have < want; ++have) {
-        if (new_port(-1, "spare port", 0) < 0) return short_of_spares(have);
-      }
-    } else {
-      unsigned have = 0;
-      for (const auto& c : t_.classes) {
-        if (c.group == 0 && c.zone == -1 && fits(connect::pci_endpoint | connect::auto_assign | connect::hotpluggable, c.flags, c.index0)) {
-          have += c.free_slots;
-        }
-      }
-      while (have < want) {
-        const slot_choice b = t_.find(connect::pci_bridge, 0, -1, -1);
-        if (!b.found) {
-          if constexpr (pseries) {
-            if (add_phb(-1, "spare slots") < 0) return short_of_spares(have);
-            have += descriptor_of<spapr_pci_host_bridge>.slots.count();
-            continue;
-          }
-          return short_of_spares(have);
-        }
-        if (add(descriptor_of<pci_bridge>, slot_choice{true, b.bus, b.slot, 0}, -1, "spare slots") < 0) {
-          return short_of_spares(have);
-        }
-        have += descriptor_of<pci_bridge>.slots.count() - 1;
-      }
-    }
-    return true;
-  }
-
-  /// Spares are best effort: when no more fit, the plan stands with a warning.
-  constexpr bool short_of_spares(unsigned have) {
-    p_.failed = false;
-    p_.failure = error{};
-    p_.warnings.push_back(warning{warning_code::spares_short,
-                                  "fewer spare hot-pluggable ports or slots fit than were asked for (no slot or "
-                                  "bus number left)",
-                                  have});
-    return true;
-  }
-
-  /// busNr for expanders without one: ranges from the top of the domain's bus numbers,
-  /// each rounded up to a multiple of 8 to leave room to grow (falling back to exact
-  /// sizes when that does not fit), all below any busNr already given; then a check that
-  /// every range holds its subtree and the main hierarchy fits below the lowest.
-  constexpr bool partition_expanders() {
-    std::vector<std::size_t> xs;
-    for (std::size_t k = 0; k != p_.controllers.size(); ++k) {
-      if (p_.controllers[k].kind->role == controller_role::expander) xs.push_back(k);
-    }
-    if (xs.empty()) return true;
-    // buses below each controller (itself included)
-    const std::size_t n = p_.controllers.size();
-    std::vector<unsigned> size = filled(n, 0u);
-    for (std::size_t k = 0; k != n; ++k) size[k] = p_.controllers[k].kind->bus_numbers;
-    for (std::size_t k = 0; k != n; ++k) {
-      const controller& c = p_.controllers[k];
-      if (c.kind->is_root() || c.kind->role == controller_role::expander) continue;
-      // add to every expander above it
-      unsigned at = c.libvirt_address.bus.value;
-      for (std::size_t hops = 0; hops != n; ++hops) {
-        const int pos = p_.position_of(controller_index{static_cast<std::uint16_t>(at)});
-        if (pos < 0) break;
-        const controller& up = p_.controllers[static_cast<std::size_t>(pos)];
-        if (up.kind->role == controller_role::expander) {
-          size[static_cast<std::size_t>(pos)] += c.kind->bus_numbers;
-          break;
-        }
-        if (up.kind->is_root()) break;
-        at = up.libvirt_address.bus.value;
-      }
-    }
-    for (unsigned round = 8; round >= 1; round = round == 8 ? 1 : 0) {
-      std::vector<int> busnr = filled(xs.size(), -1);
-      int limit = 256;
-      for (std::size_t x = 0; x != xs.size(); ++x) {
-        const int given = p_.controllers[xs[x]].bus_nr;
-        if (given >= 0 && given < limit) limit = given;
-      }
-      bool ok = true;
-      for (std::size_t x = 0; x != xs.size() && ok; ++x) {
-        const controller& c = p_.controllers[xs[x]];
-        if (c.bus_nr >= 0) {
-          busnr[x] = c.bus_nr;
-          continue;
-        }
-        const int want = static_cast<int>((size[xs[x]] + round - 1) / round * round);
-        if (limit - want < 1) ok = false;
-        else busnr[x] = limit -= want;
-      }
-      if (ok) ok = partitions_fit(xs, busnr, size);
-      if (ok) {
-        for (std::size_t x = 0; x != xs.size(); ++x) p_.controllers[xs[x]].bus_nr = busnr[x];
-        return true;
-      }
-      if (round == 1) break;
-    }
-    return p_.fail(errc::bus_numbers_exhausted, p_.controllers[xs.front()],
-                   "finds no busNr range that holds every bus below each expander and the main hierarchy below them");
-  }
-
-  [[nodiscard]] constexpr bool partitions_fit(const std::vector<std::size_t>& xs, const std::vector<int>& busnr,
-                                              const std::vector<unsigned>& size) const {
-    // per domain: main buses [0, main) below the lowest busNr; each range up to the next
-    std::vector<std::size_t> by;
-    for (std::size_t i = 0; i != xs.size(); ++i) by.push_back(i);
-    std::sort(by.begin(), by.end(), [&](std::size_t a, std::size_t b) { return busnr[a] < busnr[b]; });
-    unsigned main = 0;
-    for (const controller& c : p_.controllers) {
-      if (domain_of(c.index.value) != 0) continue;
-      bool below_expander = false;
-      unsigned at = c.index.value;
-      for (std::size_t hops = 0; hops != p_.controllers.size(); ++hops) {
-        const controller* x = p_.find(controller_index{static_cast<std::uint16_t>(at)});
-        if (x == nullptr || x->kind->is_root()) break;
-        if (x->kind->role == controller_role::expander) {
-          below_expander = true;
-          break;
-        }
-        at = x->libvirt_address.bus.value;
-      }
-      if (!below_expander) main += c.kind->bus_numbers;
-    }
-    if (main > static_cast<unsigned>(busnr[by.front()])) return false;
-    for (std::size_t i = 0; i != by.size(); ++i) {
-      const int end = i + 1 < by.size() ? busnr[by[i + 1]] : 256;
-      if (busnr[by[i]] + static_cast<int>(size[xs[by[i]]]) > end) return false;
-    }
-    return true;
-  }
-
+  /// Warnings when hot-pluggable root ports or PCI bridges want more I/O space than x86
+  /// has.
   constexpr void add_warnings() {
     if constexpr (x86) {
       unsigned io_ports = 0;
@@ -5788,16 +6001,16 @@ class pciplan_planner {
         if (is_kind<pci_bridge>(c.kind) || is_kind<pcie_to_pci_bridge>(c.kind)) ++bridges;
       }
       if (pcie && io_ports > 14) {
-        p_.warnings.push_back(warning{warning_code::io_window,
-                                      "more than 14 hot-pluggable root ports reserve 4 KiB of I/O space each; the "
-                                      "64 KiB window runs out and firmware leaves some ports without I/O",
-                                      io_ports});
+        p_.warn(warning_code::io_window,
+                "more than 14 hot-pluggable root ports reserve 4 KiB of I/O space each; the 64 KiB window runs out "
+                "and firmware leaves some ports without I/O",
+                io_ports);
       }
       if (bridges > 9) {
-        p_.warnings.push_back(warning{warning_code::io_window,
-                                      "more than 9 PCI bridges; each wants a 4 KiB I/O window, so devices behind "
-                                      "some bridges get no I/O space (their memory BARs still work)",
-                                      bridges});
+        p_.warn(warning_code::io_window,
+                "more than 9 PCI bridges; each wants a 4 KiB I/O window, so devices behind some bridges get no I/O "
+                "space (their memory BARs still work)",
+                bridges);
       }
     }
   }

@@ -10,16 +10,16 @@
 #ifndef PCIPLAN_PLANNER_PLANNER_HPP
 #define PCIPLAN_PLANNER_PLANNER_HPP
 
-#include <pciplan/topology/controller.hpp>
 #include <pciplan/detail/config.hpp>
+#include <pciplan/kinds/machine_types.hpp>
 #include <pciplan/planner/detail/libvirt_policy.hpp>
 #include <pciplan/planner/detail/pciplan_policy.hpp>
-#include <pciplan/planner/detail/planning.hpp>
-#include <pciplan/vocabulary/error.hpp>
-#include <pciplan/kinds/machine_types.hpp>
-#include <pciplan/topology/topology_plan.hpp>
+#include <pciplan/planner/detail/planning_state.hpp>
 #include <pciplan/planner/policies.hpp>
+#include <pciplan/topology/controller.hpp>
 #include <pciplan/topology/request.hpp>
+#include <pciplan/topology/topology_plan.hpp>
+#include <pciplan/vocabulary/error.hpp>
 
 #include <span>
 #include <type_traits>

@@ -11,11 +11,14 @@
 #ifndef PCIPLAN_PLANNER_DETAIL_LIBVIRT_POLICY_HPP
 #define PCIPLAN_PLANNER_DETAIL_LIBVIRT_POLICY_HPP
 
-#include <pciplan/planner/detail/bus_table.hpp>
 #include <pciplan/detail/config.hpp>
-#include <pciplan/planner/libvirt_order.hpp>
-#include <pciplan/planner/detail/planning.hpp>
 #include <pciplan/detail/vectors.hpp>
+#include <pciplan/planner/detail/bus_table.hpp>
+#include <pciplan/planner/detail/chipset.hpp>
+#include <pciplan/planner/detail/finishing.hpp>
+#include <pciplan/planner/detail/input_checks.hpp>
+#include <pciplan/planner/detail/planning_state.hpp>
+#include <pciplan/planner/libvirt_order.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -24,28 +27,44 @@
 
 namespace pciplan::inline v0::detail {
 
+/// An item to place in libvirt's order: a request, or a given address-less controller.
+struct unit {
+  bool is_controller = false;
+  std::size_t index = 0;  ///< request index, or position in `controllers`
+  int rank = 0;           ///< libvirt class rank (libvirt_class_rank)
+  std::size_t position = 0;
+};
+
 template <MachineType M, class Policy>
 class libvirt_planner {
  public:
   constexpr explicit libvirt_planner(planning<M>& p) : p_(p) {}
 
+  /// The shared steps (checks, chipset, finishing) around libvirt's own: its routes and
+  /// order, the dry run that grows the topology, the real pass, busNr and bridge checks.
   constexpr result<topology_plan> run() {
     p_.max_index = Policy::max_index;
-    if (!p_.check_requests() || !p_.check_controllers() || !route() || !order_units()) return p_.failure;
-    p_.role = p_.find_roles();
-    if (!dry_run() || !real_pass() || !p_.check_attached() || !number_expanders() || !check_bridges()) {
-      return p_.failure;
+    if (!check_requests(p_) || !check_controllers(p_) || !route() || !order_units()) return p_.failure();
+    roles_ = find_chipset_roles(p_, chipset_rules);
+    if (!dry_run() || !real_pass() || !check_attached(p_) || !number_expanders() || !check_bridges()) {
+      return p_.failure();
     }
-    return p_.finish();
+    return finish(p_);
   }
 
  private:
   planning<M>& p_;
+  chipset_roles roles_{};
+  std::vector<int> chipset_slot_;  // per request: the chipset slot it took, -1: none
   std::vector<unit> order_;
   std::vector<const controller_descriptor*> dry_kinds_;  // by bus index: the model of buses libvirt adds
   std::vector<unsigned char> added_bus_;                  // by index, real pass: the controller was added
+  std::vector<controller> new_controllers_;               // dry run: the controllers libvirt adds
+  controller_index dmi_in_dry_{0xffff};                   // dry run: the dmi-to-pci-bridge given its chipset slot
   unsigned mmio_count_ = 0;
   static constexpr bool pseries = machine_traits<M>::multiple_roots;
+  /// libvirt's primary video is the first video, wherever it is pinned.
+  static constexpr role_rules chipset_rules{.pinned_video_is_primary = true};
 
   // ---- transports -----------------------------------------------------------------
 
@@ -101,8 +120,8 @@ class libvirt_planner {
   constexpr void order_controllers() {
     std::vector<std::size_t> list;  // positions in p_.controllers
     for (const controller& g : p_.given) {
-      const int k = p_.position_of(g.index);
-      if (k >= 0 && !g.kind->is_root()) list.push_back(static_cast<std::size_t>(k));
+      const std::size_t k = p_.position_of(g.index);
+      if (k != no_position && !g.kind->is_root()) list.push_back(k);
     }
     for (std::size_t k = 0; k != p_.controllers.size(); ++k) {
       const controller& c = p_.controllers[k];
@@ -126,20 +145,17 @@ class libvirt_planner {
     // stable: equal ranks keep the input order (std::stable_sort is not constexpr)
     std::sort(order_.begin() + static_cast<std::ptrdiff_t>(first_device), order_.end(),
               [](const unit& a, const unit& b) { return a.rank != b.rank ? a.rank < b.rank : a.position < b.position; });
-    refill(p_.chipset_slot, p_.requests.size(), -1);
     return true;
   }
 
   [[nodiscard]] constexpr unsigned group_of(const request& r) const noexcept { return pseries ? r.isolation : 0u; }
   [[nodiscard]] constexpr bool groups_used() const noexcept {
-    if constexpr (!pseries) {
-      return false;
-    } else {
+    if constexpr (pseries) {
       for (const request& r : p_.requests) {
         if (r.isolation != 0) return true;
       }
-      return false;
     }
+    return false;
   }
 
   // ---- the table ------------------------------------------------------------------
@@ -249,47 +265,44 @@ class libvirt_planner {
   }
 
   /// Reserves an address the user gave (relaxed rules), growing first in the dry run.
-  constexpr bool reserve_given(bus_table& t, bool dry, controller_address a, connect_set need, unsigned group,
-                               const subject& who) {
+  constexpr bool reserve_address(bus_table& t, bool dry, controller_address a, connect_set need, unsigned group,
+                                 const subject& who) {
     if (dry && grow(t, need, a.bus.value, who) < 0) return false;
-    switch (t.check_given(a.bus.value, a.slot, a.function, need)) {
-      case errc::none: break;
-      case errc::no_such_bus: return p_.fail(errc::no_such_bus, who, "has an address on a bus (controller index) that does not exist");
-      case errc::incompatible_bus: return p_.fail(errc::incompatible_bus, who, "has an address on a bus that does not take it");
-      case errc::slot_not_usable: return p_.fail(errc::slot_not_usable, who, "has an address on a slot its bus does not have");
-      case errc::address_in_use: return p_.fail(errc::address_in_use, who, "has an address that is already in use");
-      default: return p_.fail(errc::function_out_of_range, who, "has an address with a function above 7");
-    }
-    t.reserve(a.bus.value, a.slot, a.function, need, group, true);
-    return true;
+    return reserve_given(p_, t, a, need, group, who);
   }
 
   constexpr bool reserve_existing(bus_table& t, bool dry) {
     for (const controller& c : p_.controllers) {
       if (c.kind->is_root() || !c.has_address) continue;
-      if (!reserve_given(t, dry, c.libvirt_address, p_.need_of(c), 0, c)) return false;
+      if (!reserve_address(t, dry, c.libvirt_address, p_.need_of(c), 0, c)) return false;
     }
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
       if (p_.routes[i].kind != placement_kind::pci || r.fixed != address_kind::full) continue;
-      if (!reserve_given(t, dry, r.libvirt_address, p_.routes[i].need, group_of(r), r.name)) return false;
+      if (!reserve_address(t, dry, r.libvirt_address, p_.routes[i].need, group_of(r), r.name)) return false;
       if (!dry) p_.place(i, r.libvirt_address, rule::given_address);
     }
     return true;
   }
 
-
-  /// The chipset positions, then (libvirt) a primary video whose position was taken is
-  /// placed at once with its own flags, before any other device.
+  /// The chipset positions: the dry run reserves them (its order skips the dmi-to-pci-bridge
+  /// it reserved one for), the real pass takes them. Then a primary video whose position
+  /// was taken is placed at once with its own flags, before any other device.
   constexpr bool chipset(bus_table& t, bool dry) {
-    int video = -1;
-    refill(p_.chipset_slot, p_.requests.size(), -1);
-    if (!p_.chipset(t, dry, dry ? &dmi_in_dry_ : nullptr, &video)) return false;
-    if (video < 0) return true;
-    const std::size_t i = static_cast<std::size_t>(video);
+    refill(chipset_slot_, p_.requests.size(), -1);
+    const chipset_outcome seen = reserve_chipset(p_, t, roles_);
+    if (!seen.ok) return false;
+    for (const chipset_seat& s : seen.seats) chipset_slot_[s.request] = s.at.slot;
+    if (!dry) {
+      take_chipset_seats(p_, seen);
+    } else if (seen.bridge != no_position) {
+      dmi_in_dry_ = p_.controllers[seen.bridge].index;
+    }
+    if (seen.displaced_video < 0) return true;
+    const std::size_t i = static_cast<std::size_t>(seen.displaced_video);
     const slot_choice s = reserve_next(t, dry, p_.routes[i].need, 0, -1, p_.requests[i].name);
     if (!s.found) return false;
-    p_.chipset_slot[i] = static_cast<int>(s.slot);  // placed: the normal order skips it
+    chipset_slot_[i] = static_cast<int>(s.slot);  // placed: the normal order skips it
     if (!dry) p_.place(i, controller_address(0, s.bus, s.slot, s.function), rule::lowest_free_slot);
     return true;
   }
@@ -308,8 +321,8 @@ class libvirt_planner {
       if (r.multifunction == 0 || p_.routes[i].kind != placement_kind::pci) continue;
       if (r.fixed == address_kind::full) {
         slot_of_group(r.multifunction) = slot_choice{true, r.libvirt_address.bus.value, r.libvirt_address.slot, 0};
-      } else if (p_.chipset_slot[i] >= 0) {
-        slot_of_group(r.multifunction) = slot_choice{true, 0, static_cast<unsigned>(p_.chipset_slot[i]), 0};
+      } else if (chipset_slot_[i] >= 0) {
+        slot_of_group(r.multifunction) = slot_choice{true, 0, static_cast<unsigned>(chipset_slot_[i]), 0};
       }
     }
     std::vector<std::size_t> deferred;  // dry run: devices with a root-bus fallback come last
@@ -327,7 +340,7 @@ class libvirt_planner {
       }
       const std::size_t i = u.index;
       const request& r = p_.requests[i];
-      if (r.fixed == address_kind::full || p_.chipset_slot[i] >= 0) continue;
+      if (r.fixed == address_kind::full || chipset_slot_[i] >= 0) continue;
       const connect_set need = p_.routes[i].need;
       slot_choice s{};
       bool on_root = false;
@@ -438,16 +451,12 @@ class libvirt_planner {
       return true;
     }
   }
-  std::vector<controller> new_controllers_;
-  controller_index dmi_in_dry_{0xffff};
 
   constexpr bool real_pass() {
     if constexpr (!has_pci_v<M>) {
       return true;
     } else {
-      for (const controller& c : new_controllers_) p_.controllers.push_back(c);
-      std::sort(p_.controllers.begin(), p_.controllers.end(),
-                [](const controller& a, const controller& b) { return a.index < b.index; });
+      p_.insert_controllers(new_controllers_);
       refill(added_bus_, p_.controllers.back().index.value + 1u, static_cast<unsigned char>(0));
       for (const controller& c : p_.controllers) added_bus_[c.index.value] = c.added && c.index.value != 0 ? 1 : 0;
       // the order now includes the added controllers (address-less) before the devices

@@ -1,4 +1,5 @@
-// pciplan — planner/detail/pciplan_policy.hpp: pciplan's own placement policy.
+// pciplan — planner/detail/pciplan_policy.hpp: pciplan's own placement policy — its
+// steps, and where each request goes.
 //
 // One pass, devices in the caller's order (order key, then input order):
 //  - a device that needs hotplug gets (B) an empty hot-pluggable PCIe port on a PCIe
@@ -17,72 +18,63 @@
 //    their own, NUMA nodes an expander bus each (pxb-pcie, pxb, a PHB with a node);
 //  - (C) virtio-mmio where the machine has no PCI, or when asked for.
 // Then spare ports up to `spare_ports`, expander busNr ranges from the top of the bus
-// numbers, and warnings for the I/O window.
+// numbers, and warnings for the I/O window. The controllers it adds come from
+// pciplan_growth.hpp, the spares from pciplan_spares.hpp, the busNr ranges from
+// pciplan_bus_ranges.hpp.
 #ifndef PCIPLAN_PLANNER_DETAIL_PCIPLAN_POLICY_HPP
 #define PCIPLAN_PLANNER_DETAIL_PCIPLAN_POLICY_HPP
 
 #include <pciplan/detail/bits.hpp>
-#include <pciplan/planner/detail/bus_table.hpp>
 #include <pciplan/detail/config.hpp>
-#include <pciplan/planner/detail/planning.hpp>
 #include <pciplan/detail/vectors.hpp>
+#include <pciplan/planner/detail/bus_table.hpp>
+#include <pciplan/planner/detail/chipset.hpp>
+#include <pciplan/planner/detail/finishing.hpp>
+#include <pciplan/planner/detail/input_checks.hpp>
+#include <pciplan/planner/detail/pciplan_bus_ranges.hpp>
+#include <pciplan/planner/detail/pciplan_growth.hpp>
+#include <pciplan/planner/detail/pciplan_spares.hpp>
+#include <pciplan/planner/detail/planning_state.hpp>
 
 #include <algorithm>
-#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <string_view>
 #include <vector>
 
 namespace pciplan::inline v0::detail {
 
+/// The pciplan policy: the shared steps (checks, chipset, finishing) around its own —
+/// routes, placement of requests (here), topology growth (pciplan_growth.hpp), spares
+/// (pciplan_spares.hpp), expander busNr ranges (pciplan_bus_ranges.hpp), I/O warnings.
 template <MachineType M, class Policy>
 class pciplan_planner {
  public:
-  constexpr explicit pciplan_planner(planning<M>& p) : p_(p) {}
+  constexpr explicit pciplan_planner(planning<M>& p) : p_(p), g_(p) {}
 
   constexpr result<topology_plan> run() {
     p_.max_index = Policy::max_index;
-    if (!p_.check_requests() || !p_.check_controllers() || !route()) return p_.failure;
+    if (!check_requests(p_) || !check_controllers(p_) || !route()) return p_.failure();
     if constexpr (has_pci_v<M>) {
-      p_.role = p_.find_roles(true);
-      refill(p_.chipset_slot, p_.requests.size(), -1);
-      if (!build_table() || !reserve_existing() || !p_.chipset(t_, false, nullptr) || !place_given_controllers() ||
-          !place_requests() || !add_spares() || !partition_expanders()) {
-        return p_.failure;
+      if (!g_.build_table() || !reserve_existing() || !chipset() || !g_.place_given_controllers() ||
+          !place_requests()) {
+        return p_.failure();
       }
+      add_spares(g_);
+      if (!partition_expanders(g_)) return p_.failure();
       add_warnings();
     }
-    return p_.finish();
+    return finish(p_);
   }
 
  private:
   planning<M>& p_;
-  bus_table t_;
-
-  struct zone_info {
-    int numa = -1;
-    unsigned host = 0;  // the bus that takes its ports or devices: the root, an expander, a PHB
-  };
-  std::vector<zone_info> zones_;              // NUMA zones; the main zone (-1) is hosted by bus 0
-  std::vector<std::uint16_t> domain_;         // by controller index: its guest PCI domain
-  std::vector<unsigned> domain_buses_;        // by domain: bus numbers used
-  unsigned next_index_ = 1;
-  unsigned phbs_ = 0;                         // pseries PHBs (target index limit 31)
-
-  enum pack_kind : unsigned { root_pack = 0, pci_pack = 1, port_pack = 2 };
-  struct open_pack {
-    bool open = false;
-    unsigned bus = 0;
-    unsigned slot = 0;
-  };
-  std::vector<std::array<open_pack, 3>> packs_;  // by zone + 1
+  pciplan_growth<M, Policy> g_;
 
   static constexpr bool pcie = has_pcie_root_v<M>;
-  static constexpr bool pseries = machine_traits<M>::multiple_roots;
   static constexpr bool x86 = machine_traits<M>::arch == "x86_64";
-  static constexpr connect_set port_need = connect::pcie_endpoint | connect::auto_assign | connect::hotpluggable;
+  /// A video pinned somewhere else is no primary video.
+  static constexpr role_rules chipset_rules{.pinned_video_is_primary = false};
 
   // ---- transports -----------------------------------------------------------------
 
@@ -114,410 +106,29 @@ class pciplan_planner {
     return true;
   }
 
-  // ---- the table ------------------------------------------------------------------
-
-  [[nodiscard]] constexpr std::uint16_t domain_of(unsigned index) const noexcept {
-    return index < domain_.size() ? domain_[index] : 0;
-  }
-
-  /// Builds the bus table from the given controllers: zones from NUMA-bound expanders
-  /// and PHBs, domains from PHBs, bus numbers counted per domain. Hot-pluggable buses are
-  /// the ones QEMU hot-plugs into (bus_hotpluggable: never a pxb, so hot-pluggable
-  /// devices of a NUMA node on pc go behind a pci-bridge on it).
-  constexpr bool build_table() {
-    // room for the usual case (a controller per device, the spares) without regrowing
-    const std::size_t expect = p_.controllers.size() + std::min<std::size_t>(p_.requests.size(), 512) +
-                               p_.options.spare_ports + 8;
-    p_.controllers.reserve(expect);
-    t_.buses.reserve(expect);
-    const auto& cs = p_.controllers;
-    next_index_ = cs.back().index.value + 1u;
-    for (std::size_t k = 0; k != cs.size(); ++k) {
-      grow_to(p_.index_position, cs[k].index.value + 1u, -1);
-      p_.index_position[cs[k].index.value] = static_cast<int>(k);
-    }
-    refill(domain_, next_index_, std::uint16_t{0});
-    std::vector<int> zone_of = filled(next_index_, -1);
-    // parents before children: resolve domains and zones by walking up (addresses may
-    // name larger indexes, so resolve lazily with a bounded walk)
-    for (const controller& c : cs) {
-      if (c.kind->is_root()) {
-        if (pseries) {
-          domain_[c.index.value] = static_cast<std::uint16_t>(phbs_++);
-          if (c.numa_node >= 0) {
-            zones_.push_back(zone_info{c.numa_node, c.index.value});
-            zone_of[c.index.value] = static_cast<int>(zones_.size() - 1);
-          }
-        }
-        continue;
-      }
-      if (c.kind->role == controller_role::expander && c.numa_node >= 0) {
-        zones_.push_back(zone_info{c.numa_node, c.index.value});
-        zone_of[c.index.value] = static_cast<int>(zones_.size() - 1);
-      }
-    }
-    for (const controller& c : cs) {
-      // walk to the root: the first zone met wins, the root's domain is the domain
-      unsigned at = c.index.value;
-      int zone = zone_of[at];
-      for (unsigned hops = 0; hops != cs.size() + 1; ++hops) {
-        const controller* x = p_.find(controller_index{static_cast<std::uint16_t>(at)});
-        if (x == nullptr || x->kind->is_root() || !x->has_address) break;
-        at = x->libvirt_address.bus.value;
-        if (zone < 0 && at < zone_of.size()) zone = zone_of[at];
-      }
-      if (at < domain_.size()) domain_[c.index.value] = domain_[at];
-      zone_of[c.index.value] = zone;
-    }
-    refill(domain_buses_, pseries ? 32u : 1u, 0u);
-    for (const controller& c : cs) {
-      if (!c.has_address && !c.kind->is_root()) continue;  // counted once placed
-      domain_buses_[domain_of(c.index.value)] += c.kind->bus_numbers;
-      const bool locked = pseries && c.index.value == 0;
-      t_.define(c.index.value, *c.kind, bus_hotpluggable(*c.kind, c.hotplug), zone_of[c.index.value], 0, locked);
-    }
-    for (const controller& c : cs) {
-      if (!c.has_address && !c.kind->is_root()) {
-        t_.define(c.index.value, *c.kind, bus_hotpluggable(*c.kind, c.hotplug), zone_of[c.index.value], 0, false);
-      }
-    }
-    refill(packs_, zones_.size() + 1, std::array<open_pack, 3>{});
-    return true;
-  }
-
-  constexpr bool reserve_given(controller_address a, connect_set need, unsigned group, const subject& who) {
-    switch (t_.check_given(a.bus.value, a.slot, a.function, need)) {
-      case errc::none: break;
-      case errc::no_such_bus: return p_.fail(errc::no_such_bus, who, "has an address on a bus (controller index) that does not exist");
-      case errc::incompatible_bus: return p_.fail(errc::incompatible_bus, who, "has an address on a bus that does not take it");
-      case errc::slot_not_usable: return p_.fail(errc::slot_not_usable, who, "has an address on a slot its bus does not have");
-      case errc::address_in_use: return p_.fail(errc::address_in_use, who, "has an address that is already in use");
-      default: return p_.fail(errc::function_out_of_range, who, "has an address with a function above 7");
-    }
-    t_.reserve(a.bus.value, a.slot, a.function, need, group, true);
-    return true;
-  }
+  // ---- given addresses and the chipset ----------------------------------------------
 
   constexpr bool reserve_existing() {
     for (const controller& c : p_.controllers) {
       if (c.kind->is_root() || !c.has_address) continue;
-      if (!reserve_given(c.libvirt_address, p_.need_of(c), 0, c)) return false;
+      if (!reserve_given(p_, g_.table, c.libvirt_address, p_.need_of(c), 0, c)) return false;
     }
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
       if (p_.routes[i].kind != placement_kind::pci || r.fixed != address_kind::full) continue;
-      if (!reserve_given(r.libvirt_address, p_.routes[i].need, 0, r.name)) return false;
+      if (!reserve_given(p_, g_.table, r.libvirt_address, p_.routes[i].need, 0, r.name)) return false;
       p_.place(i, r.libvirt_address, rule::given_address);
     }
     return true;
   }
 
-  /// Given controllers without an address take the lowest slot that takes them, on a
-  /// bus already connected to a root: never on a bus below themselves (a switch upstream
-  /// port given with its downstream ports would otherwise sit on one of them). They are
-  /// placed in order, in passes, each pass placing those whose bus is now connected; when
-  /// a pass places none, the first one a PCIe port takes gets a new port, as a device
-  /// would.
-  constexpr bool place_given_controllers() {
-    constexpr unsigned unattached = ~0u;  // an isolation group no search asks for
-    std::vector<controller>& cs = p_.controllers;
-    std::size_t left = 0;
-    for (const controller& c : cs) {
-      if (c.kind->is_root() || c.has_address) continue;
-      t_.regroup(c.index.value, unattached);
-      ++left;
-    }
-    const auto settle = [&](std::size_t k, slot_choice s) {
-      controller& c = cs[k];
-      t_.reserve(s.bus, s.slot, s.function, p_.need_of(c), 0, false);
-      c.has_address = true;
-      c.libvirt_address = controller_address(0, s.bus, s.slot, s.function);
-      domain_[c.index.value] = domain_of(s.bus);
-      domain_buses_[domain_of(s.bus)] += c.kind->bus_numbers;
-      t_.regroup(c.index.value, 0);
-      --left;
-    };
-    const auto waiting = [&](std::size_t k) { return !cs[k].kind->is_root() && !cs[k].has_address; };
-    while (left != 0) {
-      bool placed = false;
-      for (std::size_t k = 0; k != cs.size(); ++k) {
-        if (!waiting(k)) continue;
-        const slot_choice s = t_.find(p_.need_of(cs[k]));
-        if (!s.found) continue;
-        settle(k, s);
-        placed = true;
-      }
-      if (placed) continue;
-      std::size_t first = cs.size();
-      for (std::size_t k = 0; k != cs.size() && first == cs.size(); ++k) {
-        if (waiting(k) && has_pcie_root_v<M> && descriptor_of<pcie_root_port>.accepts.contains(p_.need_of(cs[k]))) {
-          first = k;
-        }
-      }
-      if (first == cs.size()) {
-        for (std::size_t k = 0; k != cs.size(); ++k) {
-          if (waiting(k)) return p_.fail(errc::no_free_slot, cs[k], "finds no free slot that takes it");
-        }
-      }
-      const controller who = cs[first];  // adding a port may move the vector
-      const long port = new_port(-1, who, 0);
-      if (port < 0) return false;
-      settle(first, slot_choice{true, static_cast<unsigned>(port), 0, 0});
-    }
+  /// The chipset positions, taken at once (a primary video whose position is taken is
+  /// placed in the normal order).
+  constexpr bool chipset() {
+    const chipset_outcome seen = reserve_chipset(p_, g_.table, find_chipset_roles(p_, chipset_rules));
+    if (!seen.ok) return false;
+    take_chipset_seats(p_, seen);
     return true;
-  }
-
-  // ---- adding controllers ---------------------------------------------------------
-
-  [[nodiscard]] constexpr bool budget(std::uint16_t domain, unsigned buses) const noexcept {
-    return domain_buses_[domain] + buses <= 256;
-  }
-
-  /// Adds a controller of `kind` at `at`; its bus joins `zone`. Returns its index, or
-  /// -1 after recording the error (for `who`).
-  constexpr long add(const controller_descriptor& kind, slot_choice at, int zone, const subject& who,
-                     unsigned group = 0) {
-    if (next_index_ > Policy::max_index) {
-      p_.fail(errc::controller_index_exhausted, who, "needs a new controller, and every controller index is in use");
-      return -1;
-    }
-    const std::uint16_t domain = domain_of(at.bus);
-    if (!budget(domain, kind.bus_numbers)) {
-      p_.fail(errc::bus_numbers_exhausted, who,
-              "needs a new bus, and all 256 bus numbers of its PCI domain are in use");
-      return -1;
-    }
-    const auto index = static_cast<std::uint16_t>(next_index_++);
-    {
-      controller& c = p_.controllers.emplace_back();  // filled in place: no copy of a fresh temporary
-      c.index = controller_index{index};
-      c.kind = &kind;
-      c.has_address = true;
-      c.libvirt_address.bus = controller_index{static_cast<std::uint16_t>(at.bus)};  // field by field: see fill_guest_addresses
-      c.libvirt_address.slot = static_cast<std::uint8_t>(at.slot);
-      c.libvirt_address.function = static_cast<std::uint8_t>(at.function);
-      c.added = true;
-    }
-    grow_to(p_.index_position, index + 1u, -1);
-    p_.index_position[index] = static_cast<int>(p_.controllers.size() - 1);
-    t_.reserve(at.bus, at.slot, at.function, kind.connects_as, t_.buses[at.bus].group, false);
-    t_.define(index, kind, bus_hotpluggable(kind, toggle::on), zone, group);
-    grow_to(domain_, index + 1u, std::uint16_t{0});
-    domain_[index] = domain;
-    domain_buses_[domain] += kind.bus_numbers;
-    return index;
-  }
-
-  /// A new pseries PHB: a root bus in a PCI domain of its own.
-  constexpr long add_phb(int numa, const subject& who) {
-    if (phbs_ >= 31) {
-      p_.fail(errc::no_free_slot, who, "needs a new PHB, and the machine already has 31");
-      return -1;
-    }
-    if (next_index_ > Policy::max_index) {
-      p_.fail(errc::controller_index_exhausted, who, "needs a new controller, and every controller index is in use");
-      return -1;
-    }
-    controller c = make_controller<spapr_pci_host_bridge>(next_index_++);
-    c.added = true;
-    c.numa_node = numa;
-    p_.controllers.push_back(c);
-    grow_to(p_.index_position, c.index.value + 1u, -1);
-    p_.index_position[c.index.value] = static_cast<int>(p_.controllers.size() - 1);
-    const std::uint16_t domain = static_cast<std::uint16_t>(phbs_++);
-    grow_to(domain_, c.index.value + 1u, std::uint16_t{0});
-    domain_[c.index.value] = domain;
-    domain_buses_[domain] = 1;
-    int zone = -1;
-    if (numa >= 0) {
-      zones_.push_back(zone_info{numa, c.index.value});
-      packs_.push_back({});
-      zone = static_cast<int>(zones_.size() - 1);
-    }
-    t_.define(c.index.value, descriptor_of<spapr_pci_host_bridge>, true, zone);
-    return c.index.value;
-  }
-
-  [[nodiscard]] constexpr unsigned host_of(int zone) const noexcept {
-    return zone < 0 ? 0u : zones_[static_cast<std::size_t>(zone)].host;
-  }
-
-  /// The zone of NUMA node `n`, adding its expander (or PHB) when there is none yet.
-  constexpr int zone_for(int numa, const subject& who) {
-    if (numa < 0) return -1;
-    for (std::size_t z = 0; z != zones_.size(); ++z) {
-      if (zones_[z].numa == numa) return static_cast<int>(z);
-    }
-    if constexpr (pseries) {
-      const long phb = add_phb(numa, who);
-      return phb < 0 ? -2 : static_cast<int>(zones_.size() - 1);
-    } else {
-      const controller_descriptor* kind = nullptr;
-      if constexpr (decltype(boost::hana::contains(machine_traits<M>::expanders,
-                                                   boost::hana::type_c<pcie_expander_bus>))::value) {
-        kind = &descriptor_of<pcie_expander_bus>;
-      } else if constexpr (decltype(boost::hana::contains(machine_traits<M>::expanders,
-                                                          boost::hana::type_c<pci_expander_bus>))::value) {
-        kind = &descriptor_of<pci_expander_bus>;
-      }
-      if (kind == nullptr) {
-        p_.fail(errc::numa_unsupported, who,
-                "belongs to a NUMA node, but the machine type has no expander bus to bind a node to");
-        return -2;
-      }
-      const slot_choice s = t_.choose_slot(0, false, -1);
-      if (!s.found) {
-        p_.fail(errc::no_free_slot, who, "needs an expander bus for its NUMA node, and the root bus has no free slot");
-        return -2;
-      }
-      const int zone = static_cast<int>(zones_.size());
-      zones_.push_back(zone_info{numa, 0});
-      packs_.push_back({});
-      const long x = add(*kind, slot_choice{true, 0, s.slot, 0}, zone, who);
-      if (x < 0) return -2;
-      zones_.back().host = static_cast<unsigned>(x);
-      p_.controllers.back().numa_node = numa;
-      return zone;
-    }
-  }
-
-  // ---- (B) hot-pluggable PCIe ports -------------------------------------------------
-
-  /// Root-port functions left on bus `host`: 8 per empty slot, plus the free functions
-  /// of slots already packed with root ports.
-  [[nodiscard]] constexpr unsigned port_room(unsigned host) const noexcept {
-    const bus_state& b = t_.buses[host];
-    if ((b.empty & (b.empty - 1)) != 0) return 16;  // two empty slots: plenty (the callers ask for 0, 1 or more)
-    unsigned n = b.empty != 0 ? 8u : 0u;  // one empty slot at most here
-    for (std::uint32_t m = b.aggregate_room; m != 0; m &= m - 1) {
-      n += 8u - bit_count(b.used[static_cast<unsigned>(std::countr_zero(m))]);
-    }
-    return n;
-  }
-
-  /// An empty hot-pluggable PCIe port in `zone`: an existing one, else a new one.
-  constexpr long take_port(int zone, const subject& who) {
-    const slot_choice s = t_.find(port_need, 0, -1, zone);
-    if (s.found) return s.bus;
-    return new_port(zone, who, 0);
-  }
-
-  /// Adds a port: a root port while more than one root-port function is left; at the
-  /// last one, a root port with a switch below it; then downstream ports of switches
-  /// (the last slot of a switch carrying the next switch).
-  constexpr long new_port(int zone, const subject& who, unsigned group) {
-    const unsigned host = host_of(zone);
-    const std::uint16_t domain = domain_of(host);
-    const unsigned room = port_room(host);
-    if (room >= 2 || (room == 1 && !budget(domain, 3))) {
-      const slot_choice s = t_.choose_slot(host, true, -1);
-      return add(descriptor_of<pcie_root_port>, slot_choice{true, host, s.slot, s.function}, zone, who, group);
-    }
-    if (room == 1) {
-      const slot_choice s = t_.choose_slot(host, true, -1);
-      const long rp = add(descriptor_of<pcie_root_port>, slot_choice{true, host, s.slot, s.function}, zone, who);
-      if (rp < 0) return -1;
-      return add_switch(static_cast<unsigned>(rp), zone, who, group);
-    }
-    const slot_choice up = t_.find(connect::pcie_switch_downstream_port, 0, -1, zone);
-    if (!up.found) {
-      if (!budget(domain, 1)) {
-        p_.fail(errc::bus_numbers_exhausted, who,
-                "needs a hot-pluggable PCIe port; the root bus has no free slot and all 256 bus numbers are in use");
-      } else {
-        p_.fail(errc::no_free_slot, who,
-                "needs a hot-pluggable PCIe port; the root bus has no free slot and every switch is full");
-      }
-      return -1;
-    }
-    const slot_choice at{true, up.bus, up.slot, 0};
-    if (bit_count(t_.buses[up.bus].empty) == 1 && budget(domain, 3)) {
-      const long dp = add(descriptor_of<pcie_switch_downstream_port>, at, zone, who);
-      if (dp < 0) return -1;
-      return add_switch(static_cast<unsigned>(dp), zone, who, group);
-    }
-    return add(descriptor_of<pcie_switch_downstream_port>, at, zone, who, group);
-  }
-
-  /// A switch below port `port`: its upstream port and a first downstream port.
-  constexpr long add_switch(unsigned port, int zone, const subject& who, unsigned group) {
-    const long up = add(descriptor_of<pcie_switch_upstream_port>, slot_choice{true, port, 0, 0}, zone, who);
-    if (up < 0) return -1;
-    return add(descriptor_of<pcie_switch_downstream_port>, slot_choice{true, static_cast<unsigned>(up), 0, 0}, zone,
-               who, group);
-  }
-
-  // ---- (A) conventional PCI slots -----------------------------------------------------
-
-  /// An empty slot on a conventional PCI bus in `zone` (hot-pluggable when asked). The
-  /// last free slot where a bridge could go gets a pci-bridge first, so the topology
-  /// can always grow.
-  constexpr slot_choice take_pci_slot(int zone, bool hotplug, const subject& who) {
-    const connect_set need = connect::pci_endpoint | connect::auto_assign |
-                             (hotplug ? connect::hotpluggable : connect_set{});
-    slot_choice s = t_.find(need, 0, -1, zone);
-    if (s.found) {
-      const bool bridge_here = t_.buses[s.bus].flags.intersects(connect::pci_bridge);
-      if (bridge_here && t_.free_slots(connect::pci_bridge, zone) == 1 && budget(domain_of(s.bus), 1) &&
-          next_index_ <= Policy::max_index) {
-        const long br = add(descriptor_of<pci_bridge>, slot_choice{true, s.bus, s.slot, 0}, zone, who);
-        if (br < 0) return {};
-        return t_.choose_slot(static_cast<std::size_t>(br), false, -1);
-      }
-      return s;
-    }
-    // grow: a bridge where one fits, else a new way in
-    const slot_choice b = t_.find(connect::pci_bridge, 0, -1, zone);
-    if (b.found && budget(domain_of(b.bus), 1)) {
-      const long br = add(descriptor_of<pci_bridge>, slot_choice{true, b.bus, b.slot, 0}, zone, who);
-      if (br < 0) return {};
-      return t_.choose_slot(static_cast<std::size_t>(br), false, -1);
-    }
-    if constexpr (pcie) {
-      const long port = take_port(zone, who);
-      if (port < 0) return {};
-      const long br = add(descriptor_of<pcie_to_pci_bridge>, slot_choice{true, static_cast<unsigned>(port), 0, 0},
-                          zone, who);
-      if (br < 0) return {};
-      return t_.choose_slot(static_cast<std::size_t>(br), false, -1);
-    } else if constexpr (pseries) {
-      if (zone < 0) {
-        const long phb = add_phb(-1, who);
-        if (phb < 0) return {};
-        return t_.choose_slot(static_cast<std::size_t>(phb), false, -1);
-      }
-    }
-    if (!p_.failed) {
-      p_.fail(errc::no_free_slot, who, "needs a conventional PCI slot, and no bus has one or room for a new bridge");
-    }
-    return {};
-  }
-
-  // ---- packed functions for devices that need no hotplug ------------------------------
-
-  /// One function of a packed multifunction slot of kind `k` in `zone`.
-  constexpr slot_choice take_packed(int zone, pack_kind k, const subject& who) {
-    open_pack& op = packs_[static_cast<std::size_t>(zone + 1)][k];
-    if (op.open && t_.buses[op.bus].used[op.slot] != 0xff) {
-      return slot_choice{true, op.bus, op.slot,
-                         static_cast<unsigned>(std::countr_one(t_.buses[op.bus].used[op.slot]))};
-    }
-    op.open = false;
-    slot_choice s{};
-    if (k == root_pack) {
-      // the highest empty root slot, keeping one empty root slot for ports
-      const std::uint32_t empty = t_.buses[0].empty;
-      if (bit_count(empty) < 2) return {};
-      s = slot_choice{true, 0, 31u - static_cast<unsigned>(std::countl_zero(empty)), 0};
-    } else if (k == pci_pack) {
-      s = take_pci_slot(zone, false, who);
-    } else {
-      const long port = take_port(zone, who);
-      if (port >= 0) s = slot_choice{true, static_cast<unsigned>(port), 0, 0};
-    }
-    if (!s.found) return {};
-    op = open_pack{true, s.bus, s.slot};
-    return s;
   }
 
   // ---- placing requests -----------------------------------------------------------
@@ -536,7 +147,7 @@ class pciplan_planner {
     // devices would otherwise fill
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
-      if (!p_.done[i] && r.numa >= 0 && zone_for(r.numa, r.name) < -1) return false;
+      if (!p_.done[i] && r.numa >= 0 && g_.zone_for(r.numa, r.name) < -1) return false;
     }
     std::vector<std::size_t> order;
     order.reserve(p_.requests.size());
@@ -578,45 +189,45 @@ class pciplan_planner {
     const connect_set need = p_.routes[i].need;
     if (r.fixed == address_kind::bus) {
       const std::size_t bus = r.libvirt_address.bus.value;
-      if (!t_.exists(bus)) return p_.fail(errc::no_such_bus, r.name, "names a bus (controller index) that does not exist");
-      if (t_.check_given(bus, 0, 0, need) == errc::incompatible_bus) {
+      if (!g_.table.exists(bus)) return p_.fail(errc::no_such_bus, r.name, "names a bus (controller index) that does not exist");
+      if (g_.table.check_given(bus, 0, 0, need) == errc::incompatible_bus) {
         return p_.fail(errc::incompatible_bus, r.name, "names a bus that does not take it");
       }
-      const slot_choice s = t_.choose_slot(bus, false, -1);
+      const slot_choice s = g_.table.choose_slot(bus, false, -1);
       if (!s.found) return p_.fail(errc::no_free_slot, r.name, "names a bus that has no free slot");
       return put(i, s, need, rule::given_bus);
     }
     if (r.fixed == address_kind::domain && r.libvirt_address.domain != 0) return place_in_domain(i, need);
-    const int zone = zone_for(r.numa, r.name);
+    const int zone = g_.zone_for(r.numa, r.name);
     if (zone < -1) return false;
     const rule numa_rule = rule::numa_expander;
     if (r.device.integrated) {
-      const slot_choice s = t_.find(need);
+      const slot_choice s = g_.table.find(need);
       if (!s.found) return p_.fail(errc::no_free_slot, r.name, "is an integrated endpoint, and the root bus is full");
       return put(i, s, need, rule::integrated_endpoint);
     }
     const link_kind link = link_of(r);
     if (r.hotplug_need == hotplug::required) {
       if (pcie && link != link_kind::conventional) {
-        const long port = take_port(zone, r.name);
+        const long port = g_.take_port(zone, r.name);
         if (port < 0) return false;
         mark_io(static_cast<unsigned>(port));
         return put(i, slot_choice{true, static_cast<unsigned>(port), 0, 0}, need,
                    zone >= 0 ? numa_rule : rule::hotplug_port);
       }
-      const slot_choice s = take_pci_slot(zone, true, r.name);
+      const slot_choice s = g_.take_pci_slot(zone, true, r.name);
       if (!s.found) return false;
       return put(i, s, need, zone >= 0 ? numa_rule : rule::conventional_slot);
     }
     // no hotplug: integrated on the root bus, else a packed function
     if (pcie && zone < 0) {
-      const slot_choice s = take_packed(zone, root_pack, r.name);
+      const slot_choice s = g_.take_packed(zone, pack_kind::root, r.name);
       if (s.found) return put(i, s, need | connect::integrated, rule::integrated_endpoint);
     }
-    const pack_kind k = (pcie && (link == link_kind::express || zone_is_pcie(zone))) ? port_pack : pci_pack;
-    const slot_choice s = take_packed(zone, k, r.name);
+    const pack_kind k = (pcie && (link == link_kind::express || g_.zone_is_pcie(zone))) ? pack_kind::port : pack_kind::pci;
+    const slot_choice s = g_.take_packed(zone, k, r.name);
     if (!s.found) {
-      if (!p_.failed) p_.fail(errc::no_free_slot, r.name, "needs no hotplug, and no slot is left to pack it into");
+      if (!p_.failed()) p_.fail(errc::no_free_slot, r.name, "needs no hotplug, and no slot is left to pack it into");
       return false;
     }
     return put(i, s, need, zone >= 0 ? numa_rule : rule::packed_function);
@@ -636,18 +247,13 @@ class pciplan_planner {
     if (phb < 0) {
       return p_.fail(errc::no_such_bus, r.name, "names a PCI domain that no given PHB provides (by its targetIndex)");
     }
-    const std::uint16_t domain = domain_of(static_cast<unsigned>(phb));
-    for (std::size_t b = 0; b != t_.size(); ++b) {
-      if (domain_of(static_cast<unsigned>(b)) != domain || !t_.accepts(b, need)) continue;
-      const slot_choice s = t_.choose_slot(b, need.intersects(connect::aggregate_slot), -1);
+    const std::uint16_t domain = g_.domain_of(static_cast<unsigned>(phb));
+    for (std::size_t b = 0; b != g_.table.size(); ++b) {
+      if (g_.domain_of(static_cast<unsigned>(b)) != domain || !g_.table.accepts(b, need)) continue;
+      const slot_choice s = g_.table.choose_slot(b, need.intersects(connect::aggregate_slot), -1);
       if (s.found) return put(i, s, need, rule::given_domain);
     }
     return p_.fail(errc::no_free_slot, r.name, "names a PCI domain that has no free slot left for it");
-  }
-
-  /// Whether a zone's expander takes only PCIe ports (pxb-pcie).
-  [[nodiscard]] constexpr bool zone_is_pcie(int zone) const noexcept {
-    return zone >= 0 && !t_.buses[host_of(zone)].flags.intersects(connect::pci_endpoint);
   }
 
   /// A multifunction group (members at their functions) or an isolation group (members
@@ -669,7 +275,7 @@ class pciplan_planner {
         }
       }
     }
-    const int zone = zone_for(first.numa, first.name);
+    const int zone = g_.zone_for(first.numa, first.name);
     if (zone < -1) return false;
     bool conventional = false;
     bool hotplug_needed = false;
@@ -679,13 +285,13 @@ class pciplan_planner {
     }
     slot_choice s{};
     if (pcie && !conventional && (hotplug_needed || isolation)) {
-      const long port = isolation ? new_port(zone, first.name, first.isolation) : take_port(zone, first.name);
+      const long port = isolation ? g_.new_port(zone, first.name, first.isolation) : g_.take_port(zone, first.name);
       if (port < 0) return false;
       s = slot_choice{true, static_cast<unsigned>(port), 0, 0};
-    } else if (pcie && zone < 0 && !hotplug_needed && bit_count(t_.buses[0].empty) >= 2) {
-      s = slot_choice{true, 0, 31u - static_cast<unsigned>(std::countl_zero(t_.buses[0].empty)), 0};
+    } else if (pcie && zone < 0 && !hotplug_needed && bit_count(g_.table.buses[0].empty) >= 2) {
+      s = slot_choice{true, 0, 31u - static_cast<unsigned>(std::countl_zero(g_.table.buses[0].empty)), 0};
     } else {
-      s = take_pci_slot(zone, hotplug_needed, first.name);
+      s = g_.take_pci_slot(zone, hotplug_needed, first.name);
       if (!s.found) return false;
     }
     const rule why = isolation ? rule::isolation_group : rule::multifunction_group;
@@ -702,165 +308,24 @@ class pciplan_planner {
   /// Reserves a slot for request i. The bus keeps its isolation group: in this policy a
   /// group owns a bus only when the planner made a port for it.
   constexpr bool put(std::size_t i, slot_choice s, connect_set need, rule why) {
-    t_.reserve(s.bus, s.slot, s.function, need, t_.buses[s.bus].group, false);
+    g_.table.reserve(s.bus, s.slot, s.function, need, g_.table.buses[s.bus].group, false);
     p_.place(i, controller_address(0, s.bus, s.slot, s.function), why);
     return true;
   }
+
+  // ---- the I/O window -------------------------------------------------------------
 
   /// On q35 a hot-pluggable root port reserves 4 KiB of I/O space; a port the planner
   /// added for a PCIe device, which needs no I/O, gets io-reserve=0 (qemu-rules (b) 25).
   constexpr void mark_io(unsigned port) {
     if constexpr (x86 && pcie) {
-      controller& c = p_.controllers[static_cast<std::size_t>(p_.position_of(controller_index{static_cast<std::uint16_t>(port)}))];
+      controller& c = p_.controllers[p_.position_of(controller_index{static_cast<std::uint16_t>(port)})];
       if (c.added && is_kind<pcie_root_port>(c.kind)) c.io_reserve_zero = true;
     }
   }
 
-  // ---- spares, bus numbers, warnings ------------------------------------------------
-
-  /// Empty hot-pluggable ports (PCIe machines) or slots (others) up to `spare_ports`.
-  constexpr bool add_spares() {
-    const unsigned want = p_.options.spare_ports;
-    if (want == 0) return true;
-    if constexpr (pcie) {
-      unsigned have = 0;
-      for (const controller& c : p_.controllers) {
-        const bus_state& b = t_.buses[c.index.value];
-        if (c.kind->role == controller_role::port && b.zone == -1 && b.group == 0 && b.empty != 0 &&
-            b.flags.contains(port_need)) {
-          ++have;
-        }
-      }
-      for (; have < want; ++have) {
-        if (new_port(-1, "spare port", 0) < 0) return short_of_spares(have);
-      }
-    } else {
-      unsigned have = 0;
-      for (const auto& c : t_.classes) {
-        if (c.group == 0 && c.zone == -1 && fits(connect::pci_endpoint | connect::auto_assign | connect::hotpluggable, c.flags, c.index0)) {
-          have += c.free_slots;
-        }
-      }
-      while (have < want) {
-        const slot_choice b = t_.find(connect::pci_bridge, 0, -1, -1);
-        if (!b.found) {
-          if constexpr (pseries) {
-            if (add_phb(-1, "spare slots") < 0) return short_of_spares(have);
-            have += descriptor_of<spapr_pci_host_bridge>.slots.count();
-            continue;
-          }
-          return short_of_spares(have);
-        }
-        if (add(descriptor_of<pci_bridge>, slot_choice{true, b.bus, b.slot, 0}, -1, "spare slots") < 0) {
-          return short_of_spares(have);
-        }
-        have += descriptor_of<pci_bridge>.slots.count() - 1;
-      }
-    }
-    return true;
-  }
-
-  /// Spares are best effort: when no more fit, the plan stands with a warning.
-  constexpr bool short_of_spares(unsigned have) {
-    p_.failed = false;
-    p_.failure = error{};
-    p_.warnings.push_back(warning{warning_code::spares_short,
-                                  "fewer spare hot-pluggable ports or slots fit than were asked for (no slot or "
-                                  "bus number left)",
-                                  have});
-    return true;
-  }
-
-  /// busNr for expanders without one: ranges from the top of the domain's bus numbers,
-  /// each rounded up to a multiple of 8 to leave room to grow (falling back to exact
-  /// sizes when that does not fit), all below any busNr already given; then a check that
-  /// every range holds its subtree and the main hierarchy fits below the lowest.
-  constexpr bool partition_expanders() {
-    std::vector<std::size_t> xs;
-    for (std::size_t k = 0; k != p_.controllers.size(); ++k) {
-      if (p_.controllers[k].kind->role == controller_role::expander) xs.push_back(k);
-    }
-    if (xs.empty()) return true;
-    // buses below each controller (itself included)
-    const std::size_t n = p_.controllers.size();
-    std::vector<unsigned> size = filled(n, 0u);
-    for (std::size_t k = 0; k != n; ++k) size[k] = p_.controllers[k].kind->bus_numbers;
-    for (std::size_t k = 0; k != n; ++k) {
-      const controller& c = p_.controllers[k];
-      if (c.kind->is_root() || c.kind->role == controller_role::expander) continue;
-      // add to every expander above it
-      unsigned at = c.libvirt_address.bus.value;
-      for (std::size_t hops = 0; hops != n; ++hops) {
-        const int pos = p_.position_of(controller_index{static_cast<std::uint16_t>(at)});
-        if (pos < 0) break;
-        const controller& up = p_.controllers[static_cast<std::size_t>(pos)];
-        if (up.kind->role == controller_role::expander) {
-          size[static_cast<std::size_t>(pos)] += c.kind->bus_numbers;
-          break;
-        }
-        if (up.kind->is_root()) break;
-        at = up.libvirt_address.bus.value;
-      }
-    }
-    for (unsigned round = 8; round >= 1; round = round == 8 ? 1 : 0) {
-      std::vector<int> busnr = filled(xs.size(), -1);
-      int limit = 256;
-      for (std::size_t x = 0; x != xs.size(); ++x) {
-        const int given = p_.controllers[xs[x]].bus_nr;
-        if (given >= 0 && given < limit) limit = given;
-      }
-      bool ok = true;
-      for (std::size_t x = 0; x != xs.size() && ok; ++x) {
-        const controller& c = p_.controllers[xs[x]];
-        if (c.bus_nr >= 0) {
-          busnr[x] = c.bus_nr;
-          continue;
-        }
-        const int want = static_cast<int>((size[xs[x]] + round - 1) / round * round);
-        if (limit - want < 1) ok = false;
-        else busnr[x] = limit -= want;
-      }
-      if (ok) ok = partitions_fit(xs, busnr, size);
-      if (ok) {
-        for (std::size_t x = 0; x != xs.size(); ++x) p_.controllers[xs[x]].bus_nr = busnr[x];
-        return true;
-      }
-      if (round == 1) break;
-    }
-    return p_.fail(errc::bus_numbers_exhausted, p_.controllers[xs.front()],
-                   "finds no busNr range that holds every bus below each expander and the main hierarchy below them");
-  }
-
-  [[nodiscard]] constexpr bool partitions_fit(const std::vector<std::size_t>& xs, const std::vector<int>& busnr,
-                                              const std::vector<unsigned>& size) const {
-    // per domain: main buses [0, main) below the lowest busNr; each range up to the next
-    std::vector<std::size_t> by;
-    for (std::size_t i = 0; i != xs.size(); ++i) by.push_back(i);
-    std::sort(by.begin(), by.end(), [&](std::size_t a, std::size_t b) { return busnr[a] < busnr[b]; });
-    unsigned main = 0;
-    for (const controller& c : p_.controllers) {
-      if (domain_of(c.index.value) != 0) continue;
-      bool below_expander = false;
-      unsigned at = c.index.value;
-      for (std::size_t hops = 0; hops != p_.controllers.size(); ++hops) {
-        const controller* x = p_.find(controller_index{static_cast<std::uint16_t>(at)});
-        if (x == nullptr || x->kind->is_root()) break;
-        if (x->kind->role == controller_role::expander) {
-          below_expander = true;
-          break;
-        }
-        at = x->libvirt_address.bus.value;
-      }
-      if (!below_expander) main += c.kind->bus_numbers;
-    }
-    if (main > static_cast<unsigned>(busnr[by.front()])) return false;
-    for (std::size_t i = 0; i != by.size(); ++i) {
-      const int end = i + 1 < by.size() ? busnr[by[i + 1]] : 256;
-      if (busnr[by[i]] + static_cast<int>(size[xs[by[i]]]) > end) return false;
-    }
-    return true;
-  }
-
+  /// Warnings when hot-pluggable root ports or PCI bridges want more I/O space than x86
+  /// has.
   constexpr void add_warnings() {
     if constexpr (x86) {
       unsigned io_ports = 0;
@@ -870,16 +335,16 @@ class pciplan_planner {
         if (is_kind<pci_bridge>(c.kind) || is_kind<pcie_to_pci_bridge>(c.kind)) ++bridges;
       }
       if (pcie && io_ports > 14) {
-        p_.warnings.push_back(warning{warning_code::io_window,
-                                      "more than 14 hot-pluggable root ports reserve 4 KiB of I/O space each; the "
-                                      "64 KiB window runs out and firmware leaves some ports without I/O",
-                                      io_ports});
+        p_.warn(warning_code::io_window,
+                "more than 14 hot-pluggable root ports reserve 4 KiB of I/O space each; the 64 KiB window runs out "
+                "and firmware leaves some ports without I/O",
+                io_ports);
       }
       if (bridges > 9) {
-        p_.warnings.push_back(warning{warning_code::io_window,
-                                      "more than 9 PCI bridges; each wants a 4 KiB I/O window, so devices behind "
-                                      "some bridges get no I/O space (their memory BARs still work)",
-                                      bridges});
+        p_.warn(warning_code::io_window,
+                "more than 9 PCI bridges; each wants a 4 KiB I/O window, so devices behind some bridges get no I/O "
+                "space (their memory BARs still work)",
+                bridges);
       }
     }
   }
