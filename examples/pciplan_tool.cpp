@@ -5,6 +5,8 @@
 #include <pciplan/pciplan.hpp>  // with qemu.hpp, tree.hpp, json.hpp and validate.hpp
 
 #include <cerrno>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -78,6 +80,23 @@ struct arguments {
   std::string file;
 };
 
+/// An option's number: decimal, or hexadecimal after 0x (at most 16 digits); blanks
+/// around it are ignored.
+std::optional<std::uint64_t> option_number(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  int base = 10;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    base = 16;
+    text.remove_prefix(2);
+  }
+  if (text.empty() || text.size() > 16) return std::nullopt;
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
 [[noreturn]] void usage_error(const std::string& what) {
   std::cerr << "pciplan: " << what << "\n(pciplan --help shows the usage)\n";
   std::exit(2);
@@ -127,7 +146,7 @@ arguments parse(int argc, char** argv) {
       a.format = v;
     } else if (s == "--spare-ports") {
       const std::string_view v = value();
-      const auto n = pciplan::libvirt::detail::parse_number(v);
+      const auto n = option_number(v);
       if (!n || *n > 1024) usage_error("--spare-ports needs a number from 0 to 1024, not '" + std::string(v) + "'");
       a.options.spare_ports = static_cast<int>(*n);
     } else if (s == "--explain") {

@@ -1,70 +1,32 @@
 // pciplan — libvirt/detail/xml.hpp: small pugixml helpers for the libvirt adapter.
 //
-// Numbers as libvirt writes them ("0x1f" or "31"), line numbers for messages, and
-// inserting elements so that the document keeps its indentation.
+// Numbers in attributes ("0x1f" or "31"), line numbers for messages, and inserting
+// elements so that the document keeps its indentation.
 #ifndef PCIPLAN_LIBVIRT_DETAIL_XML_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_XML_HPP
 
 #include <pciplan/detail/config.hpp>
-#include <pciplan/emit/detail/emit_text.hpp>
+#include <pciplan/detail/numbers.hpp>
+#include <pciplan/libvirt/input_error.hpp>
 
 #include <pugixml.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
-namespace pciplan::inline v0::libvirt {
-
-/// The input is not a domain pciplan can read: malformed or unsupported XML, an unknown
-/// machine, a bad attribute. `what()` names the element and the line where it can.
-class input_error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-}  // namespace pciplan::inline v0::libvirt
-
 namespace pciplan::inline v0::libvirt::detail {
 
-/// "0x1f", "31": a non-negative number as libvirt accepts it; nullopt when it is not one.
-[[nodiscard]] constexpr std::optional<std::uint64_t> parse_number(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  unsigned base = 10;
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-    base = 16;
-    s.remove_prefix(2);
-  }
-  if (s.empty() || s.size() > 16) return std::nullopt;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    unsigned d = 0;
-    if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
-    else if (base == 16 && c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
-    else if (base == 16 && c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
-    else return std::nullopt;
-    v = v * base + d;
-  }
-  return v;
-}
+using pciplan::detail::number_syntax;
 
-/// libvirt's number of a disk name: the letters after the prefix (hd, sd, vd, xvd,
-/// ubd) in base 26 with "a" = 0, "z" = 25, "aa" = 26; -1 when the name has none.
-[[nodiscard]] constexpr long disk_number(std::string_view dev) noexcept {
-  for (std::string_view prefix : {"xvd", "ubd", "hd", "sd", "vd"}) {
-    if (dev.substr(0, prefix.size()) == prefix) {
-      dev.remove_prefix(prefix.size());
-      break;
-    }
-  }
-  long n = 0;
-  std::size_t i = 0;
-  for (; i < dev.size() && i < 6 && dev[i] >= 'a' && dev[i] <= 'z'; ++i) n = (n + (i == 0 ? 0 : 1)) * 26 + (dev[i] - 'a');
-  return i == 0 ? -1 : n;
+/// A number in `syntax` with the blanks around it ignored; nullopt when it is not one.
+[[nodiscard]] constexpr std::optional<std::uint64_t> number_of(
+    std::string_view text, number_syntax syntax = number_syntax::decimal_or_hex) noexcept {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return pciplan::detail::parse_number(text, syntax);
 }
 
 /// Where a node starts in the input, as "line N" (1-based), or "" when unknown.
@@ -100,7 +62,7 @@ class locator {
                                                                    std::uint64_t hi) {
   const pugi::xml_attribute a = n.attribute(attr);
   if (!a) return std::nullopt;
-  const auto v = parse_number(a.value());
+  const auto v = number_of(a.value());
   if (!v) {
     at.fail(n, std::string("attribute ") + attr + "='" + a.value() + "' is not a number");
   }
@@ -112,9 +74,9 @@ class locator {
 }
 
 /// "0x1f", with at least `width` hex digits.
-[[nodiscard]] inline std::string hex(unsigned value, int width) {
+[[nodiscard]] inline std::string hex(unsigned value, unsigned width) {
   std::string s = "0x";
-  pciplan::detail::append_hex(s, value, static_cast<unsigned>(width));
+  pciplan::detail::append_hex(s, value, width);
   return s;
 }
 
@@ -193,12 +155,20 @@ inline void set_attribute(pugi::xml_node n, const char* name, std::string_view v
   a.set_value(value.data(), value.size());
 }
 
-/// Removes an element together with the blank text that indents it.
-inline void remove_element(pugi::xml_node n) {
-  pugi::xml_node parent = n.parent();
-  pugi::xml_node prev = n.previous_sibling();
-  if (prev && is_blank_text(prev)) parent.remove_child(prev);
-  parent.remove_child(n);
+/// Appends a new element to `<devices>` after the last child named `after_element` (or
+/// after the last emulator, disk or controller, or at the end), on a line of its own.
+inline pugi::xml_node insert_device_element(pugi::xml_node devices, const char* name, std::string_view after_element) {
+  pugi::xml_node anchor;
+  for (pugi::xml_node n = devices.first_child(); n; n = n.next_sibling()) {
+    if (n.type() == pugi::node_element && std::string_view(n.name()) == after_element) anchor = n;
+  }
+  if (!anchor) {
+    for (pugi::xml_node n = devices.first_child(); n; n = n.next_sibling()) {
+      const std::string_view el = n.name();
+      if (n.type() == pugi::node_element && (el == "emulator" || el == "disk" || el == "controller")) anchor = n;
+    }
+  }
+  return anchor ? insert_element_after(anchor, name) : append_element(devices, name);
 }
 
 }  // namespace pciplan::inline v0::libvirt::detail

@@ -1,0 +1,74 @@
+// pciplan — libvirt/detail/write_address.hpp: a placement's `<address>` element, as libvirt writes it.
+//
+// PCI in libvirt's form (bus = the index of the controller whose bus it is), with the
+// field widths libvirt uses (`domain='0x0000' bus='0x01' slot='0x00' function='0x0'`),
+// virtio-mmio, or CCW (`cssid='0xfe' ssid='0x0' devno='0x0002'`).
+#ifndef PCIPLAN_LIBVIRT_DETAIL_WRITE_ADDRESS_HPP
+#define PCIPLAN_LIBVIRT_DETAIL_WRITE_ADDRESS_HPP
+
+#include <pciplan/detail/config.hpp>
+#include <pciplan/detail/numbers.hpp>
+#include <pciplan/topology/topology_plan.hpp>
+#include <pciplan/vocabulary/address.hpp>
+#include <pciplan/libvirt/detail/xml.hpp>
+
+#include <pugixml.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace pciplan::inline v0::libvirt::detail {
+
+/// Appends `<address …/>` of a placement to `out`. `multifunction` is the value the
+/// element had ("on" and "off" are kept unless the plan sets multifunction='on').
+inline void append_address(std::string& out, const placement& p, std::string_view multifunction = {}) {
+  using pciplan::detail::append_hex;
+  if (p.kind == placement_kind::mmio) {
+    out += "<address type='virtio-mmio'/>";
+    return;
+  }
+  if (p.kind == placement_kind::ccw) {
+    out += "<address type='ccw' cssid='0xfe' ssid='0x0' devno='0x";
+    append_hex(out, p.transport, 4);
+    out += "'/>";
+    return;
+  }
+  const controller_address& ca = p.libvirt_address;
+  out += "<address type='pci' domain='0x";
+  append_hex(out, ca.domain, 4);
+  out += "' bus='0x";
+  append_hex(out, ca.bus.value, 2);
+  out += "' slot='0x";
+  append_hex(out, ca.slot, 2);
+  out += "' function='0x";
+  append_hex(out, ca.function, 1);
+  out += '\'';
+  if (p.multifunction) {
+    out += " multifunction='on'";
+  } else if (multifunction == "on" || multifunction == "off") {
+    out += " multifunction='";
+    out += multifunction;
+    out += '\'';
+  }
+  out += "/>";
+}
+
+/// Writes the `<address>` of a placement into element `n`, in place of the one it had
+/// (keeping that one's `multifunction` unless the plan sets it), else as its last child.
+inline void write_address(pugi::xml_node n, const placement& p) {
+  const pugi::xml_node old = n.child("address");
+  const std::string_view mf = old.attribute("multifunction").value();
+  std::string text;
+  append_address(text, p, mf);
+  if (old) {
+    pugi::xml_node fresh = parse_element(n, text);
+    n.insert_move_before(fresh, old);
+    n.remove_child(old);
+  } else {
+    place_last(n, parse_element(n, text));
+  }
+}
+
+}  // namespace pciplan::inline v0::libvirt::detail
+
+#endif  // PCIPLAN_LIBVIRT_DETAIL_WRITE_ADDRESS_HPP
