@@ -80,6 +80,18 @@ struct arguments {
   std::string file;
 };
 
+/// The exit status of a failure (the usage text's "exit status" table): 1 when the
+/// domain is sound but does not fit, 2 when it is not a readable or consistent domain.
+int exit_status(pciplan::libvirt::failure f) {
+  switch (f) {
+    case pciplan::libvirt::failure::none: return 0;
+    case pciplan::libvirt::failure::planning_capacity: return 1;
+    case pciplan::libvirt::failure::input:
+    case pciplan::libvirt::failure::planning_conflict: return 2;
+  }
+  return 2;
+}
+
 /// An option's number: decimal, or hexadecimal after 0x (at most 16 digits); blanks
 /// around it are ignored.
 std::optional<std::uint64_t> option_number(std::string_view text) {
@@ -252,7 +264,7 @@ int main(int argc, char** argv) {
     const pciplan::result<pciplan::topology_plan> plan = d.plan(a.options.policy);
     if (!plan) {
       std::cerr << "pciplan: " << source << ": " << plan.error() << '\n';
-      return pciplan::libvirt::status_of(plan.error().code);
+      return exit_status(pciplan::libvirt::failure_of(plan.error().code));
     }
     std::string out;
     std::string comment = "# ";
@@ -293,6 +305,6 @@ int main(int argc, char** argv) {
     return std::cout ? 0 : 2;
   } catch (const pciplan::libvirt::input_error& e) {
     std::cerr << "pciplan: " << source << ": " << e.what() << '\n';
-    return 2;
+    return exit_status(pciplan::libvirt::failure::input);
   }
 }

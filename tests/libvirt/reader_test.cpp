@@ -274,21 +274,22 @@ TEST_CASE("bad input names the element and the line", "[libvirt][reader][errors]
              Catch::Contains("<address> at line 8: unknown address type 'pcie' (expected one of pci, drive,"));
 }
 
-TEST_CASE("planning errors carry the exit status they deserve", "[libvirt][reader][errors]") {
+TEST_CASE("planning errors say which kind of failure they are", "[libvirt][reader][errors]") {
+  using pciplan::libvirt::failure;
   using pciplan::libvirt::plan_domain_xml;
-  SECTION("contradicting constraints: 2") {
+  SECTION("contradicting constraints: a conflict (the tool's exit status 2)") {
     const auto out = plan_domain_xml(make_domain(
         "    <interface type='user'><model type='e1000'/><alias name='ua-n'/></interface>\n", "q35", "x86_64",
         "  <metadata><p:plan xmlns:p='urn:pciplan:plan:1'><p:device alias='ua-n' link='pcie'/></p:plan></metadata>\n"));
-    CHECK(out.status == 2);
+    CHECK(out.failed == failure::planning_conflict);
     CHECK_THAT(out.message, Catch::Contains("ua-n"));
     CHECK(out.xml.empty());
   }
-  SECTION("no transport left: 1") {
+  SECTION("no transport left: capacity (the tool's exit status 1)") {
     std::string disks;
     for (int i = 0; i < 40; ++i) disks += "    <disk type='file'><target dev='vd" + std::to_string(i) + "' bus='virtio'/></disk>\n";
     const auto out = plan_domain_xml(make_domain(disks, "microvm"));
-    CHECK(out.status == 1);
+    CHECK(out.failed == failure::planning_capacity);
     CHECK_THAT(out.message, Catch::Contains("virtio-mmio"));
     CHECK(out.xml.empty());
   }
