@@ -234,12 +234,16 @@ int check(const arguments& a, const std::string& input, const std::string& sourc
       pciplan::with_machine(*machine, [&](auto m) { return pciplan::validate<decltype(m)>(layout); });
   std::string out;
   for (const pciplan::finding& f : report.findings) {
-    const bool on_device = f.device < layout.devices.size();
+    // FILE:LINE: and the library's sentence ("line N: error: -device ARG: MESSAGE [qemu
+    // rule R]") without its own "line N: "
+    std::string sentence = pciplan::describe(layout, f);
     out += source;
-    if (on_device) out += ':' + std::to_string(layout.devices[f.device].line);
-    out += f.level == pciplan::severity::error ? ": error: " : ": warning: ";
-    if (on_device) out += "-device " + layout.devices[f.device].argument + ": ";
-    out += f.message + " [qemu rule " + std::to_string(f.rule) + "]\n";
+    if (f.device < layout.devices.size()) {
+      const std::string line = std::to_string(layout.devices[f.device].line);
+      if (sentence.starts_with("line " + line + ": ")) sentence.erase(0, line.size() + 7);
+      out += ':' + line;
+    }
+    out += ": " + sentence + '\n';
   }
   const std::size_t errors = report.count(pciplan::severity::error);
   const std::size_t warnings = report.count(pciplan::severity::warning);
