@@ -367,3 +367,31 @@ TEST_CASE("the model-less USB controller of an existing q35 domain may stay on p
     CHECK(find(pc, "usb0")->otherwise == pciplan::fallback::none);
   }
 }
+
+TEST_CASE("address numbers are read as libvirt reads them: 0x hex, a leading 0 octal, else decimal",
+          "[libvirt][reader]") {
+  // libvirt 9.0 and 11.3 both read slot='010' as 8 (C's base 0), and so does
+  // pciplan::parse_libvirt_address: the reader agrees with it
+  domain d(make_domain("    <interface type='user'><model type='virtio'/>"
+                       "<address type='pci' domain='0' bus='0' slot='010' function='0'/></interface>\n"
+                       "    <interface type='user'><model type='virtio'/>"
+                       "<address type='pci' domain='0x0000' bus='0x00' slot='0x10' function='0x0'/></interface>\n"
+                       "    <interface type='user'><model type='virtio'/>"
+                       "<address type='pci' domain='0' bus='0' slot='10' function='0'/></interface>\n"));
+  CHECK(find(d, "net0")->libvirt_address == pciplan::controller_address(0, 0, 8, 0));
+  CHECK(find(d, "net1")->libvirt_address == pciplan::controller_address(0, 0, 16, 0));
+  CHECK(find(d, "net2")->libvirt_address == pciplan::controller_address(0, 0, 10, 0));
+  const auto plan = d.plan(pciplan::libvirt::policy_kind::libvirt);
+  REQUIRE(plan.has_value());
+  CHECK(plan->at("net0").guest_address == pciplan::pci_address(0, 0, 8, 0));
+  CHECK(plan->at("net1").guest_address == pciplan::pci_address(0, 0, 16, 0));
+  CHECK(plan->at("net2").guest_address == pciplan::pci_address(0, 0, 10, 0));
+  const auto parsed = pciplan::parse_libvirt_address("slot='010'");
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->slot == find(d, "net0")->libvirt_address.slot);
+  CHECK(parsed->slot == 8);
+  CHECK(pciplan::parse_libvirt_address("slot='0x10'")->slot == 16);
+  // a digit that is not octal after a leading 0 is not a number, as in libvirt
+  CHECK_THAT(error_of(make_domain("    <interface type='user'><address type='pci' slot='08'/></interface>\n")),
+             Catch::Contains("<address> at line 7: attribute slot='08' is not a number"));
+}

@@ -1,6 +1,6 @@
 // pciplan — libvirt/detail/xml.hpp: small pugixml helpers for the libvirt adapter.
 //
-// Numbers in attributes ("0x1f" or "31"), line numbers for messages, and inserting
+// Numbers as libvirt's attributes spell them, line numbers for messages, and inserting
 // elements so that the document keeps its indentation.
 #ifndef PCIPLAN_LIBVIRT_DETAIL_XML_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_XML_HPP
@@ -22,8 +22,10 @@ namespace pciplan::inline v0::libvirt::detail {
 using pciplan::detail::number_syntax;
 
 /// A number in `syntax` with the blanks around it ignored; nullopt when it is not one.
-[[nodiscard]] constexpr std::optional<std::uint64_t> number_of(
-    std::string_view text, number_syntax syntax = number_syntax::decimal_or_hex) noexcept {
+/// libvirt reads its attributes as `number_syntax::c`: "0x1f" hex, "010" octal (8, in
+/// libvirt 9.0 and 11.3 alike), "31" decimal.
+[[nodiscard]] constexpr std::optional<std::uint64_t> number_of(std::string_view text,
+                                                               number_syntax syntax = number_syntax::c) noexcept {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   return pciplan::detail::parse_number(text, syntax);
