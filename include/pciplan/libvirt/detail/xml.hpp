@@ -82,16 +82,17 @@ class locator {
   return s;
 }
 
-/// The indentation of the line an element is on, when the document is indented.
-[[nodiscard]] inline std::optional<std::string> indent_of(pugi::xml_node n) {
+/// The indentation of the line an element is on, when the document is indented: a view
+/// into the blank text before it (valid while that text is not changed).
+[[nodiscard]] inline std::optional<std::string_view> indent_of(pugi::xml_node n) {
   const pugi::xml_node prev = n.previous_sibling();
   if (!prev || prev.type() != pugi::node_pcdata) return std::nullopt;
   const std::string_view ws = prev.value();
   const std::size_t nl = ws.rfind('\n');
   if (nl == std::string_view::npos) return std::nullopt;
-  std::string_view tail = ws.substr(nl + 1);
+  const std::string_view tail = ws.substr(nl + 1);
   if (tail.find_first_not_of(" \t") != std::string_view::npos) return std::nullopt;
-  return std::string(tail);
+  return tail;
 }
 
 [[nodiscard]] inline bool is_blank_text(pugi::xml_node n) {
@@ -100,53 +101,48 @@ class locator {
   return v.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
-/// Moves `e`, a child of `parent`, to be its last element child, on a line of its own
-/// when the document is indented.
-inline pugi::xml_node place_last(pugi::xml_node parent, pugi::xml_node e) {
-  const std::optional<std::string> own = indent_of(parent);
-  if (!own) return e;
-  const std::string child_indent = "\n" + *own + "  ";
-  pugi::xml_node last = e.previous_sibling();
-  if (last && is_blank_text(last)) {  // the closing tag's indentation: e goes before it
-    parent.insert_child_before(pugi::node_pcdata, last).set_value(child_indent.c_str());
-    parent.insert_move_before(e, last);
-    return e;
-  }
-  parent.insert_child_before(pugi::node_pcdata, e).set_value(child_indent.c_str());
-  if (!last) parent.append_child(pugi::node_pcdata).set_value(("\n" + *own).c_str());
-  return e;
+/// Sets the text of a blank node: a line break, then `indent` and `extra` more blanks.
+inline void set_line_break(pugi::xml_node text, std::string_view indent, std::size_t extra = 0) {
+  std::string ws;
+  ws.reserve(1 + indent.size() + extra);
+  ws += '\n';
+  ws += indent;
+  ws.append(extra, ' ');
+  text.set_value(ws.data(), ws.size());
 }
 
-/// Appends a child element as the last element child of `parent`, indented like the
-/// document when it is indented.
+/// Appends a child element as the last element child of `parent`, on a line of its own
+/// and indented one level deeper than `parent` when the document is indented.
 inline pugi::xml_node append_element(pugi::xml_node parent, const char* name) {
-  return place_last(parent, parent.append_child(name));
-}
-
-/// Parses one element written as text (attribute values already escaped) into the
-/// document as the last child of `parent`. Faster than building it attribute by
-/// attribute: the parsed strings stay in one buffer.
-inline pugi::xml_node parse_element(pugi::xml_node parent, std::string_view xml) {
-  parent.append_buffer(xml.data(), xml.size(), pugi::parse_default | pugi::parse_ws_pcdata, pugi::encoding_utf8);
-  return parent.last_child();
+  const std::optional<std::string_view> own = indent_of(parent);
+  if (!own) return parent.append_child(name);
+  const pugi::xml_node last = parent.last_child();
+  if (last && is_blank_text(last)) {  // the closing tag's indentation: the element goes before it
+    set_line_break(parent.insert_child_before(pugi::node_pcdata, last), *own, 2);
+    return parent.insert_child_before(name, last);
+  }
+  set_line_break(parent.append_child(pugi::node_pcdata), *own, 2);
+  const pugi::xml_node e = parent.append_child(name);
+  if (!last) set_line_break(parent.append_child(pugi::node_pcdata), *own);
+  return e;
 }
 
 /// Inserts a sibling element right after `anchor`, on a line of its own.
 inline pugi::xml_node insert_element_after(pugi::xml_node anchor, const char* name) {
   pugi::xml_node parent = anchor.parent();
-  const std::optional<std::string> indent = indent_of(anchor);
+  const std::optional<std::string_view> indent = indent_of(anchor);
   if (!indent) return parent.insert_child_after(name, anchor);
-  pugi::xml_node ws = parent.insert_child_after(pugi::node_pcdata, anchor);
-  ws.set_value(("\n" + *indent).c_str());
+  const pugi::xml_node ws = parent.insert_child_after(pugi::node_pcdata, anchor);
+  set_line_break(ws, *indent);
   return parent.insert_child_after(name, ws);
 }
 
 /// Inserts a sibling element right before `anchor`, on a line of its own.
 inline pugi::xml_node insert_element_before(pugi::xml_node anchor, const char* name) {
   pugi::xml_node parent = anchor.parent();
-  const std::optional<std::string> indent = indent_of(anchor);
-  pugi::xml_node e = parent.insert_child_before(name, anchor);
-  if (indent) parent.insert_child_before(pugi::node_pcdata, anchor).set_value(("\n" + *indent).c_str());
+  const std::optional<std::string_view> indent = indent_of(anchor);
+  const pugi::xml_node e = parent.insert_child_before(name, anchor);
+  if (indent) set_line_break(parent.insert_child_before(pugi::node_pcdata, anchor), *indent);
   return e;
 }
 
