@@ -102,7 +102,9 @@ class domain {
   [[nodiscard]] result<topology_plan> plan(policy_kind policy) const {
     return with_machine(s_.machine, [&](auto m) -> result<topology_plan> {
       using M = decltype(m);
-      if (policy == policy_kind::libvirt) return pciplan::plan<M, policies::libvirt>(s_.requests, s_.options, s_.controllers);
+      if (policy == policy_kind::libvirt) {
+        return pciplan::plan<M, policies::libvirt>(s_.requests, s_.options, s_.controllers);
+      }
       return pciplan::plan<M, policies::pciplan>(s_.requests, s_.options, s_.controllers);
     });
   }

@@ -1,4 +1,4 @@
-// pciplan — libvirt/plan_domain.hpp: read, plan and write a libvirt domain in one call that never throws for bad input.
+// pciplan — libvirt/plan_domain.hpp: read, plan and write a domain in one call that never throws for bad input.
 //
 //   const pciplan::libvirt::xml_outcome r = pciplan::libvirt::plan_domain_xml(xml_text, {.policy = …});
 //   if (r.planned()) std::cout << r.xml;

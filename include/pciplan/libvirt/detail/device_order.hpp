@@ -1,4 +1,4 @@
-// pciplan — libvirt/detail/device_order.hpp: the order libvirt keeps a domain's devices in, which decides who gets the lower slot.
+// pciplan — libvirt/detail/device_order.hpp: the order libvirt keeps devices in (who gets the lower slot).
 //
 // libvirt assigns addresses class by class (libvirt_class_rank), and within a class in
 // the order of its lists: controllers as libvirt inserts them (grouped by type, by
@@ -33,7 +33,9 @@ namespace pciplan::inline v0::libvirt::detail {
   }
   long n = 0;
   std::size_t i = 0;
-  for (; i < dev.size() && i < 6 && dev[i] >= 'a' && dev[i] <= 'z'; ++i) n = (n + (i == 0 ? 0 : 1)) * 26 + (dev[i] - 'a');
+  for (; i < dev.size() && i < 6 && dev[i] >= 'a' && dev[i] <= 'z'; ++i) {
+    n = (n + (i == 0 ? 0 : 1)) * 26 + (dev[i] - 'a');
+  }
   return i == 0 ? -1 : n;
 }
 

@@ -1,4 +1,4 @@
-// pciplan — libvirt/detail/implied_addresses.hpp: the addresses a domain implies before planning: chipset controllers, ICH9 USB2 sets.
+// pciplan — libvirt/detail/implied_addresses.hpp: addresses set before planning (chipset, ICH9 USB2 sets).
 //
 // The controllers built into the chipset are index 0 of their type: PIIX3 USB (pc,
 // 00:01.2), PIIX3 IDE (pc, 00:01.1), ICH9 SATA (q35, 00:1f.2); libvirt refuses them

@@ -1,4 +1,4 @@
-// pciplan — libvirt/detail/read_address.hpp: the one reader of `<address type='pci' …/>`, for devices and controllers.
+// pciplan — libvirt/detail/read_address.hpp: the one reader of `<address type='pci'>`, for every element.
 //
 // libvirt's form of a PCI address: bus = the index of the controller whose bus it is.
 // Each field is a number as libvirt reads its attributes (`slot='0x1f'`, `slot='037'`

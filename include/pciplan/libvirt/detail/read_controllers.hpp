@@ -1,4 +1,4 @@
-// pciplan — libvirt/detail/read_controllers.hpp: `<controller type='pci'>` elements as the domain's given controllers.
+// pciplan — libvirt/detail/read_controllers.hpp: `<controller type='pci'>` elements as given controllers.
 //
 // Each one's index (an index-less one takes the lowest unused index, a root 0), its
 // kind (model and `<model name>`), its `<target>` numbering and NUMA node, hotplug, and

@@ -1,4 +1,4 @@
-// pciplan — libvirt/detail/read_devices.hpp: the device elements that use PCI, as pending devices with their requests.
+// pciplan — libvirt/detail/read_devices.hpp: the device elements that use PCI, as requests to plan.
 //
 // Each device element the device table maps to a catalogue device becomes a request
 // (libvirt-rules.md §3): its device, its link, and the address its `<address>` gives
@@ -23,6 +23,7 @@
 #include <pugixml.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -91,8 +92,8 @@ inline pending_device* add_device(domain_state& s, pugi::xml_node n, const devic
 /// host's sysfs, one host device (domain, bus, slot: all its functions) is one group.
 [[nodiscard]] inline unsigned isolation_of(pugi::xml_node host) {
   const auto part = [&](const char* name) { return number_of(host.attribute(name).value()).value_or(0); };
-  return 1 + static_cast<unsigned>(((part("domain") & 0xffffu) << 13 | (part("bus") & 0xffu) << 5 | (part("slot") & 0x1fu)) &
-                                   0x1fffffffu);
+  const std::uint64_t group = (part("domain") & 0xffffu) << 13 | (part("bus") & 0xffu) << 5 | (part("slot") & 0x1fu);
+  return 1 + static_cast<unsigned>(group & 0x1fffffffu);
 }
 
 /// How a device element other than `<controller>` uses PCI.
@@ -109,13 +110,13 @@ struct device_use {
 /// whether a `<video>` came before (the first one is the primary one).
 [[nodiscard]] inline device_use device_use_of(pugi::xml_node n, std::string_view el, machine_id machine,
                                               bool& seen_video) {
+  using namespace pciplan::models;
   const auto model = [&] { return std::string_view(n.attribute("model").value()); };
   const bool pseries = machine == machine_id::pseries;
   if (el == "disk") {
     if (std::string_view(n.child("target").attribute("bus").value()) != "virtio") return {};
-    return {virtio_variant<models::virtio_blk, models::virtio_blk_transitional, models::virtio_blk_non_transitional>(
-                model()),
-            el, "virtio-disk"};
+    return {virtio_variant<virtio_blk, virtio_blk_transitional, virtio_blk_non_transitional>(model()), el,
+            "virtio-disk"};
   }
   if (el == "interface") {
     const std::string_view type = n.attribute("type").value();
@@ -127,9 +128,9 @@ struct device_use {
     const std::string_view type = n.attribute("type").value();
     const std::string_view mode = n.attribute("mode").value();
     device_choice c{};
-    if (mode != "capabilities" && type == "pci") c = {dev<models::vfio_pci>};
-    if (type == "scsi_host") c = virtio_link<models::vhost_scsi>(model());
-    if (type == "mdev" && model() == "vfio-pci") c = {dev<models::vfio_pci>};
+    if (mode != "capabilities" && type == "pci") c = {dev<vfio_pci>};
+    if (type == "scsi_host") c = virtio_link<vhost_scsi>(model());
+    if (type == "mdev" && model() == "vfio-pci") c = {dev<vfio_pci>};
     return {c, el, "hostdev", false, false, pseries && type == "pci"};
   }
   if (el == "filesystem") {
@@ -148,41 +149,39 @@ struct device_use {
   }
   if (el == "memballoon") {
     if (model() == "none" || machine == machine_id::s390x_ccw) return {};
-    return {virtio_variant<models::virtio_balloon, models::virtio_balloon_transitional, models::virtio_balloon>(model()),
-            el, "balloon"};
+    return {virtio_variant<virtio_balloon, virtio_balloon_transitional, virtio_balloon>(model()), el, "balloon"};
   }
   if (el == "rng") {
-    return {virtio_variant<models::virtio_rng, models::virtio_rng_transitional, models::virtio_rng>(model()), el, "rng"};
+    return {virtio_variant<virtio_rng, virtio_rng_transitional, virtio_rng>(model()), el, "rng"};
   }
   if (el == "watchdog") {
     if (model() != "i6300esb") return {};
-    return {{dev<models::i6300esb>}, el, "watchdog"};
+    return {{dev<i6300esb>}, el, "watchdog"};
   }
   if (el == "shmem") {
     const bool doorbell = std::string_view(n.child("model").attribute("type").value()) == "ivshmem-doorbell";
-    return {{doorbell ? dev<models::ivshmem_doorbell> : dev<models::ivshmem_plain>}, el, "shmem"};
+    return {{doorbell ? dev<ivshmem_doorbell> : dev<ivshmem_plain>}, el, "shmem"};
   }
   if (el == "serial") {
     if (std::string_view(n.child("target").attribute("type").value()) != "pci-serial") return {};
-    return {{dev<models::pci_serial>}, el, "serial"};
+    return {{dev<pci_serial>}, el, "serial"};
   }
   if (el == "iommu") {
-    if (model() == "virtio") return {{dev<models::virtio_iommu>}, el, "iommu"};
-    if (model() == "amd") return {{dev<models::amd_iommu>}, el, "iommu"};
+    if (model() == "virtio") return {{dev<virtio_iommu>}, el, "iommu"};
+    if (model() == "amd") return {{dev<amd_iommu>}, el, "iommu"};
     return {};
   }
   if (el == "vsock") {
-    return {virtio_variant<models::vhost_vsock, models::vhost_vsock_transitional, models::vhost_vsock>(model()), el,
-            "vsock"};
+    return {virtio_variant<vhost_vsock, vhost_vsock_transitional, vhost_vsock>(model()), el, "vsock"};
   }
   if (el == "memory") {
-    if (model() == "virtio-mem") return {{dev<models::virtio_mem>}, el, "memory"};
-    if (model() == "virtio-pmem") return {{dev<models::virtio_pmem>}, el, "memory"};
+    if (model() == "virtio-mem") return {{dev<virtio_mem>}, el, "memory"};
+    if (model() == "virtio-pmem") return {{dev<virtio_pmem>}, el, "memory"};
     return {};
   }
   if (el == "crypto") {
     if (model() != "virtio") return {};
-    return {{dev<models::virtio_crypto>}, el, "crypto"};
+    return {{dev<virtio_crypto>}, el, "crypto"};
   }
   if (el == "panic") {
     std::string_view m = model();
@@ -190,11 +189,11 @@ struct device_use {
                           machine == machine_id::loongarch64_virt;
     if (m.empty() && arm_like) m = "pvpanic";
     if (m != "pvpanic" || is_x86(machine) || !arm_like) return {};  // x86 pvpanic is ISA
-    return {{dev<models::pvpanic_pci>, link_need::catalogue, "pvpanic"}, el, "panic", true};
+    return {{dev<pvpanic_pci>, link_need::catalogue, "pvpanic"}, el, "panic", true};
   }
   if (el == "pstore") {
     if (std::string_view(n.attribute("backend").value()) != "acpi-erst") return {};
-    return {{dev<models::acpi_erst>}, el, "pstore"};
+    return {{dev<acpi_erst>}, el, "pstore"};
   }
   return {};
 }

@@ -1,4 +1,4 @@
-// pciplan — libvirt/detail/write_controller.hpp: the one writer of a `<controller type='pci'>`, new or given.
+// pciplan — libvirt/detail/write_controller.hpp: the one writer of `<controller type='pci'>`, new or given.
 //
 // libvirt's form: `type`, `index` and `model` attributes, then `<model name>`, `<target>`
 // with the numbering the kind carries (chassisNr, chassis, port in hex, busNr, index),

@@ -61,7 +61,9 @@ inline pugi::xml_node add_controller_element(const domain_state& s, std::map<uns
     write_address(d.node, p);
   }
   std::map<unsigned, pugi::xml_node> by_index;
-  for (std::size_t k = 0; k != s.controllers.size(); ++k) by_index[s.controllers[k].index.value] = s.controller_nodes[k];
+  for (std::size_t k = 0; k != s.controllers.size(); ++k) {
+    by_index[s.controllers[k].index.value] = s.controller_nodes[k];
+  }
   for (const controller& c : plan.controllers) {
     const auto given = by_index.find(c.index.value);
     const pugi::xml_node n =
