@@ -5,6 +5,8 @@
 #include <pciplan/pciplan.hpp>  // with qemu.hpp, tree.hpp, json.hpp and validate.hpp
 
 #include <cerrno>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -78,6 +80,35 @@ struct arguments {
   std::string file;
 };
 
+/// The exit status of a failure (the usage text's "exit status" table): 1 when the
+/// domain is sound but does not fit, 2 when it is not a readable or consistent domain.
+int exit_status(pciplan::libvirt::failure f) {
+  switch (f) {
+    case pciplan::libvirt::failure::none: return 0;
+    case pciplan::libvirt::failure::planning_capacity: return 1;
+    case pciplan::libvirt::failure::input:
+    case pciplan::libvirt::failure::planning_conflict: return 2;
+  }
+  return 2;
+}
+
+/// An option's number: decimal, or hexadecimal after 0x (at most 16 digits); blanks
+/// around it are ignored.
+std::optional<std::uint64_t> option_number(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  int base = 10;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    base = 16;
+    text.remove_prefix(2);
+  }
+  if (text.empty() || text.size() > 16) return std::nullopt;
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
 [[noreturn]] void usage_error(const std::string& what) {
   std::cerr << "pciplan: " << what << "\n(pciplan --help shows the usage)\n";
   std::exit(2);
@@ -127,7 +158,7 @@ arguments parse(int argc, char** argv) {
       a.format = v;
     } else if (s == "--spare-ports") {
       const std::string_view v = value();
-      const auto n = pciplan::libvirt::detail::parse_number(v);
+      const auto n = option_number(v);
       if (!n || *n > 1024) usage_error("--spare-ports needs a number from 0 to 1024, not '" + std::string(v) + "'");
       a.options.spare_ports = static_cast<int>(*n);
     } else if (s == "--explain") {
@@ -203,12 +234,16 @@ int check(const arguments& a, const std::string& input, const std::string& sourc
       pciplan::with_machine(*machine, [&](auto m) { return pciplan::validate<decltype(m)>(layout); });
   std::string out;
   for (const pciplan::finding& f : report.findings) {
-    const bool on_device = f.device < layout.devices.size();
+    // FILE:LINE: and the library's sentence ("line N: error: -device ARG: MESSAGE [qemu
+    // rule R]") without its own "line N: "
+    std::string sentence = pciplan::describe(layout, f);
     out += source;
-    if (on_device) out += ':' + std::to_string(layout.devices[f.device].line);
-    out += f.level == pciplan::severity::error ? ": error: " : ": warning: ";
-    if (on_device) out += "-device " + layout.devices[f.device].argument + ": ";
-    out += f.message + " [qemu rule " + std::to_string(f.rule) + "]\n";
+    if (f.device < layout.devices.size()) {
+      const std::string line = std::to_string(layout.devices[f.device].line);
+      if (sentence.starts_with("line " + line + ": ")) sentence.erase(0, line.size() + 7);
+      out += ':' + line;
+    }
+    out += ": " + sentence + '\n';
   }
   const std::size_t errors = report.count(pciplan::severity::error);
   const std::size_t warnings = report.count(pciplan::severity::warning);
@@ -233,7 +268,7 @@ int main(int argc, char** argv) {
     const pciplan::result<pciplan::topology_plan> plan = d.plan(a.options.policy);
     if (!plan) {
       std::cerr << "pciplan: " << source << ": " << plan.error() << '\n';
-      return pciplan::libvirt::status_of(plan.error().code);
+      return exit_status(pciplan::libvirt::failure_of(plan.error().code));
     }
     std::string out;
     std::string comment = "# ";
@@ -274,6 +309,6 @@ int main(int argc, char** argv) {
     return std::cout ? 0 : 2;
   } catch (const pciplan::libvirt::input_error& e) {
     std::cerr << "pciplan: " << source << ": " << e.what() << '\n';
-    return 2;
+    return exit_status(pciplan::libvirt::failure::input);
   }
 }

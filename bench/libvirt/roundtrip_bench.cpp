@@ -44,7 +44,7 @@ void run(benchmark::State& state, pciplan::libvirt::policy_kind policy) {
   options.spare_ports = 0;
   for (auto _ : state) {
     pciplan::libvirt::xml_outcome out = pciplan::libvirt::plan_domain_xml(text, options);
-    if (out.status != 0) {
+    if (!out.planned()) {
       state.SkipWithError(out.message.c_str());
       break;
     }

@@ -10,5 +10,6 @@
 #include <pciplan/pciplan.hpp>
 
 #include <pciplan/libvirt/domain.hpp>
+#include <pciplan/libvirt/plan_domain.hpp>
 
 #endif  // PCIPLAN_LIBVIRT_HPP

@@ -1,7 +1,7 @@
 // libFuzzer target for the libvirt reader, both planners and the writer.
 //
-// Every input must end in one of the three documented outcomes (0 planned, 1 cannot be
-// planned, 2 invalid input) without a crash, leak or undefined behaviour (the target is
+// Every input must end in one of the documented outcomes (planned; or a failure of the
+// input, of capacity or a conflict: the tool's exit statuses 0, 2, 1 and 2) without a crash, leak or undefined behaviour (the target is
 // built with AddressSanitizer and UndefinedBehaviorSanitizer). When the libvirt policy
 // plans an input, planning its own output again must give the same document back:
 // written addresses are kept, and nothing is added twice.
@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -25,13 +26,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     pciplan::libvirt::domain_options options{};
     options.policy = policy;
     const pciplan::libvirt::xml_outcome first = pciplan::libvirt::plan_domain_xml(input, options);
-    if (first.status < 0 || first.status > 2) std::abort();
-    if (first.status != 0 && (first.message.empty() || !first.xml.empty())) std::abort();
-    if (first.status != 0 || policy != pciplan::libvirt::policy_kind::libvirt) continue;
+    if (first.failed > pciplan::libvirt::failure::planning_conflict) std::abort();
+    if (!first.planned() && (first.message.empty() || !first.xml.empty())) std::abort();
+    if (!first.planned() || policy != pciplan::libvirt::policy_kind::libvirt) continue;
     const pciplan::libvirt::xml_outcome second = pciplan::libvirt::plan_domain_xml(first.xml, options);
-    if (second.status != 0 || second.xml != first.xml) {
-      std::fprintf(stderr, "re-planning the planned document changed it (status %d: %s)\n", second.status,
-                   second.message.c_str());
+    if (!second.planned() || second.xml != first.xml) {
+      std::fprintf(stderr, "re-planning the planned document changed it (%s: %s)\n",
+                   std::string(pciplan::libvirt::name_of(second.failed)).c_str(), second.message.c_str());
       std::abort();
     }
   }

@@ -204,8 +204,8 @@ verdict check_pair(const fs::path& corpus, const pair_row& row) {
 
   if (row.expected_kind == "err") {
     v.notes.push_back("libvirt: " + trimmed(*expected));
-    if (outcome.status != 0) {
-      v.notes.push_back("pciplan: status " + std::to_string(outcome.status) + ": " + trimmed(outcome.message));
+    if (!outcome.planned()) {
+      v.notes.push_back("pciplan: " + std::string(lv::name_of(outcome.failed)) + " failure: " + trimmed(outcome.message));
     } else {
       v.differences.push_back("libvirt refuses this domain (" + trimmed(*expected) + "); pciplan planned it");
     }
@@ -215,9 +215,9 @@ verdict check_pair(const fs::path& corpus, const pair_row& row) {
     v.differences.push_back("unknown expected_kind '" + row.expected_kind + "' in MANIFEST.tsv");
     return v;
   }
-  if (outcome.status != 0) {
-    v.differences.push_back("pciplan did not plan it (status " + std::to_string(outcome.status) +
-                            "): " + trimmed(outcome.message));
+  if (!outcome.planned()) {
+    v.differences.push_back("pciplan did not plan it (" + std::string(lv::name_of(outcome.failed)) +
+                            " failure): " + trimmed(outcome.message));
     return v;
   }
   pugi::xml_document want;

@@ -274,21 +274,22 @@ TEST_CASE("bad input names the element and the line", "[libvirt][reader][errors]
              Catch::Contains("<address> at line 8: unknown address type 'pcie' (expected one of pci, drive,"));
 }
 
-TEST_CASE("planning errors carry the exit status they deserve", "[libvirt][reader][errors]") {
+TEST_CASE("planning errors say which kind of failure they are", "[libvirt][reader][errors]") {
+  using pciplan::libvirt::failure;
   using pciplan::libvirt::plan_domain_xml;
-  SECTION("contradicting constraints: 2") {
+  SECTION("contradicting constraints: a conflict (the tool's exit status 2)") {
     const auto out = plan_domain_xml(make_domain(
         "    <interface type='user'><model type='e1000'/><alias name='ua-n'/></interface>\n", "q35", "x86_64",
         "  <metadata><p:plan xmlns:p='urn:pciplan:plan:1'><p:device alias='ua-n' link='pcie'/></p:plan></metadata>\n"));
-    CHECK(out.status == 2);
+    CHECK(out.failed == failure::planning_conflict);
     CHECK_THAT(out.message, Catch::Contains("ua-n"));
     CHECK(out.xml.empty());
   }
-  SECTION("no transport left: 1") {
+  SECTION("no transport left: capacity (the tool's exit status 1)") {
     std::string disks;
     for (int i = 0; i < 40; ++i) disks += "    <disk type='file'><target dev='vd" + std::to_string(i) + "' bus='virtio'/></disk>\n";
     const auto out = plan_domain_xml(make_domain(disks, "microvm"));
-    CHECK(out.status == 1);
+    CHECK(out.failed == failure::planning_capacity);
     CHECK_THAT(out.message, Catch::Contains("virtio-mmio"));
     CHECK(out.xml.empty());
   }
@@ -365,4 +366,32 @@ TEST_CASE("the model-less USB controller of an existing q35 domain may stay on p
     domain pc(make_domain(usb, "pc"));
     CHECK(find(pc, "usb0")->otherwise == pciplan::fallback::none);
   }
+}
+
+TEST_CASE("address numbers are read as libvirt reads them: 0x hex, a leading 0 octal, else decimal",
+          "[libvirt][reader]") {
+  // libvirt 9.0 and 11.3 both read slot='010' as 8 (C's base 0), and so does
+  // pciplan::parse_libvirt_address: the reader agrees with it
+  domain d(make_domain("    <interface type='user'><model type='virtio'/>"
+                       "<address type='pci' domain='0' bus='0' slot='010' function='0'/></interface>\n"
+                       "    <interface type='user'><model type='virtio'/>"
+                       "<address type='pci' domain='0x0000' bus='0x00' slot='0x10' function='0x0'/></interface>\n"
+                       "    <interface type='user'><model type='virtio'/>"
+                       "<address type='pci' domain='0' bus='0' slot='10' function='0'/></interface>\n"));
+  CHECK(find(d, "net0")->libvirt_address == pciplan::controller_address(0, 0, 8, 0));
+  CHECK(find(d, "net1")->libvirt_address == pciplan::controller_address(0, 0, 16, 0));
+  CHECK(find(d, "net2")->libvirt_address == pciplan::controller_address(0, 0, 10, 0));
+  const auto plan = d.plan(pciplan::libvirt::policy_kind::libvirt);
+  REQUIRE(plan.has_value());
+  CHECK(plan->at("net0").guest_address == pciplan::pci_address(0, 0, 8, 0));
+  CHECK(plan->at("net1").guest_address == pciplan::pci_address(0, 0, 16, 0));
+  CHECK(plan->at("net2").guest_address == pciplan::pci_address(0, 0, 10, 0));
+  const auto parsed = pciplan::parse_libvirt_address("slot='010'");
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->slot == find(d, "net0")->libvirt_address.slot);
+  CHECK(parsed->slot == 8);
+  CHECK(pciplan::parse_libvirt_address("slot='0x10'")->slot == 16);
+  // a digit that is not octal after a leading 0 is not a number, as in libvirt
+  CHECK_THAT(error_of(make_domain("    <interface type='user'><address type='pci' slot='08'/></interface>\n")),
+             Catch::Contains("<address> at line 7: attribute slot='08' is not a number"));
 }

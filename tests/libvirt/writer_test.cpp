@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+using pciplan::libvirt::failure;
 using pciplan::libvirt::plan_domain_xml;
 using pciplan::libvirt::policy_kind;
 
@@ -104,7 +105,7 @@ TEST_CASE("the writer changes addresses and controllers only: every input line i
           "[libvirt][writer]") {
   for (const auto policy : {policy_kind::libvirt, policy_kind::pciplan}) {
     const auto out = plan_domain_xml(desktop_like, {.policy = policy});
-    REQUIRE(out.status == 0);
+    REQUIRE(out.failed == failure::none);
     CHECK(kept_in_order(desktop_like, out.xml));
     CHECK_THAT(out.xml, Catch::StartsWith("<?xml version=\"1.0\"?>\n<!-- kept: a comment before the domain -->"));
     CHECK_THAT(out.xml, Catch::Contains("Text &amp; entities stay"));
@@ -118,7 +119,7 @@ TEST_CASE("the writer changes addresses and controllers only: every input line i
 
 TEST_CASE("added PCI controllers are written in index order, each after the one before it", "[libvirt][writer]") {
   const auto out = plan_domain_xml(desktop_like, {.policy = policy_kind::libvirt});
-  REQUIRE(out.status == 0);
+  REQUIRE(out.failed == failure::none);
   pugi::xml_document doc;
   REQUIRE(doc.load_string(out.xml.c_str()));
   std::vector<int> order;
@@ -144,11 +145,11 @@ TEST_CASE("a written document plans to itself, with either policy, for every exa
     for (const auto& path : inputs) {
       if (path.extension() != ".xml") continue;
       const auto first = plan_domain_xml(read_file(path), {.policy = policy});
-      if (first.status != 0) continue;  // refused inputs (NUMA constraints, corpus error cases)
+      if (first.failed != failure::none) continue;  // refused inputs (NUMA constraints, corpus error cases)
       ++planned;
       INFO(path.filename().string() << (policy == policy_kind::libvirt ? " (libvirt)" : " (pciplan)"));
       const auto second = plan_domain_xml(first.xml, {.policy = policy});
-      REQUIRE(second.status == 0);
+      REQUIRE(second.failed == failure::none);
       CHECK(second.xml == first.xml);
     }
   }
@@ -159,14 +160,14 @@ TEST_CASE("pciplan policy: adding a device to a planned domain moves nothing", "
   for (const char* name : {"q35-desktop.xml", "aarch64-server.xml", "pc-40-disks.xml", "q35-numa.xml"}) {
     INFO(name);
     const auto first = plan_domain_xml(read_file(std::filesystem::path(PCIPLAN_EXAMPLE_DOMAINS) / name));
-    REQUIRE(first.status == 0);
+    REQUIRE(first.failed == failure::none);
     std::string grown = first.xml;
     const std::size_t end = grown.find("  </devices>");
     REQUIRE(end != std::string::npos);
     grown.insert(end, "    <interface type='network'>\n      <source network='default'/>\n"
                       "      <model type='virtio'/>\n    </interface>\n");
     const auto second = plan_domain_xml(grown);
-    REQUIRE(second.status == 0);
+    REQUIRE(second.failed == failure::none);
     const auto before = addresses(first.xml);
     const auto after = addresses(second.xml);
     for (const auto& [key, address] : before) {

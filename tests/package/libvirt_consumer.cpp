@@ -11,5 +11,5 @@ int main() {
   const pciplan::libvirt::xml_outcome out =
       pciplan::libvirt::plan_domain_xml(xml, {.policy = pciplan::libvirt::policy_kind::libvirt});
   std::cout << out.xml;
-  return out.status == 0 && out.xml.find("pcie-root-port") != std::string::npos ? 0 : 1;
+  return out.planned() && out.xml.find("pcie-root-port") != std::string::npos ? 0 : 1;
 }

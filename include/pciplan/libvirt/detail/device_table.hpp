@@ -1,12 +1,12 @@
-// pciplan — libvirt/device_table.hpp: which libvirt device elements use PCI, and as what.
+// pciplan — libvirt/detail/device_table.hpp: which libvirt device elements use PCI, and as what.
 //
 // The element and model tables of libvirt-rules.md §3.2 (which devices libvirt puts on
 // PCI and with which connect flags), written as a look-up from an element's name and
-// its model-like attributes to a device of the catalogue (devices.hpp). `nullptr`
+// its model-like attributes to a device of the catalogue (kinds/device_kinds.hpp). `nullptr`
 // means the element does not use PCI. Defaults for absent models follow libvirt's
 // QEMU driver for the machine (§2.1–2.6). No XML here: the reader passes plain strings.
-#ifndef PCIPLAN_LIBVIRT_DEVICE_TABLE_HPP
-#define PCIPLAN_LIBVIRT_DEVICE_TABLE_HPP
+#ifndef PCIPLAN_LIBVIRT_DETAIL_DEVICE_TABLE_HPP
+#define PCIPLAN_LIBVIRT_DETAIL_DEVICE_TABLE_HPP
 
 #include <pciplan/detail/config.hpp>
 #include <pciplan/vocabulary/machine_id.hpp>
@@ -233,4 +233,4 @@ inline constexpr std::string_view address_types =
 
 }  // namespace pciplan::inline v0::libvirt::detail
 
-#endif  // PCIPLAN_LIBVIRT_DEVICE_TABLE_HPP
+#endif  // PCIPLAN_LIBVIRT_DETAIL_DEVICE_TABLE_HPP

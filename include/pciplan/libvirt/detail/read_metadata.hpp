@@ -1,0 +1,104 @@
+// pciplan — libvirt/detail/read_metadata.hpp: pciplan's own <metadata> element: spare ports and constraints by alias.
+//
+//   <metadata>
+//     <pciplan:plan xmlns:pciplan="urn:pciplan:plan:1" spare-ports="2">
+//       <pciplan:device alias="ua-gpu" link="pcie" hotplug="no" numa-node="1"
+//                       multifunction-group="1" function="0" isolation-group="3" order="0"/>
+//     </pciplan:plan>
+//   </metadata>
+//
+// The element is found by its namespace, whatever its prefix; a `device` names a device
+// by its `<alias name='…'/>` (or the name pciplan gave it).
+#ifndef PCIPLAN_LIBVIRT_DETAIL_READ_METADATA_HPP
+#define PCIPLAN_LIBVIRT_DETAIL_READ_METADATA_HPP
+
+#include <pciplan/detail/config.hpp>
+#include <pciplan/topology/request.hpp>
+#include <pciplan/libvirt/detail/domain_state.hpp>
+#include <pciplan/libvirt/detail/xml.hpp>
+
+#include <pugixml.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace pciplan::inline v0::libvirt::detail {
+
+/// Finds the `<plan>` element in `<metadata>` and reads its spare ports (default 4).
+inline void read_plan_metadata(domain_state& s) {
+  s.options.spare_ports = 4;
+  const pugi::xml_node metadata = s.doc.document_element().child("metadata");
+  for (pugi::xml_node e = metadata.first_child(); e; e = e.next_sibling()) {
+    if (e.type() != pugi::node_element) continue;
+    const std::string_view name = e.name();
+    const std::size_t colon = name.find(':');
+    std::string prefix(colon == std::string_view::npos ? std::string_view{} : name.substr(0, colon));
+    const std::string xmlns = prefix.empty() ? "xmlns" : "xmlns:" + prefix;
+    if (std::string_view(e.attribute(xmlns.c_str()).value()) != "urn:pciplan:plan:1") continue;
+    if (name.substr(colon == std::string_view::npos ? 0 : colon + 1) != "plan") {
+      s.at.fail(e, "the pciplan metadata element must be <plan>");
+    }
+    if (s.plan_element) s.at.fail(e, "the domain has two pciplan <plan> metadata elements");
+    s.plan_element = e;
+    s.plan_prefix = std::move(prefix);
+    if (const auto spare = number_attribute(s.at, e, "spare-ports", 0, 1024)) {
+      s.options.spare_ports = static_cast<unsigned>(*spare);
+    }
+  }
+}
+
+/// Applies the `<device>` constraints of the `<plan>` element to the devices read.
+inline void apply_metadata_constraints(domain_state& s) {
+  if (!s.plan_element) return;
+  const pugi::xml_node e = s.plan_element;
+  const std::string device_tag = s.plan_prefix.empty() ? "device" : s.plan_prefix + ":device";
+  for (pugi::xml_node c = e.first_child(); c; c = c.next_sibling()) {
+    if (c.type() != pugi::node_element) continue;
+    if (c.name() != device_tag) s.at.fail(c, "unknown pciplan metadata element (expected <" + device_tag + ">)");
+    const std::string_view alias = c.attribute("alias").value();
+    if (alias.empty()) s.at.fail(c, "the alias attribute is missing");
+    const auto it = s.aliases.find(alias);
+    if (it == s.aliases.end() || it->second >= s.devices.size()) {
+      s.at.fail(c, "no PCI device has alias '" + std::string(alias) + "'");
+    }
+    request& r = s.devices[it->second].req;
+    for (pugi::xml_attribute a = c.first_attribute(); a; a = a.next_attribute()) {
+      const std::string_view key = a.name();
+      const std::string_view value = a.value();
+      if (key == "alias") continue;
+      if (key == "link") {
+        if (value == "pci") r.link = link_need::pci;
+        else if (value == "pcie") r.link = link_need::pcie;
+        else if (value == "either") r.link = link_need::either;
+        else s.at.fail(c, "link must be 'pci', 'pcie' or 'either'");
+      } else if (key == "hotplug") {
+        if (value == "yes") r.hotplug_need = hotplug::required;
+        else if (value == "no") r.hotplug_need = hotplug::not_needed;
+        else s.at.fail(c, "hotplug must be 'yes' or 'no'");
+      } else if (key == "numa-node") {
+        r.numa = static_cast<int>(*number_attribute(s.at, c, "numa-node", 0, 4095));
+      } else if (key == "multifunction-group") {
+        r.multifunction = static_cast<unsigned>(*number_attribute(s.at, c, "multifunction-group", 1, 65535));
+      } else if (key == "function") {
+        r.function = static_cast<unsigned>(*number_attribute(s.at, c, "function", 0, 7));
+      } else if (key == "isolation-group") {
+        r.isolation = static_cast<unsigned>(*number_attribute(s.at, c, "isolation-group", 1, 65535));
+      } else if (key == "order") {
+        r.order = static_cast<int>(*number_attribute(s.at, c, "order", 0, 1000000));
+      } else {
+        s.at.fail(c, "unknown constraint '" + std::string(key) +
+                        "' (expected link, hotplug, numa-node, multifunction-group, function, isolation-group or "
+                        "order)");
+      }
+    }
+    if (c.attribute("function") && !c.attribute("multifunction-group")) {
+      s.at.fail(c, "function needs a multifunction-group");
+    }
+  }
+}
+
+}  // namespace pciplan::inline v0::libvirt::detail
+
+#endif  // PCIPLAN_LIBVIRT_DETAIL_READ_METADATA_HPP
