@@ -2,7 +2,7 @@
 //  - q35 with N hot-pluggable virtio devices, both policies, N up to 239 (libvirt's maximum);
 //  - N devices that need no hotplug on pseries (several PHBs) and q35, up to 65,536;
 //  - a naive planner that rescans every bus and slot per device, as libvirt's search does
-//    (libvirt-rules.md §4.8), for comparison.
+//    (RULES.md L4.8), for comparison.
 // Memory: a counting allocator reports the planner's peak heap per device, with the
 // result and without it (the planner's own working state).
 #include <pciplan/pciplan.hpp>

@@ -22,7 +22,7 @@
 //   if (plan) std::cout << d.write(*plan);                      // the domain with every address
 //
 // The reader maps every device element libvirt may put on PCI to a request the way
-// libvirt's QEMU driver does (libvirt-rules.md §3): its catalogue device, its connect
+// libvirt's QEMU driver does (RULES.md L3): its catalogue device, its connect
 // kind, a user-given `<address type='pci'>` (all-zero means "PCI, anywhere"), and the
 // default devices libvirt adds (USB controller, SATA on q35, memballoon, implicit SCSI
 // and virtio-serial controllers). `<controller type='pci'>` elements become the given
@@ -497,7 +497,7 @@ inline void group_usb2_sets(domain_state& s) {
 // libvirt's form of a PCI address: bus = the index of the controller whose bus it is.
 // Each field is a number as libvirt reads its attributes (`slot='0x1f'`, `slot='037'`
 // and `slot='31'` are one slot), within its range; an absent field is 0. An address
-// whose fields are all 0 means "on PCI, anywhere" (libvirt-rules.md §4.10).
+// whose fields are all 0 means "on PCI, anywhere" (RULES.md L4.10).
 #ifndef PCIPLAN_LIBVIRT_DETAIL_READ_ADDRESS_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_READ_ADDRESS_HPP
 
@@ -570,7 +570,7 @@ namespace pciplan::inline v0::libvirt::detail {
   c.index = controller_index{static_cast<std::uint16_t>(*number_attribute(s.at, n, "index", 0, 255))};
   const std::string_view model_name = n.child("model").attribute("name").value();
   if (!model_name.empty()) {
-    // the names libvirt accepts for each model (libvirt-rules.md §1.2)
+    // the names libvirt accepts for each model (RULES.md L1.2)
     static constexpr std::string_view alternates[] = {"ioh3420"};
     if (model_name == c.kind->qemu_device()) {
       c.model_name = c.kind->qemu_device();
@@ -672,7 +672,7 @@ inline void read_pci_controllers(domain_state& s) {
 // ---- begin pciplan/libvirt/detail/read_defaults.hpp
 // pciplan — libvirt/detail/read_defaults.hpp: the devices libvirt adds to a domain that lacks them.
 //
-// libvirt-rules.md §2.1: the USB controller (pc, q35, pseries; unless one has index 0
+// RULES.md L2.1: the USB controller (pc, q35, pseries; unless one has index 0
 // or USB is off), q35's SATA controller, pc's IDE controller for IDE disks, a SCSI
 // controller for SCSI disks and host devices, a virtio-serial controller for virtio
 // consoles and channels, and the memory balloon. They are added to the document as
@@ -683,11 +683,11 @@ inline void read_pci_controllers(domain_state& s) {
 // ---- begin pciplan/libvirt/detail/device_table.hpp
 // pciplan — libvirt/detail/device_table.hpp: which libvirt device elements use PCI, and as what.
 //
-// The element and model tables of libvirt-rules.md §3.2 (which devices libvirt puts on
+// The element and model tables of RULES.md L3.2 (which devices libvirt puts on
 // PCI and with which connect flags), written as a look-up from an element's name and
 // its model-like attributes to a device of the catalogue (kinds/device_kinds.hpp). `nullptr`
 // means the element does not use PCI. Defaults for absent models follow libvirt's
-// QEMU driver for the machine (§2.1–2.6). No XML here: the reader passes plain strings.
+// QEMU driver for the machine (RULES.md L2.1–L2.6). No XML here: the reader passes plain strings.
 #ifndef PCIPLAN_LIBVIRT_DETAIL_DEVICE_TABLE_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_DEVICE_TABLE_HPP
 
@@ -722,7 +722,7 @@ constexpr device_choice virtio_variant(std::string_view model) noexcept {
 }
 
 /// virtio devices without transitional entries in the catalogue: transitional means
-/// conventional PCI (libvirt-rules.md §3.2, "transitional → pci").
+/// conventional PCI (RULES.md L3.2, "transitional → pci").
 template <class Modern>
 constexpr device_choice virtio_link(std::string_view model) noexcept {
   if (model == "virtio-transitional") return {dev<Modern>, link_need::pci};
@@ -918,7 +918,7 @@ inline constexpr std::string_view address_types =
 // pciplan — libvirt/detail/read_devices.hpp: the device elements that use PCI, as requests to plan.
 //
 // Each device element the device table maps to a catalogue device becomes a request
-// (libvirt-rules.md §3): its device, its link, and the address its `<address>` gives
+// (RULES.md L3): its device, its link, and the address its `<address>` gives
 // (type 'pci': that address, or "PCI, anywhere" when all zero; 'virtio-mmio': not on
 // PCI; any other known type: not a PCI device at all). Every such device is named by its
 // `<alias name='…'/>`, or by a stem and the lowest free number as libvirt names it
@@ -996,7 +996,7 @@ inline pending_device* add_device(domain_state& s, pugi::xml_node n, const devic
   return &s.devices.back();
 }
 
-/// pseries keeps host devices apart by IOMMU group (libvirt-rules.md §2.6). Without the
+/// pseries keeps host devices apart by IOMMU group (RULES.md L2.6). Without the
 /// host's sysfs, one host device (domain, bus, slot: all its functions) is one group.
 [[nodiscard]] inline unsigned isolation_of(pugi::xml_node host) {
   const auto part = [&](const char* name) { return number_of(host.attribute(name).value()).value_or(0); };
@@ -1014,7 +1014,7 @@ struct device_use {
   bool isolated = false;           ///< pseries: its own isolation group, by its host address
 };
 
-/// What the device table says of an element (libvirt-rules.md §3.2). `seen_video` is
+/// What the device table says of an element (RULES.md L3.2). `seen_video` is
 /// whether a `<video>` came before (the first one is the primary one).
 [[nodiscard]] inline device_use device_use_of(pugi::xml_node n, std::string_view el, machine_id machine,
                                               bool& seen_video) {

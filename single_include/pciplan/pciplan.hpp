@@ -872,7 +872,7 @@ enum class address_origin : unsigned char {
 /// Whether something that needs `need` may occupy a slot of a bus that accepts `bus`.
 /// `root_bus` says whether the bus is the machine's root bus (bus 0).
 ///
-/// The rules (libvirt-rules.md §1.1, virDomainPCIAddressFlagsCompatible):
+/// The rules (RULES.md L1.1, virDomainPCIAddressFlagsCompatible):
 ///  1. an integrated endpoint fits only the root bus, and there the root bus also
 ///     accepts conventional PCI and automatic placement for it;
 ///  2. for a given address, a bus that takes either endpoint kind takes both, and a
@@ -1027,7 +1027,7 @@ inline constexpr unsigned machine_id_count = 8;
 //
 // chassis / port (root and downstream ports), chassisNr (pci-bridge), busNr (the
 // expander buses) and targetIndex (pseries PHBs), with the ranges libvirt validates
-// (libvirt-rules.md §1.3).
+// (RULES.md L1.3).
 #ifndef PCIPLAN_VOCABULARY_NUMBERING_HPP
 #define PCIPLAN_VOCABULARY_NUMBERING_HPP
 
@@ -1071,7 +1071,7 @@ struct value_range {
 };
 
 /// libvirt's validation ranges: chassisNr 1-255, chassis 0-255, port 0-255,
-/// busNr 1-254, targetIndex 0-30 (libvirt-rules.md §1.3, §5).
+/// busNr 1-254, targetIndex 0-30 (RULES.md L1.3, L5).
 [[nodiscard]] constexpr value_range range_of(numbering n) noexcept {
   switch (n) {
     case numbering::chassis: return {0, 255};
@@ -1133,9 +1133,9 @@ inline std::ostream& operator<<(std::ostream& os, numbering n) { return os << li
 // A controller kind is an empty tag type; everything known about it lives in one
 // customisation point, `controller_traits<Kind>`. Users add a kind by specialising
 // `controller_traits` for their own tag (see ControllerKind for what is required),
-// never by editing these. Facts: libvirt-rules.md §1.2 (what plugs where, slots,
-// hotplug, QEMU devices), §1.3 (numbering attributes), §1.4 (root bus names),
-// qemu-rules-and-peers.md (b) rules 13, 14, 17.
+// never by editing these. Facts: RULES.md L1.2 (what plugs where, slots,
+// hotplug, QEMU devices), L1.3 (numbering attributes), L1.4 (root bus names),
+// RULES.md Q13, Q14, Q17.
 #ifndef PCIPLAN_KINDS_CONTROLLER_KINDS_HPP
 #define PCIPLAN_KINDS_CONTROLLER_KINDS_HPP
 
@@ -1515,7 +1515,7 @@ inline constexpr bool is_root_v = descriptor_of<C>.is_root();
 // `device_traits` specialisation: its QEMU device name, the libvirt element and model
 // that produce it, and its link — what kind of slot it needs. The connect kind a device
 // needs on a given machine follows from the link and the machine's root
-// (`connect_of<Device, Machine>`), as libvirt computes it (libvirt-rules.md §3.1, §3.2).
+// (`connect_of<Device, Machine>`), as libvirt computes it (RULES.md L3.1, L3.2).
 // Users add devices by specialising `device_traits` for their own tag.
 #ifndef PCIPLAN_KINDS_DEVICE_KINDS_HPP
 #define PCIPLAN_KINDS_DEVICE_KINDS_HPP
@@ -1525,10 +1525,10 @@ inline constexpr bool is_root_v = descriptor_of<C>.is_root();
 // MachineType concept.
 //
 // Like controller kinds, a machine type is an empty tag with one customisation point,
-// `machine_traits<Machine>`. Facts: libvirt-rules.md §2 (root controller, chipset and
+// `machine_traits<Machine>`. Facts: RULES.md L2 (root controller, chipset and
 // reserved slots, default devices, expander restrictions, several roots),
-// qemu-rules-and-peers.md §1.8 and (b) rules 19, 32, 33 (virtio-mmio transports,
-// fixed devices), oracles.md (virtio-mmio bus counts seen in QEMU 7.2).
+// RULES.md O1 and Q19, Q32, Q33 (virtio-mmio transports,
+// fixed devices), O1 (virtio-mmio bus counts seen in QEMU 7.2).
 #ifndef PCIPLAN_KINDS_MACHINE_TYPES_HPP
 #define PCIPLAN_KINDS_MACHINE_TYPES_HPP
 
@@ -1880,7 +1880,7 @@ struct endpoint_traits {
 };
 
 // One row per device: tag, QEMU device, link, integrated, libvirt element, libvirt
-// model, virtio-mmio device (or ""). Rows follow libvirt-rules.md §3.2.
+// model, virtio-mmio device (or ""). Rows follow RULES.md L3.2.
 #define PCIPLAN_DEVICE(tag, qemu, link_, integrated_, element, model_, mmio)   \
   namespace models {                                                            \
   struct tag {};                                                                \
@@ -1965,7 +1965,7 @@ PCIPLAN_DEVICE(vhost_vsock, "vhost-vsock-pci", virtio, false, "vsock", "virtio",
 PCIPLAN_DEVICE(vhost_vsock_transitional, "vhost-vsock-pci-transitional", conventional, false, "vsock", "virtio-transitional", "")
 PCIPLAN_DEVICE(virtio_mem, "virtio-mem-pci", virtio, false, "memory", "virtio-mem", "")
 PCIPLAN_DEVICE(virtio_pmem, "virtio-pmem-pci", virtio, false, "memory", "virtio-pmem", "")
-// virtio-crypto is conventional PCI in libvirt's table even though it is virtio (§3.2 quirk)
+// virtio-crypto is conventional PCI in libvirt's table even though it is virtio (RULES.md L3.2 quirk)
 PCIPLAN_DEVICE(virtio_crypto, "virtio-crypto-pci", conventional, false, "crypto", "virtio", "virtio-crypto-device")
 // integrated endpoints: on the root bus only, never hot-pluggable
 PCIPLAN_DEVICE(virtio_iommu, "virtio-iommu-pci", virtio, true, "iommu", "virtio", "")
@@ -1981,7 +1981,7 @@ PCIPLAN_DEVICE(vfio_pci, "vfio-pci", express, false, "hostdev", "vfio", "")
 
 #undef PCIPLAN_DEVICE
 
-/// The fixed function of an ICH9 USB2 companion (EHCI1 at 7, UHCI1..3 at 0..2; §4.7).
+/// The fixed function of an ICH9 USB2 companion (EHCI1 at 7, UHCI1..3 at 0..2; RULES.md L4.7).
 template <class Device>
 inline constexpr int companion_function = -1;
 template <>
@@ -2022,7 +2022,7 @@ template <class D>
 concept DeviceKind = HasDeviceNames<D> && HasLink<D>;
 
 /// The connect kind needed by a device with this link on a machine with or without a
-/// PCIe root (libvirt-rules.md §3.1: pcieFlags equal pciFlags when there is no
+/// PCIe root (RULES.md L3.1: pcieFlags equal pciFlags when there is no
 /// pcie-root; virtio follows pcieFlags). Always includes auto_assign.
 [[nodiscard]] constexpr connect_set connect_for(link_kind link, bool integrated, bool pcie_root_machine) noexcept {
   connect_set c = connect::auto_assign;
@@ -2223,7 +2223,7 @@ constexpr bool available_on() noexcept {
 ///
 /// Both are controller kinds; roots plug into nothing. Derived from
 /// `controller_traits<Child>::connects_as` and `controller_traits<Parent>::accepts`
-/// (libvirt-rules.md §1.2). Satisfied e.g. by <pcie_root_port, pcie_root>,
+/// (RULES.md L1.2). Satisfied e.g. by <pcie_root_port, pcie_root>,
 /// <pcie_switch_downstream_port, pcie_switch_upstream_port>; not by
 /// <pcie_root_port, pci_bridge> or <pcie_expander_bus, pci_root>.
 template <class Child, class Parent>
@@ -2233,7 +2233,7 @@ concept PluggableInto =
 /// @brief Controller kind `C` can be part of a layout of machine `M`.
 ///
 /// The machine's own root; an expander the machine allows (pxb on pc, pxb-pcie on q35
-/// and aarch64 virt, libvirt-rules.md §2.1); any other kind that plugs into a kind
+/// and aarch64 virt, RULES.md L2.1); any other kind that plugs into a kind
 /// that is available. Satisfied by <pcie_root_port, machines::q35>; not by
 /// <pcie_expander_bus, machines::pc> or <pcie_root_port, machines::pc>.
 template <class C, class M>
@@ -2254,7 +2254,7 @@ concept SlotCompatible = DeviceKind<D> && ControllerKind<C> && MachineType<M> &&
 
 /// @brief Device `D` may be *placed automatically* on a `C` bus on machine `M`:
 /// SlotCompatible, and C's bus allows automatic placement of endpoints (pcie-root,
-/// dmi-to-pci-bridge and the switch upstream port do not; libvirt-rules.md §1.1).
+/// dmi-to-pci-bridge and the switch upstream port do not; RULES.md L1.1).
 template <class D, class C, class M>
 concept AutoPlaceable =
     SlotCompatible<D, C, M> && fits(connect_of<D, M>, descriptor_of<C>.bus_flags(), std::is_same_v<C, root_of<M>>);
@@ -3231,14 +3231,10 @@ template <class Member, class Higher>
 // ---- begin pciplan/planner/detail/libvirt_policy.hpp
 // pciplan — planner/detail/libvirt_policy.hpp: libvirt's QEMU-driver address assignment.
 //
-// The same two passes libvirt makes (libvirt-rules.md §4.2): a dry run on a bus table
-// that may grow — existing addresses, chipset positions, on pci-root machines one
-// spare slot, every device in libvirt's order, on PCIe machines with no controllers of
-// the user's one spare root port, then a controller for every bus that has none, each
-// needing a slot itself — and then the real pass over the final controllers, which
-// places address-less controllers first and then every device, without growing.
-// Search and growth follow virDomainPCIAddressGetNextAddr / SetGrow; the bus table
-// makes the search a look-up per bus class instead of a rescan.
+// libvirt's two passes (RULES.md L4.2): a dry run on a bus table that may grow
+// (existing addresses, chipset positions, a spare slot or root port, every device in
+// libvirt's order, then a controller for every bus without one), then the real pass
+// over the final controllers, address-less ones first (virDomainPCIAddressGetNextAddr).
 #ifndef PCIPLAN_PLANNER_DETAIL_LIBVIRT_POLICY_HPP
 #define PCIPLAN_PLANNER_DETAIL_LIBVIRT_POLICY_HPP
 
@@ -3630,7 +3626,7 @@ namespace pciplan::inline v0 {
 namespace policies {
 
 /// libvirt's QEMU-driver address assignment, decision for decision
-/// (libvirt-rules.md §2-4): device order by class, chipset positions, a dry run that
+/// (RULES.md L2-L4): device order by class, chipset positions, a dry run that
 /// grows the topology (pci-bridge; pcie-root-port + pcie-to-pci-bridge; new PHBs)
 /// followed by the real pass, root ports packed 8 per slot, one spare root port on
 /// PCIe machines whose controllers libvirt manages, gaps in controller indexes filled,
@@ -3661,7 +3657,7 @@ struct pciplan {
 struct plan_options {
   /// pciplan policy: empty hot-pluggable ports (PCIe machines) or slots (PCI machines)
   /// left after every device. 4 by default: within KubeVirt's 3-6 and below the ~14
-  /// I/O-reserving ports an x86 q35 guest can hold (qemu-rules (b) 25), at about 700 KB
+  /// I/O-reserving ports an x86 q35 guest can hold (RULES.md Q25), at about 700 KB
   /// of QEMU memory and one bus number per port. Ignored by the libvirt policy, which
   /// adds its own single spare.
   unsigned spare_ports = 4;
@@ -4210,7 +4206,7 @@ constexpr void mark_multifunction(planning<M>& p) {
   }
 }
 
-/// libvirt's numbering defaults for anything not set (libvirt-rules.md §4.6): the
+/// libvirt's numbering defaults for anything not set (RULES.md L4.6): the
 /// model name, chassisNr = index, chassis = index, port = slot*8+function (root port)
 /// or slot (downstream port), targetIndex = lowest unused (pseries). busNr is the
 /// policy's business.
@@ -4608,7 +4604,7 @@ class libvirt_planner {
 
   // ---- transports -----------------------------------------------------------------
 
-  /// PCI, virtio-mmio or CCW for every request (libvirt-rules.md §2.4, §2.7, §2.9).
+  /// PCI, virtio-mmio or CCW for every request (RULES.md L2.4, L2.7, L2.9).
   constexpr bool route() {
     bool any_mmio = false;
     for (const request& r : p_.requests) any_mmio = any_mmio || r.via == transport::mmio;
@@ -4933,10 +4929,9 @@ class libvirt_planner {
   }
 
   /// A device that may stay on the root bus rather than cause a new bus (the legacy
-  /// default USB controller of an existing q35 domain: the corpus pairs
-  /// usb-controller-default-q35, x86_64-q35-default-models, watchdog-q35-multiple). The
-  /// dry run places these devices after all others, so a bridge other devices need
-  /// takes them too.
+  /// default USB controller of an existing q35 domain; corpus usb-controller-default-q35,
+  /// x86_64-q35-default-models, watchdog-q35-multiple). The dry run places these last,
+  /// so a bridge other devices need takes them too.
   [[nodiscard]] static constexpr bool root_fallback(const request& r) noexcept {
     return r.otherwise == fallback::root_bus && r.fixed == address_kind::none && r.multifunction == 0;
   }
@@ -5013,7 +5008,7 @@ class libvirt_planner {
     }
   }
 
-  /// busNr = the lowest busNr in use - 2 (from 256), in controller order (§4.6).
+  /// busNr = the lowest busNr in use - 2 (from 256), in controller order (RULES.md L4.6).
   constexpr bool number_expanders() {
     for (controller& c : p_.controllers) {
       if (!c.kind->numbered_by.has(numbering::bus_nr) || c.bus_nr >= 0) continue;
@@ -5982,7 +5977,7 @@ class pciplan_planner {
   // ---- the I/O window -------------------------------------------------------------
 
   /// On q35 a hot-pluggable root port reserves 4 KiB of I/O space; a port the planner
-  /// added for a PCIe device, which needs no I/O, gets io-reserve=0 (qemu-rules (b) 25).
+  /// added for a PCIe device, which needs no I/O, gets io-reserve=0 (RULES.md Q25).
   constexpr void mark_io(unsigned port) {
     if constexpr (x86 && pcie) {
       controller& c = p_.controllers[p_.position_of(controller_index{static_cast<std::uint16_t>(port)})];
@@ -6117,10 +6112,10 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
 //     bus_nr range is too small, the x86 I/O window runs out past about 14 ports, a
 //     device at slot 0 of a hotplug bridge cannot be replaced, …), and what QEMU's
 //     PCI Express guidelines advise against.
-// Each finding carries the number of the rule it checks in qemu-rules-and-peers.md (b)
+// Each finding carries the number of the rule it checks in RULES.md Q0–Q36
 // (0: QEMU's general argument checks, such as an unknown bus or a duplicate id).
 //
-// What is checked (rule numbers of qemu-rules-and-peers.md (b)): 1 slot/function range
+// What is checked (rule numbers of RULES.md Q0–Q36): 1 slot/function range
 // and double use, 2 no free slot, 3 multifunction (and a function without function 0),
 // 5-6 one device at slot 0 of each port, 7 PCIe endpoints on the root complex, 8 only
 // bridges on a pxb-pcie, 9 PCI vs PCIe endpoints, 10 switch ports, 11 pxb / pxb-pcie
@@ -6442,7 +6437,7 @@ enum class severity : unsigned char {
 struct finding {
   static constexpr std::size_t no_device = static_cast<std::size_t>(-1);
   severity level = severity::error;
-  unsigned rule = 0;                  ///< qemu-rules-and-peers.md (b) rule number; 0: general argument checks
+  unsigned rule = 0;                  ///< RULES.md Q0–Q36 rule number; 0: general argument checks
   std::size_t device = no_device;     ///< index into qemu_layout::devices
   std::string message;                ///< errors QEMU reports: QEMU 7.2's words
 };
@@ -6918,7 +6913,7 @@ class layout_validator {
 }  // namespace detail
 
 /// Checks a hand-written layout for machine type M against QEMU's rules
-/// (qemu-rules-and-peers.md (b)); see the top of this header for the list.
+/// (RULES.md Q0–Q36); see the top of this header for the list.
 template <MachineType M>
 [[nodiscard]] validation_report validate(const qemu_layout& layout) {
   return detail::layout_validator<M>(layout).run();
@@ -7067,7 +7062,7 @@ struct bus_use {
 
 /// The QEMU name of the bus that controller `index` provides: the root's own name
 /// (`pcie.0`, `pci.0`) for index 0, `pci.<index>.0` for a further pseries PHB, else the
-/// controller's id `pci.<index>` (libvirt-rules.md §1.4).
+/// controller's id `pci.<index>` (RULES.md L1.4).
 [[nodiscard]] inline std::string bus_id(const topology_view& view, controller_index index) {
   const controller* c = view.find(index);
   if (c != nullptr && c->kind != nullptr) {
@@ -7328,7 +7323,7 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
 //   // -device pcie-root-port,port=0x10,chassis=1,id=pci.1,bus=pcie.0,multifunction=on,addr=0x2
 //   // -device virtio-net-pci,id=net0,bus=pci.1,addr=0x0
 //
-// Names and key order follow libvirt's QEMU command line (libvirt-rules.md §1.4): the
+// Names and key order follow libvirt's QEMU command line (RULES.md L1.4): the
 // controller with index N is `pci.N`, the root bus is `pcie.0` or `pci.0`, a further
 // pseries PHB's bus is `pci.N.0`. Only the addressing part of each device is written:
 // backends (netdev=, drive=, chardev=) and other device properties are the caller's.
@@ -7863,8 +7858,8 @@ class tree_writer {
 // the parent's usable range; the machine does not reserve the function; no address is
 // used twice; function 0 is present in every slot that uses others; expanders have a
 // bus_nr and no other kind has one; bus numbers fit in 0-255 and the bus_nr
-// partitions hold everything below them (qemu-rules-and-peers.md (b) rules 1, 3, 11,
-// 14, 16, 17). Guest bus numbers are firmware's (depth first, as SeaBIOS assigns them:
+// partitions hold everything below them (RULES.md Q1, Q3, Q11,
+// Q14, Q16, Q17). Guest bus numbers are firmware's (depth first, as SeaBIOS assigns them:
 // pciplan::number_buses).
 #ifndef PCIPLAN_COMPILE_TIME_FIXED_LAYOUT_HPP
 #define PCIPLAN_COMPILE_TIME_FIXED_LAYOUT_HPP

@@ -1,5 +1,5 @@
 // expect: (pciplan::static_plan: the layout cannot be planned.*libvirt does not place devices by NUMA node|libvirt does not place devices by NUMA node.*pciplan::static_plan: the layout cannot be planned)
-// A NUMA node under the libvirt policy, which has no NUMA placement (libvirt-rules §4.9).
+// A NUMA node under the libvirt policy, which has no NUMA placement (RULES.md L4.9).
 #include <pciplan/pciplan.hpp>
 using namespace pciplan;
 [[maybe_unused]] constexpr auto p = static_plan<machines::q35, policies::libvirt>(device<models::vfio_pci>("gpu", numa_node{0}));

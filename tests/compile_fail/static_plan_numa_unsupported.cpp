@@ -1,5 +1,5 @@
 // expect: (pciplan::static_plan: the layout cannot be planned.*belongs to a NUMA node, but the machine type has no expander bus|belongs to a NUMA node, but the machine type has no expander bus.*pciplan::static_plan: the layout cannot be planned)
-// A NUMA node on RISC-V virt, which has no expander bus (libvirt-rules §2.1).
+// A NUMA node on RISC-V virt, which has no expander bus (RULES.md L2.1).
 #include <pciplan/pciplan.hpp>
 using namespace pciplan;
 [[maybe_unused]] constexpr auto p = static_plan<machines::riscv64_virt>(device<models::vfio_pci>("gpu", numa_node{1}));

@@ -4,8 +4,8 @@ The folders under include/pciplan/ are layers; CONTRIBUTING.md lists them in ord
 its "Layer map" block. This script fails when
   - a header includes a header of a folder that comes later in that order (an include
     that runs back up), or a folder's detail/ from outside that folder;
-  - code outside a folder names something defined only in that folder's detail/
-    (`detail::name`), the top-level detail/ being open to everyone;
+  - code outside a folder names something that only that folder defines in a detail
+    namespace (`detail::name`), the top-level detail/ being open to everyone;
   - a header is longer than the limit (500 lines), or misses its include guard
     PCIPLAN_<PATH>_HPP;
   - a folder exists that the layer map does not list, or the reverse;
@@ -66,13 +66,14 @@ def main():
         problems.append(f"CONTRIBUTING.md's layer map lists {name}/, which does not exist")
 
     # where each detail name is defined: folder -> names
+    # (the folders whose headers define a name, public headers' namespace detail
+    # included; "detail" for the top-level generic helpers, which are open to everyone)
     defined = {}
+    used = set(DETAIL_USE.findall(" ".join(texts.values())))
     for rel, text in texts.items():
-        if "/detail/" not in rel:
-            continue
-        for name in set(DETAIL_USE.findall(" ".join(texts.values()))):
+        for name in used:
             if re.search(DEFINITION.format(re.escape(name)), text):
-                defined.setdefault(name, set()).add(folder_of(rel) if is_private(rel) else "detail")
+                defined.setdefault(name, set()).add(folder_of(rel))
 
     for rel, text in texts.items():
         here = folder_of(rel)

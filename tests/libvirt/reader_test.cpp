@@ -41,7 +41,7 @@ std::string error_of(const std::string& xml) {
 
 }  // namespace
 
-TEST_CASE("libvirt-rules.md §2.1: machine types by arch and machine attribute", "[libvirt][reader]") {
+TEST_CASE("RULES.md L2.1: machine types by arch and machine attribute", "[libvirt][reader]") {
   using pciplan::machine_of;
   CHECK(machine_of("x86_64", "pc-i440fx-7.2") == machine_id::pc);
   CHECK(machine_of("x86_64", "") == machine_id::pc);
@@ -58,7 +58,7 @@ TEST_CASE("libvirt-rules.md §2.1: machine types by arch and machine attribute",
   CHECK_FALSE(machine_of("m68k", "q800"));
 }
 
-TEST_CASE("libvirt-rules.md §2.1: the default devices libvirt adds", "[libvirt][reader]") {
+TEST_CASE("RULES.md L2.1: the default devices libvirt adds", "[libvirt][reader]") {
   SECTION("q35: qemu-xhci, the SATA controller and a virtio balloon") {
     domain d(make_domain(""));
     REQUIRE(d.requests().size() == 3);
@@ -99,7 +99,7 @@ TEST_CASE("libvirt-rules.md §2.1: the default devices libvirt adds", "[libvirt]
   }
 }
 
-TEST_CASE("libvirt-rules.md §3.2: which elements use PCI, and as what", "[libvirt][reader]") {
+TEST_CASE("RULES.md L3.2: which elements use PCI, and as what", "[libvirt][reader]") {
   domain d(make_domain(
       "    <controller type='usb' model='none'/>\n    <memballoon model='none'/>\n"
       "    <disk type='file'><target dev='vda' bus='virtio'/></disk>\n"
@@ -138,7 +138,7 @@ TEST_CASE("libvirt-rules.md §3.2: which elements use PCI, and as what", "[libvi
   CHECK(d.requests().size() == 13);
 }
 
-TEST_CASE("libvirt-rules.md §4.10: an all-zero PCI address means 'PCI, anywhere'", "[libvirt][reader]") {
+TEST_CASE("RULES.md L4.10: an all-zero PCI address means 'PCI, anywhere'", "[libvirt][reader]") {
   domain d(make_domain("    <interface type='user'><model type='virtio'/><address type='pci'/></interface>\n"
                        "    <interface type='user'><model type='virtio'/>"
                        "<address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/></interface>\n"
@@ -151,13 +151,13 @@ TEST_CASE("libvirt-rules.md §4.10: an all-zero PCI address means 'PCI, anywhere
   CHECK(find(d, "net2")->libvirt_address == pciplan::controller_address(0, 4, 0, 0));  // omitted fields are 0
 }
 
-TEST_CASE("libvirt-rules.md §2.4: <address type='virtio-mmio'/> asks for virtio-mmio", "[libvirt][reader]") {
+TEST_CASE("RULES.md L2.4: <address type='virtio-mmio'/> asks for virtio-mmio", "[libvirt][reader]") {
   domain d(make_domain("    <disk type='file'><target dev='vda' bus='virtio'/><address type='virtio-mmio'/></disk>\n",
                        "virt", "aarch64"));
   CHECK(find(d, "virtio-disk0")->via == pciplan::transport::mmio);
 }
 
-TEST_CASE("libvirt-rules.md §4.6: index-less PCI controllers take the lowest unused index", "[libvirt][reader]") {
+TEST_CASE("RULES.md L4.6: index-less PCI controllers take the lowest unused index", "[libvirt][reader]") {
   domain d(make_domain("    <controller type='pci' model='pcie-root-port'/>\n"
                        "    <controller type='pci' index='2' model='pcie-root-port'/>\n"
                        "    <controller type='pci' model='pcie-root-port'/>\n"
@@ -167,7 +167,7 @@ TEST_CASE("libvirt-rules.md §4.6: index-less PCI controllers take the lowest un
   CHECK(indexes == std::vector<unsigned>{1, 2, 3, 0});
 }
 
-TEST_CASE("libvirt-rules.md §4.7: index-less ICH9 USB2 controllers join the set before them", "[libvirt][reader]") {
+TEST_CASE("RULES.md L4.7: index-less ICH9 USB2 controllers join the set before them", "[libvirt][reader]") {
   domain d(make_domain("    <controller type='usb' model='ich9-ehci1'/>\n"
                        "    <controller type='usb' model='ich9-uhci1'/>\n"
                        "    <controller type='usb' model='ich9-uhci1'/>\n"

@@ -1,5 +1,5 @@
-// The libvirt policy against libvirt's worked outputs (libvirt-rules.md §10 and §3.3,
-// the corpus files named in each test) and its documented rules (§2-§4).
+// The libvirt policy against libvirt's worked outputs (RULES.md L10 and L3.3,
+// the corpus files named in each test) and its documented rules (L2-L4).
 #include <catch2/catch.hpp>
 
 #include <pciplan/pciplan.hpp>
@@ -35,7 +35,7 @@ topology_plan planned(const std::vector<request>& r, std::vector<controller> giv
 
 }  // namespace
 
-TEST_CASE("libvirt-rules §10: q35 headless, 6 devices (x86_64-q35-headless)", "[planner][libvirt]") {
+TEST_CASE("RULES.md L10: q35 headless, 6 devices (x86_64-q35-headless)", "[planner][libvirt]") {
   const std::vector<request> devices{{"net0", models::virtio_net{}},   {"usb", models::qemu_xhci{}},
                                      {"serial", models::virtio_serial{}}, {"disk", models::virtio_blk{}},
                                      {"balloon", models::virtio_balloon{}}, {"rng", models::virtio_rng{}}};
@@ -61,11 +61,11 @@ TEST_CASE("libvirt-rules §10: q35 headless, 6 devices (x86_64-q35-headless)", "
   CHECK(p.at("rng").libvirt_address == ca(6, 0));
   CHECK(p.at("rng").guest_address == pci_address{0, 6, 0, 0});
   CHECK(p.at("net0").why == rule::added_bus);
-  // root port 7 is the one spare (§4.4)
+  // root port 7 is the one spare (RULES.md L4.4)
   for (const placement& x : p.placements) CHECK(x.libvirt_address.bus.value != 7);
 }
 
-TEST_CASE("libvirt-rules §10: pc headless, the same devices on pci.0 (x86_64-pc-headless)", "[planner][libvirt]") {
+TEST_CASE("RULES.md L10: pc headless, the same devices on pci.0 (x86_64-pc-headless)", "[planner][libvirt]") {
   const std::vector<request> devices{{"net0", models::virtio_net{}},   {"usb", models::qemu_xhci{}},
                                      {"serial", models::virtio_serial{}}, {"disk", models::virtio_blk{}},
                                      {"balloon", models::virtio_balloon{}}, {"rng", models::virtio_rng{}}};
@@ -80,7 +80,7 @@ TEST_CASE("libvirt-rules §10: pc headless, the same devices on pci.0 (x86_64-pc
   CHECK(p.at("net0").why == rule::lowest_free_slot);
 }
 
-TEST_CASE("libvirt-rules §10: conventional PCI on q35 gets root port + pcie-to-pci-bridge (virtio-transitional)",
+TEST_CASE("RULES.md L10: conventional PCI on q35 gets root port + pcie-to-pci-bridge (virtio-transitional)",
           "[planner][libvirt]") {
   const auto names = numbered("disk", 9);
   std::vector<request> devices;
@@ -98,7 +98,7 @@ TEST_CASE("libvirt-rules §10: conventional PCI on q35 gets root port + pcie-to-
   }
 }
 
-TEST_CASE("libvirt-rules §3.3: placement order by device class (q35-pcie-autoadd)", "[planner][libvirt]") {
+TEST_CASE("RULES.md L3.3: placement order by device class (q35-pcie-autoadd)", "[planner][libvirt]") {
   const std::vector<request> devices{
       {"net", models::virtio_net{}},        {"net2", models::e1000e{}},        {"fs", models::virtio_9p{}},
       {"vserial", models::virtio_serial{}}, {"scsi", models::virtio_scsi{}},   {"usb", models::nec_xhci{}},
@@ -117,7 +117,7 @@ TEST_CASE("libvirt-rules §3.3: placement order by device class (q35-pcie-autoad
   CHECK(p.at("balloon").libvirt_address.bus.value == 8);
   CHECK(p.at("rng").libvirt_address.bus.value == 9);
   CHECK(p.at("in4").libvirt_address.bus.value == 13);
-  // video at 00:01.0 (§2.3), so root ports 00:02.0-00:02.7 and 00:03.0-00:03.5, spare index 14
+  // video at 00:01.0 (RULES.md L2.3), so root ports 00:02.0-00:02.7 and 00:03.0-00:03.5, spare index 14
   CHECK(p.at("video").libvirt_address == ca(0, 1));
   CHECK(p.at("video").why == rule::chipset_slot);
   REQUIRE(p.controllers.size() == 15);
@@ -128,7 +128,7 @@ TEST_CASE("libvirt-rules §3.3: placement order by device class (q35-pcie-autoad
   CHECK(p.controllers[9].multifunction == toggle::on);
 }
 
-TEST_CASE("libvirt-rules §10: pxb-pcie with a switch of 32 downstream ports (pcie-expander-bus)",
+TEST_CASE("RULES.md L10: pxb-pcie with a switch of 32 downstream ports (pcie-expander-bus)",
           "[planner][libvirt]") {
   std::vector<controller> given;
   controller pxb = make_controller<pcie_expander_bus>(1).at(ca(0, 4));
@@ -166,7 +166,7 @@ TEST_CASE("libvirt-rules §10: pxb-pcie with a switch of 32 downstream ports (pc
   CHECK(p.find(controller_index{2})->guest_bus == bus_number{255});  // the pxb's root port
 }
 
-TEST_CASE("libvirt-rules §10: pseries overflow adds a PHB (pseries-many-devices)", "[planner][libvirt]") {
+TEST_CASE("RULES.md L10: pseries overflow adds a PHB (pseries-many-devices)", "[planner][libvirt]") {
   const auto names = numbered("scsi", 32);
   std::vector<request> devices;
   for (const auto& n : names) devices.push_back({n, models::virtio_scsi{}});
@@ -180,7 +180,7 @@ TEST_CASE("libvirt-rules §10: pseries overflow adds a PHB (pseries-many-devices
   CHECK(p.placements[31].guest_address == pci_address{1, 0, 1, 0});  // PHB 1 is PCI domain 1
 }
 
-TEST_CASE("libvirt-rules §2.2: pci-bridges added early on pc (pci-bridge-many-disks)", "[planner][libvirt]") {
+TEST_CASE("RULES.md L2.2: pci-bridges added early on pc (pci-bridge-many-disks)", "[planner][libvirt]") {
   const auto names = numbered("disk", 105);
   std::vector<request> devices{{"usb", models::piix3_uhci{}}};
   for (const auto& n : names) devices.push_back({n, models::virtio_blk{}});
@@ -197,9 +197,9 @@ TEST_CASE("libvirt-rules §2.2: pci-bridges added early on pc (pci-bridge-many-d
   CHECK(p.at("disk104").libvirt_address == ca(3, 16));
 }
 
-TEST_CASE("libvirt-rules §4.6: index gaps and missing buses are filled with the default model",
+TEST_CASE("RULES.md L4.6: index gaps and missing buses are filled with the default model",
           "[planner][libvirt]") {
-  // a device fixed on bus 5 makes libvirt add root ports 1-5 (oracles.md)
+  // a device fixed on bus 5 makes libvirt add root ports 1-5 (RULES.md O7)
   const std::vector<request> devices{{"net", models::virtio_net{}, at_address{ca(5, 0)}}};
   const topology_plan p = planned<machines::q35>(devices);
   REQUIRE(p.controllers.size() >= 6);
@@ -214,7 +214,7 @@ TEST_CASE("libvirt-rules §4.6: index gaps and missing buses are filled with the
   CHECK_FALSE(q.controllers[3].added);
 }
 
-TEST_CASE("libvirt-rules §4.4: no spare root port when the user declared controllers", "[planner][libvirt]") {
+TEST_CASE("RULES.md L4.4: no spare root port when the user declared controllers", "[planner][libvirt]") {
   const std::vector<request> devices{{"net", models::virtio_net{}}};
   const topology_plan auto_managed = planned<machines::q35>(devices);
   CHECK(auto_managed.controllers.size() == 3);  // root, the NIC's port, the spare
@@ -223,7 +223,7 @@ TEST_CASE("libvirt-rules §4.4: no spare root port when the user declared contro
   CHECK(user.at("net").libvirt_address == ca(1, 0));
 }
 
-TEST_CASE("libvirt-rules §4.6: busNr = lowest - 2 (pci-expander-bus)", "[planner][libvirt]") {
+TEST_CASE("RULES.md L4.6: busNr = lowest - 2 (pci-expander-bus)", "[planner][libvirt]") {
   const topology_plan p =
       planned<machines::pc>({}, {make_controller<pci_expander_bus>(1), make_controller<pci_expander_bus>(2)});
   CHECK(p.controllers[1].bus_nr == 254);
@@ -233,11 +233,11 @@ TEST_CASE("libvirt-rules §4.6: busNr = lowest - 2 (pci-expander-bus)", "[planne
   CHECK(p.controllers[2].libvirt_address == ca(0, 3));
 }
 
-TEST_CASE("libvirt-rules §4.3: without pcie-pci-bridge, dmi-to-pci-bridge + pci-bridge", "[planner][libvirt]") {
+TEST_CASE("RULES.md L4.3: without pcie-pci-bridge, dmi-to-pci-bridge + pci-bridge", "[planner][libvirt]") {
   const std::vector<request> devices{{"nic", models::e1000{}}};
   const result<topology_plan> p = plan<machines::q35, old_qemu>(devices);
   REQUIRE(p.has_value());
-  REQUIRE(p->controllers.size() == 4);  // and the spare root port (§4.4)
+  REQUIRE(p->controllers.size() == 4);  // and the spare root port (RULES.md L4.4)
   CHECK(p->controllers[3].kind == &descriptor_of<pcie_root_port>);
   CHECK(p->controllers[3].libvirt_address == ca(0, 1));
   CHECK(p->controllers[1].kind == &descriptor_of<dmi_to_pci_bridge>);
@@ -247,7 +247,7 @@ TEST_CASE("libvirt-rules §4.3: without pcie-pci-bridge, dmi-to-pci-bridge + pci
   CHECK(p->at("nic").libvirt_address == ca(2, 1));
 }
 
-TEST_CASE("libvirt-rules §2.2/§2.3: chipset positions", "[planner][libvirt]") {
+TEST_CASE("RULES.md L2.2/L2.3: chipset positions", "[planner][libvirt]") {
   const topology_plan pc = planned<machines::pc>({{"ide", models::piix3_ide{}},
                                                   {"usb", models::piix3_uhci{}},
                                                   {"video", models::cirrus_vga{}},
@@ -273,7 +273,7 @@ TEST_CASE("libvirt-rules §2.2/§2.3: chipset positions", "[planner][libvirt]") 
   CHECK(q35.controllers.size() == 1);  // everything on pcie.0: no root port, no spare
 }
 
-TEST_CASE("libvirt-rules §2.2/§2.3: which controller is the chipset's own", "[planner][libvirt]") {
+TEST_CASE("RULES.md L2.2/L2.3: which controller is the chipset's own", "[planner][libvirt]") {
   // first_of_kind (the default): the first USB controller, when it is a PIIX3 one not
   // pinned elsewhere; the ones after it are ordinary devices
   const topology_plan first = planned<machines::pc>({{"usb0", models::piix3_uhci{}}, {"usb1", models::piix3_uhci{}}});
@@ -301,7 +301,7 @@ TEST_CASE("libvirt-rules §2.2/§2.3: which controller is the chipset's own", "[
   CHECK(q->at("usb").libvirt_address == ca(0, 2));
 }
 
-TEST_CASE("libvirt-rules §3.3 (helper notes): a primary video whose slot is taken is placed at once", "[planner][libvirt]") {
+TEST_CASE("RULES.md L3.3: a primary video whose slot is taken is placed at once", "[planner][libvirt]") {
   // slot 2 of pc is taken by a pinned device, so the video takes the lowest free slot before the NIC
   const topology_plan p = planned<machines::pc>(
       {{"net", models::e1000{}}, {"pinned", models::e1000{}, at_address{ca(0, 2)}}, {"video", models::vga{}}});
@@ -309,7 +309,7 @@ TEST_CASE("libvirt-rules §3.3 (helper notes): a primary video whose slot is tak
   CHECK(p.at("net").libvirt_address == ca(0, 4));
 }
 
-TEST_CASE("libvirt-rules §2.4: virtio-mmio is sticky on virt machines", "[planner][libvirt]") {
+TEST_CASE("RULES.md L2.4: virtio-mmio is sticky on virt machines", "[planner][libvirt]") {
   const topology_plan pci = planned<machines::aarch64_virt>({{"net", models::virtio_net{}}});
   CHECK(pci.at("net").kind == placement_kind::pci);
   const topology_plan mmio = planned<machines::aarch64_virt>({{"net", models::virtio_net{}},
@@ -318,12 +318,12 @@ TEST_CASE("libvirt-rules §2.4: virtio-mmio is sticky on virt machines", "[plann
   CHECK(mmio.at("net").kind == placement_kind::mmio);
   CHECK(mmio.at("blk").kind == placement_kind::mmio);
   CHECK(mmio.at("nic").kind == placement_kind::pci);  // no virtio-mmio variant
-  // QEMU hands out transports from the top (oracles.md: virtio-mmio-bus.31 first)
+  // QEMU hands out transports from the top (RULES.md O1: virtio-mmio-bus.31 first)
   CHECK(mmio.at("net").transport == 31);
   CHECK(mmio.at("blk").transport == 30);
 }
 
-TEST_CASE("libvirt-rules §2.7/§2.9: channel I/O on s390x, no PCI on microvm", "[planner][libvirt]") {
+TEST_CASE("RULES.md L2.7/L2.9: channel I/O on s390x, no PCI on microvm", "[planner][libvirt]") {
   const topology_plan s390 = planned<machines::s390x_ccw>({{"net", models::virtio_net{}}, {"gpu", models::vfio_pci{}}});
   CHECK(s390.at("net").kind == placement_kind::ccw);
   CHECK(s390.at("gpu").libvirt_address == ca(0, 1));
@@ -332,7 +332,7 @@ TEST_CASE("libvirt-rules §2.7/§2.9: channel I/O on s390x, no PCI on microvm", 
   CHECK(micro.error().code == errc::no_pci);
 }
 
-TEST_CASE("libvirt-rules §4.5 and oracles.md: at most 239 hot-pluggable PCIe devices on q35", "[planner][libvirt]") {
+TEST_CASE("RULES.md L4.5 and O9: at most 239 hot-pluggable PCIe devices on q35", "[planner][libvirt]") {
   const auto names = numbered("net", 240);
   std::vector<request> devices;
   for (int i = 0; i < 239; ++i) devices.push_back({names[static_cast<std::size_t>(i)], models::virtio_net{}});
@@ -345,7 +345,7 @@ TEST_CASE("libvirt-rules §4.5 and oracles.md: at most 239 hot-pluggable PCIe de
   CHECK_THAT(describe(r.error()), Catch::Contains("pcie-root-port") && Catch::Contains("libvirt does not add"));
 }
 
-TEST_CASE("libvirt-rules §1.1 rule 2 and §5: given addresses use the relaxed rules, and are checked",
+TEST_CASE("RULES.md L1.1 rule 2 and L5: given addresses use the relaxed rules, and are checked",
           "[planner][libvirt]") {
   // q35-pci-force-address: a PCI device on a root port is accepted when the user wrote it
   const topology_plan p = planned<machines::q35>({{"nic", models::e1000{}, at_address{ca(1, 0)}}},
@@ -362,7 +362,7 @@ TEST_CASE("libvirt-rules §1.1 rule 2 and §5: given addresses use the relaxed r
         errc::slot_not_usable);
   CHECK(refused({{"a", models::virtio_net{}, at_address{ca(0, 0x1f, 0)}}}) == errc::address_in_use);  // ICH9 LPC
   CHECK(refused({{"a", models::virtio_net{}, numa_node{0}}}) == errc::invalid_request);  // libvirt has no NUMA placement
-  // an address-less pci-bridge with index 1 on q35 lands on its own bus (oracles.md)
+  // an address-less pci-bridge with index 1 on q35 lands on its own bus (RULES.md O8)
   CHECK(refused({{"nic", models::e1000{}}}, {make_controller<pci_bridge>(1)}) == errc::invalid_controller);
 }
 

@@ -1,5 +1,5 @@
 // The pciplan policy: designed cases for each rule of its ladder, its guarantees and
-// its errors (qemu-rules-and-peers.md (b) rules named where they apply).
+// its errors (the RULES.md Q rules named where they apply).
 #include <catch2/catch.hpp>
 
 #include <pciplan/pciplan.hpp>
@@ -101,7 +101,7 @@ TEST_CASE("pciplan: changing the number of spare ports never moves a device", "[
   }
 }
 
-TEST_CASE("pciplan: root ports 8 per slot, then a switch on the last root-port function (qemu-rules (b) 6, 10)",
+TEST_CASE("pciplan: root ports 8 per slot, then a switch on the last root-port function (RULES.md Q6, Q10)",
           "[planner][pciplan]") {
   const auto names = numbered("net", 246);
   std::vector<request> devices;
@@ -172,7 +172,7 @@ TEST_CASE("pciplan: multifunction groups share a slot at their functions", "[pla
             .code == errc::multifunction_conflict);
 }
 
-TEST_CASE("pciplan: an isolation group gets a port of its own (qemu-rules (b) 36)", "[planner][pciplan]") {
+TEST_CASE("pciplan: an isolation group gets a port of its own (RULES.md Q36)", "[planner][pciplan]") {
   const topology_plan p = planned<machines::q35>({{"net", models::virtio_net{}},
                                                   {"vf-a", models::vfio_pci{}, isolation_group{7}},
                                                   {"vf-b", models::vfio_pci{}, isolation_group{7}},
@@ -189,7 +189,7 @@ TEST_CASE("pciplan: an isolation group gets a port of its own (qemu-rules (b) 36
   CHECK(refused<machines::q35>(nine).code == errc::multifunction_conflict);
 }
 
-TEST_CASE("pciplan: NUMA nodes get expanders with busNr partitions (qemu-rules (b) 17)", "[planner][pciplan]") {
+TEST_CASE("pciplan: NUMA nodes get expanders with busNr partitions (RULES.md Q17)", "[planner][pciplan]") {
   std::vector<request> devices;
   const auto names = numbered("gpu", 9);
   for (std::size_t i = 0; i != names.size(); ++i) devices.push_back({names[i], models::vfio_pci{}, numa_node{static_cast<int>(i % 3)}});
@@ -202,7 +202,7 @@ TEST_CASE("pciplan: NUMA nodes get expanders with busNr partitions (qemu-rules (
   CHECK(busnr == std::vector<int>{248, 240, 232});  // nodes 0, 1, 2: 4 buses each, rounded to 8
   CHECK(p.at("net").guest_address.bus.value < 232);       // the main hierarchy stays below
   // pc: pxb; pseries: a PHB with a node; RISC-V: no expander
-  // pc: QEMU 7.2 refuses hotplug on a pxb's bus (oracles: "Bus 'pci.1' does not support
+  // pc: QEMU 7.2 refuses hotplug on a pxb's bus (RULES.md O6: "Bus 'pci.1' does not support
   // hotplugging"), so a hot-pluggable device goes behind a pci-bridge on the pxb; one
   // that needs no hotplug sits on the pxb itself
   const topology_plan pc = planned<machines::pc>({{"nic", models::e1000{}, numa_node{0}},
@@ -224,7 +224,7 @@ TEST_CASE("pciplan: NUMA nodes get expanders with busNr partitions (qemu-rules (
         errc::invalid_request);
 }
 
-TEST_CASE("pciplan: (C) virtio-mmio without PCI, within the machine's transports (qemu-rules (b) 32)",
+TEST_CASE("pciplan: (C) virtio-mmio without PCI, within the machine's transports (RULES.md Q32)",
           "[planner][pciplan]") {
   const auto names = numbered("blk", 9);
   std::vector<request> devices;
@@ -255,7 +255,7 @@ TEST_CASE("pciplan: conventional PCI growth on pc keeps a slot for the next brid
   CHECK(bridges == 2);  // 29 on pci.0 (slot 1 is PIIX3), 30 on each bridge, a bridge in each bus's last slot
   CHECK(p.at("nic0").libvirt_address == ca(0, 2));
   CHECK(p.at("nic29").libvirt_address.bus.value == 1);
-  // x86: more than 9 bridges warn about the I/O window (qemu-rules (b) 26)
+  // x86: more than 9 bridges warn about the I/O window (RULES.md Q26)
   std::vector<request> many;
   const auto more = numbered("n", 320);
   for (const auto& n : more) many.push_back({n, models::e1000{}});
@@ -264,7 +264,7 @@ TEST_CASE("pciplan: conventional PCI growth on pc keeps a slot for the next brid
   CHECK(q.warnings.back().code == warning_code::io_window);
 }
 
-TEST_CASE("pciplan: more than 14 I/O-reserving root ports warn (qemu-rules (b) 25)", "[planner][pciplan]") {
+TEST_CASE("pciplan: more than 14 I/O-reserving root ports warn (RULES.md Q25)", "[planner][pciplan]") {
   const topology_plan few = planned<machines::q35>({{"net", models::virtio_net{}}}, {.spare_ports = 14});
   CHECK(few.warnings.empty());
   const topology_plan many = planned<machines::q35>({{"net", models::virtio_net{}}}, {.spare_ports = 15});

@@ -1,6 +1,6 @@
 // The validator for hand-written QEMU layouts (<pciplan/validate/validate.hpp>): one test per
-// rule of qemu-rules-and-peers.md (b) it checks. Error texts are QEMU 7.2.22's, as
-// oracles.md records them (and as QEMU printed them for the same -device lines).
+// rule of RULES.md Q0–Q36 it checks. Error texts are QEMU 7.2.22's, as
+// RULES.md O4 records them (and as QEMU printed them for the same -device lines).
 #include <pciplan/pciplan.hpp>
 
 #include <catch2/catch.hpp>
@@ -97,7 +97,7 @@ TEST_CASE("validate: QEMU's general argument checks (rule 0)", "[validate]") {
   CHECK_FALSE(r.accepted());
 }
 
-TEST_CASE("validate: qemu-rules (b) 1: slot 0-31, function 0-7, one device per devfn", "[validate]") {
+TEST_CASE("validate: RULES.md Q1: slot 0-31, function 0-7, one device per devfn", "[validate]") {
   CHECK_THAT(errors<q35>("-device e1000,addr=0x3\n-device virtio-net-pci,addr=0x3\n"),
              Catch::Contains("PCI: slot 3 function 0 not available for virtio-net-pci, in use by e1000,id=(null)"));
   CHECK_THAT(errors<q35>("-device virtio-net-pci,id=a,addr=3\n-device virtio-net-pci,addr=0x3\n"),
@@ -117,7 +117,7 @@ TEST_CASE("validate: qemu-rules (b) 1: slot 0-31, function 0-7, one device per d
   CHECK(check<pc>("-device e1000,addr=0x1.0x2\n").accepted());  // PIIX3's USB function is free with -nodefaults
 }
 
-TEST_CASE("validate: qemu-rules (b) 2: no free slot when addr is left out", "[validate]") {
+TEST_CASE("validate: RULES.md Q2: no free slot when addr is left out", "[validate]") {
   std::string ports;
   for (int i = 1; i <= 31; ++i) ports += "-device pcie-root-port,chassis=" + std::to_string(i) + "\n";
   // q35: slot 0 (MCH) and 0x1f (ICH9) are taken, so 30 ports fit
@@ -126,7 +126,7 @@ TEST_CASE("validate: qemu-rules (b) 2: no free slot when addr is left out", "[va
   CHECK(errors<q35>(ports).find("line 30") == std::string::npos);
 }
 
-TEST_CASE("validate: qemu-rules (b) 3: multifunction", "[validate]") {
+TEST_CASE("validate: RULES.md Q3: multifunction", "[validate]") {
   CHECK_THAT(errors<q35>("-device pcie-root-port,id=a,chassis=1,addr=0x2\n-device pcie-root-port,id=b,chassis=2,addr=0x2.0x1\n"),
              Catch::Contains("PCI: single function device can't be populated in function 2.1"));
   CHECK_THAT(errors<q35>("-device pcie-root-port,id=b,chassis=2,addr=0xa.0x1\n-device pcie-root-port,id=a,chassis=1,addr=0xa\n"),
@@ -142,14 +142,14 @@ TEST_CASE("validate: qemu-rules (b) 3: multifunction", "[validate]") {
              Catch::Contains("slot 2 has no function 0, so the guest does not see this function [qemu rule 3]"));
 }
 
-TEST_CASE("validate: qemu-rules (b) 5 and 6: a port's one slot", "[validate]") {
+TEST_CASE("validate: RULES.md Q5 and Q6: a port's one slot", "[validate]") {
   const std::string two = "-device pcie-root-port,id=r,chassis=1\n-device virtio-net-pci,bus=r\n-device virtio-net-pci,bus=r\n";
-  CHECK(check<q35>(two).accepted());  // QEMU 7.2 starts with it (oracles.md)
+  CHECK(check<q35>(two).accepted());  // QEMU 7.2 starts with it (RULES.md O5)
   CHECK_THAT(warnings<q35>(two), Catch::Contains("line 3: warning: -device virtio-net-pci,bus=r: a PCI Express port has "
                                                  "one slot: this device at slot 1 of 'r'"));
 }
 
-TEST_CASE("validate: qemu-rules (b) 7 and 9: PCI and PCIe endpoints where they belong", "[validate]") {
+TEST_CASE("validate: RULES.md Q7 and Q9: PCI and PCIe endpoints where they belong", "[validate]") {
   CHECK_THAT(warnings<q35>("-device e1000e,addr=0x3\n"),
              Catch::Contains("PCI Express endpoint directly on the root complex ('pcie.0') becomes an integrated "
                              "endpoint") &&
@@ -163,7 +163,7 @@ TEST_CASE("validate: qemu-rules (b) 7 and 9: PCI and PCIe endpoints where they b
   CHECK(warnings<pc>("-device e1000e\n").empty());  // pc has no PCI Express at all
 }
 
-TEST_CASE("validate: qemu-rules (b) 8 and 11: expander buses", "[validate]") {
+TEST_CASE("validate: RULES.md Q8 and Q11: expander buses", "[validate]") {
   CHECK_THAT(errors<q35>("-device pxb-pcie,id=x,bus_nr=10\n-device e1000e,bus=x\n"),
              Catch::Contains("PCI: Only PCI/PCIe bridges can be plugged into pxb-pcie"));
   CHECK(check<q35>("-device pxb-pcie,id=x,bus_nr=10\n-device pcie-root-port,id=r,bus=x,chassis=1\n"
@@ -177,17 +177,17 @@ TEST_CASE("validate: qemu-rules (b) 8 and 11: expander buses", "[validate]") {
   CHECK(check<pc>("-device pxb,id=x,bus_nr=10\n-device e1000,bus=x,addr=0x0\n").accepted());
 }
 
-TEST_CASE("validate: qemu-rules (b) 10: switch ports", "[validate]") {
+TEST_CASE("validate: RULES.md Q10: switch ports", "[validate]") {
   CHECK(check<q35>("-device pcie-root-port,id=r,chassis=1\n-device x3130-upstream,id=u,bus=r\n"
                    "-device xio3130-downstream,id=d,bus=u,chassis=2\n-device e1000e,bus=d\n")
             .findings.empty());
   const std::string loose = "-device xio3130-downstream,id=d,chassis=2\n-device x3130-upstream,id=u\n";
-  CHECK(check<q35>(loose).accepted());  // QEMU 7.2 accepts both on pcie.0 (oracles.md)
+  CHECK(check<q35>(loose).accepted());  // QEMU 7.2 accepts both on pcie.0 (RULES.md O5)
   CHECK_THAT(warnings<q35>(loose), Catch::Contains("a switch downstream port belongs on a switch upstream port") &&
                                        Catch::Contains("a switch upstream port belongs on a root port or a downstream port"));
 }
 
-TEST_CASE("validate: qemu-rules (b) 12: unique (chassis, slot) of ports", "[validate]") {
+TEST_CASE("validate: RULES.md Q12: unique (chassis, slot) of ports", "[validate]") {
   CHECK_THAT(errors<q35>("-device pcie-root-port,id=a\n-device pcie-root-port,id=b\n"),
              Catch::Contains("line 2: error: -device pcie-root-port,id=b: Can't add chassis slot, error -16"));
   CHECK_THAT(errors<q35>("-device pcie-root-port,id=a,chassis=1\n-device x3130-upstream,id=u,bus=a\n"
@@ -196,22 +196,22 @@ TEST_CASE("validate: qemu-rules (b) 12: unique (chassis, slot) of ports", "[vali
   CHECK(check<q35>("-device pcie-root-port,id=a,chassis=1\n-device pcie-root-port,id=b,chassis=1,slot=1\n").accepted());
 }
 
-TEST_CASE("validate: qemu-rules (b) 13: pci-bridge chassis_nr", "[validate]") {
+TEST_CASE("validate: RULES.md Q13: pci-bridge chassis_nr", "[validate]") {
   CHECK_THAT(errors<pc>("-device pci-bridge,id=b,shpc=off\n"),
              Catch::Contains("Bridge chassis not specified. Each bridge is required to be assigned a unique chassis id > 0."));
   const std::string same = "-device pci-bridge,id=a,chassis_nr=1\n-device pci-bridge,id=b,chassis_nr=1\n";
-  CHECK(check<pc>(same).accepted());  // QEMU 7.2 accepts it (oracles.md)
+  CHECK(check<pc>(same).accepted());  // QEMU 7.2 accepts it (RULES.md O5)
   CHECK_THAT(warnings<pc>(same), Catch::Contains("chassis_nr 1 is also used by another pci-bridge"));
 }
 
-TEST_CASE("validate: qemu-rules (b) 14: slot 0 of an SHPC bridge", "[validate]") {
+TEST_CASE("validate: RULES.md Q14: slot 0 of an SHPC bridge", "[validate]") {
   CHECK_THAT(warnings<q35>("-device pcie-pci-bridge,id=b\n-device e1000,bus=b,addr=0x0\n"),
              Catch::Contains("slot 0 of 'b' is not a hotplug slot") && Catch::Contains("[qemu rule 14]"));
   CHECK(warnings<pc>("-device pci-bridge,id=b,chassis_nr=1,shpc=off\n-device e1000,bus=b,addr=0x0\n").empty());
   CHECK(warnings<q35>("-device pcie-pci-bridge,id=b\n-device e1000,bus=b,addr=0x1\n").empty());
 }
 
-TEST_CASE("validate: qemu-rules (b) 16 and 17: expander bus numbers", "[validate]") {
+TEST_CASE("validate: RULES.md Q16 and Q17: expander bus numbers", "[validate]") {
   CHECK_THAT(errors<q35>("-device pxb-pcie,id=x,bus_nr=64\n-device pxb-pcie,id=y,bus_nr=64\n"),
              Catch::Contains("Bus 64 is already in use"));
   // three root ports take buses 1-3, so an expander at bus_nr 2 collides with them
@@ -229,12 +229,12 @@ TEST_CASE("validate: qemu-rules (b) 16 and 17: expander bus numbers", "[validate
              Catch::Contains("(0-9)"));
 }
 
-TEST_CASE("validate: qemu-rules (b) 18: numa_node below the guest's node count", "[validate]") {
+TEST_CASE("validate: RULES.md Q18: numa_node below the guest's node count", "[validate]") {
   CHECK_THAT(errors<q35>("-device pxb-pcie,id=x,bus_nr=10,numa_node=1\n"), Catch::Contains("Illegal numa node 1"));
   CHECK(check<q35>("-numa node,nodeid=0\n-numa node,nodeid=1\n-device pxb-pcie,id=x,bus_nr=10,numa_node=1\n").accepted());
 }
 
-TEST_CASE("validate: qemu-rules (b) 25 and 26: I/O window", "[validate]") {
+TEST_CASE("validate: RULES.md Q25 and Q26: I/O window", "[validate]") {
   std::string ports;
   for (int i = 1; i <= 15; ++i) ports += "-device pcie-root-port,id=r" + std::to_string(i) + ",chassis=" + std::to_string(i) + "\n";
   CHECK_THAT(warnings<q35>(ports), Catch::Contains("15 hot-pluggable PCI Express ports reserve 4 KiB of I/O space"));
@@ -248,13 +248,13 @@ TEST_CASE("validate: qemu-rules (b) 25 and 26: I/O window", "[validate]") {
   CHECK_THAT(warnings<pc>(bridges), Catch::Contains("10 pci-bridges"));
 }
 
-TEST_CASE("validate: qemu-rules (b) 28: pref32-reserve and pref64-reserve", "[validate]") {
+TEST_CASE("validate: RULES.md Q28: pref32-reserve and pref64-reserve", "[validate]") {
   CHECK_THAT(errors<q35>("-device pcie-root-port,id=r,chassis=1,pref32-reserve=1M,pref64-reserve=1M\n"),
              Catch::Contains("PCI resource reserve cap: PREF32 and PREF64 conflict"));
 }
 
 TEST_CASE("validate: the pciplan emitter's output passes for every example shape", "[validate]") {
-  // the q35 switch layout of oracles.md, verified layouts
+  // the q35 switch layout of RULES.md O3
   CHECK(check<q35>("-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,addr=0x2.0x0,multifunction=on\n"
                    "-device x3130-upstream,id=up1,bus=rp1\n"
                    "-device xio3130-downstream,id=dp0,bus=up1,chassis=2,addr=0x0\n"

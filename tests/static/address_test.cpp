@@ -44,7 +44,7 @@ TEST_CASE("to_text writes the lspci form 0000:00:1f.2", "[address][format]") {
   STATIC_REQUIRE(to_text(controller_address{0, 0x123, 1, 0}) == std::string_view("0000:123:01.0"));
 }
 
-TEST_CASE("to_libvirt_text writes libvirt's attribute form (libvirt-rules.md §1.4, §5)", "[address][format]") {
+TEST_CASE("to_libvirt_text writes libvirt's attribute form (RULES.md L1.4, L5)", "[address][format]") {
   STATIC_REQUIRE(to_libvirt_text(controller_address{0, 0, 0x1f, 2}) ==
                  std::string_view("domain='0x0000' bus='0x00' slot='0x1f' function='0x2'"));
   STATIC_REQUIRE(to_libvirt_text(controller_address{0, 0x0a, 3, 0}) ==
@@ -81,13 +81,13 @@ TEST_CASE("parse_address refuses text that is not an address", "[address][parse]
   STATIC_REQUIRE(parse_address("000000000:00:01.0").error().code == errc::address_syntax);
 }
 
-TEST_CASE("parse_libvirt_address reads libvirt's attribute form (libvirt-rules.md §4.10)", "[address][parse]") {
+TEST_CASE("parse_libvirt_address reads libvirt's attribute form (RULES.md L4.10)", "[address][parse]") {
   STATIC_REQUIRE(*parse_libvirt_address("domain='0x0000' bus='0x00' slot='0x1f' function='0x2'") ==
                  controller_address{0, 0, 0x1f, 2});
   // any order, double quotes, type and multifunction accepted
   STATIC_REQUIRE(*parse_libvirt_address("type=\"pci\" function=\"0x1\" slot=\"0x02\" bus=\"0x03\" multifunction='on'") ==
                  controller_address{0, 3, 2, 1});
-  // omitted fields are 0 (libvirt-rules.md §4.10: `<address type='pci' bus='4'/>` is 04:00.0)
+  // omitted fields are 0 (RULES.md L4.10: `<address type='pci' bus='4'/>` is 04:00.0)
   STATIC_REQUIRE(*parse_libvirt_address("bus='4'") == controller_address{0, 4, 0, 0});
   // numbers as C reads them with base 0: hex, octal, decimal
   STATIC_REQUIRE(*parse_libvirt_address("slot='31'") == controller_address{0, 0, 31, 0});

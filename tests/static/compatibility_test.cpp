@@ -19,7 +19,7 @@ TEST_CASE("PluggableInto: the examples from the issue and DESIGN.md", "[compatib
   STATIC_REQUIRE_FALSE(PluggableInto<int, pcie_root>);        // not a controller kind
 }
 
-TEST_CASE("AvailableOn: libvirt-rules §2.1 machine restrictions", "[compatibility][facts]") {
+TEST_CASE("AvailableOn: RULES.md L2.1 machine restrictions", "[compatibility][facts]") {
   STATIC_REQUIRE(same(available_kinds<machines::pc>(),
                       hana::tuple_t<pci_root, pci_bridge, pci_expander_bus>));
   STATIC_REQUIRE(same(available_kinds<machines::q35>(),

@@ -1,4 +1,4 @@
-// The one compatibility rule, fits(), checked rule by rule against libvirt-rules.md §1.1.
+// The one compatibility rule, fits(), checked rule by rule against RULES.md L1.1.
 #include <catch2/catch.hpp>
 
 #include "../support/support.hpp"
@@ -14,7 +14,7 @@ constexpr connect_set pci_bridge_bus = descriptor_of<pci_bridge>.bus_flags();
 constexpr connect_set dmi_bus = descriptor_of<dmi_to_pci_bridge>.bus_flags();
 }  // namespace
 
-TEST_CASE("libvirt-rules §1.1: connect bits follow virDomainPCIConnectFlags", "[connect][facts]") {
+TEST_CASE("RULES.md L1.1: connect bits follow virDomainPCIConnectFlags", "[connect][facts]") {
   STATIC_REQUIRE(connect::auto_assign.bits == 1u << 0);
   STATIC_REQUIRE(connect::hotpluggable.bits == 1u << 1);
   STATIC_REQUIRE(connect::integrated.bits == 1u << 2);
@@ -33,7 +33,7 @@ TEST_CASE("libvirt-rules §1.1: connect bits follow virDomainPCIConnectFlags", "
   STATIC_REQUIRE(connect::endpoints == (connect::pci_endpoint | connect::pcie_endpoint));
 }
 
-TEST_CASE("libvirt-rules §5: kind names as libvirt's 'requires a controller that accepts a …'", "[connect][facts]") {
+TEST_CASE("RULES.md L5: kind names as libvirt's 'requires a controller that accepts a …'", "[connect][facts]") {
   STATIC_REQUIRE(name_of(connect::pci_endpoint) == "standard PCI device");
   STATIC_REQUIRE(name_of(connect::pcie_endpoint) == "PCI Express device");
   STATIC_REQUIRE(name_of(connect::pcie_to_pci_bridge) == "pcie-to-pci-bridge");
@@ -41,7 +41,7 @@ TEST_CASE("libvirt-rules §5: kind names as libvirt's 'requires a controller tha
   STATIC_REQUIRE(name_of(connect::auto_assign).empty());
 }
 
-TEST_CASE("libvirt-rules §1.1 rule 1: an integrated endpoint fits only the root bus, which then takes it",
+TEST_CASE("RULES.md L1.1 rule 1: an integrated endpoint fits only the root bus, which then takes it",
           "[connect][rules]") {
   constexpr connect_set iommu = pcie_dev | connect::integrated;
   constexpr connect_set pvpanic = pci_dev | connect::integrated;
@@ -51,7 +51,7 @@ TEST_CASE("libvirt-rules §1.1 rule 1: an integrated endpoint fits only the root
   STATIC_REQUIRE_FALSE(fits(pvpanic, pci_bridge_bus, false));
 }
 
-TEST_CASE("libvirt-rules §1.1 rule 2: a given address may mix PCI and PCIe endpoints; a pci-bridge goes "
+TEST_CASE("RULES.md L1.1 rule 2: a given address may mix PCI and PCIe endpoints; a pci-bridge goes "
           "where a PCI device may",
           "[connect][rules]") {
   STATIC_REQUIRE_FALSE(fits(pci_dev, root_port_bus, false));
@@ -64,7 +64,7 @@ TEST_CASE("libvirt-rules §1.1 rule 2: a given address may mix PCI and PCIe endp
                             address_origin::given));
 }
 
-TEST_CASE("libvirt-rules §1.1 rule 3: an auto-assigned endpoint needs an auto-assign bus", "[connect][rules]") {
+TEST_CASE("RULES.md L1.1 rule 3: an auto-assigned endpoint needs an auto-assign bus", "[connect][rules]") {
   STATIC_REQUIRE_FALSE(fits(pcie_dev, pcie_root_bus, true));  // keeps endpoints off pcie.0
   STATIC_REQUIRE(fits(pcie_dev - connect::auto_assign, pcie_root_bus, true));
   STATIC_REQUIRE(fits(pcie_dev, pcie_root_bus, true, address_origin::given));
@@ -72,14 +72,14 @@ TEST_CASE("libvirt-rules §1.1 rule 3: an auto-assigned endpoint needs an auto-a
   STATIC_REQUIRE(fits(pcie_dev, root_port_bus, false));
 }
 
-TEST_CASE("libvirt-rules §1.1 rule 4: a device that needs hotplug needs a hot-pluggable bus", "[connect][rules]") {
+TEST_CASE("RULES.md L1.1 rule 4: a device that needs hotplug needs a hot-pluggable bus", "[connect][rules]") {
   STATIC_REQUIRE_FALSE(fits(pci_dev | connect::hotpluggable, dmi_bus, false, address_origin::given));
   STATIC_REQUIRE(fits(pci_dev | connect::hotpluggable, pci_bridge_bus, false));
   STATIC_REQUIRE(fits(pcie_dev | connect::hotpluggable, root_port_bus, false));
   STATIC_REQUIRE_FALSE(fits(pcie_dev | connect::hotpluggable, pcie_root_bus, true, address_origin::given));
 }
 
-TEST_CASE("libvirt-rules §1.1 rule 5: at least one kind must be shared", "[connect][rules]") {
+TEST_CASE("RULES.md L1.1 rule 5: at least one kind must be shared", "[connect][rules]") {
   STATIC_REQUIRE_FALSE(fits(connect::pcie_root_port, pci_bridge_bus, false));
   STATIC_REQUIRE(fits(connect::pcie_root_port, pcie_root_bus, true));
   STATIC_REQUIRE_FALSE(fits(connect_set{}, pci_bridge_bus, false));  // a device that uses no PCI fits nowhere

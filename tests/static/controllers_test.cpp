@@ -1,6 +1,6 @@
 // The eleven controller kinds: laws over all of them, and every trait value checked
-// against libvirt-rules.md §1.2 (table), §1.3 (numbering), §1.4 (bus names) and
-// qemu-rules-and-peers.md (b).
+// against RULES.md L1.2 (table), L1.3 (numbering), L1.4 (bus names) and
+// Q0–Q36.
 #include <catch2/catch.hpp>
 
 #include "../support/support.hpp"
@@ -30,19 +30,19 @@ TEMPLATE_LIST_TEST_CASE("controller laws: complete, consistent traits", "[contro
     STATIC_REQUIRE((d.connects_as - connect::kinds - connect::aggregate_slot).empty());
     STATIC_REQUIRE(!d.qemu_devices.empty());
     STATIC_REQUIRE(d.root_bus.empty());
-    // the kind's own name is the name libvirt gives its connect kind (§5 error text)
+    // the kind's own name is the name libvirt gives its connect kind (RULES.md L5 error text)
     STATIC_REQUIRE(name_of(kind) == d.model);
   }
-  // numbering attributes belong to the roles that have them (§1.3)
+  // numbering attributes belong to the roles that have them (RULES.md L1.3)
   STATIC_REQUIRE(d.numbered_by.has(numbering::chassis) == (d.role == controller_role::port));
   STATIC_REQUIRE(d.numbered_by.has(numbering::port) == (d.role == controller_role::port));
   STATIC_REQUIRE(d.numbered_by.has(numbering::bus_nr) == (d.role == controller_role::expander));
   STATIC_REQUIRE(d.numbered_by.has(numbering::target_index) == (d.role == controller_role::extra_root));
-  // a hot-pluggable bus with an SHPC cannot use slot 0 (qemu-rules (b) rule 14)
+  // a hot-pluggable bus with an SHPC cannot use slot 0 (RULES.md Q14)
   STATIC_REQUIRE((!d.shpc || d.slots.first == 1));
 }
 
-TEST_CASE("libvirt-rules §1.2: the libvirt model name of each kind", "[controllers][facts]") {
+TEST_CASE("RULES.md L1.2: the libvirt model name of each kind", "[controllers][facts]") {
   STATIC_REQUIRE(controller_traits<pci_root>::model == "pci-root");
   STATIC_REQUIRE(controller_traits<pcie_root>::model == "pcie-root");
   STATIC_REQUIRE(controller_traits<pci_bridge>::model == "pci-bridge");
@@ -57,7 +57,7 @@ TEST_CASE("libvirt-rules §1.2: the libvirt model name of each kind", "[controll
   STATIC_REQUIRE(controller_traits<spapr_pci_host_bridge>::model == "pci-root");
 }
 
-TEST_CASE("libvirt-rules §1.2: the QEMU device(s) of each kind, preferred first", "[controllers][facts]") {
+TEST_CASE("RULES.md L1.2: the QEMU device(s) of each kind, preferred first", "[controllers][facts]") {
   STATIC_REQUIRE(descriptor_of<pci_root>.qemu_devices.empty());
   STATIC_REQUIRE(descriptor_of<pcie_root>.qemu_devices.empty());
   STATIC_REQUIRE(descriptor_of<pci_bridge>.qemu_device() == "pci-bridge");
@@ -73,7 +73,7 @@ TEST_CASE("libvirt-rules §1.2: the QEMU device(s) of each kind, preferred first
   STATIC_REQUIRE(descriptor_of<spapr_pci_host_bridge>.qemu_device() == "spapr-pci-host-bridge");
 }
 
-TEST_CASE("libvirt-rules §1.2: what each kind's bus accepts (Downstream accepts)", "[controllers][facts]") {
+TEST_CASE("RULES.md L1.2: what each kind's bus accepts (Downstream accepts)", "[controllers][facts]") {
   STATIC_REQUIRE(descriptor_of<pci_root>.accepts == (connect::pci_endpoint | connect::pci_bridge | connect::pci_expander_bus));
   STATIC_REQUIRE(descriptor_of<pcie_root>.accepts ==
                  (connect::pcie_endpoint | connect::pcie_root_port | connect::dmi_to_pci_bridge | connect::pcie_expander_bus));
@@ -87,11 +87,11 @@ TEST_CASE("libvirt-rules §1.2: what each kind's bus accepts (Downstream accepts
   STATIC_REQUIRE(descriptor_of<pci_expander_bus>.accepts == (connect::pci_endpoint | connect::pci_bridge));
   STATIC_REQUIRE(descriptor_of<pcie_expander_bus>.accepts == (connect::pcie_root_port | connect::dmi_to_pci_bridge));
   STATIC_REQUIRE(descriptor_of<pcie_to_pci_bridge>.accepts == (connect::pci_endpoint | connect::pci_bridge));
-  // §2.6: a PHB is a pci-root; the pxb is an i440fx-only device (§2.1), so not on a PHB
+  // RULES.md L2.6: a PHB is a pci-root; the pxb is an i440fx-only device (L2.1), so not on a PHB
   STATIC_REQUIRE(descriptor_of<spapr_pci_host_bridge>.accepts == (connect::pci_endpoint | connect::pci_bridge));
 }
 
-TEST_CASE("libvirt-rules §1.2: what each kind plugs into (Plugs into)", "[controllers][facts]") {
+TEST_CASE("RULES.md L1.2: what each kind plugs into (Plugs into)", "[controllers][facts]") {
   STATIC_REQUIRE(same(parents_of<pci_root>(), hana::tuple_t<>));
   STATIC_REQUIRE(same(parents_of<pcie_root>(), hana::tuple_t<>));
   STATIC_REQUIRE(same(parents_of<spapr_pci_host_bridge>(), hana::tuple_t<>));
@@ -107,7 +107,7 @@ TEST_CASE("libvirt-rules §1.2: what each kind plugs into (Plugs into)", "[contr
   STATIC_REQUIRE(same(parents_of<pcie_to_pci_bridge>(), hana::tuple_t<pcie_root_port, pcie_switch_downstream_port>));
 }
 
-TEST_CASE("libvirt-rules §1.2: usable slots of each kind's bus (Slots)", "[controllers][facts]") {
+TEST_CASE("RULES.md L1.2: usable slots of each kind's bus (Slots)", "[controllers][facts]") {
   STATIC_REQUIRE(descriptor_of<pci_root>.slots == slot_range{1, 31});
   STATIC_REQUIRE(descriptor_of<pcie_root>.slots == slot_range{1, 31});
   STATIC_REQUIRE(descriptor_of<pci_bridge>.slots == slot_range{1, 31});  // slot 0 = SHPC
@@ -118,10 +118,10 @@ TEST_CASE("libvirt-rules §1.2: usable slots of each kind's bus (Slots)", "[cont
   STATIC_REQUIRE(descriptor_of<pci_expander_bus>.slots == slot_range{0, 31});
   STATIC_REQUIRE(descriptor_of<pcie_expander_bus>.slots == slot_range{0, 31});
   STATIC_REQUIRE(descriptor_of<pcie_to_pci_bridge>.slots == slot_range{1, 31});  // slot 0 = SHPC
-  STATIC_REQUIRE(descriptor_of<spapr_pci_host_bridge>.slots == slot_range{1, 31});  // §2.6
+  STATIC_REQUIRE(descriptor_of<spapr_pci_host_bridge>.slots == slot_range{1, 31});  // RULES.md L2.6
 }
 
-TEST_CASE("libvirt-rules §1.2/§1.3: hotplug of each kind's bus, and whether hotplug='off' may be set",
+TEST_CASE("RULES.md L1.2/L1.3: hotplug of each kind's bus, and whether hotplug='off' may be set",
           "[controllers][facts]") {
   STATIC_REQUIRE(descriptor_of<pci_root>.hotplug == hotplug_support::switchable);  // since 7.9.0
   STATIC_REQUIRE(descriptor_of<pcie_root>.hotplug == hotplug_support::none);
@@ -133,10 +133,10 @@ TEST_CASE("libvirt-rules §1.2/§1.3: hotplug of each kind's bus, and whether ho
   STATIC_REQUIRE(descriptor_of<pci_expander_bus>.hotplug == hotplug_support::always);
   STATIC_REQUIRE(descriptor_of<pcie_expander_bus>.hotplug == hotplug_support::none);
   STATIC_REQUIRE(descriptor_of<pcie_to_pci_bridge>.hotplug == hotplug_support::always);
-  STATIC_REQUIRE(descriptor_of<spapr_pci_host_bridge>.hotplug == hotplug_support::always);  // §2.6
+  STATIC_REQUIRE(descriptor_of<spapr_pci_host_bridge>.hotplug == hotplug_support::always);  // RULES.md L2.6
 }
 
-TEST_CASE("libvirt-rules §1.1/§1.2: where endpoints may be placed automatically (Auto-assign)",
+TEST_CASE("RULES.md L1.1/L1.2: where endpoints may be placed automatically (Auto-assign)",
           "[controllers][facts]") {
   STATIC_REQUIRE(descriptor_of<pci_root>.auto_assign);
   STATIC_REQUIRE_FALSE(descriptor_of<pcie_root>.auto_assign);
@@ -151,7 +151,7 @@ TEST_CASE("libvirt-rules §1.1/§1.2: where endpoints may be placed automaticall
   STATIC_REQUIRE(descriptor_of<spapr_pci_host_bridge>.auto_assign);
 }
 
-TEST_CASE("libvirt-rules §1.2/§4.6 and qemu-rules (b) 17: bus numbers each kind consumes", "[controllers][facts]") {
+TEST_CASE("RULES.md L1.2/L4.6 and Q17: bus numbers each kind consumes", "[controllers][facts]") {
   // every root port, switch port, bridge and expander consumes one bus number; pxb also
   // one for its internal bridge ("+1 bus number for its internal bridge")
   STATIC_REQUIRE(descriptor_of<pci_expander_bus>.bus_numbers == 2);
@@ -167,13 +167,13 @@ TEST_CASE("libvirt-rules §1.2/§4.6 and qemu-rules (b) 17: bus numbers each kin
   STATIC_REQUIRE(descriptor_of<spapr_pci_host_bridge>.bus_numbers == 1);
 }
 
-TEST_CASE("libvirt-rules §4.5: only pcie-root-port aggregates into multifunction slots", "[controllers][facts]") {
+TEST_CASE("RULES.md L4.5: only pcie-root-port aggregates into multifunction slots", "[controllers][facts]") {
   STATIC_REQUIRE(descriptor_of<pcie_root_port>.connects_as.contains(connect::aggregate_slot));
   STATIC_REQUIRE_FALSE(descriptor_of<pcie_switch_downstream_port>.connects_as.intersects(connect::aggregate_slot));
   STATIC_REQUIRE_FALSE(descriptor_of<pci_bridge>.connects_as.intersects(connect::aggregate_slot));
 }
 
-TEST_CASE("libvirt-rules §1.3: numbering attributes each kind carries, and their ranges", "[controllers][facts]") {
+TEST_CASE("RULES.md L1.3: numbering attributes each kind carries, and their ranges", "[controllers][facts]") {
   STATIC_REQUIRE(descriptor_of<pci_bridge>.numbered_by == only(numbering::chassis_nr));
   STATIC_REQUIRE(descriptor_of<pcie_root_port>.numbered_by == (numbering::chassis | numbering::port));
   STATIC_REQUIRE(descriptor_of<pcie_switch_downstream_port>.numbered_by == (numbering::chassis | numbering::port));
@@ -185,7 +185,7 @@ TEST_CASE("libvirt-rules §1.3: numbering attributes each kind carries, and thei
   STATIC_REQUIRE(descriptor_of<dmi_to_pci_bridge>.numbered_by.empty());
   STATIC_REQUIRE(descriptor_of<pcie_switch_upstream_port>.numbered_by.empty());
   STATIC_REQUIRE(descriptor_of<pcie_to_pci_bridge>.numbered_by.empty());
-  // ranges (§1.3, §5 "out of range - must be …")
+  // ranges (RULES.md L1.3, L5 "out of range - must be …")
   STATIC_REQUIRE(range_of(numbering::chassis_nr) == value_range{1, 255});
   STATIC_REQUIRE(range_of(numbering::chassis) == value_range{0, 255});
   STATIC_REQUIRE(range_of(numbering::port) == value_range{0, 255});
@@ -199,7 +199,7 @@ TEST_CASE("libvirt-rules §1.3: numbering attributes each kind carries, and thei
   STATIC_REQUIRE(libvirt_name_of(numbering::target_index) == "index");
 }
 
-TEST_CASE("libvirt-rules §1.3: NUMA node only on expanders and PHBs", "[controllers][facts]") {
+TEST_CASE("RULES.md L1.3: NUMA node only on expanders and PHBs", "[controllers][facts]") {
   STATIC_REQUIRE(descriptor_of<pci_expander_bus>.numa_node);
   STATIC_REQUIRE(descriptor_of<pcie_expander_bus>.numa_node);
   STATIC_REQUIRE(descriptor_of<spapr_pci_host_bridge>.numa_node);
@@ -208,13 +208,13 @@ TEST_CASE("libvirt-rules §1.3: NUMA node only on expanders and PHBs", "[control
   STATIC_REQUIRE_FALSE(descriptor_of<pcie_root_port>.numa_node);
 }
 
-TEST_CASE("libvirt-rules §1.4: root bus names on the QEMU command line", "[controllers][facts]") {
+TEST_CASE("RULES.md L1.4: root bus names on the QEMU command line", "[controllers][facts]") {
   STATIC_REQUIRE(controller_traits<pcie_root>::root_bus == "pcie.0");
   STATIC_REQUIRE(controller_traits<pci_root>::root_bus == "pci.0");
   STATIC_REQUIRE(controller_traits<spapr_pci_host_bridge>::root_bus == "pci.0");
 }
 
-TEST_CASE("qemu-rules (b) 13/14: pci-bridge and pcie-pci-bridge have an SHPC", "[controllers][facts]") {
+TEST_CASE("RULES.md Q13/Q14: pci-bridge and pcie-pci-bridge have an SHPC", "[controllers][facts]") {
   STATIC_REQUIRE(descriptor_of<pci_bridge>.shpc);
   STATIC_REQUIRE(descriptor_of<pcie_to_pci_bridge>.shpc);
   STATIC_REQUIRE_FALSE(descriptor_of<dmi_to_pci_bridge>.shpc);

@@ -1,5 +1,5 @@
 // The device catalogue: laws over every device kind, and each device's link checked
-// against libvirt-rules.md §3.1 and §3.2.
+// against RULES.md L3.1 and L3.2.
 #include <catch2/catch.hpp>
 
 #include "../support/support.hpp"
@@ -29,7 +29,7 @@ TEMPLATE_LIST_TEST_CASE("device laws: complete traits, one endpoint kind on ever
       CHECK(!name_of(c & connect::endpoints).empty());
       CHECK(c.contains(connect::auto_assign));
       CHECK(c.intersects(connect::integrated) == traits::integrated);
-      // on a machine without a PCIe root every device is a conventional PCI device (§3.1)
+      // on a machine without a PCIe root every device is a conventional PCI device (RULES.md L3.1)
       if constexpr (!has_pcie_root_v<M>) CHECK(c.contains(connect::pci_endpoint));
     } else {
       CHECK(c.empty());
@@ -38,7 +38,7 @@ TEMPLATE_LIST_TEST_CASE("device laws: complete traits, one endpoint kind on ever
   STATIC_REQUIRE(hotpluggable_device_v<TestType> == !traits::integrated);
 }
 
-TEST_CASE("libvirt-rules §3.1: pcieFlags equal pciFlags without a pcie-root; virtio follows pcieFlags",
+TEST_CASE("RULES.md L3.1: pcieFlags equal pciFlags without a pcie-root; virtio follows pcieFlags",
           "[devices][facts]") {
   STATIC_REQUIRE(connect_of<models::e1000e, machines::q35> == pcie);
   STATIC_REQUIRE(connect_of<models::e1000e, machines::pc> == pci);
@@ -50,7 +50,7 @@ TEST_CASE("libvirt-rules §3.1: pcieFlags equal pciFlags without a pcie-root; vi
   STATIC_REQUIRE(connect_of<models::virtio_net, machines::microvm>.empty());
 }
 
-TEST_CASE("libvirt-rules §3.2: network devices", "[devices][facts]") {
+TEST_CASE("RULES.md L3.2: network devices", "[devices][facts]") {
   STATIC_REQUIRE(device_traits<models::virtio_net>::link == link_kind::virtio);
   STATIC_REQUIRE(device_traits<models::virtio_net_non_transitional>::link == link_kind::virtio);
   STATIC_REQUIRE(device_traits<models::virtio_net_transitional>::link == link_kind::conventional);
@@ -64,7 +64,7 @@ TEST_CASE("libvirt-rules §3.2: network devices", "[devices][facts]") {
   STATIC_REQUIRE(device_traits<models::virtio_net>::libvirt == libvirt_model{"interface", "virtio"});
 }
 
-TEST_CASE("libvirt-rules §3.2: disks and storage controllers", "[devices][facts]") {
+TEST_CASE("RULES.md L3.2: disks and storage controllers", "[devices][facts]") {
   STATIC_REQUIRE(device_traits<models::virtio_blk>::link == link_kind::virtio);
   STATIC_REQUIRE(device_traits<models::virtio_blk_transitional>::link == link_kind::conventional);
   STATIC_REQUIRE(device_traits<models::virtio_scsi>::link == link_kind::virtio);
@@ -81,7 +81,7 @@ TEST_CASE("libvirt-rules §3.2: disks and storage controllers", "[devices][facts
   STATIC_REQUIRE(device_traits<models::vhost_scsi>::link == link_kind::virtio);
 }
 
-TEST_CASE("libvirt-rules §3.2: USB controllers (qemu-xhci vs piix3-uhci vs ich9 companions)", "[devices][facts]") {
+TEST_CASE("RULES.md L3.2: USB controllers (qemu-xhci vs piix3-uhci vs ich9 companions)", "[devices][facts]") {
   STATIC_REQUIRE(device_traits<models::qemu_xhci>::link == link_kind::express);
   STATIC_REQUIRE(device_traits<models::nec_xhci>::link == link_kind::express);
   STATIC_REQUIRE(device_traits<models::piix3_uhci>::link == link_kind::conventional);
@@ -91,7 +91,7 @@ TEST_CASE("libvirt-rules §3.2: USB controllers (qemu-xhci vs piix3-uhci vs ich9
   STATIC_REQUIRE(device_traits<models::usb_ehci>::link == link_kind::conventional);
   STATIC_REQUIRE(device_traits<models::pci_ohci>::link == link_kind::conventional);
   STATIC_REQUIRE(device_traits<models::vt82c686b_uhci>::link == link_kind::conventional);
-  // §4.7: EHCI1 at function 7, UHCI1..3 at 0..2 of one slot
+  // RULES.md L4.7: EHCI1 at function 7, UHCI1..3 at 0..2 of one slot
   STATIC_REQUIRE(companion_function<models::ich9_ehci1> == 7);
   STATIC_REQUIRE(companion_function<models::ich9_uhci1> == 0);
   STATIC_REQUIRE(companion_function<models::ich9_uhci2> == 1);
@@ -99,7 +99,7 @@ TEST_CASE("libvirt-rules §3.2: USB controllers (qemu-xhci vs piix3-uhci vs ich9
   STATIC_REQUIRE(companion_function<models::qemu_xhci> == -1);
 }
 
-TEST_CASE("libvirt-rules §3.2: video and sound", "[devices][facts]") {
+TEST_CASE("RULES.md L3.2: video and sound", "[devices][facts]") {
   STATIC_REQUIRE(device_traits<models::virtio_gpu>::link == link_kind::virtio);
   STATIC_REQUIRE(device_traits<models::virtio_vga>::link == link_kind::virtio);
   STATIC_REQUIRE(device_traits<models::bochs_display>::link == link_kind::express);
@@ -115,7 +115,7 @@ TEST_CASE("libvirt-rules §3.2: video and sound", "[devices][facts]") {
   STATIC_REQUIRE(device_traits<models::virtio_sound>::link == link_kind::virtio);
 }
 
-TEST_CASE("libvirt-rules §3.2: other virtio devices, transitional variants and the crypto quirk",
+TEST_CASE("RULES.md L3.2: other virtio devices, transitional variants and the crypto quirk",
           "[devices][facts]") {
   STATIC_REQUIRE(device_traits<models::virtio_balloon>::link == link_kind::virtio);
   STATIC_REQUIRE(device_traits<models::virtio_balloon_transitional>::link == link_kind::conventional);
@@ -136,7 +136,7 @@ TEST_CASE("libvirt-rules §3.2: other virtio devices, transitional variants and 
   STATIC_REQUIRE(connect_of<models::virtio_crypto, machines::q35> == pci);
 }
 
-TEST_CASE("libvirt-rules §3.2: integrated endpoints (virtio-iommu, amd-iommu, pvpanic-pci)", "[devices][facts]") {
+TEST_CASE("RULES.md L3.2: integrated endpoints (virtio-iommu, amd-iommu, pvpanic-pci)", "[devices][facts]") {
   STATIC_REQUIRE(device_traits<models::virtio_iommu>::integrated);
   STATIC_REQUIRE(device_traits<models::amd_iommu>::integrated);
   STATIC_REQUIRE(device_traits<models::pvpanic_pci>::integrated);
@@ -147,7 +147,7 @@ TEST_CASE("libvirt-rules §3.2: integrated endpoints (virtio-iommu, amd-iommu, p
   STATIC_REQUIRE_FALSE(device_traits<models::virtio_net>::integrated);
 }
 
-TEST_CASE("libvirt-rules §3.2: watchdog, shmem, serial, pstore and host devices", "[devices][facts]") {
+TEST_CASE("RULES.md L3.2: watchdog, shmem, serial, pstore and host devices", "[devices][facts]") {
   STATIC_REQUIRE(device_traits<models::i6300esb>::link == link_kind::conventional);
   STATIC_REQUIRE(device_traits<models::ivshmem_plain>::link == link_kind::conventional);
   STATIC_REQUIRE(device_traits<models::ivshmem_doorbell>::link == link_kind::conventional);
@@ -159,22 +159,22 @@ TEST_CASE("libvirt-rules §3.2: watchdog, shmem, serial, pstore and host devices
   STATIC_REQUIRE(connect_of<models::vfio_pci, machines::pc> == pci);
 }
 
-TEST_CASE("oracles.md / libvirt-rules §2.2-2.3: QEMU device names the references show", "[devices][facts]") {
-  // oracles.md, qemu-check and libvirt-assign examples
+TEST_CASE("RULES.md O1, O3, L2.2-L2.3: QEMU device names seen in QEMU and libvirt", "[devices][facts]") {
+  // RULES.md O1 and O3 (devices QEMU 7.2 ran)
   STATIC_REQUIRE(device_traits<models::virtio_net>::qemu_device == "virtio-net-pci");
   STATIC_REQUIRE(device_traits<models::virtio_blk>::qemu_device == "virtio-blk-pci");
   STATIC_REQUIRE(device_traits<models::virtio_scsi>::qemu_device == "virtio-scsi-pci");
   STATIC_REQUIRE(device_traits<models::e1000>::qemu_device == "e1000");
   STATIC_REQUIRE(device_traits<models::virtio_net>::mmio_device == "virtio-net-device");
   STATIC_REQUIRE(device_traits<models::virtio_blk>::mmio_device == "virtio-blk-device");
-  // libvirt-rules §2.2 (x86_64-pc-minimal args: piix3-usb-uhci), §2.3 (qemu-xhci)
+  // RULES.md L2.2 (x86_64-pc-minimal args: piix3-usb-uhci), L2.3 (qemu-xhci)
   STATIC_REQUIRE(device_traits<models::piix3_uhci>::qemu_device == "piix3-usb-uhci");
   STATIC_REQUIRE(device_traits<models::qemu_xhci>::qemu_device == "qemu-xhci");
-  // libvirt-rules §3.2: pvpanic is pvpanic-pci, bochs is bochs-display, pstore is acpi-erst
+  // RULES.md L3.2: pvpanic is pvpanic-pci, bochs is bochs-display, pstore is acpi-erst
   STATIC_REQUIRE(device_traits<models::pvpanic_pci>::qemu_device == "pvpanic-pci");
   STATIC_REQUIRE(device_traits<models::bochs_display>::qemu_device == "bochs-display");
   STATIC_REQUIRE(device_traits<models::acpi_erst>::qemu_device == "acpi-erst");
-  // libvirt-rules §3.2 models: libvirt's names for the transitional variants and crypto
+  // RULES.md L3.2 models: libvirt's names for the transitional variants and crypto
   STATIC_REQUIRE(device_traits<models::virtio_blk_transitional>::libvirt == libvirt_model{"disk", "virtio-transitional"});
   STATIC_REQUIRE(device_traits<models::megasas>::libvirt == libvirt_model{"controller", "lsisas1078"});
   STATIC_REQUIRE(device_traits<models::pvscsi>::libvirt == libvirt_model{"controller", "vmpvscsi"});

@@ -1,12 +1,12 @@
 // Fixed layouts checked at compile time: guest addresses and bus numbers (compared
-// with the layouts verified in real QEMU/SeaBIOS, oracles.md "Verified layouts").
+// with the layouts verified in real QEMU/SeaBIOS, RULES.md O3).
 #include <catch2/catch.hpp>
 
 #include "../support/support.hpp"
 
 using namespace pciplan;
 
-TEST_CASE("oracles.md: q35, three root ports at 00:02.0-2 give buses 1, 2, 3", "[fixed_layout][oracle]") {
+TEST_CASE("RULES.md O3: q35, three root ports at 00:02.0-2 give buses 1, 2, 3", "[fixed_layout][oracle]") {
   constexpr auto l = make_fixed_layout<machines::q35>(
       place<pcie_root_port, "rp1">(on_root, at<2, 0>), place<pcie_root_port, "rp2">(on_root, at<2, 1>),
       place<pcie_root_port, "rp3">(on_root, at<2, 2>), place<models::virtio_net, "net">(on<"rp1">),
@@ -20,7 +20,7 @@ TEST_CASE("oracles.md: q35, three root ports at 00:02.0-2 give buses 1, 2, 3", "
   STATIC_REQUIRE(l.root_bus() == "pcie.0");
 }
 
-TEST_CASE("oracles.md: q35 switch, root port -> upstream -> 4 downstream ports", "[fixed_layout][oracle]") {
+TEST_CASE("RULES.md O3: q35 switch, root port -> upstream -> 4 downstream ports", "[fixed_layout][oracle]") {
   constexpr auto l = make_fixed_layout<machines::q35>(
       place<pcie_root_port, "rp1">(on_root, at<2>), place<pcie_switch_upstream_port, "up1">(on<"rp1">),
       place<pcie_switch_downstream_port, "dp0">(on<"up1">, at<0>),
@@ -38,14 +38,14 @@ TEST_CASE("oracles.md: q35 switch, root port -> upstream -> 4 downstream ports",
   STATIC_REQUIRE(l.at("d3").guest_address == pci_address{0, 6, 0, 0});
 }
 
-TEST_CASE("oracles.md: q35 root port -> pcie-pci-bridge -> e1000 at slot 1 is 02:01.0", "[fixed_layout][oracle]") {
+TEST_CASE("RULES.md O3: q35 root port -> pcie-pci-bridge -> e1000 at slot 1 is 02:01.0", "[fixed_layout][oracle]") {
   constexpr auto l = make_fixed_layout<machines::q35>(place<pcie_root_port, "rp1">(on_root, at<2>),
                                                       place<pcie_to_pci_bridge, "br">(on<"rp1">),
                                                       place<models::e1000, "nic">(on<"br">, at<1>));
   STATIC_REQUIRE(l.at("nic").guest_address == pci_address{0, 2, 1, 0});
 }
 
-TEST_CASE("oracles.md: q35 pxb-pcie bus_nr=64 -> root port -> virtio-net at 41:00.0", "[fixed_layout][oracle]") {
+TEST_CASE("RULES.md O3: q35 pxb-pcie bus_nr=64 -> root port -> virtio-net at 41:00.0", "[fixed_layout][oracle]") {
   constexpr auto l = make_fixed_layout<machines::q35>(place<pcie_expander_bus, "pxb1">(on_root, at<5>, bus_nr<64>),
                                                       place<pcie_root_port, "rp10">(on<"pxb1">, at<0>),
                                                       place<models::virtio_net, "net">(on<"rp10">));
@@ -55,7 +55,7 @@ TEST_CASE("oracles.md: q35 pxb-pcie bus_nr=64 -> root port -> virtio-net at 41:0
   STATIC_REQUIRE(l.at("net").guest_address == pci_address{0, 0x41, 0, 0});
 }
 
-TEST_CASE("oracles.md: i440fx pci-bridge at 00:03.0 with devices at 01:01.0 and 01:02.0", "[fixed_layout][oracle]") {
+TEST_CASE("RULES.md O3: i440fx pci-bridge at 00:03.0 with devices at 01:01.0 and 01:02.0", "[fixed_layout][oracle]") {
   constexpr auto l = make_fixed_layout<machines::pc>(
       place<pci_bridge, "br">(on_root, at<3>), place<models::e1000, "nic">(on<"br">, at<1>),
       place<models::virtio_net, "net">(on<"br">, at<2>), place<models::virtio_blk, "blk">(on_root, at<4>));
@@ -65,7 +65,7 @@ TEST_CASE("oracles.md: i440fx pci-bridge at 00:03.0 with devices at 01:01.0 and 
   STATIC_REQUIRE(l.root_bus() == "pci.0");
 }
 
-TEST_CASE("oracles.md: a legacy pxb's devices land at bus_nr + 1, behind its internal bridge",
+TEST_CASE("RULES.md O2: a legacy pxb's devices land at bus_nr + 1, behind its internal bridge",
           "[fixed_layout][oracle]") {
   constexpr auto l = make_fixed_layout<machines::pc>(place<pci_expander_bus, "pxb">(on_root, at<3>, bus_nr<0x20>),
                                                      place<models::e1000, "nic">(on<"pxb">, at<1>),
@@ -87,7 +87,7 @@ TEST_CASE("firmware numbering is depth first in devfn order, whatever the declar
   STATIC_REQUIRE(l.at("late").guest_bus == bus_number{4});
 }
 
-TEST_CASE("given addresses follow libvirt's relaxed rules (§1.1 rule 2, §4.10)", "[fixed_layout]") {
+TEST_CASE("given addresses follow libvirt's relaxed rules (RULES.md L1.1 rule 2, L4.10)", "[fixed_layout]") {
   // q35-pci-force-address: PCI device on a root port, PCIe device on a dmi-to-pci-bridge
   constexpr auto l = make_fixed_layout<machines::q35>(
       place<pcie_root_port, "rp1">(on_root, at<2>), place<models::e1000, "nic">(on<"rp1">),

@@ -1,5 +1,5 @@
 // The eight machine types: laws over all of them, and every trait value checked against
-// libvirt-rules.md §2, qemu-rules-and-peers.md and oracles.md.
+// RULES.md L2, Q19, Q32, Q33, O1 and O7.
 #include <catch2/catch.hpp>
 
 #include "../support/support.hpp"
@@ -67,7 +67,7 @@ TEMPLATE_LIST_TEST_CASE("machine laws: complete, consistent traits", "[machines]
   STATIC_REQUIRE(traits::multiple_roots == std::is_same_v<root_of<TestType>, spapr_pci_host_bridge>);
 }
 
-TEST_CASE("libvirt-rules §2.1: the root controller of each machine type", "[machines][facts]") {
+TEST_CASE("RULES.md L2.1: the root controller of each machine type", "[machines][facts]") {
   STATIC_REQUIRE(std::is_same_v<root_of<machines::pc>, pci_root>);
   STATIC_REQUIRE(std::is_same_v<root_of<machines::q35>, pcie_root>);
   STATIC_REQUIRE(std::is_same_v<root_of<machines::aarch64_virt>, pcie_root>);
@@ -75,10 +75,10 @@ TEST_CASE("libvirt-rules §2.1: the root controller of each machine type", "[mac
   STATIC_REQUIRE(std::is_same_v<root_of<machines::loongarch64_virt>, pcie_root>);
   STATIC_REQUIRE(std::is_same_v<root_of<machines::pseries>, spapr_pci_host_bridge>);
   STATIC_REQUIRE(std::is_same_v<root_of<machines::s390x_ccw>, pci_root>);  // with zPCI
-  STATIC_REQUIRE_FALSE(has_pci_v<machines::microvm>);                     // §2.9
+  STATIC_REQUIRE_FALSE(has_pci_v<machines::microvm>);                     // RULES.md L2.9
 }
 
-TEST_CASE("libvirt-rules §2.1: QEMU machine and arch names", "[machines][facts]") {
+TEST_CASE("RULES.md L2.1: QEMU machine and arch names", "[machines][facts]") {
   STATIC_REQUIRE(machine_traits<machines::pc>::name == "pc");
   STATIC_REQUIRE(machine_traits<machines::q35>::name == "q35");
   STATIC_REQUIRE(machine_traits<machines::aarch64_virt>::name == "virt");
@@ -91,7 +91,7 @@ TEST_CASE("libvirt-rules §2.1: QEMU machine and arch names", "[machines][facts]
   STATIC_REQUIRE(machine_traits<machines::microvm>::name == "microvm");
 }
 
-TEST_CASE("libvirt-rules §2.2/§2.3/§2.4 and qemu-rules §1.8: chipsets", "[machines][facts]") {
+TEST_CASE("RULES.md L2.2/L2.3/L2.4 and O1: chipsets", "[machines][facts]") {
   STATIC_REQUIRE(machine_traits<machines::pc>::chipset == "i440FX + PIIX3");
   STATIC_REQUIRE(machine_traits<machines::q35>::chipset == "Q35 (MCH) + ICH9");
   STATIC_REQUIRE(machine_traits<machines::aarch64_virt>::chipset == "GPEX");
@@ -99,7 +99,7 @@ TEST_CASE("libvirt-rules §2.2/§2.3/§2.4 and qemu-rules §1.8: chipsets", "[ma
   STATIC_REQUIRE(machine_traits<machines::s390x_ccw>::chipset == "zPCI");
 }
 
-TEST_CASE("libvirt-rules §2.2: pc reserves the host bridge and PIIX3 slot 1", "[machines][facts]") {
+TEST_CASE("RULES.md L2.2: pc reserves the host bridge and PIIX3 slot 1", "[machines][facts]") {
   using pc = machines::pc;
   STATIC_REQUIRE(reserves<pc>(0x00, 0));  // host bridge (pci-root minSlot = 1)
   STATIC_REQUIRE(reserves<pc>(0x01, 0));  // PIIX3 ISA bridge
@@ -116,7 +116,7 @@ TEST_CASE("libvirt-rules §2.2: pc reserves the host bridge and PIIX3 slot 1", "
   STATIC_REQUIRE(has_default<pc>("virtio-balloon-pci"));
 }
 
-TEST_CASE("libvirt-rules §2.3 and qemu-rules (b) 33: q35 reserves 00.0 and the ICH9 functions of 0x1f",
+TEST_CASE("RULES.md L2.3 and Q33: q35 reserves 00.0 and the ICH9 functions of 0x1f",
           "[machines][facts]") {
   using q35 = machines::q35;
   STATIC_REQUIRE(reserves<q35>(0x00, 0));
@@ -131,25 +131,25 @@ TEST_CASE("libvirt-rules §2.3 and qemu-rules (b) 33: q35 reserves 00.0 and the 
   STATIC_REQUIRE(machine_traits<q35>::preferred[2] == preferred_slot{slot_role::usb2_companions, 0x1a, 0, false});
   STATIC_REQUIRE(preferred_slot_of<q35>(slot_role::dmi_to_pci_bridge) == 0x1e);
   STATIC_REQUIRE(preferred_slot_of<q35>(slot_role::sata) == 0x1f);
-  // defaults: SATA at 1f.2, qemu-xhci and the balloon (§2.1, §2.3)
+  // defaults: SATA at 1f.2, qemu-xhci and the balloon (RULES.md L2.1, L2.3)
   STATIC_REQUIRE(has_default<q35>("ich9-ahci"));
   STATIC_REQUIRE(has_default<q35>("qemu-xhci"));
   STATIC_REQUIRE(has_default<q35>("virtio-balloon-pci"));
 }
 
-TEST_CASE("libvirt-rules §2.4/§2.5/§2.8: virt machines reserve only the host bridge", "[machines][facts]") {
+TEST_CASE("RULES.md L2.4/L2.5/L2.8: virt machines reserve only the host bridge", "[machines][facts]") {
   STATIC_REQUIRE(machine_traits<machines::aarch64_virt>::reserved.size() == 1);
   STATIC_REQUIRE(reserves<machines::aarch64_virt>(0, 0));
   STATIC_REQUIRE(machine_traits<machines::riscv64_virt>::reserved.size() == 1);
   STATIC_REQUIRE(machine_traits<machines::loongarch64_virt>::reserved.size() == 1);
-  // §2.1: aarch64 virt gets no default USB and no balloon; loongarch64 none
+  // RULES.md L2.1: aarch64 virt gets no default USB and no balloon; loongarch64 none
   STATIC_REQUIRE(machine_traits<machines::aarch64_virt>::default_devices.empty());
   STATIC_REQUIRE(machine_traits<machines::loongarch64_virt>::default_devices.empty());
-  // riscv64 virt gets a balloon (corpus riscv64-virt-minimal, oracles.md "riscv64 virt got a balloon")
+  // riscv64 virt gets a balloon (corpus riscv64-virt-minimal, RULES.md O7)
   STATIC_REQUIRE(has_default<machines::riscv64_virt>("virtio-balloon-pci"));
 }
 
-TEST_CASE("libvirt-rules §2.6/§2.7: pseries and s390x defaults", "[machines][facts]") {
+TEST_CASE("RULES.md L2.6/L2.7: pseries and s390x defaults", "[machines][facts]") {
   STATIC_REQUIRE(has_default<machines::pseries>("pci-ohci"));  // existing definitions
   STATIC_REQUIRE(has_default<machines::pseries>("virtio-balloon-pci"));
   STATIC_REQUIRE(machine_traits<machines::pseries>::reserved.empty());
@@ -157,23 +157,23 @@ TEST_CASE("libvirt-rules §2.6/§2.7: pseries and s390x defaults", "[machines][f
   STATIC_REQUIRE(machine_traits<machines::s390x_ccw>::default_devices.empty());
 }
 
-TEST_CASE("qemu-rules §1.8, (b) 32 and oracles.md: virtio transports and virtio-mmio counts", "[machines][facts]") {
+TEST_CASE("RULES.md O1 and Q32: virtio transports and virtio-mmio counts", "[machines][facts]") {
   STATIC_REQUIRE(machine_traits<machines::aarch64_virt>::virtio_mmio_transports == 32);
   STATIC_REQUIRE(machine_traits<machines::riscv64_virt>::virtio_mmio_transports == 8);
   STATIC_REQUIRE(machine_traits<machines::microvm>::virtio_mmio_transports == 8);
   STATIC_REQUIRE(machine_traits<machines::q35>::virtio_mmio_transports == 0);
   STATIC_REQUIRE(machine_traits<machines::pc>::virtio_mmio_transports == 0);
-  // libvirt-rules §2.4/§2.5: ARM and RISC-V virt use PCI unless any device already uses mmio
+  // RULES.md L2.4/L2.5: ARM and RISC-V virt use PCI unless any device already uses mmio
   STATIC_REQUIRE(machine_traits<machines::aarch64_virt>::virtio == virtio_transport::pci_or_mmio);
   STATIC_REQUIRE(machine_traits<machines::riscv64_virt>::virtio == virtio_transport::pci_or_mmio);
-  // §2.8: LoongArch is not part of the mmio logic; §2.7: s390x uses CCW; §2.9: microvm mmio only
+  // RULES.md L2.8: LoongArch is not part of the mmio logic; L2.7: s390x uses CCW; L2.9: microvm mmio only
   STATIC_REQUIRE(machine_traits<machines::loongarch64_virt>::virtio == virtio_transport::pci);
   STATIC_REQUIRE(machine_traits<machines::s390x_ccw>::virtio == virtio_transport::ccw);
   STATIC_REQUIRE(machine_traits<machines::microvm>::virtio == virtio_transport::mmio);
   STATIC_REQUIRE(machine_traits<machines::q35>::virtio == virtio_transport::pci);
 }
 
-TEST_CASE("libvirt-rules §2.1: expander kinds each machine allows", "[machines][facts]") {
+TEST_CASE("RULES.md L2.1: expander kinds each machine allows", "[machines][facts]") {
   // "pci-expander-bus controllers are only supported on 440fx-based machinetypes"
   STATIC_REQUIRE(same(machine_traits<machines::pc>::expanders, hana::tuple_t<pci_expander_bus>));
   // "pcie-expander-bus … q35 or ARM virt — RISC-V virt is not allowed"
@@ -184,7 +184,7 @@ TEST_CASE("libvirt-rules §2.1: expander kinds each machine allows", "[machines]
   STATIC_REQUIRE(same(machine_traits<machines::pseries>::expanders, hana::tuple_t<>));
 }
 
-TEST_CASE("libvirt-rules §2.1/§2.6 and qemu-rules (b) 19: several roots only on pseries", "[machines][facts]") {
+TEST_CASE("RULES.md L2.1/L2.6 and Q19: several roots only on pseries", "[machines][facts]") {
   STATIC_REQUIRE(machine_traits<machines::pseries>::multiple_roots);
   STATIC_REQUIRE_FALSE(machine_traits<machines::q35>::multiple_roots);  // one PCI domain even with pxb
   STATIC_REQUIRE_FALSE(machine_traits<machines::pc>::multiple_roots);

@@ -34,7 +34,7 @@ TEST_CASE("static_plan: the DESIGN.md appliance is planned by the compiler", "[p
   STATIC_REQUIRE(small.at("wan").guest_address == pci_address{0, 0, 0x1e, 0});
 }
 
-TEST_CASE("static_plan: libvirt-rules §10 q35 headless at compile time", "[planner][static][libvirt]") {
+TEST_CASE("static_plan: RULES.md L10 q35 headless at compile time", "[planner][static][libvirt]") {
   constexpr auto p = static_plan<machines::q35, policies::libvirt>(
       device<models::virtio_net>("net0"), device<models::qemu_xhci>("usb"), device<models::virtio_serial>("serial"),
       device<models::virtio_blk>("disk"), device<models::virtio_balloon>("balloon"), device<models::virtio_rng>("rng"));
@@ -52,7 +52,7 @@ TEST_CASE("plan() in constant expressions: worked outputs and errors", "[planner
     const auto r = plan<machines::q35, policies::libvirt>(d);
     return std::array{r->at("a").libvirt_address, r->at("b").libvirt_address, r->at("c").libvirt_address};
   }();
-  // the NIC comes first (interfaces before disks, §3.3) and gets root port 1 in the dry run; the
+  // the NIC comes first (interfaces before disks, RULES.md L3.3) and gets root port 1 in the dry run; the
   // disks add a root port narrowed to the pcie-to-pci-bridge (2) and the bridge (3). In the real
   // pass the bridge, a controller, is placed first, on the lowest empty root port: 1.
   STATIC_REQUIRE(transitional[0] == controller_address{0, 3, 1, 0});

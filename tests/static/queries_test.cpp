@@ -31,15 +31,15 @@ TEST_CASE("auto_carriers_of: where a device is placed automatically on a machine
 }
 
 TEST_CASE("shortest_chain: the issue's examples (q35 + conventional PCI, pc + PCIe)", "[queries]") {
-  // q35 + conventional PCI device -> pcie-root-port -> pcie-to-pci-bridge (libvirt-rules §2.3, §4.3)
+  // q35 + conventional PCI device -> pcie-root-port -> pcie-to-pci-bridge (RULES.md L2.3, L4.3)
   STATIC_REQUIRE(same(shortest_chain<models::e1000, machines::q35>(),
                       hana::just(hana::tuple_t<pcie_root_port, pcie_to_pci_bridge>)));
-  // pc + PCIe device -> directly on pci-root (§3.1: no pcie-root, so PCI flags)
+  // pc + PCIe device -> directly on pci-root (RULES.md L3.1: no pcie-root, so PCI flags)
   STATIC_REQUIRE(same(shortest_chain<models::e1000e, machines::pc>(), hana::just(hana::tuple_t<>)));
 }
 
 TEST_CASE("shortest_chain on every machine", "[queries]") {
-  // PCIe endpoints behind one root port on PCIe machines (§1.1: pcie-root lacks auto-assign)
+  // PCIe endpoints behind one root port on PCIe machines (RULES.md L1.1: pcie-root lacks auto-assign)
   STATIC_REQUIRE(same(shortest_chain<models::virtio_net, machines::q35>(), hana::just(hana::tuple_t<pcie_root_port>)));
   STATIC_REQUIRE(same(shortest_chain<models::virtio_blk, machines::aarch64_virt>(),
                       hana::just(hana::tuple_t<pcie_root_port>)));
@@ -59,7 +59,7 @@ TEST_CASE("shortest_chain on every machine", "[queries]") {
 }
 
 TEST_CASE("shortest_chain prefers hot-pluggable buses, then list order", "[queries]") {
-  // without pcie-to-pci-bridge the chain falls back to dmi-to-pci-bridge + pci-bridge (libvirt-rules §4.3)
+  // without pcie-to-pci-bridge the chain falls back to dmi-to-pci-bridge + pci-bridge (RULES.md L4.3)
   constexpr auto without_pcie_pci =
       hana::tuple_t<pcie_root, pci_bridge, dmi_to_pci_bridge, pcie_root_port, pcie_switch_upstream_port,
                     pcie_switch_downstream_port, pcie_expander_bus>;

@@ -248,7 +248,7 @@ struct checker {
     for (const warning& w : plan.warnings) {
       if (w.code == warning_code::bus_numbers) {
         if (!libvirt_policy) fail("the pciplan policy let bus numbers overflow an expander's range");
-        return;  // libvirt's own plan may not fit (it does not check, libvirt-rules §4.6); the plan says so
+        return;  // libvirt's own plan may not fit (it does not check, RULES.md L4.6); the plan says so
       }
     }
     std::set<std::pair<unsigned, unsigned>> seen;

@@ -23,8 +23,8 @@
 // the parent's usable range; the machine does not reserve the function; no address is
 // used twice; function 0 is present in every slot that uses others; expanders have a
 // bus_nr and no other kind has one; bus numbers fit in 0-255 and the bus_nr
-// partitions hold everything below them (qemu-rules-and-peers.md (b) rules 1, 3, 11,
-// 14, 16, 17). Guest bus numbers are firmware's (depth first, as SeaBIOS assigns them:
+// partitions hold everything below them (RULES.md Q1, Q3, Q11,
+// Q14, Q16, Q17). Guest bus numbers are firmware's (depth first, as SeaBIOS assigns them:
 // pciplan::number_buses).
 #ifndef PCIPLAN_COMPILE_TIME_FIXED_LAYOUT_HPP
 #define PCIPLAN_COMPILE_TIME_FIXED_LAYOUT_HPP

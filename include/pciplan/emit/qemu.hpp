@@ -4,7 +4,7 @@
 //   // -device pcie-root-port,port=0x10,chassis=1,id=pci.1,bus=pcie.0,multifunction=on,addr=0x2
 //   // -device virtio-net-pci,id=net0,bus=pci.1,addr=0x0
 //
-// Names and key order follow libvirt's QEMU command line (libvirt-rules.md §1.4): the
+// Names and key order follow libvirt's QEMU command line (RULES.md L1.4): the
 // controller with index N is `pci.N`, the root bus is `pcie.0` or `pci.0`, a further
 // pseries PHB's bus is `pci.N.0`. Only the addressing part of each device is written:
 // backends (netdev=, drive=, chardev=) and other device properties are the caller's.

@@ -105,7 +105,7 @@ constexpr bool available_on() noexcept {
 ///
 /// Both are controller kinds; roots plug into nothing. Derived from
 /// `controller_traits<Child>::connects_as` and `controller_traits<Parent>::accepts`
-/// (libvirt-rules.md §1.2). Satisfied e.g. by <pcie_root_port, pcie_root>,
+/// (RULES.md L1.2). Satisfied e.g. by <pcie_root_port, pcie_root>,
 /// <pcie_switch_downstream_port, pcie_switch_upstream_port>; not by
 /// <pcie_root_port, pci_bridge> or <pcie_expander_bus, pci_root>.
 template <class Child, class Parent>
@@ -115,7 +115,7 @@ concept PluggableInto =
 /// @brief Controller kind `C` can be part of a layout of machine `M`.
 ///
 /// The machine's own root; an expander the machine allows (pxb on pc, pxb-pcie on q35
-/// and aarch64 virt, libvirt-rules.md §2.1); any other kind that plugs into a kind
+/// and aarch64 virt, RULES.md L2.1); any other kind that plugs into a kind
 /// that is available. Satisfied by <pcie_root_port, machines::q35>; not by
 /// <pcie_expander_bus, machines::pc> or <pcie_root_port, machines::pc>.
 template <class C, class M>
@@ -136,7 +136,7 @@ concept SlotCompatible = DeviceKind<D> && ControllerKind<C> && MachineType<M> &&
 
 /// @brief Device `D` may be *placed automatically* on a `C` bus on machine `M`:
 /// SlotCompatible, and C's bus allows automatic placement of endpoints (pcie-root,
-/// dmi-to-pci-bridge and the switch upstream port do not; libvirt-rules.md §1.1).
+/// dmi-to-pci-bridge and the switch upstream port do not; RULES.md L1.1).
 template <class D, class C, class M>
 concept AutoPlaceable =
     SlotCompatible<D, C, M> && fits(connect_of<D, M>, descriptor_of<C>.bus_flags(), std::is_same_v<C, root_of<M>>);

@@ -4,9 +4,9 @@
 // A controller kind is an empty tag type; everything known about it lives in one
 // customisation point, `controller_traits<Kind>`. Users add a kind by specialising
 // `controller_traits` for their own tag (see ControllerKind for what is required),
-// never by editing these. Facts: libvirt-rules.md §1.2 (what plugs where, slots,
-// hotplug, QEMU devices), §1.3 (numbering attributes), §1.4 (root bus names),
-// qemu-rules-and-peers.md (b) rules 13, 14, 17.
+// never by editing these. Facts: RULES.md L1.2 (what plugs where, slots,
+// hotplug, QEMU devices), L1.3 (numbering attributes), L1.4 (root bus names),
+// RULES.md Q13, Q14, Q17.
 #ifndef PCIPLAN_KINDS_CONTROLLER_KINDS_HPP
 #define PCIPLAN_KINDS_CONTROLLER_KINDS_HPP
 

@@ -4,7 +4,7 @@
 // `device_traits` specialisation: its QEMU device name, the libvirt element and model
 // that produce it, and its link — what kind of slot it needs. The connect kind a device
 // needs on a given machine follows from the link and the machine's root
-// (`connect_of<Device, Machine>`), as libvirt computes it (libvirt-rules.md §3.1, §3.2).
+// (`connect_of<Device, Machine>`), as libvirt computes it (RULES.md L3.1, L3.2).
 // Users add devices by specialising `device_traits` for their own tag.
 #ifndef PCIPLAN_KINDS_DEVICE_KINDS_HPP
 #define PCIPLAN_KINDS_DEVICE_KINDS_HPP
@@ -47,7 +47,7 @@ struct endpoint_traits {
 };
 
 // One row per device: tag, QEMU device, link, integrated, libvirt element, libvirt
-// model, virtio-mmio device (or ""). Rows follow libvirt-rules.md §3.2.
+// model, virtio-mmio device (or ""). Rows follow RULES.md L3.2.
 #define PCIPLAN_DEVICE(tag, qemu, link_, integrated_, element, model_, mmio)   \
   namespace models {                                                            \
   struct tag {};                                                                \
@@ -132,7 +132,7 @@ PCIPLAN_DEVICE(vhost_vsock, "vhost-vsock-pci", virtio, false, "vsock", "virtio",
 PCIPLAN_DEVICE(vhost_vsock_transitional, "vhost-vsock-pci-transitional", conventional, false, "vsock", "virtio-transitional", "")
 PCIPLAN_DEVICE(virtio_mem, "virtio-mem-pci", virtio, false, "memory", "virtio-mem", "")
 PCIPLAN_DEVICE(virtio_pmem, "virtio-pmem-pci", virtio, false, "memory", "virtio-pmem", "")
-// virtio-crypto is conventional PCI in libvirt's table even though it is virtio (§3.2 quirk)
+// virtio-crypto is conventional PCI in libvirt's table even though it is virtio (RULES.md L3.2 quirk)
 PCIPLAN_DEVICE(virtio_crypto, "virtio-crypto-pci", conventional, false, "crypto", "virtio", "virtio-crypto-device")
 // integrated endpoints: on the root bus only, never hot-pluggable
 PCIPLAN_DEVICE(virtio_iommu, "virtio-iommu-pci", virtio, true, "iommu", "virtio", "")
@@ -148,7 +148,7 @@ PCIPLAN_DEVICE(vfio_pci, "vfio-pci", express, false, "hostdev", "vfio", "")
 
 #undef PCIPLAN_DEVICE
 
-/// The fixed function of an ICH9 USB2 companion (EHCI1 at 7, UHCI1..3 at 0..2; §4.7).
+/// The fixed function of an ICH9 USB2 companion (EHCI1 at 7, UHCI1..3 at 0..2; RULES.md L4.7).
 template <class Device>
 inline constexpr int companion_function = -1;
 template <>
@@ -189,7 +189,7 @@ template <class D>
 concept DeviceKind = HasDeviceNames<D> && HasLink<D>;
 
 /// The connect kind needed by a device with this link on a machine with or without a
-/// PCIe root (libvirt-rules.md §3.1: pcieFlags equal pciFlags when there is no
+/// PCIe root (RULES.md L3.1: pcieFlags equal pciFlags when there is no
 /// pcie-root; virtio follows pcieFlags). Always includes auto_assign.
 [[nodiscard]] constexpr connect_set connect_for(link_kind link, bool integrated, bool pcie_root_machine) noexcept {
   connect_set c = connect::auto_assign;

@@ -2,10 +2,10 @@
 // MachineType concept.
 //
 // Like controller kinds, a machine type is an empty tag with one customisation point,
-// `machine_traits<Machine>`. Facts: libvirt-rules.md §2 (root controller, chipset and
+// `machine_traits<Machine>`. Facts: RULES.md L2 (root controller, chipset and
 // reserved slots, default devices, expander restrictions, several roots),
-// qemu-rules-and-peers.md §1.8 and (b) rules 19, 32, 33 (virtio-mmio transports,
-// fixed devices), oracles.md (virtio-mmio bus counts seen in QEMU 7.2).
+// RULES.md O1 and Q19, Q32, Q33 (virtio-mmio transports,
+// fixed devices), O1 (virtio-mmio bus counts seen in QEMU 7.2).
 #ifndef PCIPLAN_KINDS_MACHINE_TYPES_HPP
 #define PCIPLAN_KINDS_MACHINE_TYPES_HPP
 

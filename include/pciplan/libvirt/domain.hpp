@@ -8,7 +8,7 @@
 //   if (plan) std::cout << d.write(*plan);                      // the domain with every address
 //
 // The reader maps every device element libvirt may put on PCI to a request the way
-// libvirt's QEMU driver does (libvirt-rules.md §3): its catalogue device, its connect
+// libvirt's QEMU driver does (RULES.md L3): its catalogue device, its connect
 // kind, a user-given `<address type='pci'>` (all-zero means "PCI, anywhere"), and the
 // default devices libvirt adds (USB controller, SATA on q35, memballoon, implicit SCSI
 // and virtio-serial controllers). `<controller type='pci'>` elements become the given

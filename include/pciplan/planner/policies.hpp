@@ -14,7 +14,7 @@ namespace pciplan::inline v0 {
 namespace policies {
 
 /// libvirt's QEMU-driver address assignment, decision for decision
-/// (libvirt-rules.md §2-4): device order by class, chipset positions, a dry run that
+/// (RULES.md L2-L4): device order by class, chipset positions, a dry run that
 /// grows the topology (pci-bridge; pcie-root-port + pcie-to-pci-bridge; new PHBs)
 /// followed by the real pass, root ports packed 8 per slot, one spare root port on
 /// PCIe machines whose controllers libvirt manages, gaps in controller indexes filled,
@@ -45,7 +45,7 @@ struct pciplan {
 struct plan_options {
   /// pciplan policy: empty hot-pluggable ports (PCIe machines) or slots (PCI machines)
   /// left after every device. 4 by default: within KubeVirt's 3-6 and below the ~14
-  /// I/O-reserving ports an x86 q35 guest can hold (qemu-rules (b) 25), at about 700 KB
+  /// I/O-reserving ports an x86 q35 guest can hold (RULES.md Q25), at about 700 KB
   /// of QEMU memory and one bus number per port. Ignored by the libvirt policy, which
   /// adds its own single spare.
   unsigned spare_ports = 4;

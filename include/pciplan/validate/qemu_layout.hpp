@@ -71,7 +71,7 @@ enum class severity : unsigned char {
 struct finding {
   static constexpr std::size_t no_device = static_cast<std::size_t>(-1);
   severity level = severity::error;
-  unsigned rule = 0;                  ///< qemu-rules-and-peers.md (b) rule number; 0: general argument checks
+  unsigned rule = 0;                  ///< RULES.md Q0–Q36 rule number; 0: general argument checks
   std::size_t device = no_device;     ///< index into qemu_layout::devices
   std::string message;                ///< errors QEMU reports: QEMU 7.2's words
 };

@@ -20,10 +20,10 @@
 //     bus_nr range is too small, the x86 I/O window runs out past about 14 ports, a
 //     device at slot 0 of a hotplug bridge cannot be replaced, …), and what QEMU's
 //     PCI Express guidelines advise against.
-// Each finding carries the number of the rule it checks in qemu-rules-and-peers.md (b)
+// Each finding carries the number of the rule it checks in RULES.md Q0–Q36
 // (0: QEMU's general argument checks, such as an unknown bus or a duplicate id).
 //
-// What is checked (rule numbers of qemu-rules-and-peers.md (b)): 1 slot/function range
+// What is checked (rule numbers of RULES.md Q0–Q36): 1 slot/function range
 // and double use, 2 no free slot, 3 multifunction (and a function without function 0),
 // 5-6 one device at slot 0 of each port, 7 PCIe endpoints on the root complex, 8 only
 // bridges on a pxb-pcie, 9 PCI vs PCIe endpoints, 10 switch ports, 11 pxb / pxb-pcie
@@ -483,7 +483,7 @@ class layout_validator {
 }  // namespace detail
 
 /// Checks a hand-written layout for machine type M against QEMU's rules
-/// (qemu-rules-and-peers.md (b)); see the top of this header for the list.
+/// (RULES.md Q0–Q36); see the top of this header for the list.
 template <MachineType M>
 [[nodiscard]] validation_report validate(const qemu_layout& layout) {
   return detail::layout_validator<M>(layout).run();

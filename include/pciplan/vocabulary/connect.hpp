@@ -89,7 +89,7 @@ enum class address_origin : unsigned char {
 /// Whether something that needs `need` may occupy a slot of a bus that accepts `bus`.
 /// `root_bus` says whether the bus is the machine's root bus (bus 0).
 ///
-/// The rules (libvirt-rules.md §1.1, virDomainPCIAddressFlagsCompatible):
+/// The rules (RULES.md L1.1, virDomainPCIAddressFlagsCompatible):
 ///  1. an integrated endpoint fits only the root bus, and there the root bus also
 ///     accepts conventional PCI and automatic placement for it;
 ///  2. for a given address, a bus that takes either endpoint kind takes both, and a

@@ -2,7 +2,7 @@
 //
 // chassis / port (root and downstream ports), chassisNr (pci-bridge), busNr (the
 // expander buses) and targetIndex (pseries PHBs), with the ranges libvirt validates
-// (libvirt-rules.md §1.3).
+// (RULES.md L1.3).
 #ifndef PCIPLAN_VOCABULARY_NUMBERING_HPP
 #define PCIPLAN_VOCABULARY_NUMBERING_HPP
 
@@ -47,7 +47,7 @@ struct value_range {
 };
 
 /// libvirt's validation ranges: chassisNr 1-255, chassis 0-255, port 0-255,
-/// busNr 1-254, targetIndex 0-30 (libvirt-rules.md §1.3, §5).
+/// busNr 1-254, targetIndex 0-30 (RULES.md L1.3, L5).
 [[nodiscard]] constexpr value_range range_of(numbering n) noexcept {
   switch (n) {
     case numbering::chassis: return {0, 255};

@@ -132,7 +132,7 @@ struct bus_use {
 
 /// The QEMU name of the bus that controller `index` provides: the root's own name
 /// (`pcie.0`, `pci.0`) for index 0, `pci.<index>.0` for a further pseries PHB, else the
-/// controller's id `pci.<index>` (libvirt-rules.md §1.4).
+/// controller's id `pci.<index>` (RULES.md L1.4).
 [[nodiscard]] inline std::string bus_id(const topology_view& view, controller_index index) {
   const controller* c = view.find(index);
   if (c != nullptr && c->kind != nullptr) {

@@ -1,10 +1,10 @@
 // pciplan — libvirt/detail/device_table.hpp: which libvirt device elements use PCI, and as what.
 //
-// The element and model tables of libvirt-rules.md §3.2 (which devices libvirt puts on
+// The element and model tables of RULES.md L3.2 (which devices libvirt puts on
 // PCI and with which connect flags), written as a look-up from an element's name and
 // its model-like attributes to a device of the catalogue (kinds/device_kinds.hpp). `nullptr`
 // means the element does not use PCI. Defaults for absent models follow libvirt's
-// QEMU driver for the machine (§2.1–2.6). No XML here: the reader passes plain strings.
+// QEMU driver for the machine (RULES.md L2.1–L2.6). No XML here: the reader passes plain strings.
 #ifndef PCIPLAN_LIBVIRT_DETAIL_DEVICE_TABLE_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_DEVICE_TABLE_HPP
 
@@ -43,7 +43,7 @@ constexpr device_choice virtio_variant(std::string_view model) noexcept {
 }
 
 /// virtio devices without transitional entries in the catalogue: transitional means
-/// conventional PCI (libvirt-rules.md §3.2, "transitional → pci").
+/// conventional PCI (RULES.md L3.2, "transitional → pci").
 template <class Modern>
 constexpr device_choice virtio_link(std::string_view model) noexcept {
   if (model == "virtio-transitional") return {dev<Modern>, link_need::pci};

@@ -3,7 +3,7 @@
 // libvirt's form of a PCI address: bus = the index of the controller whose bus it is.
 // Each field is a number as libvirt reads its attributes (`slot='0x1f'`, `slot='037'`
 // and `slot='31'` are one slot), within its range; an absent field is 0. An address
-// whose fields are all 0 means "on PCI, anywhere" (libvirt-rules.md §4.10).
+// whose fields are all 0 means "on PCI, anywhere" (RULES.md L4.10).
 #ifndef PCIPLAN_LIBVIRT_DETAIL_READ_ADDRESS_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_READ_ADDRESS_HPP
 

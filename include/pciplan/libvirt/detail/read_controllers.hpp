@@ -48,7 +48,7 @@ namespace pciplan::inline v0::libvirt::detail {
   c.index = controller_index{static_cast<std::uint16_t>(*number_attribute(s.at, n, "index", 0, 255))};
   const std::string_view model_name = n.child("model").attribute("name").value();
   if (!model_name.empty()) {
-    // the names libvirt accepts for each model (libvirt-rules.md §1.2)
+    // the names libvirt accepts for each model (RULES.md L1.2)
     static constexpr std::string_view alternates[] = {"ioh3420"};
     if (model_name == c.kind->qemu_device()) {
       c.model_name = c.kind->qemu_device();

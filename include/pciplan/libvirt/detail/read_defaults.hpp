@@ -1,6 +1,6 @@
 // pciplan — libvirt/detail/read_defaults.hpp: the devices libvirt adds to a domain that lacks them.
 //
-// libvirt-rules.md §2.1: the USB controller (pc, q35, pseries; unless one has index 0
+// RULES.md L2.1: the USB controller (pc, q35, pseries; unless one has index 0
 // or USB is off), q35's SATA controller, pc's IDE controller for IDE disks, a SCSI
 // controller for SCSI disks and host devices, a virtio-serial controller for virtio
 // consoles and channels, and the memory balloon. They are added to the document as

@@ -1,7 +1,7 @@
 // pciplan — libvirt/detail/read_devices.hpp: the device elements that use PCI, as requests to plan.
 //
 // Each device element the device table maps to a catalogue device becomes a request
-// (libvirt-rules.md §3): its device, its link, and the address its `<address>` gives
+// (RULES.md L3): its device, its link, and the address its `<address>` gives
 // (type 'pci': that address, or "PCI, anywhere" when all zero; 'virtio-mmio': not on
 // PCI; any other known type: not a PCI device at all). Every such device is named by its
 // `<alias name='…'/>`, or by a stem and the lowest free number as libvirt names it
@@ -88,7 +88,7 @@ inline pending_device* add_device(domain_state& s, pugi::xml_node n, const devic
   return &s.devices.back();
 }
 
-/// pseries keeps host devices apart by IOMMU group (libvirt-rules.md §2.6). Without the
+/// pseries keeps host devices apart by IOMMU group (RULES.md L2.6). Without the
 /// host's sysfs, one host device (domain, bus, slot: all its functions) is one group.
 [[nodiscard]] inline unsigned isolation_of(pugi::xml_node host) {
   const auto part = [&](const char* name) { return number_of(host.attribute(name).value()).value_or(0); };
@@ -106,7 +106,7 @@ struct device_use {
   bool isolated = false;           ///< pseries: its own isolation group, by its host address
 };
 
-/// What the device table says of an element (libvirt-rules.md §3.2). `seen_video` is
+/// What the device table says of an element (RULES.md L3.2). `seen_video` is
 /// whether a `<video>` came before (the first one is the primary one).
 [[nodiscard]] inline device_use device_use_of(pugi::xml_node n, std::string_view el, machine_id machine,
                                               bool& seen_video) {

@@ -61,7 +61,7 @@ constexpr void mark_multifunction(planning<M>& p) {
   }
 }
 
-/// libvirt's numbering defaults for anything not set (libvirt-rules.md §4.6): the
+/// libvirt's numbering defaults for anything not set (RULES.md L4.6): the
 /// model name, chassisNr = index, chassis = index, port = slot*8+function (root port)
 /// or slot (downstream port), targetIndex = lowest unused (pseries). busNr is the
 /// policy's business.

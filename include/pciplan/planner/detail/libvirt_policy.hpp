@@ -1,13 +1,9 @@
 // pciplan — planner/detail/libvirt_policy.hpp: libvirt's QEMU-driver address assignment.
 //
-// The same two passes libvirt makes (libvirt-rules.md §4.2): a dry run on a bus table
-// that may grow — existing addresses, chipset positions, on pci-root machines one
-// spare slot, every device in libvirt's order, on PCIe machines with no controllers of
-// the user's one spare root port, then a controller for every bus that has none, each
-// needing a slot itself — and then the real pass over the final controllers, which
-// places address-less controllers first and then every device, without growing.
-// Search and growth follow virDomainPCIAddressGetNextAddr / SetGrow; the bus table
-// makes the search a look-up per bus class instead of a rescan.
+// libvirt's two passes (RULES.md L4.2): a dry run on a bus table that may grow
+// (existing addresses, chipset positions, a spare slot or root port, every device in
+// libvirt's order, then a controller for every bus without one), then the real pass
+// over the final controllers, address-less ones first (virDomainPCIAddressGetNextAddr).
 #ifndef PCIPLAN_PLANNER_DETAIL_LIBVIRT_POLICY_HPP
 #define PCIPLAN_PLANNER_DETAIL_LIBVIRT_POLICY_HPP
 
@@ -68,7 +64,7 @@ class libvirt_planner {
 
   // ---- transports -----------------------------------------------------------------
 
-  /// PCI, virtio-mmio or CCW for every request (libvirt-rules.md §2.4, §2.7, §2.9).
+  /// PCI, virtio-mmio or CCW for every request (RULES.md L2.4, L2.7, L2.9).
   constexpr bool route() {
     bool any_mmio = false;
     for (const request& r : p_.requests) any_mmio = any_mmio || r.via == transport::mmio;
@@ -393,10 +389,9 @@ class libvirt_planner {
   }
 
   /// A device that may stay on the root bus rather than cause a new bus (the legacy
-  /// default USB controller of an existing q35 domain: the corpus pairs
-  /// usb-controller-default-q35, x86_64-q35-default-models, watchdog-q35-multiple). The
-  /// dry run places these devices after all others, so a bridge other devices need
-  /// takes them too.
+  /// default USB controller of an existing q35 domain; corpus usb-controller-default-q35,
+  /// x86_64-q35-default-models, watchdog-q35-multiple). The dry run places these last,
+  /// so a bridge other devices need takes them too.
   [[nodiscard]] static constexpr bool root_fallback(const request& r) noexcept {
     return r.otherwise == fallback::root_bus && r.fixed == address_kind::none && r.multifunction == 0;
   }
@@ -473,7 +468,7 @@ class libvirt_planner {
     }
   }
 
-  /// busNr = the lowest busNr in use - 2 (from 256), in controller order (§4.6).
+  /// busNr = the lowest busNr in use - 2 (from 256), in controller order (RULES.md L4.6).
   constexpr bool number_expanders() {
     for (controller& c : p_.controllers) {
       if (!c.kind->numbered_by.has(numbering::bus_nr) || c.bus_nr >= 0) continue;

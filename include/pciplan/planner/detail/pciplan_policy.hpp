@@ -316,7 +316,7 @@ class pciplan_planner {
   // ---- the I/O window -------------------------------------------------------------
 
   /// On q35 a hot-pluggable root port reserves 4 KiB of I/O space; a port the planner
-  /// added for a PCIe device, which needs no I/O, gets io-reserve=0 (qemu-rules (b) 25).
+  /// added for a PCIe device, which needs no I/O, gets io-reserve=0 (RULES.md Q25).
   constexpr void mark_io(unsigned port) {
     if constexpr (x86 && pcie) {
       controller& c = p_.controllers[p_.position_of(controller_index{static_cast<std::uint16_t>(port)})];
