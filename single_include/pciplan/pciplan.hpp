@@ -3231,10 +3231,15 @@ template <class Member, class Higher>
 // ---- begin pciplan/planner/detail/libvirt_policy.hpp
 // pciplan — planner/detail/libvirt_policy.hpp: libvirt's QEMU-driver address assignment.
 //
-// libvirt's two passes (RULES.md L4.2): a dry run on a bus table that may grow
-// (existing addresses, chipset positions, a spare slot or root port, every device in
-// libvirt's order, then a controller for every bus without one), then the real pass
-// over the final controllers, address-less ones first (virDomainPCIAddressGetNextAddr).
+// The same two passes libvirt makes (RULES.md L4.2): a dry run on a bus table
+// that may grow — existing addresses, chipset positions, on pci-root machines one
+// spare slot, every device in libvirt's order, on PCIe machines with no controllers of
+// the user's one spare root port, then a controller for every bus that has none, each
+// needing a slot itself — and then the real pass over the final controllers, which
+// places address-less controllers first and then every device, without growing.
+// Search and growth follow virDomainPCIAddressGetNextAddr / SetGrow; the bus table
+// makes the search a look-up per bus class instead of a rescan. The order of what it
+// places is in libvirt_units.hpp.
 #ifndef PCIPLAN_PLANNER_DETAIL_LIBVIRT_POLICY_HPP
 #define PCIPLAN_PLANNER_DETAIL_LIBVIRT_POLICY_HPP
 
@@ -3809,6 +3814,11 @@ struct planning {
     std::sort(controllers.begin(), controllers.end(),
               [](const controller& a, const controller& b) { return a.index < b.index; });
     index_controllers();
+  }
+  /// Makes room for `more` controllers, and their lookup, without regrowing.
+  constexpr void reserve_controllers(std::size_t more) {
+    controllers.reserve(controllers.size() + more);
+    position_.reserve(position_.size() + more);
   }
   /// Appends a controller with index `index`, higher than every index in use, and
   /// returns it to be filled in (in place: no copy of a fresh temporary).
@@ -4555,10 +4565,16 @@ constexpr bool check_attached(planning<M>& p) {
 
 #endif  // PCIPLAN_PLANNER_DETAIL_INPUT_CHECKS_HPP
 // ---- end pciplan/planner/detail/input_checks.hpp
+// ---- begin pciplan/planner/detail/libvirt_units.hpp
+// pciplan — planner/detail/libvirt_units.hpp: what the libvirt policy places, in
+// libvirt's order — the address-less controllers in libvirt's controller-list order,
+// then the PCI devices class by class (planner/libvirt_order.hpp).
+#ifndef PCIPLAN_PLANNER_DETAIL_LIBVIRT_UNITS_HPP
+#define PCIPLAN_PLANNER_DETAIL_LIBVIRT_UNITS_HPP
+
 
 #include <algorithm>
 #include <cstddef>
-#include <string_view>
 #include <vector>
 
 namespace pciplan::inline v0::detail {
@@ -4567,9 +4583,64 @@ namespace pciplan::inline v0::detail {
 struct unit {
   bool is_controller = false;
   std::size_t index = 0;  ///< request index, or position in `controllers`
-  int rank = 0;           ///< libvirt class rank (libvirt_class_rank)
+  int rank = 0;           ///< libvirt class rank (libvirt_class_rank); 1 for controllers
   std::size_t position = 0;
 };
+
+/// Appends the address-less controllers in libvirt's controller-list order: the order
+/// the caller gave them (the libvirt reader keeps libvirt's order), and each controller
+/// libvirt adds inserted before the first one with a higher index, as libvirt inserts it.
+template <MachineType M>
+constexpr void append_controller_units(const planning<M>& p, std::vector<unit>& order) {
+  std::vector<std::size_t> list;  // positions in p.controllers
+  unsigned highest = 0;           // the highest index in `list`
+  for (const controller& g : p.given) {
+    const std::size_t k = p.position_of(g.index);
+    if (k == no_position || g.kind->is_root()) continue;
+    list.push_back(k);
+    highest = std::max<unsigned>(highest, g.index.value);
+  }
+  for (std::size_t k = 0; k != p.controllers.size(); ++k) {
+    const controller& c = p.controllers[k];
+    if (!c.added || c.kind->is_root()) continue;
+    // above every index in the list (the usual case), the scan would end at the end
+    const std::size_t at = highest < c.index.value ? list.size()
+                                                   : libvirt_insert_position(list.size(), [&](std::size_t j) {
+                                                       return p.controllers[list[j]].index > c.index;
+                                                     });
+    list.insert(list.begin() + static_cast<std::ptrdiff_t>(at), k);
+    highest = std::max<unsigned>(highest, c.index.value);
+  }
+  for (std::size_t k : list) {
+    if (!p.controllers[k].has_address) order.push_back(unit{true, k, 1, k});
+  }
+}
+
+/// Appends the requests that go on PCI, by libvirt's class rank, equal ranks in input
+/// order.
+template <MachineType M>
+constexpr void append_device_units(const planning<M>& p, std::vector<unit>& order) {
+  const std::size_t first_device = order.size();
+  for (std::size_t i = 0; i != p.requests.size(); ++i) {
+    if (p.routes[i].kind != placement_kind::pci) continue;
+    order.push_back(unit{false, i, libvirt_class_rank(p.requests[i].device.libvirt.element), i});
+  }
+  // stable: equal ranks keep the input order (std::stable_sort is not constexpr)
+  std::sort(order.begin() + static_cast<std::ptrdiff_t>(first_device), order.end(),
+            [](const unit& a, const unit& b) { return a.rank != b.rank ? a.rank < b.rank : a.position < b.position; });
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_PLANNER_DETAIL_LIBVIRT_UNITS_HPP
+// ---- end pciplan/planner/detail/libvirt_units.hpp
+
+#include <algorithm>
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0::detail {
 
 template <MachineType M, class Policy>
 class libvirt_planner {
@@ -4650,37 +4721,9 @@ class libvirt_planner {
     return true;
   }
 
-  /// Address-less controllers in libvirt's controller-list order: the order the caller
-  /// gave them (the libvirt reader keeps libvirt's order), and each controller libvirt
-  /// adds inserted before the first one with a higher index, as libvirt inserts it.
-  constexpr void order_controllers() {
-    std::vector<std::size_t> list;  // positions in p_.controllers
-    for (const controller& g : p_.given) {
-      const std::size_t k = p_.position_of(g.index);
-      if (k != no_position && !g.kind->is_root()) list.push_back(k);
-    }
-    for (std::size_t k = 0; k != p_.controllers.size(); ++k) {
-      const controller& c = p_.controllers[k];
-      if (!c.added || c.kind->is_root()) continue;
-      const std::size_t at = libvirt_insert_position(
-          list.size(), [&](std::size_t j) { return p_.controllers[list[j]].index > c.index; });
-      list.insert(list.begin() + static_cast<std::ptrdiff_t>(at), k);
-    }
-    for (std::size_t k : list) {
-      if (!p_.controllers[k].has_address) order_.push_back(unit{true, k, 1, k});
-    }
-  }
-
   constexpr bool order_units() {
-    order_controllers();
-    const std::size_t first_device = order_.size();
-    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
-      if (p_.routes[i].kind != placement_kind::pci) continue;
-      order_.push_back(unit{false, i, libvirt_class_rank(p_.requests[i].device.libvirt.element), i});
-    }
-    // stable: equal ranks keep the input order (std::stable_sort is not constexpr)
-    std::sort(order_.begin() + static_cast<std::ptrdiff_t>(first_device), order_.end(),
-              [](const unit& a, const unit& b) { return a.rank != b.rank ? a.rank < b.rank : a.position < b.position; });
+    append_controller_units(p_, order_);
+    append_device_units(p_, order_);
     return true;
   }
 
@@ -4929,9 +4972,10 @@ class libvirt_planner {
   }
 
   /// A device that may stay on the root bus rather than cause a new bus (the legacy
-  /// default USB controller of an existing q35 domain; corpus usb-controller-default-q35,
-  /// x86_64-q35-default-models, watchdog-q35-multiple). The dry run places these last,
-  /// so a bridge other devices need takes them too.
+  /// default USB controller of an existing q35 domain: the corpus pairs
+  /// usb-controller-default-q35, x86_64-q35-default-models, watchdog-q35-multiple). The
+  /// dry run places these devices after all others, so a bridge other devices need
+  /// takes them too.
   [[nodiscard]] static constexpr bool root_fallback(const request& r) noexcept {
     return r.otherwise == fallback::root_bus && r.fixed == address_kind::none && r.multifunction == 0;
   }
@@ -5000,7 +5044,7 @@ class libvirt_planner {
         if (!u.is_controller) devices.push_back(u);
       }
       order_.clear();
-      order_controllers();
+      append_controller_units(p_, order_);
       order_.insert(order_.end(), devices.begin(), devices.end());
       bus_table t;
       for (const controller& c : p_.controllers) define(t, c);
@@ -5151,12 +5195,12 @@ struct pciplan_growth {
   /// devices of a NUMA node on pc go behind a pci-bridge on it).
   constexpr bool build_table() {
     // room for the usual case (a controller per device, the spares) without regrowing
-    const std::size_t expect = state.controllers.size() + std::min<std::size_t>(state.requests.size(), 512) +
-                               state.options.spare_ports + 8;
-    state.controllers.reserve(expect);
-    table.buses.reserve(expect);
+    const std::size_t more = std::min<std::size_t>(state.requests.size(), 512) + state.options.spare_ports + 8;
+    state.reserve_controllers(more);
+    table.buses.reserve(state.controllers.size() + more);
     const auto& cs = state.controllers;
     next_index = cs.back().index.value + 1u;
+    domains.reserve(next_index + more);
     refill(domains, next_index, std::uint16_t{0});
     std::vector<int> zone_of = filled(next_index, -1);
     // parents before children: resolve domains and zones by walking up (addresses may

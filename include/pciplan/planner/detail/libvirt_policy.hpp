@@ -1,9 +1,14 @@
 // pciplan — planner/detail/libvirt_policy.hpp: libvirt's QEMU-driver address assignment.
 //
-// libvirt's two passes (RULES.md L4.2): a dry run on a bus table that may grow
-// (existing addresses, chipset positions, a spare slot or root port, every device in
-// libvirt's order, then a controller for every bus without one), then the real pass
-// over the final controllers, address-less ones first (virDomainPCIAddressGetNextAddr).
+// The same two passes libvirt makes (RULES.md L4.2): a dry run on a bus table
+// that may grow — existing addresses, chipset positions, on pci-root machines one
+// spare slot, every device in libvirt's order, on PCIe machines with no controllers of
+// the user's one spare root port, then a controller for every bus that has none, each
+// needing a slot itself — and then the real pass over the final controllers, which
+// places address-less controllers first and then every device, without growing.
+// Search and growth follow virDomainPCIAddressGetNextAddr / SetGrow; the bus table
+// makes the search a look-up per bus class instead of a rescan. The order of what it
+// places is in libvirt_units.hpp.
 #ifndef PCIPLAN_PLANNER_DETAIL_LIBVIRT_POLICY_HPP
 #define PCIPLAN_PLANNER_DETAIL_LIBVIRT_POLICY_HPP
 
@@ -13,8 +18,8 @@
 #include <pciplan/planner/detail/chipset.hpp>
 #include <pciplan/planner/detail/finishing.hpp>
 #include <pciplan/planner/detail/input_checks.hpp>
+#include <pciplan/planner/detail/libvirt_units.hpp>
 #include <pciplan/planner/detail/planning_state.hpp>
-#include <pciplan/planner/libvirt_order.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -22,14 +27,6 @@
 #include <vector>
 
 namespace pciplan::inline v0::detail {
-
-/// An item to place in libvirt's order: a request, or a given address-less controller.
-struct unit {
-  bool is_controller = false;
-  std::size_t index = 0;  ///< request index, or position in `controllers`
-  int rank = 0;           ///< libvirt class rank (libvirt_class_rank)
-  std::size_t position = 0;
-};
 
 template <MachineType M, class Policy>
 class libvirt_planner {
@@ -110,37 +107,9 @@ class libvirt_planner {
     return true;
   }
 
-  /// Address-less controllers in libvirt's controller-list order: the order the caller
-  /// gave them (the libvirt reader keeps libvirt's order), and each controller libvirt
-  /// adds inserted before the first one with a higher index, as libvirt inserts it.
-  constexpr void order_controllers() {
-    std::vector<std::size_t> list;  // positions in p_.controllers
-    for (const controller& g : p_.given) {
-      const std::size_t k = p_.position_of(g.index);
-      if (k != no_position && !g.kind->is_root()) list.push_back(k);
-    }
-    for (std::size_t k = 0; k != p_.controllers.size(); ++k) {
-      const controller& c = p_.controllers[k];
-      if (!c.added || c.kind->is_root()) continue;
-      const std::size_t at = libvirt_insert_position(
-          list.size(), [&](std::size_t j) { return p_.controllers[list[j]].index > c.index; });
-      list.insert(list.begin() + static_cast<std::ptrdiff_t>(at), k);
-    }
-    for (std::size_t k : list) {
-      if (!p_.controllers[k].has_address) order_.push_back(unit{true, k, 1, k});
-    }
-  }
-
   constexpr bool order_units() {
-    order_controllers();
-    const std::size_t first_device = order_.size();
-    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
-      if (p_.routes[i].kind != placement_kind::pci) continue;
-      order_.push_back(unit{false, i, libvirt_class_rank(p_.requests[i].device.libvirt.element), i});
-    }
-    // stable: equal ranks keep the input order (std::stable_sort is not constexpr)
-    std::sort(order_.begin() + static_cast<std::ptrdiff_t>(first_device), order_.end(),
-              [](const unit& a, const unit& b) { return a.rank != b.rank ? a.rank < b.rank : a.position < b.position; });
+    append_controller_units(p_, order_);
+    append_device_units(p_, order_);
     return true;
   }
 
@@ -389,9 +358,10 @@ class libvirt_planner {
   }
 
   /// A device that may stay on the root bus rather than cause a new bus (the legacy
-  /// default USB controller of an existing q35 domain; corpus usb-controller-default-q35,
-  /// x86_64-q35-default-models, watchdog-q35-multiple). The dry run places these last,
-  /// so a bridge other devices need takes them too.
+  /// default USB controller of an existing q35 domain: the corpus pairs
+  /// usb-controller-default-q35, x86_64-q35-default-models, watchdog-q35-multiple). The
+  /// dry run places these devices after all others, so a bridge other devices need
+  /// takes them too.
   [[nodiscard]] static constexpr bool root_fallback(const request& r) noexcept {
     return r.otherwise == fallback::root_bus && r.fixed == address_kind::none && r.multifunction == 0;
   }
@@ -460,7 +430,7 @@ class libvirt_planner {
         if (!u.is_controller) devices.push_back(u);
       }
       order_.clear();
-      order_controllers();
+      append_controller_units(p_, order_);
       order_.insert(order_.end(), devices.begin(), devices.end());
       bus_table t;
       for (const controller& c : p_.controllers) define(t, c);

@@ -84,12 +84,12 @@ struct pciplan_growth {
   /// devices of a NUMA node on pc go behind a pci-bridge on it).
   constexpr bool build_table() {
     // room for the usual case (a controller per device, the spares) without regrowing
-    const std::size_t expect = state.controllers.size() + std::min<std::size_t>(state.requests.size(), 512) +
-                               state.options.spare_ports + 8;
-    state.controllers.reserve(expect);
-    table.buses.reserve(expect);
+    const std::size_t more = std::min<std::size_t>(state.requests.size(), 512) + state.options.spare_ports + 8;
+    state.reserve_controllers(more);
+    table.buses.reserve(state.controllers.size() + more);
     const auto& cs = state.controllers;
     next_index = cs.back().index.value + 1u;
+    domains.reserve(next_index + more);
     refill(domains, next_index, std::uint16_t{0});
     std::vector<int> zone_of = filled(next_index, -1);
     // parents before children: resolve domains and zones by walking up (addresses may

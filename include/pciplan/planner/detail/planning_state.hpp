@@ -157,6 +157,11 @@ struct planning {
               [](const controller& a, const controller& b) { return a.index < b.index; });
     index_controllers();
   }
+  /// Makes room for `more` controllers, and their lookup, without regrowing.
+  constexpr void reserve_controllers(std::size_t more) {
+    controllers.reserve(controllers.size() + more);
+    position_.reserve(position_.size() + more);
+  }
   /// Appends a controller with index `index`, higher than every index in use, and
   /// returns it to be filled in (in place: no copy of a fresh temporary).
   constexpr controller& add_controller(controller_index index) {
