@@ -76,7 +76,8 @@ inline pugi::xml_node add_controller_element(const domain_state& s, std::map<uns
     void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
   };
   std::string out;
-  out.reserve(2 * s.text.size() + 4096);  // addresses and controllers about double a bare domain
+  // room for an address per device and the added controllers, so the text is not copied as it grows
+  out.reserve(s.text.size() + 128 * plan.placements.size() + 320 * plan.controllers.size());
   if (s.root_start >= 0) out += std::string_view(s.text).substr(0, static_cast<std::size_t>(s.root_start));
   string_writer writer(out);
   s.doc.document_element().print(writer, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
