@@ -383,20 +383,18 @@ inline void order_like_libvirt(domain_state& s) {
       devices, [](const pending_device& d) { return d.element == "disk"; },
       [](const pending_device&, const pending_device&) { return true; },
       [](const pending_device& o, const pending_device& d) { return o.disk_number > d.disk_number; });
-  std::vector<std::size_t> rank(devices.size(), 0);
-  for (std::size_t k = 0; k != controllers.size(); ++k) rank[controllers[k]] = k;
-  for (std::size_t k = 0; k != disks.size(); ++k) rank[disks[k]] = k;
-  std::vector<std::size_t> order(devices.size());
-  for (std::size_t i = 0; i != order.size(); ++i) order[i] = i;
-  const auto key = [&](std::size_t i) {
+  // the class, the place within it, the document order
+  std::vector<std::tuple<int, std::size_t, std::size_t>> keys(devices.size());
+  for (std::size_t i = 0; i != devices.size(); ++i) {
     const pending_device& d = devices[i];
-    const std::size_t within = (d.element == "controller" || d.element == "disk") ? rank[i] : d.from_interface ? 0 : 1;
-    return std::tuple(libvirt_class_rank(d.element), within, i);
-  };
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+    keys[i] = std::tuple(libvirt_class_rank(d.element), d.from_interface ? 0 : 1, i);
+  }
+  for (std::size_t k = 0; k != controllers.size(); ++k) std::get<1>(keys[controllers[k]]) = k;
+  for (std::size_t k = 0; k != disks.size(); ++k) std::get<1>(keys[disks[k]]) = k;
+  std::sort(keys.begin(), keys.end());
   std::vector<pending_device> sorted;
   sorted.reserve(devices.size());
-  for (std::size_t i : order) sorted.push_back(devices[i]);
+  for (const auto& key : keys) sorted.push_back(std::move(s.devices[std::get<2>(key)]));
   s.devices = std::move(sorted);
 }
 
@@ -942,18 +940,23 @@ namespace pciplan::inline v0::libvirt::detail {
 /// The request name of the device just added: its alias, or the stem and the lowest
 /// number no other device has. Throws input_error when the alias is taken.
 inline std::string_view unique_name(domain_state& s, pugi::xml_node n, std::string_view stem) {
+  const std::size_t device = s.devices.size() - 1;
   const std::string_view alias = n.child("alias").attribute("name").value();
   if (!alias.empty()) {
-    if (s.aliases.count(alias) != 0) s.at.fail(n, "alias '" + std::string(alias) + "' is used by two devices");
-    s.aliases.emplace(std::string(alias), s.devices.size() - 1);
+    if (!s.aliases.try_emplace(std::string(alias), device).second) {
+      s.at.fail(n, "alias '" + std::string(alias) + "' is used by two devices");
+    }
     return s.names.emplace_back(alias);
   }
-  for (unsigned& k = s.next_number[std::string(stem)];; ++k) {
-    std::string name = std::string(stem) + std::to_string(k);
-    if (s.aliases.count(name) == 0) {
-      s.aliases.emplace(name, s.devices.size() - 1);
+  auto next = s.next_number.find(stem);
+  if (next == s.next_number.end()) next = s.next_number.try_emplace(std::string(stem), 0).first;
+  for (unsigned& k = next->second;; ++k) {
+    std::string name(stem);
+    pciplan::detail::append_decimal(name, k);
+    const auto [named, fresh] = s.aliases.try_emplace(std::move(name), device);
+    if (fresh) {
       ++k;
-      return s.names.emplace_back(std::move(name));
+      return s.names.emplace_back(named->first);
     }
   }
 }
@@ -1578,42 +1581,72 @@ inline void apply_metadata_constraints(domain_state& s) {
 
 #include <pugixml.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace pciplan::inline v0::libvirt::detail {
 
-/// Writes the `<address>` of a placement into element `n`, in place of the one it had
-/// (keeping that one's `multifunction` on or off unless the plan sets
-/// multifunction='on'), else as its last child.
+/// Appends `<address …/>` of a placement to `out`. `multifunction` is the value the
+/// element had: "on" and "off" are kept unless the plan sets multifunction='on'.
+inline void append_address(std::string& out, const placement& p, std::string_view multifunction = {}) {
+  using pciplan::detail::append_hex;
+  if (p.kind == placement_kind::mmio) {
+    out += "<address type='virtio-mmio'/>";
+    return;
+  }
+  if (p.kind == placement_kind::ccw) {
+    out += "<address type='ccw' cssid='0xfe' ssid='0x0' devno='0x";
+    append_hex(out, p.transport, 4);
+    out += "'/>";
+    return;
+  }
+  const controller_address& ca = p.libvirt_address;
+  out += "<address type='pci' domain='0x";
+  append_hex(out, ca.domain, 4);
+  out += "' bus='0x";
+  append_hex(out, ca.bus.value, 2);
+  out += "' slot='0x";
+  append_hex(out, ca.slot, 2);
+  out += "' function='0x";
+  append_hex(out, ca.function, 1);
+  out += '\'';
+  if (p.multifunction) {
+    out += " multifunction='on'";
+  } else if (multifunction == "on" || multifunction == "off") {
+    out += " multifunction='";
+    out += multifunction;
+    out += '\'';
+  }
+  out += "/>";
+}
+
+/// Writes the `<address>` of a placement into element `n`, in place of the one it had,
+/// else as its last element child. The element is written as text and parsed: its
+/// strings then stay in one buffer, which costs less time and memory than building it
+/// attribute by attribute.
 inline void write_address(pugi::xml_node n, const placement& p) {
   const pugi::xml_node old = n.child("address");
-  pugi::xml_node a = old ? n.insert_child_before("address", old) : append_element(n, "address");
-  std::string value;  // "0x" and at most 4 digits: no allocation
-  const auto hex_attribute = [&](const char* name, unsigned number, unsigned width) {
-    value.assign("0x");
-    pciplan::detail::append_hex(value, number, width);
-    a.append_attribute(name).set_value(value.data(), value.size());
-  };
-  if (p.kind == placement_kind::mmio) {
-    a.append_attribute("type").set_value("virtio-mmio");
-  } else if (p.kind == placement_kind::ccw) {
-    a.append_attribute("type").set_value("ccw");
-    a.append_attribute("cssid").set_value("0xfe");
-    a.append_attribute("ssid").set_value("0x0");
-    hex_attribute("devno", p.transport, 4);
-  } else {
-    const controller_address& ca = p.libvirt_address;
-    a.append_attribute("type").set_value("pci");
-    hex_attribute("domain", ca.domain, 4);
-    hex_attribute("bus", ca.bus.value, 2);
-    hex_attribute("slot", ca.slot, 2);
-    hex_attribute("function", ca.function, 1);
-    const std::string_view kept = old.attribute("multifunction").value();
-    if (p.multifunction) a.append_attribute("multifunction").set_value("on");
-    else if (kept == "on" || kept == "off") a.append_attribute("multifunction").set_value(kept.data(), kept.size());
+  std::string text;
+  append_address(text, p, old.attribute("multifunction").value());
+  n.append_buffer(text.data(), text.size(), pugi::parse_default | pugi::parse_ws_pcdata, pugi::encoding_utf8);
+  const pugi::xml_node fresh = n.last_child();
+  if (old) {
+    n.insert_move_before(fresh, old);
+    n.remove_child(old);
+    return;
   }
-  if (old) n.remove_child(old);
+  // as the last element child, on a line of its own
+  const std::optional<std::string_view> own = indent_of(n);
+  if (!own) return;
+  const pugi::xml_node last = fresh.previous_sibling();
+  if (last && is_blank_text(last)) {
+    set_line_break(n.insert_child_before(pugi::node_pcdata, last), *own, 2);
+    n.insert_move_before(fresh, last);
+    return;
+  }
+  set_line_break(n.insert_child_before(pugi::node_pcdata, fresh), *own, 2);
+  if (!last) set_line_break(n.append_child(pugi::node_pcdata), *own);
 }
 
 }  // namespace pciplan::inline v0::libvirt::detail
@@ -1693,7 +1726,6 @@ inline void write_controller(pugi::xml_node n, const controller& c, machine_id m
 #include <cstddef>
 #include <iterator>
 #include <map>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -1743,12 +1775,19 @@ inline pugi::xml_node add_controller_element(const domain_state& s, std::map<uns
         given != by_index.end() ? given->second : add_controller_element(s, by_index, c.index.value);
     write_controller(n, c, s.machine);
   }
-  const pugi::xml_node root = s.doc.document_element();
-  std::ostringstream os;
-  if (s.root_start >= 0) os << std::string_view(s.text).substr(0, static_cast<std::size_t>(s.root_start));
-  root.print(os, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
-  if (s.root_end >= 0) os << std::string_view(s.text).substr(static_cast<std::size_t>(s.root_end));
-  std::string out = os.str();
+  // the text around the root element (declaration, comments, blank lines) is copied as it was
+  struct string_writer : pugi::xml_writer {
+    std::string& out;
+    explicit string_writer(std::string& o) : out(o) {}
+    void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
+  };
+  std::string out;
+  // room for an address per device and the added controllers, so the text is not copied as it grows
+  out.reserve(s.text.size() + 128 * plan.placements.size() + 320 * plan.controllers.size());
+  if (s.root_start >= 0) out += std::string_view(s.text).substr(0, static_cast<std::size_t>(s.root_start));
+  string_writer writer(out);
+  s.doc.document_element().print(writer, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
+  if (s.root_end >= 0) out += std::string_view(s.text).substr(static_cast<std::size_t>(s.root_end));
   if (out.empty() || out.back() != '\n') out += '\n';
   return out;
 }

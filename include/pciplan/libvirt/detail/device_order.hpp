@@ -76,20 +76,18 @@ inline void order_like_libvirt(domain_state& s) {
       devices, [](const pending_device& d) { return d.element == "disk"; },
       [](const pending_device&, const pending_device&) { return true; },
       [](const pending_device& o, const pending_device& d) { return o.disk_number > d.disk_number; });
-  std::vector<std::size_t> rank(devices.size(), 0);
-  for (std::size_t k = 0; k != controllers.size(); ++k) rank[controllers[k]] = k;
-  for (std::size_t k = 0; k != disks.size(); ++k) rank[disks[k]] = k;
-  std::vector<std::size_t> order(devices.size());
-  for (std::size_t i = 0; i != order.size(); ++i) order[i] = i;
-  const auto key = [&](std::size_t i) {
+  // the class, the place within it, the document order
+  std::vector<std::tuple<int, std::size_t, std::size_t>> keys(devices.size());
+  for (std::size_t i = 0; i != devices.size(); ++i) {
     const pending_device& d = devices[i];
-    const std::size_t within = (d.element == "controller" || d.element == "disk") ? rank[i] : d.from_interface ? 0 : 1;
-    return std::tuple(libvirt_class_rank(d.element), within, i);
-  };
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+    keys[i] = std::tuple(libvirt_class_rank(d.element), d.from_interface ? 0 : 1, i);
+  }
+  for (std::size_t k = 0; k != controllers.size(); ++k) std::get<1>(keys[controllers[k]]) = k;
+  for (std::size_t k = 0; k != disks.size(); ++k) std::get<1>(keys[disks[k]]) = k;
+  std::sort(keys.begin(), keys.end());
   std::vector<pending_device> sorted;
   sorted.reserve(devices.size());
-  for (std::size_t i : order) sorted.push_back(devices[i]);
+  for (const auto& key : keys) sorted.push_back(std::move(s.devices[std::get<2>(key)]));
   s.devices = std::move(sorted);
 }
 

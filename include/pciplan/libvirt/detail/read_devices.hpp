@@ -11,6 +11,7 @@
 #define PCIPLAN_LIBVIRT_DETAIL_READ_DEVICES_HPP
 
 #include <pciplan/detail/config.hpp>
+#include <pciplan/detail/numbers.hpp>
 #include <pciplan/kinds/device_kinds.hpp>
 #include <pciplan/topology/request.hpp>
 #include <pciplan/vocabulary/machine_id.hpp>
@@ -34,18 +35,23 @@ namespace pciplan::inline v0::libvirt::detail {
 /// The request name of the device just added: its alias, or the stem and the lowest
 /// number no other device has. Throws input_error when the alias is taken.
 inline std::string_view unique_name(domain_state& s, pugi::xml_node n, std::string_view stem) {
+  const std::size_t device = s.devices.size() - 1;
   const std::string_view alias = n.child("alias").attribute("name").value();
   if (!alias.empty()) {
-    if (s.aliases.count(alias) != 0) s.at.fail(n, "alias '" + std::string(alias) + "' is used by two devices");
-    s.aliases.emplace(std::string(alias), s.devices.size() - 1);
+    if (!s.aliases.try_emplace(std::string(alias), device).second) {
+      s.at.fail(n, "alias '" + std::string(alias) + "' is used by two devices");
+    }
     return s.names.emplace_back(alias);
   }
-  for (unsigned& k = s.next_number[std::string(stem)];; ++k) {
-    std::string name = std::string(stem) + std::to_string(k);
-    if (s.aliases.count(name) == 0) {
-      s.aliases.emplace(name, s.devices.size() - 1);
+  auto next = s.next_number.find(stem);
+  if (next == s.next_number.end()) next = s.next_number.try_emplace(std::string(stem), 0).first;
+  for (unsigned& k = next->second;; ++k) {
+    std::string name(stem);
+    pciplan::detail::append_decimal(name, k);
+    const auto [named, fresh] = s.aliases.try_emplace(std::move(name), device);
+    if (fresh) {
       ++k;
-      return s.names.emplace_back(std::move(name));
+      return s.names.emplace_back(named->first);
     }
   }
 }

@@ -20,7 +20,6 @@
 #include <cstddef>
 #include <iterator>
 #include <map>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -70,12 +69,19 @@ inline pugi::xml_node add_controller_element(const domain_state& s, std::map<uns
         given != by_index.end() ? given->second : add_controller_element(s, by_index, c.index.value);
     write_controller(n, c, s.machine);
   }
-  const pugi::xml_node root = s.doc.document_element();
-  std::ostringstream os;
-  if (s.root_start >= 0) os << std::string_view(s.text).substr(0, static_cast<std::size_t>(s.root_start));
-  root.print(os, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
-  if (s.root_end >= 0) os << std::string_view(s.text).substr(static_cast<std::size_t>(s.root_end));
-  std::string out = os.str();
+  // the text around the root element (declaration, comments, blank lines) is copied as it was
+  struct string_writer : pugi::xml_writer {
+    std::string& out;
+    explicit string_writer(std::string& o) : out(o) {}
+    void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
+  };
+  std::string out;
+  // room for an address per device and the added controllers, so the text is not copied as it grows
+  out.reserve(s.text.size() + 128 * plan.placements.size() + 320 * plan.controllers.size());
+  if (s.root_start >= 0) out += std::string_view(s.text).substr(0, static_cast<std::size_t>(s.root_start));
+  string_writer writer(out);
+  s.doc.document_element().print(writer, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
+  if (s.root_end >= 0) out += std::string_view(s.text).substr(static_cast<std::size_t>(s.root_end));
   if (out.empty() || out.back() != '\n') out += '\n';
   return out;
 }
