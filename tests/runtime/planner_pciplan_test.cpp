@@ -311,7 +311,7 @@ TEST_CASE("pciplan: errors name the device, the constraint and the resource", "[
   const error link = refused<machines::q35>({{"nic", models::e1000{}, link_need::pcie}});
   CHECK(link.code == errc::invalid_request);
   CHECK(describe(link) == "nic: asks for a PCI Express slot, but the device is conventional PCI only");
-  const error bus = refused<machines::q35>({{"nic", models::virtio_net{}, at_address{ca(3, 0)}}});
+  const error bus = refused<machines::q35>({{"nic", models::virtio_net{}, on_bus{controller_index{3}}}});
   CHECK(bus.code == errc::no_such_bus);
   const error ctl = refused<machines::q35>({}, {}, {make_controller<pci_root>(0)});
   CHECK(ctl.code == errc::invalid_controller);

@@ -49,6 +49,7 @@ class libvirt_planner {
   planning<M>& p_;
   chipset_roles roles_{};
   std::vector<int> chipset_slot_;  // per request: the chipset slot it took, -1: none
+  std::vector<controller_address> given_;  // per request: its given address, as the dry run's growth left it
   std::vector<unit> order_;
   std::vector<const controller_descriptor*> dry_kinds_;  // by bus index: the model of buses libvirt adds
   std::vector<unsigned char> added_bus_;                  // by index, real pass: the controller was added
@@ -153,15 +154,20 @@ class libvirt_planner {
         model = &descriptor_of<pci_bridge>;
         bool bridge_slot_exists = false;
         for (const auto& b : t.buses) bridge_slot_exists = bridge_slot_exists || (b.kind != nullptr && b.flags.intersects(connect::pci_bridge));
-        if (!bridge_slot_exists && add == 1) {
+        if (!bridge_slot_exists) {
+          // a pure PCIe guest: the first new buses connect conventional PCI to it. When
+          // only one bus was asked for, the device's bus moves one up behind them; when
+          // a fixed address names a bus further away, the prefix fills the gap before it
           if constexpr (Policy::pcie_to_pci_bridge) {
             prefix_first = &descriptor_of<pcie_root_port>;
             prefix_second = &descriptor_of<pcie_to_pci_bridge>;
           } else {
             prefix_first = &descriptor_of<dmi_to_pci_bridge>;
           }
-          ++add;
-          ++target;
+          if (add == 1) {
+            ++add;
+            ++target;
+          }
         }
       }
     } else if (need.intersects(connect::pcie_endpoint | connect::pcie_switch_upstream_port |
@@ -230,22 +236,33 @@ class libvirt_planner {
   }
 
   /// Reserves an address the user gave (relaxed rules), growing first in the dry run.
-  constexpr bool reserve_address(bus_table& t, bool dry, controller_address a, connect_set need, unsigned group,
+  /// Like libvirt, the growth may move the address one bus up: a conventional PCI device
+  /// on the first missing bus of a pure PCIe guest lands behind the pcie-root-port and
+  /// pcie-to-pci-bridge added for it (RULES.md L4.3).
+  constexpr bool reserve_address(bus_table& t, bool dry, controller_address& a, connect_set need, unsigned group,
                                  const subject& who) {
-    if (dry && grow(t, need, a.bus.value, who) < 0) return false;
+    if (dry) {
+      const long bus = grow(t, need, a.bus.value, who);
+      if (bus < 0) return false;
+      a.bus = controller_index{static_cast<std::uint16_t>(bus)};
+    }
     return reserve_given(p_, t, a, need, group, who);
   }
 
   constexpr bool reserve_existing(bus_table& t, bool dry) {
-    for (const controller& c : p_.controllers) {
+    for (controller& c : p_.controllers) {
       if (c.kind->is_root() || !c.has_address) continue;
       if (!reserve_address(t, dry, c.libvirt_address, p_.need_of(c), 0, c)) return false;
+    }
+    if (dry) {
+      given_.clear();
+      for (const request& r : p_.requests) given_.push_back(r.libvirt_address);
     }
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
       if (p_.routes[i].kind != placement_kind::pci || r.fixed != address_kind::full) continue;
-      if (!reserve_address(t, dry, r.libvirt_address, p_.routes[i].need, group_of(r), r.name)) return false;
-      if (!dry) p_.place(i, r.libvirt_address, rule::given_address);
+      if (!reserve_address(t, dry, given_[i], p_.routes[i].need, group_of(r), r.name)) return false;
+      if (!dry) p_.place(i, given_[i], rule::given_address);
     }
     return true;
   }
@@ -285,7 +302,7 @@ class libvirt_planner {
       const request& r = p_.requests[i];
       if (r.multifunction == 0 || p_.routes[i].kind != placement_kind::pci) continue;
       if (r.fixed == address_kind::full) {
-        slot_of_group(r.multifunction) = slot_choice{true, r.libvirt_address.bus.value, r.libvirt_address.slot, 0};
+        slot_of_group(r.multifunction) = slot_choice{true, given_[i].bus.value, given_[i].slot, 0};
       } else if (chipset_slot_[i] >= 0) {
         slot_of_group(r.multifunction) = slot_choice{true, 0, static_cast<unsigned>(chipset_slot_[i]), 0};
       }

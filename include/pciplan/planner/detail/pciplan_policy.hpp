@@ -56,6 +56,7 @@ class pciplan_planner {
     p_.max_index = Policy::max_index;
     if (!check_requests(p_) || !check_controllers(p_) || !route()) return p_.failure();
     if constexpr (has_pci_v<M>) {
+      add_named_buses();
       if (!g_.build_table() || !reserve_existing() || !chipset() || !g_.place_given_controllers() ||
           !place_requests()) {
         return p_.failure();
@@ -107,6 +108,47 @@ class pciplan_planner {
   }
 
   // ---- given addresses and the chipset ----------------------------------------------
+
+  /// A device given a full address on a bus (controller index) that no controller
+  /// provides gets that bus: the first controller the policy adds for devices — a
+  /// pcie-root-port or a pcie-to-pci-bridge with a PCIe root, a pci-bridge with a PCI
+  /// root, a PHB on pseries — whose bus takes the device at its slot, with that index and
+  /// no address, so it is placed like a controller given without one. The address stays
+  /// as given (libvirt fills every lower index too and may move it: RULES.md L4.3);
+  /// indexes nobody names stay unused. When no such controller takes it, reserving the
+  /// address reports the missing bus.
+  constexpr void add_named_buses() {
+    const controller_descriptor* candidates[2] = {};
+    if constexpr (machine_traits<M>::multiple_roots) {
+      candidates[0] = &descriptor_of<spapr_pci_host_bridge>;
+    } else if constexpr (pcie) {
+      candidates[0] = &descriptor_of<pcie_root_port>;
+      candidates[1] = &descriptor_of<pcie_to_pci_bridge>;
+    } else {
+      candidates[0] = &descriptor_of<pci_bridge>;
+    }
+    std::vector<controller> named;
+    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+      const request& r = p_.requests[i];
+      if (p_.routes[i].kind != placement_kind::pci || r.fixed != address_kind::full) continue;
+      const controller_index bus = r.libvirt_address.bus;
+      if (bus.value == 0 || bus.value > p_.max_index || p_.find(bus) != nullptr) continue;
+      if (std::any_of(named.begin(), named.end(), [&](const controller& c) { return c.index == bus; })) continue;
+      const connect_set need = p_.routes[i].need - connect::auto_assign - connect::hotpluggable;
+      for (const controller_descriptor* k : candidates) {
+        if (k == nullptr || !fits(need, k->accepts, false, address_origin::given) ||
+            r.libvirt_address.slot < k->slots.first || r.libvirt_address.slot > k->slots.last) {
+          continue;
+        }
+        controller& c = named.emplace_back();
+        c.index = bus;
+        c.kind = k;
+        c.added = true;
+        break;
+      }
+    }
+    if (!named.empty()) p_.insert_controllers(named);
+  }
 
   constexpr bool reserve_existing() {
     for (const controller& c : p_.controllers) {
