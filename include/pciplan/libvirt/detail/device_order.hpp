@@ -66,7 +66,9 @@ inline void order_like_libvirt(domain_state& s) {
   // that one a companion; one without an index (yet) right after the last of its type
   const std::vector<std::size_t> controllers = libvirt_list(
       devices, [](const pending_device& d) { return d.element == "controller"; },
-      [](const pending_device& o, const pending_device& d) { return o.controller_type == d.controller_type; },
+      [](const pending_device& o, const pending_device& d) {
+        return !d.appended && o.controller_type == d.controller_type;
+      },
       [](const pending_device& o, const pending_device& d) {
         if (d.parsed_index < 0) return false;
         return o.parsed_index > d.parsed_index || (!d.companion && o.companion && o.parsed_index == d.parsed_index);

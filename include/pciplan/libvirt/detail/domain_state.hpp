@@ -42,6 +42,7 @@ struct pending_device {
   long disk_number = -1;         ///< vda = 0, vdb = 1, …, vdaa = 26 (libvirt orders disks by it)
   bool companion = false;        ///< a USB controller with <master>
   bool from_interface = false;   ///< an <interface type='hostdev'>: first among the hostdevs
+  bool appended = false;         ///< a controller libvirt adds: after every other controller
 };
 
 /// A domain document and what was read from it. Not copyable or movable: the locator
