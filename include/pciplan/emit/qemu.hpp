@@ -191,7 +191,7 @@ class qemu_device_line {
   if (k.numbered_by.has(numbering::target_index) && c.target_index >= 0) {
     line.number(qemu_name_of(numbering::target_index), c.target_index);
   }
-  line.text("id", controller_id(c.index));
+  line.text("id", controller_id(c));
   if (k.numa_node && c.numa_node >= 0) line.number("numa_node", c.numa_node);
   if (k.role == controller_role::port && c.hotplug == toggle::off) line.flag("hotplug", false);
   if (c.io_reserve_zero && device == "pcie-root-port") line.number("io-reserve", 0);

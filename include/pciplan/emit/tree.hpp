@@ -134,7 +134,7 @@ class tree_writer {
     out_ += ':';
     append_hex(out_, c.guest_bus.value, 2);
     out_ += "]-  ";
-    out_ += c.index.value == 0 ? bus_id(view_, c.index) : controller_id(c.index);
+    out_ += c.index.value == 0 ? bus_id(view_, c.index) : controller_id(c);
     out_ += ' ';
     out_ += device_of(c);
     attributes(c);
@@ -162,7 +162,7 @@ class tree_writer {
       append_hex(out_, high, 2);
     }
     out_ += "]  ";
-    out_ += controller_id(c.index);
+    out_ += controller_id(c);
     out_ += ' ';
     out_ += device_of(c);
     attributes(c);

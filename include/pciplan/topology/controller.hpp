@@ -24,6 +24,7 @@ struct controller {
   controller_index index{};
   const controller_descriptor* kind = nullptr;
   std::string_view model_name{};  ///< the QEMU device; empty: the kind's default
+  std::string_view qemu_id{};     ///< its QEMU id when the user named it (libvirt `<alias name='ua-…'/>`); empty: `pci.<index>`
   bool has_address = false;       ///< `address` is given (roots have none)
   controller_address libvirt_address{};   ///< its slot: bus = the parent's controller index
   int chassis = -1;

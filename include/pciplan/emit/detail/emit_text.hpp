@@ -94,9 +94,15 @@ inline void append_json_string(std::string& out, std::string_view s) {
   return out;
 }
 
-/// The QEMU id of a controller: `pci.<index>`, as libvirt names them.
+/// The QEMU id of a controller without one of its own: `pci.<index>`, as libvirt names them.
 [[nodiscard]] inline std::string controller_id(controller_index index) {
   return "pci." + std::to_string(index.value);
+}
+
+/// The QEMU id of a controller: the one the user gave it (`qemu_id`, libvirt's user
+/// alias), else `pci.<index>` (RULES.md L1.4).
+[[nodiscard]] inline std::string controller_id(const controller& c) {
+  return c.qemu_id.empty() ? controller_id(c.index) : std::string(c.qemu_id);
 }
 
 /// What sits below each controller of a plan, by position in `plan.controllers`:
@@ -131,15 +137,16 @@ struct bus_use {
 }
 
 /// The QEMU name of the bus that controller `index` provides: the root's own name
-/// (`pcie.0`, `pci.0`) for index 0, `pci.<index>.0` for a further pseries PHB, else the
-/// controller's id `pci.<index>` (RULES.md L1.4).
+/// (`pcie.0`, `pci.0`) for index 0, whatever its id; `<id>.0` for a further pseries PHB;
+/// else the controller's id (controller_id) (RULES.md L1.4).
 [[nodiscard]] inline std::string bus_id(const topology_view& view, controller_index index) {
   const controller* c = view.find(index);
   if (c != nullptr && c->kind != nullptr) {
     if (c->kind->role == controller_role::root || (c->kind->is_root() && index.value == 0)) {
       return c->kind->root_bus.empty() ? std::string("pci.0") : std::string(c->kind->root_bus);
     }
-    if (c->kind->role == controller_role::extra_root) return controller_id(index) + ".0";
+    if (c->kind->role == controller_role::extra_root) return controller_id(*c) + ".0";
+    return controller_id(*c);
   }
   if (index.value == 0) return "pci.0";
   return controller_id(index);

@@ -59,6 +59,9 @@ namespace pciplan::inline v0::libvirt::detail {
                        "'");
     }
   }
+  // a user alias names the controller in QEMU too; the root bus keeps QEMU's name
+  const std::string_view alias = n.child("alias").attribute("name").value();
+  if (alias.substr(0, 3) == "ua-" && c.index.value != 0) c.qemu_id = alias;
   const pugi::xml_node target = n.child("target");
   const auto attr = [&](const char* name, std::uint64_t hi) {
     const auto v = number_attribute(s.at, target, name, 0, hi);
