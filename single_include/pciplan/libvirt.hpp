@@ -282,6 +282,7 @@ struct pending_device {
   long disk_number = -1;         ///< vda = 0, vdb = 1, …, vdaa = 26 (libvirt orders disks by it)
   bool companion = false;        ///< a USB controller with <master>
   bool from_interface = false;   ///< an <interface type='hostdev'>: first among the hostdevs
+  bool appended = false;         ///< a controller libvirt adds: after every other controller
 };
 
 /// A domain document and what was read from it. Not copyable or movable: the locator
@@ -373,7 +374,9 @@ inline void order_like_libvirt(domain_state& s) {
   // that one a companion; one without an index (yet) right after the last of its type
   const std::vector<std::size_t> controllers = libvirt_list(
       devices, [](const pending_device& d) { return d.element == "controller"; },
-      [](const pending_device& o, const pending_device& d) { return o.controller_type == d.controller_type; },
+      [](const pending_device& o, const pending_device& d) {
+        return !d.appended && o.controller_type == d.controller_type;
+      },
       [](const pending_device& o, const pending_device& d) {
         if (d.parsed_index < 0) return false;
         return o.parsed_index > d.parsed_index || (!d.companion && o.companion && o.parsed_index == d.parsed_index);
@@ -579,6 +582,9 @@ namespace pciplan::inline v0::libvirt::detail {
                        "'");
     }
   }
+  // a user alias names the controller in QEMU too; the root bus keeps QEMU's name
+  const std::string_view alias = n.child("alias").attribute("name").value();
+  if (alias.substr(0, 3) == "ua-" && c.index.value != 0) c.qemu_id = alias;
   const pugi::xml_node target = n.child("target");
   const auto attr = [&](const char* name, std::uint64_t hi) {
     const auto v = number_attribute(s.at, target, name, 0, hi);
@@ -671,10 +677,10 @@ inline void read_pci_controllers(domain_state& s) {
 // pciplan — libvirt/detail/read_defaults.hpp: the devices libvirt adds to a domain that lacks them.
 //
 // RULES.md L2.1: the USB controller (pc, q35, pseries; unless one has index 0
-// or USB is off), q35's SATA controller, pc's IDE controller for IDE disks, a SCSI
-// controller for SCSI disks and host devices, a virtio-serial controller for virtio
-// consoles and channels, and the memory balloon. They are added to the document as
-// libvirt would write them, and read like the others.
+// or USB is off), q35's SATA controller, the SCSI, IDE (pc) and SATA controllers
+// up to the highest index their disks use, SCSI controllers for SCSI host devices,
+// virtio-serial controllers for virtio consoles and channels, and the memory balloon.
+// They are added to the document as libvirt would write them, and read like the others.
 #ifndef PCIPLAN_LIBVIRT_DETAIL_READ_DEFAULTS_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_READ_DEFAULTS_HPP
 
@@ -1201,23 +1207,40 @@ inline void read_devices(domain_state& s) {
 
 #include <pugixml.hpp>
 
+#include <algorithm>
 #include <set>
+#include <utility>
+#include <vector>
 #include <string>
 #include <string_view>
 
 namespace pciplan::inline v0::libvirt::detail {
 
-/// Adds the default devices the domain lacks (see the top of this header). Throws
-/// input_error when USB is off but a USB controller is there.
+/// The disk controller index of a `<disk>` on a bus with disk controllers (RULES.md
+/// L2.1): its `<address type='drive' controller='N'>`, else the one its target name
+/// implies (sda/hda = 0: SCSI 7, SATA 6, IDE 4 disks per controller); -1 when neither.
+[[nodiscard]] inline long disk_controller_of(domain_state& s, pugi::xml_node disk, std::string_view bus) {
+  const pugi::xml_node address = disk.child("address");
+  if (address && std::string_view(address.attribute("type").value()) == "drive") {
+    return static_cast<long>(number_attribute(s.at, address, "controller", 0, 255).value_or(0));
+  }
+  const long n = disk_number(disk.child("target").attribute("dev").value());
+  if (n < 0) return -1;
+  return n / (bus == "scsi" ? 7 : bus == "sata" ? 6 : 4);
+}
+
+/// Adds the default devices the domain lacks (see the top of this header), appended
+/// after every controller of the document, in libvirt's order: the machine's USB
+/// controller and q35's SATA controller, then for SCSI, IDE and SATA disks every index
+/// of their type up to the highest one a disk uses, then the virtio-serial controller of
+/// each virtio channel and console, and the memory balloon. Throws input_error when USB is off but a USB controller is there.
 inline void add_defaults(domain_state& s) {
-  bool usb = false;
-  bool sata = false;
-  bool ide = false;
-  std::set<std::string> controller_types;
+  std::set<std::pair<std::string, unsigned>> present;  // type, index
   for (pugi::xml_node n = s.devices_node.child("controller"); n; n = n.next_sibling("controller")) {
-    controller_types.insert(n.attribute("type").value());
+    present.emplace(n.attribute("type").value(), number_of(n.attribute("index").value()).value_or(0));
   }
   // libvirt adds the default USB controller when none has index 0, unless USB is off
+  bool usb = false;
   pugi::xml_node usb_off;
   unsigned usb_count = 0;
   for (pugi::xml_node n = s.devices_node.child("controller"); n; n = n.next_sibling("controller")) {
@@ -1229,44 +1252,61 @@ inline void add_defaults(domain_state& s) {
   if (usb_off && usb_count > 1) {
     s.at.fail(usb_off, "USB is turned off by this model='none' USB controller, so there may be no other USB controller");
   }
-  sata = controller_types.count("sata") != 0;
-  ide = controller_types.count("ide") != 0;
-  const auto add_controller = [&](const char* type, std::string_view model) {
+  const auto add_controller = [&](const char* type, unsigned index, std::string_view model) {
+    if (!present.emplace(type, index).second) return;
     pugi::xml_node n = insert_device_element(s.devices_node, "controller", "controller");
     n.append_attribute("type").set_value(type);
-    n.append_attribute("index").set_value("0");
+    n.append_attribute("index").set_value(std::to_string(index).c_str());
     if (!model.empty()) n.append_attribute("model").set_value(std::string(model).c_str());
-    const device_choice c = controller_device(type, model, 0, s.machine, s.new_definition);
-    if (pending_device* d = add_device(s, n, c, "controller", type, true)) d->controller_type = type;
-    controller_types.insert(type);
+    const device_choice c = controller_device(type, model, index, s.machine, s.new_definition);
+    if (pending_device* d = add_device(s, n, c, "controller", type, true)) {
+      d->controller_type = type;
+      d->controller_index = index;
+      d->parsed_index = static_cast<int>(index);
+      d->appended = true;
+    }
   };
-  bool ide_disk = false;
-  bool scsi_disk = false;
-  bool virtio_serial_port = false;
+  long scsi = -1;
+  long ide = -1;
+  long sata = -1;
+  std::vector<unsigned> serial_channels;  // the virtio-serial index of each virtio channel, then console
+  std::vector<unsigned> serial_consoles;
+  const auto controller_in = [&](pugi::xml_node n, const char* type) {
+    const pugi::xml_node address = n.child("address");
+    if (!address || std::string_view(address.attribute("type").value()) != type) return 0L;
+    return static_cast<long>(number_attribute(s.at, address, "controller", 0, 255).value_or(0));
+  };
   for (pugi::xml_node n = s.devices_node.first_child(); n; n = n.next_sibling()) {
     const std::string_view el = n.name();
     if (el == "disk") {
       const std::string_view bus = n.child("target").attribute("bus").value();
-      ide_disk = ide_disk || bus == "ide";
-      scsi_disk = scsi_disk || bus == "scsi";
+      if (bus == "scsi") scsi = std::max(scsi, disk_controller_of(s, n, bus));
+      if (bus == "ide") ide = std::max(ide, disk_controller_of(s, n, bus));
+      if (bus == "sata") sata = std::max(sata, disk_controller_of(s, n, bus));
     }
-    if (el == "hostdev" && std::string_view(n.attribute("type").value()) == "scsi") scsi_disk = true;
-    if (el == "channel" || el == "console") {
-      const std::string_view t = n.child("target").attribute("type").value();
-      virtio_serial_port = virtio_serial_port || t == "virtio";
+    if (el == "hostdev" && std::string_view(n.attribute("type").value()) == "scsi") {
+      scsi = std::max(scsi, controller_in(n, "drive"));
+    }
+    if ((el == "channel" || el == "console") && std::string_view(n.child("target").attribute("type").value()) == "virtio") {
+      (el == "channel" ? serial_channels : serial_consoles).push_back(static_cast<unsigned>(controller_in(n, "virtio-serial")));
     }
   }
   const machine_id m = s.machine;
   if (!usb && (m == machine_id::pc || m == machine_id::q35 || m == machine_id::pseries)) {
-    add_controller("usb", m == machine_id::q35  ? "qemu-xhci"
-                          : m == machine_id::pc ? "piix3-uhci"
-                          : s.new_definition    ? "qemu-xhci"
-                                                : "pci-ohci");
+    add_controller("usb", 0,
+                   m == machine_id::q35  ? "qemu-xhci"
+                   : m == machine_id::pc ? "piix3-uhci"
+                   : s.new_definition    ? "qemu-xhci"
+                                         : "pci-ohci");
   }
-  if (!sata && m == machine_id::q35) add_controller("sata", "");
-  if (!ide && ide_disk && m == machine_id::pc) add_controller("ide", "");
-  if (scsi_disk && controller_types.count("scsi") == 0) add_controller("scsi", "");
-  if (virtio_serial_port && controller_types.count("virtio-serial") == 0) add_controller("virtio-serial", "");
+  if (m == machine_id::q35) add_controller("sata", 0, "");
+  for (long i = 0; i <= scsi; ++i) add_controller("scsi", static_cast<unsigned>(i), "");
+  if (m == machine_id::pc) {  // elsewhere libvirt refuses IDE disks, and pciplan leaves them to it
+    for (long i = 0; i <= ide; ++i) add_controller("ide", static_cast<unsigned>(i), "");
+  }
+  for (long i = 0; i <= sata; ++i) add_controller("sata", static_cast<unsigned>(i), "");
+  for (const unsigned i : serial_channels) add_controller("virtio-serial", i, "");
+  for (const unsigned i : serial_consoles) add_controller("virtio-serial", i, "");
   const bool balloon_default =
       m == machine_id::pc || m == machine_id::q35 || m == machine_id::pseries || m == machine_id::riscv64_virt;
   if (balloon_default && !s.devices_node.child("memballoon")) {

@@ -2484,6 +2484,7 @@ struct controller {
   controller_index index{};
   const controller_descriptor* kind = nullptr;
   std::string_view model_name{};  ///< the QEMU device; empty: the kind's default
+  std::string_view qemu_id{};     ///< its QEMU id when the user named it (libvirt `<alias name='ua-…'/>`); empty: `pci.<index>`
   bool has_address = false;       ///< `address` is given (roots have none)
   controller_address libvirt_address{};   ///< its slot: bus = the parent's controller index
   int chassis = -1;
@@ -4663,6 +4664,7 @@ class libvirt_planner {
   planning<M>& p_;
   chipset_roles roles_{};
   std::vector<int> chipset_slot_;  // per request: the chipset slot it took, -1: none
+  std::vector<controller_address> given_;  // per request: its given address, as the dry run's growth left it
   std::vector<unit> order_;
   std::vector<const controller_descriptor*> dry_kinds_;  // by bus index: the model of buses libvirt adds
   std::vector<unsigned char> added_bus_;                  // by index, real pass: the controller was added
@@ -4767,15 +4769,20 @@ class libvirt_planner {
         model = &descriptor_of<pci_bridge>;
         bool bridge_slot_exists = false;
         for (const auto& b : t.buses) bridge_slot_exists = bridge_slot_exists || (b.kind != nullptr && b.flags.intersects(connect::pci_bridge));
-        if (!bridge_slot_exists && add == 1) {
+        if (!bridge_slot_exists) {
+          // a pure PCIe guest: the first new buses connect conventional PCI to it. When
+          // only one bus was asked for, the device's bus moves one up behind them; when
+          // a fixed address names a bus further away, the prefix fills the gap before it
           if constexpr (Policy::pcie_to_pci_bridge) {
             prefix_first = &descriptor_of<pcie_root_port>;
             prefix_second = &descriptor_of<pcie_to_pci_bridge>;
           } else {
             prefix_first = &descriptor_of<dmi_to_pci_bridge>;
           }
-          ++add;
-          ++target;
+          if (add == 1) {
+            ++add;
+            ++target;
+          }
         }
       }
     } else if (need.intersects(connect::pcie_endpoint | connect::pcie_switch_upstream_port |
@@ -4844,22 +4851,33 @@ class libvirt_planner {
   }
 
   /// Reserves an address the user gave (relaxed rules), growing first in the dry run.
-  constexpr bool reserve_address(bus_table& t, bool dry, controller_address a, connect_set need, unsigned group,
+  /// Like libvirt, the growth may move the address one bus up: a conventional PCI device
+  /// on the first missing bus of a pure PCIe guest lands behind the pcie-root-port and
+  /// pcie-to-pci-bridge added for it (RULES.md L4.3).
+  constexpr bool reserve_address(bus_table& t, bool dry, controller_address& a, connect_set need, unsigned group,
                                  const subject& who) {
-    if (dry && grow(t, need, a.bus.value, who) < 0) return false;
+    if (dry) {
+      const long bus = grow(t, need, a.bus.value, who);
+      if (bus < 0) return false;
+      a.bus = controller_index{static_cast<std::uint16_t>(bus)};
+    }
     return reserve_given(p_, t, a, need, group, who);
   }
 
   constexpr bool reserve_existing(bus_table& t, bool dry) {
-    for (const controller& c : p_.controllers) {
+    for (controller& c : p_.controllers) {
       if (c.kind->is_root() || !c.has_address) continue;
       if (!reserve_address(t, dry, c.libvirt_address, p_.need_of(c), 0, c)) return false;
+    }
+    if (dry) {
+      given_.clear();
+      for (const request& r : p_.requests) given_.push_back(r.libvirt_address);
     }
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
       if (p_.routes[i].kind != placement_kind::pci || r.fixed != address_kind::full) continue;
-      if (!reserve_address(t, dry, r.libvirt_address, p_.routes[i].need, group_of(r), r.name)) return false;
-      if (!dry) p_.place(i, r.libvirt_address, rule::given_address);
+      if (!reserve_address(t, dry, given_[i], p_.routes[i].need, group_of(r), r.name)) return false;
+      if (!dry) p_.place(i, given_[i], rule::given_address);
     }
     return true;
   }
@@ -4899,7 +4917,7 @@ class libvirt_planner {
       const request& r = p_.requests[i];
       if (r.multifunction == 0 || p_.routes[i].kind != placement_kind::pci) continue;
       if (r.fixed == address_kind::full) {
-        slot_of_group(r.multifunction) = slot_choice{true, r.libvirt_address.bus.value, r.libvirt_address.slot, 0};
+        slot_of_group(r.multifunction) = slot_choice{true, given_[i].bus.value, given_[i].slot, 0};
       } else if (chipset_slot_[i] >= 0) {
         slot_of_group(r.multifunction) = slot_choice{true, 0, static_cast<unsigned>(chipset_slot_[i]), 0};
       }
@@ -5761,6 +5779,7 @@ class pciplan_planner {
     p_.max_index = Policy::max_index;
     if (!check_requests(p_) || !check_controllers(p_) || !route()) return p_.failure();
     if constexpr (has_pci_v<M>) {
+      add_named_buses();
       if (!g_.build_table() || !reserve_existing() || !chipset() || !g_.place_given_controllers() ||
           !place_requests()) {
         return p_.failure();
@@ -5812,6 +5831,47 @@ class pciplan_planner {
   }
 
   // ---- given addresses and the chipset ----------------------------------------------
+
+  /// A device given a full address on a bus (controller index) that no controller
+  /// provides gets that bus: the first controller the policy adds for devices — a
+  /// pcie-root-port or a pcie-to-pci-bridge with a PCIe root, a pci-bridge with a PCI
+  /// root, a PHB on pseries — whose bus takes the device at its slot, with that index and
+  /// no address, so it is placed like a controller given without one. The address stays
+  /// as given (libvirt fills every lower index too and may move it: RULES.md L4.3);
+  /// indexes nobody names stay unused. When no such controller takes it, reserving the
+  /// address reports the missing bus.
+  constexpr void add_named_buses() {
+    const controller_descriptor* candidates[2] = {};
+    if constexpr (machine_traits<M>::multiple_roots) {
+      candidates[0] = &descriptor_of<spapr_pci_host_bridge>;
+    } else if constexpr (pcie) {
+      candidates[0] = &descriptor_of<pcie_root_port>;
+      candidates[1] = &descriptor_of<pcie_to_pci_bridge>;
+    } else {
+      candidates[0] = &descriptor_of<pci_bridge>;
+    }
+    std::vector<controller> named;
+    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+      const request& r = p_.requests[i];
+      if (p_.routes[i].kind != placement_kind::pci || r.fixed != address_kind::full) continue;
+      const controller_index bus = r.libvirt_address.bus;
+      if (bus.value == 0 || bus.value > p_.max_index || p_.find(bus) != nullptr) continue;
+      if (std::any_of(named.begin(), named.end(), [&](const controller& c) { return c.index == bus; })) continue;
+      const connect_set need = p_.routes[i].need - connect::auto_assign - connect::hotpluggable;
+      for (const controller_descriptor* k : candidates) {
+        if (k == nullptr || !fits(need, k->accepts, false, address_origin::given) ||
+            r.libvirt_address.slot < k->slots.first || r.libvirt_address.slot > k->slots.last) {
+          continue;
+        }
+        controller& c = named.emplace_back();
+        c.index = bus;
+        c.kind = k;
+        c.added = true;
+        break;
+      }
+    }
+    if (!named.empty()) p_.insert_controllers(named);
+  }
 
   constexpr bool reserve_existing() {
     for (const controller& c : p_.controllers) {
@@ -7068,9 +7128,15 @@ inline void append_json_string(std::string& out, std::string_view s) {
   return out;
 }
 
-/// The QEMU id of a controller: `pci.<index>`, as libvirt names them.
+/// The QEMU id of a controller without one of its own: `pci.<index>`, as libvirt names them.
 [[nodiscard]] inline std::string controller_id(controller_index index) {
   return "pci." + std::to_string(index.value);
+}
+
+/// The QEMU id of a controller: the one the user gave it (`qemu_id`, libvirt's user
+/// alias), else `pci.<index>` (RULES.md L1.4).
+[[nodiscard]] inline std::string controller_id(const controller& c) {
+  return c.qemu_id.empty() ? controller_id(c.index) : std::string(c.qemu_id);
 }
 
 /// What sits below each controller of a plan, by position in `plan.controllers`:
@@ -7105,15 +7171,16 @@ struct bus_use {
 }
 
 /// The QEMU name of the bus that controller `index` provides: the root's own name
-/// (`pcie.0`, `pci.0`) for index 0, `pci.<index>.0` for a further pseries PHB, else the
-/// controller's id `pci.<index>` (RULES.md L1.4).
+/// (`pcie.0`, `pci.0`) for index 0, whatever its id; `<id>.0` for a further pseries PHB;
+/// else the controller's id (controller_id) (RULES.md L1.4).
 [[nodiscard]] inline std::string bus_id(const topology_view& view, controller_index index) {
   const controller* c = view.find(index);
   if (c != nullptr && c->kind != nullptr) {
     if (c->kind->role == controller_role::root || (c->kind->is_root() && index.value == 0)) {
       return c->kind->root_bus.empty() ? std::string("pci.0") : std::string(c->kind->root_bus);
     }
-    if (c->kind->role == controller_role::extra_root) return controller_id(index) + ".0";
+    if (c->kind->role == controller_role::extra_root) return controller_id(*c) + ".0";
+    return controller_id(*c);
   }
   if (index.value == 0) return "pci.0";
   return controller_id(index);
@@ -7544,7 +7611,7 @@ class qemu_device_line {
   if (k.numbered_by.has(numbering::target_index) && c.target_index >= 0) {
     line.number(qemu_name_of(numbering::target_index), c.target_index);
   }
-  line.text("id", controller_id(c.index));
+  line.text("id", controller_id(c));
   if (k.numa_node && c.numa_node >= 0) line.number("numa_node", c.numa_node);
   if (k.role == controller_role::port && c.hotplug == toggle::off) line.flag("hotplug", false);
   if (c.io_reserve_zero && device == "pcie-root-port") line.number("io-reserve", 0);
@@ -7759,7 +7826,7 @@ class tree_writer {
     out_ += ':';
     append_hex(out_, c.guest_bus.value, 2);
     out_ += "]-  ";
-    out_ += c.index.value == 0 ? bus_id(view_, c.index) : controller_id(c.index);
+    out_ += c.index.value == 0 ? bus_id(view_, c.index) : controller_id(c);
     out_ += ' ';
     out_ += device_of(c);
     attributes(c);
@@ -7787,7 +7854,7 @@ class tree_writer {
       append_hex(out_, high, 2);
     }
     out_ += "]  ";
-    out_ += controller_id(c.index);
+    out_ += controller_id(c);
     out_ += ' ';
     out_ += device_of(c);
     attributes(c);

@@ -105,9 +105,15 @@ run("duplicate address", ["plan", "--policy", "libvirt", "-"],
     stdin=domain(nic(model="e1000", address="bus='0x00' slot='0x05' function='0x0'") +
                  nic(model="e1000", address="bus='0x00' slot='0x05' function='0x0'"), machine="pc").encode(),
     status=2, stderr_has="already in use")
+# a bus no controller provides is added, as libvirt adds it (RULES.md L4.3); a slot that no
+# controller added there has is refused, as libvirt refuses it
 run("address on a missing bus", ["plan", "-"],
-    stdin=domain(nic(address="bus='0x07' slot='0x00' function='0x0'"), machine="q35").encode(), status=2,
-    stderr_has="net")
+    stdin=domain(nic(address="bus='0x07' slot='0x00' function='0x0'"), machine="q35").encode(),
+    stdout_has=["<controller type='pci' index='7' model='pcie-root-port'>",
+                "<address type='pci' domain='0x0000' bus='0x07' slot='0x00' function='0x0'/>"])
+run("address on a missing bus, at a slot its controller lacks", ["plan", "--policy", "libvirt", "-"],
+    stdin=domain(nic(address="bus='0x07' slot='0x03' function='0x0'"), machine="q35").encode(), status=2,
+    stderr_has="net0: has an address on a slot its bus does not have")
 run("duplicate controller index", ["plan", "-"],
     stdin=domain(dx.pci_controller("pcie-root-port", 1) + dx.pci_controller("pcie-root-port", 1)).encode(),
     status=2, stderr_has="index 1 is used twice")
