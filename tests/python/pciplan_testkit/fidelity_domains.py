@@ -64,7 +64,7 @@ class Bus:
 
     def __init__(self, index, kind, slots):
         self.index = index
-        self.kind = kind          # root, port, bridge, pxb, missing
+        self.kind = kind          # root, port (slot 0), bridge, pxb, expander (no slots)
         self.slots = list(slots)  # free slots, taken from the front
 
 
@@ -93,6 +93,7 @@ class FidelityMaker:
         self.zero_index = False    # some controller indexes with a leading 0
         self.fixed_share = self.empty_share = 0.0
         self.mf_slot = []          # [(bus, slot, next function)] of an open multifunction slot
+        self.missing_top = 0       # the highest missing bus named
 
     # -- numbers and names --------------------------------------------------------------
     def number(self, value, width=2):
@@ -153,7 +154,7 @@ class FidelityMaker:
         if x < 0.45 and user:
             bus = rng.choice(user)
         elif x < 0.55:
-            bus = self.missing_bus()
+            return self.address(*self.missing_bus(pcie))
         elif x < 0.6:
             slot, fn = rng.choice(CHIPSET_ADDRESSES[self.m.key])
             return self.address(0, slot, fn)
@@ -167,15 +168,14 @@ class FidelityMaker:
             return self.address(bus.index, slot, 0, multifunction=True)
         return self.address(bus.index, slot)
 
-    def missing_bus(self):
-        """A bus index above every index given: libvirt adds controllers up to it (root ports,
-        or pci-bridges on pc, whose slot 0 is not usable)."""
+    def missing_bus(self, pcie):
+        """(bus, slot) on a bus index above every index given: libvirt adds controllers up to
+        it, the last of the kind the first device naming it needs (pcie-root-port, or a
+        pci-bridge, whose slot 0 is not usable, behind a pcie-to-pci-bridge on PCIe machines).
+        One device a missing bus: a second one of the other kind would not fit."""
         top = max(self.indexes | {b.index for b in self.buses} | {0}) + self.indexless
-        bus = Bus(top + self.rng.randint(1, 3), 'missing', [1 + self.rng.randrange(31)] if not self.m.pcie else [0])
-        if self.m.pcie and self.rng.random() < 0.15:
-            bus.slots = [1 + self.rng.randrange(31)]   # a slot a root port does not have
-        self.buses.append(bus)
-        return bus
+        self.missing_top = max(top, self.missing_top) + self.rng.randint(1, 3)
+        return self.missing_top, 0 if self.m.pcie and pcie else 1 + self.rng.randrange(31)
 
     # -- devices -------------------------------------------------------------------------
     def nic(self, model=None, where=None):
