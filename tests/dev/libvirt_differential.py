@@ -127,9 +127,12 @@ def compare_versions(old, new):
 
 
 # -- difference classes -------------------------------------------------------------------
+NUMBER = r'(0x[0-9a-fA-F]+|[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]|\d+)'
+
+
 def without_numbers(text):
-    text = re.sub(r"'[^']*'", lambda m: m.group(0) if not re.search(r'\d', m.group(0)) else "'N'", text)
-    return re.sub(r'\b(0x[0-9a-fA-F]+|[0-9a-fA-F]{4}:[0-9a-fA-F:.]+|\d+)\b', 'N', text)
+    """`text` with every number and PCI address (alone, or alone in quotes) written N."""
+    return re.sub(r"(?<![\w-])%s(?![\w-])" % NUMBER, 'N', text)
 
 
 def refusal_class(who, message):
@@ -167,12 +170,12 @@ def fact_class(sentence, first, second):
         if ctype == 'pci':
             fields = field_names(m.group('a')) | field_names(m.group('b'))
             return 3, 'pci controller: other %s' % '/'.join(f for f in FIELD_ORDER if f in fields)
-        return 4, 'controller %s: other address' % ctype
-    if m.group('exp') is not None:
-        return 5, '%s: only %s has a PCI address' % (element, first)
-    if m.group('got') is not None:
-        return 5, '%s: only %s has a PCI address' % (element, second)
-    return 6, '%s: other address' % element
+        element = 'controller ' + ctype
+    a, b = m.group('exp') or m.group('a') or '', m.group('got') or m.group('b') or ''
+    if a.startswith('pci ') != b.startswith('pci '):
+        # missing, unexpected, or a PCI address against another kind (virtio-mmio, none)
+        return 1, '%s: only %s has a PCI address' % (element, first if a.startswith('pci ') else second)
+    return 4, '%s: other address' % element
 
 
 def field_names(text):
@@ -190,7 +193,9 @@ def field_names(text):
 
 def difference_class(status, diffs, lv_err='', pp_err='', first='libvirt', second='pciplan'):
     """The class of a comparison: a refusal's, or that of the difference that comes first
-    by kind (implicit controllers, added PCI controllers, their fields, addresses)."""
+    by kind: a device or implicit controller only one side has (a cause), then a PCI
+    controller only one side adds, other fields of a PCI controller, other addresses (more
+    often consequences)."""
     if status == 'error':
         return 'tool error'
     if status == 'only-libvirt-refuses':
