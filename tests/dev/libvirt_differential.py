@@ -171,10 +171,11 @@ def fact_class(sentence, first, second):
             fields = field_names(m.group('a')) | field_names(m.group('b'))
             return 3, 'pci controller: other %s' % '/'.join(f for f in FIELD_ORDER if f in fields)
         element = 'controller ' + ctype
-    a, b = m.group('exp') or m.group('a') or '', m.group('got') or m.group('b') or ''
-    if a.startswith('pci ') != b.startswith('pci '):
-        # missing, unexpected, or a PCI address against another kind (virtio-mmio, none)
-        return 1, '%s: only %s has a PCI address' % (element, first if a.startswith('pci ') else second)
+    a, b = (x if x.startswith('pci 0') else '' for x in (m.group('exp') or m.group('a') or '',
+                                                            m.group('got') or m.group('b') or ''))
+    if bool(a) != bool(b):
+        # missing, unexpected, or a PCI address against another kind (virtio-mmio, none, empty)
+        return 1, '%s: only %s has a PCI address' % (element, first if a else second)
     return 4, '%s: other address' % element
 
 
