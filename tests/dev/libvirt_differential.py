@@ -333,10 +333,10 @@ def main(argv):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--pciplan', required=True, help='the pciplan tool of a build (BUILD/examples/pciplan)')
     ap.add_argument('--libvirt', choices=('9.0', '11.3', 'both'), default='both', help='the libvirt(s) to ask')
-    ap.add_argument('--libvirt-assign', default=os.path.join(TOOLS, 'libvirt-assign'),
-                    help='the libvirt 9.0 oracle command (`CMD -` prints libvirt\'s XML of the domain on stdin; '
-                         'default: %(default)s)')
-    ap.add_argument('--libvirt11-assign', default='%s libvirt-assign' % os.path.join(TOOLS, 'trixie'),
+    ap.add_argument('--libvirt-assign', default=shlex.quote(os.path.join(TOOLS, 'libvirt-assign')),
+                    help='the libvirt 9.0 oracle command, words split as by a shell (`CMD -` prints '
+                         'libvirt\'s XML of the domain on stdin; default: %(default)s)')
+    ap.add_argument('--libvirt11-assign', default='%s libvirt-assign' % shlex.quote(os.path.join(TOOLS, 'trixie')),
                     help='the libvirt 11.3 oracle command, words split as by a shell (default: %(default)s)')
     ap.add_argument('--profile', choices=sorted(PROFILES), default='fidelity',
                     help='the generator profile: LIBVIRT_FIDELITY (default) or LIBVIRT_DIFFERENTIAL')

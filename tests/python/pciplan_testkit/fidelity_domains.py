@@ -86,7 +86,7 @@ class FidelityMaker:
         self.counts = {}           # stem -> count, for aliases, disk names, MACs
         self.once = set()          # devices a domain has at most one of
         self.cells = 0
-        self.usb = None            # the USB controller written: 'none', a model, or None
+        self.usb = None            # the USB controller written: 'none', a model, 'default' (none given)
         self.usb_devices = False   # a device that needs USB (smartcard)
         self.iommu = False
         self.videos = 0
