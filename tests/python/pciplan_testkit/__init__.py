@@ -11,7 +11,9 @@ One idea per module:
 
   machines        the machine types the tests cover (pc, q35, aarch64 virt, riscv64 virt)
   domain_xml      writers of libvirt domain XML: elements, addresses, metadata, the document
-  random_domains  the random domain generator, with profiles (QEMU suite, libvirt differential)
+  random_domains  the random domain generator, with profiles (QEMU suite, libvirt differential,
+                  libvirt fidelity)
+  fidelity_domains  the libvirt fidelity profile's domains (random_domains calls it)
   tool            running the pciplan binary: status, stdout, stderr
   qmp             a minimal QMP client
   qemu            one QEMU process: command line for a plan, start, QMP, stop

@@ -2,7 +2,7 @@
 
 A device element is a block of lines: the element at four spaces, its children at six,
 one a line (`element`). `document` wraps the device blocks into a <domain>, with optional
-<metadata>, <memory>, <vcpu>, <cpu> and <emulator>; every part is whole lines, so the line
+<metadata>, <memory>, <vcpu>, <os firmware>, <features>, <cpu> and <emulator>; every part is whole lines, so the line
 numbers a test expects in pciplan's messages follow from what it passes. The random domain
 generator and the CLI tests write their domains with these.
 """
@@ -80,15 +80,17 @@ def numa_cpu(cells, memory_kib):
 
 
 def document(devices, name='t', arch='x86_64', machine='q35', domain_type='kvm', metadata='', memory_kib=None,
-             vcpus=None, cpu='', emulator=None):
-    """The <domain>: `devices` is the device blocks, `metadata` and `cpu` whole lines or ''."""
+             vcpus=None, cpu='', emulator=None, firmware=None, features=''):
+    """The <domain>: `devices` is the device blocks, `metadata`, `features` and `cpu` whole
+    lines or ''; `firmware` becomes <os firmware=...> (e.g. 'efi')."""
     out = ["<domain type='%s'>\n" % domain_type, '  <name>%s</name>\n' % name, metadata]
     if memory_kib is not None:
         out.append("  <memory unit='KiB'>%d</memory>\n" % memory_kib)
     if vcpus is not None:
         out.append('  <vcpu>%d</vcpu>\n' % vcpus)
-    out.append("  <os>\n    <type arch='%s' machine='%s'>hvm</type>\n  </os>\n" % (arch, machine))
-    out += [cpu, '  <devices>\n']
+    out.append("  <os%s>\n    <type arch='%s' machine='%s'>hvm</type>\n  </os>\n"
+               % (" firmware='%s'" % firmware if firmware else '', arch, machine))
+    out += [features, cpu, '  <devices>\n']
     if emulator:
         out.append('    <emulator>%s</emulator>\n' % emulator)
     out += [devices, '  </devices>\n</domain>\n']

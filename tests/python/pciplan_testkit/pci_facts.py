@@ -8,22 +8,28 @@ for the development scripts that hold pciplan's libvirt policy against a real li
     that share an index) and every device with an <address type='pci'>: disks by <target
     dev>, interfaces by <mac>, other elements by name + position among the elements of
     that name.
-Numbers compare by value (0x1f == 31); an index-less controller gets the index libvirt
+Numbers compare by value (0x1f == 31 == 037); an index-less controller gets the index libvirt
 would give it. `pci_differences(expected_root, got_root)` takes two ElementTree roots and
 gives one sentence per difference ("KEY: expected ..., got ...", "KEY: missing ...",
 "KEY: unexpected ..."), none when the facts are the same.
 """
+import re
+
 
 def number(text, base=0):
+    """The value of `text` as C's strtoull reads it: base 0 (libvirt's addresses) is 0x hex,
+    a leading 0 octal ('010' is 8), else decimal; base 10 (indexes) is decimal ('010' is
+    10). None when it is not a whole non-negative number."""
     if text is None:
         return None
     t = text.strip()
-    if not t or t[0] in '+-':
-        return None
-    try:
-        return int(t, base)
-    except ValueError:
-        return None
+    if base == 10:
+        return int(t) if re.fullmatch(r'[0-9]+', t) else None
+    if re.fullmatch(r'0[xX][0-9a-fA-F]+', t):
+        return int(t[2:], 16)
+    if re.fullmatch(r'0[0-7]*', t):
+        return int(t, 8)
+    return int(t) if re.fullmatch(r'[1-9][0-9]*', t) else None
 
 
 def normalised(text, fmt, base=0):

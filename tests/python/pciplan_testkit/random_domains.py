@@ -19,11 +19,21 @@ from the generator, so a profile never changes the domains of another:
                          declared), disk targets out of document order, MAC addresses, and
                          vsock, virtio-iommu, SATA, qxl and a second video; user controllers
                          in more domains, but no PCIe switch (see the profile).
+  LIBVIRT_FIDELITY       libvirt's assignment element by element, made by its own maker
+                         (fidelity_domains.py): every device element the pciplan libvirt
+                         reader maps to PCI (and SATA, SCSI and IDE disks, smartcards), every
+                         user PCI controller kind with and without index, address and alias,
+                         fixed addresses on user, missing and chipset buses, numbers in hex,
+                         decimal and octal, empty domains and buses at their slot limit. It
+                         reads only the `panic` and `root_controller` fields of a Profile.
+The two libvirt profiles write <domain type='qemu'> on every machine (libvirt refuses 'kvm'
+where there is no /dev/kvm); QEMU_SUITE keeps 'kvm' on x86.
 """
 import dataclasses
 import random
 
 from . import domain_xml as dx
+from .fidelity_domains import FidelityMaker
 
 NIC_MODELS = ['virtio', 'virtio', 'virtio', 'virtio-transitional', 'virtio-non-transitional', 'e1000', 'e1000e',
               'rtl8139', 'vmxnet3', None]
@@ -48,6 +58,8 @@ class Profile:
     root_controller: float = 0.0        # share of those domains that declare the root controller
     shuffled_disks: float = 0.0         # share of domains whose disk targets are not in document order
     libvirt_devices: bool = False       # MACs, vsock, virtio-iommu, SATA, qxl and a second video
+    domain_type: str = ''               # <domain type=...>; '' is 'kvm' on x86 and 'qemu' elsewhere
+    fidelity: bool = False              # made by fidelity_domains.FidelityMaker instead
 
 
 QEMU_SUITE = Profile('qemu-test')
@@ -55,7 +67,11 @@ QEMU_SUITE = Profile('qemu-test')
 # ports, a loop the libvirt policy refuses (as documented): the differential has no switches
 LIBVIRT_DIFFERENTIAL = Profile('libvirt-diff', constraints=False, panic=False, user_controllers=0.7,
                                switches=False, user_addresses=True, indexless_controllers=True,
-                               root_controller=0.95, shuffled_disks=0.15, libvirt_devices=True)
+                               root_controller=0.95, shuffled_disks=0.15, libvirt_devices=True,
+                               domain_type='qemu')
+# the differential's default: pvpanic stays in (rare: libvirt 9.0 refuses it), PCIe switches too
+LIBVIRT_FIDELITY = Profile('libvirt-fidelity', constraints=False, root_controller=0.9, domain_type='qemu',
+                           fidelity=True)
 
 
 @dataclasses.dataclass
@@ -70,6 +86,9 @@ class Domain:
 def make_domain(seed, machine, index, profile=QEMU_SUITE):
     """Domain `index` of `seed` for `machine` (a machines.Machine)."""
     rng = random.Random('pciplan-%s:%d:%s:%d' % (profile.name, seed, machine.key, index))
+    if profile.fidelity:
+        xml, memory_kib, machine_type, elements = FidelityMaker(rng, machine, index, profile).build()
+        return Domain(xml, memory_kib, machine_type, False, elements)
     return DomainMaker(rng, machine, index, profile).build()
 
 
@@ -406,7 +425,8 @@ class DomainMaker:
         else:
             elements = self.controllers + self.devices
         xml = dx.document(''.join(elements), name='%s-%s-%d' % (p.name, m.key, self.index), arch=m.arch,
-                          machine=machine_type, domain_type='kvm' if m.x86 else 'qemu', metadata=metadata,
+                          machine=machine_type, domain_type=p.domain_type or ('kvm' if m.x86 else 'qemu'),
+                          metadata=metadata,
                           memory_kib=memory_kib, vcpus=max(1, self.cells),
                           cpu=dx.numa_cpu(self.cells, memory_kib) if self.cells else '',
                           emulator='/usr/bin/' + m.binary)
