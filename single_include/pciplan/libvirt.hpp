@@ -103,7 +103,8 @@ using pciplan::detail::number_syntax;
 
 /// A number in `syntax` with the blanks around it ignored; nullopt when it is not one.
 /// libvirt reads its attributes as `number_syntax::c`: "0x1f" hex, "010" octal (8, in
-/// libvirt 9.0 and 11.3 alike), "31" decimal.
+/// libvirt 9.0 and 11.3 alike), "31" decimal; a controller's index as
+/// `number_syntax::decimal` ("010" is 10).
 [[nodiscard]] constexpr std::optional<std::uint64_t> number_of(std::string_view text,
                                                                number_syntax syntax = number_syntax::c) noexcept {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -141,10 +142,11 @@ class locator {
 /// An attribute as a number within [lo, hi]; nullopt when absent. Throws input_error.
 [[nodiscard]] inline std::optional<std::uint64_t> number_attribute(const locator& at, pugi::xml_node n,
                                                                    const char* attr, std::uint64_t lo,
-                                                                   std::uint64_t hi) {
+                                                                   std::uint64_t hi,
+                                                                   number_syntax syntax = number_syntax::c) {
   const pugi::xml_attribute a = n.attribute(attr);
   if (!a) return std::nullopt;
-  const auto v = number_of(a.value());
+  const auto v = number_of(a.value(), syntax);
   if (!v) {
     at.fail(n, std::string("attribute ") + attr + "='" + a.value() + "' is not a number");
   }
@@ -518,14 +520,15 @@ struct given_pci_address {
 };
 
 /// The address of an `<address type='pci' …/>` element (its type is the caller's
-/// business); nullopt when every field is 0. Throws input_error for a field that is
-/// not a number or out of range.
+/// business); nullopt when domain, bus and slot are 0, whatever the function: libvirt
+/// takes such an address for none and assigns one (9.0 and 11.3). Throws input_error
+/// for a field that is not a number or out of range.
 [[nodiscard]] inline std::optional<given_pci_address> read_pci_address(const locator& at, pugi::xml_node address) {
   const auto domain = number_attribute(at, address, "domain", 0, 0xffff).value_or(0);
   const auto bus = number_attribute(at, address, "bus", 0, 0xff).value_or(0);
   const auto slot = number_attribute(at, address, "slot", 0, 0x1f).value_or(0);
   const auto function = number_attribute(at, address, "function", 0, 7).value_or(0);
-  if (domain == 0 && bus == 0 && slot == 0 && function == 0) return std::nullopt;
+  if (domain == 0 && bus == 0 && slot == 0) return std::nullopt;
   given_pci_address given{};
   given.address = controller_address(static_cast<std::uint16_t>(domain), static_cast<std::uint8_t>(bus),
                                      static_cast<std::uint8_t>(slot), static_cast<std::uint8_t>(function));
@@ -568,7 +571,7 @@ namespace pciplan::inline v0::libvirt::detail {
 [[nodiscard]] inline controller read_pci_controller(const domain_state& s, pugi::xml_node n) {
   controller c{};
   c.kind = pci_controller_kind(s, n);
-  c.index = controller_index{static_cast<std::uint16_t>(*number_attribute(s.at, n, "index", 0, 255))};
+  c.index = controller_index{static_cast<std::uint16_t>(*number_attribute(s.at, n, "index", 0, 255, number_syntax::decimal))};
   const std::string_view model_name = n.child("model").attribute("name").value();
   if (!model_name.empty()) {
     // the names libvirt accepts for each model (RULES.md L1.2)
@@ -630,7 +633,7 @@ inline void read_pci_controllers(domain_state& s) {
   std::vector<pugi::xml_node> without_index;
   for (pugi::xml_node n = s.devices_node.child("controller"); n; n = n.next_sibling("controller")) {
     if (std::string_view(n.attribute("type").value()) != "pci") continue;
-    const auto index = number_attribute(s.at, n, "index", 0, 255);
+    const auto index = number_attribute(s.at, n, "index", 0, 255, number_syntax::decimal);
     if (index) {
       if (!used.insert(static_cast<unsigned>(*index)).second) {
         s.at.fail(n, "PCI controller index " + std::to_string(*index) + " is used twice");
@@ -639,10 +642,13 @@ inline void read_pci_controllers(domain_state& s) {
       without_index.push_back(n);
     }
   }
-  // index-less controllers take the lowest unused index (roots take 0)
+  // index-less controllers take the lowest unused index, roots first: a bridge written
+  // without index in a domain that declares no root becomes controller 0, which
+  // libvirt then refuses as the wrong root model (9.0 and 11.3)
+  std::stable_partition(without_index.begin(), without_index.end(),
+                        [&](pugi::xml_node n) { return pci_controller_kind(s, n)->is_root(); });
   for (pugi::xml_node n : without_index) {
-    const controller_descriptor* k = pci_controller_kind(s, n);
-    unsigned i = k->is_root() && used.count(0) == 0 ? 0 : 1;
+    unsigned i = 0;
     while (used.count(i) != 0) ++i;
     if (i > 255) s.at.fail(n, "no PCI controller index is left (0 to 255)");
     used.insert(i);
@@ -656,7 +662,7 @@ inline void read_pci_controllers(domain_state& s) {
   for (pugi::xml_node n = s.devices_node.child("controller"); n; n = n.next_sibling("controller")) {
     if (std::string_view(n.attribute("type").value()) != "pci") continue;
     const bool had_index = std::find(without_index.begin(), without_index.end(), n) == without_index.end();
-    const int index = had_index ? static_cast<int>(*number_attribute(s.at, n, "index", 0, 255)) : -1;
+    const int index = had_index ? static_cast<int>(*number_attribute(s.at, n, "index", 0, 255, number_syntax::decimal)) : -1;
     const std::size_t at =
         index < 0 ? ordered.size()
                   : libvirt_insert_position(ordered.size(), [&](std::size_t k) { return parsed[k] > index; });
@@ -679,7 +685,8 @@ inline void read_pci_controllers(domain_state& s) {
 // RULES.md L2.1: the USB controller (pc, q35, pseries; unless one has index 0
 // or USB is off), q35's SATA controller, the SCSI, IDE (pc) and SATA controllers
 // up to the highest index their disks use, SCSI controllers for SCSI host devices,
-// virtio-serial controllers for virtio consoles and channels, and the memory balloon.
+// virtio-serial controllers for virtio consoles and channels, CCID controllers (USB) for
+// smartcards, and the memory balloon.
 // They are added to the document as libvirt would write them, and read like the others.
 #ifndef PCIPLAN_LIBVIRT_DETAIL_READ_DEFAULTS_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_READ_DEFAULTS_HPP
@@ -772,6 +779,15 @@ inline constexpr std::string_view address_types =
 [[nodiscard]] constexpr bool known_controller_model(std::string_view type, std::string_view model) noexcept {
   const std::string_view list = controller_models(type);
   return model.empty() || list.empty() || listed(list, model);
+}
+
+/// Whether libvirt's QEMU driver refuses a controller model its XML knows: SCSI
+/// buslogic, SCSI ncr53c90 (built into no machine pciplan plans), USB qusb1 and qusb2
+/// (libvirt 9.0 and 11.3).
+[[nodiscard]] constexpr bool qemu_refuses_controller_model(std::string_view type, std::string_view model) noexcept {
+  if (type == "scsi") return model == "buslogic" || model == "ncr53c90";
+  if (type == "usb") return model == "qusb1" || model == "qusb2";
+  return false;
 }
 
 /// `<controller type=… model=…>` other than type='pci'.
@@ -1105,7 +1121,9 @@ struct device_use {
     const bool arm_like = machine == machine_id::aarch64_virt || machine == machine_id::riscv64_virt ||
                           machine == machine_id::loongarch64_virt;
     if (m.empty() && arm_like) m = "pvpanic";
-    if (m != "pvpanic" || is_x86(machine) || !arm_like) return {};  // x86 pvpanic is ISA
+    // x86 without a model is the ISA pvpanic; model='pvpanic' is pvpanic-pci on x86 too
+    // (libvirt 11.3; 9.0 refuses the model there)
+    if (m != "pvpanic" || !(arm_like || is_x86(machine))) return {};
     return {{dev<pvpanic_pci>, link_need::catalogue, "pvpanic"}, el, "panic", true};
   }
   if (el == "pstore") {
@@ -1134,7 +1152,11 @@ inline void read_device_controller(domain_state& s, pugi::xml_node n, controller
     s.at.fail(n, "unknown " + std::string(type) + " controller model '" + std::string(model) + "' (expected one of " +
                      std::string(controller_models(type)) + ")");
   }
-  auto index = number_attribute(s.at, n, "index", 0, 255);
+  if (qemu_refuses_controller_model(type, model)) {
+    s.at.fail(n, "libvirt's QEMU driver does not support the " + std::string(type) + " controller model '" +
+                     std::string(model) + "'");
+  }
+  auto index = number_attribute(s.at, n, "index", 0, 255, number_syntax::decimal);
   const int parsed_index = index ? static_cast<int>(*index) : -1;
   const bool ich9 = type == "usb" && model.substr(0, 5) == "ich9-";
   if (!index) {
@@ -1176,7 +1198,7 @@ inline void read_devices(domain_state& s) {
   for (pugi::xml_node n = s.devices_node.child("controller"); n; n = n.next_sibling("controller")) {
     const std::string_view type = n.attribute("type").value();
     if (type == "pci") continue;
-    if (const auto index = number_attribute(s.at, n, "index", 0, 255)) {
+    if (const auto index = number_attribute(s.at, n, "index", 0, 255, number_syntax::decimal)) {
       indexes.used[std::string(type)].insert(static_cast<unsigned>(*index));
     }
   }
@@ -1233,11 +1255,12 @@ namespace pciplan::inline v0::libvirt::detail {
 /// after every controller of the document, in libvirt's order: the machine's USB
 /// controller and q35's SATA controller, then for SCSI, IDE and SATA disks every index
 /// of their type up to the highest one a disk uses, then the virtio-serial controller of
-/// each virtio channel and console, and the memory balloon. Throws input_error when USB is off but a USB controller is there.
+/// each virtio channel and console, the CCID controller of each smartcard, and the memory
+/// balloon. Throws input_error when USB is off but a USB controller is there.
 inline void add_defaults(domain_state& s) {
   std::set<std::pair<std::string, unsigned>> present;  // type, index
   for (pugi::xml_node n = s.devices_node.child("controller"); n; n = n.next_sibling("controller")) {
-    present.emplace(n.attribute("type").value(), number_of(n.attribute("index").value()).value_or(0));
+    present.emplace(n.attribute("type").value(), number_of(n.attribute("index").value(), number_syntax::decimal).value_or(0));
   }
   // libvirt adds the default USB controller when none has index 0, unless USB is off
   bool usb = false;
@@ -1247,7 +1270,7 @@ inline void add_defaults(domain_state& s) {
     if (std::string_view(n.attribute("type").value()) != "usb") continue;
     ++usb_count;
     if (std::string_view(n.attribute("model").value()) == "none") usb_off = n;
-    usb = usb || usb_off || number_of(n.attribute("index").value()).value_or(1) == 0;
+    usb = usb || usb_off || number_of(n.attribute("index").value(), number_syntax::decimal).value_or(1) == 0;
   }
   if (usb_off && usb_count > 1) {
     s.at.fail(usb_off, "USB is turned off by this model='none' USB controller, so there may be no other USB controller");
@@ -1271,6 +1294,7 @@ inline void add_defaults(domain_state& s) {
   long sata = -1;
   std::vector<unsigned> serial_channels;  // the virtio-serial index of each virtio channel, then console
   std::vector<unsigned> serial_consoles;
+  std::vector<unsigned> ccid;  // the CCID controller index of each smartcard (on USB, not PCI)
   const auto controller_in = [&](pugi::xml_node n, const char* type) {
     const pugi::xml_node address = n.child("address");
     if (!address || std::string_view(address.attribute("type").value()) != type) return 0L;
@@ -1287,6 +1311,7 @@ inline void add_defaults(domain_state& s) {
     if (el == "hostdev" && std::string_view(n.attribute("type").value()) == "scsi") {
       scsi = std::max(scsi, controller_in(n, "drive"));
     }
+    if (el == "smartcard") ccid.push_back(static_cast<unsigned>(controller_in(n, "ccid")));
     if ((el == "channel" || el == "console") && std::string_view(n.child("target").attribute("type").value()) == "virtio") {
       (el == "channel" ? serial_channels : serial_consoles).push_back(static_cast<unsigned>(controller_in(n, "virtio-serial")));
     }
@@ -1307,6 +1332,7 @@ inline void add_defaults(domain_state& s) {
   for (long i = 0; i <= sata; ++i) add_controller("sata", static_cast<unsigned>(i), "");
   for (const unsigned i : serial_channels) add_controller("virtio-serial", i, "");
   for (const unsigned i : serial_consoles) add_controller("virtio-serial", i, "");
+  for (const unsigned i : ccid) add_controller("ccid", i, "");
   const bool balloon_default =
       m == machine_id::pc || m == machine_id::q35 || m == machine_id::pseries || m == machine_id::riscv64_virt;
   if (balloon_default && !s.devices_node.child("memballoon")) {

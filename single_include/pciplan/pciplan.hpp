@@ -120,6 +120,8 @@ inline constexpr bool always_false = false;
 // Three spellings of numbers meet in PCI planning, and each reader says which it takes:
 //  - `number_syntax::c`: C's base 0, what libvirt's XML attributes accept (9.0 and 11.3
 //    alike): `0x1f` hexadecimal, a leading `0` octal (`010` is 8), else decimal;
+//  - `number_syntax::decimal`: decimal digits only, a leading 0 too (libvirt's
+//    controller `index`: `010` is 10, `0x3` is no number, in 9.0 and 11.3 alike);
 //  - `number_syntax::decimal_or_hex`: decimal, or hexadecimal after `0x` (QEMU's
 //    integer properties as pciplan's validator reads them);
 //  - `number_syntax::hex`: hexadecimal digits after an optional `0x` (QEMU's `addr`
@@ -145,7 +147,7 @@ namespace pciplan::inline v0::detail {
 }
 
 /// How a number is spelled (see the top of this header).
-enum class number_syntax : unsigned char { c, decimal_or_hex, hex, bare_hex };
+enum class number_syntax : unsigned char { c, decimal, decimal_or_hex, hex, bare_hex };
 
 /// `text` as a number of `syntax`, at most `max_digits` digits after any prefix;
 /// nullopt when it is not one (empty, a stray character, too many digits, beyond 64 bits).
@@ -153,7 +155,7 @@ enum class number_syntax : unsigned char { c, decimal_or_hex, hex, bare_hex };
                                                                   std::size_t max_digits = 16) noexcept {
   const bool hex = syntax == number_syntax::hex || syntax == number_syntax::bare_hex;
   unsigned base = hex ? 16 : 10;
-  const bool has_0x = syntax != number_syntax::bare_hex && text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+  const bool has_0x = syntax != number_syntax::bare_hex && syntax != number_syntax::decimal && text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
   if (has_0x) {
     base = 16;
     text.remove_prefix(2);
@@ -1894,8 +1896,8 @@ struct endpoint_traits {
 
 // network
 PCIPLAN_DEVICE(virtio_net, "virtio-net-pci", virtio, false, "interface", "virtio", "virtio-net-device")
-PCIPLAN_DEVICE(virtio_net_transitional, "virtio-net-pci-transitional", conventional, false, "interface", "virtio-transitional", "")
-PCIPLAN_DEVICE(virtio_net_non_transitional, "virtio-net-pci-non-transitional", virtio, false, "interface", "virtio-non-transitional", "")
+PCIPLAN_DEVICE(virtio_net_transitional, "virtio-net-pci-transitional", conventional, false, "interface", "virtio-transitional", "virtio-net-device")
+PCIPLAN_DEVICE(virtio_net_non_transitional, "virtio-net-pci-non-transitional", virtio, false, "interface", "virtio-non-transitional", "virtio-net-device")
 PCIPLAN_DEVICE(e1000, "e1000", conventional, false, "interface", "e1000", "")
 PCIPLAN_DEVICE(e1000e, "e1000e", express, false, "interface", "e1000e", "")
 PCIPLAN_DEVICE(igb, "igb", express, false, "interface", "igb", "")
@@ -1903,11 +1905,11 @@ PCIPLAN_DEVICE(rtl8139, "rtl8139", conventional, false, "interface", "rtl8139", 
 PCIPLAN_DEVICE(vmxnet3, "vmxnet3", conventional, false, "interface", "vmxnet3", "")
 // storage
 PCIPLAN_DEVICE(virtio_blk, "virtio-blk-pci", virtio, false, "disk", "virtio", "virtio-blk-device")
-PCIPLAN_DEVICE(virtio_blk_transitional, "virtio-blk-pci-transitional", conventional, false, "disk", "virtio-transitional", "")
-PCIPLAN_DEVICE(virtio_blk_non_transitional, "virtio-blk-pci-non-transitional", virtio, false, "disk", "virtio-non-transitional", "")
+PCIPLAN_DEVICE(virtio_blk_transitional, "virtio-blk-pci-transitional", conventional, false, "disk", "virtio-transitional", "virtio-blk-device")
+PCIPLAN_DEVICE(virtio_blk_non_transitional, "virtio-blk-pci-non-transitional", virtio, false, "disk", "virtio-non-transitional", "virtio-blk-device")
 PCIPLAN_DEVICE(virtio_scsi, "virtio-scsi-pci", virtio, false, "controller", "virtio-scsi", "virtio-scsi-device")
-PCIPLAN_DEVICE(virtio_scsi_transitional, "virtio-scsi-pci-transitional", conventional, false, "controller", "virtio-transitional", "")
-PCIPLAN_DEVICE(virtio_scsi_non_transitional, "virtio-scsi-pci-non-transitional", virtio, false, "controller", "virtio-non-transitional", "")
+PCIPLAN_DEVICE(virtio_scsi_transitional, "virtio-scsi-pci-transitional", conventional, false, "controller", "virtio-transitional", "virtio-scsi-device")
+PCIPLAN_DEVICE(virtio_scsi_non_transitional, "virtio-scsi-pci-non-transitional", virtio, false, "controller", "virtio-non-transitional", "virtio-scsi-device")
 PCIPLAN_DEVICE(vhost_scsi, "vhost-scsi-pci", virtio, false, "hostdev", "scsi_host", "vhost-scsi-device")
 PCIPLAN_DEVICE(nvme, "nvme", express, false, "controller", "nvme", "")
 PCIPLAN_DEVICE(ich9_ahci, "ich9-ahci", conventional, false, "controller", "sata", "")
@@ -1932,7 +1934,7 @@ PCIPLAN_DEVICE(pci_ohci, "pci-ohci", conventional, false, "controller", "pci-ohc
 PCIPLAN_DEVICE(vt82c686b_uhci, "vt82c686b-usb-uhci", conventional, false, "controller", "vt82c686b-uhci", "")
 // serial
 PCIPLAN_DEVICE(virtio_serial, "virtio-serial-pci", virtio, false, "controller", "virtio-serial", "virtio-serial-device")
-PCIPLAN_DEVICE(virtio_serial_transitional, "virtio-serial-pci-transitional", conventional, false, "controller", "virtio-transitional", "")
+PCIPLAN_DEVICE(virtio_serial_transitional, "virtio-serial-pci-transitional", conventional, false, "controller", "virtio-transitional", "virtio-serial-device")
 PCIPLAN_DEVICE(pci_serial, "pci-serial", conventional, false, "serial", "pci-serial", "")
 // video
 PCIPLAN_DEVICE(virtio_gpu, "virtio-gpu-pci", virtio, false, "video", "virtio", "virtio-gpu-device")
@@ -1951,18 +1953,18 @@ PCIPLAN_DEVICE(es1370, "ES1370", conventional, false, "sound", "es1370", "")
 PCIPLAN_DEVICE(virtio_sound, "virtio-sound-pci", virtio, false, "sound", "virtio", "virtio-sound-device")
 // other virtio
 PCIPLAN_DEVICE(virtio_balloon, "virtio-balloon-pci", virtio, false, "memballoon", "virtio", "virtio-balloon-device")
-PCIPLAN_DEVICE(virtio_balloon_transitional, "virtio-balloon-pci-transitional", conventional, false, "memballoon", "virtio-transitional", "")
+PCIPLAN_DEVICE(virtio_balloon_transitional, "virtio-balloon-pci-transitional", conventional, false, "memballoon", "virtio-transitional", "virtio-balloon-device")
 PCIPLAN_DEVICE(virtio_rng, "virtio-rng-pci", virtio, false, "rng", "virtio", "virtio-rng-device")
-PCIPLAN_DEVICE(virtio_rng_transitional, "virtio-rng-pci-transitional", conventional, false, "rng", "virtio-transitional", "")
+PCIPLAN_DEVICE(virtio_rng_transitional, "virtio-rng-pci-transitional", conventional, false, "rng", "virtio-transitional", "virtio-rng-device")
 PCIPLAN_DEVICE(virtio_keyboard, "virtio-keyboard-pci", virtio, false, "input", "virtio", "virtio-keyboard-device")
 PCIPLAN_DEVICE(virtio_mouse, "virtio-mouse-pci", virtio, false, "input", "virtio", "virtio-mouse-device")
 PCIPLAN_DEVICE(virtio_tablet, "virtio-tablet-pci", virtio, false, "input", "virtio", "virtio-tablet-device")
 PCIPLAN_DEVICE(virtio_input_host, "virtio-input-host-pci", virtio, false, "input", "virtio", "virtio-input-host-device")
 PCIPLAN_DEVICE(virtio_9p, "virtio-9p-pci", virtio, false, "filesystem", "virtio", "virtio-9p-device")
-PCIPLAN_DEVICE(virtio_9p_transitional, "virtio-9p-pci-transitional", conventional, false, "filesystem", "virtio-transitional", "")
+PCIPLAN_DEVICE(virtio_9p_transitional, "virtio-9p-pci-transitional", conventional, false, "filesystem", "virtio-transitional", "virtio-9p-device")
 PCIPLAN_DEVICE(vhost_user_fs, "vhost-user-fs-pci", virtio, false, "filesystem", "virtiofs", "vhost-user-fs-device")
 PCIPLAN_DEVICE(vhost_vsock, "vhost-vsock-pci", virtio, false, "vsock", "virtio", "vhost-vsock-device")
-PCIPLAN_DEVICE(vhost_vsock_transitional, "vhost-vsock-pci-transitional", conventional, false, "vsock", "virtio-transitional", "")
+PCIPLAN_DEVICE(vhost_vsock_transitional, "vhost-vsock-pci-transitional", conventional, false, "vsock", "virtio-transitional", "vhost-vsock-device")
 PCIPLAN_DEVICE(virtio_mem, "virtio-mem-pci", virtio, false, "memory", "virtio-mem", "")
 PCIPLAN_DEVICE(virtio_pmem, "virtio-pmem-pci", virtio, false, "memory", "virtio-pmem", "")
 // virtio-crypto is conventional PCI in libvirt's table even though it is virtio (RULES.md L3.2 quirk)
@@ -4569,16 +4571,40 @@ constexpr bool check_attached(planning<M>& p) {
 // ---- begin pciplan/planner/detail/libvirt_units.hpp
 // pciplan — planner/detail/libvirt_units.hpp: what the libvirt policy places, in
 // libvirt's order — the address-less controllers in libvirt's controller-list order,
-// then the PCI devices class by class (planner/libvirt_order.hpp).
+// then the PCI devices class by class (planner/libvirt_order.hpp) — and which devices
+// follow the domain's virtio-mmio devices.
 #ifndef PCIPLAN_PLANNER_DETAIL_LIBVIRT_UNITS_HPP
 #define PCIPLAN_PLANNER_DETAIL_LIBVIRT_UNITS_HPP
 
 
 #include <algorithm>
 #include <cstddef>
+#include <string_view>
 #include <vector>
 
 namespace pciplan::inline v0::detail {
+
+/// Whether libvirt moves an address-less device to virtio-mmio once a device of the
+/// domain uses it (RULES.md L2.4): virtio disks, NICs, videos and inputs, SCSI and
+/// virtio-serial controllers (any model), SCSI host devices (vhost-scsi), balloons, rngs,
+/// virtio-mem/pmem and cryptos; not filesystems, sound, PCI host devices or vsock.
+[[nodiscard]] constexpr bool libvirt_follows_mmio(const device_descriptor& d) noexcept {
+  const std::string_view element = d.libvirt.element;
+  const std::string_view model = d.libvirt.model;
+  if (element == "disk" || element == "input" || element == "memballoon" || element == "rng" ||
+      element == "memory" || element == "crypto") {
+    return true;
+  }
+  if (element == "video") return model == "virtio";
+  if (element == "hostdev") return model == "scsi_host";
+  if (element == "interface") return model == "virtio" || model == "virtio-transitional" || model == "virtio-non-transitional";
+  if (element != "controller") return false;
+  for (std::string_view m : {"virtio-scsi", "virtio-serial", "virtio-transitional", "virtio-non-transitional",
+                             "lsilogic", "lsisas1068", "lsisas1078", "vmpvscsi", "am53c974", "dc390"}) {
+    if (model == m) return true;
+  }
+  return false;
+}
 
 /// An item to place in libvirt's order: a request, or a given address-less controller.
 struct unit {
@@ -4677,6 +4703,7 @@ class libvirt_planner {
 
   // ---- transports -----------------------------------------------------------------
 
+
   /// PCI, virtio-mmio or CCW for every request (RULES.md L2.4, L2.7, L2.9).
   constexpr bool route() {
     bool any_mmio = false;
@@ -4700,6 +4727,7 @@ class libvirt_planner {
       const bool grouped = r.multifunction != 0 || r.isolation != 0;
       const bool automatic = r.via == transport::automatic && r.fixed == address_kind::none && !grouped;
       const bool mmio_capable = !r.device.mmio_device.empty();
+      const bool follows = automatic && any_mmio && libvirt_follows_mmio(r.device);
       placement_kind kind = placement_kind::pci;
       if (grouped && r.via == transport::mmio) {
         return p_.fail(errc::invalid_request, r.name, "is in a multifunction or isolation group and asks for virtio-mmio");
@@ -4710,7 +4738,12 @@ class libvirt_planner {
         }
         kind = placement_kind::mmio;
       } else if constexpr (machine_traits<M>::virtio == virtio_transport::pci_or_mmio) {
-        if (r.via == transport::mmio || (automatic && any_mmio && mmio_capable)) kind = placement_kind::mmio;
+        if (follows && !mmio_capable) {
+          return p_.fail(errc::invalid_request, r.name,
+                         "would follow the domain's virtio-mmio devices onto virtio-mmio as libvirt moves it "
+                         "(RULES.md L2.4), but it has no virtio-mmio variant: give it a PCI address");
+        }
+        if (r.via == transport::mmio || follows) kind = placement_kind::mmio;
       } else if constexpr (machine_traits<M>::virtio == virtio_transport::ccw) {
         if (automatic && p_.is_virtio(r)) kind = placement_kind::ccw;
       } else {
@@ -4785,8 +4818,7 @@ class libvirt_planner {
           }
         }
       }
-    } else if (need.intersects(connect::pcie_endpoint | connect::pcie_switch_upstream_port |
-                               connect::pcie_to_pci_bridge)) {
+    } else if (need.intersects(connect::pcie_endpoint | connect::pcie_switch_upstream_port)) {
       model = &descriptor_of<pcie_root_port>;
     } else {
       const connect_set kind = need & connect::controllers;

@@ -142,7 +142,7 @@ many = "".join(f"    <disk type='file'><source file='/d{i}'/><target dev='vd{i}'
                for i in range(40))
 run("microvm runs out of virtio-mmio transports", ["plan", "-"], stdin=domain(many, machine="microvm").encode(),
     status=1, stderr_has="virtio-mmio transport")
-ports = "".join(dx.pci_controller("pcie-root-port") for _ in range(241))
+ports = dx.pci_controller("pcie-root", 0) + "".join(dx.pci_controller("pcie-root-port") for _ in range(241))
 run("too many root ports (libvirt)", ["plan", "--policy", "libvirt", "-"], stdin=domain(ports).encode(), status=1,
     stderr_has="controller")
 

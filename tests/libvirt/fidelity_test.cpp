@@ -177,3 +177,68 @@ TEST_CASE("RULES.md L1.4: a controller with a user alias is named by it in QEMU"
   CHECK(tree.find("ua-rp1 pcie-root-port") != std::string::npos);
   CHECK(tree.find("ua-br pcie-pci-bridge") != std::string::npos);
 }
+
+TEST_CASE("RULES.md L2.4: what follows the domain's virtio-mmio devices", "[libvirt][fidelity]") {
+  const std::string rng = "    <rng model='virtio'><backend model='random'>/dev/urandom</backend>"
+                          "<address type='virtio-mmio'/></rng>\n";
+  const std::string out = planned(make_domain(
+      rng +
+      "    <disk type='file' model='virtio-transitional'><source file='/tmp/a.img'/><target dev='vda' bus='virtio'/></disk>\n"
+      "    <interface type='user'><model type='virtio-transitional'/></interface>\n"
+      "    <controller type='virtio-serial' model='virtio-transitional'/>\n"
+      "    <memballoon model='virtio-transitional'/>\n"
+      "    <sound model='virtio'/>\n",
+      "virt", "aarch64")).xml;
+  CHECK(has(out, "<disk", "<address type='virtio-mmio'/>"));
+  CHECK(has(out, "<interface", "<address type='virtio-mmio'/>"));
+  CHECK(has(out, "<controller type='virtio-serial'", "<address type='virtio-mmio'/>"));
+  CHECK(has(out, "<memballoon", "<address type='virtio-mmio'/>"));
+  CHECK(has(out, "<sound", "<address type='pci'"));  // sound does not follow (libvirt 11.3; 9.0 lacks the model)
+  // an lsilogic SCSI controller would follow too, which QEMU cannot start: refused
+  pciplan::libvirt::domain_options o;
+  o.policy = pciplan::libvirt::policy_kind::libvirt;
+  const xml_outcome lsi = plan_domain_xml(
+      make_domain(rng + "    <controller type='scsi' model='lsilogic'/>\n", "virt", "aarch64"), o);
+  CHECK(lsi.failed == pciplan::libvirt::failure::planning_conflict);
+  CHECK(lsi.message.find("give it a PCI address") != std::string::npos);
+}
+
+TEST_CASE("RULES.md L4.10: an address with domain, bus and slot 0 is no address, whatever its function",
+          "[libvirt][fidelity]") {
+  const std::string out = planned(make_domain(std::string(quiet) +
+                                              "    <interface type='user'><model type='e1000'/>"
+                                              "<address type='pci' bus='0' slot='0' function='3'/></interface>\n",
+                                              "pc"))
+                              .xml;
+  CHECK(has(out, "<interface", address(0, 2)));
+}
+
+TEST_CASE("libvirt reads a controller index in decimal, other numbers as C does", "[libvirt][fidelity]") {
+  const std::string out = planned(make_domain(std::string(quiet) +
+                                              "    <controller type='pci' index='010' model='pci-bridge'/>\n"
+                                              "    <controller type='pci' index='08' model='pci-bridge'/>\n",
+                                              "pc"))
+                              .xml;
+  CHECK(has(out, "<controller type='pci' index='10' model='pci-bridge'"));
+  CHECK(has(out, "<controller type='pci' index='8' model='pci-bridge'"));
+  CHECK(plan_domain_xml(make_domain("    <controller type='pci' index='0x3' model='pci-bridge'/>\n", "pc")).failed ==
+        pciplan::libvirt::failure::input);
+}
+
+TEST_CASE("libvirt's QEMU driver: a smartcard's CCID controller, pvpanic-pci on x86, refused models",
+          "[libvirt][fidelity]") {
+  const std::string card = planned(make_domain("    <controller type='usb' index='0' model='piix3-uhci'/>\n"
+                                               "    <memballoon model='none'/>\n    <smartcard mode='host'/>\n",
+                                               "pc"))
+                               .xml;
+  CHECK(has(card, "<controller type='ccid' index='0'"));
+  // model='pvpanic' on q35: pvpanic-pci at the first free root slot (libvirt 11.3; 9.0 refuses the model)
+  const std::string panic = planned(make_domain(std::string(quiet) + "    <panic model='pvpanic'/>\n")).xml;
+  CHECK(has(panic, "<panic model='pvpanic'", "bus='0x00' slot='0x01' function='0x0'"));
+  for (const char* c : {"<controller type='scsi' model='buslogic'/>", "<controller type='scsi' model='ncr53c90'/>",
+                        "<controller type='usb' model='qusb1'/>"}) {
+    const xml_outcome out = plan_domain_xml(make_domain(std::string("    ") + c + "\n", "pc"));
+    CHECK(out.failed == pciplan::libvirt::failure::input);
+    CHECK(out.message.find("QEMU driver does not support") != std::string::npos);
+  }
+}

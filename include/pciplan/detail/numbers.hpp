@@ -4,6 +4,8 @@
 // Three spellings of numbers meet in PCI planning, and each reader says which it takes:
 //  - `number_syntax::c`: C's base 0, what libvirt's XML attributes accept (9.0 and 11.3
 //    alike): `0x1f` hexadecimal, a leading `0` octal (`010` is 8), else decimal;
+//  - `number_syntax::decimal`: decimal digits only, a leading 0 too (libvirt's
+//    controller `index`: `010` is 10, `0x3` is no number, in 9.0 and 11.3 alike);
 //  - `number_syntax::decimal_or_hex`: decimal, or hexadecimal after `0x` (QEMU's
 //    integer properties as pciplan's validator reads them);
 //  - `number_syntax::hex`: hexadecimal digits after an optional `0x` (QEMU's `addr`
@@ -30,7 +32,7 @@ namespace pciplan::inline v0::detail {
 }
 
 /// How a number is spelled (see the top of this header).
-enum class number_syntax : unsigned char { c, decimal_or_hex, hex, bare_hex };
+enum class number_syntax : unsigned char { c, decimal, decimal_or_hex, hex, bare_hex };
 
 /// `text` as a number of `syntax`, at most `max_digits` digits after any prefix;
 /// nullopt when it is not one (empty, a stray character, too many digits, beyond 64 bits).
@@ -38,7 +40,7 @@ enum class number_syntax : unsigned char { c, decimal_or_hex, hex, bare_hex };
                                                                   std::size_t max_digits = 16) noexcept {
   const bool hex = syntax == number_syntax::hex || syntax == number_syntax::bare_hex;
   unsigned base = hex ? 16 : 10;
-  const bool has_0x = syntax != number_syntax::bare_hex && text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+  const bool has_0x = syntax != number_syntax::bare_hex && syntax != number_syntax::decimal && text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
   if (has_0x) {
     base = 16;
     text.remove_prefix(2);

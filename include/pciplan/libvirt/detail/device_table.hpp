@@ -91,6 +91,15 @@ inline constexpr std::string_view address_types =
   return model.empty() || list.empty() || listed(list, model);
 }
 
+/// Whether libvirt's QEMU driver refuses a controller model its XML knows: SCSI
+/// buslogic, SCSI ncr53c90 (built into no machine pciplan plans), USB qusb1 and qusb2
+/// (libvirt 9.0 and 11.3).
+[[nodiscard]] constexpr bool qemu_refuses_controller_model(std::string_view type, std::string_view model) noexcept {
+  if (type == "scsi") return model == "buslogic" || model == "ncr53c90";
+  if (type == "usb") return model == "qusb1" || model == "qusb2";
+  return false;
+}
+
 /// `<controller type=… model=…>` other than type='pci'.
 [[nodiscard]] constexpr device_choice controller_device(std::string_view type, std::string_view model, unsigned index,
                                                         machine_id m, bool new_definition) noexcept {

@@ -27,14 +27,15 @@ struct given_pci_address {
 };
 
 /// The address of an `<address type='pci' …/>` element (its type is the caller's
-/// business); nullopt when every field is 0. Throws input_error for a field that is
-/// not a number or out of range.
+/// business); nullopt when domain, bus and slot are 0, whatever the function: libvirt
+/// takes such an address for none and assigns one (9.0 and 11.3). Throws input_error
+/// for a field that is not a number or out of range.
 [[nodiscard]] inline std::optional<given_pci_address> read_pci_address(const locator& at, pugi::xml_node address) {
   const auto domain = number_attribute(at, address, "domain", 0, 0xffff).value_or(0);
   const auto bus = number_attribute(at, address, "bus", 0, 0xff).value_or(0);
   const auto slot = number_attribute(at, address, "slot", 0, 0x1f).value_or(0);
   const auto function = number_attribute(at, address, "function", 0, 7).value_or(0);
-  if (domain == 0 && bus == 0 && slot == 0 && function == 0) return std::nullopt;
+  if (domain == 0 && bus == 0 && slot == 0) return std::nullopt;
   given_pci_address given{};
   given.address = controller_address(static_cast<std::uint16_t>(domain), static_cast<std::uint8_t>(bus),
                                      static_cast<std::uint8_t>(slot), static_cast<std::uint8_t>(function));

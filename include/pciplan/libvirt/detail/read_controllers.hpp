@@ -45,7 +45,7 @@ namespace pciplan::inline v0::libvirt::detail {
 [[nodiscard]] inline controller read_pci_controller(const domain_state& s, pugi::xml_node n) {
   controller c{};
   c.kind = pci_controller_kind(s, n);
-  c.index = controller_index{static_cast<std::uint16_t>(*number_attribute(s.at, n, "index", 0, 255))};
+  c.index = controller_index{static_cast<std::uint16_t>(*number_attribute(s.at, n, "index", 0, 255, number_syntax::decimal))};
   const std::string_view model_name = n.child("model").attribute("name").value();
   if (!model_name.empty()) {
     // the names libvirt accepts for each model (RULES.md L1.2)
@@ -107,7 +107,7 @@ inline void read_pci_controllers(domain_state& s) {
   std::vector<pugi::xml_node> without_index;
   for (pugi::xml_node n = s.devices_node.child("controller"); n; n = n.next_sibling("controller")) {
     if (std::string_view(n.attribute("type").value()) != "pci") continue;
-    const auto index = number_attribute(s.at, n, "index", 0, 255);
+    const auto index = number_attribute(s.at, n, "index", 0, 255, number_syntax::decimal);
     if (index) {
       if (!used.insert(static_cast<unsigned>(*index)).second) {
         s.at.fail(n, "PCI controller index " + std::to_string(*index) + " is used twice");
@@ -116,10 +116,13 @@ inline void read_pci_controllers(domain_state& s) {
       without_index.push_back(n);
     }
   }
-  // index-less controllers take the lowest unused index (roots take 0)
+  // index-less controllers take the lowest unused index, roots first: a bridge written
+  // without index in a domain that declares no root becomes controller 0, which
+  // libvirt then refuses as the wrong root model (9.0 and 11.3)
+  std::stable_partition(without_index.begin(), without_index.end(),
+                        [&](pugi::xml_node n) { return pci_controller_kind(s, n)->is_root(); });
   for (pugi::xml_node n : without_index) {
-    const controller_descriptor* k = pci_controller_kind(s, n);
-    unsigned i = k->is_root() && used.count(0) == 0 ? 0 : 1;
+    unsigned i = 0;
     while (used.count(i) != 0) ++i;
     if (i > 255) s.at.fail(n, "no PCI controller index is left (0 to 255)");
     used.insert(i);
@@ -133,7 +136,7 @@ inline void read_pci_controllers(domain_state& s) {
   for (pugi::xml_node n = s.devices_node.child("controller"); n; n = n.next_sibling("controller")) {
     if (std::string_view(n.attribute("type").value()) != "pci") continue;
     const bool had_index = std::find(without_index.begin(), without_index.end(), n) == without_index.end();
-    const int index = had_index ? static_cast<int>(*number_attribute(s.at, n, "index", 0, 255)) : -1;
+    const int index = had_index ? static_cast<int>(*number_attribute(s.at, n, "index", 0, 255, number_syntax::decimal)) : -1;
     const std::size_t at =
         index < 0 ? ordered.size()
                   : libvirt_insert_position(ordered.size(), [&](std::size_t k) { return parsed[k] > index; });

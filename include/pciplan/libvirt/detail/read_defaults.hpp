@@ -3,7 +3,8 @@
 // RULES.md L2.1: the USB controller (pc, q35, pseries; unless one has index 0
 // or USB is off), q35's SATA controller, the SCSI, IDE (pc) and SATA controllers
 // up to the highest index their disks use, SCSI controllers for SCSI host devices,
-// virtio-serial controllers for virtio consoles and channels, and the memory balloon.
+// virtio-serial controllers for virtio consoles and channels, CCID controllers (USB) for
+// smartcards, and the memory balloon.
 // They are added to the document as libvirt would write them, and read like the others.
 #ifndef PCIPLAN_LIBVIRT_DETAIL_READ_DEFAULTS_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_READ_DEFAULTS_HPP
@@ -45,11 +46,12 @@ namespace pciplan::inline v0::libvirt::detail {
 /// after every controller of the document, in libvirt's order: the machine's USB
 /// controller and q35's SATA controller, then for SCSI, IDE and SATA disks every index
 /// of their type up to the highest one a disk uses, then the virtio-serial controller of
-/// each virtio channel and console, and the memory balloon. Throws input_error when USB is off but a USB controller is there.
+/// each virtio channel and console, the CCID controller of each smartcard, and the memory
+/// balloon. Throws input_error when USB is off but a USB controller is there.
 inline void add_defaults(domain_state& s) {
   std::set<std::pair<std::string, unsigned>> present;  // type, index
   for (pugi::xml_node n = s.devices_node.child("controller"); n; n = n.next_sibling("controller")) {
-    present.emplace(n.attribute("type").value(), number_of(n.attribute("index").value()).value_or(0));
+    present.emplace(n.attribute("type").value(), number_of(n.attribute("index").value(), number_syntax::decimal).value_or(0));
   }
   // libvirt adds the default USB controller when none has index 0, unless USB is off
   bool usb = false;
@@ -59,7 +61,7 @@ inline void add_defaults(domain_state& s) {
     if (std::string_view(n.attribute("type").value()) != "usb") continue;
     ++usb_count;
     if (std::string_view(n.attribute("model").value()) == "none") usb_off = n;
-    usb = usb || usb_off || number_of(n.attribute("index").value()).value_or(1) == 0;
+    usb = usb || usb_off || number_of(n.attribute("index").value(), number_syntax::decimal).value_or(1) == 0;
   }
   if (usb_off && usb_count > 1) {
     s.at.fail(usb_off, "USB is turned off by this model='none' USB controller, so there may be no other USB controller");
@@ -83,6 +85,7 @@ inline void add_defaults(domain_state& s) {
   long sata = -1;
   std::vector<unsigned> serial_channels;  // the virtio-serial index of each virtio channel, then console
   std::vector<unsigned> serial_consoles;
+  std::vector<unsigned> ccid;  // the CCID controller index of each smartcard (on USB, not PCI)
   const auto controller_in = [&](pugi::xml_node n, const char* type) {
     const pugi::xml_node address = n.child("address");
     if (!address || std::string_view(address.attribute("type").value()) != type) return 0L;
@@ -99,6 +102,7 @@ inline void add_defaults(domain_state& s) {
     if (el == "hostdev" && std::string_view(n.attribute("type").value()) == "scsi") {
       scsi = std::max(scsi, controller_in(n, "drive"));
     }
+    if (el == "smartcard") ccid.push_back(static_cast<unsigned>(controller_in(n, "ccid")));
     if ((el == "channel" || el == "console") && std::string_view(n.child("target").attribute("type").value()) == "virtio") {
       (el == "channel" ? serial_channels : serial_consoles).push_back(static_cast<unsigned>(controller_in(n, "virtio-serial")));
     }
@@ -119,6 +123,7 @@ inline void add_defaults(domain_state& s) {
   for (long i = 0; i <= sata; ++i) add_controller("sata", static_cast<unsigned>(i), "");
   for (const unsigned i : serial_channels) add_controller("virtio-serial", i, "");
   for (const unsigned i : serial_consoles) add_controller("virtio-serial", i, "");
+  for (const unsigned i : ccid) add_controller("ccid", i, "");
   const bool balloon_default =
       m == machine_id::pc || m == machine_id::q35 || m == machine_id::pseries || m == machine_id::riscv64_virt;
   if (balloon_default && !s.devices_node.child("memballoon")) {

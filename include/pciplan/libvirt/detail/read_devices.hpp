@@ -194,7 +194,9 @@ struct device_use {
     const bool arm_like = machine == machine_id::aarch64_virt || machine == machine_id::riscv64_virt ||
                           machine == machine_id::loongarch64_virt;
     if (m.empty() && arm_like) m = "pvpanic";
-    if (m != "pvpanic" || is_x86(machine) || !arm_like) return {};  // x86 pvpanic is ISA
+    // x86 without a model is the ISA pvpanic; model='pvpanic' is pvpanic-pci on x86 too
+    // (libvirt 11.3; 9.0 refuses the model there)
+    if (m != "pvpanic" || !(arm_like || is_x86(machine))) return {};
     return {{dev<pvpanic_pci>, link_need::catalogue, "pvpanic"}, el, "panic", true};
   }
   if (el == "pstore") {
@@ -223,7 +225,11 @@ inline void read_device_controller(domain_state& s, pugi::xml_node n, controller
     s.at.fail(n, "unknown " + std::string(type) + " controller model '" + std::string(model) + "' (expected one of " +
                      std::string(controller_models(type)) + ")");
   }
-  auto index = number_attribute(s.at, n, "index", 0, 255);
+  if (qemu_refuses_controller_model(type, model)) {
+    s.at.fail(n, "libvirt's QEMU driver does not support the " + std::string(type) + " controller model '" +
+                     std::string(model) + "'");
+  }
+  auto index = number_attribute(s.at, n, "index", 0, 255, number_syntax::decimal);
   const int parsed_index = index ? static_cast<int>(*index) : -1;
   const bool ich9 = type == "usb" && model.substr(0, 5) == "ich9-";
   if (!index) {
@@ -265,7 +271,7 @@ inline void read_devices(domain_state& s) {
   for (pugi::xml_node n = s.devices_node.child("controller"); n; n = n.next_sibling("controller")) {
     const std::string_view type = n.attribute("type").value();
     if (type == "pci") continue;
-    if (const auto index = number_attribute(s.at, n, "index", 0, 255)) {
+    if (const auto index = number_attribute(s.at, n, "index", 0, 255, number_syntax::decimal)) {
       indexes.used[std::string(type)].insert(static_cast<unsigned>(*index));
     }
   }

@@ -23,7 +23,8 @@ using pciplan::detail::number_syntax;
 
 /// A number in `syntax` with the blanks around it ignored; nullopt when it is not one.
 /// libvirt reads its attributes as `number_syntax::c`: "0x1f" hex, "010" octal (8, in
-/// libvirt 9.0 and 11.3 alike), "31" decimal.
+/// libvirt 9.0 and 11.3 alike), "31" decimal; a controller's index as
+/// `number_syntax::decimal` ("010" is 10).
 [[nodiscard]] constexpr std::optional<std::uint64_t> number_of(std::string_view text,
                                                                number_syntax syntax = number_syntax::c) noexcept {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -61,10 +62,11 @@ class locator {
 /// An attribute as a number within [lo, hi]; nullopt when absent. Throws input_error.
 [[nodiscard]] inline std::optional<std::uint64_t> number_attribute(const locator& at, pugi::xml_node n,
                                                                    const char* attr, std::uint64_t lo,
-                                                                   std::uint64_t hi) {
+                                                                   std::uint64_t hi,
+                                                                   number_syntax syntax = number_syntax::c) {
   const pugi::xml_attribute a = n.attribute(attr);
   if (!a) return std::nullopt;
-  const auto v = number_of(a.value());
+  const auto v = number_of(a.value(), syntax);
   if (!v) {
     at.fail(n, std::string("attribute ") + attr + "='" + a.value() + "' is not a number");
   }

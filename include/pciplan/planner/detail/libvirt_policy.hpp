@@ -62,6 +62,7 @@ class libvirt_planner {
 
   // ---- transports -----------------------------------------------------------------
 
+
   /// PCI, virtio-mmio or CCW for every request (RULES.md L2.4, L2.7, L2.9).
   constexpr bool route() {
     bool any_mmio = false;
@@ -85,6 +86,7 @@ class libvirt_planner {
       const bool grouped = r.multifunction != 0 || r.isolation != 0;
       const bool automatic = r.via == transport::automatic && r.fixed == address_kind::none && !grouped;
       const bool mmio_capable = !r.device.mmio_device.empty();
+      const bool follows = automatic && any_mmio && libvirt_follows_mmio(r.device);
       placement_kind kind = placement_kind::pci;
       if (grouped && r.via == transport::mmio) {
         return p_.fail(errc::invalid_request, r.name, "is in a multifunction or isolation group and asks for virtio-mmio");
@@ -95,7 +97,12 @@ class libvirt_planner {
         }
         kind = placement_kind::mmio;
       } else if constexpr (machine_traits<M>::virtio == virtio_transport::pci_or_mmio) {
-        if (r.via == transport::mmio || (automatic && any_mmio && mmio_capable)) kind = placement_kind::mmio;
+        if (follows && !mmio_capable) {
+          return p_.fail(errc::invalid_request, r.name,
+                         "would follow the domain's virtio-mmio devices onto virtio-mmio as libvirt moves it "
+                         "(RULES.md L2.4), but it has no virtio-mmio variant: give it a PCI address");
+        }
+        if (r.via == transport::mmio || follows) kind = placement_kind::mmio;
       } else if constexpr (machine_traits<M>::virtio == virtio_transport::ccw) {
         if (automatic && p_.is_virtio(r)) kind = placement_kind::ccw;
       } else {
@@ -170,8 +177,7 @@ class libvirt_planner {
           }
         }
       }
-    } else if (need.intersects(connect::pcie_endpoint | connect::pcie_switch_upstream_port |
-                               connect::pcie_to_pci_bridge)) {
+    } else if (need.intersects(connect::pcie_endpoint | connect::pcie_switch_upstream_port)) {
       model = &descriptor_of<pcie_root_port>;
     } else {
       const connect_set kind = need & connect::controllers;

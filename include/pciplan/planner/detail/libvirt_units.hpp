@@ -1,10 +1,12 @@
 // pciplan — planner/detail/libvirt_units.hpp: what the libvirt policy places, in
 // libvirt's order — the address-less controllers in libvirt's controller-list order,
-// then the PCI devices class by class (planner/libvirt_order.hpp).
+// then the PCI devices class by class (planner/libvirt_order.hpp) — and which devices
+// follow the domain's virtio-mmio devices.
 #ifndef PCIPLAN_PLANNER_DETAIL_LIBVIRT_UNITS_HPP
 #define PCIPLAN_PLANNER_DETAIL_LIBVIRT_UNITS_HPP
 
 #include <pciplan/detail/config.hpp>
+#include <pciplan/kinds/device_kinds.hpp>
 #include <pciplan/kinds/machine_types.hpp>
 #include <pciplan/planner/detail/planning_state.hpp>
 #include <pciplan/planner/libvirt_order.hpp>
@@ -14,9 +16,32 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <string_view>
 #include <vector>
 
 namespace pciplan::inline v0::detail {
+
+/// Whether libvirt moves an address-less device to virtio-mmio once a device of the
+/// domain uses it (RULES.md L2.4): virtio disks, NICs, videos and inputs, SCSI and
+/// virtio-serial controllers (any model), SCSI host devices (vhost-scsi), balloons, rngs,
+/// virtio-mem/pmem and cryptos; not filesystems, sound, PCI host devices or vsock.
+[[nodiscard]] constexpr bool libvirt_follows_mmio(const device_descriptor& d) noexcept {
+  const std::string_view element = d.libvirt.element;
+  const std::string_view model = d.libvirt.model;
+  if (element == "disk" || element == "input" || element == "memballoon" || element == "rng" ||
+      element == "memory" || element == "crypto") {
+    return true;
+  }
+  if (element == "video") return model == "virtio";
+  if (element == "hostdev") return model == "scsi_host";
+  if (element == "interface") return model == "virtio" || model == "virtio-transitional" || model == "virtio-non-transitional";
+  if (element != "controller") return false;
+  for (std::string_view m : {"virtio-scsi", "virtio-serial", "virtio-transitional", "virtio-non-transitional",
+                             "lsilogic", "lsisas1068", "lsisas1078", "vmpvscsi", "am53c974", "dc390"}) {
+    if (model == m) return true;
+  }
+  return false;
+}
 
 /// An item to place in libvirt's order: a request, or a given address-less controller.
 struct unit {
