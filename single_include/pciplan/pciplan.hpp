@@ -7366,8 +7366,10 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
 ///                     set), "hotplug" ("on"/"off"/null), "multifunction", "io_reserve_zero",
 ///                     "domain" and "guest_bus" (the guest PCI domain and bus number of the
 ///                     bus it provides), "guest_bus_last" (the highest guest bus number
-///                     at or below it: its subordinate bus), "qemu_bus" (QEMU's name of
-///                     the bus it provides: "pcie.0", "pci.0", "pci.N"), "slots"
+///                     at or below it: its subordinate bus), "qemu_id" (its QEMU id:
+///                     "pci.N", or the id the user gave it; null for the root), "qemu_bus"
+///                     (QEMU's name of the bus it provides: "pcie.0", "pci.0", "pci.N",
+///                     a user id), "slots"
 ///                     ({first, last}: the slots of that bus), "hotpluggable" (QEMU 7.2
 ///                     hot-plugs a device into that bus: bus_hotpluggable), "spare" (a
 ///                     hot-pluggable port with nothing on it: room for one hot-plugged
@@ -7413,8 +7415,10 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
             .boolean("io_reserve_zero", c.io_reserve_zero)
             .number("domain", c.domain)
             .number("guest_bus", c.guest_bus.value)
-            .number("guest_bus_last", use.last_bus[at])
-            .text("qemu_bus", detail::bus_id(view, c.index));
+            .number("guest_bus_last", use.last_bus[at]);
+        if (c.index.value == 0) o.null("qemu_id");
+        else o.text("qemu_id", detail::controller_id(c));
+        o.text("qemu_bus", detail::bus_id(view, c.index));
         if (c.kind != nullptr) o.slots("slots", c.kind->slots.first, c.kind->slots.last);
         else o.null("slots");
         o.boolean("hotpluggable", hotpluggable)

@@ -55,9 +55,12 @@ def summary_line(key, policy, mine):
     fw = [o for o in s if o.firmware is not None]
     counted = [(sum(o.acpi_accepted for o in s), '%d accepted by q35 ACPI bridge hotplug'),
                (len(fw), 'SeaBIOS agreed in %d/%%d' % sum(bool(o.firmware) for o in fw)),
+               (sum(o.aliases for o in s), '%d controllers with a user alias named by it'),
                (sum(o.expected_refusal for o in mine), '%d NUMA domains refused as documented'),
                (sum(o.loop_refusal for o in mine), '%d switch-port loops refused as documented'),
-               (len([o for o in mine if not o.started and not o.expected_refusal and not o.loop_refusal]),
+               (sum(o.libvirt_refusal for o in mine), '%d refused as libvirt refuses them'),
+               (len([o for o in mine
+                     if not o.started and not o.expected_refusal and not o.loop_refusal and not o.libvirt_refusal]),
                 '%d NOT STARTED')]
     extras = [text % n for n, text in counted if n]
     return line + ('; ' + ', '.join(extras) if extras else '')

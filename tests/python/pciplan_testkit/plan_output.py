@@ -7,7 +7,7 @@ ids it creates) and `--format tree` (the guest bus range drawn for each controll
 """
 import re
 
-TREE_RANGE = re.compile(r'-\[([0-9a-f]{2})(?:-([0-9a-f]{2}))?\]\s+(pci\.\d+)\s')
+TREE_RANGE = re.compile(r'-\[([0-9a-f]{2})(?:-([0-9a-f]{2}))?\]\s+(\S+)\s')
 
 
 def lines_of(qemu_output):
@@ -20,8 +20,8 @@ class Plan:
 
     def __init__(self, doc, qemu_lines, tree_text):
         self.doc = doc
-        # `--format tree` draws each controller with the guest bus range below it:
-        # ` +-02.0-[01-03]  pci.1 pcie-root-port`, `-[f8-f9]  pci.4 pxb-pcie`, `-[05]  pci.2 …`
+        # `--format tree` draws each controller (by its QEMU id) with the guest bus range
+        # below it: ` +-02.0-[01-03]  pci.1 pcie-root-port`, `-[f8-f9]  ua-pxb pxb-pcie`, …
         self.ranges = {}
         for m in TREE_RANGE.finditer(tree_text):
             first = int(m.group(1), 16)
@@ -35,6 +35,10 @@ class Plan:
             m = re.search(r'(?:^|,)id=([^,]+)', line)
             if line.startswith('-device ') and m:
                 self.emitted_ids.add(m.group(1))
+
+    def qemu_id(self, index):
+        """The QEMU id of controller `index` (the plan's qemu_id: pci.N, or the user's)."""
+        return self.controllers[index]['qemu_id']
 
     def bus_name(self, index):
         """QEMU's name of the bus controller `index` provides (the plan's qemu_bus)."""

@@ -23,9 +23,17 @@ import time
 from . import tool
 from .plan_output import Plan, lines_of
 from .qemu import Qemu, QemuRefused, qemu_arguments
-from .qemu_checks import Outcome, check_hotplug, check_numbers, check_topology
+from .qemu_checks import Outcome, check_aliases, check_hotplug, check_numbers, check_topology
 from .qtree import Realized
 from .random_domains import make_domain
+
+
+# what the libvirt policy refuses as libvirt does (RULES.md L4.3), or where libvirt's own
+# answer cannot start (RULES.md L2.4): an address-less pcie-to-pci-bridge with no root port
+# free, a non-virtio SCSI controller that would follow virtio-mmio devices
+LIBVIRT_REFUSALS = ("(pcie-to-pci-bridge): needs a PCI Express slot on a root bus, none is free, and libvirt does "
+                    "not add root buses",
+                    "would follow the domain's virtio-mmio devices onto virtio-mmio")
 
 
 class Context:
@@ -126,10 +134,15 @@ def run_case(ctx, machine, index, policy, firmware):
                          % (status, err.strip() or out[:200]))
         return outcome
     if (policy == 'libvirt' and status == 2 and 'is on a loop of controllers' in err and not out
-            and re.search(r"model='pcie-switch-upstream-port'\s*/>", xml)):
+            and re.search(r"model='pcie-switch-upstream-port'(\s*/>|>\s*<alias name='[^']*'/>\s*</controller>)", xml)):
         # documented: libvirt puts an address-less switch upstream port on one of its own
-        # downstream ports (libvirt 9.0 does); the libvirt policy refuses that loop
+        # downstream ports (libvirt 9.0 and 11.3 do); the libvirt policy refuses that loop
         outcome.loop_refusal = True
+        return outcome
+    if policy == 'libvirt' and status in (1, 2) and not out and any(
+            reason in err for reason in LIBVIRT_REFUSALS):
+        # documented: domains libvirt itself refuses, or defines in a form QEMU cannot start
+        outcome.libvirt_refusal = True
         return outcome
     if status != 0:
         outcome.fail('plan', 'pciplan exited with status %d: %s' % (status, err.strip()))
@@ -157,6 +170,7 @@ def run_case(ctx, machine, index, policy, firmware):
             outcome.started = True
             realized = Realized(q.qmp.hmp('info qtree'))
             outcome.topology_ok = check_topology(plan, realized, outcome, machine)
+            outcome.topology_ok = check_aliases(xml, plan, realized, outcome) and outcome.topology_ok
             outcome.numbers_ok = check_numbers(plan, realized, outcome)
             spares = check_hotplug(q.qmp, plan, realized, outcome, machine)
             if policy == 'pciplan':

@@ -8,6 +8,8 @@ Realized topology (qtree) and the Outcome:
                   parent bus at its slot.function (virtio-mmio devices on their transport),
                   of the planned QEMU type, with the planned chassis/port/bus_nr/numa_node/
                   hotplug; QEMU has no PCI device the plan does not know;
+  check_aliases   a PCI controller with a user alias is named by it in QEMU, and so is
+                  its bus, as libvirt names them;
   check_numbers   the plan's guest bus numbers (json: each controller's guest_bus and each
                   device's address; tree: each controller's bus range) equal the ones
                   firmware gives the realized topology (qtree.number_buses);
@@ -16,6 +18,7 @@ Realized topology (qtree) and the Outcome:
                   not; the json's spare flag of each controller is checked on the way.
 """
 import re
+import xml.etree.ElementTree as ET
 
 from .qtree import number_buses, prop_number
 
@@ -38,8 +41,10 @@ class Outcome:
         self.started = False
         self.expected_refusal = False    # the libvirt policy refused NUMA constraints, as documented
         self.loop_refusal = False        # the libvirt policy refused libvirt's switch-port loop, as documented
+        self.libvirt_refusal = False     # the libvirt policy refused as libvirt does (qemu_case.LIBVIRT_REFUSALS)
         self.topology_ok = False
         self.numbers_ok = False
+        self.aliases = 0                 # controllers with a user alias, named by it in QEMU
         self.spare_ok = self.spare_total = 0
         self.refused_ok = self.refused_total = 0
         self.acpi_accepted = 0
@@ -66,7 +71,7 @@ def check_topology(plan, realized, outcome, machine):
     for index, c in sorted(plan.controllers.items()):
         if index == 0:
             continue
-        qid = 'pci.%d' % index
+        qid = plan.qemu_id(index)
         found = realized.by_id.get(qid, [])
         if len(found) != 1:
             problem('controller %s (%s): QEMU has %d devices with id %s' % (qid, c['model'], len(found), qid))
@@ -86,8 +91,8 @@ def check_topology(plan, realized, outcome, machine):
                 problem('controller %s: QEMU %s=%s, planned %s' % (qid, prop, d.props.get(prop), c[key]))
         if c.get('hotplug') == 'off' and d.props.get('hotplug') != 'false':
             problem('controller %s: planned hotplug=off, QEMU hotplug=%s' % (qid, d.props.get('hotplug')))
-        if qid not in realized.by_name:
-            problem('controller %s: QEMU has no bus named %s' % (qid, qid))
+        if plan.bus_name(index) not in realized.by_name:
+            problem('controller %s: QEMU has no bus named %s' % (qid, plan.bus_name(index)))
     roots = realized.roots()
     for d in plan.devices:
         name = d['name']
@@ -124,10 +129,34 @@ def check_topology(plan, realized, outcome, machine):
         if id(x) in claimed or x.internal:
             continue
         if x.id:
-            if x.id not in ('pci.%d' % i for i in plan.controllers) and x.id not in [d['name'] for d in plan.devices]:
+            if x.id not in (plan.qemu_id(i) for i in plan.controllers) and x.id not in [d['name'] for d in plan.devices]:
                 problem('QEMU has %s id=%s at %s, which the plan does not have' % (x.type, x.id, x.where()))
         elif x.bus.bridge is not None or x.bus.host == 'pxb-host':
             problem('QEMU has an unnamed %s at %s, below a planned controller' % (x.type, x.where()))
+    return ok
+
+
+def check_aliases(xml, plan, realized, outcome):
+    """(b'): a PCI controller with a user alias (`<alias name='ua-…'/>`, index above 0) is
+    named by it in QEMU, and its bus too, as libvirt names them (RULES.md L1.4)."""
+    ok = True
+    for c in ET.fromstring(xml).iter('controller'):
+        alias = c.find('alias')
+        if c.get('type') != 'pci' or alias is None or not alias.get('name', '').startswith('ua-'):
+            continue
+        index = int(c.get('index'))
+        if index == 0:
+            continue
+        name = alias.get('name')
+        outcome.aliases += 1
+        if plan.qemu_id(index) != name or plan.bus_name(index) != name:
+            ok = False
+            outcome.fail('aliases', 'controller %d has alias %s, the plan names it %s (bus %s)'
+                         % (index, name, plan.qemu_id(index), plan.bus_name(index)))
+        elif len(realized.by_id.get(name, [])) != 1 or name not in realized.by_name:
+            ok = False
+            outcome.fail('aliases', 'controller %d has alias %s, QEMU has no device and bus of that name'
+                         % (index, name))
     return ok
 
 
@@ -151,7 +180,7 @@ def check_numbers(plan, realized, outcome):
                     % (index, c['model'], buses[0].number, c['guest_bus']))
         if c.get('domain', 0) != 0:
             problem('controller pci.%d: PCI domain %s, QEMU has only domain 0 here' % (index, c['domain']))
-        qid = 'pci.%d' % index
+        qid = plan.qemu_id(index) or plan.bus_name(index)
         drawn = plan.ranges.get(qid)
         # an expander's range starts at its own root bus (busNr); a pxb's devices sit one
         # bus lower, behind the pci-bridge QEMU builds into it

@@ -12,7 +12,8 @@ A Profile says what the domains exercise, and each choice it switches off draws 
 from the generator, so a profile never changes the domains of another:
   QEMU_SUITE             <pciplan:plan> constraints (hotplug, link, numa-node, multifunction
                          and isolation groups, order, spare-ports); the user's controllers
-                         all with an index, before the devices. The QEMU suites use it.
+                         all with an index, before the devices, some with a ua- alias. The
+                         QEMU suites use it.
   LIBVIRT_DIFFERENTIAL   what libvirt itself assigns: no constraints (libvirt has none), but
                          full or empty PCI addresses written by the user, index-less user
                          controllers among the devices (mostly with the root controller
@@ -60,9 +61,11 @@ class Profile:
     libvirt_devices: bool = False       # MACs, vsock, virtio-iommu, SATA, qxl and a second video
     domain_type: str = ''               # <domain type=...>; '' is 'kvm' on x86 and 'qemu' elsewhere
     fidelity: bool = False              # made by fidelity_domains.FidelityMaker instead
+    controller_aliases: float = 0.0     # share of user PCI controllers with a ua- alias (drawn
+                                        # from a stream of their own: nothing else changes)
 
 
-QEMU_SUITE = Profile('qemu-test')
+QEMU_SUITE = Profile('qemu-test', controller_aliases=0.3)
 # libvirt 9.0 puts an address-less switch upstream port on one of its own downstream
 # ports, a loop the libvirt policy refuses (as documented): the differential has no switches
 LIBVIRT_DIFFERENTIAL = Profile('libvirt-diff', constraints=False, panic=False, user_controllers=0.7,
@@ -89,7 +92,8 @@ def make_domain(seed, machine, index, profile=QEMU_SUITE):
     if profile.fidelity:
         xml, memory_kib, machine_type, elements = FidelityMaker(rng, machine, index, profile).build()
         return Domain(xml, memory_kib, machine_type, False, elements)
-    return DomainMaker(rng, machine, index, profile).build()
+    aliases = random.Random('pciplan-%s-aliases:%d:%s:%d' % (profile.name, seed, machine.key, index))
+    return DomainMaker(rng, machine, index, profile, aliases).build()
 
 
 class DomainMaker:
@@ -97,8 +101,9 @@ class DomainMaker:
     devices that can use both, NUMA nodes only below cells that exist, one NUMA node per
     multifunction group, address-less controllers in an order libvirt accepts."""
 
-    def __init__(self, rng, machine, index, profile):
+    def __init__(self, rng, machine, index, profile, alias_rng=None):
         self.rng = rng
+        self.alias_rng = alias_rng  # the aliases of user PCI controllers (profile.controller_aliases)
         self.m = machine
         self.p = profile
         self.index = index
@@ -326,6 +331,8 @@ class DomainMaker:
                     ('pcie-root-port', 'pci-bridge', 'dmi-to-pci-bridge', 'pcie-expander-bus', 'pci-expander-bus')
                     and rng.random() < 0.15):
                 body += (dx.pci_address(0, self.free_root_slots.pop()),)
+            if self.p.controller_aliases and self.alias_rng.random() < self.p.controller_aliases:
+                body += (dx.alias('ua-pci%d' % index),)
             self.controllers.append(dx.pci_controller(model, given, *body))
             index += 1
 
