@@ -242,3 +242,11 @@ TEST_CASE("libvirt's QEMU driver: a smartcard's CCID controller, pvpanic-pci on 
     CHECK(out.message.find("QEMU driver does not support") != std::string::npos);
   }
 }
+
+TEST_CASE("a disk target that implies a controller index beyond 255 is refused, not obeyed", "[libvirt][fidelity]") {
+  // sdzzzzzz would be SATA controller ~50 million (found by fuzz.libvirt)
+  const xml_outcome out = plan_domain_xml(
+      make_domain("    <disk type='file'><source file='/tmp/a.img'/><target dev='sdzzzzzz' bus='sata'/></disk>\n", "pc"));
+  CHECK(out.failed == pciplan::libvirt::failure::input);
+  CHECK(out.message.find("beyond the controller indexes 0 to 255") != std::string::npos);
+}

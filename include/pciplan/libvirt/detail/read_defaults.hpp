@@ -39,7 +39,13 @@ namespace pciplan::inline v0::libvirt::detail {
   }
   const long n = disk_number(disk.child("target").attribute("dev").value());
   if (n < 0) return -1;
-  return n / (bus == "scsi" ? 7 : bus == "sata" ? 6 : 4);
+  const long controller = n / (bus == "scsi" ? 7 : bus == "sata" ? 6 : 4);
+  if (controller > 255) {
+    s.at.fail(disk, "target '" + std::string(disk.child("target").attribute("dev").value()) + "' puts the disk on " +
+                        std::string(bus) + " controller " + std::to_string(controller) +
+                        ", beyond the controller indexes 0 to 255");
+  }
+  return controller;
 }
 
 /// Adds the default devices the domain lacks (see the top of this header), appended
