@@ -1230,6 +1230,7 @@ inline void read_devices(domain_state& s) {
 #include <pugixml.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
@@ -1238,14 +1239,19 @@ inline void read_devices(domain_state& s) {
 
 namespace pciplan::inline v0::libvirt::detail {
 
+/// The `controller` of an element's `<address type='TYPE' controller='N'>`; nullopt
+/// without such an address. Throws input_error when N is not 0 to 255.
+[[nodiscard]] inline std::optional<long> controller_in(const domain_state& s, pugi::xml_node n, const char* type) {
+  const pugi::xml_node address = n.child("address");
+  if (!address || std::string_view(address.attribute("type").value()) != type) return std::nullopt;
+  return static_cast<long>(number_attribute(s.at, address, "controller", 0, 255).value_or(0));
+}
+
 /// The disk controller index of a `<disk>` on a bus with disk controllers (RULES.md
 /// L2.1): its `<address type='drive' controller='N'>`, else the one its target name
 /// implies (sda/hda = 0: SCSI 7, SATA 6, IDE 4 disks per controller); -1 when neither.
 [[nodiscard]] inline long disk_controller_of(domain_state& s, pugi::xml_node disk, std::string_view bus) {
-  const pugi::xml_node address = disk.child("address");
-  if (address && std::string_view(address.attribute("type").value()) == "drive") {
-    return static_cast<long>(number_attribute(s.at, address, "controller", 0, 255).value_or(0));
-  }
+  if (const auto given = controller_in(s, disk, "drive")) return *given;
   const long n = disk_number(disk.child("target").attribute("dev").value());
   if (n < 0) return -1;
   const long controller = n / (bus == "scsi" ? 7 : bus == "sata" ? 6 : 4);
@@ -1301,11 +1307,6 @@ inline void add_defaults(domain_state& s) {
   std::vector<unsigned> serial_channels;  // the virtio-serial index of each virtio channel, then console
   std::vector<unsigned> serial_consoles;
   std::vector<unsigned> ccid;  // the CCID controller index of each smartcard (on USB, not PCI)
-  const auto controller_in = [&](pugi::xml_node n, const char* type) {
-    const pugi::xml_node address = n.child("address");
-    if (!address || std::string_view(address.attribute("type").value()) != type) return 0L;
-    return static_cast<long>(number_attribute(s.at, address, "controller", 0, 255).value_or(0));
-  };
   for (pugi::xml_node n = s.devices_node.first_child(); n; n = n.next_sibling()) {
     const std::string_view el = n.name();
     if (el == "disk") {
@@ -1315,11 +1316,11 @@ inline void add_defaults(domain_state& s) {
       if (bus == "sata") sata = std::max(sata, disk_controller_of(s, n, bus));
     }
     if (el == "hostdev" && std::string_view(n.attribute("type").value()) == "scsi") {
-      scsi = std::max(scsi, controller_in(n, "drive"));
+      scsi = std::max(scsi, controller_in(s, n, "drive").value_or(0));
     }
-    if (el == "smartcard") ccid.push_back(static_cast<unsigned>(controller_in(n, "ccid")));
+    if (el == "smartcard") ccid.push_back(static_cast<unsigned>(controller_in(s, n, "ccid").value_or(0)));
     if ((el == "channel" || el == "console") && std::string_view(n.child("target").attribute("type").value()) == "virtio") {
-      (el == "channel" ? serial_channels : serial_consoles).push_back(static_cast<unsigned>(controller_in(n, "virtio-serial")));
+      (el == "channel" ? serial_channels : serial_consoles).push_back(static_cast<unsigned>(controller_in(s, n, "virtio-serial").value_or(0)));
     }
   }
   const machine_id m = s.machine;
