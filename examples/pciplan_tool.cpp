@@ -54,7 +54,8 @@ Constraints without addresses go in <metadata> (see the README, "libvirt"):
 exit status:
   0  planned; the result is on standard output
   1  the domain cannot be planned (the device and the reason on standard error)
-  2  usage error, or the input is unreadable or not a valid domain
+  2  usage error, or the input is unreadable or not a valid domain, or (--format qemu)
+     the libvirt policy's answer is a layout QEMU cannot build (the warning says why)
 Nothing is written to standard output unless the exit status is 0.
 
 pciplan check --machine TYPE FILE|-
@@ -276,6 +277,14 @@ int main(int argc, char** argv) {
       out = d.write(*plan);
       comment = "<!-- ";
     } else if (a.format == "qemu") {
+      if (!plan->qemu_can_build()) {  // a libvirt answer reproduced with its warning
+        for (const pciplan::warning& w : plan->warnings) {
+          if (w.code == pciplan::warning_code::unbuildable) {
+            std::cerr << "pciplan: " << source << ": no QEMU arguments: " << w.text << '\n';
+          }
+        }
+        return 2;
+      }
       if (d.options().numa_nodes != 0) {  // the guest NUMA nodes the expanders are bound to
         const std::string ram = d.memory_kib() != 0 ? std::to_string(d.memory_kib()) + "K" : std::string("128M");
         for (const std::string& line : pciplan::qemu_numa_arguments(d.options().numa_nodes, ram)) out += line + '\n';

@@ -9,14 +9,14 @@
 # (fuzz.*, clang only), the command-line contract (cli.*) and the installed package
 # (package.*) — run once, in the clang configuration, which is the only one that has
 # the fuzzer; the others skip them by name. The sanitize configuration also skips the
-# compile_fail suite: it compiles with the same g++ as the gcc configuration and runs
-# nothing the sanitizers could check. The wall time of each configuration is printed at
-# the end.
+# compile checks (compile_fail.*, headers.self_contained): it compiles with the same g++
+# as the gcc configuration, and they run nothing the sanitizers could check. The wall
+# time of each configuration is printed at the end.
 set -eu
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 behaviour='^(qemu|fuzz|cli|package)\.'
-compile_checks='^compile_fail\.'
+compile_checks='^(compile_fail\.|headers\.self_contained$)'
 times=""
 
 run() {
@@ -43,6 +43,6 @@ run gcc library -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++
 run clang all -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++
 run single-include library -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ -DPCIPLAN_USE_SINGLE_INCLUDE=ON
 run sanitize runtime -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ -DPCIPLAN_DEV_SANITIZE=ON
-echo "pciplan: wall time per configuration (all: with the behaviour suites; library: without them; runtime: without them and without compile_fail)"
+echo "pciplan: wall time per configuration (all: with the behaviour suites; library: without them; runtime: without them and without the compile checks)"
 printf '%s' "$times"
 echo "pciplan: all four configurations passed"

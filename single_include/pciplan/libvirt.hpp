@@ -1967,6 +1967,7 @@ class domain {
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pciplan::inline v0::libvirt {
 
@@ -1999,6 +2000,7 @@ struct xml_outcome {
   failure failed = failure::none;  ///< failure::none: `xml` holds the planned domain
   std::string xml;                 ///< the planned domain; empty when it failed
   std::string message;             ///< why it failed, as a sentence; empty when planned
+  std::vector<warning> warnings;   ///< the plan's warnings (code, sentence), when planned
   [[nodiscard]] bool planned() const noexcept { return failed == failure::none; }
 };
 
@@ -2015,6 +2017,7 @@ struct xml_outcome {
       return out;
     }
     out.xml = d.write(*p);
+    out.warnings = p->warnings;
   } catch (const input_error& e) {
     out.failed = failure::input;
     out.message = e.what();

@@ -2784,11 +2784,15 @@ struct placement {
   friend constexpr bool operator==(const placement&, const placement&) = default;
 };
 
-/// Something that works in QEMU but that firmware or guests may trip over.
+/// Something that firmware, guests or QEMU may trip over. Only `unbuildable` stops QEMU:
+/// the libvirt policy reproduces libvirt's answer even where QEMU cannot build it (see
+/// qemu_can_build), and says so with it.
 enum class warning_code : unsigned char {
   io_window,    ///< more hot-pluggable ports reserve I/O space than the 64 KiB window holds
   spares_short, ///< fewer spare ports or slots fit than were asked for
   bus_numbers,  ///< an expander's busNr range cannot hold its buses, or the main hierarchy reaches into it
+  unbuildable,  ///< libvirt policy: libvirt's answer, reproduced, is a layout QEMU cannot build
+  no_function0, ///< libvirt policy: a multifunction group without function 0, which guests do not find
 };
 
 /// A warning code's name ("io_window").
@@ -2797,6 +2801,8 @@ enum class warning_code : unsigned char {
     case warning_code::io_window: return "io_window";
     case warning_code::spares_short: return "spares_short";
     case warning_code::bus_numbers: return "bus_numbers";
+    case warning_code::unbuildable: return "unbuildable";
+    case warning_code::no_function0: return "no_function0";
   }
   return "unknown";
 }
@@ -2830,6 +2836,14 @@ struct topology_plan {
     }
     detail::expects(false, "pciplan::topology_plan::at: no request in the plan has this name");
     return placements.front();
+  }
+  /// Whether QEMU can build the plan: false only for a libvirt answer that the libvirt
+  /// policy reproduced with an `unbuildable` warning (qemu_arguments refuses those).
+  [[nodiscard]] constexpr bool qemu_can_build() const noexcept {
+    for (const auto& w : warnings) {
+      if (w.code == warning_code::unbuildable) return false;
+    }
+    return true;
   }
   /// How many controllers the planner added.
   [[nodiscard]] constexpr std::size_t added_count() const noexcept {
@@ -3161,7 +3175,8 @@ class topology_view {
 // the libvirt policy and for the libvirt adapter, which keeps libvirt's lists.
 //
 // libvirt assigns addresses class by class (filesystems, network interfaces, sound,
-// controllers, disks, …), and within a list kept in index order it inserts a new item
+// controllers, disks, …), collects the addresses a domain gives in another class order
+// (disks, network interfaces, sound, host devices, videos, controllers, …), and within a list kept in index order it inserts a new item
 // before the first one whose key is higher (libvirt's backward scan over the list comes
 // to that), so an item added later with a lower index still comes first.
 #ifndef PCIPLAN_PLANNER_LIBVIRT_ORDER_HPP
@@ -3186,6 +3201,22 @@ namespace pciplan::inline v0 {
     if (order[i] == element) return static_cast<int>(i) + 2;
   }
   return 21;  // unknown classes go last
+}
+
+/// libvirt's rank of a device class, by its element name, in the order it visits devices
+/// (virDomainDeviceInfoIterate) — the order in which its dry run collects the addresses
+/// a domain gives, growing the buses as it goes: 0 for `disk`, 1 for `interface`, 2 for
+/// `sound`, 3 for `hostdev`, 4 for `video`, 5 for `controller`, … 24 for anything else.
+[[nodiscard]] constexpr int libvirt_visit_rank(std::string_view element) noexcept {
+  constexpr std::string_view order[] = {"disk",    "interface", "sound",      "hostdev", "video",  "controller",
+                                        "smartcard", "serial",  "parallel",   "channel", "console", "input",
+                                        "filesystem", "watchdog", "memballoon", "rng",    "nvram",  "hub",
+                                        "shmem",   "tpm",       "panic",      "memory",  "redirdev", "iommu",
+                                        "vsock",   "crypto",    "pstore"};
+  for (std::size_t i = 0; i != std::size(order); ++i) {
+    if (order[i] == element) return static_cast<int>(i);
+  }
+  return static_cast<int>(std::size(order));
 }
 
 /// Where libvirt inserts a new item into a list of `size` items kept in key order: the
@@ -3746,6 +3777,10 @@ struct planning {
   /// static_plan: a failure stops compilation right where it happens, so that the
   /// diagnostic's call chain shows the device and the planner's sentence.
   bool compile_time_errors = false;
+  /// libvirt policy: where libvirt accepts a domain whose layout guests or QEMU cannot
+  /// use, reproduce libvirt's answer with a warning (unbuildable, no_function0) instead
+  /// of refusing it.
+  bool reproduce_libvirt = false;
 
   static constexpr bool pcie_machine = has_pcie_root_v<M>;
 
@@ -4370,7 +4405,14 @@ constexpr bool check_groups(planning<M>& p) {
       ++e;
     }
     if ((functions & 1u) == 0) {
-      return p.fail(errc::multifunction_conflict, first.name, "its multifunction group has no function 0, which QEMU needs");
+      if (!p.reproduce_libvirt) {
+        return p.fail(errc::multifunction_conflict, first.name,
+                      "its multifunction group has no function 0, without which guests do not find the others");
+      }
+      p.warn(warning_code::no_function0,
+             "a multifunction group has no function 0 (as libvirt places a lone ich9-ehci1 at function 7); "
+             "guests do not find the functions of such a slot",
+             static_cast<unsigned>(e - g));
     }
     g = e;
   }
@@ -4546,20 +4588,39 @@ constexpr bool reserve_given(planning<M>& p, bus_table& t, controller_address a,
 
 /// Whether every controller hangs below a root. libvirt places an address-less switch
 /// upstream port given with its downstream ports on one of those ports, below itself:
-/// a layout QEMU cannot build, refused here instead.
+/// a loop QEMU cannot build. With reproduce_libvirt the plan keeps it and warns
+/// (unbuildable, counting the controllers on loops); otherwise it is refused.
 template <MachineType M>
 constexpr bool check_attached(planning<M>& p) {
+  unsigned on_loops = 0;
   for (const controller& c : p.controllers) {
     const controller* x = &c;
     for (std::size_t hops = 0; !x->kind->is_root() && x->has_address; ++hops) {
-      if (hops > p.controllers.size()) {  // x is on the loop now: name it
-        return p.fail(errc::invalid_controller, *x,
-                      "is on a loop of controllers, each on the bus of another (libvirt places address-less "
-                      "switch ports so), which QEMU cannot build: give the address-less ones an address");
+      if (hops > p.controllers.size()) {  // x is on a loop now (c may only lead to it)
+        if (!p.reproduce_libvirt) {
+          return p.fail(errc::invalid_controller, *x,
+                        "is on a loop of controllers, each on the bus of another (libvirt places address-less "
+                        "switch ports so), which QEMU cannot build: give the address-less ones an address");
+        }
+        // c is on the loop when walking on from it comes back to it
+        const controller* y = p.find(c.libvirt_address.bus);
+        for (std::size_t k = 0; y != nullptr && y != &c && k <= p.controllers.size() && !y->kind->is_root() &&
+                                y->has_address;
+             ++k) {
+          y = p.find(y->libvirt_address.bus);
+        }
+        if (y == &c) ++on_loops;
+        break;
       }
       x = p.find(x->libvirt_address.bus);
       if (x == nullptr) break;
     }
+  }
+  if (on_loops != 0) {
+    p.warn(warning_code::unbuildable,
+           "libvirt places address-less switch ports on a bus below themselves: a loop of controllers, each on "
+           "the bus of another, which QEMU cannot build (give the address-less ones an address)",
+           on_loops);
   }
   return true;
 }
@@ -4568,6 +4629,97 @@ constexpr bool check_attached(planning<M>& p) {
 
 #endif  // PCIPLAN_PLANNER_DETAIL_INPUT_CHECKS_HPP
 // ---- end pciplan/planner/detail/input_checks.hpp
+// ---- begin pciplan/planner/detail/libvirt_growth.hpp
+// pciplan — planner/detail/libvirt_growth.hpp: how libvirt's dry run grows the bus table
+// when a device finds no slot or names a bus that does not exist yet (RULES.md L4.3):
+// a pci-bridge, a new PHB on pseries, the pcie-root-port + pcie-to-pci-bridge prefix on a
+// pure PCIe machine, or a pcie-root-port.
+#ifndef PCIPLAN_PLANNER_DETAIL_LIBVIRT_GROWTH_HPP
+#define PCIPLAN_PLANNER_DETAIL_LIBVIRT_GROWTH_HPP
+
+
+#include <cstddef>
+#include <vector>
+
+namespace pciplan::inline v0::detail {
+
+/// Adds buses to the dry run's table so that `target` exists, with models chosen from
+/// the device's flags (virDomainPCIAddressSetGrow), and records each new bus's model in
+/// `dry_kinds` (by index). Returns the bus the device should use, or -1 after recording
+/// the failure in `p`.
+template <class Policy, MachineType M>
+constexpr long libvirt_grow(planning<M>& p, bus_table& t, std::vector<const controller_descriptor*>& dry_kinds,
+                            connect_set need, std::size_t target, const subject& who) {
+  constexpr bool pseries = machine_traits<M>::multiple_roots;
+  if (target < t.size()) return static_cast<long>(target);
+  std::size_t add = target - t.size() + 1;
+  const controller_descriptor* model = nullptr;
+  const controller_descriptor* prefix_first = nullptr;
+  const controller_descriptor* prefix_second = nullptr;
+  if (need.intersects(connect::pci_endpoint)) {
+    if constexpr (pseries) {
+      model = &descriptor_of<spapr_pci_host_bridge>;
+    } else {
+      model = &descriptor_of<pci_bridge>;
+      bool bridge_slot_exists = false;
+      for (const auto& b : t.buses) bridge_slot_exists = bridge_slot_exists || (b.kind != nullptr && b.flags.intersects(connect::pci_bridge));
+      if (!bridge_slot_exists) {
+        // a pure PCIe guest: the first new buses connect conventional PCI to it. When
+        // only one bus was asked for, the device's bus moves one up behind them; when
+        // a fixed address names a bus further away, the prefix fills the gap before it
+        if constexpr (Policy::pcie_to_pci_bridge) {
+          prefix_first = &descriptor_of<pcie_root_port>;
+          prefix_second = &descriptor_of<pcie_to_pci_bridge>;
+        } else {
+          prefix_first = &descriptor_of<dmi_to_pci_bridge>;
+        }
+        if (add == 1) {
+          ++add;
+          ++target;
+        }
+      }
+    }
+  } else if (need.intersects(connect::pcie_endpoint | connect::pcie_switch_upstream_port)) {
+    model = &descriptor_of<pcie_root_port>;
+  } else {
+    const connect_set kind = need & connect::controllers;
+    if (kind.intersects(connect::pci_bridge) || kind.intersects(connect::pci_expander_bus)) {
+      p.fail(errc::no_free_slot, who,
+              "needs a conventional PCI slot, none is free, and libvirt does not add one for a PCI controller");
+    } else {
+      p.fail(errc::no_free_slot, who,
+              "needs a PCI Express slot on a root bus, none is free, and libvirt does not add root buses");
+    }
+    return -1;
+  }
+  const std::size_t base = t.size();
+  if (base + add - 1 > Policy::max_index) {
+    p.fail(errc::controller_index_exhausted, who, "needs a new bus, but every controller index is in use");
+    return -1;
+  }
+  grow_to(dry_kinds, base + add, static_cast<const controller_descriptor*>(nullptr));
+  std::size_t i = base;
+  if (is_kind<pcie_root_port>(prefix_first)) {
+    // a root port that takes only the pcie-to-pci-bridge, so the spare-port search cannot use it
+    t.define(i, *prefix_first, true, -1, 0, false, connect::pcie_to_pci_bridge);
+    dry_kinds[i++] = prefix_first;
+    t.define(i, *prefix_second, true);
+    dry_kinds[i++] = prefix_second;
+  } else if (prefix_first != nullptr) {
+    t.define(i, *prefix_first, false);
+    dry_kinds[i++] = prefix_first;
+  }
+  for (; i < base + add; ++i) {
+    t.define(i, *model, true);
+    dry_kinds[i] = model;
+  }
+  return static_cast<long>(target);
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_PLANNER_DETAIL_LIBVIRT_GROWTH_HPP
+// ---- end pciplan/planner/detail/libvirt_growth.hpp
 // ---- begin pciplan/planner/detail/libvirt_units.hpp
 // pciplan — planner/detail/libvirt_units.hpp: what the libvirt policy places, in
 // libvirt's order — the address-less controllers in libvirt's controller-list order,
@@ -4678,6 +4830,7 @@ class libvirt_planner {
   /// order, the dry run that grows the topology, the real pass, busNr and bridge checks.
   constexpr result<topology_plan> run() {
     p_.max_index = Policy::max_index;
+    p_.reproduce_libvirt = true;
     if (!check_requests(p_) || !check_controllers(p_) || !route() || !order_units()) return p_.failure();
     roles_ = find_chipset_roles(p_, chipset_rules);
     if (!dry_run() || !real_pass() || !check_attached(p_) || !number_expanders() || !check_bridges()) {
@@ -4707,6 +4860,7 @@ class libvirt_planner {
   /// PCI, virtio-mmio or CCW for every request (RULES.md L2.4, L2.7, L2.9).
   constexpr bool route() {
     bool any_mmio = false;
+    unsigned mmio_without_variant = 0;
     for (const request& r : p_.requests) any_mmio = any_mmio || r.via == transport::mmio;
     unsigned ccw = 0;
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
@@ -4738,11 +4892,7 @@ class libvirt_planner {
         }
         kind = placement_kind::mmio;
       } else if constexpr (machine_traits<M>::virtio == virtio_transport::pci_or_mmio) {
-        if (follows && !mmio_capable) {
-          return p_.fail(errc::invalid_request, r.name,
-                         "would follow the domain's virtio-mmio devices onto virtio-mmio as libvirt moves it "
-                         "(RULES.md L2.4), but it has no virtio-mmio variant: give it a PCI address");
-        }
+        if (follows && !mmio_capable) ++mmio_without_variant;
         if (r.via == transport::mmio || follows) kind = placement_kind::mmio;
       } else if constexpr (machine_traits<M>::virtio == virtio_transport::ccw) {
         if (automatic && p_.is_virtio(r)) kind = placement_kind::ccw;
@@ -4752,6 +4902,13 @@ class libvirt_planner {
         }
       }
       if (!p_.assign_transport(i, kind, mmio_count_, ccw)) return false;
+    }
+    if (mmio_without_variant != 0) {
+      p_.warn(warning_code::unbuildable,
+              "libvirt moves devices that have no virtio-mmio variant (e.g. a non-virtio SCSI controller) onto "
+              "virtio-mmio with the domain's virtio devices (RULES.md L2.4), which QEMU cannot build (give them "
+              "a PCI address)",
+              mmio_without_variant);
     }
     return true;
   }
@@ -4787,72 +4944,8 @@ class libvirt_planner {
     t.define(c.index.value, *c.kind, c.hotplug != toggle::off || c.kind->is_root(), -1, 0, pseries && c.index.value == 0);
   }
 
-  /// Adds buses so that `target` exists, with models chosen from the device's flags
-  /// (virDomainPCIAddressSetGrow). Returns the bus the device should use, or -1.
   constexpr long grow(bus_table& t, connect_set need, std::size_t target, const subject& who) {
-    if (target < t.size()) return static_cast<long>(target);
-    std::size_t add = target - t.size() + 1;
-    const controller_descriptor* model = nullptr;
-    const controller_descriptor* prefix_first = nullptr;
-    const controller_descriptor* prefix_second = nullptr;
-    if (need.intersects(connect::pci_endpoint)) {
-      if constexpr (pseries) {
-        model = &descriptor_of<spapr_pci_host_bridge>;
-      } else {
-        model = &descriptor_of<pci_bridge>;
-        bool bridge_slot_exists = false;
-        for (const auto& b : t.buses) bridge_slot_exists = bridge_slot_exists || (b.kind != nullptr && b.flags.intersects(connect::pci_bridge));
-        if (!bridge_slot_exists) {
-          // a pure PCIe guest: the first new buses connect conventional PCI to it. When
-          // only one bus was asked for, the device's bus moves one up behind them; when
-          // a fixed address names a bus further away, the prefix fills the gap before it
-          if constexpr (Policy::pcie_to_pci_bridge) {
-            prefix_first = &descriptor_of<pcie_root_port>;
-            prefix_second = &descriptor_of<pcie_to_pci_bridge>;
-          } else {
-            prefix_first = &descriptor_of<dmi_to_pci_bridge>;
-          }
-          if (add == 1) {
-            ++add;
-            ++target;
-          }
-        }
-      }
-    } else if (need.intersects(connect::pcie_endpoint | connect::pcie_switch_upstream_port)) {
-      model = &descriptor_of<pcie_root_port>;
-    } else {
-      const connect_set kind = need & connect::controllers;
-      if (kind.intersects(connect::pci_bridge) || kind.intersects(connect::pci_expander_bus)) {
-        p_.fail(errc::no_free_slot, who,
-                "needs a conventional PCI slot, none is free, and libvirt does not add one for a PCI controller");
-      } else {
-        p_.fail(errc::no_free_slot, who,
-                "needs a PCI Express slot on a root bus, none is free, and libvirt does not add root buses");
-      }
-      return -1;
-    }
-    const std::size_t base = t.size();
-    if (base + add - 1 > Policy::max_index) {
-      p_.fail(errc::controller_index_exhausted, who, "needs a new bus, but every controller index is in use");
-      return -1;
-    }
-    grow_to(dry_kinds_, base + add, static_cast<const controller_descriptor*>(nullptr));
-    std::size_t i = base;
-    if (is_kind<pcie_root_port>(prefix_first)) {
-      // a root port that takes only the pcie-to-pci-bridge, so the spare-port search cannot use it
-      t.define(i, *prefix_first, true, -1, 0, false, connect::pcie_to_pci_bridge);
-      dry_kinds_[i++] = prefix_first;
-      t.define(i, *prefix_second, true);
-      dry_kinds_[i++] = prefix_second;
-    } else if (prefix_first != nullptr) {
-      t.define(i, *prefix_first, false);
-      dry_kinds_[i++] = prefix_first;
-    }
-    for (; i < base + add; ++i) {
-      t.define(i, *model, true);
-      dry_kinds_[i] = model;
-    }
-    return static_cast<long>(target);
+    return libvirt_grow<Policy>(p_, t, dry_kinds_, need, target, who);
   }
 
   /// libvirt's ReserveNextAddr: search (with the isolation-group second pass), grow in
@@ -4896,18 +4989,44 @@ class libvirt_planner {
     return reserve_given(p_, t, a, need, group, who);
   }
 
+  /// The addresses the domain gives, in the order libvirt collects them (device classes
+  /// by libvirt_visit_rank, each in its list order; the PCI controllers first among the
+  /// controllers): the dry run grows the buses as it meets them (RULES.md L4.3).
   constexpr bool reserve_existing(bus_table& t, bool dry) {
-    for (controller& c : p_.controllers) {
-      if (c.kind->is_root() || !c.has_address) continue;
-      if (!reserve_address(t, dry, c.libvirt_address, p_.need_of(c), 0, c)) return false;
-    }
     if (dry) {
       given_.clear();
       for (const request& r : p_.requests) given_.push_back(r.libvirt_address);
     }
+    struct given_item {
+      int rank;
+      bool is_request;
+      std::size_t at;  // position in p_.controllers, or request index
+    };
+    std::vector<given_item> items;
+    const int controller_rank = libvirt_visit_rank("controller");
+    for (std::size_t k = 0; k != p_.controllers.size(); ++k) {
+      const controller& c = p_.controllers[k];
+      if (!c.kind->is_root() && c.has_address) items.push_back(given_item{controller_rank, false, k});
+    }
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
       if (p_.routes[i].kind != placement_kind::pci || r.fixed != address_kind::full) continue;
+      items.push_back(given_item{libvirt_visit_rank(r.device.libvirt.element), true, i});
+    }
+    // stable by rank (std::stable_sort is not constexpr): controllers before requests, then position
+    std::sort(items.begin(), items.end(), [](const given_item& a, const given_item& b) {
+      if (a.rank != b.rank) return a.rank < b.rank;
+      if (a.is_request != b.is_request) return !a.is_request;
+      return a.at < b.at;
+    });
+    for (const given_item& item : items) {
+      if (!item.is_request) {
+        controller& c = p_.controllers[item.at];
+        if (!reserve_address(t, dry, c.libvirt_address, p_.need_of(c), 0, c)) return false;
+        continue;
+      }
+      const std::size_t i = item.at;
+      const request& r = p_.requests[i];
       if (!reserve_address(t, dry, given_[i], p_.routes[i].need, group_of(r), r.name)) return false;
       if (!dry) p_.place(i, given_[i], rule::given_address);
     }
@@ -4931,8 +5050,13 @@ class libvirt_planner {
     const std::size_t i = static_cast<std::size_t>(seen.displaced_video);
     const slot_choice s = reserve_next(t, dry, p_.routes[i].need, 0, -1, p_.requests[i].name);
     if (!s.found) return false;
-    chipset_slot_[i] = static_cast<int>(s.slot);  // placed: the normal order skips it
-    if (!dry) p_.place(i, controller_address(0, s.bus, s.slot, s.function), rule::lowest_free_slot);
+    // libvirt's dry run reserves the slot but gives the video no address, so its normal
+    // order reserves another one for it (one more root port on q35); the real pass places
+    // it here, and the normal order skips it
+    if (!dry) {
+      chipset_slot_[i] = static_cast<int>(s.slot);
+      p_.place(i, controller_address(0, s.bus, s.slot, s.function), rule::lowest_free_slot);
+    }
     return true;
   }
 
@@ -4988,8 +5112,10 @@ class libvirt_planner {
           t.reserve(g.bus, g.slot, r.function, need, group_of(r), false);
           s = slot_choice{true, g.bus, g.slot, r.function};
         } else {
+          // the group's first member to be placed picks the slot; libvirt's dry run gives
+          // it no address, so there each member takes a slot of its own (RULES.md L4.7)
           s = reserve_next(t, dry, need, group_of(r), static_cast<int>(r.function), r.name);
-          g = s;
+          if (!dry) g = s;
         }
       } else if (r.fixed == address_kind::bus) {
         const std::size_t bus = r.libvirt_address.bus.value;
@@ -5102,9 +5228,13 @@ class libvirt_planner {
     }
   }
 
-  /// busNr = the lowest busNr in use - 2 (from 256), in controller order (RULES.md L4.6).
+  /// busNr = the lowest busNr in use - 2 (from 256), in libvirt's controller-list order:
+  /// the order the caller gave the controllers (RULES.md L4.6). libvirt adds no expanders.
   constexpr bool number_expanders() {
-    for (controller& c : p_.controllers) {
+    for (const controller& g : p_.given) {
+      const std::size_t k = p_.position_of(g.index);
+      if (k == no_position) continue;
+      controller& c = p_.controllers[k];
       if (!c.kind->numbered_by.has(numbering::bus_nr) || c.bus_nr >= 0) continue;
       int lowest = 256;
       for (const controller& o : p_.controllers) {
@@ -7691,9 +7821,13 @@ class qemu_device_line {
 /// of a shared slot. `requests` must be the list the plan was made from (it supplies the
 /// device names). Hotplug off on the root bus is a machine setting, not a -device: on pc
 /// add `-global PIIX4_PM.acpi-root-pci-hotplug=off` yourself.
+/// Precondition: `plan.qemu_can_build()` (a libvirt answer QEMU cannot build has no
+/// arguments); otherwise std::invalid_argument.
 [[nodiscard]] inline std::vector<std::string> qemu_arguments(const topology_plan& plan,
                                                              std::span<const request> requests,
                                                              const qemu_options& options = {}) {
+  detail::expects(plan.qemu_can_build(),
+                  "pciplan::qemu_arguments: the plan is a libvirt answer that QEMU cannot build (its warning says why)");
   std::vector<std::string> out;
   out.reserve(plan.controllers.size() + plan.placements.size());
   const topology_view view(plan.controllers);

@@ -187,6 +187,18 @@ run("qemu with NUMA nodes: -object and -numa lines first", ["plan", "--format", 
 run("qemu on q35: the built-in SATA controller gets no -device", ["plan", "--format", "qemu", desktop],
     check=lambda out: "ich9-ahci" not in out or (_ for _ in ()).throw(AssertionError("ich9-ahci emitted")))
 run("libvirt policy", ["plan", "--policy", "libvirt", "--format", "tree", desktop], stdout_has="pcie-root-port")
+# libvirt's answer that QEMU cannot build (RULES.md L2.4): an lsilogic controller moved
+# onto virtio-mmio beside a virtio-mmio rng; xml has it with a warning, qemu refuses
+lsi_on_mmio = domain("<rng model='virtio'><backend model='random'>/dev/urandom</backend>"
+                     "<address type='virtio-mmio'/></rng>\n<controller type='scsi' model='lsilogic'/>\n",
+                     machine="virt", arch="aarch64").encode()
+run("libvirt answer QEMU cannot build: xml, with the warning", ["plan", "--policy", "libvirt", "-"],
+    stdin=lsi_on_mmio, stdout_has="<address type='virtio-mmio'/>",
+    stderr_has="pciplan: warning: libvirt moves devices that have no virtio-mmio variant")
+run("libvirt answer QEMU cannot build: no qemu arguments", ["plan", "--policy", "libvirt", "--format", "qemu", "-"],
+    stdin=lsi_on_mmio, status=2, stderr_has="<stdin>: no QEMU arguments: libvirt moves devices")
+run("the same domain under the pciplan policy: qemu arguments", ["plan", "--format", "qemu", "-"],
+    stdin=lsi_on_mmio, stdout_has="-device lsi53c895a,id=scsi0")
 run("NUMA constraints under the libvirt policy", ["plan", "--policy", "libvirt", os.path.join(EXAMPLES, "q35-numa.xml")],
     status=2, stderr_has="libvirt does not place devices by NUMA node")
 for name in sorted(os.listdir(EXAMPLES)):

@@ -7,6 +7,8 @@
 #include "../support/invariants.hpp"
 #include "../support/names.hpp"
 
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -384,15 +386,27 @@ TEST_CASE("libvirt policy: a domain-only request holds, or is refused", "[planne
   CHECK(other.error().code == errc::invalid_request);
 }
 
-TEST_CASE("libvirt policy: a controller libvirt would place below itself is refused", "[planner][libvirt]") {
-  // libvirt 9.0 puts an address-less upstream port on its own downstream port (checked
-  // with libvirt-assign); QEMU then cannot find the bus. pciplan says so instead.
+TEST_CASE("libvirt policy: a controller libvirt places below itself is reproduced, with a warning",
+          "[planner][libvirt]") {
+  // libvirt 9.0 and 11.3 put an address-less upstream port on its own downstream port
+  // (checked with libvirt-assign); QEMU then cannot find the bus. The libvirt policy
+  // gives libvirt's answer and says that QEMU cannot build it; the pciplan policy does.
   const std::vector<controller> sw{make_controller<pcie_root>(0), make_controller<pcie_switch_upstream_port>(1),
                                    make_controller<pcie_switch_downstream_port>(2)};
   const result<topology_plan> p = plan<machines::q35, lv>(std::vector<request>{}, {}, sw);
-  REQUIRE_FALSE(p);
-  CHECK(p.error().code == errc::invalid_controller);
-  CHECK_THAT(describe(p.error()), Catch::Contains("is on a loop of controllers"));
+  REQUIRE(p);
+  CHECK(p->find(controller_index{1})->libvirt_address.bus == controller_index{2});
+  CHECK(p->find(controller_index{2})->libvirt_address.bus == controller_index{1});
+  REQUIRE(p->warnings.size() == 1);
+  CHECK(p->warnings[0].code == warning_code::unbuildable);
+  CHECK(p->warnings[0].count == 2);
+  CHECK_THAT(std::string(p->warnings[0].text), Catch::Contains("a loop of controllers"));
+  CHECK_FALSE(p->qemu_can_build());
+  CHECK_THROWS_AS(qemu_arguments(*p, std::span<const request>{}), std::invalid_argument);
+  const result<topology_plan> own = plan<machines::q35, policies::pciplan>(std::vector<request>{}, {}, sw);
+  REQUIRE(own);
+  CHECK(own->qemu_can_build());
+  CHECK(own->find(controller_index{1})->libvirt_address.bus != controller_index{2});
 }
 
 TEST_CASE("libvirt policy: a device with a root-bus fallback stays on pcie.0 unless a conventional slot exists "

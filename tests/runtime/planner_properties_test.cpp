@@ -127,6 +127,12 @@ void properties(unsigned seed, int cases, std::size_t max_devices) {
     INFO("seed " << seed << " case " << k << " (" << requests.size() << " requests)");
     for (const auto& p : problems) FAIL_CHECK(p);
     REQUIRE(problems.empty());
+    // a libvirt answer that QEMU cannot build (reproduced with its warning: a device with
+    // no virtio-mmio variant on virtio-mmio) cannot be pinned and planned again
+    if (!r->qemu_can_build()) {
+      CHECK(lv);
+      continue;
+    }
 
     // stability: pin, add devices, plan again with the plan's controllers
     std::vector<request> more = pinned(*r, requests);

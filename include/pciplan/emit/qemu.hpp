@@ -15,6 +15,7 @@
 #include <pciplan/topology/controller.hpp>
 #include <pciplan/kinds/controller_kinds.hpp>
 #include <pciplan/detail/config.hpp>
+#include <pciplan/detail/report.hpp>
 #include <pciplan/emit/detail/emit_text.hpp>
 #include <pciplan/kinds/machine_types.hpp>
 #include <pciplan/vocabulary/numbering.hpp>
@@ -235,9 +236,13 @@ class qemu_device_line {
 /// of a shared slot. `requests` must be the list the plan was made from (it supplies the
 /// device names). Hotplug off on the root bus is a machine setting, not a -device: on pc
 /// add `-global PIIX4_PM.acpi-root-pci-hotplug=off` yourself.
+/// Precondition: `plan.qemu_can_build()` (a libvirt answer QEMU cannot build has no
+/// arguments); otherwise std::invalid_argument.
 [[nodiscard]] inline std::vector<std::string> qemu_arguments(const topology_plan& plan,
                                                              std::span<const request> requests,
                                                              const qemu_options& options = {}) {
+  detail::expects(plan.qemu_can_build(),
+                  "pciplan::qemu_arguments: the plan is a libvirt answer that QEMU cannot build (its warning says why)");
   std::vector<std::string> out;
   out.reserve(plan.controllers.size() + plan.placements.size());
   const topology_view view(plan.controllers);

@@ -22,6 +22,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pciplan::inline v0::libvirt {
 
@@ -54,6 +55,7 @@ struct xml_outcome {
   failure failed = failure::none;  ///< failure::none: `xml` holds the planned domain
   std::string xml;                 ///< the planned domain; empty when it failed
   std::string message;             ///< why it failed, as a sentence; empty when planned
+  std::vector<warning> warnings;   ///< the plan's warnings (code, sentence), when planned
   [[nodiscard]] bool planned() const noexcept { return failed == failure::none; }
 };
 
@@ -70,6 +72,7 @@ struct xml_outcome {
       return out;
     }
     out.xml = d.write(*p);
+    out.warnings = p->warnings;
   } catch (const input_error& e) {
     out.failed = failure::input;
     out.message = e.what();

@@ -2,7 +2,8 @@
 // the libvirt policy and for the libvirt adapter, which keeps libvirt's lists.
 //
 // libvirt assigns addresses class by class (filesystems, network interfaces, sound,
-// controllers, disks, …), and within a list kept in index order it inserts a new item
+// controllers, disks, …), collects the addresses a domain gives in another class order
+// (disks, network interfaces, sound, host devices, videos, controllers, …), and within a list kept in index order it inserts a new item
 // before the first one whose key is higher (libvirt's backward scan over the list comes
 // to that), so an item added later with a lower index still comes first.
 #ifndef PCIPLAN_PLANNER_LIBVIRT_ORDER_HPP
@@ -28,6 +29,22 @@ namespace pciplan::inline v0 {
     if (order[i] == element) return static_cast<int>(i) + 2;
   }
   return 21;  // unknown classes go last
+}
+
+/// libvirt's rank of a device class, by its element name, in the order it visits devices
+/// (virDomainDeviceInfoIterate) — the order in which its dry run collects the addresses
+/// a domain gives, growing the buses as it goes: 0 for `disk`, 1 for `interface`, 2 for
+/// `sound`, 3 for `hostdev`, 4 for `video`, 5 for `controller`, … 24 for anything else.
+[[nodiscard]] constexpr int libvirt_visit_rank(std::string_view element) noexcept {
+  constexpr std::string_view order[] = {"disk",    "interface", "sound",      "hostdev", "video",  "controller",
+                                        "smartcard", "serial",  "parallel",   "channel", "console", "input",
+                                        "filesystem", "watchdog", "memballoon", "rng",    "nvram",  "hub",
+                                        "shmem",   "tpm",       "panic",      "memory",  "redirdev", "iommu",
+                                        "vsock",   "crypto",    "pstore"};
+  for (std::size_t i = 0; i != std::size(order); ++i) {
+    if (order[i] == element) return static_cast<int>(i);
+  }
+  return static_cast<int>(std::size(order));
 }
 
 /// Where libvirt inserts a new item into a list of `size` items kept in key order: the

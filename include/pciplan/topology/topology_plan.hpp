@@ -91,11 +91,15 @@ struct placement {
   friend constexpr bool operator==(const placement&, const placement&) = default;
 };
 
-/// Something that works in QEMU but that firmware or guests may trip over.
+/// Something that firmware, guests or QEMU may trip over. Only `unbuildable` stops QEMU:
+/// the libvirt policy reproduces libvirt's answer even where QEMU cannot build it (see
+/// qemu_can_build), and says so with it.
 enum class warning_code : unsigned char {
   io_window,    ///< more hot-pluggable ports reserve I/O space than the 64 KiB window holds
   spares_short, ///< fewer spare ports or slots fit than were asked for
   bus_numbers,  ///< an expander's busNr range cannot hold its buses, or the main hierarchy reaches into it
+  unbuildable,  ///< libvirt policy: libvirt's answer, reproduced, is a layout QEMU cannot build
+  no_function0, ///< libvirt policy: a multifunction group without function 0, which guests do not find
 };
 
 /// A warning code's name ("io_window").
@@ -104,6 +108,8 @@ enum class warning_code : unsigned char {
     case warning_code::io_window: return "io_window";
     case warning_code::spares_short: return "spares_short";
     case warning_code::bus_numbers: return "bus_numbers";
+    case warning_code::unbuildable: return "unbuildable";
+    case warning_code::no_function0: return "no_function0";
   }
   return "unknown";
 }
@@ -137,6 +143,14 @@ struct topology_plan {
     }
     detail::expects(false, "pciplan::topology_plan::at: no request in the plan has this name");
     return placements.front();
+  }
+  /// Whether QEMU can build the plan: false only for a libvirt answer that the libvirt
+  /// policy reproduced with an `unbuildable` warning (qemu_arguments refuses those).
+  [[nodiscard]] constexpr bool qemu_can_build() const noexcept {
+    for (const auto& w : warnings) {
+      if (w.code == warning_code::unbuildable) return false;
+    }
+    return true;
   }
   /// How many controllers the planner added.
   [[nodiscard]] constexpr std::size_t added_count() const noexcept {

@@ -61,7 +61,14 @@ constexpr bool check_groups(planning<M>& p) {
       ++e;
     }
     if ((functions & 1u) == 0) {
-      return p.fail(errc::multifunction_conflict, first.name, "its multifunction group has no function 0, which QEMU needs");
+      if (!p.reproduce_libvirt) {
+        return p.fail(errc::multifunction_conflict, first.name,
+                      "its multifunction group has no function 0, without which guests do not find the others");
+      }
+      p.warn(warning_code::no_function0,
+             "a multifunction group has no function 0 (as libvirt places a lone ich9-ehci1 at function 7); "
+             "guests do not find the functions of such a slot",
+             static_cast<unsigned>(e - g));
     }
     g = e;
   }
@@ -237,20 +244,39 @@ constexpr bool reserve_given(planning<M>& p, bus_table& t, controller_address a,
 
 /// Whether every controller hangs below a root. libvirt places an address-less switch
 /// upstream port given with its downstream ports on one of those ports, below itself:
-/// a layout QEMU cannot build, refused here instead.
+/// a loop QEMU cannot build. With reproduce_libvirt the plan keeps it and warns
+/// (unbuildable, counting the controllers on loops); otherwise it is refused.
 template <MachineType M>
 constexpr bool check_attached(planning<M>& p) {
+  unsigned on_loops = 0;
   for (const controller& c : p.controllers) {
     const controller* x = &c;
     for (std::size_t hops = 0; !x->kind->is_root() && x->has_address; ++hops) {
-      if (hops > p.controllers.size()) {  // x is on the loop now: name it
-        return p.fail(errc::invalid_controller, *x,
-                      "is on a loop of controllers, each on the bus of another (libvirt places address-less "
-                      "switch ports so), which QEMU cannot build: give the address-less ones an address");
+      if (hops > p.controllers.size()) {  // x is on a loop now (c may only lead to it)
+        if (!p.reproduce_libvirt) {
+          return p.fail(errc::invalid_controller, *x,
+                        "is on a loop of controllers, each on the bus of another (libvirt places address-less "
+                        "switch ports so), which QEMU cannot build: give the address-less ones an address");
+        }
+        // c is on the loop when walking on from it comes back to it
+        const controller* y = p.find(c.libvirt_address.bus);
+        for (std::size_t k = 0; y != nullptr && y != &c && k <= p.controllers.size() && !y->kind->is_root() &&
+                                y->has_address;
+             ++k) {
+          y = p.find(y->libvirt_address.bus);
+        }
+        if (y == &c) ++on_loops;
+        break;
       }
       x = p.find(x->libvirt_address.bus);
       if (x == nullptr) break;
     }
+  }
+  if (on_loops != 0) {
+    p.warn(warning_code::unbuildable,
+           "libvirt places address-less switch ports on a bus below themselves: a loop of controllers, each on "
+           "the bus of another, which QEMU cannot build (give the address-less ones an address)",
+           on_loops);
   }
   return true;
 }

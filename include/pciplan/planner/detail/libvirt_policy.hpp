@@ -18,8 +18,10 @@
 #include <pciplan/planner/detail/chipset.hpp>
 #include <pciplan/planner/detail/finishing.hpp>
 #include <pciplan/planner/detail/input_checks.hpp>
+#include <pciplan/planner/detail/libvirt_growth.hpp>
 #include <pciplan/planner/detail/libvirt_units.hpp>
 #include <pciplan/planner/detail/planning_state.hpp>
+#include <pciplan/planner/libvirt_order.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -37,6 +39,7 @@ class libvirt_planner {
   /// order, the dry run that grows the topology, the real pass, busNr and bridge checks.
   constexpr result<topology_plan> run() {
     p_.max_index = Policy::max_index;
+    p_.reproduce_libvirt = true;
     if (!check_requests(p_) || !check_controllers(p_) || !route() || !order_units()) return p_.failure();
     roles_ = find_chipset_roles(p_, chipset_rules);
     if (!dry_run() || !real_pass() || !check_attached(p_) || !number_expanders() || !check_bridges()) {
@@ -66,6 +69,7 @@ class libvirt_planner {
   /// PCI, virtio-mmio or CCW for every request (RULES.md L2.4, L2.7, L2.9).
   constexpr bool route() {
     bool any_mmio = false;
+    unsigned mmio_without_variant = 0;
     for (const request& r : p_.requests) any_mmio = any_mmio || r.via == transport::mmio;
     unsigned ccw = 0;
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
@@ -97,11 +101,7 @@ class libvirt_planner {
         }
         kind = placement_kind::mmio;
       } else if constexpr (machine_traits<M>::virtio == virtio_transport::pci_or_mmio) {
-        if (follows && !mmio_capable) {
-          return p_.fail(errc::invalid_request, r.name,
-                         "would follow the domain's virtio-mmio devices onto virtio-mmio as libvirt moves it "
-                         "(RULES.md L2.4), but it has no virtio-mmio variant: give it a PCI address");
-        }
+        if (follows && !mmio_capable) ++mmio_without_variant;
         if (r.via == transport::mmio || follows) kind = placement_kind::mmio;
       } else if constexpr (machine_traits<M>::virtio == virtio_transport::ccw) {
         if (automatic && p_.is_virtio(r)) kind = placement_kind::ccw;
@@ -111,6 +111,13 @@ class libvirt_planner {
         }
       }
       if (!p_.assign_transport(i, kind, mmio_count_, ccw)) return false;
+    }
+    if (mmio_without_variant != 0) {
+      p_.warn(warning_code::unbuildable,
+              "libvirt moves devices that have no virtio-mmio variant (e.g. a non-virtio SCSI controller) onto "
+              "virtio-mmio with the domain's virtio devices (RULES.md L2.4), which QEMU cannot build (give them "
+              "a PCI address)",
+              mmio_without_variant);
     }
     return true;
   }
@@ -146,72 +153,8 @@ class libvirt_planner {
     t.define(c.index.value, *c.kind, c.hotplug != toggle::off || c.kind->is_root(), -1, 0, pseries && c.index.value == 0);
   }
 
-  /// Adds buses so that `target` exists, with models chosen from the device's flags
-  /// (virDomainPCIAddressSetGrow). Returns the bus the device should use, or -1.
   constexpr long grow(bus_table& t, connect_set need, std::size_t target, const subject& who) {
-    if (target < t.size()) return static_cast<long>(target);
-    std::size_t add = target - t.size() + 1;
-    const controller_descriptor* model = nullptr;
-    const controller_descriptor* prefix_first = nullptr;
-    const controller_descriptor* prefix_second = nullptr;
-    if (need.intersects(connect::pci_endpoint)) {
-      if constexpr (pseries) {
-        model = &descriptor_of<spapr_pci_host_bridge>;
-      } else {
-        model = &descriptor_of<pci_bridge>;
-        bool bridge_slot_exists = false;
-        for (const auto& b : t.buses) bridge_slot_exists = bridge_slot_exists || (b.kind != nullptr && b.flags.intersects(connect::pci_bridge));
-        if (!bridge_slot_exists) {
-          // a pure PCIe guest: the first new buses connect conventional PCI to it. When
-          // only one bus was asked for, the device's bus moves one up behind them; when
-          // a fixed address names a bus further away, the prefix fills the gap before it
-          if constexpr (Policy::pcie_to_pci_bridge) {
-            prefix_first = &descriptor_of<pcie_root_port>;
-            prefix_second = &descriptor_of<pcie_to_pci_bridge>;
-          } else {
-            prefix_first = &descriptor_of<dmi_to_pci_bridge>;
-          }
-          if (add == 1) {
-            ++add;
-            ++target;
-          }
-        }
-      }
-    } else if (need.intersects(connect::pcie_endpoint | connect::pcie_switch_upstream_port)) {
-      model = &descriptor_of<pcie_root_port>;
-    } else {
-      const connect_set kind = need & connect::controllers;
-      if (kind.intersects(connect::pci_bridge) || kind.intersects(connect::pci_expander_bus)) {
-        p_.fail(errc::no_free_slot, who,
-                "needs a conventional PCI slot, none is free, and libvirt does not add one for a PCI controller");
-      } else {
-        p_.fail(errc::no_free_slot, who,
-                "needs a PCI Express slot on a root bus, none is free, and libvirt does not add root buses");
-      }
-      return -1;
-    }
-    const std::size_t base = t.size();
-    if (base + add - 1 > Policy::max_index) {
-      p_.fail(errc::controller_index_exhausted, who, "needs a new bus, but every controller index is in use");
-      return -1;
-    }
-    grow_to(dry_kinds_, base + add, static_cast<const controller_descriptor*>(nullptr));
-    std::size_t i = base;
-    if (is_kind<pcie_root_port>(prefix_first)) {
-      // a root port that takes only the pcie-to-pci-bridge, so the spare-port search cannot use it
-      t.define(i, *prefix_first, true, -1, 0, false, connect::pcie_to_pci_bridge);
-      dry_kinds_[i++] = prefix_first;
-      t.define(i, *prefix_second, true);
-      dry_kinds_[i++] = prefix_second;
-    } else if (prefix_first != nullptr) {
-      t.define(i, *prefix_first, false);
-      dry_kinds_[i++] = prefix_first;
-    }
-    for (; i < base + add; ++i) {
-      t.define(i, *model, true);
-      dry_kinds_[i] = model;
-    }
-    return static_cast<long>(target);
+    return libvirt_grow<Policy>(p_, t, dry_kinds_, need, target, who);
   }
 
   /// libvirt's ReserveNextAddr: search (with the isolation-group second pass), grow in
@@ -255,18 +198,44 @@ class libvirt_planner {
     return reserve_given(p_, t, a, need, group, who);
   }
 
+  /// The addresses the domain gives, in the order libvirt collects them (device classes
+  /// by libvirt_visit_rank, each in its list order; the PCI controllers first among the
+  /// controllers): the dry run grows the buses as it meets them (RULES.md L4.3).
   constexpr bool reserve_existing(bus_table& t, bool dry) {
-    for (controller& c : p_.controllers) {
-      if (c.kind->is_root() || !c.has_address) continue;
-      if (!reserve_address(t, dry, c.libvirt_address, p_.need_of(c), 0, c)) return false;
-    }
     if (dry) {
       given_.clear();
       for (const request& r : p_.requests) given_.push_back(r.libvirt_address);
     }
+    struct given_item {
+      int rank;
+      bool is_request;
+      std::size_t at;  // position in p_.controllers, or request index
+    };
+    std::vector<given_item> items;
+    const int controller_rank = libvirt_visit_rank("controller");
+    for (std::size_t k = 0; k != p_.controllers.size(); ++k) {
+      const controller& c = p_.controllers[k];
+      if (!c.kind->is_root() && c.has_address) items.push_back(given_item{controller_rank, false, k});
+    }
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
       if (p_.routes[i].kind != placement_kind::pci || r.fixed != address_kind::full) continue;
+      items.push_back(given_item{libvirt_visit_rank(r.device.libvirt.element), true, i});
+    }
+    // stable by rank (std::stable_sort is not constexpr): controllers before requests, then position
+    std::sort(items.begin(), items.end(), [](const given_item& a, const given_item& b) {
+      if (a.rank != b.rank) return a.rank < b.rank;
+      if (a.is_request != b.is_request) return !a.is_request;
+      return a.at < b.at;
+    });
+    for (const given_item& item : items) {
+      if (!item.is_request) {
+        controller& c = p_.controllers[item.at];
+        if (!reserve_address(t, dry, c.libvirt_address, p_.need_of(c), 0, c)) return false;
+        continue;
+      }
+      const std::size_t i = item.at;
+      const request& r = p_.requests[i];
       if (!reserve_address(t, dry, given_[i], p_.routes[i].need, group_of(r), r.name)) return false;
       if (!dry) p_.place(i, given_[i], rule::given_address);
     }
@@ -290,8 +259,13 @@ class libvirt_planner {
     const std::size_t i = static_cast<std::size_t>(seen.displaced_video);
     const slot_choice s = reserve_next(t, dry, p_.routes[i].need, 0, -1, p_.requests[i].name);
     if (!s.found) return false;
-    chipset_slot_[i] = static_cast<int>(s.slot);  // placed: the normal order skips it
-    if (!dry) p_.place(i, controller_address(0, s.bus, s.slot, s.function), rule::lowest_free_slot);
+    // libvirt's dry run reserves the slot but gives the video no address, so its normal
+    // order reserves another one for it (one more root port on q35); the real pass places
+    // it here, and the normal order skips it
+    if (!dry) {
+      chipset_slot_[i] = static_cast<int>(s.slot);
+      p_.place(i, controller_address(0, s.bus, s.slot, s.function), rule::lowest_free_slot);
+    }
     return true;
   }
 
@@ -347,8 +321,10 @@ class libvirt_planner {
           t.reserve(g.bus, g.slot, r.function, need, group_of(r), false);
           s = slot_choice{true, g.bus, g.slot, r.function};
         } else {
+          // the group's first member to be placed picks the slot; libvirt's dry run gives
+          // it no address, so there each member takes a slot of its own (RULES.md L4.7)
           s = reserve_next(t, dry, need, group_of(r), static_cast<int>(r.function), r.name);
-          g = s;
+          if (!dry) g = s;
         }
       } else if (r.fixed == address_kind::bus) {
         const std::size_t bus = r.libvirt_address.bus.value;
@@ -461,9 +437,13 @@ class libvirt_planner {
     }
   }
 
-  /// busNr = the lowest busNr in use - 2 (from 256), in controller order (RULES.md L4.6).
+  /// busNr = the lowest busNr in use - 2 (from 256), in libvirt's controller-list order:
+  /// the order the caller gave the controllers (RULES.md L4.6). libvirt adds no expanders.
   constexpr bool number_expanders() {
-    for (controller& c : p_.controllers) {
+    for (const controller& g : p_.given) {
+      const std::size_t k = p_.position_of(g.index);
+      if (k == no_position) continue;
+      controller& c = p_.controllers[k];
       if (!c.kind->numbered_by.has(numbering::bus_nr) || c.bus_nr >= 0) continue;
       int lowest = 256;
       for (const controller& o : p_.controllers) {

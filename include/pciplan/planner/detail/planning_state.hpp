@@ -85,6 +85,10 @@ struct planning {
   /// static_plan: a failure stops compilation right where it happens, so that the
   /// diagnostic's call chain shows the device and the planner's sentence.
   bool compile_time_errors = false;
+  /// libvirt policy: where libvirt accepts a domain whose layout guests or QEMU cannot
+  /// use, reproduce libvirt's answer with a warning (unbuildable, no_function0) instead
+  /// of refusing it.
+  bool reproduce_libvirt = false;
 
   static constexpr bool pcie_machine = has_pcie_root_v<M>;
 
