@@ -202,29 +202,8 @@ std::string read_input(const std::string& file) {
   return text.str();
 }
 
-/// The machine of `--machine`: MACHINE or ARCH:MACHINE, the architecture following
-/// from the machine when it is not given.
-std::optional<pciplan::machine_id> machine_argument(std::string_view text) {
-  std::string_view arch;
-  std::string_view machine = text;
-  if (const std::size_t colon = text.find(':'); colon != std::string_view::npos) {
-    arch = text.substr(0, colon);
-    machine = text.substr(colon + 1);
-  } else if (machine == "virt" || machine.starts_with("virt-")) {
-    arch = "aarch64";
-  } else if (machine.starts_with("pseries")) {
-    arch = "ppc64";
-  } else if (machine.starts_with("s390-ccw-virtio")) {
-    arch = "s390x";
-  } else {
-    arch = "x86_64";
-  }
-  if (machine.empty()) return std::nullopt;
-  return pciplan::machine_of(arch, machine);
-}
-
 int check(const arguments& a, const std::string& input, const std::string& source) {
-  const auto machine = machine_argument(a.machine);
+  const auto machine = pciplan::machine_named(a.machine);
   if (!machine) {
     usage_error("--machine '" + a.machine +
                 "' is not a machine pciplan checks (pc, q35, microvm, virt, riscv64:virt, loongarch64:virt, pseries, "

@@ -11,7 +11,8 @@
 //   vocabulary/    addresses, connect kinds, errors, numbering attributes, machine ids,
 //                  bounded text, fixed strings
 //   kinds/         controller kinds, machine types, the device catalogue, their lists,
-//                  slot compatibility (concepts), Boost.Hana queries, machine dispatch
+//                  slot compatibility (concepts), Boost.Hana queries, machine dispatch,
+//                  device look-up by name
 //   topology/      requests, controllers, the plan, and one view of a topology (index
 //                  lookup, parents, firmware bus numbering)
 //   planner/       the policies and plan(); planner/detail/ holds the planning pipeline,
@@ -37,6 +38,7 @@
 #include <pciplan/kinds/compatibility.hpp>
 #include <pciplan/kinds/controller_kinds.hpp>
 #include <pciplan/kinds/device_kinds.hpp>
+#include <pciplan/kinds/device_lookup.hpp>
 #include <pciplan/kinds/kind_lists.hpp>
 #include <pciplan/kinds/machine_dispatch.hpp>
 #include <pciplan/kinds/machine_types.hpp>

@@ -426,7 +426,7 @@ inline void order_like_libvirt(domain_state& s) {
 namespace pciplan::inline v0::libvirt::detail {
 
 /// Pins the chipset's own controllers to their addresses. Throws input_error when the
-/// document gives one another address.
+/// document gives one another address, or gives another device its address.
 inline void pin_chipset_controllers(domain_state& s) {
   for (pending_device& d : s.devices) {
     if (d.element != "controller" || d.controller_index != 0) continue;
@@ -445,6 +445,14 @@ inline void pin_chipset_controllers(domain_state& s) {
     }
     d.req.apply(at_address{*at});
     d.req.via = transport::automatic;
+    // a device of the document at that address is the one to blame, not the chipset
+    for (const pending_device& o : s.devices) {
+      if (&o != &d && o.req.fixed == address_kind::full && o.req.libvirt_address == *at) {
+        s.at.fail(o.node, "has PCI address 0000:00:" + hex(at->slot, 2).substr(2) + "." + std::to_string(at->function) +
+                              ", where the chipset has its " + std::string(dev) +
+                              " controller (libvirt: Attempted double use of PCI Address)");
+      }
+    }
   }
 }
 

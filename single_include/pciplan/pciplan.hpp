@@ -13,7 +13,8 @@
 //   vocabulary/    addresses, connect kinds, errors, numbering attributes, machine ids,
 //                  bounded text, fixed strings
 //   kinds/         controller kinds, machine types, the device catalogue, their lists,
-//                  slot compatibility (concepts), Boost.Hana queries, machine dispatch
+//                  slot compatibility (concepts), Boost.Hana queries, machine dispatch,
+//                  device look-up by name
 //   topology/      requests, controllers, the plan, and one view of a topology (index
 //                  lookup, parents, firmware bus numbering)
 //   planner/       the policies and plan(); planner/detail/ holds the planning pipeline,
@@ -293,6 +294,7 @@ class bounded_text {
 
 #include <cstddef>
 #include <cstdlib>
+#include <functional>
 #include <ostream>
 #include <sstream>
 #include <stdexcept>
@@ -431,8 +433,23 @@ class bad_result_access : public std::logic_error {
   pciplan::error error_;
 };
 
+template <class T>
+class result;
+
+namespace detail {
+template <class R>
+inline constexpr bool is_result_v = false;
+template <class T>
+inline constexpr bool is_result_v<result<T>> = true;
+}  // namespace detail
+
 /// Either a T or an error. T must be default-constructible (it is stored by value so the
-/// type stays usable in constant evaluation on g++ 12 and clang 14).
+/// type stays usable in constant evaluation on g++ 12 and clang 14). Besides value access
+/// it has std::expected's monadic operations, usable in constant evaluation too:
+///
+///   plan<machines::q35>(devices)
+///       .transform([&](const topology_plan& p) { return qemu_arguments(p, devices); })
+///       .or_else([](const error& e) -> result<std::vector<std::string>> { log(e); return e; });
 template <class T>
 class [[nodiscard]] result {
  public:
@@ -466,6 +483,65 @@ class [[nodiscard]] result {
 
   /// The error; meaningful only when `!has_value()`.
   [[nodiscard]] constexpr const pciplan::error& error() const noexcept { return error_; }
+
+  /// `f(value)`, which returns a result<U>, when there is a value; else the error as a
+  /// result<U>.
+  template <class F>
+  constexpr auto and_then(F&& f) const& {
+    using R = std::remove_cvref_t<std::invoke_result_t<F, const T&>>;
+    static_assert(detail::is_result_v<R>, "pciplan::result::and_then: the function must return a pciplan::result");
+    if (ok_) return std::invoke(std::forward<F>(f), value_);
+    return R(error_);
+  }
+  template <class F>
+  constexpr auto and_then(F&& f) && {
+    using R = std::remove_cvref_t<std::invoke_result_t<F, T&&>>;
+    static_assert(detail::is_result_v<R>, "pciplan::result::and_then: the function must return a pciplan::result");
+    if (ok_) return std::invoke(std::forward<F>(f), std::move(value_));
+    return R(std::move(error_));
+  }
+
+  /// result<U>{f(value)} when there is a value; else the error as a result<U>.
+  template <class F>
+  constexpr auto transform(F&& f) const& {
+    using U = std::remove_cvref_t<std::invoke_result_t<F, const T&>>;
+    static_assert(!std::is_void_v<U>, "pciplan::result::transform: the function must return a value");
+    if (ok_) return result<U>(std::invoke(std::forward<F>(f), value_));
+    return result<U>(error_);
+  }
+  template <class F>
+  constexpr auto transform(F&& f) && {
+    using U = std::remove_cvref_t<std::invoke_result_t<F, T&&>>;
+    static_assert(!std::is_void_v<U>, "pciplan::result::transform: the function must return a value");
+    if (ok_) return result<U>(std::invoke(std::forward<F>(f), std::move(value_)));
+    return result<U>(std::move(error_));
+  }
+
+  /// The value when there is one; else `f(error)`, which returns a result<T> (a value
+  /// that recovers, or another error).
+  template <class F>
+  constexpr result or_else(F&& f) const& {
+    static_assert(std::is_same_v<std::remove_cvref_t<std::invoke_result_t<F, const pciplan::error&>>, result>,
+                  "pciplan::result::or_else: the function must return the same pciplan::result type");
+    if (ok_) return *this;
+    return std::invoke(std::forward<F>(f), error_);
+  }
+  template <class F>
+  constexpr result or_else(F&& f) && {
+    static_assert(std::is_same_v<std::remove_cvref_t<std::invoke_result_t<F, pciplan::error&&>>, result>,
+                  "pciplan::result::or_else: the function must return the same pciplan::result type");
+    if (ok_) return std::move(*this);
+    return std::invoke(std::forward<F>(f), std::move(error_));
+  }
+
+  /// The value when there is one; else the error `f(error)` returns (e.g. with context).
+  template <class F>
+  constexpr result transform_error(F&& f) const& {
+    static_assert(std::is_same_v<std::remove_cvref_t<std::invoke_result_t<F, const pciplan::error&>>, pciplan::error>,
+                  "pciplan::result::transform_error: the function must return a pciplan::error");
+    if (ok_) return *this;
+    return result(std::invoke(std::forward<F>(f), error_));
+  }
 
  private:
   constexpr void check() const {
@@ -586,14 +662,21 @@ template <class Bus>
   return t;
 }
 
-template <class Bus>
-std::ostream& operator<<(std::ostream& os, const basic_address<Bus>& a) {
-  return os << to_text(a).view();
+/// A guest address prints as `0000:00:1f.2`.
+inline std::ostream& operator<<(std::ostream& os, const pci_address& a) { return os << to_text(a).view(); }
+[[nodiscard]] inline std::string to_string(const pci_address& a) { return to_text(a).str(); }
+
+/// A libvirt address prints in words, so that it never reads as a guest address:
+/// `bus index 1, slot 0x03, function 0`, with `domain 0x0001, ` first when the domain is
+/// not 0. (`to_text` and `to_libvirt_text` give its compact and its libvirt forms.)
+[[nodiscard]] inline std::string to_string(const controller_address& a) {
+  bounded_text<64> t;
+  if (a.domain != 0) t.append("domain 0x").append_hex(a.domain, 4).append(", ");
+  t.append("bus index ").append_decimal(a.bus.value).append(", slot 0x").append_hex(a.slot, 2);
+  t.append(", function ").append_decimal(a.function);
+  return t.str();
 }
-template <class Bus>
-[[nodiscard]] std::string to_string(const basic_address<Bus>& a) {
-  return to_text(a).str();
-}
+inline std::ostream& operator<<(std::ostream& os, const controller_address& a) { return os << to_string(a); }
 inline std::ostream& operator<<(std::ostream& os, bus_number b) { return os << unsigned{b.value}; }
 inline std::ostream& operator<<(std::ostream& os, controller_index i) { return os << unsigned{i.value}; }
 
@@ -959,11 +1042,13 @@ constexpr bool operator==(const fixed_string<A>& a, const fixed_string<B>& b) no
 // (kinds/machine_dispatch.hpp).
 //
 //   const std::optional<machine_id> m = machine_of("x86_64", "pc-q35-7.2");   // machine_id::q35
+//   machine_named("riscv64:virt") == machine_id::riscv64_virt
 //   name_of(machine_id::aarch64_virt) == "aarch64-virt"
 #ifndef PCIPLAN_VOCABULARY_MACHINE_ID_HPP
 #define PCIPLAN_VOCABULARY_MACHINE_ID_HPP
 
 
+#include <cstddef>
 #include <optional>
 #include <string_view>
 
@@ -1018,6 +1103,32 @@ inline constexpr unsigned machine_id_count = 8;
     return (machine.empty() || starts("s390-ccw-virtio")) ? std::optional{machine_id::s390x_ccw} : std::nullopt;
   }
   return std::nullopt;
+}
+
+/// The machine named by one word, as a user types it: pciplan's own names (name_of:
+/// "q35", "aarch64-virt", …), a QEMU machine whose architecture it implies ("pc",
+/// "pc-q35-7.2", "microvm", "pseries-7.2", "s390-ccw-virtio"; "virt" and "virt-7.2"
+/// mean aarch64), or ARCH:MACHINE ("riscv64:virt", "x86_64:pc-q35-7.2"). nullopt when
+/// pciplan does not know it.
+[[nodiscard]] constexpr std::optional<machine_id> machine_named(std::string_view text) noexcept {
+  for (unsigned i = 0; i != machine_id_count; ++i) {
+    if (name_of(static_cast<machine_id>(i)) == text) return static_cast<machine_id>(i);
+  }
+  std::string_view arch = "x86_64";
+  std::string_view machine = text;
+  const auto starts = [&](std::string_view p) { return machine.substr(0, p.size()) == p; };
+  if (const std::size_t colon = text.find(':'); colon != std::string_view::npos) {
+    arch = text.substr(0, colon);
+    machine = text.substr(colon + 1);
+  } else if (machine == "virt" || starts("virt-")) {
+    arch = "aarch64";
+  } else if (starts("pseries")) {
+    arch = "ppc64";
+  } else if (starts("s390-ccw-virtio")) {
+    arch = "s390x";
+  }
+  if (machine.empty()) return std::nullopt;
+  return machine_of(arch, machine);
 }
 
 }  // namespace pciplan::inline v0
@@ -2265,6 +2376,65 @@ concept AutoPlaceable =
 
 #endif  // PCIPLAN_KINDS_COMPATIBILITY_HPP
 // ---- end pciplan/kinds/compatibility.hpp
+// ---- begin pciplan/kinds/device_lookup.hpp
+// pciplan — kinds/device_lookup.hpp: the device catalogue at run time — every built-in
+// device kind's descriptor, and look-ups by QEMU device name and by libvirt element and
+// model.
+//
+//   const device_descriptor* nic = device_named("e1000e");            // models::e1000e
+//   if (nic) devices.push_back(request("net0", *nic));
+//   devices_for_libvirt("video", "virtio");                           // virtio-gpu-pci, virtio-vga
+#ifndef PCIPLAN_KINDS_DEVICE_LOOKUP_HPP
+#define PCIPLAN_KINDS_DEVICE_LOOKUP_HPP
+
+
+#include <array>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0 {
+
+namespace detail {
+template <class... Ds>
+constexpr std::array<const device_descriptor*, sizeof...(Ds)> descriptor_pointers(type_list<Ds...>) noexcept {
+  return {&device_descriptor_of<Ds>...};
+}
+}  // namespace detail
+
+/// Every built-in device kind's descriptor, in the order of device_kind_list.
+inline constexpr auto device_catalogue = detail::descriptor_pointers(device_kind_list{});
+
+/// The built-in device kind whose QEMU device is `qemu_device` ("e1000e",
+/// "virtio-net-pci"), else the first whose virtio-mmio variant it is
+/// ("virtio-net-device": virtio-net-pci); nullptr when the catalogue has none.
+[[nodiscard]] constexpr const device_descriptor* device_named(std::string_view qemu_device) noexcept {
+  for (const device_descriptor* d : device_catalogue) {
+    if (d->qemu_device == qemu_device) return d;
+  }
+  for (const device_descriptor* d : device_catalogue) {
+    if (!d->mmio_device.empty() && d->mmio_device == qemu_device) return d;
+  }
+  return nullptr;
+}
+
+/// Every built-in device kind that libvirt writes as `element` with `model` (the model
+/// or type attribute: "interface" + "e1000e", "controller" + "qemu-xhci", "disk" +
+/// "virtio-transitional"), in catalogue order. libvirt's model alone does not always
+/// decide the device: `<video model='virtio'>` is virtio-vga as the primary video and
+/// virtio-gpu-pci otherwise, an `<input bus='virtio'>` takes its device from its type.
+[[nodiscard]] constexpr std::vector<const device_descriptor*> devices_for_libvirt(std::string_view element,
+                                                                                  std::string_view model) {
+  std::vector<const device_descriptor*> out;
+  for (const device_descriptor* d : device_catalogue) {
+    if (d->libvirt.element == element && d->libvirt.model == model) out.push_back(d);
+  }
+  return out;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_KINDS_DEVICE_LOOKUP_HPP
+// ---- end pciplan/kinds/device_lookup.hpp
 // ---- begin pciplan/kinds/machine_dispatch.hpp
 // pciplan — kinds/machine_dispatch.hpp: from a machine_id at run time to the machine
 // type at compile time, and back.
@@ -2866,7 +3036,8 @@ struct topology_plan {
   } else {
     os << " is at " << p.guest_address << " (bus index " << p.libvirt_address.bus.value;
     if (const controller* c = plan.find(p.libvirt_address.bus); c != nullptr && c->kind != nullptr) {
-      os << ", " << (c->added ? "an added " : "the given ") << c->kind->model;
+      // the root bus is the machine's, whether the caller listed it or not
+      os << ", " << (c->kind->is_root() ? "the machine's " : c->added ? "an added " : "the given ") << c->kind->model;
     }
     os << ", slot " << unsigned{p.guest_address.slot} << ", function " << unsigned{p.guest_address.function} << "): ";
   }
@@ -3255,7 +3426,7 @@ template <class Member, class Higher>
 //   std::vector<request> devices{{"net0", models::virtio_net{}}, {"legacy0", models::e1000{}}};
 //   result<topology_plan> r = plan<machines::q35>(devices, {.spare_ports = 4});
 //   if (!r) { std::cerr << r.error() << '\n'; return 1; }      // names the device and the rule
-//   for (const placement& p : r->placements) std::cout << p.name << ' ' << p.guest << '\n';
+//   for (const placement& p : r->placements) std::cout << p.name << ' ' << p.guest_address << '\n';
 //
 // The same function runs in constant evaluation (see static_plan.hpp). On error the
 // inputs are untouched and no partial plan is returned.
@@ -4464,7 +4635,8 @@ constexpr bool check_requests(planning<M>& p) {
     if (r.via == transport::mmio && r.fixed != address_kind::none) {
       return p.fail(errc::invalid_request, r.name, "asks for virtio-mmio and for a PCI address at once");
     }
-    if (r.via == transport::mmio && r.device.mmio_device.empty()) {
+    // (libvirt keeps such an address where it put one itself: the libvirt policy warns)
+    if (r.via == transport::mmio && r.device.mmio_device.empty() && !p.reproduce_libvirt) {
       return p.fail(errc::invalid_request, r.name, "asks for virtio-mmio, but the device has no virtio-mmio variant");
     }
     if (r.fixed == address_kind::domain && r.libvirt_address.domain != 0 && !machine_traits<M>::multiple_roots) {
@@ -4892,7 +5064,7 @@ class libvirt_planner {
         }
         kind = placement_kind::mmio;
       } else if constexpr (machine_traits<M>::virtio == virtio_transport::pci_or_mmio) {
-        if (follows && !mmio_capable) ++mmio_without_variant;
+        if ((follows || r.via == transport::mmio) && !mmio_capable) ++mmio_without_variant;
         if (r.via == transport::mmio || follows) kind = placement_kind::mmio;
       } else if constexpr (machine_traits<M>::virtio == virtio_transport::ccw) {
         if (automatic && p_.is_virtio(r)) kind = placement_kind::ccw;
@@ -4906,8 +5078,8 @@ class libvirt_planner {
     if (mmio_without_variant != 0) {
       p_.warn(warning_code::unbuildable,
               "libvirt moves devices that have no virtio-mmio variant (e.g. a non-virtio SCSI controller) onto "
-              "virtio-mmio with the domain's virtio devices (RULES.md L2.4), which QEMU cannot build (give them "
-              "a PCI address)",
+              "virtio-mmio with the domain's virtio devices, and keeps them there (RULES.md L2.4), which QEMU "
+              "cannot build (give them a PCI address)",
               mmio_without_variant);
     }
     return true;
@@ -6328,6 +6500,21 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
   state.options = options;
   state.compile_time_errors = how == on_failure::stop_compilation;
   return detail::run_plan<M, Policy>(state);
+}
+
+/// The same for a machine chosen at run time (`machine_named("q35")`, `machine_of(arch,
+/// machine)`), with policy `Policy`:
+///
+///   const std::optional<machine_id> m = machine_named(argv[1]);   // "q35", "riscv64:virt", …
+///   if (!m) return usage();
+///   const result<topology_plan> r = plan(*m, devices, {.spare_ports = 2});
+///
+/// Every built-in machine type is instantiated.
+template <PlanningPolicy Policy = policies::pciplan>
+[[nodiscard]] constexpr result<topology_plan> plan(machine_id machine, std::span<const request> requests,
+                                                   const plan_options& options = {},
+                                                   std::span<const controller> controllers = {}) {
+  return with_machine(machine, [&](auto m) { return plan<decltype(m), Policy>(requests, options, controllers); });
 }
 
 /// The requests of `old` pinned where `plan` put them (PCI addresses; the transport for

@@ -204,6 +204,11 @@ TEST_CASE("RULES.md L2.4: what follows the domain's virtio-mmio devices", "[libv
   CHECK(lsi.warnings[0].code == pciplan::warning_code::unbuildable);
   CHECK(lsi.warnings[0].count == 1);
   CHECK(std::string(lsi.warnings[0].text).find("no virtio-mmio variant") != std::string::npos);
+  // defined again, libvirt keeps that address (9.0, 11.3), and so does the policy
+  const xml_outcome again = planned(lsi.xml);
+  CHECK(again.xml == lsi.xml);
+  REQUIRE(again.warnings.size() == 1);
+  CHECK(again.warnings[0].code == pciplan::warning_code::unbuildable);
   pciplan::libvirt::domain d(lsi_domain);
   const pciplan::result<pciplan::topology_plan> p = d.plan(pciplan::libvirt::policy_kind::libvirt);
   REQUIRE(p.has_value());

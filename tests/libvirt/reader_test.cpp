@@ -404,3 +404,20 @@ TEST_CASE("address numbers are read as libvirt reads them: 0x hex, a leading 0 o
   CHECK_THAT(error_of(make_domain("    <interface type='user'><address type='pci' slot='08'/></interface>\n")),
              Catch::Contains("<address> at line 7: attribute slot='08' is not a number"));
 }
+
+TEST_CASE("RULES.md L2.3: a device at the chipset SATA controller's address is the one named", "[libvirt][reader]") {
+  // libvirt 9.0 and 11.3: "Attempted double use of PCI Address 0000:00:1f.2"; pciplan names
+  // the user's device, not the controller the machine has by itself
+  const std::string q35 = error_of(make_domain(
+      "    <interface type='user'><model type='e1000e'/><address type='pci' bus='0' slot='0x1f' function='2'/>"
+      "</interface>\n"));
+  CHECK_THAT(q35, Catch::Contains("<interface> at line 7") &&
+                      Catch::Contains("has PCI address 0000:00:1f.2, where the chipset has its ich9-ahci controller"));
+  // pc: the PIIX3 IDE controller at 00:01.1
+  const std::string pc = error_of(make_domain(
+      "    <disk type='file' device='cdrom'><target dev='hda' bus='ide'/></disk>\n"
+      "    <interface type='user'><model type='e1000'/><address type='pci' bus='0' slot='1' function='1'/>"
+      "</interface>\n",
+      "pc"));
+  CHECK_THAT(pc, Catch::Contains("<interface>") && Catch::Contains("0000:00:01.1, where the chipset has its piix3-ide"));
+}

@@ -69,6 +69,44 @@ TEST_CASE("reading the value of a failed result throws bad_result_access with th
   CHECK(ok->slot == 1);
 }
 
+TEST_CASE("result has std::expected's and_then, transform, or_else and transform_error", "[errors]") {
+  constexpr auto slot_of = [](const pci_address& a) -> unsigned { return a.slot; };
+  constexpr auto next_slot = [](const pci_address& a) -> result<pci_address> {
+    if (a.slot == 31) return error{errc::no_free_slot, {}, "is in the last slot"};
+    return pci_address{a.domain, a.bus, a.slot + 1u, 0};
+  };
+  // a value goes through each step
+  const result<unsigned> s = parse_address("00:1e.0").and_then(next_slot).transform(slot_of);
+  REQUIRE(s);
+  CHECK(*s == 31);
+  // the first error stops the chain, whatever follows
+  const result<unsigned> last = parse_address("00:1f.0").and_then(next_slot).and_then(next_slot).transform(slot_of);
+  REQUIRE_FALSE(last);
+  CHECK(last.error().code == errc::no_free_slot);
+  const result<unsigned> bad = parse_address("00:1f.9").and_then(next_slot).transform(slot_of);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == errc::function_out_of_range);
+  // or_else recovers from an error or gives another; a value passes through untouched
+  const auto fallback = [](const error&) -> result<pci_address> { return pci_address{0, 0, 2, 0}; };
+  CHECK(parse_address("00:1f.9").or_else(fallback).value() == pci_address{0, 0, 2, 0});
+  CHECK(parse_address("00:05.0").or_else(fallback).value() == pci_address{0, 0, 5, 0});
+  // transform_error rewrites the error only
+  const auto renamed = [](const error& e) {
+    error other = e;
+    other.code = errc::invalid_request;
+    return other;
+  };
+  CHECK(parse_address("00:1f.9").transform_error(renamed).error().code == errc::invalid_request);
+  CHECK(parse_address("00:05.0").transform_error(renamed).value().slot == 5);
+  // from an rvalue the value is moved through
+  const result<std::string> text = result<std::string>(std::string(64, 'x')).transform([](std::string&& t) {
+    return t + "y";
+  });
+  CHECK(text->size() == 65);
+  // in constant evaluation too
+  STATIC_REQUIRE(parse_address("00:03.0").and_then(next_slot).transform(slot_of).value() == 4);
+}
+
 TEST_CASE("out-of-range constructor arguments throw at run time", "[address][errors]") {
   volatile unsigned slot = 32;  // not a constant: the check runs at run time
   volatile unsigned function = 8;
@@ -87,7 +125,10 @@ TEST_CASE("out-of-range constructor arguments throw at run time", "[address][err
 
 TEST_CASE("addresses and friends print as people read them", "[address][format]") {
   CHECK(str(pci_address{0, 0, 0x1f, 2}) == "0000:00:1f.2");
-  CHECK(to_string(controller_address{1, 0x10, 3, 0}) == "0001:10:03.0");
+  // a libvirt address (bus = controller index) in words, never like a guest address
+  CHECK(to_string(controller_address{1, 0x10, 3, 0}) == "domain 0x0001, bus index 16, slot 0x03, function 0");
+  CHECK(str(controller_address{0, 2, 0x1f, 7}) == "bus index 2, slot 0x1f, function 7");
+  CHECK(to_text(controller_address{1, 0x10, 3, 0}).view() == "0001:10:03.0");
   CHECK(str(bus_number{0x41}) == "65");
   CHECK(str(controller_index{7}) == "7");
   CHECK(str(connect::pci_endpoint | connect::auto_assign) == "auto-assign|standard PCI device");

@@ -79,6 +79,8 @@ TEST_CASE("pciplan: the DESIGN.md guest (hotplug port, NUMA expander, PCI bridge
   CHECK(spare == 4);
   CHECK_THAT(describe(p, net), Catch::Contains("net0 is at 0000:01:00.0") &&
                                   Catch::Contains("hot-pluggable PCI Express slot"));
+  // the root bus is the machine's, not one the planner added
+  CHECK_THAT(describe(p, scratch), Catch::Contains("(bus index 0, the machine's pcie-root, slot 30"));
 }
 
 TEST_CASE("pciplan: changing the number of spare ports never moves a device", "[planner][pciplan]") {

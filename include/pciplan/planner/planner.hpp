@@ -3,7 +3,7 @@
 //   std::vector<request> devices{{"net0", models::virtio_net{}}, {"legacy0", models::e1000{}}};
 //   result<topology_plan> r = plan<machines::q35>(devices, {.spare_ports = 4});
 //   if (!r) { std::cerr << r.error() << '\n'; return 1; }      // names the device and the rule
-//   for (const placement& p : r->placements) std::cout << p.name << ' ' << p.guest << '\n';
+//   for (const placement& p : r->placements) std::cout << p.name << ' ' << p.guest_address << '\n';
 //
 // The same function runs in constant evaluation (see static_plan.hpp). On error the
 // inputs are untouched and no partial plan is returned.
@@ -12,6 +12,7 @@
 
 #include <pciplan/detail/config.hpp>
 #include <pciplan/kinds/machine_types.hpp>
+#include <pciplan/kinds/machine_dispatch.hpp>
 #include <pciplan/planner/detail/libvirt_policy.hpp>
 #include <pciplan/planner/detail/pciplan_policy.hpp>
 #include <pciplan/planner/detail/planning_state.hpp>
@@ -67,6 +68,21 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
   state.options = options;
   state.compile_time_errors = how == on_failure::stop_compilation;
   return detail::run_plan<M, Policy>(state);
+}
+
+/// The same for a machine chosen at run time (`machine_named("q35")`, `machine_of(arch,
+/// machine)`), with policy `Policy`:
+///
+///   const std::optional<machine_id> m = machine_named(argv[1]);   // "q35", "riscv64:virt", …
+///   if (!m) return usage();
+///   const result<topology_plan> r = plan(*m, devices, {.spare_ports = 2});
+///
+/// Every built-in machine type is instantiated.
+template <PlanningPolicy Policy = policies::pciplan>
+[[nodiscard]] constexpr result<topology_plan> plan(machine_id machine, std::span<const request> requests,
+                                                   const plan_options& options = {},
+                                                   std::span<const controller> controllers = {}) {
+  return with_machine(machine, [&](auto m) { return plan<decltype(m), Policy>(requests, options, controllers); });
 }
 
 /// The requests of `old` pinned where `plan` put them (PCI addresses; the transport for

@@ -173,7 +173,8 @@ struct topology_plan {
   } else {
     os << " is at " << p.guest_address << " (bus index " << p.libvirt_address.bus.value;
     if (const controller* c = plan.find(p.libvirt_address.bus); c != nullptr && c->kind != nullptr) {
-      os << ", " << (c->added ? "an added " : "the given ") << c->kind->model;
+      // the root bus is the machine's, whether the caller listed it or not
+      os << ", " << (c->kind->is_root() ? "the machine's " : c->added ? "an added " : "the given ") << c->kind->model;
     }
     os << ", slot " << unsigned{p.guest_address.slot} << ", function " << unsigned{p.guest_address.function} << "): ";
   }

@@ -111,14 +111,21 @@ template <class Bus>
   return t;
 }
 
-template <class Bus>
-std::ostream& operator<<(std::ostream& os, const basic_address<Bus>& a) {
-  return os << to_text(a).view();
+/// A guest address prints as `0000:00:1f.2`.
+inline std::ostream& operator<<(std::ostream& os, const pci_address& a) { return os << to_text(a).view(); }
+[[nodiscard]] inline std::string to_string(const pci_address& a) { return to_text(a).str(); }
+
+/// A libvirt address prints in words, so that it never reads as a guest address:
+/// `bus index 1, slot 0x03, function 0`, with `domain 0x0001, ` first when the domain is
+/// not 0. (`to_text` and `to_libvirt_text` give its compact and its libvirt forms.)
+[[nodiscard]] inline std::string to_string(const controller_address& a) {
+  bounded_text<64> t;
+  if (a.domain != 0) t.append("domain 0x").append_hex(a.domain, 4).append(", ");
+  t.append("bus index ").append_decimal(a.bus.value).append(", slot 0x").append_hex(a.slot, 2);
+  t.append(", function ").append_decimal(a.function);
+  return t.str();
 }
-template <class Bus>
-[[nodiscard]] std::string to_string(const basic_address<Bus>& a) {
-  return to_text(a).str();
-}
+inline std::ostream& operator<<(std::ostream& os, const controller_address& a) { return os << to_string(a); }
 inline std::ostream& operator<<(std::ostream& os, bus_number b) { return os << unsigned{b.value}; }
 inline std::ostream& operator<<(std::ostream& os, controller_index i) { return os << unsigned{i.value}; }
 

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdlib>
+#include <functional>
 #include <ostream>
 #include <sstream>
 #include <stdexcept>
@@ -151,8 +152,23 @@ class bad_result_access : public std::logic_error {
   pciplan::error error_;
 };
 
+template <class T>
+class result;
+
+namespace detail {
+template <class R>
+inline constexpr bool is_result_v = false;
+template <class T>
+inline constexpr bool is_result_v<result<T>> = true;
+}  // namespace detail
+
 /// Either a T or an error. T must be default-constructible (it is stored by value so the
-/// type stays usable in constant evaluation on g++ 12 and clang 14).
+/// type stays usable in constant evaluation on g++ 12 and clang 14). Besides value access
+/// it has std::expected's monadic operations, usable in constant evaluation too:
+///
+///   plan<machines::q35>(devices)
+///       .transform([&](const topology_plan& p) { return qemu_arguments(p, devices); })
+///       .or_else([](const error& e) -> result<std::vector<std::string>> { log(e); return e; });
 template <class T>
 class [[nodiscard]] result {
  public:
@@ -186,6 +202,65 @@ class [[nodiscard]] result {
 
   /// The error; meaningful only when `!has_value()`.
   [[nodiscard]] constexpr const pciplan::error& error() const noexcept { return error_; }
+
+  /// `f(value)`, which returns a result<U>, when there is a value; else the error as a
+  /// result<U>.
+  template <class F>
+  constexpr auto and_then(F&& f) const& {
+    using R = std::remove_cvref_t<std::invoke_result_t<F, const T&>>;
+    static_assert(detail::is_result_v<R>, "pciplan::result::and_then: the function must return a pciplan::result");
+    if (ok_) return std::invoke(std::forward<F>(f), value_);
+    return R(error_);
+  }
+  template <class F>
+  constexpr auto and_then(F&& f) && {
+    using R = std::remove_cvref_t<std::invoke_result_t<F, T&&>>;
+    static_assert(detail::is_result_v<R>, "pciplan::result::and_then: the function must return a pciplan::result");
+    if (ok_) return std::invoke(std::forward<F>(f), std::move(value_));
+    return R(std::move(error_));
+  }
+
+  /// result<U>{f(value)} when there is a value; else the error as a result<U>.
+  template <class F>
+  constexpr auto transform(F&& f) const& {
+    using U = std::remove_cvref_t<std::invoke_result_t<F, const T&>>;
+    static_assert(!std::is_void_v<U>, "pciplan::result::transform: the function must return a value");
+    if (ok_) return result<U>(std::invoke(std::forward<F>(f), value_));
+    return result<U>(error_);
+  }
+  template <class F>
+  constexpr auto transform(F&& f) && {
+    using U = std::remove_cvref_t<std::invoke_result_t<F, T&&>>;
+    static_assert(!std::is_void_v<U>, "pciplan::result::transform: the function must return a value");
+    if (ok_) return result<U>(std::invoke(std::forward<F>(f), std::move(value_)));
+    return result<U>(std::move(error_));
+  }
+
+  /// The value when there is one; else `f(error)`, which returns a result<T> (a value
+  /// that recovers, or another error).
+  template <class F>
+  constexpr result or_else(F&& f) const& {
+    static_assert(std::is_same_v<std::remove_cvref_t<std::invoke_result_t<F, const pciplan::error&>>, result>,
+                  "pciplan::result::or_else: the function must return the same pciplan::result type");
+    if (ok_) return *this;
+    return std::invoke(std::forward<F>(f), error_);
+  }
+  template <class F>
+  constexpr result or_else(F&& f) && {
+    static_assert(std::is_same_v<std::remove_cvref_t<std::invoke_result_t<F, pciplan::error&&>>, result>,
+                  "pciplan::result::or_else: the function must return the same pciplan::result type");
+    if (ok_) return std::move(*this);
+    return std::invoke(std::forward<F>(f), std::move(error_));
+  }
+
+  /// The value when there is one; else the error `f(error)` returns (e.g. with context).
+  template <class F>
+  constexpr result transform_error(F&& f) const& {
+    static_assert(std::is_same_v<std::remove_cvref_t<std::invoke_result_t<F, const pciplan::error&>>, pciplan::error>,
+                  "pciplan::result::transform_error: the function must return a pciplan::error");
+    if (ok_) return *this;
+    return result(std::invoke(std::forward<F>(f), error_));
+  }
 
  private:
   constexpr void check() const {

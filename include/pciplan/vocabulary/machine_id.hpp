@@ -6,12 +6,14 @@
 // (kinds/machine_dispatch.hpp).
 //
 //   const std::optional<machine_id> m = machine_of("x86_64", "pc-q35-7.2");   // machine_id::q35
+//   machine_named("riscv64:virt") == machine_id::riscv64_virt
 //   name_of(machine_id::aarch64_virt) == "aarch64-virt"
 #ifndef PCIPLAN_VOCABULARY_MACHINE_ID_HPP
 #define PCIPLAN_VOCABULARY_MACHINE_ID_HPP
 
 #include <pciplan/detail/config.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <string_view>
 
@@ -66,6 +68,32 @@ inline constexpr unsigned machine_id_count = 8;
     return (machine.empty() || starts("s390-ccw-virtio")) ? std::optional{machine_id::s390x_ccw} : std::nullopt;
   }
   return std::nullopt;
+}
+
+/// The machine named by one word, as a user types it: pciplan's own names (name_of:
+/// "q35", "aarch64-virt", …), a QEMU machine whose architecture it implies ("pc",
+/// "pc-q35-7.2", "microvm", "pseries-7.2", "s390-ccw-virtio"; "virt" and "virt-7.2"
+/// mean aarch64), or ARCH:MACHINE ("riscv64:virt", "x86_64:pc-q35-7.2"). nullopt when
+/// pciplan does not know it.
+[[nodiscard]] constexpr std::optional<machine_id> machine_named(std::string_view text) noexcept {
+  for (unsigned i = 0; i != machine_id_count; ++i) {
+    if (name_of(static_cast<machine_id>(i)) == text) return static_cast<machine_id>(i);
+  }
+  std::string_view arch = "x86_64";
+  std::string_view machine = text;
+  const auto starts = [&](std::string_view p) { return machine.substr(0, p.size()) == p; };
+  if (const std::size_t colon = text.find(':'); colon != std::string_view::npos) {
+    arch = text.substr(0, colon);
+    machine = text.substr(colon + 1);
+  } else if (machine == "virt" || starts("virt-")) {
+    arch = "aarch64";
+  } else if (starts("pseries")) {
+    arch = "ppc64";
+  } else if (starts("s390-ccw-virtio")) {
+    arch = "s390x";
+  }
+  if (machine.empty()) return std::nullopt;
+  return machine_of(arch, machine);
 }
 
 }  // namespace pciplan::inline v0

@@ -101,7 +101,7 @@ class libvirt_planner {
         }
         kind = placement_kind::mmio;
       } else if constexpr (machine_traits<M>::virtio == virtio_transport::pci_or_mmio) {
-        if (follows && !mmio_capable) ++mmio_without_variant;
+        if ((follows || r.via == transport::mmio) && !mmio_capable) ++mmio_without_variant;
         if (r.via == transport::mmio || follows) kind = placement_kind::mmio;
       } else if constexpr (machine_traits<M>::virtio == virtio_transport::ccw) {
         if (automatic && p_.is_virtio(r)) kind = placement_kind::ccw;
@@ -115,8 +115,8 @@ class libvirt_planner {
     if (mmio_without_variant != 0) {
       p_.warn(warning_code::unbuildable,
               "libvirt moves devices that have no virtio-mmio variant (e.g. a non-virtio SCSI controller) onto "
-              "virtio-mmio with the domain's virtio devices (RULES.md L2.4), which QEMU cannot build (give them "
-              "a PCI address)",
+              "virtio-mmio with the domain's virtio devices, and keeps them there (RULES.md L2.4), which QEMU "
+              "cannot build (give them a PCI address)",
               mmio_without_variant);
     }
     return true;
