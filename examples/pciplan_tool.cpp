@@ -1,8 +1,8 @@
 // The pciplan command-line tool: plan a libvirt domain XML and print it back with
 // addresses, as QEMU -device arguments, as a tree or as JSON; check a hand-written
 // QEMU layout. `pciplan --help` says all.
+#include <pciplan/json.hpp>     // from_json, and all of pciplan.hpp (qemu, tree, json, validate)
 #include <pciplan/libvirt.hpp>
-#include <pciplan/pciplan.hpp>  // with qemu.hpp, tree.hpp, json.hpp and validate.hpp
 
 #include <cerrno>
 #include <charconv>
@@ -21,6 +21,7 @@
 namespace {
 
 constexpr std::string_view usage = R"(usage: pciplan plan [OPTIONS] FILE|-
+       pciplan show [--format qemu|tree|json] PLAN|-
        pciplan check --machine TYPE FILE|-
        pciplan --help | --version
 
@@ -57,6 +58,14 @@ exit status:
   2  usage error, or the input is unreadable or not a valid domain, or (--format qemu)
      the libvirt policy's answer is a layout QEMU cannot build (the warning says why)
 Nothing is written to standard output unless the exit status is 0.
+
+pciplan show [--format qemu|tree|json] PLAN|-
+Reads a plan that `pciplan plan --format json` wrote (or a program with to_json) and
+prints it: qemu (default) as -device lines (with -object/-numa lines first when its
+expanders are bound to NUMA nodes), tree, or json (as written: a check that it reads).
+  0  shown
+  2  usage error, or PLAN is unreadable or not a plan (where and why on standard error),
+     or (qemu) the plan is a libvirt answer QEMU cannot build
 
 pciplan check --machine TYPE FILE|-
 Checks a hand-written QEMU layout against QEMU's PCI rules before QEMU sees it. FILE
@@ -126,11 +135,12 @@ arguments parse(int argc, char** argv) {
     std::cout << "pciplan 0.1.0\n";
     std::exit(0);
   }
-  if (args[0] != "plan" && args[0] != "check") {
-    usage_error("unknown command '" + std::string(args[0]) + "' (the commands are 'plan' and 'check')");
+  if (args[0] != "plan" && args[0] != "check" && args[0] != "show") {
+    usage_error("unknown command '" + std::string(args[0]) + "' (the commands are 'plan', 'show' and 'check')");
   }
   arguments a{};
   a.command = args[0];
+  if (a.command == "show") a.format = "qemu";
   bool have_file = false;
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string_view s = args[i];
@@ -143,6 +153,8 @@ arguments parse(int argc, char** argv) {
       std::exit(0);
     } else if (a.command == "check" && s != "--machine" && s.size() > 1 && s[0] == '-') {
       usage_error("unknown option '" + std::string(s) + "' for check (it takes --machine TYPE)");
+    } else if (a.command == "show" && s != "--format" && s.size() > 1 && s[0] == '-') {
+      usage_error("unknown option '" + std::string(s) + "' for show (it takes --format qemu|tree|json)");
     } else if (s == "--machine") {
       if (a.command != "check") usage_error("--machine belongs to the check command");
       a.machine = value();
@@ -153,6 +165,9 @@ arguments parse(int argc, char** argv) {
       else usage_error("--policy must be libvirt or pciplan, not '" + std::string(v) + "'");
     } else if (s == "--format") {
       const std::string_view v = value();
+      if (a.command == "show" && v != "qemu" && v != "tree" && v != "json") {
+        usage_error("show --format must be qemu, tree or json, not '" + std::string(v) + "'");
+      }
       if (v != "xml" && v != "qemu" && v != "tree" && v != "json") {
         usage_error("--format must be xml, qemu, tree or json, not '" + std::string(v) + "'");
       }
@@ -202,6 +217,37 @@ std::string read_input(const std::string& file) {
   return text.str();
 }
 
+/// `pciplan show`: a plan read back from JSON, printed.
+int show(const arguments& a, const std::string& input, const std::string& source) {
+  pciplan::topology_plan plan;
+  try {
+    plan = pciplan::from_json(input);
+  } catch (const pciplan::json_input_error& e) {
+    std::cerr << "pciplan: " << source << ": " << e.what() << '\n';
+    return 2;
+  }
+  std::string out;
+  if (a.format == "tree") {
+    out = pciplan::tree(plan);
+  } else if (a.format == "json") {
+    out = pciplan::to_json(plan);
+  } else {
+    if (!plan.qemu_can_build()) {
+      for (const pciplan::warning& w : plan.warnings) {
+        if (w.code == pciplan::warning_code::unbuildable) {
+          std::cerr << "pciplan: " << source << ": no QEMU arguments: " << w.text << '\n';
+        }
+      }
+      return 2;
+    }
+    for (const std::string& line : pciplan::qemu_numa_arguments(plan)) out += line + '\n';
+    for (const std::string& line : pciplan::qemu_arguments(plan)) out += line + '\n';
+  }
+  std::cout << out;
+  std::cout.flush();
+  return std::cout ? 0 : 2;
+}
+
 int check(const arguments& a, const std::string& input, const std::string& source) {
   const auto machine = pciplan::machine_named(a.machine);
   if (!machine) {
@@ -243,6 +289,7 @@ int main(int argc, char** argv) {
   const std::string input = read_input(a.file);
   const std::string source = a.file == "-" ? std::string("<stdin>") : a.file;
   if (a.command == "check") return check(a, input, source);
+  if (a.command == "show") return show(a, input, source);
   try {
     pciplan::libvirt::domain d(input, a.options);
     const pciplan::result<pciplan::topology_plan> plan = d.plan(a.options.policy);
@@ -268,13 +315,11 @@ int main(int argc, char** argv) {
         const std::string ram = d.memory_kib() != 0 ? std::to_string(d.memory_kib()) + "K" : std::string("128M");
         for (const std::string& line : pciplan::qemu_numa_arguments(d.options().numa_nodes, ram)) out += line + '\n';
       }
-      const pciplan::qemu_options options = pciplan::with_machine(
-          d.machine(), [](auto m) { return pciplan::qemu_options_for<decltype(m)>(); });
-      for (const std::string& line : pciplan::qemu_arguments(*plan, d.requests(), options)) out += line + '\n';
+      for (const std::string& line : pciplan::qemu_arguments(*plan)) out += line + '\n';
     } else if (a.format == "tree") {
-      out = pciplan::tree(*plan, d.requests());
+      out = pciplan::tree(*plan);
     } else {
-      out = pciplan::to_json(*plan, d.requests(), d.machine_name());
+      out = pciplan::to_json(*plan);
     }
     if (a.explain && a.format != "json") {
       const auto line = [&](std::string text) {

@@ -61,5 +61,6 @@
 
 #include <pciplan/compile_time/fixed_layout.hpp>
 #include <pciplan/compile_time/static_plan.hpp>
+#include <pciplan/compile_time/layout_plan.hpp>
 
 #endif  // PCIPLAN_PCIPLAN_HPP

@@ -448,7 +448,7 @@ inline constexpr bool is_result_v<result<T>> = true;
 /// it has std::expected's monadic operations, usable in constant evaluation too:
 ///
 ///   plan<machines::q35>(devices)
-///       .transform([&](const topology_plan& p) { return qemu_arguments(p, devices); })
+///       .transform([&](const topology_plan& p) { return qemu_arguments(p); })
 ///       .or_else([](const error& e) -> result<std::vector<std::string>> { log(e); return e; });
 template <class T>
 class [[nodiscard]] result {
@@ -1976,6 +1976,16 @@ enum class link_kind : unsigned char {
   virtio,        ///< modern virtio: PCI Express where the machine has a PCIe root, else PCI
 };
 
+/// A link kind's name ("conventional", "express", "virtio").
+[[nodiscard]] constexpr std::string_view name_of(link_kind k) noexcept {
+  switch (k) {
+    case link_kind::conventional: return "conventional";
+    case link_kind::express: return "express";
+    case link_kind::virtio: return "virtio";
+  }
+  return "unknown";
+}
+
 /// The libvirt element and model attribute that describe the device.
 struct libvirt_model {
   std::string_view element{};  ///< "interface", "disk", "controller", "video", …
@@ -2449,6 +2459,7 @@ inline constexpr auto device_catalogue = detail::descriptor_pointers(device_kind
 #define PCIPLAN_KINDS_MACHINE_DISPATCH_HPP
 
 
+#include <string_view>
 #include <type_traits>
 
 namespace pciplan::inline v0 {
@@ -2466,6 +2477,22 @@ inline constexpr machine_id machine_id_of = [] {
   else if constexpr (std::is_same_v<M, machines::s390x_ccw>) return machine_id::s390x_ccw;
   else if constexpr (std::is_same_v<M, machines::microvm>) return machine_id::microvm;
   else static_assert(detail::always_false<M>, "pciplan::machine_id_of<M> requires a built-in machine type");
+}();
+
+/// Whether M is one of the built-in machine types (those with a machine_id).
+template <class M>
+inline constexpr bool builtin_machine_v =
+    std::is_same_v<M, machines::pc> || std::is_same_v<M, machines::q35> || std::is_same_v<M, machines::aarch64_virt> ||
+    std::is_same_v<M, machines::riscv64_virt> || std::is_same_v<M, machines::loongarch64_virt> ||
+    std::is_same_v<M, machines::pseries> || std::is_same_v<M, machines::s390x_ccw> ||
+    std::is_same_v<M, machines::microvm>;
+
+/// The name a plan records for machine type M: name_of(machine_id_of<M>) for a built-in
+/// machine ("q35", "aarch64-virt"), machine_traits<M>::name for another.
+template <MachineType M>
+inline constexpr std::string_view machine_name_of = [] {
+  if constexpr (builtin_machine_v<M>) return name_of(machine_id_of<M>);
+  else return std::string_view(machine_traits<M>::name);
 }();
 
 /// Calls `f(machines::X{})` for the machine type of `m` and returns what it returns.
@@ -2712,15 +2739,18 @@ inline constexpr auto builtin_descriptors = boost::hana::unpack(controller_kinds
 });
 }  // namespace detail
 
-/// The built-in kind with this libvirt model name (and, for libvirt's pci-root, the
-/// model name `spapr-pci-host-bridge` selects the pseries PHB); nullptr if none.
+/// The built-in kind with this libvirt model name; of several (libvirt's pci-root is
+/// also pseries' further PHB), the one whose QEMU device is `model_name`, else the first
+/// that is not a further root. nullptr if none.
 [[nodiscard]] constexpr const controller_descriptor* find_controller_kind(std::string_view model,
                                                                           std::string_view model_name = {}) noexcept {
-  if (model == "pci-root" && model_name == "spapr-pci-host-bridge") return &descriptor_of<spapr_pci_host_bridge>;
+  const controller_descriptor* first = nullptr;
   for (const controller_descriptor* d : detail::builtin_descriptors) {
-    if (d->model == model && d->role != controller_role::extra_root) return d;
+    if (d->model != model) continue;
+    if (!model_name.empty() && d->qemu_device() == model_name) return d;
+    if (first == nullptr && d->role != controller_role::extra_root) first = d;
   }
-  return nullptr;
+  return first;
 }
 
 }  // namespace pciplan::inline v0
@@ -2873,10 +2903,14 @@ constexpr request device(std::string_view name, Constraints... constraints) {
 
 
 #include <cstddef>
+#include <functional>
 #include <ostream>
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace pciplan::inline v0 {
@@ -2944,7 +2978,8 @@ enum class rule : unsigned char {
 /// Where one request went.
 struct placement {
   std::size_t request = 0;       ///< index into the requests given to the planner
-  std::string_view name{};       ///< the request's name
+  std::string_view name{};       ///< the request's name (a run-time plan keeps its own copy: see topology_plan)
+  device_descriptor device{};    ///< the request's device: what the outputs write for it
   placement_kind kind = placement_kind::pci;
   pci_address guest_address{};             ///< PCI: the address the guest sees (domain, firmware bus number)
   controller_address libvirt_address{};  ///< PCI: the same slot in libvirt's form (bus = controller index)
@@ -2984,12 +3019,86 @@ struct warning {
   friend constexpr bool operator==(const warning&, const warning&) = default;
 };
 
+/// Which planning policy made a plan (policies::pciplan or policies::libvirt, or a
+/// policy derived from one of them).
+enum class policy_family : unsigned char {
+  pciplan,  ///< pciplan's own rules (policies::pciplan)
+  libvirt,  ///< libvirt's address assignment, reproduced (policies::libvirt)
+};
+
+/// A policy family's name ("pciplan", "libvirt").
+[[nodiscard]] constexpr std::string_view name_of(policy_family f) noexcept {
+  return f == policy_family::libvirt ? "libvirt" : "pciplan";
+}
+
 /// The plan for one guest: every controller (ordered by index: those given, then those
-/// added), a placement per request (in request order), and warnings.
+/// added), a placement per request (in request order), and warnings; the machine and
+/// policy that made it.
+///
+/// A plan stands on its own: qemu_arguments, tree and to_json need nothing else. A plan
+/// made at run time keeps its own copy of every name in it (request names, QEMU ids and
+/// model names of controllers, and any text read by from_json), so the requests and the
+/// documents they came from may go away; the `std::string_view`s in its placements,
+/// controllers and warnings point into the plan and live as long as it does (a copy of
+/// the plan has copies of them). In constant evaluation (static_plan) the names stay
+/// views of the requests. Changing a name by hand: call `own_text()` afterwards.
 struct topology_plan {
   std::vector<controller> controllers;
   std::vector<placement> placements;
   std::vector<warning> warnings;
+  /// The machine type: name_of(machine_id) for a built-in one ("q35", "aarch64-virt"),
+  /// machine_traits<M>::name for another.
+  std::string_view machine{};
+  policy_family policy = policy_family::pciplan;
+  /// The root-bus functions the machine provides by itself (q35's ICH9 SATA at 00:1f.2):
+  /// a placement there is that built-in device, and qemu_arguments writes no -device for it.
+  std::span<const reserved_function> built_in{};
+
+  constexpr topology_plan() = default;
+  constexpr topology_plan(std::vector<controller> controllers_, std::vector<placement> placements_,
+                          std::vector<warning> warnings_ = {})
+      : controllers(std::move(controllers_)), placements(std::move(placements_)), warnings(std::move(warnings_)) {}
+  constexpr topology_plan(const topology_plan& other)
+      : controllers(other.controllers),
+        placements(other.placements),
+        warnings(other.warnings),
+        machine(other.machine),
+        policy(other.policy),
+        built_in(other.built_in),
+        text_(other.text_) {
+    // the copies of texts in `other`'s storage point into this plan's storage instead
+    visit_text([&](std::string_view& v, bool) {
+      const std::size_t at = other.offset_in_text(v);
+      if (at != no_offset) v = std::string_view(text_.data() + at, v.size());
+    });
+  }
+  constexpr topology_plan(topology_plan&&) noexcept = default;
+  constexpr topology_plan& operator=(const topology_plan& other) {
+    if (this != &other) *this = topology_plan(other);
+    return *this;
+  }
+  constexpr topology_plan& operator=(topology_plan&&) noexcept = default;
+  constexpr ~topology_plan() = default;
+
+  /// Copies into the plan's own storage every name its placements and controllers
+  /// refer to (and, with `all_text`, every other text: warnings and device names), so
+  /// that the plan no longer depends on the requests or documents they came from. The
+  /// run-time planner and from_json call it.
+  constexpr void own_text(bool all_text = false) {
+    std::size_t size = 0;
+    visit_text([&](std::string_view& v, bool name) {
+      if (name || all_text || offset_in_text(v) != no_offset) size += v.size();
+    });
+    std::vector<char> kept;
+    kept.reserve(size);  // no reallocation below: every view into `kept` stays valid
+    visit_text([&](std::string_view& v, bool name) {
+      if (v.empty() || !(name || all_text || offset_in_text(v) != no_offset)) return;
+      const std::size_t at = kept.size();
+      kept.insert(kept.end(), v.begin(), v.end());
+      v = std::string_view(kept.data() + at, v.size());
+    });
+    text_ = std::move(kept);
+  }
 
   /// The controller with this index, or nullptr.
   [[nodiscard]] constexpr const controller* find(controller_index index) const noexcept {
@@ -3015,12 +3124,75 @@ struct topology_plan {
     }
     return true;
   }
+  /// How many guest NUMA nodes the plan's expanders and PHBs are bound to: the highest
+  /// numa_node of a controller, plus one (0 when none is bound). See qemu_numa_arguments.
+  [[nodiscard]] constexpr unsigned numa_nodes() const noexcept {
+    int highest = -1;
+    for (const auto& c : controllers) highest = c.numa_node > highest ? c.numa_node : highest;
+    return static_cast<unsigned>(highest + 1);
+  }
   /// How many controllers the planner added.
   [[nodiscard]] constexpr std::size_t added_count() const noexcept {
     std::size_t n = 0;
     for (const auto& c : controllers) n += c.added ? 1 : 0;
     return n;
   }
+  /// The same controllers, placements, warnings, machine, policy and built-in devices
+  /// (texts compared by content).
+  friend constexpr bool operator==(const topology_plan& a, const topology_plan& b) {
+    if (a.built_in.size() != b.built_in.size()) return false;
+    for (std::size_t i = 0; i != a.built_in.size(); ++i) {
+      if (!(a.built_in[i] == b.built_in[i])) return false;
+    }
+    return a.controllers == b.controllers && a.placements == b.placements && a.warnings == b.warnings &&
+           a.machine == b.machine && a.policy == b.policy;
+  }
+  /// Whether a placement is the machine's built-in device at that position (see built_in).
+  [[nodiscard]] constexpr bool is_built_in(const placement& p) const noexcept {
+    if (p.kind != placement_kind::pci || p.libvirt_address.bus.value != 0 || p.libvirt_address.domain != 0) {
+      return false;
+    }
+    for (const reserved_function& f : built_in) {
+      if (f.slot == p.libvirt_address.slot && f.function == p.libvirt_address.function) return true;
+    }
+    return false;
+  }
+
+ private:
+  static constexpr std::size_t no_offset = static_cast<std::size_t>(-1);
+
+  /// Calls f(view, is_name) for every text the plan refers to.
+  template <class F>
+  constexpr void visit_text(F&& f) {
+    for (placement& p : placements) {
+      f(p.name, true);
+      f(p.device.qemu_device, false);
+      f(p.device.mmio_device, false);
+      f(p.device.libvirt.element, false);
+      f(p.device.libvirt.model, false);
+    }
+    for (controller& c : controllers) {
+      f(c.model_name, true);
+      f(c.qemu_id, true);
+    }
+    for (warning& w : warnings) f(w.text, false);
+  }
+  /// Where `v` starts in the plan's own storage, or no_offset when it is elsewhere.
+  [[nodiscard]] constexpr std::size_t offset_in_text(std::string_view v) const noexcept {
+    if (v.empty() || text_.empty()) return no_offset;
+    if (std::is_constant_evaluated()) {
+      // ordering unrelated pointers is not a constant expression; equality is
+      for (std::size_t i = 0; i != text_.size(); ++i) {
+        if (v.data() == text_.data() + i) return i;
+      }
+      return no_offset;
+    }
+    const std::less<const char*> before;
+    if (before(v.data(), text_.data()) || !before(v.data(), text_.data() + text_.size())) return no_offset;
+    return static_cast<std::size_t>(v.data() - text_.data());
+  }
+
+  std::vector<char> text_{};  ///< the plan's own copies of its texts
 };
 
 /// A sentence that says why the placement is where it is, e.g.
@@ -4383,6 +4555,8 @@ constexpr void take_chipset_seats(planning<M>& p, const chipset_outcome& o) {
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -4518,7 +4692,13 @@ template <MachineType M>
       return p.failure();
     }
   }
-  return topology_plan{std::move(p.controllers), std::move(p.placements), std::move(p.warnings)};
+  topology_plan out(std::move(p.controllers), std::move(p.placements), std::move(p.warnings));
+  out.machine = machine_name_of<M>;
+  out.built_in = std::span<const reserved_function>(machine_traits<M>::reserved);
+  // a run-time plan outlives the requests' names; in constant evaluation they are the
+  // caller's literals (static_plan keeps them)
+  if (!std::is_constant_evaluated()) out.own_text();
+  return out;
 }
 
 }  // namespace pciplan::inline v0::detail
@@ -4620,6 +4800,7 @@ constexpr bool check_requests(planning<M>& p) {
     const request& r = requests[i];
     p.placements[i].request = i;
     p.placements[i].name = r.name;
+    p.placements[i].device = r.device;
     if (r.name.empty()) return p.fail(errc::invalid_request, "(unnamed)", "every request needs a name");
     if (r.link == link_need::pcie && r.device.link == link_kind::conventional) {
       return p.fail(errc::invalid_request, r.name, "asks for a PCI Express slot, but the device is conventional PCI only");
@@ -6469,7 +6650,9 @@ namespace detail {
 template <MachineType M, PlanningPolicy Policy>
 constexpr result<topology_plan> run_plan(planning<M>& state) {
   if constexpr (std::is_base_of_v<policies::libvirt, Policy>) {
-    return libvirt_planner<M, Policy>(state).run();
+    result<topology_plan> r = libvirt_planner<M, Policy>(state).run();
+    if (r) r->policy = policy_family::libvirt;
+    return r;
   } else {
     return pciplan_planner<M, Policy>(state).run();
   }
@@ -7380,11 +7563,12 @@ template <MachineType M>
 // ---- begin pciplan/emit/json.hpp
 // pciplan — emit/json.hpp: a plan as a JSON document, for tools and scripts.
 //
-//   std::cout << to_json(*plan, devices, "q35");
+//   std::cout << to_json(*plan);
 //
 // One object with the machine, every controller, every device (with the rule that
 // placed it and the explanation), and the warnings. One array element per line, so
-// two plans diff well. No JSON library needed.
+// two plans diff well. Writing needs no JSON library; reading it back (from_json,
+// <pciplan/json.hpp>) uses nlohmann-json.
 #ifndef PCIPLAN_EMIT_JSON_HPP
 #define PCIPLAN_EMIT_JSON_HPP
 
@@ -7544,22 +7728,14 @@ struct bus_use {
   return std::string(pci_device.substr(0, at)) + "-ccw";
 }
 
-/// The request a placement is for, or nullptr when `requests` is not the list the plan
-/// was made from.
-[[nodiscard]] inline const request* request_of(const placement& p, std::span<const request> requests) noexcept {
-  return p.request < requests.size() ? &requests[p.request] : nullptr;
-}
-
-/// The QEMU device of a placement: the request's device (PCI), its virtio-mmio variant
-/// (mmio), or its CCW variant (ccw). Empty when the request is unknown.
-[[nodiscard]] inline std::string device_driver(const placement& p, std::span<const request> requests) {
-  const request* r = request_of(p, requests);
-  if (r == nullptr) return {};
+/// The QEMU device of a placement: its device (PCI), the device's virtio-mmio variant
+/// (mmio), or its CCW variant (ccw).
+[[nodiscard]] inline std::string device_driver(const placement& p) {
   switch (p.kind) {
-    case placement_kind::pci: return std::string(r->device.qemu_device);
+    case placement_kind::pci: return std::string(p.device.qemu_device);
     case placement_kind::mmio:
-      return std::string(r->device.mmio_device.empty() ? r->device.qemu_device : r->device.mmio_device);
-    case placement_kind::ccw: return ccw_device(r->device.qemu_device);
+      return std::string(p.device.mmio_device.empty() ? p.device.qemu_device : p.device.mmio_device);
+    case placement_kind::ccw: return ccw_device(p.device.qemu_device);
   }
   return {};
 }
@@ -7673,40 +7849,60 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
 
 }  // namespace detail
 
-/// The plan as JSON (UTF-8; every string escaped, so any request name is safe):
+/// The version of the plan schema that to_json writes and from_json reads.
+inline constexpr int plan_schema_version = 1;
+
+/// The plan as JSON (UTF-8; every string escaped, so any request name is safe). Schema
+/// version 1 (plan_schema_version); from_json (<pciplan/json.hpp>) reads it back:
 ///
-///   {"machine": "q35",
-///    "controllers": [{"index", "model" (libvirt), "model_name" (QEMU device or null),
+///   {"format": "pciplan-plan", "version": 1,
+///    "machine" (topology_plan::machine: "q35", "aarch64-virt", …), "policy" ("pciplan"/"libvirt"),
+///    "controllers": [{"index", "model" (libvirt), "model_name" (the QEMU device the
+///                     controller was given, or null: the kind's default), "qemu_device"
+///                     (the QEMU device written for it; null for a root without one),
 ///                     "added", "address" ({domain, bus, slot, function}, bus = the
 ///                     parent's controller index; null for roots), "chassis", "port",
 ///                     "chassis_nr", "bus_nr", "target_index", "numa_node" (null when not
-///                     set), "hotplug" ("on"/"off"/null), "multifunction", "io_reserve_zero",
-///                     "domain" and "guest_bus" (the guest PCI domain and bus number of the
-///                     bus it provides), "guest_bus_last" (the highest guest bus number
-///                     at or below it: its subordinate bus), "qemu_id" (its QEMU id:
-///                     "pci.N", or the id the user gave it; null for the root), "qemu_bus"
-///                     (QEMU's name of the bus it provides: "pcie.0", "pci.0", "pci.N",
-///                     a user id), "slots"
-///                     ({first, last}: the slots of that bus), "hotpluggable" (QEMU 7.2
-///                     hot-plugs a device into that bus: bus_hotpluggable), "spare" (a
-///                     hot-pluggable port with nothing on it: room for one hot-plugged
-///                     device)}, …],
-///    "devices": [{"name", "qemu_device" (as qemu_arguments writes it), "kind"
-///                 ("pci"/"mmio"/"ccw"), "address" ("0000:01:00.0", guest form, or null),
-///                 "libvirt_address" ({domain, bus, slot, function} or null), "transport"
-///                 ("virtio-mmio-bus.N" / "fe.0.xxxx", or null for PCI), "multifunction",
-///                 "rule" (name_of(rule)), "explanation" (pciplan::describe)}, …],
-///    "warnings": [{"code" ("io_window", "spares_short", "bus_numbers"), "text", "count"}, …]}
+///                     set), "hotplug" and "multifunction" ("on"/"off"/null),
+///                     "io_reserve_zero", "domain" and "guest_bus" (the guest PCI domain
+///                     and bus number of the bus it provides), "guest_bus_last" (the
+///                     highest guest bus number at or below it: its subordinate bus),
+///                     "given_id" (the QEMU id the user gave it, or null), "qemu_id" (its
+///                     QEMU id: "pci.N" or the given one; null for the root), "qemu_bus"
+///                     (QEMU's name of the bus it provides: "pcie.0", "pci.0", "pci.N", a
+///                     user id), "slots" ({first, last}: the slots of that bus),
+///                     "hotpluggable" (QEMU 7.2 hot-plugs a device into that bus:
+///                     bus_hotpluggable), "spare" (a hot-pluggable port with nothing on it:
+///                     room for one hot-plugged device)}, …],
+///    "devices": [{"name", "request" (its index in the requests), "qemu_device" (as
+///                 qemu_arguments writes it), "device" ({"qemu_device", "mmio_device",
+///                 "libvirt_element", "libvirt_model", "link" ("conventional"/"express"/
+///                 "virtio"), "integrated", "companion_function"}: the device_descriptor),
+///                 "kind" ("pci"/"mmio"/"ccw"), "built_in" (the machine's own device at
+///                 that position: no -device), "address" ("0000:01:00.0", guest form, or
+///                 null), "libvirt_address" ({domain, bus, slot, function} or null),
+///                 "transport" ("virtio-mmio-bus.N" / "fe.0.xxxx", or null for PCI),
+///                 "multifunction", "rule" (name_of(rule)), "explanation"
+///                 (pciplan::describe)}, …],
+///    "warnings": [{"code" (name_of(warning_code)), "text", "count"}, …]}
 ///
-/// Controllers in plan order (by index), devices in request order. `requests` must be
-/// the list the plan was made from; `machine` is copied as it is (e.g. "q35").
-[[nodiscard]] inline std::string to_json(const topology_plan& plan, std::span<const request> requests,
-                                         std::string_view machine) {
-  std::string out = "{\n  \"machine\": ";
-  detail::append_json_string(out, machine);
+/// Controllers in plan order (by index), devices in request order, one per line, so
+/// two plans diff well. Keys that from_json does not read back are derived from the
+/// others (qemu_device, guest_bus_last, qemu_id, qemu_bus, slots, hotpluggable, spare,
+/// built_in, explanation).
+[[nodiscard]] inline std::string to_json(const topology_plan& plan) {
+  std::string out = "{\n  \"format\": \"pciplan-plan\",\n  \"version\": " + std::to_string(plan_schema_version) +
+                    ",\n  \"machine\": ";
+  detail::append_json_string(out, plan.machine);
+  out += ",\n  \"policy\": ";
+  detail::append_json_string(out, name_of(plan.policy));
   out += ",\n";
   const topology_view view(plan.controllers);
   const detail::bus_use use = detail::bus_use_of(plan, view);
+  const auto on_off = [](detail::json_object& o, std::string_view key, toggle t) {
+    if (t == toggle::unset) o.null(key);
+    else o.text(key, t == toggle::on ? "on" : "off");
+  };
   std::size_t position = 0;
   detail::json_array(
       out, "controllers", plan.controllers,
@@ -7716,7 +7912,8 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
         detail::json_object o(out);
         o.number("index", c.index.value)
             .text_or_null("model", c.kind != nullptr ? c.kind->model : std::string_view{})
-            .text_or_null("model_name", c.qemu_device())
+            .text_or_null("model_name", c.model_name)
+            .text_or_null("qemu_device", c.qemu_device())
             .boolean("added", c.added);
         if (c.has_address) o.address("address", c.libvirt_address);
         else o.null("address");
@@ -7726,13 +7923,13 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
             .number_or_null("bus_nr", c.bus_nr)
             .number_or_null("target_index", c.target_index)
             .number_or_null("numa_node", c.numa_node);
-        if (c.hotplug == toggle::unset) o.null("hotplug");
-        else o.text("hotplug", c.hotplug == toggle::on ? "on" : "off");
-        o.boolean("multifunction", c.multifunction == toggle::on)
-            .boolean("io_reserve_zero", c.io_reserve_zero)
+        on_off(o, "hotplug", c.hotplug);
+        on_off(o, "multifunction", c.multifunction);
+        o.boolean("io_reserve_zero", c.io_reserve_zero)
             .number("domain", c.domain)
             .number("guest_bus", c.guest_bus.value)
-            .number("guest_bus_last", use.last_bus[at]);
+            .number("guest_bus_last", use.last_bus[at])
+            .text_or_null("given_id", c.qemu_id);
         if (c.index.value == 0) o.null("qemu_id");
         else o.text("qemu_id", detail::controller_id(c));
         o.text("qemu_bus", detail::bus_id(view, c.index));
@@ -7748,8 +7945,19 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
       [&](const placement& p) {
         detail::json_object o(out);
         o.text("name", p.name)
-            .text("qemu_device", detail::device_driver(p, requests))
-            .text("kind", name_of(p.kind));
+            .number("request", static_cast<long long>(p.request))
+            .text("qemu_device", detail::device_driver(p));
+        o.key("device");
+        detail::json_object(out)
+            .text("qemu_device", p.device.qemu_device)
+            .text_or_null("mmio_device", p.device.mmio_device)
+            .text_or_null("libvirt_element", p.device.libvirt.element)
+            .text_or_null("libvirt_model", p.device.libvirt.model)
+            .text("link", name_of(p.device.link))
+            .boolean("integrated", p.device.integrated)
+            .number_or_null("companion_function", p.device.companion_function)
+            .close();
+        o.text("kind", name_of(p.kind)).boolean("built_in", plan.is_built_in(p));
         if (p.kind == placement_kind::pci) {
           o.text("address", to_text(p.guest_address).view()).address("libvirt_address", p.libvirt_address).null("transport");
         } else {
@@ -7783,7 +7991,7 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
 // ---- begin pciplan/emit/qemu.hpp
 // pciplan — emit/qemu.hpp: a plan as QEMU command-line arguments.
 //
-//   for (const std::string& a : qemu_arguments(*plan, devices)) std::cout << a << '\n';
+//   for (const std::string& a : qemu_arguments(*plan)) std::cout << a << '\n';
 //   // -device pcie-root-port,port=0x10,chassis=1,id=pci.1,bus=pcie.0,multifunction=on,addr=0x2
 //   // -device virtio-net-pci,id=net0,bus=pci.1,addr=0x0
 //
@@ -7815,21 +8023,7 @@ enum class qemu_syntax : unsigned char {
 /// Options of qemu_arguments.
 struct qemu_options {
   qemu_syntax syntax = qemu_syntax::classic;
-  /// Root-bus positions whose device the machine creates by itself (q35's ICH9 SATA at
-  /// 00:1f.2, pc's PIIX3 IDE at 00:01.1): a placement there is that built-in device, so
-  /// it gets no -device (QEMU would refuse the second one). `qemu_options_for<M>()` fills
-  /// it from the machine's reserved functions.
-  std::span<const reserved_function> built_in{};
 };
-
-/// The options for a machine type: its built-in devices are not emitted.
-template <MachineType M>
-[[nodiscard]] constexpr qemu_options qemu_options_for(qemu_syntax syntax = qemu_syntax::classic) noexcept {
-  qemu_options o{};
-  o.syntax = syntax;
-  o.built_in = std::span<const reserved_function>(machine_traits<M>::reserved);
-  return o;
-}
 
 namespace detail {
 
@@ -7977,8 +8171,8 @@ class qemu_device_line {
 
 /// The `-device` argument of a placement (see qemu_arguments).
 [[nodiscard]] inline std::string placement_argument(const topology_view& view, const placement& p,
-                                                    std::span<const request> requests, qemu_syntax syntax) {
-  qemu_device_line line(syntax, device_driver(p, requests));
+                                                    qemu_syntax syntax) {
+  qemu_device_line line(syntax, device_driver(p));
   line.text("id", p.name);
   switch (p.kind) {
     case placement_kind::pci:
@@ -8005,13 +8199,13 @@ class qemu_device_line {
 ///    (PCI), `…,id=<name>,bus=virtio-mmio-bus.<N>` with the virtio-mmio device
 ///    (virtio-mmio), or `…,id=<name>,devno=fe.0.<xxxx>` with the `-ccw` device (s390x).
 /// `addr=0xS` for function 0, `addr=0xS.0xF` otherwise; `multifunction=on` on function 0
-/// of a shared slot. `requests` must be the list the plan was made from (it supplies the
-/// device names). Hotplug off on the root bus is a machine setting, not a -device: on pc
+/// of a shared slot. A placement at a position where the machine has a device of its own
+/// (q35's ICH9 SATA at 00:1f.2, pc's PIIX3 IDE at 00:01.1: `plan.is_built_in`) is that
+/// device, and gets no -device (QEMU would refuse a second one). Hotplug off on the root bus is a machine setting, not a -device: on pc
 /// add `-global PIIX4_PM.acpi-root-pci-hotplug=off` yourself.
 /// Precondition: `plan.qemu_can_build()` (a libvirt answer QEMU cannot build has no
 /// arguments); otherwise std::invalid_argument.
 [[nodiscard]] inline std::vector<std::string> qemu_arguments(const topology_plan& plan,
-                                                             std::span<const request> requests,
                                                              const qemu_options& options = {}) {
   detail::expects(plan.qemu_can_build(),
                   "pciplan::qemu_arguments: the plan is a libvirt answer that QEMU cannot build (its warning says why)");
@@ -8022,12 +8216,7 @@ class qemu_device_line {
     if (detail::emits_device(*c)) out.push_back(detail::controller_argument(view, *c, options.syntax));
   }
   for (const placement& p : plan.placements) {
-    const bool built_in =
-        p.kind == placement_kind::pci && p.libvirt_address.bus.value == 0 && p.libvirt_address.domain == 0 &&
-        std::any_of(options.built_in.begin(), options.built_in.end(), [&](const reserved_function& f) {
-          return f.slot == p.libvirt_address.slot && f.function == p.libvirt_address.function;
-        });
-    if (!built_in) out.push_back(detail::placement_argument(view, p, requests, options.syntax));
+    if (!plan.is_built_in(p)) out.push_back(detail::placement_argument(view, p, options.syntax));
   }
   return out;
 }
@@ -8048,6 +8237,12 @@ class qemu_device_line {
   out.emplace_back("-numa node,nodeid=0,memdev=ram-node0");
   for (unsigned n = 1; n < nodes; ++n) out.push_back("-numa node,nodeid=" + std::to_string(n));
   return out;
+}
+
+/// The same for the NUMA nodes a plan binds its expanders to (plan.numa_nodes()).
+[[nodiscard]] inline std::vector<std::string> qemu_numa_arguments(const topology_plan& plan,
+                                                                  std::string_view ram_size = "128M") {
+  return qemu_numa_arguments(plan.numa_nodes(), ram_size);
 }
 
 }  // namespace pciplan::inline v0
@@ -8087,8 +8282,7 @@ namespace detail {
 /// Draws one plan: the bus tree of each root, then the non-PCI transports.
 class tree_writer {
  public:
-  tree_writer(const topology_plan& plan, std::span<const request> requests)
-      : plan_(plan), requests_(requests), view_(plan.controllers) {
+  explicit tree_writer(const topology_plan& plan) : plan_(plan), view_(plan.controllers) {
     const std::size_t n = plan.controllers.size();
     children_.resize(n);
     drawn_.assign(n, false);
@@ -8228,7 +8422,7 @@ class tree_writer {
   /// `<name> <qemu device>`; the device is left out when the request is unknown.
   void name_and_device(const placement& p) {
     out_ += p.name;
-    const std::string driver = device_driver(p, requests_);
+    const std::string driver = device_driver(p);
     if (!driver.empty()) out_ += ' ' + driver;
     out_ += '\n';
   }
@@ -8266,7 +8460,6 @@ class tree_writer {
   }
 
   const topology_plan& plan_;
-  std::span<const request> requests_;
   topology_view view_;                              // controller index -> position, parents
   std::vector<std::vector<child>> children_;        // per controller: what sits on its bus
   std::vector<std::size_t> unattached_devices_;     // PCI placements on an unknown bus
@@ -8291,8 +8484,8 @@ class tree_writer {
 /// Bus numbers are guest bus numbers in hexadecimal. `requests` must be the list the
 /// plan was made from (it supplies the device names). Deterministic: the same plan
 /// always gives the same text.
-[[nodiscard]] inline std::string tree(const topology_plan& plan, std::span<const request> requests) {
-  return detail::tree_writer(plan, requests).draw();
+[[nodiscard]] inline std::string tree(const topology_plan& plan) {
+  return detail::tree_writer(plan).draw();
 }
 
 }  // namespace pciplan::inline v0
@@ -8449,6 +8642,8 @@ struct layout_entry {
   unsigned first_bus = 0;            ///< expanders: bus_nr
   bool multifunction = false;        ///< function 0 of a slot whose other functions are used
   int parent_index = -1;             ///< index of the parent entry; -1 for the root bus
+  const controller_descriptor* kind = nullptr;  ///< controllers: the controller kind
+  device_descriptor device{};        ///< devices: the device kind
   friend constexpr bool operator==(const layout_entry&, const layout_entry&) = default;
 };
 
@@ -8518,6 +8713,8 @@ struct placement_info {
   std::string_view parent{};
   bool controller = false;
   controller_descriptor desc{};  // controllers only
+  const controller_descriptor* kind = nullptr;  // controllers: the kind's descriptor
+  device_descriptor device{};    // devices only
   connect_set need{};            // devices only
   bool available = true;         // controllers: AvailableOn the machine
   std::string_view qemu_device{};
@@ -8539,11 +8736,13 @@ constexpr placement_info info_of() {
   if constexpr (ControllerKind<K>) {
     i.controller = true;
     i.desc = descriptor_of<K>;
+    i.kind = &descriptor_of<K>;
     i.available = AvailableOn<K, M>;
     i.qemu_device = descriptor_of<K>.qemu_device();
     i.libvirt_model = descriptor_of<K>.model;
   } else {
     i.need = connect_of<K, M>;
+    i.device = device_descriptor_of<K>;
     i.qemu_device = device_traits<K>::qemu_device;
     i.libvirt_model = device_traits<K>::libvirt.model;
   }
@@ -8598,6 +8797,8 @@ constexpr layout_build<N> build_layout(const std::array<placement_info, N>& info
       e[i].libvirt_model = p.libvirt_model;
       e[i].controller = p.controller;
       e[i].first_bus = p.first_bus;
+      e[i].kind = p.kind;
+      e[i].device = p.device;
       e[i].guest_address = pci_address(0, 0, p.slot, p.function);
       if (is_root_name(p.name, root.root_bus)) return fail(layout_problem::duplicate_name, i);
       for (std::size_t j = 0; j != i; ++j) {
@@ -8934,6 +9135,7 @@ class fixed_vector {
 #include <array>
 #include <concepts>
 #include <cstddef>
+#include <span>
 #include <string_view>
 #include <type_traits>
 
@@ -8941,7 +9143,9 @@ namespace pciplan::inline v0 {
 
 /// A plan of N requests made at compile time by `static_plan`. It reads like a
 /// topology_plan: `placements`, `controllers` and `warnings` are members (fixed-capacity
-/// containers here, std::vectors there), with `at` and `find`.
+/// containers here, std::vectors there), with `at` and `find`, and `machine`, `policy`
+/// and `built_in`; `to_plan` (compile_time/layout_plan.hpp) makes it a topology_plan for
+/// the outputs.
 template <std::size_t N>
 struct fixed_plan {
   /// Compile-time plans hold at most this many controllers.
@@ -8951,6 +9155,9 @@ struct fixed_plan {
   std::array<placement, N> placements{};
   detail::fixed_vector<controller, max_controllers> controllers{};
   detail::fixed_vector<warning, max_warnings> warnings{};
+  std::string_view machine{};                    ///< as topology_plan::machine
+  policy_family policy = policy_family::pciplan;  ///< as topology_plan::policy
+  std::span<const reserved_function> built_in{};  ///< as topology_plan::built_in
 
   /// The placement of the request named `name` (unknown: compile error).
   [[nodiscard]] constexpr const placement& at(std::string_view name) const {
@@ -8996,6 +9203,9 @@ consteval fixed_plan<sizeof...(Requests)> static_plan(plan_options options, Requ
   for (const warning& w : r->warnings) {
     if (out.warnings.size() < out.max_warnings) out.warnings.push_back(w);
   }
+  out.machine = r->machine;
+  out.policy = r->policy;
+  out.built_in = r->built_in;
   return out;
 }
 
@@ -9010,6 +9220,125 @@ consteval fixed_plan<sizeof...(Requests)> static_plan(Requests... requests) {
 
 #endif  // PCIPLAN_COMPILE_TIME_STATIC_PLAN_HPP
 // ---- end pciplan/compile_time/static_plan.hpp
+// ---- begin pciplan/compile_time/layout_plan.hpp
+// pciplan — compile_time/layout_plan.hpp: a fixed layout or a static plan as a
+// topology_plan, so that every output, the validator and the run-time planner take it.
+//
+//   constexpr auto appliance = make_fixed_layout<machines::q35>(…);
+//   const topology_plan p = to_plan(appliance);
+//   for (const std::string& a : qemu_arguments(p)) std::cout << a << '\n';
+//   // add a device later, nothing of the layout moves:
+//   std::vector<request> more = pinned(p, layout_requests(appliance));
+//   more.push_back({"hotplugged", models::virtio_net{}});
+//   auto grown = plan<machines::q35>(more, {}, p.controllers);
+#ifndef PCIPLAN_COMPILE_TIME_LAYOUT_PLAN_HPP
+#define PCIPLAN_COMPILE_TIME_LAYOUT_PLAN_HPP
+
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace pciplan::inline v0 {
+
+namespace detail {
+/// The controller index each controller entry of a layout gets: 1, 2, … in declaration
+/// order (the root bus is 0); -1 for devices.
+template <MachineType M, std::size_t N>
+constexpr std::vector<int> layout_indexes(const fixed_layout<M, N>& layout) {
+  std::vector<int> out(N, -1);
+  int next = 1;
+  for (std::size_t i = 0; i != N; ++i) {
+    if (layout.entries[i].controller) out[i] = next++;
+  }
+  return out;
+}
+
+/// Where entry `i` sits, libvirt's way: the parent's controller index, slot, function.
+template <MachineType M, std::size_t N>
+constexpr controller_address layout_address(const fixed_layout<M, N>& layout, const std::vector<int>& index,
+                                            std::size_t i) {
+  const layout_entry& e = layout.entries[i];
+  const int parent = e.parent_index < 0 ? 0 : index[static_cast<std::size_t>(e.parent_index)];
+  return controller_address(0, static_cast<unsigned>(parent), e.guest_address.slot, e.guest_address.function);
+}
+}  // namespace detail
+
+/// The layout's devices as requests, each pinned at its address (bus = the controller
+/// index its parent gets in to_plan: controllers are numbered 1, 2, … in declaration
+/// order). Names are views of the layout's (static) names.
+template <MachineType M, std::size_t N>
+[[nodiscard]] constexpr std::vector<request> layout_requests(const fixed_layout<M, N>& layout) {
+  const std::vector<int> index = detail::layout_indexes(layout);
+  std::vector<request> out;
+  for (std::size_t i = 0; i != N; ++i) {
+    const layout_entry& e = layout.entries[i];
+    if (e.controller) continue;
+    out.push_back(request(e.name, e.device, at_address{detail::layout_address(layout, index, i)}));
+  }
+  return out;
+}
+
+/// The layout's controllers: the machine's root bus (index 0), then every declared
+/// controller with index 1, 2, … in declaration order, at its address, expanders with
+/// their bus_nr. Chassis, port and other numbers are left to the planner.
+template <MachineType M, std::size_t N>
+[[nodiscard]] constexpr std::vector<controller> layout_controllers(const fixed_layout<M, N>& layout) {
+  const std::vector<int> index = detail::layout_indexes(layout);
+  std::vector<controller> out;
+  out.push_back(make_controller<root_of<M>>(0));
+  for (std::size_t i = 0; i != N; ++i) {
+    const layout_entry& e = layout.entries[i];
+    if (!e.controller) continue;
+    controller c{};
+    c.index = controller_index{static_cast<std::uint16_t>(index[i])};
+    c.kind = e.kind;
+    c = c.at(detail::layout_address(layout, index, i));
+    if (e.first_bus != 0) c.bus_nr = static_cast<int>(e.first_bus);
+    out.push_back(c);
+  }
+  return out;
+}
+
+/// The fixed layout as a plan of machine M (policy pciplan): the layout's controllers
+/// (layout_controllers) with chassis and port numbers given as the planner gives them,
+/// every device at its declared address (rule given_address), guest bus numbers as the
+/// layout computed them, the machine's built-in devices known. Nothing is added: no spare
+/// ports. Usable in constant evaluation; the layout was checked when it was made, so this
+/// cannot fail (a disagreement between the two checks is a pciplan bug, reported as
+/// std::invalid_argument, or a compile error in constant evaluation).
+template <MachineType M, std::size_t N>
+[[nodiscard]] constexpr topology_plan to_plan(const fixed_layout<M, N>& layout) {
+  const std::vector<request> requests = layout_requests(layout);
+  const std::vector<controller> controllers = layout_controllers(layout);
+  result<topology_plan> r = plan<M>(requests, {.spare_ports = 0}, controllers);
+  if (!r) {
+    detail::expects(false, "pciplan::to_plan: the planner refuses a checked fixed layout (a pciplan bug)");
+    return topology_plan{};
+  }
+  // (not `r ? std::move(*r) : topology_plan{}`: g++ 12 destroys that temporary twice in
+  // constant evaluation)
+  return std::move(*r);
+}
+
+/// A static plan as a topology_plan: the same controllers, placements, warnings, machine,
+/// policy and built-in devices.
+template <std::size_t N>
+[[nodiscard]] constexpr topology_plan to_plan(const fixed_plan<N>& fixed) {
+  topology_plan out;
+  out.controllers.assign(fixed.controllers.begin(), fixed.controllers.end());
+  out.placements.assign(fixed.placements.begin(), fixed.placements.end());
+  out.warnings.assign(fixed.warnings.begin(), fixed.warnings.end());
+  out.machine = fixed.machine;
+  out.policy = fixed.policy;
+  out.built_in = fixed.built_in;
+  return out;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_COMPILE_TIME_LAYOUT_PLAN_HPP
+// ---- end pciplan/compile_time/layout_plan.hpp
 
 #endif  // PCIPLAN_PCIPLAN_HPP
 // ---- end pciplan/pciplan.hpp

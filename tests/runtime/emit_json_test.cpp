@@ -287,8 +287,11 @@ TEST_CASE("emit.json: a q35 plan is valid JSON and says what the plan says", "[e
                                      {"legacy0", models::e1000{}},
                                      {"scratch", models::virtio_blk{}, hotplug::not_needed}};
   const topology_plan p = planned<machines::q35>(devices, {.spare_ports = 1, .numa_nodes = 2});
-  const json_value doc = parsed(to_json(p, devices, "q35"));
+  const json_value doc = parsed(to_json(p));
+  CHECK(doc["format"].s == "pciplan-plan");
+  CHECK(doc["version"].n == 1);
   CHECK(doc["machine"].s == "q35");
+  CHECK(doc["policy"].s == "pciplan");
   const json_value& controllers = doc["controllers"];
   REQUIRE(controllers.a.size() == p.controllers.size());
   const json_value& root = controllers.a[0];
@@ -302,6 +305,7 @@ TEST_CASE("emit.json: a q35 plan is valid JSON and says what the plan says", "[e
   const json_value& pxb = controllers.a[1];
   CHECK(pxb["model"].s == "pcie-expander-bus");
   CHECK(pxb["model_name"].s == "pxb-pcie");
+  CHECK(pxb["qemu_device"].s == "pxb-pcie");
   CHECK(pxb["added"].b);
   CHECK(pxb["bus_nr"].n == 248);
   CHECK(pxb["numa_node"].n == 1);
@@ -313,10 +317,11 @@ TEST_CASE("emit.json: a q35 plan is valid JSON and says what the plan says", "[e
   CHECK(port["port"].n == 16);
   CHECK(port["chassis"].n == 2);
   CHECK(port["io_reserve_zero"].b);
-  CHECK(port["multifunction"].b);
+  CHECK(port["multifunction"].s == "on");
   for (const json_value& c : controllers.a) {
-    for (const char* key : {"index", "model", "model_name", "added", "address", "chassis", "port", "chassis_nr",
-                            "bus_nr", "target_index", "numa_node", "hotplug", "guest_bus", "guest_bus_last",
+    for (const char* key : {"index", "model", "model_name", "qemu_device", "added", "address", "chassis", "port",
+                            "chassis_nr", "bus_nr", "target_index", "numa_node", "hotplug", "multifunction",
+                            "io_reserve_zero", "domain", "guest_bus", "guest_bus_last", "given_id", "qemu_id",
                             "qemu_bus", "slots", "hotpluggable", "spare"}) {
       CHECK(c.has(key));
     }
@@ -343,7 +348,12 @@ TEST_CASE("emit.json: a q35 plan is valid JSON and says what the plan says", "[e
   const json_value& gpu = list.a[1];
   CHECK(gpu["name"].s == "gpu0");
   CHECK(gpu["qemu_device"].s == "vfio-pci");
+  CHECK(gpu["request"].n == 1);
+  CHECK(gpu["device"]["qemu_device"].s == "vfio-pci");
+  CHECK(gpu["device"]["libvirt_element"].s == "hostdev");
+  CHECK(gpu["device"]["link"].s == "express");
   CHECK(gpu["kind"].s == "pci");
+  CHECK_FALSE(gpu["built_in"].b);
   CHECK(gpu["address"].s == "0000:f9:00.0");
   CHECK(gpu["libvirt_address"]["bus"].n == 3);
   CHECK(gpu["transport"].is_null());
@@ -363,33 +373,41 @@ TEST_CASE("emit.json: the exact text of a small hand-made plan, warnings include
   port.hotplug = toggle::off;
   port.guest_bus = bus_number{1};
   p.controllers.push_back(port);
+  p.machine = "q35";
   placement net;
   net.request = 0;
   net.name = "net0";
+  net.device = device_descriptor_of<models::virtio_net>;
   net.guest_address = pci_address{0, 1, 0, 0};
   net.libvirt_address = controller_address(0, 1, 0, 0);
   net.why = rule::hotplug_port;
   p.placements.push_back(net);
   p.warnings.push_back({warning_code::io_window, "16 ports reserve I/O space", 16});
-  const std::vector<request> devices{{"net0", models::virtio_net{}}};
-  CHECK(to_json(p, devices, "q35") ==
+  CHECK(to_json(p) ==
         "{\n"
+        "  \"format\": \"pciplan-plan\",\n"
+        "  \"version\": 1,\n"
         "  \"machine\": \"q35\",\n"
+        "  \"policy\": \"pciplan\",\n"
         "  \"controllers\": [\n"
-        "    {\"index\": 0, \"model\": \"pcie-root\", \"model_name\": null, \"added\": false, \"address\": null, "
-        "\"chassis\": null, \"port\": null, \"chassis_nr\": null, \"bus_nr\": null, \"target_index\": null, "
-        "\"numa_node\": null, \"hotplug\": null, \"multifunction\": false, \"io_reserve_zero\": false, "
-        "\"domain\": 0, \"guest_bus\": 0, \"guest_bus_last\": 1, \"qemu_id\": null, \"qemu_bus\": \"pcie.0\", "
-        "\"slots\": {\"first\": 1, \"last\": 31}, \"hotpluggable\": false, \"spare\": false},\n"
-        "    {\"index\": 1, \"model\": \"pcie-root-port\", \"model_name\": \"pcie-root-port\", \"added\": false, "
-        "\"address\": {\"domain\": 0, \"bus\": 0, \"slot\": 2, \"function\": 0}, \"chassis\": 1, \"port\": 16, "
-        "\"chassis_nr\": null, \"bus_nr\": null, \"target_index\": null, \"numa_node\": null, \"hotplug\": \"off\", "
-        "\"multifunction\": false, \"io_reserve_zero\": false, \"domain\": 0, \"guest_bus\": 1, "
-        "\"guest_bus_last\": 1, \"qemu_id\": \"pci.1\", \"qemu_bus\": \"pci.1\", \"slots\": {\"first\": 0, \"last\": 0}, "
-        "\"hotpluggable\": false, \"spare\": false}\n"
+        "    {\"index\": 0, \"model\": \"pcie-root\", \"model_name\": null, \"qemu_device\": null, \"added\": false, "
+        "\"address\": null, \"chassis\": null, \"port\": null, \"chassis_nr\": null, \"bus_nr\": null, "
+        "\"target_index\": null, \"numa_node\": null, \"hotplug\": null, \"multifunction\": null, "
+        "\"io_reserve_zero\": false, \"domain\": 0, \"guest_bus\": 0, \"guest_bus_last\": 1, \"given_id\": null, "
+        "\"qemu_id\": null, \"qemu_bus\": \"pcie.0\", \"slots\": {\"first\": 1, \"last\": 31}, \"hotpluggable\": false, "
+        "\"spare\": false},\n"
+        "    {\"index\": 1, \"model\": \"pcie-root-port\", \"model_name\": null, \"qemu_device\": \"pcie-root-port\", "
+        "\"added\": false, \"address\": {\"domain\": 0, \"bus\": 0, \"slot\": 2, \"function\": 0}, \"chassis\": 1, "
+        "\"port\": 16, \"chassis_nr\": null, \"bus_nr\": null, \"target_index\": null, \"numa_node\": null, "
+        "\"hotplug\": \"off\", \"multifunction\": null, \"io_reserve_zero\": false, \"domain\": 0, \"guest_bus\": 1, "
+        "\"guest_bus_last\": 1, \"given_id\": null, \"qemu_id\": \"pci.1\", \"qemu_bus\": \"pci.1\", "
+        "\"slots\": {\"first\": 0, \"last\": 0}, \"hotpluggable\": false, \"spare\": false}\n"
         "  ],\n"
         "  \"devices\": [\n"
-        "    {\"name\": \"net0\", \"qemu_device\": \"virtio-net-pci\", \"kind\": \"pci\", \"address\": \"0000:01:00.0\", "
+        "    {\"name\": \"net0\", \"request\": 0, \"qemu_device\": \"virtio-net-pci\", \"device\": "
+        "{\"qemu_device\": \"virtio-net-pci\", \"mmio_device\": \"virtio-net-device\", \"libvirt_element\": "
+        "\"interface\", \"libvirt_model\": \"virtio\", \"link\": \"virtio\", \"integrated\": false, "
+        "\"companion_function\": null}, \"kind\": \"pci\", \"built_in\": false, \"address\": \"0000:01:00.0\", "
         "\"libvirt_address\": {\"domain\": 0, \"bus\": 1, \"slot\": 0, \"function\": 0}, \"transport\": null, "
         "\"multifunction\": false, \"rule\": \"hotplug_port\", \"explanation\": \"net0 is at 0000:01:00.0 (bus index "
         "1, the given pcie-root-port, slot 0, function 0): it needs a hot-pluggable PCI Express slot, one port per "
@@ -400,7 +418,8 @@ TEST_CASE("emit.json: the exact text of a small hand-made plan, warnings include
         "  ]\n"
         "}\n");
   topology_plan empty;
-  CHECK(to_json(empty, {}, "") == "{\n  \"machine\": \"\",\n  \"controllers\": [],\n  \"devices\": [],\n  \"warnings\": []\n}\n");
+  CHECK(to_json(empty) == "{\n  \"format\": \"pciplan-plan\",\n  \"version\": 1,\n  \"machine\": \"\",\n  \"policy\": "
+                          "\"pciplan\",\n  \"controllers\": [],\n  \"devices\": [],\n  \"warnings\": []\n}\n");
 }
 
 TEST_CASE("emit.json: odd names are escaped and read back, and bytes that are not UTF-8 become U+FFFD", "[emit][json]") {
@@ -421,9 +440,9 @@ TEST_CASE("emit.json: odd names are escaped and read back, and bytes that are no
   std::vector<request> devices;
   for (const auto& n : names) devices.push_back({n.first, models::virtio_blk{}, hotplug::not_needed});
   const topology_plan p = planned<machines::q35>(devices, {.spare_ports = 0});
-  const std::string text = to_json(p, devices, "q35 \"odd\"");
+  const std::string text = to_json(p);
   const json_value doc = parsed(text);
-  CHECK(doc["machine"].s == "q35 \"odd\"");
+  CHECK(doc["machine"].s == "q35");
   REQUIRE(doc["devices"].a.size() == names.size());
   for (std::size_t i = 0; i != names.size(); ++i) {
     INFO("device " << i);
@@ -438,7 +457,7 @@ TEST_CASE("emit.json: virtio-mmio and CCW devices have a transport and no PCI ad
   SECTION("aarch64 virt") {
     const std::vector<request> devices{{"net0", models::virtio_net{}}, {"disk0", models::virtio_blk{}, transport::mmio}};
     const topology_plan p = planned<machines::aarch64_virt>(devices, {.spare_ports = 0});
-    const json_value doc = parsed(to_json(p, devices, "virt"));
+    const json_value doc = parsed(to_json(p));
     const json_value& disk = doc["devices"].a[1];
     CHECK(disk["kind"].s == "mmio");
     CHECK(disk["qemu_device"].s == "virtio-blk-device");
@@ -450,7 +469,7 @@ TEST_CASE("emit.json: virtio-mmio and CCW devices have a transport and no PCI ad
   SECTION("s390x") {
     const std::vector<request> devices{{"net0", models::virtio_net{}}};
     const topology_plan p = planned<machines::s390x_ccw>(devices);
-    const json_value doc = parsed(to_json(p, devices, "s390-ccw-virtio"));
+    const json_value doc = parsed(to_json(p));
     const json_value& net = doc["devices"].a[0];
     CHECK(net["kind"].s == "ccw");
     CHECK(net["qemu_device"].s == "virtio-net-ccw");
@@ -460,10 +479,10 @@ TEST_CASE("emit.json: virtio-mmio and CCW devices have a transport and no PCI ad
   SECTION("pseries: the second PHB") {
     const std::vector<request> devices{{"net0", models::virtio_net{}, numa_node{1}}};
     const topology_plan p = planned<machines::pseries>(devices, {.spare_ports = 0, .numa_nodes = 2});
-    const json_value doc = parsed(to_json(p, devices, "pseries"));
+    const json_value doc = parsed(to_json(p));
     const json_value& phb = doc["controllers"].a[1];
     CHECK(phb["model"].s == "pci-root");
-    CHECK(phb["model_name"].s == "spapr-pci-host-bridge");
+    CHECK(phb["qemu_device"].s == "spapr-pci-host-bridge");
     CHECK(phb["target_index"].n == 1);
     CHECK(phb["domain"].n == 1);
     CHECK(doc["devices"].a[0]["address"].s == "0001:00:01.0");

@@ -35,7 +35,7 @@ TEST_CASE("emit.qemu: q35 root ports with io-reserve=0, a spare, integrated endp
                                      {"blk0", models::virtio_blk{}, hotplug::not_needed},
                                      {"blk1", models::virtio_blk{}, hotplug::not_needed}};
   const topology_plan p = planned<machines::q35>(devices, {.spare_ports = 1});
-  CHECK(qemu_arguments(p, devices) ==
+  CHECK(qemu_arguments(p) ==
         lines{
             "-device pcie-root-port,port=0x8,chassis=1,id=pci.1,io-reserve=0,bus=pcie.0,multifunction=on,addr=0x1",
             "-device pcie-root-port,port=0x9,chassis=2,id=pci.2,io-reserve=0,bus=pcie.0,addr=0x1.0x1",
@@ -52,7 +52,7 @@ TEST_CASE("emit.qemu: the same plan in JSON syntax: numbers, booleans, strings",
                                      {"blk0", models::virtio_blk{}, hotplug::not_needed},
                                      {"blk1", models::virtio_blk{}, hotplug::not_needed}};
   const topology_plan p = planned<machines::q35>(devices, {.spare_ports = 1});
-  CHECK(qemu_arguments(p, devices, {.syntax = qemu_syntax::json}) ==
+  CHECK(qemu_arguments(p, {.syntax = qemu_syntax::json}) ==
         lines{
             R"(-device {"driver":"pcie-root-port","port":8,"chassis":1,"id":"pci.1","io-reserve":0,"bus":"pcie.0","multifunction":true,"addr":"0x1"})",
             R"(-device {"driver":"pcie-root-port","port":9,"chassis":2,"id":"pci.2","bus":"pcie.0","addr":"0x1.0x1"})",
@@ -67,7 +67,7 @@ TEST_CASE("emit.qemu: a switch on the last root-port function of q35 (246 NICs, 
   std::vector<request> devices;
   for (const auto& n : names) devices.push_back({n, models::virtio_net{}});
   const topology_plan p = planned<machines::q35>(devices, {.spare_ports = 0});
-  const lines args = qemu_arguments(p, devices);
+  const lines args = qemu_arguments(p);
   REQUIRE(args.size() == 248 + 246);
   CHECK(args[0] == "-device pcie-root-port,port=0x8,chassis=1,id=pci.1,io-reserve=0,bus=pcie.0,multifunction=on,addr=0x1");
   CHECK(args[239] == "-device pcie-root-port,port=0xf7,chassis=240,id=pci.240,bus=pcie.0,addr=0x1e.0x7");
@@ -83,7 +83,7 @@ TEST_CASE("emit.qemu: pc grows a pci-bridge with chassis_nr in the last root slo
   std::vector<request> devices;
   for (const auto& n : names) devices.push_back({n, models::e1000{}});
   const topology_plan p = planned<machines::pc>(devices, {.spare_ports = 1});
-  const lines args = qemu_arguments(p, devices);
+  const lines args = qemu_arguments(p);
   CHECK(args.front() == "-device pci-bridge,chassis_nr=1,id=pci.1,bus=pci.0,addr=0x1f");
   CHECK(has_line(args, "-device e1000,id=nic0,bus=pci.0,addr=0x2"));
   CHECK(has_line(args, "-device e1000,id=nic28,bus=pci.0,addr=0x1e"));
@@ -94,7 +94,7 @@ TEST_CASE("emit.qemu: pc grows a pci-bridge with chassis_nr in the last root slo
 TEST_CASE("emit.qemu: a pxb-pcie bound to a NUMA node, and the NUMA arguments QEMU needs for it", "[emit][qemu]") {
   const std::vector<request> devices{{"net0", models::virtio_net{}}, {"gpu0", models::vfio_pci{}, numa_node{1}}};
   const topology_plan p = planned<machines::q35>(devices, {.spare_ports = 0, .numa_nodes = 2});
-  CHECK(qemu_arguments(p, devices) ==
+  CHECK(qemu_arguments(p) ==
         lines{
             "-device pxb-pcie,bus_nr=248,id=pci.1,numa_node=1,bus=pcie.0,addr=0x1",
             "-device pcie-root-port,port=0x10,chassis=2,id=pci.2,io-reserve=0,bus=pcie.0,addr=0x2",
@@ -117,7 +117,7 @@ TEST_CASE("emit.qemu: pc pxb with numa_node (devices land behind its internal br
   const std::vector<request> devices{{"nic0", models::e1000{}, numa_node{1}},
                                      {"nic1", models::e1000{}, numa_node{1}, hotplug::not_needed}};
   const topology_plan p = planned<machines::pc>(devices, {.spare_ports = 0, .numa_nodes = 2});
-  CHECK(qemu_arguments(p, devices) == lines{"-device pxb,bus_nr=248,id=pci.1,numa_node=1,bus=pci.0,addr=0x2",
+  CHECK(qemu_arguments(p) == lines{"-device pxb,bus_nr=248,id=pci.1,numa_node=1,bus=pci.0,addr=0x2",
                                             "-device pci-bridge,chassis_nr=2,id=pci.2,bus=pci.1,addr=0x0",
                                             "-device e1000,id=nic0,bus=pci.2,addr=0x1",
                                             "-device e1000,id=nic1,bus=pci.1,addr=0x1"});
@@ -128,7 +128,7 @@ TEST_CASE("emit.qemu: aarch64 virt with virtio-mmio transports", "[emit][qemu]")
                                      {"disk0", models::virtio_blk{}, transport::mmio},
                                      {"net1", models::virtio_net{}, transport::mmio}};
   const topology_plan p = planned<machines::aarch64_virt>(devices, {.spare_ports = 1});
-  CHECK(qemu_arguments(p, devices) ==
+  CHECK(qemu_arguments(p) ==
         lines{
             "-device pcie-root-port,port=0x8,chassis=1,id=pci.1,bus=pcie.0,multifunction=on,addr=0x1",
             "-device pcie-root-port,port=0x9,chassis=2,id=pci.2,bus=pcie.0,addr=0x1.0x1",
@@ -136,7 +136,7 @@ TEST_CASE("emit.qemu: aarch64 virt with virtio-mmio transports", "[emit][qemu]")
             "-device virtio-blk-device,id=disk0,bus=virtio-mmio-bus.31",
             "-device virtio-net-device,id=net1,bus=virtio-mmio-bus.30",
         });
-  CHECK(qemu_arguments(p, devices, {.syntax = qemu_syntax::json})[3] ==
+  CHECK(qemu_arguments(p, {.syntax = qemu_syntax::json})[3] ==
         R"(-device {"driver":"virtio-blk-device","id":"disk0","bus":"virtio-mmio-bus.31"})");
 }
 
@@ -144,10 +144,10 @@ TEST_CASE("emit.qemu: pseries with two PHBs: the second one is a -device, its bu
   SECTION("pciplan policy: a PHB for a NUMA node") {
     const std::vector<request> devices{{"scsi0", models::virtio_scsi{}}, {"net0", models::virtio_net{}, numa_node{1}}};
     const topology_plan p = planned<machines::pseries>(devices, {.spare_ports = 0, .numa_nodes = 2});
-    CHECK(qemu_arguments(p, devices) == lines{"-device spapr-pci-host-bridge,index=1,id=pci.1,numa_node=1",
+    CHECK(qemu_arguments(p) == lines{"-device spapr-pci-host-bridge,index=1,id=pci.1,numa_node=1",
                                               "-device virtio-scsi-pci,id=scsi0,bus=pci.0,addr=0x1",
                                               "-device virtio-net-pci,id=net0,bus=pci.1.0,addr=0x1"});
-    CHECK(qemu_arguments(p, devices, {.syntax = qemu_syntax::json})[0] ==
+    CHECK(qemu_arguments(p, {.syntax = qemu_syntax::json})[0] ==
           R"(-device {"driver":"spapr-pci-host-bridge","index":1,"id":"pci.1","numa_node":1})");
   }
   SECTION("libvirt policy: the 32nd device opens PHB 1 (pseries-many-devices)") {
@@ -155,7 +155,7 @@ TEST_CASE("emit.qemu: pseries with two PHBs: the second one is a -device, its bu
     std::vector<request> devices;
     for (const auto& n : names) devices.push_back({n, models::virtio_scsi{}});
     const topology_plan p = planned<machines::pseries, policies::libvirt>(devices);
-    const lines args = qemu_arguments(p, devices);
+    const lines args = qemu_arguments(p);
     CHECK(args.front() == "-device spapr-pci-host-bridge,index=1,id=pci.1");
     CHECK(args[1] == "-device virtio-scsi-pci,id=scsi0,bus=pci.0,addr=0x1");
     CHECK(args.back() == "-device virtio-scsi-pci,id=scsi31,bus=pci.1.0,addr=0x1");
@@ -165,7 +165,7 @@ TEST_CASE("emit.qemu: pseries with two PHBs: the second one is a -device, its bu
 TEST_CASE("emit.qemu: s390x virtio devices on channel I/O", "[emit][qemu]") {
   const std::vector<request> devices{{"net0", models::virtio_net{}}, {"disk0", models::virtio_blk{}}};
   const topology_plan p = planned<machines::s390x_ccw>(devices);
-  CHECK(qemu_arguments(p, devices) == lines{"-device virtio-net-ccw,id=net0,devno=fe.0.0000",
+  CHECK(qemu_arguments(p) == lines{"-device virtio-net-ccw,id=net0,devno=fe.0.0000",
                                             "-device virtio-blk-ccw,id=disk0,devno=fe.0.0001"});
 }
 
@@ -181,7 +181,7 @@ TEST_CASE("emit.qemu: hotplug=off, and a parent with a higher index than its chi
   const std::vector<request> devices{{"net0", models::virtio_net{}, on_bus{controller_index{3}}, hotplug::not_needed},
                                      {"net1", models::virtio_net{}, on_bus{controller_index{4}}}};
   const topology_plan p = planned<machines::q35>(devices, {.spare_ports = 1}, given);
-  CHECK(qemu_arguments(p, devices) ==
+  CHECK(qemu_arguments(p) ==
         lines{
             "-device pcie-root-port,port=0x28,chassis=2,id=pci.2,hotplug=off,bus=pcie.0,addr=0x5",
             "-device x3130-upstream,id=pci.1,bus=pci.2,addr=0x0",
@@ -191,7 +191,7 @@ TEST_CASE("emit.qemu: hotplug=off, and a parent with a higher index than its chi
             "-device virtio-net-pci,id=net0,bus=pci.3,addr=0x0",
             "-device virtio-net-pci,id=net1,bus=pci.4,addr=0x0",
         });
-  CHECK(qemu_arguments(p, devices, {.syntax = qemu_syntax::json})[0] ==
+  CHECK(qemu_arguments(p, {.syntax = qemu_syntax::json})[0] ==
         R"(-device {"driver":"pcie-root-port","port":40,"chassis":2,"id":"pci.2","hotplug":false,"bus":"pcie.0","addr":"0x5"})");
 }
 
@@ -210,7 +210,7 @@ TEST_CASE("emit.qemu: a hand-made chain numbered upside down is emitted top-down
   p.controllers[3].io_reserve_zero = true;
   p.controllers[4].model_name = "ioh3420";  // no io-reserve property on ioh3420
   p.controllers[4].io_reserve_zero = true;
-  CHECK(qemu_arguments(p, {}) ==
+  CHECK(qemu_arguments(p) ==
         lines{
             "-device pcie-root-port,port=0x20,chassis=3,id=pci.3,io-reserve=0,bus=pcie.0,multifunction=on,addr=0x4",
             "-device pcie-pci-bridge,id=pci.2,bus=pci.3,addr=0x0",
@@ -223,9 +223,9 @@ TEST_CASE("emit.qemu: names with commas are doubled in classic syntax and escape
   const std::vector<request> devices{{"a,b", models::virtio_net{}, hotplug::not_needed},
                                      {"q\"uote\\", models::virtio_net{}, hotplug::not_needed}};
   const topology_plan p = planned<machines::q35>(devices, {.spare_ports = 0});
-  CHECK(qemu_arguments(p, devices) == lines{"-device virtio-net-pci,id=a,,b,bus=pcie.0,multifunction=on,addr=0x1e",
+  CHECK(qemu_arguments(p) == lines{"-device virtio-net-pci,id=a,,b,bus=pcie.0,multifunction=on,addr=0x1e",
                                             "-device virtio-net-pci,id=q\"uote\\,bus=pcie.0,addr=0x1e.0x1"});
-  CHECK(qemu_arguments(p, devices, {.syntax = qemu_syntax::json}) ==
+  CHECK(qemu_arguments(p, {.syntax = qemu_syntax::json}) ==
         lines{R"(-device {"driver":"virtio-net-pci","id":"a,b","bus":"pcie.0","multifunction":true,"addr":"0x1e"})",
               R"(-device {"driver":"virtio-net-pci","id":"q\"uote\\","bus":"pcie.0","addr":"0x1e.0x1"})"});
 }
@@ -239,7 +239,7 @@ TEST_CASE("emit.qemu: controllers come before devices, and each controller after
     else devices.push_back({names[i], models::virtio_net{}});
   }
   const topology_plan p = planned<machines::q35>(devices, {.spare_ports = 2, .numa_nodes = 2});
-  const lines args = qemu_arguments(p, devices);
+  const lines args = qemu_arguments(p);
   const auto line_of = [&](unsigned index) {
     const std::string id = ",id=pci." + std::to_string(index) + ",";
     for (std::size_t i = 0; i != args.size(); ++i) {
@@ -257,21 +257,52 @@ TEST_CASE("emit.qemu: controllers come before devices, and each controller after
   }
 }
 
-TEST_CASE("emit.qemu: devices the machine builds in (q35 SATA at 1f.2, pc IDE at 01.1) get no -device",
+TEST_CASE("emit.qemu: devices the machine builds in (q35 SATA at 1f.2, pc IDE at 01.1) get no -device, by default",
           "[emit][qemu]") {
   const std::vector<request> q35_devices{{"sata0", models::ich9_ahci{}}, {"net0", models::virtio_net{}}};
   const topology_plan q = planned<machines::q35, policies::libvirt>(q35_devices);
   REQUIRE(q.at("sata0").guest_address == pci_address(0, 0, 0x1f, 2));
-  const lines with_machine = qemu_arguments(q, q35_devices, qemu_options_for<machines::q35>());
-  CHECK(std::none_of(with_machine.begin(), with_machine.end(),
+  CHECK(q.is_built_in(q.at("sata0")));
+  CHECK_FALSE(q.is_built_in(q.at("net0")));
+  const lines args = qemu_arguments(q);
+  CHECK(std::none_of(args.begin(), args.end(),
                      [](const std::string& l) { return l.find("ich9-ahci") != std::string::npos; }));
-  CHECK(has_line(with_machine, "-device virtio-net-pci,id=net0,bus=pci.1,addr=0x0"));
-  // without the machine's list, every placement is emitted
-  const lines plain = qemu_arguments(q, q35_devices);
-  CHECK(has_line(plain, "-device ich9-ahci,id=sata0,bus=pcie.0,addr=0x1f.0x2"));
+  CHECK(has_line(args, "-device virtio-net-pci,id=net0,bus=pci.1,addr=0x0"));
 
   const std::vector<request> pc_devices{{"ide0", models::piix3_ide{}}, {"usb0", models::piix3_uhci{}}};
   const topology_plan p = planned<machines::pc, policies::libvirt>(pc_devices);
-  const lines pc_lines = qemu_arguments(p, pc_devices, qemu_options_for<machines::pc>(qemu_syntax::json));
+  const lines pc_lines = qemu_arguments(p, {.syntax = qemu_syntax::json});
   CHECK(pc_lines == lines{R"(-device {"driver":"piix3-usb-uhci","id":"usb0","bus":"pci.0","addr":"0x1.0x2"})"});
+
+  // the same position on another machine is an ordinary device: a hand-made plan
+  // without a machine has no built-in devices
+  topology_plan bare = q;
+  bare.built_in = {};
+  CHECK(has_line(qemu_arguments(bare), "-device ich9-ahci,id=sata0,bus=pcie.0,addr=0x1f.0x2"));
+}
+
+TEST_CASE("emit.qemu: a plan needs nothing else: names and devices outlive the requests", "[emit][qemu]") {
+  topology_plan kept;
+  lines before;
+  {
+    std::vector<std::string> names{"a-long-network-device-name-0", "a-long-network-device-name-1", "disk"};
+    std::vector<request> devices{{names[0], models::virtio_net{}}, {names[1], models::e1000e{}},
+                                 {names[2], models::virtio_blk{}, numa_node{1}}};
+    kept = planned<machines::q35>(devices, {.spare_ports = 1, .numa_nodes = 2});
+    before = qemu_arguments(kept);
+    for (std::string& n : names) n.assign(n.size(), 'X');  // the caller reuses its storage
+    devices.clear();
+  }
+  CHECK(kept.machine == "q35");
+  CHECK(kept.policy == policy_family::pciplan);
+  CHECK(kept.at("a-long-network-device-name-1").device == device_descriptor_of<models::e1000e>);
+  CHECK(qemu_arguments(kept) == before);
+  // copies have texts of their own too
+  const topology_plan copy = [&] {
+    topology_plan c = kept;
+    kept = topology_plan{};
+    return c;
+  }();
+  CHECK(qemu_arguments(copy) == before);
+  CHECK(has_line(before, "-device e1000e,id=a-long-network-device-name-1,bus=pci.3,addr=0x0"));
 }

@@ -402,7 +402,7 @@ TEST_CASE("libvirt policy: a controller libvirt places below itself is reproduce
   CHECK(p->warnings[0].count == 2);
   CHECK_THAT(std::string(p->warnings[0].text), Catch::Contains("a loop of controllers"));
   CHECK_FALSE(p->qemu_can_build());
-  CHECK_THROWS_AS(qemu_arguments(*p, std::span<const request>{}), std::invalid_argument);
+  CHECK_THROWS_AS(qemu_arguments(*p), std::invalid_argument);
   const result<topology_plan> own = plan<machines::q35, policies::pciplan>(std::vector<request>{}, {}, sw);
   REQUIRE(own);
   CHECK(own->qemu_can_build());

@@ -67,6 +67,8 @@ struct layout_entry {
   unsigned first_bus = 0;            ///< expanders: bus_nr
   bool multifunction = false;        ///< function 0 of a slot whose other functions are used
   int parent_index = -1;             ///< index of the parent entry; -1 for the root bus
+  const controller_descriptor* kind = nullptr;  ///< controllers: the controller kind
+  device_descriptor device{};        ///< devices: the device kind
   friend constexpr bool operator==(const layout_entry&, const layout_entry&) = default;
 };
 
@@ -136,6 +138,8 @@ struct placement_info {
   std::string_view parent{};
   bool controller = false;
   controller_descriptor desc{};  // controllers only
+  const controller_descriptor* kind = nullptr;  // controllers: the kind's descriptor
+  device_descriptor device{};    // devices only
   connect_set need{};            // devices only
   bool available = true;         // controllers: AvailableOn the machine
   std::string_view qemu_device{};
@@ -157,11 +161,13 @@ constexpr placement_info info_of() {
   if constexpr (ControllerKind<K>) {
     i.controller = true;
     i.desc = descriptor_of<K>;
+    i.kind = &descriptor_of<K>;
     i.available = AvailableOn<K, M>;
     i.qemu_device = descriptor_of<K>.qemu_device();
     i.libvirt_model = descriptor_of<K>.model;
   } else {
     i.need = connect_of<K, M>;
+    i.device = device_descriptor_of<K>;
     i.qemu_device = device_traits<K>::qemu_device;
     i.libvirt_model = device_traits<K>::libvirt.model;
   }
@@ -216,6 +222,8 @@ constexpr layout_build<N> build_layout(const std::array<placement_info, N>& info
       e[i].libvirt_model = p.libvirt_model;
       e[i].controller = p.controller;
       e[i].first_bus = p.first_bus;
+      e[i].kind = p.kind;
+      e[i].device = p.device;
       e[i].guest_address = pci_address(0, 0, p.slot, p.function);
       if (is_root_name(p.name, root.root_bus)) return fail(layout_problem::duplicate_name, i);
       for (std::size_t j = 0; j != i; ++j) {

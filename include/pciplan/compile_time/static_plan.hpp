@@ -23,6 +23,7 @@
 #include <array>
 #include <concepts>
 #include <cstddef>
+#include <span>
 #include <string_view>
 #include <type_traits>
 
@@ -30,7 +31,9 @@ namespace pciplan::inline v0 {
 
 /// A plan of N requests made at compile time by `static_plan`. It reads like a
 /// topology_plan: `placements`, `controllers` and `warnings` are members (fixed-capacity
-/// containers here, std::vectors there), with `at` and `find`.
+/// containers here, std::vectors there), with `at` and `find`, and `machine`, `policy`
+/// and `built_in`; `to_plan` (compile_time/layout_plan.hpp) makes it a topology_plan for
+/// the outputs.
 template <std::size_t N>
 struct fixed_plan {
   /// Compile-time plans hold at most this many controllers.
@@ -40,6 +43,9 @@ struct fixed_plan {
   std::array<placement, N> placements{};
   detail::fixed_vector<controller, max_controllers> controllers{};
   detail::fixed_vector<warning, max_warnings> warnings{};
+  std::string_view machine{};                    ///< as topology_plan::machine
+  policy_family policy = policy_family::pciplan;  ///< as topology_plan::policy
+  std::span<const reserved_function> built_in{};  ///< as topology_plan::built_in
 
   /// The placement of the request named `name` (unknown: compile error).
   [[nodiscard]] constexpr const placement& at(std::string_view name) const {
@@ -85,6 +91,9 @@ consteval fixed_plan<sizeof...(Requests)> static_plan(plan_options options, Requ
   for (const warning& w : r->warnings) {
     if (out.warnings.size() < out.max_warnings) out.warnings.push_back(w);
   }
+  out.machine = r->machine;
+  out.policy = r->policy;
+  out.built_in = r->built_in;
   return out;
 }
 

@@ -1,10 +1,11 @@
 // pciplan — emit/json.hpp: a plan as a JSON document, for tools and scripts.
 //
-//   std::cout << to_json(*plan, devices, "q35");
+//   std::cout << to_json(*plan);
 //
 // One object with the machine, every controller, every device (with the rule that
 // placed it and the explanation), and the warnings. One array element per line, so
-// two plans diff well. No JSON library needed.
+// two plans diff well. Writing needs no JSON library; reading it back (from_json,
+// <pciplan/json.hpp>) uses nlohmann-json.
 #ifndef PCIPLAN_EMIT_JSON_HPP
 #define PCIPLAN_EMIT_JSON_HPP
 
@@ -107,40 +108,60 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
 
 }  // namespace detail
 
-/// The plan as JSON (UTF-8; every string escaped, so any request name is safe):
+/// The version of the plan schema that to_json writes and from_json reads.
+inline constexpr int plan_schema_version = 1;
+
+/// The plan as JSON (UTF-8; every string escaped, so any request name is safe). Schema
+/// version 1 (plan_schema_version); from_json (<pciplan/json.hpp>) reads it back:
 ///
-///   {"machine": "q35",
-///    "controllers": [{"index", "model" (libvirt), "model_name" (QEMU device or null),
+///   {"format": "pciplan-plan", "version": 1,
+///    "machine" (topology_plan::machine: "q35", "aarch64-virt", …), "policy" ("pciplan"/"libvirt"),
+///    "controllers": [{"index", "model" (libvirt), "model_name" (the QEMU device the
+///                     controller was given, or null: the kind's default), "qemu_device"
+///                     (the QEMU device written for it; null for a root without one),
 ///                     "added", "address" ({domain, bus, slot, function}, bus = the
 ///                     parent's controller index; null for roots), "chassis", "port",
 ///                     "chassis_nr", "bus_nr", "target_index", "numa_node" (null when not
-///                     set), "hotplug" ("on"/"off"/null), "multifunction", "io_reserve_zero",
-///                     "domain" and "guest_bus" (the guest PCI domain and bus number of the
-///                     bus it provides), "guest_bus_last" (the highest guest bus number
-///                     at or below it: its subordinate bus), "qemu_id" (its QEMU id:
-///                     "pci.N", or the id the user gave it; null for the root), "qemu_bus"
-///                     (QEMU's name of the bus it provides: "pcie.0", "pci.0", "pci.N",
-///                     a user id), "slots"
-///                     ({first, last}: the slots of that bus), "hotpluggable" (QEMU 7.2
-///                     hot-plugs a device into that bus: bus_hotpluggable), "spare" (a
-///                     hot-pluggable port with nothing on it: room for one hot-plugged
-///                     device)}, …],
-///    "devices": [{"name", "qemu_device" (as qemu_arguments writes it), "kind"
-///                 ("pci"/"mmio"/"ccw"), "address" ("0000:01:00.0", guest form, or null),
-///                 "libvirt_address" ({domain, bus, slot, function} or null), "transport"
-///                 ("virtio-mmio-bus.N" / "fe.0.xxxx", or null for PCI), "multifunction",
-///                 "rule" (name_of(rule)), "explanation" (pciplan::describe)}, …],
-///    "warnings": [{"code" ("io_window", "spares_short", "bus_numbers"), "text", "count"}, …]}
+///                     set), "hotplug" and "multifunction" ("on"/"off"/null),
+///                     "io_reserve_zero", "domain" and "guest_bus" (the guest PCI domain
+///                     and bus number of the bus it provides), "guest_bus_last" (the
+///                     highest guest bus number at or below it: its subordinate bus),
+///                     "given_id" (the QEMU id the user gave it, or null), "qemu_id" (its
+///                     QEMU id: "pci.N" or the given one; null for the root), "qemu_bus"
+///                     (QEMU's name of the bus it provides: "pcie.0", "pci.0", "pci.N", a
+///                     user id), "slots" ({first, last}: the slots of that bus),
+///                     "hotpluggable" (QEMU 7.2 hot-plugs a device into that bus:
+///                     bus_hotpluggable), "spare" (a hot-pluggable port with nothing on it:
+///                     room for one hot-plugged device)}, …],
+///    "devices": [{"name", "request" (its index in the requests), "qemu_device" (as
+///                 qemu_arguments writes it), "device" ({"qemu_device", "mmio_device",
+///                 "libvirt_element", "libvirt_model", "link" ("conventional"/"express"/
+///                 "virtio"), "integrated", "companion_function"}: the device_descriptor),
+///                 "kind" ("pci"/"mmio"/"ccw"), "built_in" (the machine's own device at
+///                 that position: no -device), "address" ("0000:01:00.0", guest form, or
+///                 null), "libvirt_address" ({domain, bus, slot, function} or null),
+///                 "transport" ("virtio-mmio-bus.N" / "fe.0.xxxx", or null for PCI),
+///                 "multifunction", "rule" (name_of(rule)), "explanation"
+///                 (pciplan::describe)}, …],
+///    "warnings": [{"code" (name_of(warning_code)), "text", "count"}, …]}
 ///
-/// Controllers in plan order (by index), devices in request order. `requests` must be
-/// the list the plan was made from; `machine` is copied as it is (e.g. "q35").
-[[nodiscard]] inline std::string to_json(const topology_plan& plan, std::span<const request> requests,
-                                         std::string_view machine) {
-  std::string out = "{\n  \"machine\": ";
-  detail::append_json_string(out, machine);
+/// Controllers in plan order (by index), devices in request order, one per line, so
+/// two plans diff well. Keys that from_json does not read back are derived from the
+/// others (qemu_device, guest_bus_last, qemu_id, qemu_bus, slots, hotpluggable, spare,
+/// built_in, explanation).
+[[nodiscard]] inline std::string to_json(const topology_plan& plan) {
+  std::string out = "{\n  \"format\": \"pciplan-plan\",\n  \"version\": " + std::to_string(plan_schema_version) +
+                    ",\n  \"machine\": ";
+  detail::append_json_string(out, plan.machine);
+  out += ",\n  \"policy\": ";
+  detail::append_json_string(out, name_of(plan.policy));
   out += ",\n";
   const topology_view view(plan.controllers);
   const detail::bus_use use = detail::bus_use_of(plan, view);
+  const auto on_off = [](detail::json_object& o, std::string_view key, toggle t) {
+    if (t == toggle::unset) o.null(key);
+    else o.text(key, t == toggle::on ? "on" : "off");
+  };
   std::size_t position = 0;
   detail::json_array(
       out, "controllers", plan.controllers,
@@ -150,7 +171,8 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
         detail::json_object o(out);
         o.number("index", c.index.value)
             .text_or_null("model", c.kind != nullptr ? c.kind->model : std::string_view{})
-            .text_or_null("model_name", c.qemu_device())
+            .text_or_null("model_name", c.model_name)
+            .text_or_null("qemu_device", c.qemu_device())
             .boolean("added", c.added);
         if (c.has_address) o.address("address", c.libvirt_address);
         else o.null("address");
@@ -160,13 +182,13 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
             .number_or_null("bus_nr", c.bus_nr)
             .number_or_null("target_index", c.target_index)
             .number_or_null("numa_node", c.numa_node);
-        if (c.hotplug == toggle::unset) o.null("hotplug");
-        else o.text("hotplug", c.hotplug == toggle::on ? "on" : "off");
-        o.boolean("multifunction", c.multifunction == toggle::on)
-            .boolean("io_reserve_zero", c.io_reserve_zero)
+        on_off(o, "hotplug", c.hotplug);
+        on_off(o, "multifunction", c.multifunction);
+        o.boolean("io_reserve_zero", c.io_reserve_zero)
             .number("domain", c.domain)
             .number("guest_bus", c.guest_bus.value)
-            .number("guest_bus_last", use.last_bus[at]);
+            .number("guest_bus_last", use.last_bus[at])
+            .text_or_null("given_id", c.qemu_id);
         if (c.index.value == 0) o.null("qemu_id");
         else o.text("qemu_id", detail::controller_id(c));
         o.text("qemu_bus", detail::bus_id(view, c.index));
@@ -182,8 +204,19 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
       [&](const placement& p) {
         detail::json_object o(out);
         o.text("name", p.name)
-            .text("qemu_device", detail::device_driver(p, requests))
-            .text("kind", name_of(p.kind));
+            .number("request", static_cast<long long>(p.request))
+            .text("qemu_device", detail::device_driver(p));
+        o.key("device");
+        detail::json_object(out)
+            .text("qemu_device", p.device.qemu_device)
+            .text_or_null("mmio_device", p.device.mmio_device)
+            .text_or_null("libvirt_element", p.device.libvirt.element)
+            .text_or_null("libvirt_model", p.device.libvirt.model)
+            .text("link", name_of(p.device.link))
+            .boolean("integrated", p.device.integrated)
+            .number_or_null("companion_function", p.device.companion_function)
+            .close();
+        o.text("kind", name_of(p.kind)).boolean("built_in", plan.is_built_in(p));
         if (p.kind == placement_kind::pci) {
           o.text("address", to_text(p.guest_address).view()).address("libvirt_address", p.libvirt_address).null("transport");
         } else {

@@ -1,6 +1,6 @@
 // pciplan — emit/qemu.hpp: a plan as QEMU command-line arguments.
 //
-//   for (const std::string& a : qemu_arguments(*plan, devices)) std::cout << a << '\n';
+//   for (const std::string& a : qemu_arguments(*plan)) std::cout << a << '\n';
 //   // -device pcie-root-port,port=0x10,chassis=1,id=pci.1,bus=pcie.0,multifunction=on,addr=0x2
 //   // -device virtio-net-pci,id=net0,bus=pci.1,addr=0x0
 //
@@ -43,21 +43,7 @@ enum class qemu_syntax : unsigned char {
 /// Options of qemu_arguments.
 struct qemu_options {
   qemu_syntax syntax = qemu_syntax::classic;
-  /// Root-bus positions whose device the machine creates by itself (q35's ICH9 SATA at
-  /// 00:1f.2, pc's PIIX3 IDE at 00:01.1): a placement there is that built-in device, so
-  /// it gets no -device (QEMU would refuse the second one). `qemu_options_for<M>()` fills
-  /// it from the machine's reserved functions.
-  std::span<const reserved_function> built_in{};
 };
-
-/// The options for a machine type: its built-in devices are not emitted.
-template <MachineType M>
-[[nodiscard]] constexpr qemu_options qemu_options_for(qemu_syntax syntax = qemu_syntax::classic) noexcept {
-  qemu_options o{};
-  o.syntax = syntax;
-  o.built_in = std::span<const reserved_function>(machine_traits<M>::reserved);
-  return o;
-}
 
 namespace detail {
 
@@ -205,8 +191,8 @@ class qemu_device_line {
 
 /// The `-device` argument of a placement (see qemu_arguments).
 [[nodiscard]] inline std::string placement_argument(const topology_view& view, const placement& p,
-                                                    std::span<const request> requests, qemu_syntax syntax) {
-  qemu_device_line line(syntax, device_driver(p, requests));
+                                                    qemu_syntax syntax) {
+  qemu_device_line line(syntax, device_driver(p));
   line.text("id", p.name);
   switch (p.kind) {
     case placement_kind::pci:
@@ -233,13 +219,13 @@ class qemu_device_line {
 ///    (PCI), `…,id=<name>,bus=virtio-mmio-bus.<N>` with the virtio-mmio device
 ///    (virtio-mmio), or `…,id=<name>,devno=fe.0.<xxxx>` with the `-ccw` device (s390x).
 /// `addr=0xS` for function 0, `addr=0xS.0xF` otherwise; `multifunction=on` on function 0
-/// of a shared slot. `requests` must be the list the plan was made from (it supplies the
-/// device names). Hotplug off on the root bus is a machine setting, not a -device: on pc
+/// of a shared slot. A placement at a position where the machine has a device of its own
+/// (q35's ICH9 SATA at 00:1f.2, pc's PIIX3 IDE at 00:01.1: `plan.is_built_in`) is that
+/// device, and gets no -device (QEMU would refuse a second one). Hotplug off on the root bus is a machine setting, not a -device: on pc
 /// add `-global PIIX4_PM.acpi-root-pci-hotplug=off` yourself.
 /// Precondition: `plan.qemu_can_build()` (a libvirt answer QEMU cannot build has no
 /// arguments); otherwise std::invalid_argument.
 [[nodiscard]] inline std::vector<std::string> qemu_arguments(const topology_plan& plan,
-                                                             std::span<const request> requests,
                                                              const qemu_options& options = {}) {
   detail::expects(plan.qemu_can_build(),
                   "pciplan::qemu_arguments: the plan is a libvirt answer that QEMU cannot build (its warning says why)");
@@ -250,12 +236,7 @@ class qemu_device_line {
     if (detail::emits_device(*c)) out.push_back(detail::controller_argument(view, *c, options.syntax));
   }
   for (const placement& p : plan.placements) {
-    const bool built_in =
-        p.kind == placement_kind::pci && p.libvirt_address.bus.value == 0 && p.libvirt_address.domain == 0 &&
-        std::any_of(options.built_in.begin(), options.built_in.end(), [&](const reserved_function& f) {
-          return f.slot == p.libvirt_address.slot && f.function == p.libvirt_address.function;
-        });
-    if (!built_in) out.push_back(detail::placement_argument(view, p, requests, options.syntax));
+    if (!plan.is_built_in(p)) out.push_back(detail::placement_argument(view, p, options.syntax));
   }
   return out;
 }
@@ -276,6 +257,12 @@ class qemu_device_line {
   out.emplace_back("-numa node,nodeid=0,memdev=ram-node0");
   for (unsigned n = 1; n < nodes; ++n) out.push_back("-numa node,nodeid=" + std::to_string(n));
   return out;
+}
+
+/// The same for the NUMA nodes a plan binds its expanders to (plan.numa_nodes()).
+[[nodiscard]] inline std::vector<std::string> qemu_numa_arguments(const topology_plan& plan,
+                                                                  std::string_view ram_size = "128M") {
+  return qemu_numa_arguments(plan.numa_nodes(), ram_size);
 }
 
 }  // namespace pciplan::inline v0

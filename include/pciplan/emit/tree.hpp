@@ -38,8 +38,7 @@ namespace detail {
 /// Draws one plan: the bus tree of each root, then the non-PCI transports.
 class tree_writer {
  public:
-  tree_writer(const topology_plan& plan, std::span<const request> requests)
-      : plan_(plan), requests_(requests), view_(plan.controllers) {
+  explicit tree_writer(const topology_plan& plan) : plan_(plan), view_(plan.controllers) {
     const std::size_t n = plan.controllers.size();
     children_.resize(n);
     drawn_.assign(n, false);
@@ -179,7 +178,7 @@ class tree_writer {
   /// `<name> <qemu device>`; the device is left out when the request is unknown.
   void name_and_device(const placement& p) {
     out_ += p.name;
-    const std::string driver = device_driver(p, requests_);
+    const std::string driver = device_driver(p);
     if (!driver.empty()) out_ += ' ' + driver;
     out_ += '\n';
   }
@@ -217,7 +216,6 @@ class tree_writer {
   }
 
   const topology_plan& plan_;
-  std::span<const request> requests_;
   topology_view view_;                              // controller index -> position, parents
   std::vector<std::vector<child>> children_;        // per controller: what sits on its bus
   std::vector<std::size_t> unattached_devices_;     // PCI placements on an unknown bus
@@ -242,8 +240,8 @@ class tree_writer {
 /// Bus numbers are guest bus numbers in hexadecimal. `requests` must be the list the
 /// plan was made from (it supplies the device names). Deterministic: the same plan
 /// always gives the same text.
-[[nodiscard]] inline std::string tree(const topology_plan& plan, std::span<const request> requests) {
-  return detail::tree_writer(plan, requests).draw();
+[[nodiscard]] inline std::string tree(const topology_plan& plan) {
+  return detail::tree_writer(plan).draw();
 }
 
 }  // namespace pciplan::inline v0

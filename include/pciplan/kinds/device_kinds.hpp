@@ -30,6 +30,16 @@ enum class link_kind : unsigned char {
   virtio,        ///< modern virtio: PCI Express where the machine has a PCIe root, else PCI
 };
 
+/// A link kind's name ("conventional", "express", "virtio").
+[[nodiscard]] constexpr std::string_view name_of(link_kind k) noexcept {
+  switch (k) {
+    case link_kind::conventional: return "conventional";
+    case link_kind::express: return "express";
+    case link_kind::virtio: return "virtio";
+  }
+  return "unknown";
+}
+
 /// The libvirt element and model attribute that describe the device.
 struct libvirt_model {
   std::string_view element{};  ///< "interface", "disk", "controller", "video", …

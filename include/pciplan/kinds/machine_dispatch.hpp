@@ -15,6 +15,7 @@
 #include <pciplan/kinds/machine_types.hpp>
 #include <pciplan/vocabulary/machine_id.hpp>
 
+#include <string_view>
 #include <type_traits>
 
 namespace pciplan::inline v0 {
@@ -32,6 +33,22 @@ inline constexpr machine_id machine_id_of = [] {
   else if constexpr (std::is_same_v<M, machines::s390x_ccw>) return machine_id::s390x_ccw;
   else if constexpr (std::is_same_v<M, machines::microvm>) return machine_id::microvm;
   else static_assert(detail::always_false<M>, "pciplan::machine_id_of<M> requires a built-in machine type");
+}();
+
+/// Whether M is one of the built-in machine types (those with a machine_id).
+template <class M>
+inline constexpr bool builtin_machine_v =
+    std::is_same_v<M, machines::pc> || std::is_same_v<M, machines::q35> || std::is_same_v<M, machines::aarch64_virt> ||
+    std::is_same_v<M, machines::riscv64_virt> || std::is_same_v<M, machines::loongarch64_virt> ||
+    std::is_same_v<M, machines::pseries> || std::is_same_v<M, machines::s390x_ccw> ||
+    std::is_same_v<M, machines::microvm>;
+
+/// The name a plan records for machine type M: name_of(machine_id_of<M>) for a built-in
+/// machine ("q35", "aarch64-virt"), machine_traits<M>::name for another.
+template <MachineType M>
+inline constexpr std::string_view machine_name_of = [] {
+  if constexpr (builtin_machine_v<M>) return name_of(machine_id_of<M>);
+  else return std::string_view(machine_traits<M>::name);
 }();
 
 /// Calls `f(machines::X{})` for the machine type of `m` and returns what it returns.

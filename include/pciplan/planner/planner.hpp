@@ -37,7 +37,9 @@ namespace detail {
 template <MachineType M, PlanningPolicy Policy>
 constexpr result<topology_plan> run_plan(planning<M>& state) {
   if constexpr (std::is_base_of_v<policies::libvirt, Policy>) {
-    return libvirt_planner<M, Policy>(state).run();
+    result<topology_plan> r = libvirt_planner<M, Policy>(state).run();
+    if (r) r->policy = policy_family::libvirt;
+    return r;
   } else {
     return pciplan_planner<M, Policy>(state).run();
   }

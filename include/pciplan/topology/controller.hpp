@@ -80,15 +80,18 @@ inline constexpr auto builtin_descriptors = boost::hana::unpack(controller_kinds
 });
 }  // namespace detail
 
-/// The built-in kind with this libvirt model name (and, for libvirt's pci-root, the
-/// model name `spapr-pci-host-bridge` selects the pseries PHB); nullptr if none.
+/// The built-in kind with this libvirt model name; of several (libvirt's pci-root is
+/// also pseries' further PHB), the one whose QEMU device is `model_name`, else the first
+/// that is not a further root. nullptr if none.
 [[nodiscard]] constexpr const controller_descriptor* find_controller_kind(std::string_view model,
                                                                           std::string_view model_name = {}) noexcept {
-  if (model == "pci-root" && model_name == "spapr-pci-host-bridge") return &descriptor_of<spapr_pci_host_bridge>;
+  const controller_descriptor* first = nullptr;
   for (const controller_descriptor* d : detail::builtin_descriptors) {
-    if (d->model == model && d->role != controller_role::extra_root) return d;
+    if (d->model != model) continue;
+    if (!model_name.empty() && d->qemu_device() == model_name) return d;
+    if (first == nullptr && d->role != controller_role::extra_root) first = d;
   }
-  return nullptr;
+  return first;
 }
 
 }  // namespace pciplan::inline v0

@@ -8,12 +8,18 @@
 #include <pciplan/topology/controller.hpp>
 #include <pciplan/detail/config.hpp>
 #include <pciplan/detail/report.hpp>
+#include <pciplan/kinds/device_kinds.hpp>
+#include <pciplan/kinds/machine_types.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <ostream>
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace pciplan::inline v0 {
@@ -81,7 +87,8 @@ enum class rule : unsigned char {
 /// Where one request went.
 struct placement {
   std::size_t request = 0;       ///< index into the requests given to the planner
-  std::string_view name{};       ///< the request's name
+  std::string_view name{};       ///< the request's name (a run-time plan keeps its own copy: see topology_plan)
+  device_descriptor device{};    ///< the request's device: what the outputs write for it
   placement_kind kind = placement_kind::pci;
   pci_address guest_address{};             ///< PCI: the address the guest sees (domain, firmware bus number)
   controller_address libvirt_address{};  ///< PCI: the same slot in libvirt's form (bus = controller index)
@@ -121,12 +128,86 @@ struct warning {
   friend constexpr bool operator==(const warning&, const warning&) = default;
 };
 
+/// Which planning policy made a plan (policies::pciplan or policies::libvirt, or a
+/// policy derived from one of them).
+enum class policy_family : unsigned char {
+  pciplan,  ///< pciplan's own rules (policies::pciplan)
+  libvirt,  ///< libvirt's address assignment, reproduced (policies::libvirt)
+};
+
+/// A policy family's name ("pciplan", "libvirt").
+[[nodiscard]] constexpr std::string_view name_of(policy_family f) noexcept {
+  return f == policy_family::libvirt ? "libvirt" : "pciplan";
+}
+
 /// The plan for one guest: every controller (ordered by index: those given, then those
-/// added), a placement per request (in request order), and warnings.
+/// added), a placement per request (in request order), and warnings; the machine and
+/// policy that made it.
+///
+/// A plan stands on its own: qemu_arguments, tree and to_json need nothing else. A plan
+/// made at run time keeps its own copy of every name in it (request names, QEMU ids and
+/// model names of controllers, and any text read by from_json), so the requests and the
+/// documents they came from may go away; the `std::string_view`s in its placements,
+/// controllers and warnings point into the plan and live as long as it does (a copy of
+/// the plan has copies of them). In constant evaluation (static_plan) the names stay
+/// views of the requests. Changing a name by hand: call `own_text()` afterwards.
 struct topology_plan {
   std::vector<controller> controllers;
   std::vector<placement> placements;
   std::vector<warning> warnings;
+  /// The machine type: name_of(machine_id) for a built-in one ("q35", "aarch64-virt"),
+  /// machine_traits<M>::name for another.
+  std::string_view machine{};
+  policy_family policy = policy_family::pciplan;
+  /// The root-bus functions the machine provides by itself (q35's ICH9 SATA at 00:1f.2):
+  /// a placement there is that built-in device, and qemu_arguments writes no -device for it.
+  std::span<const reserved_function> built_in{};
+
+  constexpr topology_plan() = default;
+  constexpr topology_plan(std::vector<controller> controllers_, std::vector<placement> placements_,
+                          std::vector<warning> warnings_ = {})
+      : controllers(std::move(controllers_)), placements(std::move(placements_)), warnings(std::move(warnings_)) {}
+  constexpr topology_plan(const topology_plan& other)
+      : controllers(other.controllers),
+        placements(other.placements),
+        warnings(other.warnings),
+        machine(other.machine),
+        policy(other.policy),
+        built_in(other.built_in),
+        text_(other.text_) {
+    // the copies of texts in `other`'s storage point into this plan's storage instead
+    visit_text([&](std::string_view& v, bool) {
+      const std::size_t at = other.offset_in_text(v);
+      if (at != no_offset) v = std::string_view(text_.data() + at, v.size());
+    });
+  }
+  constexpr topology_plan(topology_plan&&) noexcept = default;
+  constexpr topology_plan& operator=(const topology_plan& other) {
+    if (this != &other) *this = topology_plan(other);
+    return *this;
+  }
+  constexpr topology_plan& operator=(topology_plan&&) noexcept = default;
+  constexpr ~topology_plan() = default;
+
+  /// Copies into the plan's own storage every name its placements and controllers
+  /// refer to (and, with `all_text`, every other text: warnings and device names), so
+  /// that the plan no longer depends on the requests or documents they came from. The
+  /// run-time planner and from_json call it.
+  constexpr void own_text(bool all_text = false) {
+    std::size_t size = 0;
+    visit_text([&](std::string_view& v, bool name) {
+      if (name || all_text || offset_in_text(v) != no_offset) size += v.size();
+    });
+    std::vector<char> kept;
+    kept.reserve(size);  // no reallocation below: every view into `kept` stays valid
+    visit_text([&](std::string_view& v, bool name) {
+      if (v.empty() || !(name || all_text || offset_in_text(v) != no_offset)) return;
+      const std::size_t at = kept.size();
+      kept.insert(kept.end(), v.begin(), v.end());
+      v = std::string_view(kept.data() + at, v.size());
+    });
+    text_ = std::move(kept);
+  }
 
   /// The controller with this index, or nullptr.
   [[nodiscard]] constexpr const controller* find(controller_index index) const noexcept {
@@ -152,12 +233,75 @@ struct topology_plan {
     }
     return true;
   }
+  /// How many guest NUMA nodes the plan's expanders and PHBs are bound to: the highest
+  /// numa_node of a controller, plus one (0 when none is bound). See qemu_numa_arguments.
+  [[nodiscard]] constexpr unsigned numa_nodes() const noexcept {
+    int highest = -1;
+    for (const auto& c : controllers) highest = c.numa_node > highest ? c.numa_node : highest;
+    return static_cast<unsigned>(highest + 1);
+  }
   /// How many controllers the planner added.
   [[nodiscard]] constexpr std::size_t added_count() const noexcept {
     std::size_t n = 0;
     for (const auto& c : controllers) n += c.added ? 1 : 0;
     return n;
   }
+  /// The same controllers, placements, warnings, machine, policy and built-in devices
+  /// (texts compared by content).
+  friend constexpr bool operator==(const topology_plan& a, const topology_plan& b) {
+    if (a.built_in.size() != b.built_in.size()) return false;
+    for (std::size_t i = 0; i != a.built_in.size(); ++i) {
+      if (!(a.built_in[i] == b.built_in[i])) return false;
+    }
+    return a.controllers == b.controllers && a.placements == b.placements && a.warnings == b.warnings &&
+           a.machine == b.machine && a.policy == b.policy;
+  }
+  /// Whether a placement is the machine's built-in device at that position (see built_in).
+  [[nodiscard]] constexpr bool is_built_in(const placement& p) const noexcept {
+    if (p.kind != placement_kind::pci || p.libvirt_address.bus.value != 0 || p.libvirt_address.domain != 0) {
+      return false;
+    }
+    for (const reserved_function& f : built_in) {
+      if (f.slot == p.libvirt_address.slot && f.function == p.libvirt_address.function) return true;
+    }
+    return false;
+  }
+
+ private:
+  static constexpr std::size_t no_offset = static_cast<std::size_t>(-1);
+
+  /// Calls f(view, is_name) for every text the plan refers to.
+  template <class F>
+  constexpr void visit_text(F&& f) {
+    for (placement& p : placements) {
+      f(p.name, true);
+      f(p.device.qemu_device, false);
+      f(p.device.mmio_device, false);
+      f(p.device.libvirt.element, false);
+      f(p.device.libvirt.model, false);
+    }
+    for (controller& c : controllers) {
+      f(c.model_name, true);
+      f(c.qemu_id, true);
+    }
+    for (warning& w : warnings) f(w.text, false);
+  }
+  /// Where `v` starts in the plan's own storage, or no_offset when it is elsewhere.
+  [[nodiscard]] constexpr std::size_t offset_in_text(std::string_view v) const noexcept {
+    if (v.empty() || text_.empty()) return no_offset;
+    if (std::is_constant_evaluated()) {
+      // ordering unrelated pointers is not a constant expression; equality is
+      for (std::size_t i = 0; i != text_.size(); ++i) {
+        if (v.data() == text_.data() + i) return i;
+      }
+      return no_offset;
+    }
+    const std::less<const char*> before;
+    if (before(v.data(), text_.data()) || !before(v.data(), text_.data() + text_.size())) return no_offset;
+    return static_cast<std::size_t>(v.data() - text_.data());
+  }
+
+  std::vector<char> text_{};  ///< the plan's own copies of its texts
 };
 
 /// A sentence that says why the placement is where it is, e.g.

@@ -167,7 +167,7 @@ inline constexpr bool is_result_v<result<T>> = true;
 /// it has std::expected's monadic operations, usable in constant evaluation too:
 ///
 ///   plan<machines::q35>(devices)
-///       .transform([&](const topology_plan& p) { return qemu_arguments(p, devices); })
+///       .transform([&](const topology_plan& p) { return qemu_arguments(p); })
 ///       .or_else([](const error& e) -> result<std::vector<std::string>> { log(e); return e; });
 template <class T>
 class [[nodiscard]] result {

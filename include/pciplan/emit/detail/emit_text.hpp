@@ -161,22 +161,14 @@ struct bus_use {
   return std::string(pci_device.substr(0, at)) + "-ccw";
 }
 
-/// The request a placement is for, or nullptr when `requests` is not the list the plan
-/// was made from.
-[[nodiscard]] inline const request* request_of(const placement& p, std::span<const request> requests) noexcept {
-  return p.request < requests.size() ? &requests[p.request] : nullptr;
-}
-
-/// The QEMU device of a placement: the request's device (PCI), its virtio-mmio variant
-/// (mmio), or its CCW variant (ccw). Empty when the request is unknown.
-[[nodiscard]] inline std::string device_driver(const placement& p, std::span<const request> requests) {
-  const request* r = request_of(p, requests);
-  if (r == nullptr) return {};
+/// The QEMU device of a placement: its device (PCI), the device's virtio-mmio variant
+/// (mmio), or its CCW variant (ccw).
+[[nodiscard]] inline std::string device_driver(const placement& p) {
   switch (p.kind) {
-    case placement_kind::pci: return std::string(r->device.qemu_device);
+    case placement_kind::pci: return std::string(p.device.qemu_device);
     case placement_kind::mmio:
-      return std::string(r->device.mmio_device.empty() ? r->device.qemu_device : r->device.mmio_device);
-    case placement_kind::ccw: return ccw_device(r->device.qemu_device);
+      return std::string(p.device.mmio_device.empty() ? p.device.qemu_device : p.device.mmio_device);
+    case placement_kind::ccw: return ccw_device(p.device.qemu_device);
   }
   return {};
 }

@@ -7,6 +7,8 @@
 #include <pciplan/detail/config.hpp>
 #include <pciplan/detail/vectors.hpp>
 #include <pciplan/kinds/controller_kinds.hpp>
+#include <pciplan/kinds/machine_dispatch.hpp>
+#include <pciplan/kinds/machine_types.hpp>
 #include <pciplan/planner/detail/planning_state.hpp>
 #include <pciplan/topology/controller.hpp>
 #include <pciplan/topology/request.hpp>
@@ -19,6 +21,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -154,7 +158,13 @@ template <MachineType M>
       return p.failure();
     }
   }
-  return topology_plan{std::move(p.controllers), std::move(p.placements), std::move(p.warnings)};
+  topology_plan out(std::move(p.controllers), std::move(p.placements), std::move(p.warnings));
+  out.machine = machine_name_of<M>;
+  out.built_in = std::span<const reserved_function>(machine_traits<M>::reserved);
+  // a run-time plan outlives the requests' names; in constant evaluation they are the
+  // caller's literals (static_plan keeps them)
+  if (!std::is_constant_evaluated()) out.own_text();
+  return out;
 }
 
 }  // namespace pciplan::inline v0::detail

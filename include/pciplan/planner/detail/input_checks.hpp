@@ -105,6 +105,7 @@ constexpr bool check_requests(planning<M>& p) {
     const request& r = requests[i];
     p.placements[i].request = i;
     p.placements[i].name = r.name;
+    p.placements[i].device = r.device;
     if (r.name.empty()) return p.fail(errc::invalid_request, "(unnamed)", "every request needs a name");
     if (r.link == link_need::pcie && r.device.link == link_kind::conventional) {
       return p.fail(errc::invalid_request, r.name, "asks for a PCI Express slot, but the device is conventional PCI only");
