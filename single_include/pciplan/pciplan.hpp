@@ -8508,8 +8508,10 @@ class tree_writer {
 // Every placement names its parent bus (`on_root`, or `on<"name">` of a controller
 // declared before it) and its slot and function (`at<slot, function>`, default
 // `at<0, 0>`). Expander buses also take `bus_nr<N>`. A layout that breaks a rule does
-// not compile, and the diagnostic says which rule in a sentence; the declaration at
-// fault is named in a note (`offending_placement<kind, parent kind, name...>`).
+// not compile: its one diagnostic is at the declaration of the layout, whose type is
+// fixed_layout_error<rule, placement, parent, kind, parent kind> — the rule as a type
+// named like a sentence (layout_rule::the_slot_is_not_one_the_parent_bus_has), the
+// placement at fault and its parent bus by name (compile_time/layout_rules.hpp).
 //
 // Rules checked: the machine has PCI; names are unique; roots are implicit; a parent
 // is a controller declared earlier; the kind is available on the machine
@@ -8541,12 +8543,10 @@ class tree_writer {
 
 namespace pciplan::inline v0 {
 
-/// `at<slot, function>`: where on the parent bus.
+/// `at<slot, function>`: where on the parent bus (make_fixed_layout checks that the slot is
+/// 0 to 31 and the function 0 to 7).
 template <unsigned Slot, unsigned Function = 0>
 struct slot_function_c {
-  static_assert(Slot <= max_slot, "pciplan::at<slot, function>: the slot must be 0 to 31 (a PCI bus has 32 slots)");
-  static_assert(Function <= max_function,
-                "pciplan::at<slot, function>: the function must be 0 to 7 (a PCI slot has 8 functions)");
   static constexpr unsigned slot = Slot;
   static constexpr unsigned function = Function;
 };
@@ -8581,33 +8581,22 @@ struct layout_placement {
   static constexpr unsigned first_bus = BusNr;  // 0: none given
 };
 
-namespace detail {
-template <class Kind>
-constexpr void check_placeable_kind() {
-  static_assert(ControllerKind<Kind> || DeviceKind<Kind>,
-                "pciplan::place<Kind, name>: Kind is neither a controller kind nor a device kind (specialise "
-                "controller_traits or device_traits for it, see ControllerKind and DeviceKind)");
-}
-}  // namespace detail
 
-/// Declares `Kind` (a controller kind or a device kind) named `Name` on bus `Parent`
-/// at `at<slot, function>`.
+/// Declares `Kind` (a controller kind or a device kind; make_fixed_layout refuses anything
+/// else) named `Name` on bus `Parent` at `at<slot, function>`.
 template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function>
 constexpr layout_placement<Kind, Name, Parent, Slot, Function, 0> place(bus_ref_c<Parent>, slot_function_c<Slot, Function>) {
-  detail::check_placeable_kind<Kind>();
   return {};
 }
 /// Declares `Kind` named `Name` on bus `Parent` at slot 0, function 0.
 template <class Kind, fixed_string Name, fixed_string Parent>
 constexpr layout_placement<Kind, Name, Parent, 0, 0, 0> place(bus_ref_c<Parent>) {
-  detail::check_placeable_kind<Kind>();
   return {};
 }
 /// Declares an expander bus with its first guest bus number.
 template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function, unsigned BusNr>
 constexpr layout_placement<Kind, Name, Parent, Slot, Function, BusNr> place(bus_ref_c<Parent>, slot_function_c<Slot, Function>,
                                                                      bus_nr_c<BusNr>) {
-  detail::check_placeable_kind<Kind>();
   return {};
 }
 
@@ -8615,6 +8604,175 @@ constexpr layout_placement<Kind, Name, Parent, Slot, Function, BusNr> place(bus_
 
 #endif  // PCIPLAN_COMPILE_TIME_LAYOUT_PLACEMENT_HPP
 // ---- end pciplan/compile_time/layout_placement.hpp
+// ---- begin pciplan/compile_time/layout_rules.hpp
+// pciplan — compile_time/layout_rules.hpp: the rules a fixed layout must keep, as types
+// whose names say the rule, and the one diagnostic a broken rule gives.
+//
+// A layout that breaks a rule has the type fixed_layout_error<rule, placement name,
+// parent name, kind, parent kind>, which is never defined, so its declaration is the one
+// error, in the user's file, at the declared variable (g++ 12):
+//
+//   appliance.cpp:14:16: error: 'constexpr const pciplan::v0::fixed_layout_error<
+//     pciplan::v0::layout_rule::the_parent_bus_does_not_take_this_controller_kind,
+//     pciplan::v0::fixed_string<4>{"rp1"}, pciplan::v0::fixed_string<3>{"br"},
+//     pciplan::v0::pcie_root_port, pciplan::v0::pci_bridge> appliance' has incomplete type
+//
+// and later uses of the variable (`appliance.at("wan")`) add no errors: compilers do not
+// report again on a declaration that failed.
+#ifndef PCIPLAN_COMPILE_TIME_LAYOUT_RULES_HPP
+#define PCIPLAN_COMPILE_TIME_LAYOUT_RULES_HPP
+
+
+#include <cstddef>
+#include <utility>
+
+namespace pciplan::inline v0 {
+
+/// Why a fixed layout was refused.
+enum class layout_problem : unsigned char {
+  none,
+  not_a_kind,
+  slot_out_of_range,
+  function_out_of_range,
+  no_pci,
+  duplicate_name,
+  root_declared,
+  unknown_parent,
+  parent_declared_later,
+  parent_is_device,
+  kind_not_on_machine,
+  cannot_plug,
+  device_cannot_sit,
+  integrated_off_root,
+  slot_outside_bus,
+  shpc_slot,
+  reserved_function,
+  address_in_use,
+  function_zero_missing,
+  bus_nr_missing,
+  bus_nr_not_allowed,
+  bus_nr_in_use,
+  bus_numbers_exhausted,
+  bus_nr_overlap,
+};
+
+/// The rules of a fixed layout, one type each, named as the rule reads (never defined:
+/// they are names for diagnostics).
+namespace layout_rule {
+/// specialise controller_traits or device_traits for it (see ControllerKind, DeviceKind)
+struct the_kind_is_neither_a_controller_kind_nor_a_device_kind;
+/// at<slot, function>: a PCI bus has 32 slots
+struct the_slot_must_be_0_to_31;
+/// at<slot, function>: a PCI slot has 8 functions
+struct the_function_must_be_0_to_7;
+/// microvm has only virtio-mmio transports: a PCI layout cannot be declared for it
+struct the_machine_type_has_no_pci_bus;
+/// names are unique, and none is the root bus's ("root", "pcie.0", "pci.0")
+struct two_placements_have_this_name_or_it_is_the_root_bus_name;
+/// the root bus comes with the machine type: use on_root to put things on it
+struct the_root_bus_is_implicit_and_must_not_be_placed;
+struct the_parent_bus_is_declared_by_no_placement;
+/// declare each controller before what sits on its bus
+struct the_parent_bus_is_declared_after_this_placement;
+struct the_parent_is_a_device_but_only_controllers_provide_buses;
+/// an expander the machine does not allow, or a kind nothing on the machine accepts (AvailableOn)
+struct the_controller_kind_is_not_available_on_the_machine_type;
+/// see PluggableInto: a pcie-root-port plugs into pcie-root or a pcie-expander-bus, a
+/// switch downstream port only into a switch upstream port, …
+struct the_parent_bus_does_not_take_this_controller_kind;
+/// e.g. a switch upstream port or an expander bus, which take only ports
+struct the_parent_bus_takes_no_endpoint_of_this_kind;
+/// virtio-iommu, amd-iommu, pvpanic-pci
+struct an_integrated_endpoint_must_sit_on_the_root_bus;
+/// a root or downstream port has slot 0 only; root buses start at slot 1
+struct the_slot_is_not_one_the_parent_bus_has;
+/// the SHPC of a pci-bridge or pcie-to-pci-bridge: use slots 1 to 31
+struct slot_0_of_this_bridge_belongs_to_its_hotplug_controller;
+/// chipset devices such as q35's 00:1f.x or pc's 00:01.x
+struct the_machine_type_itself_uses_this_root_bus_slot_and_function;
+struct another_placement_uses_this_slot_and_function_of_the_bus;
+/// QEMU needs function 0 of a multifunction slot
+struct the_slot_uses_a_function_above_0_but_not_function_0;
+/// add bus_nr<N> to a pxb or pxb-pcie
+struct an_expander_bus_needs_its_first_bus_number;
+struct bus_nr_is_given_to_a_kind_that_is_not_an_expander_bus;
+struct another_expander_bus_has_this_bus_nr;
+struct the_layout_needs_more_than_the_256_bus_numbers_of_a_pci_domain;
+/// the main hierarchy, or a lower expander's buses, reach it: raise it
+struct the_bus_nr_is_not_above_every_bus_number_used_before_it;
+}  // namespace layout_rule
+
+/// The type of a fixed layout that breaks `Rule` at the placement named `Placement` (of
+/// kind `Kind`), placed on the bus named `Parent` (of kind `ParentKind`; `undeclared_bus`
+/// when no placement declares it). Never defined: see the top of this header.
+template <class Rule, class Placement, class Parent, class Kind, class ParentKind>
+struct fixed_layout_error;
+
+/// The parent kind of a placement whose parent bus no placement declares.
+struct undeclared_bus;
+
+#if defined(__clang__)
+/// A name in a diagnostic, as characters (clang 14 prints a fixed_string as numbers).
+template <char... C>
+struct named {};
+namespace detail {
+template <fixed_string S, std::size_t... I>
+named<S.chars[I]...> named_of(std::index_sequence<I...>);
+}  // namespace detail
+/// The `named` type of a placement or bus name.
+template <fixed_string S>
+using named_t = decltype(detail::named_of<S>(std::make_index_sequence<S.size()>{}));
+#else
+/// A name in a diagnostic, as text: named<fixed_string<4>{"rp1"}>.
+template <fixed_string S>
+struct named {};
+/// The `named` type of a placement or bus name.
+template <fixed_string S>
+using named_t = named<S>;
+#endif
+
+namespace detail {
+template <layout_problem P>
+struct rule_of_problem;
+#define PCIPLAN_LAYOUT_RULE(problem, rule_name)    \
+  template <>                                      \
+  struct rule_of_problem<layout_problem::problem> { \
+    using type = layout_rule::rule_name;           \
+  };
+PCIPLAN_LAYOUT_RULE(not_a_kind, the_kind_is_neither_a_controller_kind_nor_a_device_kind)
+PCIPLAN_LAYOUT_RULE(slot_out_of_range, the_slot_must_be_0_to_31)
+PCIPLAN_LAYOUT_RULE(function_out_of_range, the_function_must_be_0_to_7)
+PCIPLAN_LAYOUT_RULE(no_pci, the_machine_type_has_no_pci_bus)
+PCIPLAN_LAYOUT_RULE(duplicate_name, two_placements_have_this_name_or_it_is_the_root_bus_name)
+PCIPLAN_LAYOUT_RULE(root_declared, the_root_bus_is_implicit_and_must_not_be_placed)
+PCIPLAN_LAYOUT_RULE(unknown_parent, the_parent_bus_is_declared_by_no_placement)
+PCIPLAN_LAYOUT_RULE(parent_declared_later, the_parent_bus_is_declared_after_this_placement)
+PCIPLAN_LAYOUT_RULE(parent_is_device, the_parent_is_a_device_but_only_controllers_provide_buses)
+PCIPLAN_LAYOUT_RULE(kind_not_on_machine, the_controller_kind_is_not_available_on_the_machine_type)
+PCIPLAN_LAYOUT_RULE(cannot_plug, the_parent_bus_does_not_take_this_controller_kind)
+PCIPLAN_LAYOUT_RULE(device_cannot_sit, the_parent_bus_takes_no_endpoint_of_this_kind)
+PCIPLAN_LAYOUT_RULE(integrated_off_root, an_integrated_endpoint_must_sit_on_the_root_bus)
+PCIPLAN_LAYOUT_RULE(slot_outside_bus, the_slot_is_not_one_the_parent_bus_has)
+PCIPLAN_LAYOUT_RULE(shpc_slot, slot_0_of_this_bridge_belongs_to_its_hotplug_controller)
+PCIPLAN_LAYOUT_RULE(reserved_function, the_machine_type_itself_uses_this_root_bus_slot_and_function)
+PCIPLAN_LAYOUT_RULE(address_in_use, another_placement_uses_this_slot_and_function_of_the_bus)
+PCIPLAN_LAYOUT_RULE(function_zero_missing, the_slot_uses_a_function_above_0_but_not_function_0)
+PCIPLAN_LAYOUT_RULE(bus_nr_missing, an_expander_bus_needs_its_first_bus_number)
+PCIPLAN_LAYOUT_RULE(bus_nr_not_allowed, bus_nr_is_given_to_a_kind_that_is_not_an_expander_bus)
+PCIPLAN_LAYOUT_RULE(bus_nr_in_use, another_expander_bus_has_this_bus_nr)
+PCIPLAN_LAYOUT_RULE(bus_numbers_exhausted, the_layout_needs_more_than_the_256_bus_numbers_of_a_pci_domain)
+PCIPLAN_LAYOUT_RULE(bus_nr_overlap, the_bus_nr_is_not_above_every_bus_number_used_before_it)
+#undef PCIPLAN_LAYOUT_RULE
+}  // namespace detail
+
+/// The layout_rule type of a problem.
+template <layout_problem P>
+using layout_rule_t = typename detail::rule_of_problem<P>::type;
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_COMPILE_TIME_LAYOUT_RULES_HPP
+// ---- end pciplan/compile_time/layout_rules.hpp
 
 #include <array>
 #include <cstddef>
@@ -8622,6 +8780,7 @@ constexpr layout_placement<Kind, Name, Parent, Slot, Function, BusNr> place(bus_
 #include <ostream>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -8681,39 +8840,15 @@ struct fixed_layout {
   }
 };
 
-/// Why a fixed layout was refused.
-enum class layout_problem : unsigned char {
-  none,
-  no_pci,
-  duplicate_name,
-  root_declared,
-  unknown_parent,
-  parent_declared_later,
-  parent_is_device,
-  kind_not_on_machine,
-  cannot_plug,
-  device_cannot_sit,
-  integrated_off_root,
-  slot_outside_bus,
-  shpc_slot,
-  reserved_function,
-  address_in_use,
-  function_zero_missing,
-  bus_nr_missing,
-  bus_nr_not_allowed,
-  bus_nr_in_use,
-  bus_numbers_exhausted,
-  bus_nr_overlap,
-};
-
 namespace detail {
 
 struct placement_info {
   std::string_view name{};
   std::string_view parent{};
   bool controller = false;
+  bool kind = true;              // a controller kind or a device kind
   controller_descriptor desc{};  // controllers only
-  const controller_descriptor* kind = nullptr;  // controllers: the kind's descriptor
+  const controller_descriptor* controller_kind = nullptr;  // controllers: the kind's descriptor
   device_descriptor device{};    // devices only
   connect_set need{};            // devices only
   bool available = true;         // controllers: AvailableOn the machine
@@ -8736,15 +8871,17 @@ constexpr placement_info info_of() {
   if constexpr (ControllerKind<K>) {
     i.controller = true;
     i.desc = descriptor_of<K>;
-    i.kind = &descriptor_of<K>;
+    i.controller_kind = &descriptor_of<K>;
     i.available = AvailableOn<K, M>;
     i.qemu_device = descriptor_of<K>.qemu_device();
     i.libvirt_model = descriptor_of<K>.model;
-  } else {
+  } else if constexpr (DeviceKind<K>) {
     i.need = connect_of<K, M>;
     i.device = device_descriptor_of<K>;
     i.qemu_device = device_traits<K>::qemu_device;
     i.libvirt_model = device_traits<K>::libvirt.model;
+  } else {
+    i.kind = false;
   }
   return i;
 }
@@ -8797,8 +8934,11 @@ constexpr layout_build<N> build_layout(const std::array<placement_info, N>& info
       e[i].libvirt_model = p.libvirt_model;
       e[i].controller = p.controller;
       e[i].first_bus = p.first_bus;
-      e[i].kind = p.kind;
+      e[i].kind = p.controller_kind;
       e[i].device = p.device;
+      if (!p.kind) return fail(layout_problem::not_a_kind, i);
+      if (p.slot > max_slot) return fail(layout_problem::slot_out_of_range, i);
+      if (p.function > max_function) return fail(layout_problem::function_out_of_range, i);
       e[i].guest_address = pci_address(0, 0, p.slot, p.function);
       if (is_root_name(p.name, root.root_bus)) return fail(layout_problem::duplicate_name, i);
       for (std::size_t j = 0; j != i; ++j) {
@@ -8910,103 +9050,55 @@ constexpr layout_build<N> build_layout(const std::array<placement_info, N>& info
   }
 }
 
-/// Never defined: instantiated only to name, in a diagnostic, the placement at fault:
-/// its kind, the kind of the bus it was placed on, and its name (as characters).
-template <class Kind, class ParentKind, char... Name>
-struct offending_placement;
+/// The checked layout of placements `Ps` on machine M (entries, and the first problem).
+template <MachineType M, class... Ps>
+inline constexpr layout_build<sizeof...(Ps)> built_layout =
+    build_layout<M>(std::array<placement_info, sizeof...(Ps)>{info_of<M, Ps>()...});
 
-template <class Kind, class ParentKind, fixed_string Name, std::size_t... I>
-constexpr bool name_offending_placement(std::index_sequence<I...>) {
-  static_assert(sizeof(offending_placement<Kind, ParentKind, Name.chars[I]...>) == 0,
-                "pciplan::make_fixed_layout: the placement at fault is named in offending_placement<kind, parent "
-                "kind, name...> above");
-  return false;
+/// The position of the placement named `name`, or -1.
+template <class... Ps>
+constexpr int position_named(std::string_view name) {
+  const std::array<std::string_view, sizeof...(Ps)> names{Ps::name.view()...};
+  for (std::size_t i = 0; i != names.size(); ++i) {
+    if (names[i] == name) return static_cast<int>(i);
+  }
+  return -1;
 }
+
+/// The fixed_layout_error type of a refused layout: the rule, the placement at fault and
+/// the bus it names as its parent (the kind declared under that name, the root's kind,
+/// or undeclared_bus), whatever rule broke.
+template <MachineType M, class... Ps>
+struct layout_error_of {
+  static constexpr layout_check check = built_layout<M, Ps...>.check;
+  using all = std::tuple<Ps...>;
+  using at_fault = std::tuple_element_t<check.index, all>;
+  static constexpr int parent = position_named<Ps...>(at_fault::parent.view());
+  static constexpr bool on_root = parent < 0 && is_root_name(at_fault::parent.view(), fixed_layout<M, 1>::root_bus());
+  using parent_kind = typename decltype([] {
+    if constexpr (parent >= 0) return std::type_identity<typename std::tuple_element_t<parent, all>::kind>{};
+    else if constexpr (on_root) return std::type_identity<root_of<M>>{};
+    else return std::type_identity<undeclared_bus>{};
+  }())::type;
+  using type = fixed_layout_error<layout_rule_t<check.problem>, named_t<at_fault::name>, named_t<at_fault::parent>,
+                                  typename at_fault::kind, parent_kind>;
+};
 
 }  // namespace detail
 
 /// Checks the placements at compile time and returns the layout with guest addresses.
-/// A broken rule is a compile error whose message names the rule; a note names the
-/// placement (`offending_placement<kind, parent kind, name...>`).
 template <MachineType M, class... Placements>
-consteval auto make_fixed_layout(Placements...) {
-  constexpr std::size_t n = sizeof...(Placements);
-  constexpr std::array<detail::placement_info, n> info{detail::info_of<M, Placements>()...};
-  constexpr detail::layout_build<n> built = detail::build_layout<M>(info);
-  constexpr layout_problem p = built.check.problem;
-  static_assert(p != layout_problem::no_pci,
-                "pciplan::make_fixed_layout: this machine type has no PCI bus (microvm has only virtio-mmio "
-                "transports), so a PCI layout cannot be declared for it");
-  static_assert(p != layout_problem::duplicate_name,
-                "pciplan::make_fixed_layout: two placements have the same name, or one is named like the root "
-                "bus (\"root\", \"pcie.0\", \"pci.0\")");
-  static_assert(p != layout_problem::root_declared,
-                "pciplan::make_fixed_layout: a root bus is implicit in the machine type and must not be "
-                "placed; use on_root to put things on it");
-  static_assert(p != layout_problem::unknown_parent,
-                "pciplan::make_fixed_layout: a placement names a parent bus that no placement declares");
-  static_assert(p != layout_problem::parent_declared_later,
-                "pciplan::make_fixed_layout: a placement names a parent bus that is declared after it; declare "
-                "each controller before what sits on its bus");
-  static_assert(p != layout_problem::parent_is_device,
-                "pciplan::make_fixed_layout: a placement names a device as its parent; only controllers "
-                "provide buses");
-  static_assert(p != layout_problem::kind_not_on_machine,
-                "pciplan::make_fixed_layout: this controller kind is not available on the machine type (an "
-                "expander the machine does not allow, or a kind nothing on the machine accepts)");
-  static_assert(p != layout_problem::cannot_plug,
-                "pciplan::make_fixed_layout: a controller is placed on a bus that does not accept its kind "
-                "(see PluggableInto: a pcie-root-port plugs into pcie-root or a pcie-expander-bus, a "
-                "switch downstream port only into a switch upstream port, ...)");
-  static_assert(p != layout_problem::device_cannot_sit,
-                "pciplan::make_fixed_layout: a device is placed on a bus that takes no endpoints of its kind "
-                "(e.g. a switch upstream port or an expander bus, which take only ports)");
-  static_assert(p != layout_problem::integrated_off_root,
-                "pciplan::make_fixed_layout: an integrated endpoint (virtio-iommu, amd-iommu, pvpanic-pci) "
-                "must sit on the root bus");
-  static_assert(p != layout_problem::slot_outside_bus,
-                "pciplan::make_fixed_layout: the slot is outside the parent bus's usable slots (a root or "
-                "downstream port has slot 0 only; root buses start at slot 1)");
-  static_assert(p != layout_problem::shpc_slot,
-                "pciplan::make_fixed_layout: slot 0 of a pci-bridge or pcie-to-pci-bridge belongs to its "
-                "hotplug controller (SHPC); use slots 1 to 31");
-  static_assert(p != layout_problem::reserved_function,
-                "pciplan::make_fixed_layout: the machine type itself occupies this root-bus slot and function "
-                "(chipset devices such as q35's 00:1f.x or pc's 00:01.x)");
-  static_assert(p != layout_problem::address_in_use,
-                "pciplan::make_fixed_layout: two placements use the same slot and function of one bus");
-  static_assert(p != layout_problem::function_zero_missing,
-                "pciplan::make_fixed_layout: a slot uses a function above 0 but not function 0; QEMU needs "
-                "function 0 of a multifunction slot");
-  static_assert(p != layout_problem::bus_nr_missing,
-                "pciplan::make_fixed_layout: an expander bus (pxb, pxb-pcie) needs its first bus number: add "
-                "bus_nr<N>");
-  static_assert(p != layout_problem::bus_nr_not_allowed,
-                "pciplan::make_fixed_layout: bus_nr<N> is given to a kind that is not an expander bus");
-  static_assert(p != layout_problem::bus_nr_in_use,
-                "pciplan::make_fixed_layout: two expander buses have the same bus_nr");
-  static_assert(p != layout_problem::bus_numbers_exhausted,
-                "pciplan::make_fixed_layout: the layout needs more than the 256 bus numbers of a PCI domain");
-  static_assert(p != layout_problem::bus_nr_overlap,
-                "pciplan::make_fixed_layout: an expander's bus_nr is not above every bus number used before "
-                "it (the main hierarchy, or a lower expander's buses); raise it");
-  if constexpr (p != layout_problem::none) {
-    using all = std::tuple<Placements...>;
-    using at_fault = std::tuple_element_t<built.check.index, all>;
-    constexpr int parent = built.entries[built.check.index].parent_index;
-    if constexpr (parent >= 0) {
-      using parent_kind = typename std::tuple_element_t<static_cast<std::size_t>(parent), all>::kind;
-      detail::name_offending_placement<typename at_fault::kind, parent_kind, at_fault::name>(
-          std::make_index_sequence<at_fault::name.size()>{});
-    } else {
-      detail::name_offending_placement<typename at_fault::kind, root_of<M>, at_fault::name>(
-          std::make_index_sequence<at_fault::name.size()>{});
-    }
-    return fixed_layout<M, n>{};
-  } else {
-    return fixed_layout<M, n>{built.entries};
-  }
+  requires(detail::built_layout<M, Placements...>.check.problem == layout_problem::none)
+consteval fixed_layout<M, sizeof...(Placements)> make_fixed_layout(Placements...) {
+  return fixed_layout<M, sizeof...(Placements)>{detail::built_layout<M, Placements...>.entries};
 }
+
+/// A layout that breaks a rule: the declared type is fixed_layout_error<rule, placement,
+/// parent, kind, parent kind>, which is never defined, so the declaration of the layout
+/// is the one error, and it names the rule and the placement (compile_time/layout_rules.hpp).
+template <MachineType M, class... Placements>
+  requires(detail::built_layout<M, Placements...>.check.problem != layout_problem::none)
+typename detail::layout_error_of<M, Placements...>::type&& make_fixed_layout(Placements...);
 
 namespace detail {
 template <MachineType M, std::size_t N>

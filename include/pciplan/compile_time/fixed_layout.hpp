@@ -12,8 +12,10 @@
 // Every placement names its parent bus (`on_root`, or `on<"name">` of a controller
 // declared before it) and its slot and function (`at<slot, function>`, default
 // `at<0, 0>`). Expander buses also take `bus_nr<N>`. A layout that breaks a rule does
-// not compile, and the diagnostic says which rule in a sentence; the declaration at
-// fault is named in a note (`offending_placement<kind, parent kind, name...>`).
+// not compile: its one diagnostic is at the declaration of the layout, whose type is
+// fixed_layout_error<rule, placement, parent, kind, parent kind> — the rule as a type
+// named like a sentence (layout_rule::the_slot_is_not_one_the_parent_bus_has), the
+// placement at fault and its parent bus by name (compile_time/layout_rules.hpp).
 //
 // Rules checked: the machine has PCI; names are unique; roots are implicit; a parent
 // is a controller declared earlier; the kind is available on the machine
@@ -30,6 +32,7 @@
 #define PCIPLAN_COMPILE_TIME_FIXED_LAYOUT_HPP
 
 #include <pciplan/compile_time/layout_placement.hpp>
+#include <pciplan/compile_time/layout_rules.hpp>
 #include <pciplan/detail/config.hpp>
 #include <pciplan/detail/report.hpp>
 #include <pciplan/kinds/compatibility.hpp>
@@ -47,6 +50,7 @@
 #include <ostream>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -106,39 +110,15 @@ struct fixed_layout {
   }
 };
 
-/// Why a fixed layout was refused.
-enum class layout_problem : unsigned char {
-  none,
-  no_pci,
-  duplicate_name,
-  root_declared,
-  unknown_parent,
-  parent_declared_later,
-  parent_is_device,
-  kind_not_on_machine,
-  cannot_plug,
-  device_cannot_sit,
-  integrated_off_root,
-  slot_outside_bus,
-  shpc_slot,
-  reserved_function,
-  address_in_use,
-  function_zero_missing,
-  bus_nr_missing,
-  bus_nr_not_allowed,
-  bus_nr_in_use,
-  bus_numbers_exhausted,
-  bus_nr_overlap,
-};
-
 namespace detail {
 
 struct placement_info {
   std::string_view name{};
   std::string_view parent{};
   bool controller = false;
+  bool kind = true;              // a controller kind or a device kind
   controller_descriptor desc{};  // controllers only
-  const controller_descriptor* kind = nullptr;  // controllers: the kind's descriptor
+  const controller_descriptor* controller_kind = nullptr;  // controllers: the kind's descriptor
   device_descriptor device{};    // devices only
   connect_set need{};            // devices only
   bool available = true;         // controllers: AvailableOn the machine
@@ -161,15 +141,17 @@ constexpr placement_info info_of() {
   if constexpr (ControllerKind<K>) {
     i.controller = true;
     i.desc = descriptor_of<K>;
-    i.kind = &descriptor_of<K>;
+    i.controller_kind = &descriptor_of<K>;
     i.available = AvailableOn<K, M>;
     i.qemu_device = descriptor_of<K>.qemu_device();
     i.libvirt_model = descriptor_of<K>.model;
-  } else {
+  } else if constexpr (DeviceKind<K>) {
     i.need = connect_of<K, M>;
     i.device = device_descriptor_of<K>;
     i.qemu_device = device_traits<K>::qemu_device;
     i.libvirt_model = device_traits<K>::libvirt.model;
+  } else {
+    i.kind = false;
   }
   return i;
 }
@@ -222,8 +204,11 @@ constexpr layout_build<N> build_layout(const std::array<placement_info, N>& info
       e[i].libvirt_model = p.libvirt_model;
       e[i].controller = p.controller;
       e[i].first_bus = p.first_bus;
-      e[i].kind = p.kind;
+      e[i].kind = p.controller_kind;
       e[i].device = p.device;
+      if (!p.kind) return fail(layout_problem::not_a_kind, i);
+      if (p.slot > max_slot) return fail(layout_problem::slot_out_of_range, i);
+      if (p.function > max_function) return fail(layout_problem::function_out_of_range, i);
       e[i].guest_address = pci_address(0, 0, p.slot, p.function);
       if (is_root_name(p.name, root.root_bus)) return fail(layout_problem::duplicate_name, i);
       for (std::size_t j = 0; j != i; ++j) {
@@ -335,103 +320,55 @@ constexpr layout_build<N> build_layout(const std::array<placement_info, N>& info
   }
 }
 
-/// Never defined: instantiated only to name, in a diagnostic, the placement at fault:
-/// its kind, the kind of the bus it was placed on, and its name (as characters).
-template <class Kind, class ParentKind, char... Name>
-struct offending_placement;
+/// The checked layout of placements `Ps` on machine M (entries, and the first problem).
+template <MachineType M, class... Ps>
+inline constexpr layout_build<sizeof...(Ps)> built_layout =
+    build_layout<M>(std::array<placement_info, sizeof...(Ps)>{info_of<M, Ps>()...});
 
-template <class Kind, class ParentKind, fixed_string Name, std::size_t... I>
-constexpr bool name_offending_placement(std::index_sequence<I...>) {
-  static_assert(sizeof(offending_placement<Kind, ParentKind, Name.chars[I]...>) == 0,
-                "pciplan::make_fixed_layout: the placement at fault is named in offending_placement<kind, parent "
-                "kind, name...> above");
-  return false;
+/// The position of the placement named `name`, or -1.
+template <class... Ps>
+constexpr int position_named(std::string_view name) {
+  const std::array<std::string_view, sizeof...(Ps)> names{Ps::name.view()...};
+  for (std::size_t i = 0; i != names.size(); ++i) {
+    if (names[i] == name) return static_cast<int>(i);
+  }
+  return -1;
 }
+
+/// The fixed_layout_error type of a refused layout: the rule, the placement at fault and
+/// the bus it names as its parent (the kind declared under that name, the root's kind,
+/// or undeclared_bus), whatever rule broke.
+template <MachineType M, class... Ps>
+struct layout_error_of {
+  static constexpr layout_check check = built_layout<M, Ps...>.check;
+  using all = std::tuple<Ps...>;
+  using at_fault = std::tuple_element_t<check.index, all>;
+  static constexpr int parent = position_named<Ps...>(at_fault::parent.view());
+  static constexpr bool on_root = parent < 0 && is_root_name(at_fault::parent.view(), fixed_layout<M, 1>::root_bus());
+  using parent_kind = typename decltype([] {
+    if constexpr (parent >= 0) return std::type_identity<typename std::tuple_element_t<parent, all>::kind>{};
+    else if constexpr (on_root) return std::type_identity<root_of<M>>{};
+    else return std::type_identity<undeclared_bus>{};
+  }())::type;
+  using type = fixed_layout_error<layout_rule_t<check.problem>, named_t<at_fault::name>, named_t<at_fault::parent>,
+                                  typename at_fault::kind, parent_kind>;
+};
 
 }  // namespace detail
 
 /// Checks the placements at compile time and returns the layout with guest addresses.
-/// A broken rule is a compile error whose message names the rule; a note names the
-/// placement (`offending_placement<kind, parent kind, name...>`).
 template <MachineType M, class... Placements>
-consteval auto make_fixed_layout(Placements...) {
-  constexpr std::size_t n = sizeof...(Placements);
-  constexpr std::array<detail::placement_info, n> info{detail::info_of<M, Placements>()...};
-  constexpr detail::layout_build<n> built = detail::build_layout<M>(info);
-  constexpr layout_problem p = built.check.problem;
-  static_assert(p != layout_problem::no_pci,
-                "pciplan::make_fixed_layout: this machine type has no PCI bus (microvm has only virtio-mmio "
-                "transports), so a PCI layout cannot be declared for it");
-  static_assert(p != layout_problem::duplicate_name,
-                "pciplan::make_fixed_layout: two placements have the same name, or one is named like the root "
-                "bus (\"root\", \"pcie.0\", \"pci.0\")");
-  static_assert(p != layout_problem::root_declared,
-                "pciplan::make_fixed_layout: a root bus is implicit in the machine type and must not be "
-                "placed; use on_root to put things on it");
-  static_assert(p != layout_problem::unknown_parent,
-                "pciplan::make_fixed_layout: a placement names a parent bus that no placement declares");
-  static_assert(p != layout_problem::parent_declared_later,
-                "pciplan::make_fixed_layout: a placement names a parent bus that is declared after it; declare "
-                "each controller before what sits on its bus");
-  static_assert(p != layout_problem::parent_is_device,
-                "pciplan::make_fixed_layout: a placement names a device as its parent; only controllers "
-                "provide buses");
-  static_assert(p != layout_problem::kind_not_on_machine,
-                "pciplan::make_fixed_layout: this controller kind is not available on the machine type (an "
-                "expander the machine does not allow, or a kind nothing on the machine accepts)");
-  static_assert(p != layout_problem::cannot_plug,
-                "pciplan::make_fixed_layout: a controller is placed on a bus that does not accept its kind "
-                "(see PluggableInto: a pcie-root-port plugs into pcie-root or a pcie-expander-bus, a "
-                "switch downstream port only into a switch upstream port, ...)");
-  static_assert(p != layout_problem::device_cannot_sit,
-                "pciplan::make_fixed_layout: a device is placed on a bus that takes no endpoints of its kind "
-                "(e.g. a switch upstream port or an expander bus, which take only ports)");
-  static_assert(p != layout_problem::integrated_off_root,
-                "pciplan::make_fixed_layout: an integrated endpoint (virtio-iommu, amd-iommu, pvpanic-pci) "
-                "must sit on the root bus");
-  static_assert(p != layout_problem::slot_outside_bus,
-                "pciplan::make_fixed_layout: the slot is outside the parent bus's usable slots (a root or "
-                "downstream port has slot 0 only; root buses start at slot 1)");
-  static_assert(p != layout_problem::shpc_slot,
-                "pciplan::make_fixed_layout: slot 0 of a pci-bridge or pcie-to-pci-bridge belongs to its "
-                "hotplug controller (SHPC); use slots 1 to 31");
-  static_assert(p != layout_problem::reserved_function,
-                "pciplan::make_fixed_layout: the machine type itself occupies this root-bus slot and function "
-                "(chipset devices such as q35's 00:1f.x or pc's 00:01.x)");
-  static_assert(p != layout_problem::address_in_use,
-                "pciplan::make_fixed_layout: two placements use the same slot and function of one bus");
-  static_assert(p != layout_problem::function_zero_missing,
-                "pciplan::make_fixed_layout: a slot uses a function above 0 but not function 0; QEMU needs "
-                "function 0 of a multifunction slot");
-  static_assert(p != layout_problem::bus_nr_missing,
-                "pciplan::make_fixed_layout: an expander bus (pxb, pxb-pcie) needs its first bus number: add "
-                "bus_nr<N>");
-  static_assert(p != layout_problem::bus_nr_not_allowed,
-                "pciplan::make_fixed_layout: bus_nr<N> is given to a kind that is not an expander bus");
-  static_assert(p != layout_problem::bus_nr_in_use,
-                "pciplan::make_fixed_layout: two expander buses have the same bus_nr");
-  static_assert(p != layout_problem::bus_numbers_exhausted,
-                "pciplan::make_fixed_layout: the layout needs more than the 256 bus numbers of a PCI domain");
-  static_assert(p != layout_problem::bus_nr_overlap,
-                "pciplan::make_fixed_layout: an expander's bus_nr is not above every bus number used before "
-                "it (the main hierarchy, or a lower expander's buses); raise it");
-  if constexpr (p != layout_problem::none) {
-    using all = std::tuple<Placements...>;
-    using at_fault = std::tuple_element_t<built.check.index, all>;
-    constexpr int parent = built.entries[built.check.index].parent_index;
-    if constexpr (parent >= 0) {
-      using parent_kind = typename std::tuple_element_t<static_cast<std::size_t>(parent), all>::kind;
-      detail::name_offending_placement<typename at_fault::kind, parent_kind, at_fault::name>(
-          std::make_index_sequence<at_fault::name.size()>{});
-    } else {
-      detail::name_offending_placement<typename at_fault::kind, root_of<M>, at_fault::name>(
-          std::make_index_sequence<at_fault::name.size()>{});
-    }
-    return fixed_layout<M, n>{};
-  } else {
-    return fixed_layout<M, n>{built.entries};
-  }
+  requires(detail::built_layout<M, Placements...>.check.problem == layout_problem::none)
+consteval fixed_layout<M, sizeof...(Placements)> make_fixed_layout(Placements...) {
+  return fixed_layout<M, sizeof...(Placements)>{detail::built_layout<M, Placements...>.entries};
 }
+
+/// A layout that breaks a rule: the declared type is fixed_layout_error<rule, placement,
+/// parent, kind, parent kind>, which is never defined, so the declaration of the layout
+/// is the one error, and it names the rule and the placement (compile_time/layout_rules.hpp).
+template <MachineType M, class... Placements>
+  requires(detail::built_layout<M, Placements...>.check.problem != layout_problem::none)
+typename detail::layout_error_of<M, Placements...>::type&& make_fixed_layout(Placements...);
 
 namespace detail {
 template <MachineType M, std::size_t N>

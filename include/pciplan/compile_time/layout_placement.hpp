@@ -18,12 +18,10 @@
 
 namespace pciplan::inline v0 {
 
-/// `at<slot, function>`: where on the parent bus.
+/// `at<slot, function>`: where on the parent bus (make_fixed_layout checks that the slot is
+/// 0 to 31 and the function 0 to 7).
 template <unsigned Slot, unsigned Function = 0>
 struct slot_function_c {
-  static_assert(Slot <= max_slot, "pciplan::at<slot, function>: the slot must be 0 to 31 (a PCI bus has 32 slots)");
-  static_assert(Function <= max_function,
-                "pciplan::at<slot, function>: the function must be 0 to 7 (a PCI slot has 8 functions)");
   static constexpr unsigned slot = Slot;
   static constexpr unsigned function = Function;
 };
@@ -58,33 +56,22 @@ struct layout_placement {
   static constexpr unsigned first_bus = BusNr;  // 0: none given
 };
 
-namespace detail {
-template <class Kind>
-constexpr void check_placeable_kind() {
-  static_assert(ControllerKind<Kind> || DeviceKind<Kind>,
-                "pciplan::place<Kind, name>: Kind is neither a controller kind nor a device kind (specialise "
-                "controller_traits or device_traits for it, see ControllerKind and DeviceKind)");
-}
-}  // namespace detail
 
-/// Declares `Kind` (a controller kind or a device kind) named `Name` on bus `Parent`
-/// at `at<slot, function>`.
+/// Declares `Kind` (a controller kind or a device kind; make_fixed_layout refuses anything
+/// else) named `Name` on bus `Parent` at `at<slot, function>`.
 template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function>
 constexpr layout_placement<Kind, Name, Parent, Slot, Function, 0> place(bus_ref_c<Parent>, slot_function_c<Slot, Function>) {
-  detail::check_placeable_kind<Kind>();
   return {};
 }
 /// Declares `Kind` named `Name` on bus `Parent` at slot 0, function 0.
 template <class Kind, fixed_string Name, fixed_string Parent>
 constexpr layout_placement<Kind, Name, Parent, 0, 0, 0> place(bus_ref_c<Parent>) {
-  detail::check_placeable_kind<Kind>();
   return {};
 }
 /// Declares an expander bus with its first guest bus number.
 template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function, unsigned BusNr>
 constexpr layout_placement<Kind, Name, Parent, Slot, Function, BusNr> place(bus_ref_c<Parent>, slot_function_c<Slot, Function>,
                                                                      bus_nr_c<BusNr>) {
-  detail::check_placeable_kind<Kind>();
   return {};
 }
 
