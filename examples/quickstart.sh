@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-packages="g++ clang cmake ninja-build python3 catch2 libboost1.81-dev libbenchmark-dev libpugixml-dev nlohmann-json3-dev libclang-rt-14-dev
+packages="g++ clang cmake ninja-build python3 catch2 libboost1.81-dev libbenchmark-dev libpugixml-dev nlohmann-json3-dev doxygen libclang-rt-14-dev
   qemu-system-x86 qemu-system-arm qemu-system-misc seabios"
 missing=""
 for p in $packages; do

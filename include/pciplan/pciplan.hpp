@@ -20,9 +20,18 @@
 //   validate/      a hand-written QEMU layout read and checked against QEMU's rules
 //   emit/          a plan as QEMU -device arguments, an lspci-like tree, JSON
 //   libvirt/       libvirt domain XML in and out (<pciplan/libvirt.hpp>, needs pugixml)
+//   (emit/from_json.hpp: plans read back, <pciplan/json.hpp>, needs nlohmann-json)
 //   compile_time/  fixed layouts and static plans, checked in constant evaluation
 #ifndef PCIPLAN_PCIPLAN_HPP
 #define PCIPLAN_PCIPLAN_HPP
+
+/// \namespace pciplan
+/// Everything of pciplan: the vocabulary, the kinds, the planner, its outputs, the
+/// validator, the libvirt adapter and the compile-time layouts.
+/// \namespace pciplan::v0
+/// Version 0 of pciplan's API, an inline namespace: write `pciplan::plan`, not `pciplan::v0::plan`.
+/// \namespace v0
+/// Version 0 of pciplan's API, an inline namespace: write `pciplan::plan`, not `pciplan::v0::plan`.
 
 #include <pciplan/detail/config.hpp>
 #include <pciplan/detail/report.hpp>
@@ -52,6 +61,7 @@
 #include <pciplan/planner/libvirt_order.hpp>
 #include <pciplan/planner/planner.hpp>
 #include <pciplan/planner/policies.hpp>
+#include <pciplan/planner/registry.hpp>
 
 #include <pciplan/validate/validate.hpp>
 

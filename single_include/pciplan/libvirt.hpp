@@ -1890,7 +1890,7 @@ enum class policy_kind : unsigned char { libvirt, pciplan };
 
 /// How to read and plan a domain.
 struct domain_options {
-  policy_kind policy = policy_kind::pciplan;
+  policy_kind policy = policy_kind::pciplan;  ///< the policy plan_domain_xml plans with
   int spare_ports = -1;         ///< pciplan policy: spare hot-pluggable ports; -1: the metadata's, else 4
   bool new_definition = false;  ///< libvirt's defaults for a newly defined domain (its "ABI update")
 };
@@ -1922,10 +1922,13 @@ class domain {
   domain(const domain&) = delete;
   domain& operator=(const domain&) = delete;
 
+  /// The machine type the domain runs on.
   [[nodiscard]] machine_id machine() const noexcept { return s_.machine; }
   /// The machine type as the document names it (or the architecture's default).
   [[nodiscard]] const std::string& machine_name() const noexcept { return s_.machine_name; }
+  /// The requests for the domain's PCI devices, defaults included, in libvirt's order.
   [[nodiscard]] std::span<const request> requests() const noexcept { return s_.requests; }
+  /// The PCI controllers the document gives (`<controller type='pci'>`).
   [[nodiscard]] std::span<const controller> controllers() const noexcept { return s_.controllers; }
   /// NUMA nodes (`<cpu><numa><cell>`) and spare ports (metadata or the options).
   [[nodiscard]] const plan_options& options() const noexcept { return s_.options; }
@@ -2009,6 +2012,7 @@ struct xml_outcome {
   std::string xml;                 ///< the planned domain; empty when it failed
   std::string message;             ///< why it failed, as a sentence; empty when planned
   std::vector<warning> warnings;   ///< the plan's warnings (code, sentence), when planned
+  /// Whether the domain was planned (no failure).
   [[nodiscard]] bool planned() const noexcept { return failed == failure::none; }
 };
 

@@ -22,9 +22,18 @@
 //   validate/      a hand-written QEMU layout read and checked against QEMU's rules
 //   emit/          a plan as QEMU -device arguments, an lspci-like tree, JSON
 //   libvirt/       libvirt domain XML in and out (<pciplan/libvirt.hpp>, needs pugixml)
+//   (emit/from_json.hpp: plans read back, <pciplan/json.hpp>, needs nlohmann-json)
 //   compile_time/  fixed layouts and static plans, checked in constant evaluation
 #ifndef PCIPLAN_PCIPLAN_HPP
 #define PCIPLAN_PCIPLAN_HPP
+
+/// \namespace pciplan
+/// Everything of pciplan: the vocabulary, the kinds, the planner, its outputs, the
+/// validator, the libvirt adapter and the compile-time layouts.
+/// \namespace pciplan::v0
+/// Version 0 of pciplan's API, an inline namespace: write `pciplan::plan`, not `pciplan::v0::plan`.
+/// \namespace v0
+/// Version 0 of pciplan's API, an inline namespace: write `pciplan::plan`, not `pciplan::v0::plan`.
 
 // ---- begin pciplan/detail/config.hpp
 // pciplan — detail/config.hpp: the versioned namespace and the version macros.
@@ -238,9 +247,12 @@ namespace pciplan::inline v0 {
 template <std::size_t Capacity>
 class bounded_text {
  public:
+  /// An empty text.
   constexpr bounded_text() noexcept = default;
+  /// A copy of `s`, truncated when it is longer than the capacity.
   constexpr bounded_text(std::string_view s) noexcept { append(s); }  // NOLINT: implicit on purpose
 
+  /// Appends one character; when the text is full, marks it truncated instead.
   constexpr bounded_text& append(char c) noexcept {
     if (size_ < Capacity) {
       chars_[size_++] = c;
@@ -250,6 +262,7 @@ class bounded_text {
     }
     return *this;
   }
+  /// Appends every character of `s`, as far as there is room.
   constexpr bounded_text& append(std::string_view s) noexcept {
     for (char c : s) append(c);
     return *this;
@@ -259,6 +272,7 @@ class bounded_text {
     detail::append_hex(*this, v, width);
     return *this;
   }
+  /// Decimal, without padding.
   constexpr bounded_text& append_decimal(std::uint64_t v) noexcept {
     detail::append_decimal(*this, v);
     return *this;
@@ -266,19 +280,24 @@ class bounded_text {
   /// One character (so that the detail number writers can write here).
   constexpr void push_back(char c) noexcept { append(c); }
 
-  [[nodiscard]] constexpr std::string_view view() const noexcept { return {chars_, size_}; }
-  [[nodiscard]] constexpr std::size_t size() const noexcept { return size_; }
-  [[nodiscard]] constexpr bool empty() const noexcept { return size_ == 0; }
+  [[nodiscard]] constexpr std::string_view view() const noexcept { return {chars_, size_}; }  ///< The characters.
+  [[nodiscard]] constexpr std::size_t size() const noexcept { return size_; }  ///< How many characters it holds.
+  [[nodiscard]] constexpr bool empty() const noexcept { return size_ == 0; }  ///< Whether it holds no character.
+  /// Whether something did not fit (the text then ends with "...").
   [[nodiscard]] constexpr bool truncated() const noexcept { return truncated_; }
+  /// The most characters it can hold: `Capacity`.
   [[nodiscard]] static constexpr std::size_t capacity() noexcept { return Capacity; }
-  [[nodiscard]] std::string str() const { return std::string(view()); }
+  [[nodiscard]] std::string str() const { return std::string(view()); }  ///< The characters as a std::string.
 
+  /// Equal when the characters are equal.
   friend constexpr bool operator==(const bounded_text& a, const bounded_text& b) noexcept {
     return a.view() == b.view();
   }
+  /// Equal when the characters are those of `b`.
   friend constexpr bool operator==(const bounded_text& a, std::string_view b) noexcept {
     return a.view() == b;
   }
+  /// Writes the characters.
   friend std::ostream& operator<<(std::ostream& os, const bounded_text& t) { return os << t.view(); }
 
  private:
@@ -307,7 +326,7 @@ namespace pciplan::inline v0 {
 
 /// What went wrong, for callers that switch on it. Grouped by layer.
 enum class errc : unsigned char {
-  none = 0,
+  none = 0,  ///< no error
   // address text and ranges
   address_syntax,          ///< the text is not an address
   domain_out_of_range,     ///< PCI domain above 0xffff
@@ -336,6 +355,7 @@ enum class errc : unsigned char {
   expander_full,            ///< the expander bus of a NUMA node has no room left
   multifunction_conflict,   ///< a multifunction group is inconsistent (repeated function, no function 0, > 8)
   numbering_exhausted,      ///< no busNr, chassis or targetIndex is left to give
+  unknown_machine,          ///< a machine type name that is neither built in nor registered (registry)
 };
 
 /// A short, stable name for an error code ("slot_out_of_range").
@@ -367,6 +387,7 @@ enum class errc : unsigned char {
     case errc::expander_full: return "expander_full";
     case errc::multifunction_conflict: return "multifunction_conflict";
     case errc::numbering_exhausted: return "numbering_exhausted";
+    case errc::unknown_machine: return "unknown_machine";
   }
   return "unknown";
 }
@@ -392,14 +413,15 @@ enum class errc : unsigned char {
 
 /// One failure: code, the rule that was broken as a sentence, what it was about.
 struct error {
-  static constexpr std::size_t no_position = static_cast<std::size_t>(-1);
+  static constexpr std::size_t no_position = static_cast<std::size_t>(-1);  ///< `position` when there is no column
 
-  errc code = errc::none;
+  errc code = errc::none;  ///< what went wrong
   std::string_view topic{};   ///< static: what was being done ("invalid PCI address")
   std::string_view reason{};  ///< static: the broken rule ("slot must be 0x00 to 0x1f")
   bounded_text<96> subject{}; ///< the offending text or the device name (a copy)
   std::size_t position = no_position;  ///< 0-based column in `subject`, when parsing
 
+  /// Writes the error as one sentence (see describe).
   friend std::ostream& operator<<(std::ostream& os, const error& e) {
     if (!e.topic.empty()) {
       os << e.topic;
@@ -410,6 +432,7 @@ struct error {
     if (e.position != no_position) os << " at column " << e.position + 1;
     return os << ": " << e.reason;
   }
+  /// Equal when code, reason, subject and position are equal (the topic is not compared).
   friend constexpr bool operator==(const error& a, const error& b) noexcept {
     return a.code == b.code && a.reason == b.reason && a.subject == b.subject && a.position == b.position;
   }
@@ -426,7 +449,9 @@ struct error {
 /// Thrown by `result<T>::value()` on a result that holds an error (run time only).
 class bad_result_access : public std::logic_error {
  public:
+  /// Keeps a copy of `e`; what() is its sentence (see describe).
   explicit bad_result_access(const error& e) : std::logic_error(describe(e)), error_(e) {}
+  /// The error the result held.
   [[nodiscard]] const pciplan::error& error() const noexcept { return error_; }
 
  private:
@@ -453,12 +478,16 @@ inline constexpr bool is_result_v<result<T>> = true;
 template <class T>
 class [[nodiscard]] result {
  public:
-  using value_type = T;
+  using value_type = T;  ///< the type of the value
 
+  /// A result that holds `value`.
   constexpr result(T value) : value_(std::move(value)), ok_(true) {}  // NOLINT: implicit on purpose
+  /// A result that holds the error `e`.
   constexpr result(pciplan::error e) : error_(std::move(e)), ok_(false) {}  // NOLINT
 
+  /// Whether it holds a value (else an error).
   [[nodiscard]] constexpr bool has_value() const noexcept { return ok_; }
+  /// The same as has_value().
   constexpr explicit operator bool() const noexcept { return ok_; }
 
   /// The value; reading it from an error is a compile error in constant evaluation and
@@ -467,25 +496,28 @@ class [[nodiscard]] result {
     check();
     return value_;
   }
+  /// The value, as the const overload gives it.
   [[nodiscard]] constexpr T& value() & {
     check();
     return value_;
   }
+  /// The value, moved out of the result; checked as the const overload is.
   [[nodiscard]] constexpr T&& value() && {
     check();
     return std::move(value_);
   }
-  [[nodiscard]] constexpr const T& operator*() const& { return value(); }
-  [[nodiscard]] constexpr T& operator*() & { return value(); }
-  [[nodiscard]] constexpr const T* operator->() const { return &value(); }
-  [[nodiscard]] constexpr T* operator->() { return &value(); }
+  [[nodiscard]] constexpr const T& operator*() const& { return value(); }  ///< The value, checked as value() is.
+  [[nodiscard]] constexpr T& operator*() & { return value(); }  ///< The value, checked as value() is.
+  [[nodiscard]] constexpr const T* operator->() const { return &value(); }  ///< The value's address, checked.
+  [[nodiscard]] constexpr T* operator->() { return &value(); }  ///< The value's address, checked as value() is.
+  /// The value, or `fallback` when the result holds an error.
   [[nodiscard]] constexpr T value_or(T fallback) const { return ok_ ? value_ : fallback; }
 
   /// The error; meaningful only when `!has_value()`.
   [[nodiscard]] constexpr const pciplan::error& error() const noexcept { return error_; }
 
-  /// `f(value)`, which returns a result<U>, when there is a value; else the error as a
-  /// result<U>.
+  /// `f(value)`, which returns a `result<U>`, when there is a value; else the error as a
+  /// `result<U>`.
   template <class F>
   constexpr auto and_then(F&& f) const& {
     using R = std::remove_cvref_t<std::invoke_result_t<F, const T&>>;
@@ -493,6 +525,7 @@ class [[nodiscard]] result {
     if (ok_) return std::invoke(std::forward<F>(f), value_);
     return R(error_);
   }
+  /// As above, with the value moved into `f`.
   template <class F>
   constexpr auto and_then(F&& f) && {
     using R = std::remove_cvref_t<std::invoke_result_t<F, T&&>>;
@@ -501,7 +534,7 @@ class [[nodiscard]] result {
     return R(std::move(error_));
   }
 
-  /// result<U>{f(value)} when there is a value; else the error as a result<U>.
+  /// `result<U>{f(value)}` when there is a value; else the error as a `result<U>`.
   template <class F>
   constexpr auto transform(F&& f) const& {
     using U = std::remove_cvref_t<std::invoke_result_t<F, const T&>>;
@@ -509,6 +542,7 @@ class [[nodiscard]] result {
     if (ok_) return result<U>(std::invoke(std::forward<F>(f), value_));
     return result<U>(error_);
   }
+  /// As above, with the value moved into `f`.
   template <class F>
   constexpr auto transform(F&& f) && {
     using U = std::remove_cvref_t<std::invoke_result_t<F, T&&>>;
@@ -526,6 +560,7 @@ class [[nodiscard]] result {
     if (ok_) return *this;
     return std::invoke(std::forward<F>(f), error_);
   }
+  /// As above, with the error moved into `f`.
   template <class F>
   constexpr result or_else(F&& f) && {
     static_assert(std::is_same_v<std::remove_cvref_t<std::invoke_result_t<F, pciplan::error&&>>, result>,
@@ -578,8 +613,9 @@ namespace pciplan::inline v0 {
 
 /// A guest bus number, 0x00 to 0xff, as the firmware numbers buses (depth first).
 struct bus_number {
-  static constexpr unsigned max = 0xff;
-  std::uint8_t value = 0;
+  static constexpr unsigned max = 0xff;  ///< the highest bus number
+  std::uint8_t value = 0;                ///< the bus number
+  /// Compares the numbers.
   friend constexpr auto operator<=>(bus_number, bus_number) = default;
 };
 
@@ -587,8 +623,9 @@ struct bus_number {
 /// allows 0 to 255; pciplan's own plans may go higher on machines with several PCI
 /// domains (pseries PHBs), so the type holds 0 to 0xffff.
 struct controller_index {
-  static constexpr unsigned max = 0xffff;
-  std::uint16_t value = 0;
+  static constexpr unsigned max = 0xffff;  ///< the highest index this type holds
+  std::uint16_t value = 0;                 ///< the controller index
+  /// Compares the indexes.
   friend constexpr auto operator<=>(controller_index, controller_index) = default;
 };
 
@@ -606,16 +643,19 @@ inline constexpr unsigned max_function = 7;      ///< 8 functions per slot
 /// into an address without exceptions, use `parse_address`.
 template <class Bus>
 struct basic_address {
-  using bus_type = Bus;
+  using bus_type = Bus;  ///< the type of the bus field: bus_number or controller_index
 
-  std::uint16_t domain = 0;
-  Bus bus{};
-  std::uint8_t slot = 0;
-  std::uint8_t function = 0;
+  std::uint16_t domain = 0;   ///< the PCI domain (segment), 0 to 0xffff
+  Bus bus{};                  ///< the guest bus number, or the index of the controller that provides the bus
+  std::uint8_t slot = 0;      ///< the slot (device), 0 to 0x1f
+  std::uint8_t function = 0;  ///< the function, 0 to 7
 
+  /// The address 0000:00:00.0.
   constexpr basic_address() noexcept = default;
+  /// An address from its four numbers; every field, the bus included, is range-checked.
   constexpr basic_address(unsigned domain_, unsigned bus_, unsigned slot_, unsigned function_)
       : basic_address(domain_, checked_bus(bus_), slot_, function_) {}
+  /// An address with a typed bus; the domain, slot and function are range-checked.
   constexpr basic_address(unsigned domain_, Bus bus_, unsigned slot_, unsigned function_)
       : domain(static_cast<std::uint16_t>(domain_)),
         bus(bus_),
@@ -629,6 +669,7 @@ struct basic_address {
   /// slot * 8 + function, the byte QEMU and firmware call devfn.
   [[nodiscard]] constexpr unsigned devfn() const noexcept { return slot * 8u + function; }
 
+  /// Orders by domain, then bus, slot and function.
   friend constexpr auto operator<=>(const basic_address&, const basic_address&) = default;
 
  private:
@@ -664,6 +705,7 @@ template <class Bus>
 
 /// A guest address prints as `0000:00:1f.2`.
 inline std::ostream& operator<<(std::ostream& os, const pci_address& a) { return os << to_text(a).view(); }
+/// A guest address as `0000:00:1f.2`.
 [[nodiscard]] inline std::string to_string(const pci_address& a) { return to_text(a).str(); }
 
 /// A libvirt address prints in words, so that it never reads as a guest address:
@@ -676,8 +718,11 @@ inline std::ostream& operator<<(std::ostream& os, const pci_address& a) { return
   t.append(", function ").append_decimal(a.function);
   return t.str();
 }
+/// Prints a libvirt address in words, as to_string does.
 inline std::ostream& operator<<(std::ostream& os, const controller_address& a) { return os << to_string(a); }
+/// Prints the bus number as a plain number.
 inline std::ostream& operator<<(std::ostream& os, bus_number b) { return os << unsigned{b.value}; }
+/// Prints the controller index as a plain number.
 inline std::ostream& operator<<(std::ostream& os, controller_index i) { return os << unsigned{i.value}; }
 
 namespace detail {
@@ -886,15 +931,22 @@ namespace pciplan::inline v0 {
 
 /// A set of connect kinds and properties. Structural: usable as a template argument.
 struct connect_set {
-  std::uint32_t bits = 0;
+  std::uint32_t bits = 0;  ///< one bit per kind or property (see the connect namespace)
 
+  /// Whether no bit is set.
   [[nodiscard]] constexpr bool empty() const noexcept { return bits == 0; }
+  /// Whether every bit of `other` is set here.
   [[nodiscard]] constexpr bool contains(connect_set other) const noexcept { return (bits & other.bits) == other.bits; }
+  /// Whether at least one bit of `other` is set here.
   [[nodiscard]] constexpr bool intersects(connect_set other) const noexcept { return (bits & other.bits) != 0; }
 
+  /// The bits set in `a` or `b`.
   friend constexpr connect_set operator|(connect_set a, connect_set b) noexcept { return {a.bits | b.bits}; }
+  /// The bits set in both `a` and `b`.
   friend constexpr connect_set operator&(connect_set a, connect_set b) noexcept { return {a.bits & b.bits}; }
+  /// The bits of `a` that are not set in `b`.
   friend constexpr connect_set operator-(connect_set a, connect_set b) noexcept { return {a.bits & ~b.bits}; }
+  /// Equal when the same bits are set.
   friend constexpr bool operator==(connect_set, connect_set) = default;
 };
 
@@ -913,14 +965,14 @@ inline constexpr connect_set aggregate_slot{1u << 3};
 
 inline constexpr connect_set pci_endpoint{1u << 4};          ///< conventional PCI endpoint
 inline constexpr connect_set pcie_endpoint{1u << 5};         ///< PCI Express endpoint
-inline constexpr connect_set pcie_root_port{1u << 6};
-inline constexpr connect_set pcie_switch_upstream_port{1u << 7};
-inline constexpr connect_set pcie_switch_downstream_port{1u << 8};
-inline constexpr connect_set dmi_to_pci_bridge{1u << 9};
-inline constexpr connect_set pci_expander_bus{1u << 10};
-inline constexpr connect_set pcie_expander_bus{1u << 11};
-inline constexpr connect_set pci_bridge{1u << 12};
-inline constexpr connect_set pcie_to_pci_bridge{1u << 13};
+inline constexpr connect_set pcie_root_port{1u << 6};        ///< pcie-root-port
+inline constexpr connect_set pcie_switch_upstream_port{1u << 7};    ///< pcie-switch-upstream-port
+inline constexpr connect_set pcie_switch_downstream_port{1u << 8};  ///< pcie-switch-downstream-port
+inline constexpr connect_set dmi_to_pci_bridge{1u << 9};     ///< dmi-to-pci-bridge
+inline constexpr connect_set pci_expander_bus{1u << 10};     ///< pci-expander-bus (pxb)
+inline constexpr connect_set pcie_expander_bus{1u << 11};    ///< pcie-expander-bus (pxb-pcie)
+inline constexpr connect_set pci_bridge{1u << 12};           ///< pci-bridge
+inline constexpr connect_set pcie_to_pci_bridge{1u << 13};   ///< pcie-to-pci-bridge
 
 /// All kind bits (bits 4-13), without the properties.
 inline constexpr connect_set kinds{0x3ff0u};
@@ -981,6 +1033,7 @@ enum class address_origin : unsigned char {
   return (need & bus).intersects(connect::kinds);
 }
 
+/// Prints the properties and kinds in the set, joined by '|'; "none" for an empty set.
 inline std::ostream& operator<<(std::ostream& os, connect_set s) {
   constexpr std::string_view property_names[] = {"auto-assign", "hotpluggable", "integrated", "aggregate-slot"};
   bool first = true;
@@ -1012,18 +1065,21 @@ namespace pciplan::inline v0 {
 /// template argument: `place<pcie_root_port, "rp1">(…)`.
 template <std::size_t N>
 struct fixed_string {
-  char chars[N + 1]{};
+  char chars[N + 1]{};  ///< the characters and a terminating NUL
 
+  /// A copy of a string literal of N characters.
   constexpr fixed_string(const char (&text)[N + 1]) noexcept {  // NOLINT: implicit on purpose
     for (std::size_t i = 0; i != N + 1; ++i) chars[i] = text[i];
   }
-  [[nodiscard]] constexpr std::string_view view() const noexcept { return {chars, N}; }
-  [[nodiscard]] static constexpr std::size_t size() noexcept { return N; }
+  [[nodiscard]] constexpr std::string_view view() const noexcept { return {chars, N}; }  ///< The N characters.
+  [[nodiscard]] static constexpr std::size_t size() noexcept { return N; }  ///< N, the number of characters.
 };
 
+/// Deduces N from a string literal: its length without the NUL.
 template <std::size_t M>
 fixed_string(const char (&)[M]) -> fixed_string<M - 1>;
 
+/// Equal when the characters are equal (strings of different lengths never are).
 template <std::size_t A, std::size_t B>
 constexpr bool operator==(const fixed_string<A>& a, const fixed_string<B>& b) noexcept {
   return a.view() == b.view();
@@ -1159,27 +1215,33 @@ enum class numbering : unsigned char {
   bus_nr,        ///< pci-expander-bus, pcie-expander-bus: QEMU `bus_nr`, the first guest bus number
   target_index,  ///< spapr-pci-host-bridge: QEMU `index`, the PHB number
 };
-inline constexpr unsigned numbering_count = 5;
+inline constexpr unsigned numbering_count = 5;  ///< how many numbering attributes there are
 
 /// A set of numbering attributes. Structural.
 struct numbering_set {
-  std::uint8_t bits = 0;
+  std::uint8_t bits = 0;  ///< bit n set: the attribute with value n is in the set
+  /// Whether `n` is in the set.
   [[nodiscard]] constexpr bool has(numbering n) const noexcept { return (bits >> static_cast<unsigned>(n)) & 1u; }
-  [[nodiscard]] constexpr bool empty() const noexcept { return bits == 0; }
+  [[nodiscard]] constexpr bool empty() const noexcept { return bits == 0; }  ///< Whether the set has no attribute.
+  /// Equal when they hold the same attributes.
   friend constexpr bool operator==(numbering_set, numbering_set) = default;
 };
+/// The set of the two attributes `a` and `b`.
 [[nodiscard]] constexpr numbering_set operator|(numbering a, numbering b) noexcept {
   return {static_cast<std::uint8_t>((1u << static_cast<unsigned>(a)) | (1u << static_cast<unsigned>(b)))};
 }
+/// The set that holds only `a`.
 [[nodiscard]] constexpr numbering_set only(numbering a) noexcept {
   return {static_cast<std::uint8_t>(1u << static_cast<unsigned>(a))};
 }
 
 /// The inclusive range a numbering attribute must lie in.
 struct value_range {
-  unsigned first = 0;
-  unsigned last = 0;
+  unsigned first = 0;  ///< the lowest allowed value
+  unsigned last = 0;   ///< the highest allowed value
+  /// Whether `v` lies from `first` to `last`, both included.
   [[nodiscard]] constexpr bool contains(unsigned v) const noexcept { return v >= first && v <= last; }
+  /// Equal when both bounds are equal.
   friend constexpr bool operator==(value_range, value_range) = default;
 };
 
@@ -1220,6 +1282,7 @@ struct value_range {
   return {};
 }
 
+/// Prints the libvirt attribute name (see libvirt_name_of).
 inline std::ostream& operator<<(std::ostream& os, numbering n) { return os << libvirt_name_of(n); }
 
 }  // namespace pciplan::inline v0
@@ -1285,10 +1348,13 @@ enum class hotplug_support : unsigned char {
 
 /// The inclusive range of usable slots on a bus.
 struct slot_range {
-  std::uint8_t first = 0;
-  std::uint8_t last = 0;
+  std::uint8_t first = 0;  ///< lowest usable slot number (0-31)
+  std::uint8_t last = 0;   ///< highest usable slot number, inclusive (0-31)
+  /// Whether `slot` lies within the range.
   [[nodiscard]] constexpr bool contains(unsigned slot) const noexcept { return slot >= first && slot <= last; }
+  /// The number of slots in the range.
   [[nodiscard]] constexpr unsigned count() const noexcept { return last + 1u - first; }
+  /// Compares all members.
   friend constexpr bool operator==(slot_range, slot_range) = default;
 };
 
@@ -1562,27 +1628,29 @@ concept ControllerKind = HasControllerNames<C> && HasConnectKinds<C> && HasBusSh
 /// Everything controller_traits says, as one value, for run-time code and constexpr
 /// loops over kinds.
 struct controller_descriptor {
-  std::string_view model{};
-  std::span<const std::string_view> qemu_devices{};
-  std::string_view root_bus{};
-  controller_role role = controller_role::bridge;
-  connect_set connects_as{};
-  connect_set accepts{};
-  slot_range slots{};
-  hotplug_support hotplug = hotplug_support::none;
-  bool auto_assign = false;
-  std::uint8_t bus_numbers = 1;
-  numbering_set numbered_by{};
-  bool numa_node = false;
-  bool shpc = false;
+  std::string_view model{};                          ///< libvirt's controller model name
+  std::span<const std::string_view> qemu_devices{};  ///< QEMU device names, preferred first; may be empty
+  std::string_view root_bus{};                       ///< QEMU bus name of a root ("pcie.0"); empty for other kinds
+  controller_role role = controller_role::bridge;    ///< what the controller is, structurally
+  connect_set connects_as{};                         ///< the slot kind it needs; empty for roots
+  connect_set accepts{};                             ///< what its bus takes
+  slot_range slots{};                                ///< the usable slots on its bus
+  hotplug_support hotplug = hotplug_support::none;   ///< whether its bus slots support hotplug
+  bool auto_assign = false;                          ///< endpoints may be placed on its bus automatically
+  std::uint8_t bus_numbers = 1;                      ///< how many guest bus numbers it consumes (at least 1)
+  numbering_set numbered_by{};                       ///< the numbering attributes it carries
+  bool numa_node = false;                            ///< whether it may be given a NUMA node
+  bool shpc = false;                                 ///< whether it has an SHPC hotplug controller
 
   /// The QEMU device pciplan emits by default (empty for implicit roots).
   [[nodiscard]] constexpr std::string_view qemu_device() const noexcept {
     return qemu_devices.empty() ? std::string_view{} : qemu_devices.front();
   }
+  /// Whether this is a root bus (root or extra_root).
   [[nodiscard]] constexpr bool is_root() const noexcept {
     return role == controller_role::root || role == controller_role::extra_root;
   }
+  /// Whether its bus slots support hotplug at all (anything but hotplug_support::none).
   [[nodiscard]] constexpr bool hotpluggable() const noexcept { return hotplug != hotplug_support::none; }
   /// What the bus offers, as connect flags: `accepts` plus auto_assign and
   /// hotpluggable where they hold (the "bus" side of `fits`).
@@ -1592,6 +1660,7 @@ struct controller_descriptor {
   }
 };
 
+/// The controller_descriptor of controller kind C.
 template <ControllerKind C>
 inline constexpr controller_descriptor descriptor_of{
     controller_traits<C>::model,       controller_traits<C>::qemu_devices, controller_traits<C>::root_bus,
@@ -1675,9 +1744,10 @@ enum class virtio_transport : unsigned char {
 
 /// A function the machine itself occupies on the root bus: nothing else may use it.
 struct reserved_function {
-  std::uint8_t slot = 0;
-  std::uint8_t function = 0;
-  std::string_view what{};
+  std::uint8_t slot = 0;      ///< slot on the root bus (0-31)
+  std::uint8_t function = 0;  ///< function within the slot (0-7)
+  std::string_view what{};    ///< what the machine has there, in words ("PIIX3 ISA bridge")
+  /// Compares all members.
   friend constexpr bool operator==(const reserved_function&, const reserved_function&) = default;
 };
 
@@ -1696,21 +1766,23 @@ enum class slot_role : unsigned char {
 /// refuses other addresses); otherwise the position is taken when free. Listed in the
 /// order libvirt assigns them.
 struct preferred_slot {
-  slot_role role{};
-  std::uint8_t slot = 0;
-  std::uint8_t function = 0;
-  bool required = false;
+  slot_role role{};           ///< what the position is kept for
+  std::uint8_t slot = 0;      ///< slot on the root bus (0-31)
+  std::uint8_t function = 0;  ///< function within the slot (0-7)
+  bool required = false;      ///< the device must sit here; otherwise the position is only used when free
+  /// Compares all members.
   friend constexpr bool operator==(const preferred_slot&, const preferred_slot&) = default;
 };
 
 /// A PCI device a guest of this machine gets by default (libvirt adds it when the
 /// domain does not say otherwise). `fixed`: it always sits at slot.function on the root.
 struct default_device {
-  std::string_view qemu_device{};
-  std::string_view what{};
-  bool fixed = false;
-  std::uint8_t slot = 0;
-  std::uint8_t function = 0;
+  std::string_view qemu_device{};  ///< QEMU device name ("qemu-xhci")
+  std::string_view what{};         ///< what the device is, in words ("USB controller")
+  bool fixed = false;              ///< it always sits at slot.function on the root bus
+  std::uint8_t slot = 0;           ///< root-bus slot when `fixed`, else 0 (unused)
+  std::uint8_t function = 0;       ///< function when `fixed`, else 0 (unused)
+  /// Compares all members.
   friend constexpr bool operator==(const default_device&, const default_device&) = default;
 };
 
@@ -1990,6 +2062,7 @@ enum class link_kind : unsigned char {
 struct libvirt_model {
   std::string_view element{};  ///< "interface", "disk", "controller", "video", …
   std::string_view model{};    ///< the model/type attribute value ("virtio", "e1000e", "qemu-xhci")
+  /// Compares all members.
   friend constexpr bool operator==(const libvirt_model&, const libvirt_model&) = default;
 };
 
@@ -1997,9 +2070,9 @@ struct libvirt_model {
 /// empty `mmio_device`; the specialisation adds `qemu_device` and `libvirt`.
 template <link_kind Link, bool Integrated = false>
 struct endpoint_traits {
-  static constexpr link_kind link = Link;
-  static constexpr bool integrated = Integrated;
-  static constexpr std::string_view mmio_device{};
+  static constexpr link_kind link = Link;              ///< what kind of slot the device needs
+  static constexpr bool integrated = Integrated;       ///< a root-complex integrated endpoint: root bus only
+  static constexpr std::string_view mmio_device{};     ///< the virtio-mmio variant: none here
 };
 
 // One row per device: tag, QEMU device, link, integrated, libvirt element, libvirt
@@ -2163,16 +2236,18 @@ inline constexpr connect_set connect_of =
 /// Everything device_traits says, as one value, for run-time code: what a request
 /// carries about its device.
 struct device_descriptor {
-  std::string_view qemu_device{};
-  std::string_view mmio_device{};
-  libvirt_model libvirt{};
-  link_kind link = link_kind::conventional;
-  bool integrated = false;
+  std::string_view qemu_device{};            ///< QEMU device name ("virtio-net-pci")
+  std::string_view mmio_device{};            ///< the virtio-mmio device name; empty when there is none
+  libvirt_model libvirt{};                   ///< the libvirt element and model that produce the device
+  link_kind link = link_kind::conventional;  ///< what kind of slot the device needs
+  bool integrated = false;                   ///< a root-complex integrated endpoint: root bus only, no hotplug
   int companion_function = -1;  ///< ICH9 USB2 companions: their fixed function, else -1
 
+  /// Compares all members.
   friend constexpr bool operator==(const device_descriptor&, const device_descriptor&) = default;
 };
 
+/// The device_descriptor of device kind D.
 template <DeviceKind D>
 inline constexpr device_descriptor device_descriptor_of{
     device_traits<D>::qemu_device, device_traits<D>::mmio_device, device_traits<D>::libvirt,
@@ -2204,7 +2279,7 @@ namespace pciplan::inline v0 {
 /// A list of types, nothing more.
 template <class... Ts>
 struct type_list {
-  static constexpr std::size_t size = sizeof...(Ts);
+  static constexpr std::size_t size = sizeof...(Ts);  ///< the number of types in the list
 };
 
 /// The same list as a Boost.Hana tuple of types: `hana::tuple_t<Ts...>`.
@@ -2431,7 +2506,7 @@ inline constexpr auto device_catalogue = detail::descriptor_pointers(device_kind
 /// or type attribute: "interface" + "e1000e", "controller" + "qemu-xhci", "disk" +
 /// "virtio-transitional"), in catalogue order. libvirt's model alone does not always
 /// decide the device: `<video model='virtio'>` is virtio-vga as the primary video and
-/// virtio-gpu-pci otherwise, an `<input bus='virtio'>` takes its device from its type.
+/// virtio-gpu-pci otherwise, an ``<input bus='virtio'>`` takes its device from its type.
 [[nodiscard]] constexpr std::vector<const device_descriptor*> devices_for_libvirt(std::string_view element,
                                                                                   std::string_view model) {
   std::vector<const device_descriptor*> out;
@@ -2680,18 +2755,19 @@ enum class toggle : unsigned char { unset, on, off };
 /// One controller: its kind, its index (libvirt's index, which names its bus), where it
 /// sits, and its numbering attributes. A value of -1 means "not set; the planner picks".
 struct controller {
-  controller_index index{};
-  const controller_descriptor* kind = nullptr;
+  controller_index index{};       ///< libvirt's index; devices on its bus name it as their `bus`
+  const controller_descriptor* kind = nullptr;  ///< its kind; nullptr: not set
   std::string_view model_name{};  ///< the QEMU device; empty: the kind's default
-  std::string_view qemu_id{};     ///< its QEMU id when the user named it (libvirt `<alias name='ua-…'/>`); empty: `pci.<index>`
+  /// its QEMU id when the user named it (libvirt ``<alias name='ua-…'/>``); empty: `pci.<index>`
+  std::string_view qemu_id{};
   bool has_address = false;       ///< `address` is given (roots have none)
   controller_address libvirt_address{};   ///< its slot: bus = the parent's controller index
-  int chassis = -1;
-  int port = -1;
-  int chassis_nr = -1;
-  int bus_nr = -1;
-  int target_index = -1;
-  int numa_node = -1;
+  int chassis = -1;               ///< QEMU `chassis` (root and downstream ports); -1: not set
+  int port = -1;                  ///< QEMU `port` (root and downstream ports); -1: not set
+  int chassis_nr = -1;            ///< QEMU `chassis_nr` (pci-bridge); -1: not set
+  int bus_nr = -1;                ///< QEMU `bus_nr`, the first guest bus number (expander buses); -1: not set
+  int target_index = -1;          ///< the PHB number, QEMU `index` (pseries PHBs); -1: not set
+  int numa_node = -1;             ///< the guest NUMA node an expander bus or PHB is bound to; -1: none
   toggle hotplug = toggle::unset;        ///< `hotplug='off'` / QEMU `hotplug=off`
   toggle multifunction = toggle::unset;  ///< on its own address, function 0 of a shared slot
   bool io_reserve_zero = false;          ///< QEMU `io-reserve=0` on a pcie-root-port
@@ -2711,6 +2787,7 @@ struct controller {
     c.libvirt_address = where;
     return c;
   }
+  /// Equal when all members are equal.
   friend constexpr bool operator==(const controller&, const controller&) = default;
 };
 
@@ -2800,34 +2877,34 @@ enum class transport : unsigned char { automatic, pci, mmio };
 /// The guest NUMA node the device belongs to: it goes below an expander bus (or a PHB)
 /// bound to that node.
 struct numa_node {
-  int value = -1;
+  int value = -1;  ///< the node number; -1: none
 };
 /// Placement order: lower keys are placed first; equal keys keep the input order.
 struct order_key {
-  int value = 0;
+  int value = 0;  ///< the key; lower is placed first
 };
 /// Devices with the same id share one slot, each at its given function (a GPU and its
 /// audio function). Ids are > 0.
 struct multifunction_group {
-  unsigned id = 0;
-  unsigned function = 0;
+  unsigned id = 0;        ///< the group id (> 0)
+  unsigned function = 0;  ///< the device's function in the shared slot, 0 to 7
 };
 /// A host IOMMU group: devices with the same id (> 0) stay together, and apart from
 /// everything else.
 struct isolation_group {
-  unsigned id = 0;
+  unsigned id = 0;  ///< the group id (> 0)
 };
 /// A fixed address: the bus is a controller index, as in libvirt.
 struct at_address {
-  controller_address value{};
+  controller_address value{};  ///< the address; its bus is a controller index
 };
 /// A partial address: this controller's bus; the planner picks the slot.
 struct on_bus {
-  controller_index value{};
+  controller_index value{};  ///< the index of the controller whose bus it is
 };
 /// A partial address: this PCI domain (pseries: the PHB with this target index).
 struct in_domain {
-  unsigned value = 0;
+  unsigned value = 0;  ///< the PCI domain
 };
 
 /// Which part of the address the caller fixed.
@@ -2836,48 +2913,57 @@ enum class address_kind : unsigned char { none, full, bus, domain };
 /// One device to place.
 struct request {
   std::string_view name{};  ///< unique; errors and explanations use it (not copied: keep it alive)
-  device_descriptor device{};
-  link_need link = link_need::catalogue;
-  hotplug hotplug_need = hotplug::required;
-  int numa = -1;
-  address_kind fixed = address_kind::none;
+  device_descriptor device{};  ///< what the device is
+  link_need link = link_need::catalogue;     ///< what kind of slot it may use
+  hotplug hotplug_need = hotplug::required;  ///< whether it must stay hot-pluggable
+  int numa = -1;               ///< the guest NUMA node it belongs to; -1: none
+  address_kind fixed = address_kind::none;  ///< which part of `libvirt_address` the caller fixed
   controller_address libvirt_address{};  ///< meaningful as far as `fixed` says
   unsigned multifunction = 0;    ///< multifunction group id (0: none)
   unsigned function = 0;         ///< the function within the multifunction group
   unsigned isolation = 0;        ///< isolation group id (0: none)
-  int order = 0;
-  transport via = transport::automatic;
-  fallback otherwise = fallback::none;
+  int order = 0;                 ///< placement order key (see order_key)
+  transport via = transport::automatic;  ///< how the device reaches the guest
+  fallback otherwise = fallback::none;   ///< where it may go when no slot of its kind exists
 
+  /// An empty request.
   constexpr request() = default;
+  /// A request named `name_` for a device of kind D, with any constraints: link_need,
+  /// hotplug, transport, fallback, numa_node, order_key, multifunction_group,
+  /// isolation_group, at_address, on_bus or in_domain.
   template <DeviceKind D, class... Constraints>
   constexpr request(std::string_view name_, D, Constraints... constraints)
       : request(name_, device_descriptor_of<D>, constraints...) {}
+  /// As above, with the device given by its descriptor.
   template <class... Constraints>
   constexpr request(std::string_view name_, const device_descriptor& device_, Constraints... constraints)
       : name(name_), device(device_) {
     (apply(constraints), ...);
   }
 
-  constexpr void apply(link_need l) noexcept { link = l; }
-  constexpr void apply(hotplug h) noexcept { hotplug_need = h; }
-  constexpr void apply(transport t) noexcept { via = t; }
-  constexpr void apply(fallback f) noexcept { otherwise = f; }
-  constexpr void apply(numa_node n) noexcept { numa = n.value; }
-  constexpr void apply(order_key k) noexcept { order = k.value; }
+  constexpr void apply(link_need l) noexcept { link = l; }                ///< Sets the slot kind it may use.
+  constexpr void apply(hotplug h) noexcept { hotplug_need = h; }          ///< Sets whether it needs hotplug.
+  constexpr void apply(transport t) noexcept { via = t; }                 ///< Sets its transport.
+  constexpr void apply(fallback f) noexcept { otherwise = f; }            ///< Sets its fallback.
+  constexpr void apply(numa_node n) noexcept { numa = n.value; }          ///< Sets its NUMA node.
+  constexpr void apply(order_key k) noexcept { order = k.value; }         ///< Sets its order key.
+  /// Puts it in a multifunction group, at the group's function.
   constexpr void apply(multifunction_group g) noexcept {
     multifunction = g.id;
     function = g.function;
   }
-  constexpr void apply(isolation_group g) noexcept { isolation = g.id; }
+  constexpr void apply(isolation_group g) noexcept { isolation = g.id; }  ///< Puts it in an isolation group.
+  /// Fixes its full address.
   constexpr void apply(at_address a) noexcept {
     fixed = address_kind::full;
     libvirt_address = a.value;
   }
+  /// Fixes its bus; the planner picks the slot.
   constexpr void apply(on_bus b) noexcept {
     fixed = address_kind::bus;
     libvirt_address = controller_address(0, b.value, 0, 0);
   }
+  /// Fixes its PCI domain; the planner picks the bus and slot.
   constexpr void apply(in_domain d) noexcept {
     fixed = address_kind::domain;
     libvirt_address.domain = static_cast<std::uint16_t>(d.value);
@@ -2980,12 +3066,13 @@ struct placement {
   std::size_t request = 0;       ///< index into the requests given to the planner
   std::string_view name{};       ///< the request's name (a run-time plan keeps its own copy: see topology_plan)
   device_descriptor device{};    ///< the request's device: what the outputs write for it
-  placement_kind kind = placement_kind::pci;
+  placement_kind kind = placement_kind::pci;  ///< how the device reaches the guest
   pci_address guest_address{};             ///< PCI: the address the guest sees (domain, firmware bus number)
   controller_address libvirt_address{};  ///< PCI: the same slot in libvirt's form (bus = controller index)
   unsigned transport = 0;        ///< mmio: the virtio-mmio bus QEMU uses (virtio-mmio-bus.N); ccw: devno
   bool multifunction = false;    ///< function 0 of a slot whose other functions are used
-  rule why = rule::lowest_free_slot;
+  rule why = rule::lowest_free_slot;  ///< the rule that placed it (see describe)
+  /// Equal when all members are equal.
   friend constexpr bool operator==(const placement&, const placement&) = default;
 };
 
@@ -3012,10 +3099,12 @@ enum class warning_code : unsigned char {
   return "unknown";
 }
 
+/// One thing about a plan that firmware, guests or QEMU may trip over.
 struct warning {
-  warning_code code{};
-  std::string_view text{};
+  warning_code code{};      ///< what kind of problem it is
+  std::string_view text{};  ///< a sentence that explains it
   unsigned count = 0;  ///< e.g. how many ports reserve I/O space
+  /// Equal when all members are equal (the text compared by content).
   friend constexpr bool operator==(const warning&, const warning&) = default;
 };
 
@@ -3043,21 +3132,24 @@ enum class policy_family : unsigned char {
 /// the plan has copies of them). In constant evaluation (static_plan) the names stay
 /// views of the requests. Changing a name by hand: call `own_text()` afterwards.
 struct topology_plan {
-  std::vector<controller> controllers;
-  std::vector<placement> placements;
-  std::vector<warning> warnings;
+  std::vector<controller> controllers;  ///< every controller, ordered by index: those given, then those added
+  std::vector<placement> placements;    ///< one placement per request, in request order
+  std::vector<warning> warnings;        ///< what firmware, guests or QEMU may trip over
   /// The machine type: name_of(machine_id) for a built-in one ("q35", "aarch64-virt"),
   /// machine_traits<M>::name for another.
   std::string_view machine{};
-  policy_family policy = policy_family::pciplan;
+  policy_family policy = policy_family::pciplan;  ///< the policy that made the plan
   /// The root-bus functions the machine provides by itself (q35's ICH9 SATA at 00:1f.2):
   /// a placement there is that built-in device, and qemu_arguments writes no -device for it.
   std::span<const reserved_function> built_in{};
 
+  /// An empty plan.
   constexpr topology_plan() = default;
+  /// A plan from its controllers, placements and warnings; machine and policy keep their defaults.
   constexpr topology_plan(std::vector<controller> controllers_, std::vector<placement> placements_,
                           std::vector<warning> warnings_ = {})
       : controllers(std::move(controllers_)), placements(std::move(placements_)), warnings(std::move(warnings_)) {}
+  /// A copy; texts the plan owns are copied too, and the copy's views point into its own copies.
   constexpr topology_plan(const topology_plan& other)
       : controllers(other.controllers),
         placements(other.placements),
@@ -3072,12 +3164,16 @@ struct topology_plan {
       if (at != no_offset) v = std::string_view(text_.data() + at, v.size());
     });
   }
+  /// Moves the plan, with the texts it owns.
   constexpr topology_plan(topology_plan&&) noexcept = default;
+  /// Copies as the copy constructor does.
   constexpr topology_plan& operator=(const topology_plan& other) {
     if (this != &other) *this = topology_plan(other);
     return *this;
   }
+  /// Moves as the move constructor does.
   constexpr topology_plan& operator=(topology_plan&&) noexcept = default;
+  /// Destroys the plan and the texts it owns.
   constexpr ~topology_plan() = default;
 
   /// Copies into the plan's own storage every name its placements and controllers
@@ -3443,6 +3539,7 @@ struct bus_numbering {
 /// list alive and unchanged while the view is used.
 class topology_view {
  public:
+  /// A view of `controllers`; of controllers that share an index, the first one counts.
   constexpr explicit topology_view(std::span<const controller> controllers) : controllers_(controllers) {
     std::size_t highest = 0;
     for (const controller& c : controllers) highest = std::max<std::size_t>(highest, c.index.value);
@@ -3453,7 +3550,9 @@ class topology_view {
     }
   }
 
+  /// The controller list the view was made from.
   [[nodiscard]] constexpr std::span<const controller> controllers() const noexcept { return controllers_; }
+  /// How many controllers the list holds.
   [[nodiscard]] constexpr std::size_t size() const noexcept { return controllers_.size(); }
 
   /// The position in the list of the controller with this index, or no_position.
@@ -4030,7 +4129,7 @@ struct libvirt {
 /// (C) virtio-mmio where the machine has no PCI. NUMA nodes get expander buses, spare
 /// ports come after every device, and a re-plan of a plan's output moves nothing.
 struct pciplan {
-  static constexpr unsigned max_index = 0xffff;
+  static constexpr unsigned max_index = 0xffff;  ///< the highest controller index it gives
 };
 
 }  // namespace policies
@@ -4043,7 +4142,7 @@ struct plan_options {
   /// of QEMU memory and one bus number per port. Ignored by the libvirt policy, which
   /// adds its own single spare.
   unsigned spare_ports = 4;
-  /// Guest NUMA nodes (libvirt's <cpu><numa> cells); 0 = not checked. A request or
+  /// Guest NUMA nodes (libvirt's `<cpu><numa>` cells); 0 = not checked. A request or
   /// controller naming a node at or above this count is refused.
   unsigned numa_nodes = 0;
   /// Which request is the chipset's own PIIX3 USB (pc), PIIX3 IDE (pc) or ICH9 SATA
@@ -4057,7 +4156,7 @@ struct plan_options {
     /// pinning index 0 there)
     pinned,
   };
-  chipset_controllers chipset = chipset_controllers::first_of_kind;
+  chipset_controllers chipset = chipset_controllers::first_of_kind;  ///< which request is the chipset's controller
 };
 
 }  // namespace pciplan::inline v0
@@ -6724,6 +6823,146 @@ template <PlanningPolicy Policy = policies::pciplan>
 
 #endif  // PCIPLAN_PLANNER_PLANNER_HPP
 // ---- end pciplan/planner/planner.hpp
+// ---- begin pciplan/planner/registry.hpp
+// pciplan — planner/registry.hpp: machine types and device kinds found by name at run
+// time, your own ones included.
+//
+//   pciplan::registry known;                               // the built-in machines and devices
+//   known.add_machine<vendor::board>("vendor-board")       // your machine type, by the name your users type
+//        .add_device<vendor::fpga>();                      // your device kind, by its QEMU device name
+//   const device_descriptor* fpga = known.device_named("vendor-fpga");
+//   result<topology_plan> p = known.plan("vendor-board", {{"accel", *fpga}});
+//   topology_plan back = from_json(to_json(*p), known);    // <pciplan/json.hpp>: your machine read back
+//
+// Machine types and device kinds are types (kinds/machine_types.hpp, device_kinds.hpp);
+// the registry keeps, per registered machine, the planner instantiated for it, so a
+// program can choose among them by a string.
+#ifndef PCIPLAN_PLANNER_REGISTRY_HPP
+#define PCIPLAN_PLANNER_REGISTRY_HPP
+
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0 {
+
+/// A run-time catalogue of machine types and device kinds: the built-in ones, and those
+/// registered with add_machine and add_device. Registered names are looked up first, so
+/// a registration may also give a built-in name another meaning in this registry.
+class registry {
+ public:
+  /// Plans `requests` on one machine type with the policy family asked for.
+  using plan_function = result<topology_plan> (*)(std::span<const request>, const plan_options&,
+                                                  std::span<const controller>, policy_family);
+
+  /// One registered machine type.
+  struct machine_entry {
+    std::string name;                             ///< the name it was registered under
+    std::string_view plan_name;                   ///< what its plans record (machine_name_of<M>)
+    plan_function plan = nullptr;                 ///< the planner for it
+    std::span<const reserved_function> built_in;  ///< its built-in root-bus devices
+  };
+
+  /// Registers machine type M under `name` (and under machine_name_of<M>, which its plans
+  /// record, so that from_json finds it).
+  template <MachineType M>
+  registry& add_machine(std::string_view name) {
+    machines_.push_back(machine_entry{std::string(name), machine_name_of<M>, &plan_on<M>,
+                                      std::span<const reserved_function>(machine_traits<M>::reserved)});
+    return *this;
+  }
+  /// Registers device kind D: device_named finds it by its QEMU device name, and
+  /// devices_for_libvirt by its libvirt element and model.
+  template <DeviceKind D>
+  registry& add_device() {
+    devices_.push_back(&device_descriptor_of<D>);
+    return *this;
+  }
+
+  /// The registered machine with this name (or whose plans record it); nullptr if none.
+  [[nodiscard]] const machine_entry* registered_machine(std::string_view name) const noexcept {
+    for (const machine_entry& m : machines_) {
+      if (m.name == name || m.plan_name == name) return &m;
+    }
+    return nullptr;
+  }
+  /// Whether `name` is a registered machine or one machine_named knows.
+  [[nodiscard]] bool knows_machine(std::string_view name) const noexcept {
+    return registered_machine(name) != nullptr || machine_named(name).has_value();
+  }
+  /// The root-bus devices the machine named `name` builds in (see topology_plan::built_in);
+  /// nullopt when the name is unknown.
+  [[nodiscard]] std::optional<std::span<const reserved_function>> built_in(std::string_view name) const noexcept {
+    if (const machine_entry* m = registered_machine(name)) return m->built_in;
+    if (const std::optional<machine_id> id = machine_named(name)) {
+      return with_machine(*id, [](auto m) {
+        return std::span<const reserved_function>(machine_traits<decltype(m)>::reserved);
+      });
+    }
+    return std::nullopt;
+  }
+  /// The name a plan of the machine named `name` records; empty when the name is unknown.
+  [[nodiscard]] std::string_view plan_name(std::string_view name) const noexcept {
+    if (const machine_entry* m = registered_machine(name)) return m->plan_name;
+    if (const std::optional<machine_id> id = machine_named(name)) return name_of(*id);
+    return {};
+  }
+
+  /// The device kind whose QEMU device is `qemu_device` (or its virtio-mmio variant): a
+  /// registered one first, then the built-in catalogue (device_named); nullptr if none.
+  [[nodiscard]] const device_descriptor* device_named(std::string_view qemu_device) const noexcept {
+    for (const device_descriptor* d : devices_) {
+      if (d->qemu_device == qemu_device || (!d->mmio_device.empty() && d->mmio_device == qemu_device)) return d;
+    }
+    return pciplan::device_named(qemu_device);
+  }
+  /// The device kinds libvirt writes as `<element>` with this model: the registered ones,
+  /// then the built-in ones (devices_for_libvirt).
+  [[nodiscard]] std::vector<const device_descriptor*> devices_for_libvirt(std::string_view element,
+                                                                          std::string_view model) const {
+    std::vector<const device_descriptor*> out;
+    for (const device_descriptor* d : devices_) {
+      if (d->libvirt.element == element && d->libvirt.model == model) out.push_back(d);
+    }
+    for (const device_descriptor* d : pciplan::devices_for_libvirt(element, model)) out.push_back(d);
+    return out;
+  }
+
+  /// Plans on the machine named `machine`: a registered one, else any name machine_named
+  /// knows ("q35", "pc-q35-7.2", "riscv64:virt", …). An unknown name is an error with code
+  /// errc::unknown_machine.
+  [[nodiscard]] result<topology_plan> plan(std::string_view machine, std::span<const request> requests,
+                                           const plan_options& options = {}, std::span<const controller> controllers = {},
+                                           policy_family policy = policy_family::pciplan) const {
+    if (const machine_entry* m = registered_machine(machine)) return m->plan(requests, options, controllers, policy);
+    if (const std::optional<machine_id> id = machine_named(machine)) {
+      return with_machine(*id, [&](auto m) { return plan_on<decltype(m)>(requests, options, controllers, policy); });
+    }
+    error e{errc::unknown_machine, "unknown machine type",
+            "is neither a machine type pciplan knows nor one registered with add_machine"};
+    e.subject.append(machine);
+    return e;
+  }
+
+ private:
+  template <MachineType M>
+  static result<topology_plan> plan_on(std::span<const request> requests, const plan_options& options,
+                                       std::span<const controller> controllers, policy_family policy) {
+    if (policy == policy_family::libvirt) return pciplan::plan<M, policies::libvirt>(requests, options, controllers);
+    return pciplan::plan<M, policies::pciplan>(requests, options, controllers);
+  }
+
+  std::vector<machine_entry> machines_;
+  std::vector<const device_descriptor*> devices_;
+};
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_PLANNER_REGISTRY_HPP
+// ---- end pciplan/planner/registry.hpp
 
 // ---- begin pciplan/validate/validate.hpp
 // pciplan — validate/validate.hpp: check a hand-written QEMU PCI layout before QEMU sees it,
@@ -7021,11 +7260,12 @@ namespace pciplan::inline v0 {
 
 /// A hand-written layout: QEMU `-device` arguments, in command-line order.
 struct qemu_layout {
+  /// One `-device` argument of the layout.
   struct entry {
     std::string argument;   ///< what follows `-device`, as written
     std::size_t line = 0;   ///< 1-based line of the text it was read from (0: not read from text)
   };
-  std::vector<entry> devices;
+  std::vector<entry> devices;  ///< the `-device` arguments, in command-line order
   /// Guest NUMA nodes (`-numa node` options); a pxb's numa_node must be below it.
   unsigned numa_nodes = 0;
 };
@@ -7071,8 +7311,9 @@ enum class severity : unsigned char {
 
 /// One problem in a layout.
 struct finding {
+  /// The `device` value of a finding about no device in particular.
   static constexpr std::size_t no_device = static_cast<std::size_t>(-1);
-  severity level = severity::error;
+  severity level = severity::error;   ///< how bad it is
   unsigned rule = 0;                  ///< RULES.md Q0–Q36 rule number; 0: general argument checks
   std::size_t device = no_device;     ///< index into qemu_layout::devices
   std::string message;                ///< errors QEMU reports: QEMU 7.2's words
@@ -7080,11 +7321,12 @@ struct finding {
 
 /// The outcome of `validate`.
 struct validation_report {
-  std::vector<finding> findings;
+  std::vector<finding> findings;  ///< every problem found in the layout
   /// Whether QEMU would create every device (warnings allowed).
   [[nodiscard]] bool accepted() const noexcept {
     return std::none_of(findings.begin(), findings.end(), [](const finding& f) { return f.level == severity::error; });
   }
+  /// The number of findings of severity `s`.
   [[nodiscard]] std::size_t count(severity s) const noexcept {
     return static_cast<std::size_t>(
         std::count_if(findings.begin(), findings.end(), [s](const finding& f) { return f.level == s; }));
@@ -8022,7 +8264,7 @@ enum class qemu_syntax : unsigned char {
 
 /// Options of qemu_arguments.
 struct qemu_options {
-  qemu_syntax syntax = qemu_syntax::classic;
+  qemu_syntax syntax = qemu_syntax::classic;  ///< how `-device` arguments are spelled
 };
 
 namespace detail {
@@ -8223,7 +8465,7 @@ class qemu_device_line {
 
 /// The QEMU arguments for `nodes` guest NUMA nodes, so that expanders and PHBs with
 /// `numa_node=` are accepted:
-///   -object memory-backend-ram,id=ram-node0,size=<ram_size>
+///   -object memory-backend-ram,id=ram-node0,size=RAM_SIZE (ram_size)
 ///   -numa node,nodeid=0,memdev=ram-node0
 ///   -numa node,nodeid=1            (and so on: memory-less nodes)
 /// QEMU 7.2 refuses `-numa node` lines that give no memory at all ("total memory for
@@ -8547,9 +8789,10 @@ namespace pciplan::inline v0 {
 /// 0 to 31 and the function 0 to 7).
 template <unsigned Slot, unsigned Function = 0>
 struct slot_function_c {
-  static constexpr unsigned slot = Slot;
-  static constexpr unsigned function = Function;
+  static constexpr unsigned slot = Slot;          ///< the slot on the parent bus
+  static constexpr unsigned function = Function;  ///< the function within the slot
 };
+/// The value that stands for `at<slot, function>` in a `place(…)` call.
 template <unsigned Slot, unsigned Function = 0>
 inline constexpr slot_function_c<Slot, Function> at{};
 
@@ -8557,27 +8800,31 @@ inline constexpr slot_function_c<Slot, Function> at{};
 /// machine's root bus (it may also be named by its QEMU name, `on<"pcie.0">`).
 template <fixed_string Name>
 struct bus_ref_c {};
+/// The value that stands for `on<"name">` in a `place(…)` call.
 template <fixed_string Name>
 inline constexpr bus_ref_c<Name> on{};
+/// The machine's root bus, as a parent in a `place(…)` call.
 inline constexpr bus_ref_c<"root"> on_root{};
 
 /// `bus_nr<N>`: the first guest bus number of an expander bus (pxb, pxb-pcie).
 template <unsigned N>
 struct bus_nr_c {
   static_assert(N >= 1 && N <= 254, "pciplan::bus_nr<N>: an expander's bus_nr must be 1 to 254");
-  static constexpr unsigned value = N;
+  static constexpr unsigned value = N;  ///< the first guest bus number (1-254)
 };
+/// The value that stands for `bus_nr<N>` in a `place(…)` call.
 template <unsigned N>
 inline constexpr bus_nr_c<N> bus_nr{};
 
 /// One declaration, all in its type. Made by `place<Kind, "name">(…)`.
 template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function, unsigned BusNr>
 struct layout_placement {
-  using kind = Kind;
-  static constexpr auto name = Name;
-  static constexpr auto parent = Parent;
-  static constexpr unsigned slot = Slot;
-  static constexpr unsigned function = Function;
+  using kind = Kind;                              ///< the controller or device kind placed
+  static constexpr auto name = Name;              ///< the name it is declared under
+  static constexpr auto parent = Parent;          ///< the name of its parent bus ("root" for the root bus)
+  static constexpr unsigned slot = Slot;          ///< the slot on the parent bus
+  static constexpr unsigned function = Function;  ///< the function within the slot
+  /// The first guest bus number given with `bus_nr<N>` (expander buses).
   static constexpr unsigned first_bus = BusNr;  // 0: none given
 };
 
@@ -8791,11 +9038,11 @@ namespace pciplan::inline v0 {
 
 /// One placed controller or device of a fixed layout.
 struct layout_entry {
-  std::string_view name{};
+  std::string_view name{};           ///< the name it was declared with
   std::string_view parent{};         ///< the parent's name; the root bus's QEMU name for the root
-  std::string_view qemu_device{};
+  std::string_view qemu_device{};    ///< the QEMU device name
   std::string_view libvirt_model{};  ///< controllers: libvirt's model; devices: the model attribute
-  bool controller = false;
+  bool controller = false;           ///< true for a controller, false for a device
   pci_address guest_address{};             ///< guest address (bus = guest bus number)
   bus_number guest_bus{};                  ///< controllers: the guest bus number of the bus they provide
   unsigned first_bus = 0;            ///< expanders: bus_nr
@@ -8803,18 +9050,20 @@ struct layout_entry {
   int parent_index = -1;             ///< index of the parent entry; -1 for the root bus
   const controller_descriptor* kind = nullptr;  ///< controllers: the controller kind
   device_descriptor device{};        ///< devices: the device kind
+  /// Compares all members.
   friend constexpr bool operator==(const layout_entry&, const layout_entry&) = default;
 };
 
 /// A checked layout of N placements on machine M, with guest addresses.
 template <MachineType M, std::size_t N>
 struct fixed_layout {
-  using machine = M;
-  std::array<layout_entry, N> entries{};
+  using machine = M;                      ///< the machine type
+  std::array<layout_entry, N> entries{};  ///< the placements, in declaration order
 
-  [[nodiscard]] constexpr std::size_t size() const noexcept { return N; }
-  [[nodiscard]] constexpr auto begin() const noexcept { return entries.begin(); }
-  [[nodiscard]] constexpr auto end() const noexcept { return entries.end(); }
+  [[nodiscard]] constexpr std::size_t size() const noexcept { return N; }  ///< the number of entries
+  [[nodiscard]] constexpr auto begin() const noexcept { return entries.begin(); }  ///< the first entry
+  [[nodiscard]] constexpr auto end() const noexcept { return entries.end(); }  ///< past the last entry
+  /// Whether an entry was declared as `name`.
   [[nodiscard]] constexpr bool contains(std::string_view name) const noexcept {
     for (const auto& e : entries) {
       if (e.name == name) return true;
@@ -9075,11 +9324,13 @@ struct layout_error_of {
   using at_fault = std::tuple_element_t<check.index, all>;
   static constexpr int parent = position_named<Ps...>(at_fault::parent.view());
   static constexpr bool on_root = parent < 0 && is_root_name(at_fault::parent.view(), fixed_layout<M, 1>::root_bus());
+  /// \cond
   using parent_kind = typename decltype([] {
     if constexpr (parent >= 0) return std::type_identity<typename std::tuple_element_t<parent, all>::kind>{};
     else if constexpr (on_root) return std::type_identity<root_of<M>>{};
     else return std::type_identity<undeclared_bus>{};
   }())::type;
+  /// \endcond
   using type = fixed_layout_error<layout_rule_t<check.problem>, named_t<at_fault::name>, named_t<at_fault::parent>,
                                   typename at_fault::kind, parent_kind>;
 };
@@ -9242,11 +9493,12 @@ template <std::size_t N>
 struct fixed_plan {
   /// Compile-time plans hold at most this many controllers.
   static constexpr std::size_t max_controllers = 256;
+  /// Compile-time plans keep at most this many warnings; further ones are dropped.
   static constexpr std::size_t max_warnings = 4;
 
-  std::array<placement, N> placements{};
-  detail::fixed_vector<controller, max_controllers> controllers{};
-  detail::fixed_vector<warning, max_warnings> warnings{};
+  std::array<placement, N> placements{};                           ///< as topology_plan::placements
+  detail::fixed_vector<controller, max_controllers> controllers{};  ///< as topology_plan::controllers
+  detail::fixed_vector<warning, max_warnings> warnings{};          ///< as topology_plan::warnings (the first few)
   std::string_view machine{};                    ///< as topology_plan::machine
   policy_family policy = policy_family::pciplan;  ///< as topology_plan::policy
   std::span<const reserved_function> built_in{};  ///< as topology_plan::built_in

@@ -61,11 +61,11 @@ namespace pciplan::inline v0 {
 
 /// One placed controller or device of a fixed layout.
 struct layout_entry {
-  std::string_view name{};
+  std::string_view name{};           ///< the name it was declared with
   std::string_view parent{};         ///< the parent's name; the root bus's QEMU name for the root
-  std::string_view qemu_device{};
+  std::string_view qemu_device{};    ///< the QEMU device name
   std::string_view libvirt_model{};  ///< controllers: libvirt's model; devices: the model attribute
-  bool controller = false;
+  bool controller = false;           ///< true for a controller, false for a device
   pci_address guest_address{};             ///< guest address (bus = guest bus number)
   bus_number guest_bus{};                  ///< controllers: the guest bus number of the bus they provide
   unsigned first_bus = 0;            ///< expanders: bus_nr
@@ -73,18 +73,20 @@ struct layout_entry {
   int parent_index = -1;             ///< index of the parent entry; -1 for the root bus
   const controller_descriptor* kind = nullptr;  ///< controllers: the controller kind
   device_descriptor device{};        ///< devices: the device kind
+  /// Compares all members.
   friend constexpr bool operator==(const layout_entry&, const layout_entry&) = default;
 };
 
 /// A checked layout of N placements on machine M, with guest addresses.
 template <MachineType M, std::size_t N>
 struct fixed_layout {
-  using machine = M;
-  std::array<layout_entry, N> entries{};
+  using machine = M;                      ///< the machine type
+  std::array<layout_entry, N> entries{};  ///< the placements, in declaration order
 
-  [[nodiscard]] constexpr std::size_t size() const noexcept { return N; }
-  [[nodiscard]] constexpr auto begin() const noexcept { return entries.begin(); }
-  [[nodiscard]] constexpr auto end() const noexcept { return entries.end(); }
+  [[nodiscard]] constexpr std::size_t size() const noexcept { return N; }  ///< the number of entries
+  [[nodiscard]] constexpr auto begin() const noexcept { return entries.begin(); }  ///< the first entry
+  [[nodiscard]] constexpr auto end() const noexcept { return entries.end(); }  ///< past the last entry
+  /// Whether an entry was declared as `name`.
   [[nodiscard]] constexpr bool contains(std::string_view name) const noexcept {
     for (const auto& e : entries) {
       if (e.name == name) return true;
@@ -345,11 +347,13 @@ struct layout_error_of {
   using at_fault = std::tuple_element_t<check.index, all>;
   static constexpr int parent = position_named<Ps...>(at_fault::parent.view());
   static constexpr bool on_root = parent < 0 && is_root_name(at_fault::parent.view(), fixed_layout<M, 1>::root_bus());
+  /// \cond
   using parent_kind = typename decltype([] {
     if constexpr (parent >= 0) return std::type_identity<typename std::tuple_element_t<parent, all>::kind>{};
     else if constexpr (on_root) return std::type_identity<root_of<M>>{};
     else return std::type_identity<undeclared_bus>{};
   }())::type;
+  /// \endcond
   using type = fixed_layout_error<layout_rule_t<check.problem>, named_t<at_fault::name>, named_t<at_fault::parent>,
                                   typename at_fault::kind, parent_kind>;
 };

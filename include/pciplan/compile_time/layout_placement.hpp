@@ -22,9 +22,10 @@ namespace pciplan::inline v0 {
 /// 0 to 31 and the function 0 to 7).
 template <unsigned Slot, unsigned Function = 0>
 struct slot_function_c {
-  static constexpr unsigned slot = Slot;
-  static constexpr unsigned function = Function;
+  static constexpr unsigned slot = Slot;          ///< the slot on the parent bus
+  static constexpr unsigned function = Function;  ///< the function within the slot
 };
+/// The value that stands for `at<slot, function>` in a `place(…)` call.
 template <unsigned Slot, unsigned Function = 0>
 inline constexpr slot_function_c<Slot, Function> at{};
 
@@ -32,27 +33,31 @@ inline constexpr slot_function_c<Slot, Function> at{};
 /// machine's root bus (it may also be named by its QEMU name, `on<"pcie.0">`).
 template <fixed_string Name>
 struct bus_ref_c {};
+/// The value that stands for `on<"name">` in a `place(…)` call.
 template <fixed_string Name>
 inline constexpr bus_ref_c<Name> on{};
+/// The machine's root bus, as a parent in a `place(…)` call.
 inline constexpr bus_ref_c<"root"> on_root{};
 
 /// `bus_nr<N>`: the first guest bus number of an expander bus (pxb, pxb-pcie).
 template <unsigned N>
 struct bus_nr_c {
   static_assert(N >= 1 && N <= 254, "pciplan::bus_nr<N>: an expander's bus_nr must be 1 to 254");
-  static constexpr unsigned value = N;
+  static constexpr unsigned value = N;  ///< the first guest bus number (1-254)
 };
+/// The value that stands for `bus_nr<N>` in a `place(…)` call.
 template <unsigned N>
 inline constexpr bus_nr_c<N> bus_nr{};
 
 /// One declaration, all in its type. Made by `place<Kind, "name">(…)`.
 template <class Kind, fixed_string Name, fixed_string Parent, unsigned Slot, unsigned Function, unsigned BusNr>
 struct layout_placement {
-  using kind = Kind;
-  static constexpr auto name = Name;
-  static constexpr auto parent = Parent;
-  static constexpr unsigned slot = Slot;
-  static constexpr unsigned function = Function;
+  using kind = Kind;                              ///< the controller or device kind placed
+  static constexpr auto name = Name;              ///< the name it is declared under
+  static constexpr auto parent = Parent;          ///< the name of its parent bus ("root" for the root bus)
+  static constexpr unsigned slot = Slot;          ///< the slot on the parent bus
+  static constexpr unsigned function = Function;  ///< the function within the slot
+  /// The first guest bus number given with `bus_nr<N>` (expander buses).
   static constexpr unsigned first_bus = BusNr;  // 0: none given
 };
 

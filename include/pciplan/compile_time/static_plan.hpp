@@ -38,11 +38,12 @@ template <std::size_t N>
 struct fixed_plan {
   /// Compile-time plans hold at most this many controllers.
   static constexpr std::size_t max_controllers = 256;
+  /// Compile-time plans keep at most this many warnings; further ones are dropped.
   static constexpr std::size_t max_warnings = 4;
 
-  std::array<placement, N> placements{};
-  detail::fixed_vector<controller, max_controllers> controllers{};
-  detail::fixed_vector<warning, max_warnings> warnings{};
+  std::array<placement, N> placements{};                           ///< as topology_plan::placements
+  detail::fixed_vector<controller, max_controllers> controllers{};  ///< as topology_plan::controllers
+  detail::fixed_vector<warning, max_warnings> warnings{};          ///< as topology_plan::warnings (the first few)
   std::string_view machine{};                    ///< as topology_plan::machine
   policy_family policy = policy_family::pciplan;  ///< as topology_plan::policy
   std::span<const reserved_function> built_in{};  ///< as topology_plan::built_in

@@ -15,6 +15,7 @@
 #include <pciplan/emit/json.hpp>
 #include <pciplan/kinds/device_kinds.hpp>
 #include <pciplan/kinds/machine_dispatch.hpp>
+#include <pciplan/planner/registry.hpp>
 #include <pciplan/topology/controller.hpp>
 #include <pciplan/topology/topology_plan.hpp>
 #include <pciplan/vocabulary/address.hpp>
@@ -40,6 +41,8 @@ namespace pciplan::inline v0 {
 /// devices[2].libvirt_address.slot: …" for JSON that is not a plan.
 class json_input_error : public std::runtime_error {
  public:
+  /// An error at `where` (a path, or empty) saying `what`; `line` and `column` (1-based) place
+  /// a syntax error in the text, 0 when not given.
   json_input_error(std::string where, const std::string& what, std::size_t line = 0, std::size_t column = 0)
       : std::runtime_error(sentence(where, what, line, column)), where_(std::move(where)), line_(line), column_(column) {}
 
@@ -47,6 +50,7 @@ class json_input_error : public std::runtime_error {
   [[nodiscard]] const std::string& where() const noexcept { return where_; }
   /// The 1-based line and column of a syntax error; 0 for JSON that is not a plan.
   [[nodiscard]] std::size_t line() const noexcept { return line_; }
+  /// The 1-based column of a syntax error; 0 for JSON that is not a plan.
   [[nodiscard]] std::size_t column() const noexcept { return column_; }
 
  private:
@@ -230,7 +234,7 @@ class plan_json_reader {
     return out;
   }
 
-  static topology_plan read(const json& doc) {
+  static topology_plan read(const json& doc, const registry& known) {
     if (!doc.is_object()) fail("", "the document must be a JSON object");
     if (text(doc, "format", "") != "pciplan-plan") fail("format", "must be \"pciplan-plan\"");
     if (number(doc, "version", "", 0, 1 << 30) != plan_schema_version) {
@@ -238,13 +242,10 @@ class plan_json_reader {
     }
     topology_plan plan;
     const std::string_view machine = text(doc, "machine", "");
-    const std::optional<machine_id> id = machine_named(machine);
-    if (!id) fail("machine", "'" + std::string(machine) + "' is not a machine type pciplan knows");
-    with_machine(*id, [&](auto m) {
-      using M = decltype(m);
-      plan.machine = machine_name_of<M>;
-      plan.built_in = std::span<const reserved_function>(machine_traits<M>::reserved);
-    });
+    const std::optional<std::span<const reserved_function>> built_in = known.built_in(machine);
+    if (!built_in) fail("machine", "'" + std::string(machine) + "' is not a machine type pciplan knows");
+    plan.machine = known.plan_name(machine);  // static text: the machine type's own name
+    plan.built_in = *built_in;
     plan.policy = choice(doc, "policy", "", {policy_family::pciplan, policy_family::libvirt});
 
     const json& controllers = array(doc, "controllers", "");
@@ -293,8 +294,9 @@ class plan_json_reader {
 /// says where, when the text is not JSON or not such a plan: a missing or mistyped key,
 /// an unknown machine, controller model, rule or warning code, a number out of range, a
 /// name or controller index used twice, a device on a bus no controller provides. The
-/// plan has texts of its own: `text` may go away.
-[[nodiscard]] inline topology_plan from_json(std::string_view text) {
+/// plan has texts of its own: `text` may go away. Machine types are looked up in `known`
+/// (a plan of your own machine type needs the registry it was registered in).
+[[nodiscard]] inline topology_plan from_json(std::string_view text, const registry& known) {
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(text.begin(), text.end());
@@ -316,8 +318,11 @@ class plan_json_reader {
     if (const std::size_t colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
     throw json_input_error("", what, line, column);
   }
-  return detail::plan_json_reader::read(doc);
+  return detail::plan_json_reader::read(doc, known);
 }
+
+/// Reads a plan of a built-in machine type that to_json wrote (see the overload above).
+[[nodiscard]] inline topology_plan from_json(std::string_view text) { return from_json(text, registry{}); }
 
 }  // namespace pciplan::inline v0
 

@@ -42,7 +42,7 @@ enum class qemu_syntax : unsigned char {
 
 /// Options of qemu_arguments.
 struct qemu_options {
-  qemu_syntax syntax = qemu_syntax::classic;
+  qemu_syntax syntax = qemu_syntax::classic;  ///< how `-device` arguments are spelled
 };
 
 namespace detail {
@@ -243,7 +243,7 @@ class qemu_device_line {
 
 /// The QEMU arguments for `nodes` guest NUMA nodes, so that expanders and PHBs with
 /// `numa_node=` are accepted:
-///   -object memory-backend-ram,id=ram-node0,size=<ram_size>
+///   -object memory-backend-ram,id=ram-node0,size=RAM_SIZE (ram_size)
 ///   -numa node,nodeid=0,memdev=ram-node0
 ///   -numa node,nodeid=1            (and so on: memory-less nodes)
 /// QEMU 7.2 refuses `-numa node` lines that give no memory at all ("total memory for

@@ -46,10 +46,13 @@ enum class hotplug_support : unsigned char {
 
 /// The inclusive range of usable slots on a bus.
 struct slot_range {
-  std::uint8_t first = 0;
-  std::uint8_t last = 0;
+  std::uint8_t first = 0;  ///< lowest usable slot number (0-31)
+  std::uint8_t last = 0;   ///< highest usable slot number, inclusive (0-31)
+  /// Whether `slot` lies within the range.
   [[nodiscard]] constexpr bool contains(unsigned slot) const noexcept { return slot >= first && slot <= last; }
+  /// The number of slots in the range.
   [[nodiscard]] constexpr unsigned count() const noexcept { return last + 1u - first; }
+  /// Compares all members.
   friend constexpr bool operator==(slot_range, slot_range) = default;
 };
 
@@ -323,27 +326,29 @@ concept ControllerKind = HasControllerNames<C> && HasConnectKinds<C> && HasBusSh
 /// Everything controller_traits says, as one value, for run-time code and constexpr
 /// loops over kinds.
 struct controller_descriptor {
-  std::string_view model{};
-  std::span<const std::string_view> qemu_devices{};
-  std::string_view root_bus{};
-  controller_role role = controller_role::bridge;
-  connect_set connects_as{};
-  connect_set accepts{};
-  slot_range slots{};
-  hotplug_support hotplug = hotplug_support::none;
-  bool auto_assign = false;
-  std::uint8_t bus_numbers = 1;
-  numbering_set numbered_by{};
-  bool numa_node = false;
-  bool shpc = false;
+  std::string_view model{};                          ///< libvirt's controller model name
+  std::span<const std::string_view> qemu_devices{};  ///< QEMU device names, preferred first; may be empty
+  std::string_view root_bus{};                       ///< QEMU bus name of a root ("pcie.0"); empty for other kinds
+  controller_role role = controller_role::bridge;    ///< what the controller is, structurally
+  connect_set connects_as{};                         ///< the slot kind it needs; empty for roots
+  connect_set accepts{};                             ///< what its bus takes
+  slot_range slots{};                                ///< the usable slots on its bus
+  hotplug_support hotplug = hotplug_support::none;   ///< whether its bus slots support hotplug
+  bool auto_assign = false;                          ///< endpoints may be placed on its bus automatically
+  std::uint8_t bus_numbers = 1;                      ///< how many guest bus numbers it consumes (at least 1)
+  numbering_set numbered_by{};                       ///< the numbering attributes it carries
+  bool numa_node = false;                            ///< whether it may be given a NUMA node
+  bool shpc = false;                                 ///< whether it has an SHPC hotplug controller
 
   /// The QEMU device pciplan emits by default (empty for implicit roots).
   [[nodiscard]] constexpr std::string_view qemu_device() const noexcept {
     return qemu_devices.empty() ? std::string_view{} : qemu_devices.front();
   }
+  /// Whether this is a root bus (root or extra_root).
   [[nodiscard]] constexpr bool is_root() const noexcept {
     return role == controller_role::root || role == controller_role::extra_root;
   }
+  /// Whether its bus slots support hotplug at all (anything but hotplug_support::none).
   [[nodiscard]] constexpr bool hotpluggable() const noexcept { return hotplug != hotplug_support::none; }
   /// What the bus offers, as connect flags: `accepts` plus auto_assign and
   /// hotpluggable where they hold (the "bus" side of `fits`).
@@ -353,6 +358,7 @@ struct controller_descriptor {
   }
 };
 
+/// The controller_descriptor of controller kind C.
 template <ControllerKind C>
 inline constexpr controller_descriptor descriptor_of{
     controller_traits<C>::model,       controller_traits<C>::qemu_devices, controller_traits<C>::root_bus,

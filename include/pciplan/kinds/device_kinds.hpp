@@ -44,6 +44,7 @@ enum class link_kind : unsigned char {
 struct libvirt_model {
   std::string_view element{};  ///< "interface", "disk", "controller", "video", …
   std::string_view model{};    ///< the model/type attribute value ("virtio", "e1000e", "qemu-xhci")
+  /// Compares all members.
   friend constexpr bool operator==(const libvirt_model&, const libvirt_model&) = default;
 };
 
@@ -51,9 +52,9 @@ struct libvirt_model {
 /// empty `mmio_device`; the specialisation adds `qemu_device` and `libvirt`.
 template <link_kind Link, bool Integrated = false>
 struct endpoint_traits {
-  static constexpr link_kind link = Link;
-  static constexpr bool integrated = Integrated;
-  static constexpr std::string_view mmio_device{};
+  static constexpr link_kind link = Link;              ///< what kind of slot the device needs
+  static constexpr bool integrated = Integrated;       ///< a root-complex integrated endpoint: root bus only
+  static constexpr std::string_view mmio_device{};     ///< the virtio-mmio variant: none here
 };
 
 // One row per device: tag, QEMU device, link, integrated, libvirt element, libvirt
@@ -217,16 +218,18 @@ inline constexpr connect_set connect_of =
 /// Everything device_traits says, as one value, for run-time code: what a request
 /// carries about its device.
 struct device_descriptor {
-  std::string_view qemu_device{};
-  std::string_view mmio_device{};
-  libvirt_model libvirt{};
-  link_kind link = link_kind::conventional;
-  bool integrated = false;
+  std::string_view qemu_device{};            ///< QEMU device name ("virtio-net-pci")
+  std::string_view mmio_device{};            ///< the virtio-mmio device name; empty when there is none
+  libvirt_model libvirt{};                   ///< the libvirt element and model that produce the device
+  link_kind link = link_kind::conventional;  ///< what kind of slot the device needs
+  bool integrated = false;                   ///< a root-complex integrated endpoint: root bus only, no hotplug
   int companion_function = -1;  ///< ICH9 USB2 companions: their fixed function, else -1
 
+  /// Compares all members.
   friend constexpr bool operator==(const device_descriptor&, const device_descriptor&) = default;
 };
 
+/// The device_descriptor of device kind D.
 template <DeviceKind D>
 inline constexpr device_descriptor device_descriptor_of{
     device_traits<D>::qemu_device, device_traits<D>::mmio_device, device_traits<D>::libvirt,

@@ -45,7 +45,7 @@ inline constexpr auto device_catalogue = detail::descriptor_pointers(device_kind
 /// or type attribute: "interface" + "e1000e", "controller" + "qemu-xhci", "disk" +
 /// "virtio-transitional"), in catalogue order. libvirt's model alone does not always
 /// decide the device: `<video model='virtio'>` is virtio-vga as the primary video and
-/// virtio-gpu-pci otherwise, an `<input bus='virtio'>` takes its device from its type.
+/// virtio-gpu-pci otherwise, an ``<input bus='virtio'>`` takes its device from its type.
 [[nodiscard]] constexpr std::vector<const device_descriptor*> devices_for_libvirt(std::string_view element,
                                                                                   std::string_view model) {
   std::vector<const device_descriptor*> out;

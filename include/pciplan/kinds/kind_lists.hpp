@@ -19,7 +19,7 @@ namespace pciplan::inline v0 {
 /// A list of types, nothing more.
 template <class... Ts>
 struct type_list {
-  static constexpr std::size_t size = sizeof...(Ts);
+  static constexpr std::size_t size = sizeof...(Ts);  ///< the number of types in the list
 };
 
 /// The same list as a Boost.Hana tuple of types: `hana::tuple_t<Ts...>`.

@@ -41,9 +41,10 @@ enum class virtio_transport : unsigned char {
 
 /// A function the machine itself occupies on the root bus: nothing else may use it.
 struct reserved_function {
-  std::uint8_t slot = 0;
-  std::uint8_t function = 0;
-  std::string_view what{};
+  std::uint8_t slot = 0;      ///< slot on the root bus (0-31)
+  std::uint8_t function = 0;  ///< function within the slot (0-7)
+  std::string_view what{};    ///< what the machine has there, in words ("PIIX3 ISA bridge")
+  /// Compares all members.
   friend constexpr bool operator==(const reserved_function&, const reserved_function&) = default;
 };
 
@@ -62,21 +63,23 @@ enum class slot_role : unsigned char {
 /// refuses other addresses); otherwise the position is taken when free. Listed in the
 /// order libvirt assigns them.
 struct preferred_slot {
-  slot_role role{};
-  std::uint8_t slot = 0;
-  std::uint8_t function = 0;
-  bool required = false;
+  slot_role role{};           ///< what the position is kept for
+  std::uint8_t slot = 0;      ///< slot on the root bus (0-31)
+  std::uint8_t function = 0;  ///< function within the slot (0-7)
+  bool required = false;      ///< the device must sit here; otherwise the position is only used when free
+  /// Compares all members.
   friend constexpr bool operator==(const preferred_slot&, const preferred_slot&) = default;
 };
 
 /// A PCI device a guest of this machine gets by default (libvirt adds it when the
 /// domain does not say otherwise). `fixed`: it always sits at slot.function on the root.
 struct default_device {
-  std::string_view qemu_device{};
-  std::string_view what{};
-  bool fixed = false;
-  std::uint8_t slot = 0;
-  std::uint8_t function = 0;
+  std::string_view qemu_device{};  ///< QEMU device name ("qemu-xhci")
+  std::string_view what{};         ///< what the device is, in words ("USB controller")
+  bool fixed = false;              ///< it always sits at slot.function on the root bus
+  std::uint8_t slot = 0;           ///< root-bus slot when `fixed`, else 0 (unused)
+  std::uint8_t function = 0;       ///< function when `fixed`, else 0 (unused)
+  /// Compares all members.
   friend constexpr bool operator==(const default_device&, const default_device&) = default;
 };
 

@@ -56,6 +56,7 @@ struct xml_outcome {
   std::string xml;                 ///< the planned domain; empty when it failed
   std::string message;             ///< why it failed, as a sentence; empty when planned
   std::vector<warning> warnings;   ///< the plan's warnings (code, sentence), when planned
+  /// Whether the domain was planned (no failure).
   [[nodiscard]] bool planned() const noexcept { return failed == failure::none; }
 };
 

@@ -36,7 +36,7 @@ struct libvirt {
 /// (C) virtio-mmio where the machine has no PCI. NUMA nodes get expander buses, spare
 /// ports come after every device, and a re-plan of a plan's output moves nothing.
 struct pciplan {
-  static constexpr unsigned max_index = 0xffff;
+  static constexpr unsigned max_index = 0xffff;  ///< the highest controller index it gives
 };
 
 }  // namespace policies
@@ -49,7 +49,7 @@ struct plan_options {
   /// of QEMU memory and one bus number per port. Ignored by the libvirt policy, which
   /// adds its own single spare.
   unsigned spare_ports = 4;
-  /// Guest NUMA nodes (libvirt's <cpu><numa> cells); 0 = not checked. A request or
+  /// Guest NUMA nodes (libvirt's `<cpu><numa>` cells); 0 = not checked. A request or
   /// controller naming a node at or above this count is refused.
   unsigned numa_nodes = 0;
   /// Which request is the chipset's own PIIX3 USB (pc), PIIX3 IDE (pc) or ICH9 SATA
@@ -63,7 +63,7 @@ struct plan_options {
     /// pinning index 0 there)
     pinned,
   };
-  chipset_controllers chipset = chipset_controllers::first_of_kind;
+  chipset_controllers chipset = chipset_controllers::first_of_kind;  ///< which request is the chipset's controller
 };
 
 }  // namespace pciplan::inline v0

@@ -21,18 +21,19 @@ enum class toggle : unsigned char { unset, on, off };
 /// One controller: its kind, its index (libvirt's index, which names its bus), where it
 /// sits, and its numbering attributes. A value of -1 means "not set; the planner picks".
 struct controller {
-  controller_index index{};
-  const controller_descriptor* kind = nullptr;
+  controller_index index{};       ///< libvirt's index; devices on its bus name it as their `bus`
+  const controller_descriptor* kind = nullptr;  ///< its kind; nullptr: not set
   std::string_view model_name{};  ///< the QEMU device; empty: the kind's default
-  std::string_view qemu_id{};     ///< its QEMU id when the user named it (libvirt `<alias name='ua-…'/>`); empty: `pci.<index>`
+  /// its QEMU id when the user named it (libvirt ``<alias name='ua-…'/>``); empty: `pci.<index>`
+  std::string_view qemu_id{};
   bool has_address = false;       ///< `address` is given (roots have none)
   controller_address libvirt_address{};   ///< its slot: bus = the parent's controller index
-  int chassis = -1;
-  int port = -1;
-  int chassis_nr = -1;
-  int bus_nr = -1;
-  int target_index = -1;
-  int numa_node = -1;
+  int chassis = -1;               ///< QEMU `chassis` (root and downstream ports); -1: not set
+  int port = -1;                  ///< QEMU `port` (root and downstream ports); -1: not set
+  int chassis_nr = -1;            ///< QEMU `chassis_nr` (pci-bridge); -1: not set
+  int bus_nr = -1;                ///< QEMU `bus_nr`, the first guest bus number (expander buses); -1: not set
+  int target_index = -1;          ///< the PHB number, QEMU `index` (pseries PHBs); -1: not set
+  int numa_node = -1;             ///< the guest NUMA node an expander bus or PHB is bound to; -1: none
   toggle hotplug = toggle::unset;        ///< `hotplug='off'` / QEMU `hotplug=off`
   toggle multifunction = toggle::unset;  ///< on its own address, function 0 of a shared slot
   bool io_reserve_zero = false;          ///< QEMU `io-reserve=0` on a pcie-root-port
@@ -52,6 +53,7 @@ struct controller {
     c.libvirt_address = where;
     return c;
   }
+  /// Equal when all members are equal.
   friend constexpr bool operator==(const controller&, const controller&) = default;
 };
 

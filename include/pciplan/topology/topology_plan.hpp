@@ -89,12 +89,13 @@ struct placement {
   std::size_t request = 0;       ///< index into the requests given to the planner
   std::string_view name{};       ///< the request's name (a run-time plan keeps its own copy: see topology_plan)
   device_descriptor device{};    ///< the request's device: what the outputs write for it
-  placement_kind kind = placement_kind::pci;
+  placement_kind kind = placement_kind::pci;  ///< how the device reaches the guest
   pci_address guest_address{};             ///< PCI: the address the guest sees (domain, firmware bus number)
   controller_address libvirt_address{};  ///< PCI: the same slot in libvirt's form (bus = controller index)
   unsigned transport = 0;        ///< mmio: the virtio-mmio bus QEMU uses (virtio-mmio-bus.N); ccw: devno
   bool multifunction = false;    ///< function 0 of a slot whose other functions are used
-  rule why = rule::lowest_free_slot;
+  rule why = rule::lowest_free_slot;  ///< the rule that placed it (see describe)
+  /// Equal when all members are equal.
   friend constexpr bool operator==(const placement&, const placement&) = default;
 };
 
@@ -121,10 +122,12 @@ enum class warning_code : unsigned char {
   return "unknown";
 }
 
+/// One thing about a plan that firmware, guests or QEMU may trip over.
 struct warning {
-  warning_code code{};
-  std::string_view text{};
+  warning_code code{};      ///< what kind of problem it is
+  std::string_view text{};  ///< a sentence that explains it
   unsigned count = 0;  ///< e.g. how many ports reserve I/O space
+  /// Equal when all members are equal (the text compared by content).
   friend constexpr bool operator==(const warning&, const warning&) = default;
 };
 
@@ -152,21 +155,24 @@ enum class policy_family : unsigned char {
 /// the plan has copies of them). In constant evaluation (static_plan) the names stay
 /// views of the requests. Changing a name by hand: call `own_text()` afterwards.
 struct topology_plan {
-  std::vector<controller> controllers;
-  std::vector<placement> placements;
-  std::vector<warning> warnings;
+  std::vector<controller> controllers;  ///< every controller, ordered by index: those given, then those added
+  std::vector<placement> placements;    ///< one placement per request, in request order
+  std::vector<warning> warnings;        ///< what firmware, guests or QEMU may trip over
   /// The machine type: name_of(machine_id) for a built-in one ("q35", "aarch64-virt"),
   /// machine_traits<M>::name for another.
   std::string_view machine{};
-  policy_family policy = policy_family::pciplan;
+  policy_family policy = policy_family::pciplan;  ///< the policy that made the plan
   /// The root-bus functions the machine provides by itself (q35's ICH9 SATA at 00:1f.2):
   /// a placement there is that built-in device, and qemu_arguments writes no -device for it.
   std::span<const reserved_function> built_in{};
 
+  /// An empty plan.
   constexpr topology_plan() = default;
+  /// A plan from its controllers, placements and warnings; machine and policy keep their defaults.
   constexpr topology_plan(std::vector<controller> controllers_, std::vector<placement> placements_,
                           std::vector<warning> warnings_ = {})
       : controllers(std::move(controllers_)), placements(std::move(placements_)), warnings(std::move(warnings_)) {}
+  /// A copy; texts the plan owns are copied too, and the copy's views point into its own copies.
   constexpr topology_plan(const topology_plan& other)
       : controllers(other.controllers),
         placements(other.placements),
@@ -181,12 +187,16 @@ struct topology_plan {
       if (at != no_offset) v = std::string_view(text_.data() + at, v.size());
     });
   }
+  /// Moves the plan, with the texts it owns.
   constexpr topology_plan(topology_plan&&) noexcept = default;
+  /// Copies as the copy constructor does.
   constexpr topology_plan& operator=(const topology_plan& other) {
     if (this != &other) *this = topology_plan(other);
     return *this;
   }
+  /// Moves as the move constructor does.
   constexpr topology_plan& operator=(topology_plan&&) noexcept = default;
+  /// Destroys the plan and the texts it owns.
   constexpr ~topology_plan() = default;
 
   /// Copies into the plan's own storage every name its placements and controllers

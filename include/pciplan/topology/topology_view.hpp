@@ -146,6 +146,7 @@ struct bus_numbering {
 /// list alive and unchanged while the view is used.
 class topology_view {
  public:
+  /// A view of `controllers`; of controllers that share an index, the first one counts.
   constexpr explicit topology_view(std::span<const controller> controllers) : controllers_(controllers) {
     std::size_t highest = 0;
     for (const controller& c : controllers) highest = std::max<std::size_t>(highest, c.index.value);
@@ -156,7 +157,9 @@ class topology_view {
     }
   }
 
+  /// The controller list the view was made from.
   [[nodiscard]] constexpr std::span<const controller> controllers() const noexcept { return controllers_; }
+  /// How many controllers the list holds.
   [[nodiscard]] constexpr std::size_t size() const noexcept { return controllers_.size(); }
 
   /// The position in the list of the controller with this index, or no_position.

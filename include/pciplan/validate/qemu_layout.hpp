@@ -19,11 +19,12 @@ namespace pciplan::inline v0 {
 
 /// A hand-written layout: QEMU `-device` arguments, in command-line order.
 struct qemu_layout {
+  /// One `-device` argument of the layout.
   struct entry {
     std::string argument;   ///< what follows `-device`, as written
     std::size_t line = 0;   ///< 1-based line of the text it was read from (0: not read from text)
   };
-  std::vector<entry> devices;
+  std::vector<entry> devices;  ///< the `-device` arguments, in command-line order
   /// Guest NUMA nodes (`-numa node` options); a pxb's numa_node must be below it.
   unsigned numa_nodes = 0;
 };
@@ -69,8 +70,9 @@ enum class severity : unsigned char {
 
 /// One problem in a layout.
 struct finding {
+  /// The `device` value of a finding about no device in particular.
   static constexpr std::size_t no_device = static_cast<std::size_t>(-1);
-  severity level = severity::error;
+  severity level = severity::error;   ///< how bad it is
   unsigned rule = 0;                  ///< RULES.md Q0–Q36 rule number; 0: general argument checks
   std::size_t device = no_device;     ///< index into qemu_layout::devices
   std::string message;                ///< errors QEMU reports: QEMU 7.2's words
@@ -78,11 +80,12 @@ struct finding {
 
 /// The outcome of `validate`.
 struct validation_report {
-  std::vector<finding> findings;
+  std::vector<finding> findings;  ///< every problem found in the layout
   /// Whether QEMU would create every device (warnings allowed).
   [[nodiscard]] bool accepted() const noexcept {
     return std::none_of(findings.begin(), findings.end(), [](const finding& f) { return f.level == severity::error; });
   }
+  /// The number of findings of severity `s`.
   [[nodiscard]] std::size_t count(severity s) const noexcept {
     return static_cast<std::size_t>(
         std::count_if(findings.begin(), findings.end(), [s](const finding& f) { return f.level == s; }));

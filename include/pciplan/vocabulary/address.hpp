@@ -27,8 +27,9 @@ namespace pciplan::inline v0 {
 
 /// A guest bus number, 0x00 to 0xff, as the firmware numbers buses (depth first).
 struct bus_number {
-  static constexpr unsigned max = 0xff;
-  std::uint8_t value = 0;
+  static constexpr unsigned max = 0xff;  ///< the highest bus number
+  std::uint8_t value = 0;                ///< the bus number
+  /// Compares the numbers.
   friend constexpr auto operator<=>(bus_number, bus_number) = default;
 };
 
@@ -36,8 +37,9 @@ struct bus_number {
 /// allows 0 to 255; pciplan's own plans may go higher on machines with several PCI
 /// domains (pseries PHBs), so the type holds 0 to 0xffff.
 struct controller_index {
-  static constexpr unsigned max = 0xffff;
-  std::uint16_t value = 0;
+  static constexpr unsigned max = 0xffff;  ///< the highest index this type holds
+  std::uint16_t value = 0;                 ///< the controller index
+  /// Compares the indexes.
   friend constexpr auto operator<=>(controller_index, controller_index) = default;
 };
 
@@ -55,16 +57,19 @@ inline constexpr unsigned max_function = 7;      ///< 8 functions per slot
 /// into an address without exceptions, use `parse_address`.
 template <class Bus>
 struct basic_address {
-  using bus_type = Bus;
+  using bus_type = Bus;  ///< the type of the bus field: bus_number or controller_index
 
-  std::uint16_t domain = 0;
-  Bus bus{};
-  std::uint8_t slot = 0;
-  std::uint8_t function = 0;
+  std::uint16_t domain = 0;   ///< the PCI domain (segment), 0 to 0xffff
+  Bus bus{};                  ///< the guest bus number, or the index of the controller that provides the bus
+  std::uint8_t slot = 0;      ///< the slot (device), 0 to 0x1f
+  std::uint8_t function = 0;  ///< the function, 0 to 7
 
+  /// The address 0000:00:00.0.
   constexpr basic_address() noexcept = default;
+  /// An address from its four numbers; every field, the bus included, is range-checked.
   constexpr basic_address(unsigned domain_, unsigned bus_, unsigned slot_, unsigned function_)
       : basic_address(domain_, checked_bus(bus_), slot_, function_) {}
+  /// An address with a typed bus; the domain, slot and function are range-checked.
   constexpr basic_address(unsigned domain_, Bus bus_, unsigned slot_, unsigned function_)
       : domain(static_cast<std::uint16_t>(domain_)),
         bus(bus_),
@@ -78,6 +83,7 @@ struct basic_address {
   /// slot * 8 + function, the byte QEMU and firmware call devfn.
   [[nodiscard]] constexpr unsigned devfn() const noexcept { return slot * 8u + function; }
 
+  /// Orders by domain, then bus, slot and function.
   friend constexpr auto operator<=>(const basic_address&, const basic_address&) = default;
 
  private:
@@ -113,6 +119,7 @@ template <class Bus>
 
 /// A guest address prints as `0000:00:1f.2`.
 inline std::ostream& operator<<(std::ostream& os, const pci_address& a) { return os << to_text(a).view(); }
+/// A guest address as `0000:00:1f.2`.
 [[nodiscard]] inline std::string to_string(const pci_address& a) { return to_text(a).str(); }
 
 /// A libvirt address prints in words, so that it never reads as a guest address:
@@ -125,8 +132,11 @@ inline std::ostream& operator<<(std::ostream& os, const pci_address& a) { return
   t.append(", function ").append_decimal(a.function);
   return t.str();
 }
+/// Prints a libvirt address in words, as to_string does.
 inline std::ostream& operator<<(std::ostream& os, const controller_address& a) { return os << to_string(a); }
+/// Prints the bus number as a plain number.
 inline std::ostream& operator<<(std::ostream& os, bus_number b) { return os << unsigned{b.value}; }
+/// Prints the controller index as a plain number.
 inline std::ostream& operator<<(std::ostream& os, controller_index i) { return os << unsigned{i.value}; }
 
 namespace detail {

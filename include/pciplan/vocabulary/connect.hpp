@@ -18,15 +18,22 @@ namespace pciplan::inline v0 {
 
 /// A set of connect kinds and properties. Structural: usable as a template argument.
 struct connect_set {
-  std::uint32_t bits = 0;
+  std::uint32_t bits = 0;  ///< one bit per kind or property (see the connect namespace)
 
+  /// Whether no bit is set.
   [[nodiscard]] constexpr bool empty() const noexcept { return bits == 0; }
+  /// Whether every bit of `other` is set here.
   [[nodiscard]] constexpr bool contains(connect_set other) const noexcept { return (bits & other.bits) == other.bits; }
+  /// Whether at least one bit of `other` is set here.
   [[nodiscard]] constexpr bool intersects(connect_set other) const noexcept { return (bits & other.bits) != 0; }
 
+  /// The bits set in `a` or `b`.
   friend constexpr connect_set operator|(connect_set a, connect_set b) noexcept { return {a.bits | b.bits}; }
+  /// The bits set in both `a` and `b`.
   friend constexpr connect_set operator&(connect_set a, connect_set b) noexcept { return {a.bits & b.bits}; }
+  /// The bits of `a` that are not set in `b`.
   friend constexpr connect_set operator-(connect_set a, connect_set b) noexcept { return {a.bits & ~b.bits}; }
+  /// Equal when the same bits are set.
   friend constexpr bool operator==(connect_set, connect_set) = default;
 };
 
@@ -45,14 +52,14 @@ inline constexpr connect_set aggregate_slot{1u << 3};
 
 inline constexpr connect_set pci_endpoint{1u << 4};          ///< conventional PCI endpoint
 inline constexpr connect_set pcie_endpoint{1u << 5};         ///< PCI Express endpoint
-inline constexpr connect_set pcie_root_port{1u << 6};
-inline constexpr connect_set pcie_switch_upstream_port{1u << 7};
-inline constexpr connect_set pcie_switch_downstream_port{1u << 8};
-inline constexpr connect_set dmi_to_pci_bridge{1u << 9};
-inline constexpr connect_set pci_expander_bus{1u << 10};
-inline constexpr connect_set pcie_expander_bus{1u << 11};
-inline constexpr connect_set pci_bridge{1u << 12};
-inline constexpr connect_set pcie_to_pci_bridge{1u << 13};
+inline constexpr connect_set pcie_root_port{1u << 6};        ///< pcie-root-port
+inline constexpr connect_set pcie_switch_upstream_port{1u << 7};    ///< pcie-switch-upstream-port
+inline constexpr connect_set pcie_switch_downstream_port{1u << 8};  ///< pcie-switch-downstream-port
+inline constexpr connect_set dmi_to_pci_bridge{1u << 9};     ///< dmi-to-pci-bridge
+inline constexpr connect_set pci_expander_bus{1u << 10};     ///< pci-expander-bus (pxb)
+inline constexpr connect_set pcie_expander_bus{1u << 11};    ///< pcie-expander-bus (pxb-pcie)
+inline constexpr connect_set pci_bridge{1u << 12};           ///< pci-bridge
+inline constexpr connect_set pcie_to_pci_bridge{1u << 13};   ///< pcie-to-pci-bridge
 
 /// All kind bits (bits 4-13), without the properties.
 inline constexpr connect_set kinds{0x3ff0u};
@@ -113,6 +120,7 @@ enum class address_origin : unsigned char {
   return (need & bus).intersects(connect::kinds);
 }
 
+/// Prints the properties and kinds in the set, joined by '|'; "none" for an empty set.
 inline std::ostream& operator<<(std::ostream& os, connect_set s) {
   constexpr std::string_view property_names[] = {"auto-assign", "hotpluggable", "integrated", "aggregate-slot"};
   bool first = true;

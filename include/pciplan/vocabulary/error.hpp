@@ -26,7 +26,7 @@ namespace pciplan::inline v0 {
 
 /// What went wrong, for callers that switch on it. Grouped by layer.
 enum class errc : unsigned char {
-  none = 0,
+  none = 0,  ///< no error
   // address text and ranges
   address_syntax,          ///< the text is not an address
   domain_out_of_range,     ///< PCI domain above 0xffff
@@ -55,6 +55,7 @@ enum class errc : unsigned char {
   expander_full,            ///< the expander bus of a NUMA node has no room left
   multifunction_conflict,   ///< a multifunction group is inconsistent (repeated function, no function 0, > 8)
   numbering_exhausted,      ///< no busNr, chassis or targetIndex is left to give
+  unknown_machine,          ///< a machine type name that is neither built in nor registered (registry)
 };
 
 /// A short, stable name for an error code ("slot_out_of_range").
@@ -86,6 +87,7 @@ enum class errc : unsigned char {
     case errc::expander_full: return "expander_full";
     case errc::multifunction_conflict: return "multifunction_conflict";
     case errc::numbering_exhausted: return "numbering_exhausted";
+    case errc::unknown_machine: return "unknown_machine";
   }
   return "unknown";
 }
@@ -111,14 +113,15 @@ enum class errc : unsigned char {
 
 /// One failure: code, the rule that was broken as a sentence, what it was about.
 struct error {
-  static constexpr std::size_t no_position = static_cast<std::size_t>(-1);
+  static constexpr std::size_t no_position = static_cast<std::size_t>(-1);  ///< `position` when there is no column
 
-  errc code = errc::none;
+  errc code = errc::none;  ///< what went wrong
   std::string_view topic{};   ///< static: what was being done ("invalid PCI address")
   std::string_view reason{};  ///< static: the broken rule ("slot must be 0x00 to 0x1f")
   bounded_text<96> subject{}; ///< the offending text or the device name (a copy)
   std::size_t position = no_position;  ///< 0-based column in `subject`, when parsing
 
+  /// Writes the error as one sentence (see describe).
   friend std::ostream& operator<<(std::ostream& os, const error& e) {
     if (!e.topic.empty()) {
       os << e.topic;
@@ -129,6 +132,7 @@ struct error {
     if (e.position != no_position) os << " at column " << e.position + 1;
     return os << ": " << e.reason;
   }
+  /// Equal when code, reason, subject and position are equal (the topic is not compared).
   friend constexpr bool operator==(const error& a, const error& b) noexcept {
     return a.code == b.code && a.reason == b.reason && a.subject == b.subject && a.position == b.position;
   }
@@ -145,7 +149,9 @@ struct error {
 /// Thrown by `result<T>::value()` on a result that holds an error (run time only).
 class bad_result_access : public std::logic_error {
  public:
+  /// Keeps a copy of `e`; what() is its sentence (see describe).
   explicit bad_result_access(const error& e) : std::logic_error(describe(e)), error_(e) {}
+  /// The error the result held.
   [[nodiscard]] const pciplan::error& error() const noexcept { return error_; }
 
  private:
@@ -172,12 +178,16 @@ inline constexpr bool is_result_v<result<T>> = true;
 template <class T>
 class [[nodiscard]] result {
  public:
-  using value_type = T;
+  using value_type = T;  ///< the type of the value
 
+  /// A result that holds `value`.
   constexpr result(T value) : value_(std::move(value)), ok_(true) {}  // NOLINT: implicit on purpose
+  /// A result that holds the error `e`.
   constexpr result(pciplan::error e) : error_(std::move(e)), ok_(false) {}  // NOLINT
 
+  /// Whether it holds a value (else an error).
   [[nodiscard]] constexpr bool has_value() const noexcept { return ok_; }
+  /// The same as has_value().
   constexpr explicit operator bool() const noexcept { return ok_; }
 
   /// The value; reading it from an error is a compile error in constant evaluation and
@@ -186,25 +196,28 @@ class [[nodiscard]] result {
     check();
     return value_;
   }
+  /// The value, as the const overload gives it.
   [[nodiscard]] constexpr T& value() & {
     check();
     return value_;
   }
+  /// The value, moved out of the result; checked as the const overload is.
   [[nodiscard]] constexpr T&& value() && {
     check();
     return std::move(value_);
   }
-  [[nodiscard]] constexpr const T& operator*() const& { return value(); }
-  [[nodiscard]] constexpr T& operator*() & { return value(); }
-  [[nodiscard]] constexpr const T* operator->() const { return &value(); }
-  [[nodiscard]] constexpr T* operator->() { return &value(); }
+  [[nodiscard]] constexpr const T& operator*() const& { return value(); }  ///< The value, checked as value() is.
+  [[nodiscard]] constexpr T& operator*() & { return value(); }  ///< The value, checked as value() is.
+  [[nodiscard]] constexpr const T* operator->() const { return &value(); }  ///< The value's address, checked.
+  [[nodiscard]] constexpr T* operator->() { return &value(); }  ///< The value's address, checked as value() is.
+  /// The value, or `fallback` when the result holds an error.
   [[nodiscard]] constexpr T value_or(T fallback) const { return ok_ ? value_ : fallback; }
 
   /// The error; meaningful only when `!has_value()`.
   [[nodiscard]] constexpr const pciplan::error& error() const noexcept { return error_; }
 
-  /// `f(value)`, which returns a result<U>, when there is a value; else the error as a
-  /// result<U>.
+  /// `f(value)`, which returns a `result<U>`, when there is a value; else the error as a
+  /// `result<U>`.
   template <class F>
   constexpr auto and_then(F&& f) const& {
     using R = std::remove_cvref_t<std::invoke_result_t<F, const T&>>;
@@ -212,6 +225,7 @@ class [[nodiscard]] result {
     if (ok_) return std::invoke(std::forward<F>(f), value_);
     return R(error_);
   }
+  /// As above, with the value moved into `f`.
   template <class F>
   constexpr auto and_then(F&& f) && {
     using R = std::remove_cvref_t<std::invoke_result_t<F, T&&>>;
@@ -220,7 +234,7 @@ class [[nodiscard]] result {
     return R(std::move(error_));
   }
 
-  /// result<U>{f(value)} when there is a value; else the error as a result<U>.
+  /// `result<U>{f(value)}` when there is a value; else the error as a `result<U>`.
   template <class F>
   constexpr auto transform(F&& f) const& {
     using U = std::remove_cvref_t<std::invoke_result_t<F, const T&>>;
@@ -228,6 +242,7 @@ class [[nodiscard]] result {
     if (ok_) return result<U>(std::invoke(std::forward<F>(f), value_));
     return result<U>(error_);
   }
+  /// As above, with the value moved into `f`.
   template <class F>
   constexpr auto transform(F&& f) && {
     using U = std::remove_cvref_t<std::invoke_result_t<F, T&&>>;
@@ -245,6 +260,7 @@ class [[nodiscard]] result {
     if (ok_) return *this;
     return std::invoke(std::forward<F>(f), error_);
   }
+  /// As above, with the error moved into `f`.
   template <class F>
   constexpr result or_else(F&& f) && {
     static_assert(std::is_same_v<std::remove_cvref_t<std::invoke_result_t<F, pciplan::error&&>>, result>,

@@ -22,27 +22,33 @@ enum class numbering : unsigned char {
   bus_nr,        ///< pci-expander-bus, pcie-expander-bus: QEMU `bus_nr`, the first guest bus number
   target_index,  ///< spapr-pci-host-bridge: QEMU `index`, the PHB number
 };
-inline constexpr unsigned numbering_count = 5;
+inline constexpr unsigned numbering_count = 5;  ///< how many numbering attributes there are
 
 /// A set of numbering attributes. Structural.
 struct numbering_set {
-  std::uint8_t bits = 0;
+  std::uint8_t bits = 0;  ///< bit n set: the attribute with value n is in the set
+  /// Whether `n` is in the set.
   [[nodiscard]] constexpr bool has(numbering n) const noexcept { return (bits >> static_cast<unsigned>(n)) & 1u; }
-  [[nodiscard]] constexpr bool empty() const noexcept { return bits == 0; }
+  [[nodiscard]] constexpr bool empty() const noexcept { return bits == 0; }  ///< Whether the set has no attribute.
+  /// Equal when they hold the same attributes.
   friend constexpr bool operator==(numbering_set, numbering_set) = default;
 };
+/// The set of the two attributes `a` and `b`.
 [[nodiscard]] constexpr numbering_set operator|(numbering a, numbering b) noexcept {
   return {static_cast<std::uint8_t>((1u << static_cast<unsigned>(a)) | (1u << static_cast<unsigned>(b)))};
 }
+/// The set that holds only `a`.
 [[nodiscard]] constexpr numbering_set only(numbering a) noexcept {
   return {static_cast<std::uint8_t>(1u << static_cast<unsigned>(a))};
 }
 
 /// The inclusive range a numbering attribute must lie in.
 struct value_range {
-  unsigned first = 0;
-  unsigned last = 0;
+  unsigned first = 0;  ///< the lowest allowed value
+  unsigned last = 0;   ///< the highest allowed value
+  /// Whether `v` lies from `first` to `last`, both included.
   [[nodiscard]] constexpr bool contains(unsigned v) const noexcept { return v >= first && v <= last; }
+  /// Equal when both bounds are equal.
   friend constexpr bool operator==(value_range, value_range) = default;
 };
 
@@ -83,6 +89,7 @@ struct value_range {
   return {};
 }
 
+/// Prints the libvirt attribute name (see libvirt_name_of).
 inline std::ostream& operator<<(std::ostream& os, numbering n) { return os << libvirt_name_of(n); }
 
 }  // namespace pciplan::inline v0
