@@ -9317,8 +9317,14 @@ constexpr int position_named(std::string_view name) {
 /// The fixed_layout_error type of a refused layout: the rule, the placement at fault and
 /// the bus it names as its parent (the kind declared under that name, the root's kind,
 /// or undeclared_bus), whatever rule broke.
+template <bool Broken, MachineType M, class... Ps>
+struct layout_error_of_broken {
+  // a layout that keeps every rule: clang 14 forms the error overload's return type
+  // before it checks the overload's constraint, so this must be a valid type too
+  using type = struct layout_keeps_every_rule;
+};
 template <MachineType M, class... Ps>
-struct layout_error_of {
+struct layout_error_of_broken<true, M, Ps...> {
   static constexpr layout_check check = built_layout<M, Ps...>.check;
   using all = std::tuple<Ps...>;
   using at_fault = std::tuple_element_t<check.index, all>;
@@ -9334,6 +9340,8 @@ struct layout_error_of {
   using type = fixed_layout_error<layout_rule_t<check.problem>, named_t<at_fault::name>, named_t<at_fault::parent>,
                                   typename at_fault::kind, parent_kind>;
 };
+template <MachineType M, class... Ps>
+using layout_error_of = layout_error_of_broken<built_layout<M, Ps...>.check.problem != layout_problem::none, M, Ps...>;
 
 }  // namespace detail
 
