@@ -5452,7 +5452,7 @@ class libvirt_planner {
     struct given_item {
       int rank;
       bool is_request;
-      std::size_t at;  // position in p_.controllers, or request index
+      std::size_t position;  // in p_.controllers, or the request index
     };
     std::vector<given_item> items;
     const int controller_rank = libvirt_visit_rank("controller");
@@ -5469,15 +5469,15 @@ class libvirt_planner {
     std::sort(items.begin(), items.end(), [](const given_item& a, const given_item& b) {
       if (a.rank != b.rank) return a.rank < b.rank;
       if (a.is_request != b.is_request) return !a.is_request;
-      return a.at < b.at;
+      return a.position < b.position;
     });
     for (const given_item& item : items) {
       if (!item.is_request) {
-        controller& c = p_.controllers[item.at];
+        controller& c = p_.controllers[item.position];
         if (!reserve_address(t, dry, c.libvirt_address, p_.need_of(c), 0, c)) return false;
         continue;
       }
-      const std::size_t i = item.at;
+      const std::size_t i = item.position;
       const request& r = p_.requests[i];
       if (!reserve_address(t, dry, given_[i], p_.routes[i].need, group_of(r), r.name)) return false;
       if (!dry) p_.place(i, given_[i], rule::given_address);
@@ -6831,7 +6831,7 @@ template <PlanningPolicy Policy = policies::pciplan>
 //   known.add_machine<vendor::board>("vendor-board")       // your machine type, by the name your users type
 //        .add_device<vendor::fpga>();                      // your device kind, by its QEMU device name
 //   const device_descriptor* fpga = known.device_named("vendor-fpga");
-//   result<topology_plan> p = known.plan("vendor-board", {{"accel", *fpga}});
+//   result<topology_plan> p = known.plan("vendor-board", {{"accel", *fpga}});   // plan<policies::libvirt>(…) too
 //   topology_plan back = from_json(to_json(*p), known);    // <pciplan/json.hpp>: your machine read back
 //
 // Machine types and device kinds are types (kinds/machine_types.hpp, device_kinds.hpp);
@@ -6845,6 +6845,7 @@ template <PlanningPolicy Policy = policies::pciplan>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace pciplan::inline v0 {
@@ -6931,15 +6932,20 @@ class registry {
     return out;
   }
 
-  /// Plans on the machine named `machine`: a registered one, else any name machine_named
-  /// knows ("q35", "pc-q35-7.2", "riscv64:virt", …). An unknown name is an error with code
-  /// errc::unknown_machine.
+  /// Plans on the machine named `machine` with policy `Policy`: a registered one (with the
+  /// planner of Policy's family, policies::pciplan or policies::libvirt), else any name
+  /// machine_named knows ("q35", "pc-q35-7.2", "riscv64:virt", …), with Policy itself. An
+  /// unknown name is an error with code errc::unknown_machine. A template, so that only a
+  /// program that plans this way instantiates the planner for every built-in machine.
+  template <PlanningPolicy Policy = policies::pciplan>
   [[nodiscard]] result<topology_plan> plan(std::string_view machine, std::span<const request> requests,
-                                           const plan_options& options = {}, std::span<const controller> controllers = {},
-                                           policy_family policy = policy_family::pciplan) const {
-    if (const machine_entry* m = registered_machine(machine)) return m->plan(requests, options, controllers, policy);
+                                           const plan_options& options = {},
+                                           std::span<const controller> controllers = {}) const {
+    constexpr policy_family family =
+        std::is_base_of_v<policies::libvirt, Policy> ? policy_family::libvirt : policy_family::pciplan;
+    if (const machine_entry* m = registered_machine(machine)) return m->plan(requests, options, controllers, family);
     if (const std::optional<machine_id> id = machine_named(machine)) {
-      return with_machine(*id, [&](auto m) { return plan_on<decltype(m)>(requests, options, controllers, policy); });
+      return with_machine(*id, [&](auto m) { return pciplan::plan<decltype(m), Policy>(requests, options, controllers); });
     }
     error e{errc::unknown_machine, "unknown machine type",
             "is neither a machine type pciplan knows nor one registered with add_machine"};

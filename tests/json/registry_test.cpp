@@ -41,7 +41,7 @@ TEST_CASE("registry: a registered machine type and device kind are found by name
 
   const std::vector<request> devices{{"accel", *known.device_named("vendor-fpga")},
                                      {"sata0", *known.device_named("ich9-ahci")}};
-  const result<topology_plan> p = known.plan("board", devices, {.spare_ports = 1}, {}, policy_family::libvirt);
+  const result<topology_plan> p = known.plan<policies::libvirt>("board", devices, {.spare_ports = 1});
   INFO((p ? std::string("planned") : describe(p.error())));
   REQUIRE(p.has_value());
   CHECK(p->machine == "vendor-board");
@@ -51,7 +51,7 @@ TEST_CASE("registry: a registered machine type and device kind are found by name
   CHECK(std::find(args.begin(), args.end(), "-device vendor-fpga,id=accel,bus=pci.1,addr=0x0") != args.end());
 
   // the same plan through the built-in name of its chipset is a q35 plan
-  const result<topology_plan> q = known.plan("q35", devices, {.spare_ports = 1}, {}, policy_family::libvirt);
+  const result<topology_plan> q = known.plan<policies::libvirt>("q35", devices, {.spare_ports = 1});
   REQUIRE(q.has_value());
   CHECK(q->machine == "q35");
   CHECK(q->placements == p->placements);

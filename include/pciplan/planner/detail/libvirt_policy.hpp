@@ -209,7 +209,7 @@ class libvirt_planner {
     struct given_item {
       int rank;
       bool is_request;
-      std::size_t at;  // position in p_.controllers, or request index
+      std::size_t position;  // in p_.controllers, or the request index
     };
     std::vector<given_item> items;
     const int controller_rank = libvirt_visit_rank("controller");
@@ -226,15 +226,15 @@ class libvirt_planner {
     std::sort(items.begin(), items.end(), [](const given_item& a, const given_item& b) {
       if (a.rank != b.rank) return a.rank < b.rank;
       if (a.is_request != b.is_request) return !a.is_request;
-      return a.at < b.at;
+      return a.position < b.position;
     });
     for (const given_item& item : items) {
       if (!item.is_request) {
-        controller& c = p_.controllers[item.at];
+        controller& c = p_.controllers[item.position];
         if (!reserve_address(t, dry, c.libvirt_address, p_.need_of(c), 0, c)) return false;
         continue;
       }
-      const std::size_t i = item.at;
+      const std::size_t i = item.position;
       const request& r = p_.requests[i];
       if (!reserve_address(t, dry, given_[i], p_.routes[i].need, group_of(r), r.name)) return false;
       if (!dry) p_.place(i, given_[i], rule::given_address);
