@@ -217,6 +217,16 @@ std::string read_input(const std::string& file) {
   return text.str();
 }
 
+/// A libvirt answer QEMU cannot build has no QEMU arguments: says why, exit status 2.
+int no_qemu_arguments(const pciplan::topology_plan& plan, const std::string& source) {
+  for (const pciplan::warning& w : plan.warnings) {
+    if (w.code == pciplan::warning_code::unbuildable) {
+      std::cerr << "pciplan: " << source << ": no QEMU arguments: " << w.text << '\n';
+    }
+  }
+  return 2;
+}
+
 /// `pciplan show`: a plan read back from JSON, printed.
 int show(const arguments& a, const std::string& input, const std::string& source) {
   pciplan::topology_plan plan;
@@ -232,14 +242,7 @@ int show(const arguments& a, const std::string& input, const std::string& source
   } else if (a.format == "json") {
     out = pciplan::to_json(plan);
   } else {
-    if (!plan.qemu_can_build()) {
-      for (const pciplan::warning& w : plan.warnings) {
-        if (w.code == pciplan::warning_code::unbuildable) {
-          std::cerr << "pciplan: " << source << ": no QEMU arguments: " << w.text << '\n';
-        }
-      }
-      return 2;
-    }
+    if (!plan.qemu_can_build()) return no_qemu_arguments(plan, source);
     for (const std::string& line : pciplan::qemu_numa_arguments(plan)) out += line + '\n';
     for (const std::string& line : pciplan::qemu_arguments(plan)) out += line + '\n';
   }
@@ -303,14 +306,7 @@ int main(int argc, char** argv) {
       out = d.write(*plan);
       comment = "<!-- ";
     } else if (a.format == "qemu") {
-      if (!plan->qemu_can_build()) {  // a libvirt answer reproduced with its warning
-        for (const pciplan::warning& w : plan->warnings) {
-          if (w.code == pciplan::warning_code::unbuildable) {
-            std::cerr << "pciplan: " << source << ": no QEMU arguments: " << w.text << '\n';
-          }
-        }
-        return 2;
-      }
+      if (!plan->qemu_can_build()) return no_qemu_arguments(*plan, source);  // a libvirt answer, reproduced
       if (d.options().numa_nodes != 0) {  // the guest NUMA nodes the expanders are bound to
         const std::string ram = d.memory_kib() != 0 ? std::to_string(d.memory_kib()) + "K" : std::string("128M");
         for (const std::string& line : pciplan::qemu_numa_arguments(d.options().numa_nodes, ram)) out += line + '\n';

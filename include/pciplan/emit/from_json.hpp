@@ -144,14 +144,16 @@ class plan_json_reader {
                               static_cast<unsigned>(number(a, "slot", at, 0, 0x1f)),
                               static_cast<unsigned>(number(a, "function", at, 0, 7)));
   }
-  /// The one of `values` whose name_of is the string.
-  template <class Enum, std::size_t N>
-  static Enum choice(const json& parent, std::string_view key, const std::string& where, const Enum (&values)[N]) {
+  /// The value of enum E whose name_of is the string. Every enum read here numbers its
+  /// values from 0 without gaps, and name_of says "unknown" past the last one, so a value
+  /// added to the enum is read without a change here.
+  template <class Enum>
+  static Enum choice(const json& parent, std::string_view key, const std::string& where) {
     const std::string_view v = text(parent, key, where);
     std::string known;
-    for (const Enum e : values) {
-      if (name_of(e) == v) return e;
-      known += (known.empty() ? "" : ", ") + std::string(name_of(e));
+    for (unsigned i = 0; name_of(static_cast<Enum>(i)) != "unknown"; ++i) {
+      if (name_of(static_cast<Enum>(i)) == v) return static_cast<Enum>(i);
+      known += (known.empty() ? "" : ", ") + std::string(name_of(static_cast<Enum>(i)));
     }
     fail(path(where, key), "'" + std::string(v) + "' is none of " + known);
   }
@@ -197,10 +199,10 @@ class plan_json_reader {
     out.device.mmio_device = text_or_null(dev, "mmio_device", dat);
     out.device.libvirt.element = text_or_null(dev, "libvirt_element", dat);
     out.device.libvirt.model = text_or_null(dev, "libvirt_model", dat);
-    out.device.link = choice(dev, "link", dat, {link_kind::conventional, link_kind::express, link_kind::virtio});
+    out.device.link = choice<link_kind>(dev, "link", dat);
     out.device.integrated = boolean(dev, "integrated", dat);
     out.device.companion_function = number_or_null(dev, "companion_function", dat, 7);
-    out.kind = choice(d, "kind", at, {placement_kind::pci, placement_kind::mmio, placement_kind::ccw});
+    out.kind = choice<placement_kind>(d, "kind", at);
     if (out.kind == placement_kind::pci) {
       const result<pci_address> guest = parse_address<bus_number>(text(d, "address", at));
       if (!guest) fail(path(at, "address"), describe(guest.error()));
@@ -225,12 +227,7 @@ class plan_json_reader {
       out.transport = static_cast<unsigned>(n);
     }
     out.multifunction = boolean(d, "multifunction", at);
-    out.why = choice(d, "rule", at,
-                     {rule::given_address, rule::given_bus, rule::given_domain, rule::chipset_slot,
-                      rule::lowest_free_slot, rule::added_bus, rule::hotplug_port, rule::conventional_slot,
-                      rule::integrated_endpoint, rule::packed_function, rule::multifunction_group,
-                      rule::isolation_group, rule::numa_expander, rule::root_bus_fallback, rule::virtio_mmio,
-                      rule::channel_io});
+    out.why = choice<rule>(d, "rule", at);
     return out;
   }
 
@@ -246,7 +243,7 @@ class plan_json_reader {
     if (!built_in) fail("machine", "'" + std::string(machine) + "' is not a machine type pciplan knows");
     plan.machine = known.plan_name(machine);  // static text: the machine type's own name
     plan.built_in = *built_in;
-    plan.policy = choice(doc, "policy", "", {policy_family::pciplan, policy_family::libvirt});
+    plan.policy = choice<policy_family>(doc, "policy", "");
 
     const json& controllers = array(doc, "controllers", "");
     for (std::size_t i = 0; i != controllers.size(); ++i) {
@@ -276,9 +273,7 @@ class plan_json_reader {
       const std::string at = path("warnings", i);
       if (!warnings[i].is_object()) fail(at, "must be an object");
       warning w{};
-      w.code = choice(warnings[i], "code", at,
-                      {warning_code::io_window, warning_code::spares_short, warning_code::bus_numbers,
-                       warning_code::unbuildable, warning_code::no_function0});
+      w.code = choice<warning_code>(warnings[i], "code", at);
       w.text = text(warnings[i], "text", at);
       w.count = static_cast<unsigned>(number(warnings[i], "count", at, 0, 0xffffffffll));
       plan.warnings.push_back(w);

@@ -140,7 +140,11 @@ enum class policy_family : unsigned char {
 
 /// A policy family's name ("pciplan", "libvirt").
 [[nodiscard]] constexpr std::string_view name_of(policy_family f) noexcept {
-  return f == policy_family::libvirt ? "libvirt" : "pciplan";
+  switch (f) {
+    case policy_family::pciplan: return "pciplan";
+    case policy_family::libvirt: return "libvirt";
+  }
+  return "unknown";
 }
 
 /// The plan for one guest: every controller (ordered by index: those given, then those
