@@ -335,14 +335,14 @@ TEST_CASE("emit.json: a q35 plan is valid JSON and says what the plan says", "[e
   CHECK_FALSE(root["hotpluggable"].b);
   CHECK_FALSE(root["spare"].b);
   CHECK(pxb["qemu_bus"].s == "pci.1");
-  CHECK(pxb["guest_bus_last"].n == 249);  // the gpu's root port below it
+  CHECK(pxb["guest_bus_last"].n == 250);  // the gpu's root port and node 1's spare port below it
   CHECK_FALSE(pxb["hotpluggable"].b);
   CHECK(port["qemu_bus"].s == "pci.2");
   CHECK(port["hotpluggable"].b);
   CHECK(port["slots"]["last"].n == 0);
   std::size_t spares = 0;
   for (const json_value& c : controllers.a) spares += c["spare"].b ? 1u : 0u;
-  CHECK(spares == 1);  // spare_ports = 1
+  CHECK(spares == 2);  // spare_ports = 1, and spare_ports_per_node = 1 on node 1
   const json_value& list = doc["devices"];
   REQUIRE(list.a.size() == devices.size());
   const json_value& gpu = list.a[1];

@@ -98,7 +98,9 @@ TEST_CASE("emit.qemu: a pxb-pcie bound to a NUMA node, and the NUMA arguments QE
         lines{
             "-device pxb-pcie,bus_nr=248,id=pci.1,numa_node=1,bus=pcie.0,addr=0x1",
             "-device pcie-root-port,port=0x10,chassis=2,id=pci.2,io-reserve=0,bus=pcie.0,addr=0x2",
-            "-device pcie-root-port,port=0x0,chassis=3,id=pci.3,io-reserve=0,bus=pci.1,addr=0x0",
+            "-device pcie-root-port,port=0x0,chassis=3,id=pci.3,io-reserve=0,bus=pci.1,multifunction=on,addr=0x0",
+            // node 1's spare port (spare_ports_per_node = 1): it keeps its 4 KiB of I/O for any device
+            "-device pcie-root-port,port=0x1,chassis=4,id=pci.4,bus=pci.1,addr=0x0.0x1",
             "-device virtio-net-pci,id=net0,bus=pci.2,addr=0x0",
             "-device vfio-pci,id=gpu0,bus=pci.3,addr=0x0",
         });

@@ -28,9 +28,10 @@ TEST_CASE("emit.tree: the DESIGN.md guest on q35 (expander, root ports, bridge, 
   const topology_plan p = planned<machines::q35>(devices, {.spare_ports = 1, .numa_nodes = 2});
   CHECK(tree(p) ==
         "-[0000:00]-  pcie.0 pcie-root\n"
-        " +-01.0-[f8-f9]  pci.1 pxb-pcie numa_node=1\n"
-        " |   \\-00.0-[f9]  pci.3 pcie-root-port\n"
-        " |       \\-00.0  gpu0 vfio-pci\n"
+        " +-01.0-[f8-fa]  pci.1 pxb-pcie numa_node=1\n"
+        " |   +-00.0-[f9]  pci.3 pcie-root-port\n"
+        " |   |   \\-00.0  gpu0 vfio-pci\n"
+        " |   \\-00.1-[fa]  pci.7 pcie-root-port\n"
         " +-02.0-[01]  pci.2 pcie-root-port\n"
         " |   \\-00.0  net0 virtio-net-pci\n"
         " +-02.1-[02-03]  pci.4 pcie-root-port\n"

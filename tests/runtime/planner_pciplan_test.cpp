@@ -68,15 +68,18 @@ TEST_CASE("pciplan: the DESIGN.md guest (hotplug port, NUMA expander, PCI bridge
   const placement& scratch = p.at("scratch");
   CHECK(scratch.why == rule::integrated_endpoint);
   CHECK(scratch.guest_address == pci_address{0, 0, 0x1e, 0});
-  // four empty spare ports
+  // four empty spare ports on pcie.0, and one on node 1's expander (spare_ports_per_node = 1)
   unsigned spare = 0;
+  unsigned on_node = 0;
   for (const controller& c : p.controllers) {
     bool used = false;
     for (const placement& x : p.placements) used = used || x.libvirt_address.bus == c.index;
     for (const controller& d : p.controllers) used = used || (d.has_address && d.libvirt_address.bus == c.index);
     spare += (c.kind == &descriptor_of<pcie_root_port> && !used) ? 1 : 0;
+    on_node += (c.kind == &descriptor_of<pcie_root_port> && !used && c.libvirt_address.bus == pxb.index) ? 1 : 0;
   }
-  CHECK(spare == 4);
+  CHECK(spare == 5);
+  CHECK(on_node == 1);
   CHECK_THAT(describe(p, net), Catch::Contains("net0 is at 0000:01:00.0") &&
                                   Catch::Contains("hot-pluggable PCI Express slot"));
   // the root bus is the machine's, not one the planner added

@@ -68,7 +68,9 @@ TEST_CASE("plan() in constant expressions: worked outputs and errors", "[planner
   }();
   STATIC_REQUIRE(numa[0] == 248);
   STATIC_REQUIRE(numa[1] == 249);
-  STATIC_REQUIRE(numa[2] == 5);  // root, pxb-pcie, its port, the NIC's port, one spare
+  // root, pxb-pcie, its port, the NIC's port, one spare, one spare port on node 1
+  // (plan_options::spare_ports_per_node)
+  STATIC_REQUIRE(numa[2] == 6);
 
   PCIPLAN_TEST_CONSTEXPR auto refused = [] {
     const std::array<request, 1> d{request{"gpu", models::vfio_pci{}, numa_node{0}}};

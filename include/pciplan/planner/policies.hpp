@@ -8,6 +8,7 @@
 #include <pciplan/detail/config.hpp>
 
 #include <cstdint>
+#include <span>
 
 namespace pciplan::inline v0 {
 
@@ -52,6 +53,17 @@ struct plan_options {
   /// Guest NUMA nodes (libvirt's `<cpu><numa>` cells); 0 = not checked. A request or
   /// controller naming a node at or above this count is refused.
   unsigned numa_nodes = 0;
+  /// pciplan policy: empty hot-pluggable ports (or slots) on every NUMA node that has an
+  /// expander bus (on pseries a PHB) in the plan, for devices of that node hot-added
+  /// later (planner/hotplug.hpp). 1 by default: a hot-added device of a node lands on
+  /// that node. They come after the spare_ports, below the node's expander (on pc behind
+  /// a pci-bridge on the pxb, which itself takes no hot-plugged device).
+  unsigned spare_ports_per_node = 1;
+  /// pciplan policy: per NUMA node (entry k for node k), that node's own count of spare
+  /// ports instead of spare_ports_per_node; -1 keeps the default. A node given a count
+  /// above 0 gets its expander bus even when no device is bound to it. The storage must
+  /// outlive the call to plan.
+  std::span<const int> node_spare_ports{};
   /// Which request is the chipset's own PIIX3 USB (pc), PIIX3 IDE (pc) or ICH9 SATA
   /// (q35) controller, placed at the chipset's address.
   enum class chipset_controllers : std::uint8_t {

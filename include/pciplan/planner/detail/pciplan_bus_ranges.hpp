@@ -26,13 +26,14 @@ namespace pciplan::inline v0::detail {
 /// hierarchy of domain 0 room below the lowest.
 template <MachineType M, class Policy>
 [[nodiscard]] constexpr bool partitions_fit(const pciplan_growth<M, Policy>& g, const std::vector<std::size_t>& xs,
-                                            const std::vector<int>& busnr, const std::vector<unsigned>& size) {
+                                            const std::vector<int>& busnr, const std::vector<unsigned>& size,
+                                            unsigned extra_main) {
   const planning<M>& state = g.state;
   // per domain: main buses [0, main) below the lowest busNr; each range up to the next
   std::vector<std::size_t> by;
   for (std::size_t i = 0; i != xs.size(); ++i) by.push_back(i);
   std::sort(by.begin(), by.end(), [&](std::size_t a, std::size_t b) { return busnr[a] < busnr[b]; });
-  unsigned main = 0;
+  unsigned main = extra_main;
   for (const controller& c : state.controllers) {
     if (g.domain_of(c.index.value) != 0) continue;
     bool below_expander = false;
@@ -56,14 +57,18 @@ template <MachineType M, class Policy>
   return true;
 }
 
-/// busNr for expanders without one: ranges from the top of the domain's bus numbers,
-/// each rounded up to a multiple of 8 to leave room to grow (falling back to exact
-/// sizes when that does not fit), all below any busNr already given; then a check that
-/// every range holds its subtree and the main hierarchy fits below the lowest.
+/// A busNr for every expander (`busnr`, by position in `xs`, the expanders' positions in
+/// the controller list): ranges from the top of the domain's bus numbers, each rounded
+/// up to a multiple of 8 to leave room to grow (falling back to exact sizes when that
+/// does not fit), all below any busNr already given, such that every range holds its
+/// subtree and the main hierarchy fits below the lowest. `extra` more buses are counted
+/// in `zone` (-1: the main hierarchy), to ask whether one more port would still fit.
+/// False when there is no such partition.
 template <MachineType M, class Policy>
-constexpr bool partition_expanders(pciplan_growth<M, Policy>& g) {
-  planning<M>& state = g.state;
-  std::vector<std::size_t> xs;
+[[nodiscard]] constexpr bool find_partition(const pciplan_growth<M, Policy>& g, std::vector<std::size_t>& xs,
+                                            std::vector<int>& busnr, int zone = -1, unsigned extra = 0) {
+  const planning<M>& state = g.state;
+  xs.clear();
   for (std::size_t k = 0; k != state.controllers.size(); ++k) {
     if (state.controllers[k].kind->role == controller_role::expander) xs.push_back(k);
   }
@@ -89,8 +94,15 @@ constexpr bool partition_expanders(pciplan_growth<M, Policy>& g) {
       at = up.libvirt_address.bus.value;
     }
   }
+  unsigned extra_main = 0;
+  if (zone < 0) {
+    extra_main = extra;
+  } else {
+    const std::size_t host = state.position_of(controller_index{static_cast<std::uint16_t>(g.host_of(zone))});
+    if (host != no_position && state.controllers[host].kind->role == controller_role::expander) size[host] += extra;
+  }
   for (unsigned round = 8; round >= 1; round = round == 8 ? 1 : 0) {
-    std::vector<int> busnr = filled(xs.size(), -1);
+    busnr = filled(xs.size(), -1);
     int limit = 256;
     for (std::size_t x = 0; x != xs.size(); ++x) {
       const int given = state.controllers[xs[x]].bus_nr;
@@ -107,12 +119,30 @@ constexpr bool partition_expanders(pciplan_growth<M, Policy>& g) {
       if (limit - want < 1) ok = false;
       else busnr[x] = limit -= want;
     }
-    if (ok) ok = partitions_fit(g, xs, busnr, size);
-    if (ok) {
-      for (std::size_t x = 0; x != xs.size(); ++x) state.controllers[xs[x]].bus_nr = busnr[x];
-      return true;
-    }
+    if (ok && partitions_fit(g, xs, busnr, size, extra_main)) return true;
     if (round == 1) break;
+  }
+  return false;
+}
+
+/// Whether `extra` more buses in `zone` (-1: the main hierarchy) still leave a busNr
+/// partition (find_partition): spares are added only while they do.
+template <MachineType M, class Policy>
+[[nodiscard]] constexpr bool room_for_buses(const pciplan_growth<M, Policy>& g, int zone, unsigned extra) {
+  std::vector<std::size_t> xs;
+  std::vector<int> busnr;
+  return find_partition(g, xs, busnr, zone, extra);
+}
+
+/// busNr for expanders without one (find_partition); an error when there is no partition.
+template <MachineType M, class Policy>
+constexpr bool partition_expanders(pciplan_growth<M, Policy>& g) {
+  planning<M>& state = g.state;
+  std::vector<std::size_t> xs;
+  std::vector<int> busnr;
+  if (find_partition(g, xs, busnr)) {
+    for (std::size_t x = 0; x != xs.size(); ++x) state.controllers[xs[x]].bus_nr = busnr[x];
+    return true;
   }
   return state.fail(errc::bus_numbers_exhausted, state.controllers[xs.front()],
                     "finds no busNr range that holds every bus below each expander and the main hierarchy below them");
