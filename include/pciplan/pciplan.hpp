@@ -61,11 +61,13 @@
 #include <pciplan/planner/libvirt_order.hpp>
 #include <pciplan/planner/planner.hpp>
 #include <pciplan/planner/policies.hpp>
+#include <pciplan/planner/hotplug.hpp>
 #include <pciplan/planner/registry.hpp>
 
 #include <pciplan/validate/validate.hpp>
 
 #include <pciplan/emit/json.hpp>
+#include <pciplan/emit/monitor.hpp>
 #include <pciplan/emit/qemu.hpp>
 #include <pciplan/emit/tree.hpp>
 

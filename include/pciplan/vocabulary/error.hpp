@@ -56,6 +56,7 @@ enum class errc : unsigned char {
   multifunction_conflict,   ///< a multifunction group is inconsistent (repeated function, no function 0, > 8)
   numbering_exhausted,      ///< no busNr, chassis or targetIndex is left to give
   unknown_machine,          ///< a machine type name that is neither built in nor registered (registry)
+  not_hotpluggable,         ///< hot-add or detach in a running guest: the device's slot or bus cannot be hot-plugged
 };
 
 /// A short, stable name for an error code ("slot_out_of_range").
@@ -88,6 +89,7 @@ enum class errc : unsigned char {
     case errc::multifunction_conflict: return "multifunction_conflict";
     case errc::numbering_exhausted: return "numbering_exhausted";
     case errc::unknown_machine: return "unknown_machine";
+    case errc::not_hotpluggable: return "not_hotpluggable";
   }
   return "unknown";
 }
@@ -106,7 +108,8 @@ enum class errc : unsigned char {
     case errc::controller_index_exhausted:
     case errc::numa_unsupported:
     case errc::expander_full:
-    case errc::numbering_exhausted: return true;
+    case errc::numbering_exhausted:
+    case errc::not_hotpluggable: return true;
     default: return false;
   }
 }

@@ -86,6 +86,8 @@ class libvirt_planner {
       }
       request_route& route = p_.routes[i];
       route.need = p_.need_of(r);
+      // libvirt's hot-plug path asks for a hot-pluggable slot (RULES.md L4.11)
+      if (p_.hot_added(i)) route.need = route.need | connect::hotpluggable;
       // a multifunction or isolation group shares PCI slots: its members stay on PCI
       const bool grouped = r.multifunction != 0 || r.isolation != 0;
       const bool automatic = r.via == transport::automatic && r.fixed == address_kind::none && !grouped;
@@ -389,14 +391,16 @@ class libvirt_planner {
         }
       }
       if (!reserve_existing(t, true) || !chipset(t, true)) return false;
-      if (has_pci_root() && !t.fully_reserved()) {
+      // a running guest gets no headroom and no spare: libvirt's live path never grows
+      const bool live = !p_.live.empty();
+      if (!live && has_pci_root() && !t.fully_reserved()) {
         if (!reserve_next(t, true, connect::pci_endpoint | connect::hotpluggable, 0, -1, "spare slot").found) {
           return false;
         }
       }
       if (!assign_all(t, true)) return false;
       const bool user_controllers = max_idx > 0;
-      if (!user_controllers && t.size() > 1 && has_pcie_root_v<M>) {
+      if (!live && !user_controllers && t.size() > 1 && has_pcie_root_v<M>) {
         if (!reserve_next(t, true, connect::pcie_endpoint | connect::hotpluggable, 0, -1, "spare root port").found) {
           return false;
         }

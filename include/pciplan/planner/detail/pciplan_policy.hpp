@@ -61,8 +61,7 @@ class pciplan_planner {
           !place_requests()) {
         return p_.failure();
       }
-      add_spares(g_);
-      if (!partition_expanders(g_)) return p_.failure();
+      if (!add_spares(g_) || !partition_expanders(g_)) return p_.failure();
       add_warnings();
     }
     return finish(p_);
@@ -87,6 +86,7 @@ class pciplan_planner {
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
       p_.routes[i].need = p_.need_of(r);
+      if (p_.hot_added(i)) p_.routes[i].need = p_.routes[i].need | connect::hotpluggable;
       placement_kind kind = placement_kind::pci;
       // a multifunction or isolation group shares PCI slots: its members stay on PCI
       const bool grouped = r.multifunction != 0 || r.isolation != 0;

@@ -89,6 +89,13 @@ struct planning {
   /// use, reproduce libvirt's answer with a warning (unbuildable, no_function0) instead
   /// of refusing it.
   bool reproduce_libvirt = false;
+  /// A running guest (planner/hotplug.hpp): per request, 1 when it is being hot-added
+  /// now (it needs a hot-pluggable slot, and no spare or headroom is added); empty for
+  /// a cold plan.
+  std::span<const unsigned char> live{};
+
+  /// Whether request i is being hot-added into a running guest.
+  [[nodiscard]] constexpr bool hot_added(std::size_t i) const noexcept { return i < live.size() && live[i] != 0; }
 
   static constexpr bool pcie_machine = has_pcie_root_v<M>;
 
