@@ -21,6 +21,8 @@
 namespace {
 
 constexpr std::string_view usage = R"(usage: pciplan plan [OPTIONS] FILE|-
+       pciplan attach [--live] [--policy P] [--format F] DOMAIN DEVICE|-
+       pciplan detach [--live] [--policy P] [--format F] DOMAIN DEVICE|-
        pciplan show [--format qemu|tree|json] PLAN|-
        pciplan check --machine TYPE FILE|-
        pciplan --help | --version
@@ -43,13 +45,18 @@ options:
                             json: the plan for programs
   --spare-ports N           pciplan policy: N spare hot-pluggable ports (default 4, or
                             the domain's <metadata> pciplan:plan spare-ports)
+  --spare-ports-per-node N  pciplan policy: N spare ports on each NUMA node that has an
+                            expander bus, for devices of that node hot-added later
+                            (default 1, or the metadata's spare-ports-per-node; a
+                            <pciplan:node id= spare-ports=/> element sets one node's)
   --new-definition          use libvirt's defaults for a newly defined domain
   --explain                 also say why each device got its address (XML comments
                             after the document, '#' lines after qemu and tree output)
 
 Constraints without addresses go in <metadata> (see the README, "libvirt"):
-  <pciplan:plan xmlns:pciplan="urn:pciplan:plan:1" spare-ports="2">
+  <pciplan:plan xmlns:pciplan="urn:pciplan:plan:1" spare-ports="2" spare-ports-per-node="1">
     <pciplan:device alias="ua-net1" link="pcie" hotplug="no" numa-node="1"/>
+    <pciplan:node id="1" spare-ports="2"/>
   </pciplan:plan>
 
 exit status:
@@ -58,6 +65,29 @@ exit status:
   2  usage error, or the input is unreadable or not a valid domain, or (--format qemu)
      the libvirt policy's answer is a layout QEMU cannot build (the warning says why)
 Nothing is written to standard output unless the exit status is 0.
+
+pciplan attach [--live] [--policy libvirt|pciplan] [--format xml|qmp|hmp|json] DOMAIN DEVICE|-
+Where a device goes when it is attached to a domain: DEVICE holds one device element
+(what `virsh attach-device` takes). Without --live, as `virsh attach-device --config`:
+DOMAIN (the definition, e.g. `virsh dumpxml --inactive`) is planned with the device
+appended, as `pciplan plan` would plan it, and the device element is printed with its
+<address> (controllers the definition gets besides are named on standard error). With
+--live, as `virsh attach-device --live`: DOMAIN is the running guest's definition (`virsh
+dumpxml`, or `pciplan plan` output: every PCI device has its address), and the device gets
+a slot QEMU can hot-plug now, without any controller added, at the address the next cold
+plan gives it; --format qmp or hmp prints QEMU monitor device_add commands instead (one
+per line), json the plan of the guest with the device. A NUMA node for the device goes
+in DOMAIN's pciplan metadata, keyed by the device's <alias name='ua-...'/>.
+  0  planned; the result is on standard output
+  1  the device does not fit: no free (hot-pluggable) slot, a bus without hot-plug, ...
+     (the device and the reason on standard error)
+  2  usage error, unreadable input, or (--live) DOMAIN is not a running definition
+
+pciplan detach [--live] [--policy libvirt|pciplan] [--format xml|qmp|hmp] DOMAIN DEVICE|-
+Removes the device of DOMAIN that DEVICE names (by <alias>, else PCI <address>, else an
+interface's <mac> or a disk's <target dev>) and prints the domain without it; with --live
+only when it can be unplugged from the running guest now (qmp/hmp: the device_del commands).
+  0  done   1  it cannot be unplugged (why on standard error)   2  as for attach
 
 pciplan show [--format qemu|tree|json] PLAN|-
 Reads a plan that `pciplan plan --format json` wrote (or a program with to_json) and
@@ -87,7 +117,9 @@ struct arguments {
   pciplan::libvirt::domain_options options{};
   std::string format = "xml";
   bool explain = false;
+  bool live = false;  // attach, detach
   std::string file;
+  std::string device;  // attach, detach: DEVICE
 };
 
 /// The exit status of a failure (the usage text's "exit status" table): 1 when the
@@ -135,13 +167,16 @@ arguments parse(int argc, char** argv) {
     std::cout << "pciplan 0.1.0\n";
     std::exit(0);
   }
-  if (args[0] != "plan" && args[0] != "check" && args[0] != "show") {
-    usage_error("unknown command '" + std::string(args[0]) + "' (the commands are 'plan', 'show' and 'check')");
+  if (args[0] != "plan" && args[0] != "check" && args[0] != "show" && args[0] != "attach" && args[0] != "detach") {
+    usage_error("unknown command '" + std::string(args[0]) +
+                "' (the commands are 'plan', 'attach', 'detach', 'show' and 'check')");
   }
   arguments a{};
   a.command = args[0];
   if (a.command == "show") a.format = "qemu";
+  const bool device_command = a.command == "attach" || a.command == "detach";
   bool have_file = false;
+  bool have_device = false;
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string_view s = args[i];
     const auto value = [&]() -> std::string_view {
@@ -155,6 +190,11 @@ arguments parse(int argc, char** argv) {
       usage_error("unknown option '" + std::string(s) + "' for check (it takes --machine TYPE)");
     } else if (a.command == "show" && s != "--format" && s.size() > 1 && s[0] == '-') {
       usage_error("unknown option '" + std::string(s) + "' for show (it takes --format qemu|tree|json)");
+    } else if (device_command && (s == "--explain" || s == "--machine")) {
+      usage_error(std::string(s) + " does not belong to " + a.command);
+    } else if (s == "--live") {
+      if (!device_command) usage_error("--live belongs to the attach and detach commands");
+      a.live = true;
     } else if (s == "--machine") {
       if (a.command != "check") usage_error("--machine belongs to the check command");
       a.machine = value();
@@ -168,7 +208,11 @@ arguments parse(int argc, char** argv) {
       if (a.command == "show" && v != "qemu" && v != "tree" && v != "json") {
         usage_error("show --format must be qemu, tree or json, not '" + std::string(v) + "'");
       }
-      if (v != "xml" && v != "qemu" && v != "tree" && v != "json") {
+      if (device_command && v != "xml" && v != "qmp" && v != "hmp" && (v != "json" || a.command != "attach")) {
+        usage_error(a.command + " --format must be xml, qmp, hmp" + (a.command == "attach" ? " or json" : "") +
+                    ", not '" + std::string(v) + "'");
+      }
+      if (!device_command && v != "xml" && v != "qemu" && v != "tree" && v != "json") {
         usage_error("--format must be xml, qemu, tree or json, not '" + std::string(v) + "'");
       }
       a.format = v;
@@ -177,17 +221,36 @@ arguments parse(int argc, char** argv) {
       const auto n = option_number(v);
       if (!n || *n > 1024) usage_error("--spare-ports needs a number from 0 to 1024, not '" + std::string(v) + "'");
       a.options.spare_ports = static_cast<int>(*n);
+    } else if (s == "--spare-ports-per-node") {
+      const std::string_view v = value();
+      const auto n = option_number(v);
+      if (!n || *n > 1024) {
+        usage_error("--spare-ports-per-node needs a number from 0 to 1024, not '" + std::string(v) + "'");
+      }
+      a.options.spare_ports_per_node = static_cast<int>(*n);
     } else if (s == "--explain") {
       a.explain = true;
     } else if (s == "--new-definition") {
       a.options.new_definition = true;
     } else if (s.size() > 1 && s[0] == '-' && s != "-") {
       usage_error("unknown option '" + std::string(s) + "'");
+    } else if (device_command && have_file) {
+      if (have_device) usage_error(a.command + " takes one DOMAIN and one DEVICE");
+      a.device = s;
+      have_device = true;
     } else {
       if (have_file) usage_error("only one FILE may be given");
       a.file = s;
       have_file = true;
     }
+  }
+  if (device_command) {
+    if (!have_file || !have_device) usage_error(a.command + " needs DOMAIN and DEVICE (use - for standard input)");
+    if (a.file == "-") usage_error(a.command + ": only DEVICE may be - (standard input)");
+    if (!a.live && (a.format == "qmp" || a.format == "hmp")) {
+      usage_error(a.command + " --format " + a.format + " needs --live (monitor commands act on a running guest)");
+    }
+    return a;
   }
   if (!have_file) usage_error("no FILE given (use - for standard input)");
   if (a.command == "check" && a.machine.empty()) usage_error("check needs --machine TYPE (pc, q35, virt, ...)");
@@ -285,6 +348,46 @@ int check(const arguments& a, const std::string& input, const std::string& sourc
   return report.accepted() ? 0 : 1;
 }
 
+/// `pciplan attach` and `pciplan detach`.
+int attach_or_detach(const arguments& a, const std::string& domain_xml) {
+  const std::string device_xml = read_input(a.device);
+  const std::string source = a.device == "-" ? std::string("<stdin>") : a.device;
+  pciplan::libvirt::attach_options options{};
+  options.policy = a.options.policy;
+  options.live = a.live;
+  options.domain = a.options;
+  std::string out;
+  std::vector<pciplan::monitor_command> commands;
+  if (a.command == "attach") {
+    const pciplan::libvirt::attach_outcome r = pciplan::libvirt::attach_device_xml(domain_xml, device_xml, options);
+    if (!r.planned()) {
+      std::cerr << "pciplan: " << source << ": " << r.message << '\n';
+      return exit_status(r.failed);
+    }
+    for (const std::string& c : r.added_controllers) {
+      std::cerr << "pciplan: note: the definition also gets controller " << c << '\n';
+    }
+    for (const pciplan::warning& w : r.plan.warnings) std::cerr << "pciplan: warning: " << w.text << '\n';
+    if (a.format == "json") out = pciplan::to_json(r.plan);
+    else if (a.format == "xml") out = r.device_xml + '\n';
+    commands = r.commands;
+  } else {
+    const pciplan::libvirt::detach_outcome r = pciplan::libvirt::detach_device_xml(domain_xml, device_xml, options);
+    if (!r.planned()) {
+      std::cerr << "pciplan: " << source << ": " << r.message << '\n';
+      return exit_status(r.failed);
+    }
+    if (a.format == "xml") out = r.domain_xml;
+    commands = r.commands;
+  }
+  if (a.format == "qmp" || a.format == "hmp") {
+    for (const pciplan::monitor_command& c : commands) out += (a.format == "qmp" ? c.qmp : c.hmp) + '\n';
+  }
+  std::cout << out;
+  std::cout.flush();
+  return std::cout ? 0 : 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -293,6 +396,7 @@ int main(int argc, char** argv) {
   const std::string source = a.file == "-" ? std::string("<stdin>") : a.file;
   if (a.command == "check") return check(a, input, source);
   if (a.command == "show") return show(a, input, source);
+  if (a.command == "attach" || a.command == "detach") return attach_or_detach(a, input);
   try {
     pciplan::libvirt::domain d(input, a.options);
     const pciplan::result<pciplan::topology_plan> plan = d.plan(a.options.policy);

@@ -11,53 +11,27 @@
 
 #include <pciplan/pciplan.hpp>
 
-// ---- begin pciplan/libvirt/domain.hpp
-// pciplan — libvirt/domain.hpp: a libvirt domain XML read for planning, and the plan written back into it.
+// ---- begin pciplan/libvirt/attach.hpp
+// pciplan — libvirt/attach.hpp: attach a device to a libvirt domain, or detach one, as
+// `virsh attach-device` / `detach-device` would — in the definition (`--config`) or in
+// the running guest (`--live`) — and say where the device goes before anyone tries.
 //
-// An optional header: it needs pugixml (Debian: libpugixml-dev; CMake target
-// pciplan::libvirt), the rest of pciplan does not.
+//   const attach_outcome a = attach_device_xml(dumpxml, "<interface type='network'>…</interface>",
+//                                              {.policy = policy_kind::libvirt, .live = true});
+//   if (a.planned()) std::cout << a.device_xml;       // the element with its <address>
+//   else std::cerr << a.message << '\n';               // why it does not fit (a.failed)
+//   for (const monitor_command& c : a.commands) …      // live: device_add for QEMU's monitor
 //
-//   pciplan::libvirt::domain d(xml_text);                       // throws input_error
-//   auto plan = d.plan(pciplan::libvirt::policy_kind::libvirt); // result<topology_plan>
-//   if (plan) std::cout << d.write(*plan);                      // the domain with every address
-//
-// The reader maps every device element libvirt may put on PCI to a request the way
-// libvirt's QEMU driver does (RULES.md L3): its catalogue device, its connect
-// kind, a user-given `<address type='pci'>` (all-zero means "PCI, anywhere"), and the
-// default devices libvirt adds (USB controller, SATA on q35, memballoon, implicit SCSI
-// and virtio-serial controllers). `<controller type='pci'>` elements become the given
-// controllers. The writer puts an `<address>` on every PCI device, fills in index,
-// `<model name>` and `<target>` of every PCI controller and adds the controllers the
-// plan added, in index order among the PCI controllers. Everything else in the
-// document is left as it was, formatting included.
-//
-// Constraints that are not addresses live in pciplan's own `<metadata>` element
-// (README "libvirt"; libvirt/detail/read_metadata.hpp), keyed by the device's
-// `<alias name='ua-…'/>`.
-#ifndef PCIPLAN_LIBVIRT_DOMAIN_HPP
-#define PCIPLAN_LIBVIRT_DOMAIN_HPP
-
-// ---- begin pciplan/libvirt/detail/device_order.hpp
-// pciplan — libvirt/detail/device_order.hpp: the order libvirt keeps devices in (who gets the lower slot).
-//
-// libvirt assigns addresses class by class (libvirt_class_rank), and within a class in
-// the order of its lists: controllers as libvirt inserts them (grouped by type, by
-// index, a USB2 master before its companions), virtio disks by the number of their
-// name (vda, vdb, …), the hostdevs of `<interface type='hostdev'>` before `<hostdev>`
-// elements, everything else in document order. The insertions follow libvirt's rule
-// (planner/libvirt_order.hpp): before the first item with a higher key.
-#ifndef PCIPLAN_LIBVIRT_DETAIL_DEVICE_ORDER_HPP
-#define PCIPLAN_LIBVIRT_DETAIL_DEVICE_ORDER_HPP
-
-// ---- begin pciplan/libvirt/detail/domain_state.hpp
-// pciplan — libvirt/detail/domain_state.hpp: what the reader builds from a domain and the writer writes into.
-//
-// The document (its text, the parsed tree and where the root element starts and ends)
-// and what was read from it: the machine, the options, one pending device per device
-// element that uses PCI (its node, its request, and the keys libvirt orders it by) and
-// the `<controller type='pci'>` elements as controllers.
-#ifndef PCIPLAN_LIBVIRT_DETAIL_DOMAIN_STATE_HPP
-#define PCIPLAN_LIBVIRT_DETAIL_DOMAIN_STATE_HPP
+// --config: the domain with the device appended to `<devices>` is planned as `pciplan
+// plan` plans a domain (its devices keep their addresses; the policy may add controllers,
+// and the pciplan policy keeps its spare ports). --live: the domain is the running
+// guest's definition (`virsh dumpxml`: every PCI device has its address) and the device is
+// hot-added (planner/hotplug.hpp: only a slot QEMU can hot-plug now, nothing added, the
+// address the next cold plan gives it). Devices the reader adds for the new one (an
+// implicit SCSI controller) are hot-added with it. A NUMA node for the new device goes in
+// the domain's pciplan metadata, keyed by the device's `<alias name='ua-…'/>`.
+#ifndef PCIPLAN_LIBVIRT_ATTACH_HPP
+#define PCIPLAN_LIBVIRT_ATTACH_HPP
 
 // ---- begin pciplan/libvirt/detail/xml.hpp
 // pciplan — libvirt/detail/xml.hpp: small pugixml helpers for the libvirt adapter.
@@ -255,6 +229,54 @@ inline pugi::xml_node insert_device_element(pugi::xml_node devices, const char* 
 
 #endif  // PCIPLAN_LIBVIRT_DETAIL_XML_HPP
 // ---- end pciplan/libvirt/detail/xml.hpp
+// ---- begin pciplan/libvirt/domain.hpp
+// pciplan — libvirt/domain.hpp: a libvirt domain XML read for planning, and the plan written back into it.
+//
+// An optional header: it needs pugixml (Debian: libpugixml-dev; CMake target
+// pciplan::libvirt), the rest of pciplan does not.
+//
+//   pciplan::libvirt::domain d(xml_text);                       // throws input_error
+//   auto plan = d.plan(pciplan::libvirt::policy_kind::libvirt); // result<topology_plan>
+//   if (plan) std::cout << d.write(*plan);                      // the domain with every address
+//
+// The reader maps every device element libvirt may put on PCI to a request the way
+// libvirt's QEMU driver does (RULES.md L3): its catalogue device, its connect
+// kind, a user-given `<address type='pci'>` (all-zero means "PCI, anywhere"), and the
+// default devices libvirt adds (USB controller, SATA on q35, memballoon, implicit SCSI
+// and virtio-serial controllers). `<controller type='pci'>` elements become the given
+// controllers. The writer puts an `<address>` on every PCI device, fills in index,
+// `<model name>` and `<target>` of every PCI controller and adds the controllers the
+// plan added, in index order among the PCI controllers. Everything else in the
+// document is left as it was, formatting included.
+//
+// Constraints that are not addresses live in pciplan's own `<metadata>` element
+// (README "libvirt"; libvirt/detail/read_metadata.hpp), keyed by the device's
+// `<alias name='ua-…'/>`.
+#ifndef PCIPLAN_LIBVIRT_DOMAIN_HPP
+#define PCIPLAN_LIBVIRT_DOMAIN_HPP
+
+// ---- begin pciplan/libvirt/detail/device_order.hpp
+// pciplan — libvirt/detail/device_order.hpp: the order libvirt keeps devices in (who gets the lower slot).
+//
+// libvirt assigns addresses class by class (libvirt_class_rank), and within a class in
+// the order of its lists: controllers as libvirt inserts them (grouped by type, by
+// index, a USB2 master before its companions), virtio disks by the number of their
+// name (vda, vdb, …), the hostdevs of `<interface type='hostdev'>` before `<hostdev>`
+// elements, everything else in document order. The insertions follow libvirt's rule
+// (planner/libvirt_order.hpp): before the first item with a higher key.
+#ifndef PCIPLAN_LIBVIRT_DETAIL_DEVICE_ORDER_HPP
+#define PCIPLAN_LIBVIRT_DETAIL_DEVICE_ORDER_HPP
+
+// ---- begin pciplan/libvirt/detail/domain_state.hpp
+// pciplan — libvirt/detail/domain_state.hpp: what the reader builds from a domain and the writer writes into.
+//
+// The document (its text, the parsed tree and where the root element starts and ends)
+// and what was read from it: the machine, the options, one pending device per device
+// element that uses PCI (its node, its request, and the keys libvirt orders it by) and
+// the `<controller type='pci'>` elements as controllers.
+#ifndef PCIPLAN_LIBVIRT_DETAIL_DOMAIN_STATE_HPP
+#define PCIPLAN_LIBVIRT_DETAIL_DOMAIN_STATE_HPP
+
 
 #include <pugixml.hpp>
 
@@ -308,6 +330,7 @@ struct domain_state {
   std::uint64_t memory_kib = 0;
   pugi::xml_node plan_element;  ///< <prefix:plan xmlns:prefix="urn:pciplan:plan:1"> in <metadata>
   std::string plan_prefix;
+  std::vector<int> node_spares;   ///< by NUMA node: its own spare ports (-1: the default); options point here
 
   std::deque<std::string> names;  ///< requests' names point here (a deque keeps them in place)
   std::vector<pending_device> devices;
@@ -1542,14 +1565,16 @@ inline void read_memory_and_numa(domain_state& s) {
 // pciplan — libvirt/detail/read_metadata.hpp: pciplan's own <metadata> element: spare ports and constraints by alias.
 //
 //   <metadata>
-//     <pciplan:plan xmlns:pciplan="urn:pciplan:plan:1" spare-ports="2">
+//     <pciplan:plan xmlns:pciplan="urn:pciplan:plan:1" spare-ports="2" spare-ports-per-node="1">
 //       <pciplan:device alias="ua-gpu" link="pcie" hotplug="no" numa-node="1"
 //                       multifunction-group="1" function="0" isolation-group="3" order="0"/>
+//       <pciplan:node id="2" spare-ports="4"/>
 //     </pciplan:plan>
 //   </metadata>
 //
 // The element is found by its namespace, whatever its prefix; a `device` names a device
-// by its `<alias name='…'/>` (or the name pciplan gave it).
+// by its `<alias name='…'/>` (or the name pciplan gave it); a `node` gives one guest NUMA
+// node its own number of spare ports (plan_options::node_spare_ports).
 #ifndef PCIPLAN_LIBVIRT_DETAIL_READ_METADATA_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_READ_METADATA_HPP
 
@@ -1563,7 +1588,8 @@ inline void read_memory_and_numa(domain_state& s) {
 
 namespace pciplan::inline v0::libvirt::detail {
 
-/// Finds the `<plan>` element in `<metadata>` and reads its spare ports (default 4).
+/// Finds the `<plan>` element in `<metadata>` and reads its spare ports (default 4, and
+/// 1 per NUMA node with an expander), and each `<node>`'s own count.
 inline void read_plan_metadata(domain_state& s) {
   s.options.spare_ports = 4;
   const pugi::xml_node metadata = s.doc.document_element().child("metadata");
@@ -1583,6 +1609,19 @@ inline void read_plan_metadata(domain_state& s) {
     if (const auto spare = number_attribute(s.at, e, "spare-ports", 0, 1024)) {
       s.options.spare_ports = static_cast<unsigned>(*spare);
     }
+    if (const auto per_node = number_attribute(s.at, e, "spare-ports-per-node", 0, 1024)) {
+      s.options.spare_ports_per_node = static_cast<unsigned>(*per_node);
+    }
+    const std::string node_tag = s.plan_prefix.empty() ? "node" : s.plan_prefix + ":node";
+    for (pugi::xml_node c = e.child(node_tag.c_str()); c; c = c.next_sibling(node_tag.c_str())) {
+      const auto id = number_attribute(s.at, c, "id", 0, 255);
+      const auto spare_ports = number_attribute(s.at, c, "spare-ports", 0, 1024);
+      if (!id || !spare_ports) s.at.fail(c, "a node needs id (the NUMA node) and spare-ports");
+      if (*id < s.node_spares.size() && s.node_spares[*id] >= 0) s.at.fail(c, "the node is given twice");
+      if (*id >= s.node_spares.size()) s.node_spares.resize(*id + 1, -1);
+      s.node_spares[*id] = static_cast<int>(*spare_ports);
+    }
+    s.options.node_spare_ports = s.node_spares;
   }
 }
 
@@ -1591,9 +1630,12 @@ inline void apply_metadata_constraints(domain_state& s) {
   if (!s.plan_element) return;
   const pugi::xml_node e = s.plan_element;
   const std::string device_tag = s.plan_prefix.empty() ? "device" : s.plan_prefix + ":device";
+  const std::string node_tag = s.plan_prefix.empty() ? "node" : s.plan_prefix + ":node";
   for (pugi::xml_node c = e.first_child(); c; c = c.next_sibling()) {
-    if (c.type() != pugi::node_element) continue;
-    if (c.name() != device_tag) s.at.fail(c, "unknown pciplan metadata element (expected <" + device_tag + ">)");
+    if (c.type() != pugi::node_element || c.name() == node_tag) continue;
+    if (c.name() != device_tag) {
+      s.at.fail(c, "unknown pciplan metadata element (expected <" + device_tag + "> or <" + node_tag + ">)");
+    }
     const std::string_view alias = c.attribute("alias").value();
     if (alias.empty()) s.at.fail(c, "the alias attribute is missing");
     const auto it = s.aliases.find(alias);
@@ -1827,6 +1869,25 @@ inline pugi::xml_node add_controller_element(const domain_state& s, std::map<uns
   return n;
 }
 
+/// The document of `s` as it is now: the text around the root element (declaration,
+/// comments, blank lines) as it was, the root element printed raw (its own whitespace
+/// kept). `more`: room to reserve beyond the original text's size.
+[[nodiscard]] inline std::string print_document(const domain_state& s, std::size_t more = 0) {
+  struct string_writer : pugi::xml_writer {
+    std::string& out;
+    explicit string_writer(std::string& o) : out(o) {}
+    void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
+  };
+  std::string out;
+  out.reserve(s.text.size() + more);
+  if (s.root_start >= 0) out += std::string_view(s.text).substr(0, static_cast<std::size_t>(s.root_start));
+  string_writer writer(out);
+  s.doc.document_element().print(writer, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
+  if (s.root_end >= 0) out += std::string_view(s.text).substr(static_cast<std::size_t>(s.root_end));
+  if (out.empty() || out.back() != '\n') out += '\n';
+  return out;
+}
+
 /// The document of `s` with `plan` written into it (see the top of this header). The
 /// plan must come from the requests of `s` (else std::invalid_argument).
 [[nodiscard]] inline std::string write_domain(domain_state& s, const topology_plan& plan) {
@@ -1856,21 +1917,8 @@ inline pugi::xml_node add_controller_element(const domain_state& s, std::map<uns
         given != by_index.end() ? given->second : add_controller_element(s, by_index, c.index.value);
     write_controller(n, c, s.machine);
   }
-  // the text around the root element (declaration, comments, blank lines) is copied as it was
-  struct string_writer : pugi::xml_writer {
-    std::string& out;
-    explicit string_writer(std::string& o) : out(o) {}
-    void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
-  };
-  std::string out;
   // room for an address per device and the added controllers, so the text is not copied as it grows
-  out.reserve(s.text.size() + 128 * plan.placements.size() + 320 * plan.controllers.size());
-  if (s.root_start >= 0) out += std::string_view(s.text).substr(0, static_cast<std::size_t>(s.root_start));
-  string_writer writer(out);
-  s.doc.document_element().print(writer, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
-  if (s.root_end >= 0) out += std::string_view(s.text).substr(static_cast<std::size_t>(s.root_end));
-  if (out.empty() || out.back() != '\n') out += '\n';
-  return out;
+  return print_document(s, 128 * plan.placements.size() + 320 * plan.controllers.size());
 }
 
 }  // namespace pciplan::inline v0::libvirt::detail
@@ -1879,9 +1927,12 @@ inline pugi::xml_node add_controller_element(const domain_state& s, std::map<uns
 // ---- end pciplan/libvirt/detail/write_domain.hpp
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace pciplan::inline v0::libvirt {
 
@@ -1892,6 +1943,8 @@ enum class policy_kind : unsigned char { libvirt, pciplan };
 struct domain_options {
   policy_kind policy = policy_kind::pciplan;  ///< the policy plan_domain_xml plans with
   int spare_ports = -1;         ///< pciplan policy: spare hot-pluggable ports; -1: the metadata's, else 4
+  /// pciplan policy: spare ports on each NUMA node with an expander; -1: the metadata's, else 1
+  int spare_ports_per_node = -1;
   bool new_definition = false;  ///< libvirt's defaults for a newly defined domain (its "ABI update")
 };
 
@@ -1918,6 +1971,16 @@ class domain {
     s_.requests.reserve(s_.devices.size());
     for (const detail::pending_device& d : s_.devices) s_.requests.push_back(d.req);
     if (options.spare_ports >= 0) s_.options.spare_ports = static_cast<unsigned>(options.spare_ports);
+    if (options.spare_ports_per_node >= 0) {
+      s_.options.spare_ports_per_node = static_cast<unsigned>(options.spare_ports_per_node);
+    }
+    // where each device element of the document starts (pugixml forgets offsets once
+    // `write` has parsed an <address> into the tree)
+    for (pugi::xml_node e = s_.devices_node.first_child(); e; e = e.next_sibling()) {
+      if (e.type() == pugi::node_element && e.offset_debug() >= 0) {
+        elements_.emplace_back(static_cast<std::size_t>(e.offset_debug()), e);
+      }
+    }
   }
   domain(const domain&) = delete;
   domain& operator=(const domain&) = delete;
@@ -1946,12 +2009,88 @@ class domain {
     });
   }
 
+  /// Plans the domain as a running guest into which the requests that `live` marks
+  /// (one entry per request: 1 = being hot-added now) are hot-added; the others are
+  /// where their addresses say (planner/hotplug.hpp: nothing is added, and each new
+  /// device needs a slot QEMU can hot-plug now).
+  [[nodiscard]] result<topology_plan> plan_live(policy_kind policy, std::span<const unsigned char> live) const {
+    return with_machine(s_.machine, [&](auto m) -> result<topology_plan> {
+      using M = decltype(m);
+      if (policy == policy_kind::libvirt) {
+        return pciplan::plan_live<M, policies::libvirt>(s_.requests, live, s_.options, s_.controllers);
+      }
+      return pciplan::plan_live<M, policies::pciplan>(s_.requests, live, s_.options, s_.controllers);
+    });
+  }
+
   /// The document with the plan written into it (addresses, controllers). The plan
-  /// must come from `plan()` of this domain (else std::invalid_argument).
+  /// must come from `plan()` or `plan_live()` of this domain (else std::invalid_argument).
   [[nodiscard]] std::string write(const topology_plan& plan) { return detail::write_domain(s_, plan); }
 
+  /// The device elements of `<devices>` are named by where they start in the document's
+  /// text (an offset into the text given to the constructor; it stays valid when `write`
+  /// adds elements).
+
+  /// The device element that starts within [begin, end) of the document's text, by its
+  /// offset; nullopt when none does.
+  [[nodiscard]] std::optional<std::size_t> element_within(std::size_t begin, std::size_t end) const {
+    for (const auto& [at, e] : elements_) {
+      if (at >= begin && at < end) return at;
+    }
+    return std::nullopt;
+  }
+  /// The device element at `offset` as text, with what `write` wrote into it.
+  [[nodiscard]] std::string device_element(std::size_t offset) const {
+    struct string_writer : pugi::xml_writer {
+      std::string out;
+      void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
+    } w;
+    element(offset).print(w, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
+    return std::move(w.out);
+  }
+  /// The requests (indexes into requests()) read from the device element at `offset`.
+  [[nodiscard]] std::vector<std::size_t> requests_of_element(std::size_t offset) const {
+    const pugi::xml_node e = element(offset);
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i != s_.devices.size(); ++i) {
+      if (e && s_.devices[i].node == e) out.push_back(i);
+    }
+    return out;
+  }
+  /// The document without the device element at `offset` (and the blank text before it),
+  /// planned by no one: what `virsh detach-device --config` leaves. The domain's requests
+  /// still name the element afterwards: plan and write another domain.
+  [[nodiscard]] std::string without_element(std::size_t offset) {
+    const pugi::xml_node e = element(offset);
+    if (!e) return detail::print_document(s_);
+    const pugi::xml_node before = e.previous_sibling();
+    if (before && before.type() == pugi::node_pcdata &&
+        std::string_view(before.value()).find_first_not_of(" \t\r\n") == std::string_view::npos) {
+      s_.devices_node.remove_child(before);
+    }
+    s_.devices_node.remove_child(e);
+    return detail::print_document(s_);
+  }
+  /// Whether request i comes from an element of the document (not one the reader added:
+  /// a default device, an implicit controller).
+  [[nodiscard]] bool from_document(std::size_t i) const {
+    if (i >= s_.devices.size()) return false;
+    for (const auto& [at, e] : elements_) {
+      if (e == s_.devices[i].node) return true;
+    }
+    return false;
+  }
+
  private:
+  [[nodiscard]] pugi::xml_node element(std::size_t offset) const {
+    for (const auto& [at, e] : elements_) {
+      if (at == offset) return e;
+    }
+    return {};
+  }
+
   detail::domain_state s_;
+  std::vector<std::pair<std::size_t, pugi::xml_node>> elements_;  ///< device elements of the document, by offset
 };
 
 }  // namespace pciplan::inline v0::libvirt
@@ -2041,6 +2180,251 @@ struct xml_outcome {
 
 #endif  // PCIPLAN_LIBVIRT_PLAN_DOMAIN_HPP
 // ---- end pciplan/libvirt/plan_domain.hpp
+
+#include <pugixml.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0::libvirt {
+
+/// How to attach or detach a device.
+struct attach_options {
+  policy_kind policy = policy_kind::pciplan;  ///< the planning policy
+  bool live = false;       ///< the running guest (virsh `--live`) instead of the definition (`--config`)
+  domain_options domain{};  ///< how the domain is read (spare ports, new definition)
+};
+
+/// What attach_device_xml gives.
+struct attach_outcome {
+  failure failed = failure::none;  ///< failure::none: planned
+  std::string message;             ///< why it failed, as a sentence; empty when planned
+  std::string device_xml;          ///< the device element with its `<address>` (as written into the domain)
+  topology_plan plan;              ///< the plan of the domain with the device (live: the running guest's)
+  std::vector<monitor_command> commands;  ///< live: the device_add commands, in order
+  std::vector<std::string> added_controllers;  ///< config: controllers the definition gets besides ("index 9 (pcie-root-port)")
+  /// Whether the device was planned.
+  [[nodiscard]] bool planned() const noexcept { return failed == failure::none; }
+};
+
+/// What detach_device_xml gives.
+struct detach_outcome {
+  failure failed = failure::none;  ///< failure::none: done
+  std::string message;             ///< why it failed, as a sentence; empty when done
+  std::string domain_xml;          ///< the domain without the device
+  std::vector<monitor_command> commands;  ///< live: the device_del commands
+  /// Whether the device was detached.
+  [[nodiscard]] bool planned() const noexcept { return failed == failure::none; }
+};
+
+namespace detail {
+
+/// The one element of a device document, as text; throws input_error otherwise.
+inline std::string device_element_text(std::string_view device_xml, pugi::xml_document& doc) {
+  const pugi::xml_parse_result r =
+      doc.load_buffer(device_xml.data(), device_xml.size(), pugi::parse_default | pugi::parse_ws_pcdata);
+  if (!r) throw input_error(std::string("the device is not well-formed XML: ") + r.description());
+  std::size_t elements = 0;
+  for (pugi::xml_node n = doc.first_child(); n; n = n.next_sibling()) elements += n.type() == pugi::node_element;
+  if (elements != 1) throw input_error("the device document must hold exactly one element (one device)");
+  struct string_writer : pugi::xml_writer {
+    std::string out;
+    void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
+  } w;
+  doc.document_element().print(w, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
+  return std::move(w.out);
+}
+
+/// Where in the domain's text a device element goes: before the last `</devices>`.
+inline std::size_t devices_end(std::string_view domain_xml) {
+  const std::size_t at = domain_xml.rfind("</devices>");
+  if (at == std::string_view::npos) throw input_error("the domain has no <devices> element to attach the device to");
+  return at;
+}
+
+/// Whether `candidate` (an element of the domain's `<devices>`) is the device `wanted`
+/// names: the same element name and the same `<alias name>`, else the same PCI
+/// `<address>`, else (interfaces) the same `<mac address>`, else (disks) the same
+/// `<target dev>`.
+inline bool names_device(pugi::xml_node wanted, pugi::xml_node candidate) {
+  if (std::string_view(wanted.name()) != candidate.name()) return false;
+  const auto same = [&](const char* child, const char* attribute) -> std::optional<bool> {
+    const pugi::xml_attribute w = wanted.child(child).attribute(attribute);
+    if (!w) return std::nullopt;
+    return std::string_view(w.value()) == candidate.child(child).attribute(attribute).value();
+  };
+  if (const auto a = same("alias", "name")) return *a;
+  const pugi::xml_node wa = wanted.child("address");
+  if (wa && std::string_view(wa.attribute("type").value()) == "pci") {
+    const pugi::xml_node ca = candidate.child("address");
+    if (!ca || std::string_view(ca.attribute("type").value()) != "pci") return false;
+    for (const char* part : {"domain", "bus", "slot", "function"}) {
+      const auto w = number_of(wa.attribute(part).value(), number_syntax::c);
+      const auto c = number_of(ca.attribute(part).value(), number_syntax::c);
+      if (w.value_or(0) != c.value_or(0)) return false;
+    }
+    return true;
+  }
+  if (const auto m = same("mac", "address")) return *m;
+  if (const auto t = same("target", "dev")) return *t;
+  return false;
+}
+
+}  // namespace detail
+
+/// Attaches the device element `device_xml` to the domain `domain_xml` (see the top of
+/// this header); never throws for bad input. A failure is `input` (either document is
+/// unreadable; --live: the domain is not a running guest's definition), `planning_capacity`
+/// (it does not fit: no free hot-pluggable slot — on its NUMA node —, a bus without
+/// hot-plug) or `planning_conflict` (a contradiction, e.g. an address in use).
+[[nodiscard]] inline attach_outcome attach_device_xml(std::string_view domain_xml, std::string_view device_xml,
+                                                      const attach_options& options = {}) {
+  attach_outcome out{};
+  try {
+    pugi::xml_document device_doc;
+    const std::string element = detail::device_element_text(device_xml, device_doc);
+    const std::size_t at = detail::devices_end(domain_xml);
+    std::string text(domain_xml.substr(0, at));
+    const std::size_t begin = text.size();
+    // indented as a child of <devices> (4 spaces), so that the written <address> lines up
+    std::string indented;
+    for (const char ch : element) {
+      indented += ch;
+      if (ch == '\n') indented += "    ";
+    }
+    text += "  " + indented + "\n  ";
+    const std::size_t end = text.size();
+    text += domain_xml.substr(at);
+    domain d(text, options.domain);
+    const std::optional<std::size_t> k = d.element_within(begin, end);
+    if (!k) throw input_error("the device element could not be found in the domain after appending it");
+    const std::vector<std::size_t> mine = d.requests_of_element(*k);
+    std::vector<unsigned char> live(d.requests().size(), 0);
+    for (const std::size_t i : mine) live[i] = 1;
+    result<topology_plan> p = error{};
+    if (options.live) {
+      if (mine.empty() && std::string_view(device_doc.document_element().name()) == "controller" &&
+          std::string_view(device_doc.document_element().attribute("type").value()) == "pci") {
+        out.failed = failure::planning_capacity;
+        out.message = "a PCI controller cannot be hot-added (QEMU refuses a port on the root bus, and pciplan adds "
+                      "no controller to a running guest)";
+        return out;
+      }
+      for (std::size_t i = 0; i != live.size(); ++i) {
+        const request& r = d.requests()[i];
+        const bool unplaced = r.fixed == address_kind::none && r.via != transport::mmio;
+        if (live[i] == 0 && unplaced && !d.from_document(i)) live[i] = 1;  // brought by the new device
+        if (live[i] == 0 && unplaced) {
+          throw input_error("the domain is not a running guest's definition: device '" + std::string(r.name) +
+                            "' has no PCI address (give it as virsh dumpxml or pciplan plan writes it)");
+        }
+      }
+      p = d.plan_live(options.policy, live);
+    } else {
+      p = d.plan(options.policy);
+    }
+    if (!p) {
+      out.failed = failure_of(p.error().code);
+      out.message = describe(p.error());
+      return out;
+    }
+    if (!p->qemu_can_build() && options.live) {
+      out.failed = failure::planning_conflict;
+      out.message = "the libvirt policy's answer is a layout QEMU cannot build (its warning says why)";
+      return out;
+    }
+    (void)d.write(*p);
+    // back to the device document's own indentation: 4 spaces less on every line after the first
+    unsigned skip = 0;
+    for (const char ch : d.device_element(*k)) {
+      if (ch == ' ' && skip > 0) {
+        --skip;
+        continue;
+      }
+      skip = ch == '\n' ? 4 : 0;
+      out.device_xml += ch;
+    }
+    if (options.live) {
+      topology_plan before = *p;
+      std::erase_if(before.placements, [&](const placement& q) { return q.request < live.size() && live[q.request] != 0; });
+      out.commands = monitor_commands(before, *p);
+    } else {
+      for (const controller& c : p->controllers) {
+        if (c.added && c.kind != nullptr) {
+          out.added_controllers.push_back("index " + std::to_string(c.index.value) + " (" + std::string(c.kind->model) + ")");
+        }
+      }
+    }
+    out.plan = std::move(*p);
+  } catch (const input_error& e) {
+    out = attach_outcome{};
+    out.failed = failure::input;
+    out.message = e.what();
+  }
+  return out;
+}
+
+/// Detaches the device of `domain_xml` that the element `device_xml` names (its alias,
+/// else its PCI address, else an interface's MAC or a disk's target), as `virsh
+/// detach-device` would; with `options.live` only when it can be unplugged from the
+/// running guest now (hot_remove), with the device_del commands. Never throws for bad
+/// input; failures as for attach_device_xml (`input` also when no device matches).
+[[nodiscard]] inline detach_outcome detach_device_xml(std::string_view domain_xml, std::string_view device_xml,
+                                                      const attach_options& options = {}) {
+  detach_outcome out{};
+  try {
+    pugi::xml_document device_doc;
+    (void)detail::device_element_text(device_xml, device_doc);
+    domain d(domain_xml, options.domain);
+    std::optional<std::size_t> k;
+    {
+      // the domain's own reading parses the same text: the same offsets
+      pugi::xml_document dom;
+      if (!dom.load_buffer(domain_xml.data(), domain_xml.size())) throw input_error("the domain is not well-formed XML");
+      for (pugi::xml_node e = dom.document_element().child("devices").first_child(); e && !k; e = e.next_sibling()) {
+        if (e.type() == pugi::node_element && detail::names_device(device_doc.document_element(), e)) {
+          k = static_cast<std::size_t>(e.offset_debug());
+        }
+      }
+    }
+    if (!k) throw input_error("no device of the domain is the one the device element names (by alias, PCI address, MAC or target)");
+    if (options.live) {
+      const std::vector<std::size_t> mine = d.requests_of_element(*k);
+      const std::vector<unsigned char> none(d.requests().size(), 0);
+      const result<topology_plan> running = d.plan_live(options.policy, none);
+      if (!running) {
+        throw input_error("the domain is not a running guest's definition: " + describe(running.error()));
+      }
+      std::vector<std::string_view> names;
+      for (const placement& q : running->placements) {
+        for (const std::size_t i : mine) {
+          if (q.request == i) names.push_back(q.name);
+        }
+      }
+      const result<topology_plan> after = hot_remove(*running, names);
+      if (!after) {
+        out.failed = failure_of(after.error().code);
+        out.message = describe(after.error());
+        return out;
+      }
+      if (running->qemu_can_build()) out.commands = monitor_commands(*running, *after);
+    }
+    out.domain_xml = d.without_element(*k);
+  } catch (const input_error& e) {
+    out = detach_outcome{};
+    out.failed = failure::input;
+    out.message = e.what();
+  }
+  return out;
+}
+
+}  // namespace pciplan::inline v0::libvirt
+
+#endif  // PCIPLAN_LIBVIRT_ATTACH_HPP
+// ---- end pciplan/libvirt/attach.hpp
 
 #endif  // PCIPLAN_LIBVIRT_HPP
 // ---- end pciplan/libvirt.hpp

@@ -356,6 +356,7 @@ enum class errc : unsigned char {
   multifunction_conflict,   ///< a multifunction group is inconsistent (repeated function, no function 0, > 8)
   numbering_exhausted,      ///< no busNr, chassis or targetIndex is left to give
   unknown_machine,          ///< a machine type name that is neither built in nor registered (registry)
+  not_hotpluggable,         ///< hot-add or detach in a running guest: the device's slot or bus cannot be hot-plugged
 };
 
 /// A short, stable name for an error code ("slot_out_of_range").
@@ -388,6 +389,7 @@ enum class errc : unsigned char {
     case errc::multifunction_conflict: return "multifunction_conflict";
     case errc::numbering_exhausted: return "numbering_exhausted";
     case errc::unknown_machine: return "unknown_machine";
+    case errc::not_hotpluggable: return "not_hotpluggable";
   }
   return "unknown";
 }
@@ -406,7 +408,8 @@ enum class errc : unsigned char {
     case errc::controller_index_exhausted:
     case errc::numa_unsupported:
     case errc::expander_full:
-    case errc::numbering_exhausted: return true;
+    case errc::numbering_exhausted:
+    case errc::not_hotpluggable: return true;
     default: return false;
   }
 }
@@ -4105,6 +4108,7 @@ class bus_table {
 
 
 #include <cstdint>
+#include <span>
 
 namespace pciplan::inline v0 {
 
@@ -4149,6 +4153,17 @@ struct plan_options {
   /// Guest NUMA nodes (libvirt's `<cpu><numa>` cells); 0 = not checked. A request or
   /// controller naming a node at or above this count is refused.
   unsigned numa_nodes = 0;
+  /// pciplan policy: empty hot-pluggable ports (or slots) on every NUMA node that has an
+  /// expander bus (on pseries a PHB) in the plan, for devices of that node hot-added
+  /// later (planner/hotplug.hpp). 1 by default: a hot-added device of a node lands on
+  /// that node. They come after the spare_ports, below the node's expander (on pc behind
+  /// a pci-bridge on the pxb, which itself takes no hot-plugged device).
+  unsigned spare_ports_per_node = 1;
+  /// pciplan policy: per NUMA node (entry k for node k), that node's own count of spare
+  /// ports instead of spare_ports_per_node; -1 keeps the default. A node given a count
+  /// above 0 gets its expander bus even when no device is bound to it. The storage must
+  /// outlive the call to plan.
+  std::span<const int> node_spare_ports{};
   /// Which request is the chipset's own PIIX3 USB (pc), PIIX3 IDE (pc) or ICH9 SATA
   /// (q35) controller, placed at the chipset's address.
   enum class chipset_controllers : std::uint8_t {
@@ -4227,6 +4242,13 @@ struct planning {
   /// use, reproduce libvirt's answer with a warning (unbuildable, no_function0) instead
   /// of refusing it.
   bool reproduce_libvirt = false;
+  /// A running guest (planner/hotplug.hpp): per request, 1 when it is being hot-added
+  /// now (it needs a hot-pluggable slot, and no spare or headroom is added); empty for
+  /// a cold plan.
+  std::span<const unsigned char> live{};
+
+  /// Whether request i is being hot-added into a running guest.
+  [[nodiscard]] constexpr bool hot_added(std::size_t i) const noexcept { return i < live.size() && live[i] != 0; }
 
   static constexpr bool pcie_machine = has_pcie_root_v<M>;
 
@@ -5333,6 +5355,8 @@ class libvirt_planner {
       }
       request_route& route = p_.routes[i];
       route.need = p_.need_of(r);
+      // libvirt's hot-plug path asks for a hot-pluggable slot (RULES.md L4.11)
+      if (p_.hot_added(i)) route.need = route.need | connect::hotpluggable;
       // a multifunction or isolation group shares PCI slots: its members stay on PCI
       const bool grouped = r.multifunction != 0 || r.isolation != 0;
       const bool automatic = r.via == transport::automatic && r.fixed == address_kind::none && !grouped;
@@ -5636,14 +5660,16 @@ class libvirt_planner {
         }
       }
       if (!reserve_existing(t, true) || !chipset(t, true)) return false;
-      if (has_pci_root() && !t.fully_reserved()) {
+      // a running guest gets no headroom and no spare: libvirt's live path never grows
+      const bool live = !p_.live.empty();
+      if (!live && has_pci_root() && !t.fully_reserved()) {
         if (!reserve_next(t, true, connect::pci_endpoint | connect::hotpluggable, 0, -1, "spare slot").found) {
           return false;
         }
       }
       if (!assign_all(t, true)) return false;
       const bool user_controllers = max_idx > 0;
-      if (!user_controllers && t.size() > 1 && has_pcie_root_v<M>) {
+      if (!live && !user_controllers && t.size() > 1 && has_pcie_root_v<M>) {
         if (!reserve_next(t, true, connect::pcie_endpoint | connect::hotpluggable, 0, -1, "spare root port").found) {
           return false;
         }
@@ -6213,13 +6239,14 @@ namespace pciplan::inline v0::detail {
 /// hierarchy of domain 0 room below the lowest.
 template <MachineType M, class Policy>
 [[nodiscard]] constexpr bool partitions_fit(const pciplan_growth<M, Policy>& g, const std::vector<std::size_t>& xs,
-                                            const std::vector<int>& busnr, const std::vector<unsigned>& size) {
+                                            const std::vector<int>& busnr, const std::vector<unsigned>& size,
+                                            unsigned extra_main) {
   const planning<M>& state = g.state;
   // per domain: main buses [0, main) below the lowest busNr; each range up to the next
   std::vector<std::size_t> by;
   for (std::size_t i = 0; i != xs.size(); ++i) by.push_back(i);
   std::sort(by.begin(), by.end(), [&](std::size_t a, std::size_t b) { return busnr[a] < busnr[b]; });
-  unsigned main = 0;
+  unsigned main = extra_main;
   for (const controller& c : state.controllers) {
     if (g.domain_of(c.index.value) != 0) continue;
     bool below_expander = false;
@@ -6243,14 +6270,18 @@ template <MachineType M, class Policy>
   return true;
 }
 
-/// busNr for expanders without one: ranges from the top of the domain's bus numbers,
-/// each rounded up to a multiple of 8 to leave room to grow (falling back to exact
-/// sizes when that does not fit), all below any busNr already given; then a check that
-/// every range holds its subtree and the main hierarchy fits below the lowest.
+/// A busNr for every expander (`busnr`, by position in `xs`, the expanders' positions in
+/// the controller list): ranges from the top of the domain's bus numbers, each rounded
+/// up to a multiple of 8 to leave room to grow (falling back to exact sizes when that
+/// does not fit), all below any busNr already given, such that every range holds its
+/// subtree and the main hierarchy fits below the lowest. `extra` more buses are counted
+/// in `zone` (-1: the main hierarchy), to ask whether one more port would still fit.
+/// False when there is no such partition.
 template <MachineType M, class Policy>
-constexpr bool partition_expanders(pciplan_growth<M, Policy>& g) {
-  planning<M>& state = g.state;
-  std::vector<std::size_t> xs;
+[[nodiscard]] constexpr bool find_partition(const pciplan_growth<M, Policy>& g, std::vector<std::size_t>& xs,
+                                            std::vector<int>& busnr, int zone = -1, unsigned extra = 0) {
+  const planning<M>& state = g.state;
+  xs.clear();
   for (std::size_t k = 0; k != state.controllers.size(); ++k) {
     if (state.controllers[k].kind->role == controller_role::expander) xs.push_back(k);
   }
@@ -6276,8 +6307,15 @@ constexpr bool partition_expanders(pciplan_growth<M, Policy>& g) {
       at = up.libvirt_address.bus.value;
     }
   }
+  unsigned extra_main = 0;
+  if (zone < 0) {
+    extra_main = extra;
+  } else {
+    const std::size_t host = state.position_of(controller_index{static_cast<std::uint16_t>(g.host_of(zone))});
+    if (host != no_position && state.controllers[host].kind->role == controller_role::expander) size[host] += extra;
+  }
   for (unsigned round = 8; round >= 1; round = round == 8 ? 1 : 0) {
-    std::vector<int> busnr = filled(xs.size(), -1);
+    busnr = filled(xs.size(), -1);
     int limit = 256;
     for (std::size_t x = 0; x != xs.size(); ++x) {
       const int given = state.controllers[xs[x]].bus_nr;
@@ -6294,12 +6332,30 @@ constexpr bool partition_expanders(pciplan_growth<M, Policy>& g) {
       if (limit - want < 1) ok = false;
       else busnr[x] = limit -= want;
     }
-    if (ok) ok = partitions_fit(g, xs, busnr, size);
-    if (ok) {
-      for (std::size_t x = 0; x != xs.size(); ++x) state.controllers[xs[x]].bus_nr = busnr[x];
-      return true;
-    }
+    if (ok && partitions_fit(g, xs, busnr, size, extra_main)) return true;
     if (round == 1) break;
+  }
+  return false;
+}
+
+/// Whether `extra` more buses in `zone` (-1: the main hierarchy) still leave a busNr
+/// partition (find_partition): spares are added only while they do.
+template <MachineType M, class Policy>
+[[nodiscard]] constexpr bool room_for_buses(const pciplan_growth<M, Policy>& g, int zone, unsigned extra) {
+  std::vector<std::size_t> xs;
+  std::vector<int> busnr;
+  return find_partition(g, xs, busnr, zone, extra);
+}
+
+/// busNr for expanders without one (find_partition); an error when there is no partition.
+template <MachineType M, class Policy>
+constexpr bool partition_expanders(pciplan_growth<M, Policy>& g) {
+  planning<M>& state = g.state;
+  std::vector<std::size_t> xs;
+  std::vector<int> busnr;
+  if (find_partition(g, xs, busnr)) {
+    for (std::size_t x = 0; x != xs.size(); ++x) state.controllers[xs[x]].bus_nr = busnr[x];
+    return true;
   }
   return state.fail(errc::bus_numbers_exhausted, state.controllers[xs.front()],
                     "finds no busNr range that holds every bus below each expander and the main hierarchy below them");
@@ -6312,64 +6368,109 @@ constexpr bool partition_expanders(pciplan_growth<M, Policy>& g) {
 // ---- begin pciplan/planner/detail/pciplan_spares.hpp
 // pciplan — planner/detail/pciplan_spares.hpp: the pciplan policy's spare ports — empty
 // hot-pluggable PCIe ports (PCIe machines) or conventional slots (the others) added after
-// every device, up to plan_options::spare_ports, as far as they fit.
+// every device, up to plan_options::spare_ports in the main hierarchy and
+// spare_ports_per_node (or node_spare_ports) on each NUMA node, as far as they fit.
 #ifndef PCIPLAN_PLANNER_DETAIL_PCIPLAN_SPARES_HPP
 #define PCIPLAN_PLANNER_DETAIL_PCIPLAN_SPARES_HPP
 
 
+#include <cstddef>
+#include <span>
+
 namespace pciplan::inline v0::detail {
 
-/// Adds spares until `have` reaches `want`; false (perhaps with a failure recorded) when
-/// no more fit. `have` counts the spares there are.
+/// Empty hot-pluggable PCI slots of isolation group 0 in `zone` (a slot of a bus that
+/// takes conventional hot-pluggable devices, not the root bus's).
 template <MachineType M, class Policy>
-constexpr bool grow_spares(pciplan_growth<M, Policy>& g, unsigned want, unsigned& have) {
+[[nodiscard]] constexpr unsigned spare_slots_in(const pciplan_growth<M, Policy>& g, int zone) noexcept {
+  unsigned n = 0;
+  for (const auto& c : g.table.classes) {
+    if (c.group == 0 && c.zone == zone &&
+        fits(connect::pci_endpoint | connect::auto_assign | connect::hotpluggable, c.flags, c.index0)) {
+      n += c.free_slots;
+    }
+  }
+  return n;
+}
+
+/// Adds spares in `zone` (-1: the main hierarchy, else a NUMA node's) until `have`
+/// reaches `want`; false (perhaps with a failure recorded) when no more fit. `have`
+/// counts the spares there are.
+template <MachineType M, class Policy>
+constexpr bool grow_spares(pciplan_growth<M, Policy>& g, int zone, unsigned want, unsigned& have) {
   const bus_table& table = g.table;
   if constexpr (pciplan_growth<M, Policy>::pcie) {
     for (const controller& c : g.state.controllers) {
       const bus_state& b = table.buses[c.index.value];
-      if (c.kind->role == controller_role::port && b.zone == -1 && b.group == 0 && b.empty != 0 &&
+      if (c.kind->role == controller_role::port && b.zone == zone && b.group == 0 && b.empty != 0 &&
           b.flags.contains(pciplan_growth<M, Policy>::port_need)) {
         ++have;
       }
     }
     for (; have < want; ++have) {
-      if (g.new_port(-1, "spare port", 0) < 0) return false;
+      // a port may come with a switch: up to 3 buses, which the busNr ranges must hold
+      if (!room_for_buses(g, zone, 3) || g.new_port(zone, "spare port", 0) < 0) return false;
     }
   } else {
-    for (const auto& c : table.classes) {
-      if (c.group == 0 && c.zone == -1 &&
-          fits(connect::pci_endpoint | connect::auto_assign | connect::hotpluggable, c.flags, c.index0)) {
-        have += c.free_slots;
-      }
-    }
+    have += spare_slots_in(g, zone);
     while (have < want) {
-      const slot_choice b = g.table.find(connect::pci_bridge, 0, -1, -1);
+      const slot_choice b = g.table.find(connect::pci_bridge, 0, -1, zone);
       if (!b.found) {
         if constexpr (pciplan_growth<M, Policy>::pseries) {
-          if (g.add_phb(-1, "spare slots") < 0) return false;
-          have += descriptor_of<spapr_pci_host_bridge>.slots.count();
-          continue;
+          if (zone < 0) {
+            if (g.add_phb(-1, "spare slots") < 0) return false;
+            have += descriptor_of<spapr_pci_host_bridge>.slots.count();
+            continue;
+          }
         }
         return false;
       }
-      if (g.add(descriptor_of<pci_bridge>, slot_choice{true, b.bus, b.slot, 0}, -1, "spare slots") < 0) return false;
-      have += descriptor_of<pci_bridge>.slots.count() - 1;
+      if (!room_for_buses(g, zone, descriptor_of<pci_bridge>.bus_numbers) ||
+          g.add(descriptor_of<pci_bridge>, slot_choice{true, b.bus, b.slot, 0}, zone, "spare slots") < 0) {
+        return false;
+      }
+      have = spare_slots_in(g, zone);  // a bridge on a bus without hotplug (a pxb) adds all its slots
     }
   }
   return true;
 }
 
-/// Empty hot-pluggable ports (PCIe machines) or slots (others) up to `spare_ports`.
-/// Spares are best effort: when no more fit, the plan stands with a warning.
+/// Empty hot-pluggable ports (PCIe machines) or slots (others): `spare_ports` in the
+/// main hierarchy, then `spare_ports_per_node` (or the node's own count) on every NUMA
+/// node with an expander. Spares are best effort: when no more fit, the plan stands with
+/// a warning.
 template <MachineType M, class Policy>
-constexpr void add_spares(pciplan_growth<M, Policy>& g) {
-  const unsigned want = g.state.options.spare_ports;
-  if (want == 0) return;
+constexpr bool add_spares(pciplan_growth<M, Policy>& g) {
+  planning<M>& p = g.state;
+  bool short_of_spares = false;
   unsigned have = 0;
-  if (!g.state.attempt([&] { return grow_spares(g, want, have); })) {
-    g.state.warn(warning_code::spares_short,
-                 "fewer spare hot-pluggable ports or slots fit than were asked for (no slot or bus number left)", have);
+  const unsigned want = p.options.spare_ports;
+  if (want != 0 && !p.attempt([&] { return grow_spares(g, -1, want, have); })) short_of_spares = true;
+  // nodes given a count of their own get their expander
+  const std::span<const int> own = p.options.node_spare_ports;
+  for (std::size_t node = 0; node != own.size(); ++node) {
+    if (own[node] <= 0) continue;
+    if (p.options.numa_nodes != 0 && node >= p.options.numa_nodes) {
+      return p.fail(errc::invalid_request, "spare ports",
+                    "are asked for on a NUMA node the guest does not have (node_spare_ports is longer than numa_nodes)");
+    }
+    if (!p.attempt([&] { return g.zone_for(static_cast<int>(node), "spare ports") >= 0; })) short_of_spares = true;
   }
+  for (std::size_t z = 0; z != g.zones.size(); ++z) {
+    const auto node = static_cast<std::size_t>(g.zones[z].numa);
+    const unsigned zone_want = node < own.size() && own[node] >= 0 ? static_cast<unsigned>(own[node])
+                                                                   : p.options.spare_ports_per_node;
+    unsigned zone_have = 0;
+    if (zone_want != 0 && !p.attempt([&] { return grow_spares(g, static_cast<int>(z), zone_want, zone_have); })) {
+      short_of_spares = true;
+    }
+    have += zone_have;
+  }
+  if (short_of_spares) {
+    p.warn(warning_code::spares_short,
+           "fewer spare hot-pluggable ports or slots fit than were asked for (no slot or bus number left)", have);
+  }
+  return true;
 }
 
 }  // namespace pciplan::inline v0::detail
@@ -6402,8 +6503,7 @@ class pciplan_planner {
           !place_requests()) {
         return p_.failure();
       }
-      add_spares(g_);
-      if (!partition_expanders(g_)) return p_.failure();
+      if (!add_spares(g_) || !partition_expanders(g_)) return p_.failure();
       add_warnings();
     }
     return finish(p_);
@@ -6428,6 +6528,7 @@ class pciplan_planner {
     for (std::size_t i = 0; i != p_.requests.size(); ++i) {
       const request& r = p_.requests[i];
       p_.routes[i].need = p_.need_of(r);
+      if (p_.hot_added(i)) p_.routes[i].need = p_.routes[i].need | connect::hotpluggable;
       placement_kind kind = placement_kind::pci;
       // a multifunction or isolation group shares PCI slots: its members stay on PCI
       const bool grouped = r.multifunction != 0 || r.isolation != 0;
@@ -6827,6 +6928,253 @@ template <PlanningPolicy Policy = policies::pciplan>
 
 #endif  // PCIPLAN_PLANNER_PLANNER_HPP
 // ---- end pciplan/planner/planner.hpp
+// ---- begin pciplan/planner/hotplug.hpp
+// pciplan — planner/hotplug.hpp: a running guest — devices hot-added only where QEMU takes
+// them now, and devices detached.
+//
+//   result<topology_plan> started = plan<machines::q35>(devices);  // the guest as it was started
+//   const request more[] = {{"nvme1", models::nvme{}, numa_node{1}}};
+//   result<topology_plan> now = hot_add<machines::q35>(*started, more);
+//   if (!now) std::cerr << now.error() << '\n';  // "nvme1: has no free hot-pluggable slot on its NUMA node …"
+//   for (const monitor_command& c : monitor_commands(*started, *now)) qmp.send(c.qmp);  // emit/monitor.hpp
+//   result<topology_plan> later = hot_remove(*now, std::array<std::string_view, 1>{"nvme1"});
+//
+// A hot-add is the cold plan of the new definition — everything already in the guest
+// pinned where it is, the new requests added — with two more rules: the new devices
+// need a hot-pluggable slot, and nothing may be added (no controller, no spare). So a
+// device gets in the running guest exactly the address the next cold plan gives it
+// (names like enp3s0 survive a reboot), or the hot-add is refused and nothing changes.
+// pciplan never hot-adds controllers: QEMU refuses a root port on pcie.0 ("Bus 'pcie.0'
+// does not support hotplugging") and a switch's downstream ports on a hot-added
+// upstream port; on pc it takes a hot-added pci-bridge, but the next cold plan would put
+// the device somewhere else. Spare ports (plan_options::spare_ports,
+// spare_ports_per_node) are what hot-adds use.
+#ifndef PCIPLAN_PLANNER_HOTPLUG_HPP
+#define PCIPLAN_PLANNER_HOTPLUG_HPP
+
+
+#include <concepts>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0 {
+
+/// A request for every placement of `plan`, pinned where the plan put it (the PCI
+/// address; virtio-mmio for a virtio-mmio device), in placement order: what `plan` needs
+/// to plan the same guest again when the original requests are gone (a plan read back
+/// with from_json). Their names point into `plan`: keep it alive while they are used.
+[[nodiscard]] constexpr std::vector<request> requests_of(const topology_plan& plan) {
+  std::vector<request> out;
+  out.reserve(plan.placements.size());
+  for (const placement& p : plan.placements) {
+    request& r = out.emplace_back(p.name, p.device);
+    if (p.kind == placement_kind::pci) {
+      r.fixed = address_kind::full;
+      r.libvirt_address = p.libvirt_address;
+    } else if (p.kind == placement_kind::mmio) {
+      r.via = transport::mmio;
+    }
+  }
+  return out;
+}
+
+namespace detail {
+
+/// The sentences of a refused hot-add.
+inline constexpr std::string_view no_live_slot =
+    "has no free hot-pluggable slot left in the running guest, and the bus a cold plan would add for it cannot be "
+    "hot-added (plan spare ports: plan_options::spare_ports)";
+inline constexpr std::string_view no_live_slot_on_node =
+    "has no free hot-pluggable slot left on its NUMA node in the running guest, and the bus a cold plan would add "
+    "for it cannot be hot-added (plan spare ports there: plan_options::spare_ports_per_node)";
+
+/// Whether every device that `live` marks in `plan` can be hot-added as the plan says:
+/// PCI, on a bus that takes hot-plugged devices, in a slot whose functions are all new,
+/// below no controller the plan added. The error names the first one that cannot.
+constexpr std::optional<error> check_hot_adds(const topology_plan& plan, std::span<const request> requests,
+                                              std::span<const unsigned char> live) {
+  const topology_view view(plan.controllers);
+  for (const placement& p : plan.placements) {
+    if (p.request >= live.size() || live[p.request] == 0) continue;
+    if (p.kind != placement_kind::pci) {
+      return plan_error(errc::not_hotpluggable, p.name,
+                        "would reach the guest without PCI (virtio-mmio or channel I/O), and pciplan hot-adds PCI "
+                        "devices only");
+    }
+    // below a controller this plan added: there was no slot for it in the running guest
+    for (std::size_t at = view.position_of(p.libvirt_address.bus); at != no_position; at = view.parent_of(at)) {
+      if (plan.controllers[at].added) {
+        return plan_error(errc::no_free_slot, p.name, requests[p.request].numa >= 0 ? no_live_slot_on_node : no_live_slot);
+      }
+    }
+    const controller* bus = view.find(p.libvirt_address.bus);
+    if (bus == nullptr || bus->kind == nullptr || !bus_hotpluggable(*bus->kind, bus->hotplug)) {
+      return plan_error(errc::not_hotpluggable, p.name,
+                        "would go on a bus that does not take hot-plugged devices (a root bus, an expander bus, "
+                        "a bridge or port with hotplug off)");
+    }
+    for (const placement& q : plan.placements) {
+      const bool same_slot = q.kind == placement_kind::pci && q.libvirt_address.bus == p.libvirt_address.bus &&
+                             q.libvirt_address.domain == p.libvirt_address.domain &&
+                             q.libvirt_address.slot == p.libvirt_address.slot;
+      if (same_slot && (q.request >= live.size() || live[q.request] == 0)) {
+        return plan_error(errc::not_hotpluggable, p.name,
+                          "would share a slot with a device the running guest already has, and a running slot takes "
+                          "no new functions");
+      }
+    }
+  }
+  // a controller added for no new device: a device already there had no place
+  for (const controller& c : plan.controllers) {
+    if (c.added) {
+      return plan_error(errc::invalid_request, "running guest",
+                        "is not complete: planning the devices it has already adds controllers (give every device "
+                        "its address and every controller, as the running guest has them)");
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace detail
+
+/// The form of hot_add for callers that keep their own requests (the libvirt adapter):
+/// plans `requests` on the running guest's `controllers`, where the requests that `live`
+/// marks (one entry per request, 1 = hot-added now) are new and every other one is in
+/// the guest already, where its pinned address says. Each new device needs a slot QEMU
+/// can hot-plug now, and nothing may be added (see the top of this header). The
+/// controllers keep their `added` flag; the placements are in request order.
+template <MachineType M, PlanningPolicy Policy = policies::pciplan>
+[[nodiscard]] constexpr result<topology_plan> plan_live(std::span<const request> requests,
+                                                        std::span<const unsigned char> live, plan_options options,
+                                                        std::span<const controller> controllers) {
+  options.spare_ports = 0;
+  options.spare_ports_per_node = 0;
+  std::vector<controller> given(controllers.begin(), controllers.end());
+  for (controller& c : given) c.added = false;
+  std::vector<request> all(requests.begin(), requests.end());
+  for (std::size_t i = 0; i != all.size(); ++i) {
+    if (i < live.size() && live[i] != 0) all[i].hotplug_need = hotplug::required;
+  }
+  detail::planning<M> state{};
+  state.requests = all;
+  state.given = given;
+  state.options = options;
+  state.live = live;
+  result<topology_plan> r = detail::run_plan<M, Policy>(state);
+  if (!r) return r;
+  if (const std::optional<error> e = detail::check_hot_adds(*r, all, live)) return *e;
+  for (controller& c : r->controllers) {
+    for (const controller& old : controllers) {
+      if (old.index == c.index) c.added = old.added;
+    }
+  }
+  return r;
+}
+
+/// The running guest `running` (a plan of machine M) with the devices of `added`
+/// hot-added: each in a slot QEMU can hot-plug now, at the address the cold plan of the
+/// new definition gives it (see the top of this header). The new placements come after
+/// the running guest's, in the order of `added`; `monitor_commands(running, result)`
+/// gives the QMP and HMP commands. An error names the first device that cannot be
+/// hot-added and why (no free hot-pluggable slot — on its NUMA node —, a bus that does
+/// not take hot-plugged devices, a slot already in use, no PCI); `running` is unchanged
+/// either way. `options` are the cold plan's (NUMA node count, chipset rule); spares are
+/// never added.
+template <MachineType M, PlanningPolicy Policy = policies::pciplan>
+[[nodiscard]] constexpr result<topology_plan> hot_add(const topology_plan& running, std::span<const request> added,
+                                                      const plan_options& options = {}) {
+  if (!running.machine.empty() && running.machine != machine_name_of<M>) {
+    return detail::plan_error(errc::invalid_request, running.machine,
+                              "is the machine type of the running plan, and the hot-add names another one");
+  }
+  std::vector<request> all = requests_of(running);
+  std::vector<unsigned char> live(all.size(), 0);
+  all.insert(all.end(), added.begin(), added.end());
+  live.resize(all.size(), 1);
+  return plan_live<M, Policy>(all, live, options, running.controllers);
+}
+
+/// The same for a plan whose machine type and policy are known only at run time: the
+/// plan's own (`running.machine`, a built-in machine type; `running.policy`). Every
+/// built-in machine type is instantiated (for one machine type, name it: hot_add<M>).
+template <std::same_as<topology_plan> Plan>
+[[nodiscard]] result<topology_plan> hot_add(const Plan& running, std::span<const request> added,
+                                            const plan_options& options = {}) {
+  const std::optional<machine_id> m = machine_named(running.machine);
+  if (!m) {
+    return detail::plan_error(errc::unknown_machine, running.machine,
+                              "is not a built-in machine type; call hot_add<Machine>(…) for it");
+  }
+  return with_machine(*m, [&](auto machine) {
+    using M = decltype(machine);
+    if (running.policy == policy_family::libvirt) return hot_add<M, policies::libvirt>(running, added, options);
+    return hot_add<M, policies::pciplan>(running, added, options);
+  });
+}
+
+/// The running guest `running` without the devices named in `names`: their slots are
+/// free for the next hot-add, and nothing else changes (the remaining placements keep
+/// their addresses and order; their `request` numbers count them from 0 again). An error,
+/// with `running` unchanged, when a name is not in the plan or names a device that
+/// cannot be unplugged: a device of the machine itself (q35's SATA), one that is not on
+/// PCI, one on a bus without hot-plug, or one that shares its slot with a device that
+/// stays (QEMU unplugs a whole slot).
+[[nodiscard]] inline result<topology_plan> hot_remove(const topology_plan& running, std::span<const std::string_view> names) {
+  const topology_view view(running.controllers);
+  std::vector<unsigned char> gone(running.placements.size(), 0);
+  for (const std::string_view name : names) {
+    bool found = false;
+    for (std::size_t i = 0; i != running.placements.size(); ++i) {
+      if (running.placements[i].name != name) continue;
+      found = true;
+      gone[i] = 1;
+    }
+    if (!found) return detail::plan_error(errc::invalid_request, name, "is not a device of the running guest");
+  }
+  for (std::size_t i = 0; i != running.placements.size(); ++i) {
+    if (gone[i] == 0) continue;
+    const placement& p = running.placements[i];
+    if (running.is_built_in(p)) {
+      return detail::plan_error(errc::not_hotpluggable, p.name, "is part of the machine itself and cannot be unplugged");
+    }
+    if (p.kind != placement_kind::pci) {
+      return detail::plan_error(errc::not_hotpluggable, p.name,
+                                "is not on PCI (virtio-mmio or channel I/O), and pciplan unplugs PCI devices only");
+    }
+    const controller* bus = view.find(p.libvirt_address.bus);
+    if (bus == nullptr || bus->kind == nullptr || !bus_hotpluggable(*bus->kind, bus->hotplug)) {
+      return detail::plan_error(errc::not_hotpluggable, p.name,
+                                "is on a bus that does not take hot-plugged devices, so it cannot be unplugged either");
+    }
+    for (std::size_t j = 0; j != running.placements.size(); ++j) {
+      const placement& q = running.placements[j];
+      if (gone[j] == 0 && q.kind == placement_kind::pci && q.libvirt_address.bus == p.libvirt_address.bus &&
+          q.libvirt_address.domain == p.libvirt_address.domain && q.libvirt_address.slot == p.libvirt_address.slot) {
+        return detail::plan_error(errc::not_hotpluggable, p.name,
+                                  "shares its slot with a device that stays, and QEMU unplugs a whole slot (detach "
+                                  "every function of the slot together)");
+      }
+    }
+  }
+  topology_plan out = running;
+  std::vector<placement> kept;
+  kept.reserve(out.placements.size());
+  for (std::size_t i = 0; i != out.placements.size(); ++i) {
+    if (gone[i] != 0) continue;
+    kept.push_back(out.placements[i]);
+    kept.back().request = kept.size() - 1;
+  }
+  out.placements = std::move(kept);
+  return out;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_PLANNER_HOTPLUG_HPP
+// ---- end pciplan/planner/hotplug.hpp
 // ---- begin pciplan/planner/registry.hpp
 // pciplan — planner/registry.hpp: machine types and device kinds found by name at run
 // time, your own ones included.
@@ -8240,6 +8588,22 @@ inline constexpr int plan_schema_version = 1;
 
 #endif  // PCIPLAN_EMIT_JSON_HPP
 // ---- end pciplan/emit/json.hpp
+// ---- begin pciplan/emit/monitor.hpp
+// pciplan — emit/monitor.hpp: the QEMU monitor commands that turn one plan of a running
+// guest into the next: device_del for devices it no longer has, device_add for new ones.
+//
+//   result<topology_plan> now = hot_add<machines::q35>(running, more);   // planner/hotplug.hpp
+//   for (const monitor_command& c : monitor_commands(running, *now)) {
+//     qmp.send(c.qmp);   // {"execute":"device_add","arguments":{"driver":"virtio-net-pci","id":"net1","bus":"pci.5","addr":"0x0"}}
+//     // or, in the human monitor: c.hmp   device_add virtio-net-pci,id=net1,bus=pci.5,addr=0x0
+//   }
+//
+// As with qemu_arguments, only the addressing part is written: a device's backend
+// (netdev=, drive=, …) must exist (netdev_add, blockdev-add) and be added to the
+// command by the caller.
+#ifndef PCIPLAN_EMIT_MONITOR_HPP
+#define PCIPLAN_EMIT_MONITOR_HPP
+
 // ---- begin pciplan/emit/qemu.hpp
 // pciplan — emit/qemu.hpp: a plan as QEMU command-line arguments.
 //
@@ -8501,6 +8865,113 @@ class qemu_device_line {
 
 #endif  // PCIPLAN_EMIT_QEMU_HPP
 // ---- end pciplan/emit/qemu.hpp
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0 {
+
+/// What a monitor command does.
+enum class monitor_action : unsigned char {
+  device_del,  ///< unplug a device (QMP `device_del`, HMP `device_del ID`)
+  device_add,  ///< plug a device in (QMP `device_add`, HMP `device_add DRIVER,…`)
+};
+
+/// One command for QEMU's monitor, in both of its languages.
+struct monitor_command {
+  monitor_action action = monitor_action::device_add;  ///< what it does
+  std::string name;  ///< the device's id: its placement's name
+  /// The QMP command, one line of JSON:
+  /// `{"execute":"device_add","arguments":{"driver":…,"id":…,"bus":…,"addr":…}}`.
+  std::string qmp;
+  /// The human monitor (HMP) command: `device_add virtio-net-pci,id=net1,bus=pci.5,addr=0x0`.
+  std::string hmp;
+};
+
+/// The monitor commands that change the running guest `before` into `after` (two plans
+/// of the same guest: `after` from hot_add or hot_remove of `before`): first a
+/// `device_del` for each device of `before` that `after` does not have, in placement
+/// order; then a `device_add` for each device of `after` that `before` does not have —
+/// in placement order, except that within a slot function 0 comes last (QEMU shows a
+/// hot-added slot to the guest when its function 0 arrives). Devices are matched by
+/// name. Precondition: both plans can be built (`qemu_can_build()`); otherwise
+/// std::invalid_argument.
+[[nodiscard]] inline std::vector<monitor_command> monitor_commands(const topology_plan& before,
+                                                                   const topology_plan& after) {
+  detail::expects(before.qemu_can_build() && after.qemu_can_build(),
+                  "pciplan::monitor_commands: a plan is a libvirt answer that QEMU cannot build (its warning says why)");
+  const auto has = [](const topology_plan& plan, std::string_view name) {
+    return std::any_of(plan.placements.begin(), plan.placements.end(),
+                       [&](const placement& p) { return p.name == name; });
+  };
+  std::vector<monitor_command> out;
+  for (const placement& p : before.placements) {
+    if (has(after, p.name) || before.is_built_in(p)) continue;
+    monitor_command& c = out.emplace_back();
+    c.action = monitor_action::device_del;
+    c.name = std::string(p.name);
+    c.qmp = "{\"execute\":\"device_del\",\"arguments\":{\"id\":";
+    detail::append_json_string(c.qmp, p.name);
+    c.qmp += "}}";
+    c.hmp = "device_del " + c.name;
+  }
+  std::vector<const placement*> added;
+  for (const placement& p : after.placements) {
+    if (!has(before, p.name) && !after.is_built_in(p)) added.push_back(&p);
+  }
+  // within a slot, function 0 last: a slot's devices go when its last one would, in
+  // placement order, function 0 after the others
+  const auto same_slot = [](const placement* a, const placement* b) {
+    return a->kind == placement_kind::pci && b->kind == placement_kind::pci &&
+           a->libvirt_address.domain == b->libvirt_address.domain && a->libvirt_address.bus == b->libvirt_address.bus &&
+           a->libvirt_address.slot == b->libvirt_address.slot;
+  };
+  struct keyed {
+    std::size_t last_of_slot;
+    bool function0;
+    std::size_t order;
+    const placement* p;
+  };
+  std::vector<keyed> keys;
+  for (std::size_t i = 0; i != added.size(); ++i) {
+    std::size_t last = i;
+    for (std::size_t j = i + 1; j != added.size(); ++j) {
+      if (same_slot(added[i], added[j])) last = j;
+    }
+    for (std::size_t j = 0; j != i; ++j) {
+      if (same_slot(added[i], added[j])) last = std::max(last, keys[j].last_of_slot);
+    }
+    const bool f0 = added[i]->kind == placement_kind::pci && added[i]->libvirt_address.function == 0;
+    keys.push_back(keyed{last, f0, i, added[i]});
+  }
+  std::sort(keys.begin(), keys.end(), [](const keyed& a, const keyed& b) {
+    if (a.last_of_slot != b.last_of_slot) return a.last_of_slot < b.last_of_slot;
+    if (a.function0 != b.function0) return !a.function0;
+    return a.order < b.order;
+  });
+  for (std::size_t i = 0; i != keys.size(); ++i) added[i] = keys[i].p;
+  const topology_view view(after.controllers);
+  for (const placement* p : added) {
+    monitor_command& c = out.emplace_back();
+    c.action = monitor_action::device_add;
+    c.name = std::string(p->name);
+    // the -device argument's JSON object is device_add's arguments; its classic form is HMP's
+    const std::string json = detail::placement_argument(view, *p, qemu_syntax::json);
+    const std::string classic = detail::placement_argument(view, *p, qemu_syntax::classic);
+    constexpr std::string_view option = "-device ";
+    c.qmp = "{\"execute\":\"device_add\",\"arguments\":" + json.substr(option.size()) + "}";
+    c.hmp = "device_add " + classic.substr(option.size());
+  }
+  return out;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_EMIT_MONITOR_HPP
+// ---- end pciplan/emit/monitor.hpp
 // ---- begin pciplan/emit/tree.hpp
 // pciplan — emit/tree.hpp: a plan drawn as a tree, in the spirit of `lspci -tv`.
 //

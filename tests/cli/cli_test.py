@@ -259,5 +259,73 @@ run("show: xml is not a show format", ["show", "--format", "xml", "-"], stdin=b"
 run("show: plan's options are refused", ["show", "--policy", "libvirt", "-"], stdin=b"", status=2,
     stderr_has="unknown option '--policy' for show")
 
+# pciplan attach / detach: a device into a domain's definition or its running guest
+running = with_file(tool.run(TOOL, ["plan", desktop]).stdout)  # every address given; spare root ports 7 to 10
+new_nic = with_file("<interface type='user'>\n  <mac address='52:54:00:aa:bb:cc'/>\n  <model type='virtio'/>\n"
+                    "</interface>\n")
+
+
+def pci_address_of(out):
+    element = ET.fromstring(out)
+    a = element.find("address")
+    assert a is not None and a.get("type") == "pci", out
+    return tuple(int(a.get(k), 16) for k in ("domain", "bus", "slot", "function"))
+
+
+run("attach --live: the device element with the address of a spare port", ["attach", "--live", running, new_nic],
+    check=lambda out: pci_address_of(out)[1:] == (7, 0, 0) or (_ for _ in ()).throw(AssertionError(out)))
+run("attach --live --format qmp: the device_add command", ["attach", "--live", "--format", "qmp", running, new_nic],
+    stdout_has='{"execute":"device_add","arguments":{"driver":"virtio-net-pci","id":"net1","bus":"pci.7","addr":"0x0"}}')
+run("attach --live --format hmp", ["attach", "--live", "--format", "hmp", running, new_nic],
+    stdout_has="device_add virtio-net-pci,id=net1,bus=pci.7,addr=0x0\n")
+run("attach --live --format json: the guest's plan with the device", ["attach", "--live", "--format", "json", running, new_nic],
+    check=lambda out: [d for d in json.loads(out)["devices"] if d["name"] == "net1"] or
+    (_ for _ in ()).throw(AssertionError("net1 missing")))
+run("attach --live, device from standard input, libvirt policy", ["attach", "--live", "--policy", "libvirt", running, "-"],
+    stdin=b"<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>", check=pci_address_of)
+run("attach (config): planned into the definition", ["attach", running, new_nic], check=pci_address_of)
+# fill the four spare ports one by one, then the fifth is refused (exit 1) in the running guest,
+# not in the definition
+full = open(running).read()
+full_file = with_file(full)
+for mac in ("01", "02", "03", "04"):
+    placed = tool.run(TOOL, ["attach", "--live", full_file, "-"],
+                      stdin=f"<interface type='user'><mac address='52:54:00:00:aa:{mac}'/><model type='virtio'/></interface>".encode())
+    assert placed[0] == 0, placed
+    full = full.replace("</devices>", "  " + placed[1].strip() + "\n  </devices>")
+    with open(full_file, "w") as f:
+        f.write(full)
+run("attach --live: no spare port left: exit 1, the device and the reason", ["attach", "--live", full_file, new_nic],
+    status=1, stderr_has="has no free hot-pluggable slot left in the running guest")
+run("attach (config) of the same: a new root port in the definition", ["attach", full_file, new_nic],
+    check=pci_address_of, stderr_has="pciplan: note: the definition also gets controller index")
+run("attach --live on pcie.0: not hot-pluggable", ["attach", "--live", running, "-"],
+    stdin=b"<interface type='user'><model type='virtio'/>"
+          b"<address type='pci' domain='0' bus='0' slot='0x1d' function='0'/></interface>",
+    status=1, stderr_has="would go on a bus that does not take hot-plugged devices")
+run("attach --live of a PCI controller: refused", ["attach", "--live", running, "-"],
+    stdin=b"<controller type='pci' model='pcie-root-port'/>", status=1, stderr_has="cannot be hot-added")
+run("attach --live: a definition without addresses is not a running guest", ["attach", "--live", desktop, new_nic],
+    status=2, stderr_has="is not a running guest's definition")
+run("attach: two elements", ["attach", running, "-"], stdin=b"<a/><b/>", status=2, stderr_has="exactly one element")
+run("attach: needs DEVICE", ["attach", running], status=2, stderr_has="attach needs DOMAIN and DEVICE")
+run("attach: qmp needs --live", ["attach", "--format", "qmp", running, new_nic], status=2, stderr_has="needs --live")
+run("attach: tree is not an attach format", ["attach", "--format", "tree", running, new_nic], status=2,
+    stderr_has="attach --format must be xml, qmp, hmp or json")
+run("--live belongs to attach and detach", ["plan", "--live", desktop], status=2, stderr_has="--live belongs to")
+by_address = b"<interface type='network'><address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></interface>"
+run("detach: the domain without the device", ["detach", running, "-"], stdin=by_address,
+    check=lambda out: ET.fromstring(out).find("devices/interface") is None or
+    (_ for _ in ()).throw(AssertionError("interface still there")))
+run("detach --live --format qmp: device_del", ["detach", "--live", "--format", "qmp", running, "-"], stdin=by_address,
+    stdout_has='{"execute":"device_del","arguments":{"id":"net0"}}\n')
+run("detach --live of the integrated SATA controller: exit 1", ["detach", "--live", running, "-"],
+    stdin=b"<controller type='sata'><address type='pci' domain='0' bus='0' slot='0x1f' function='2'/></controller>",
+    status=1, stderr_has="cannot be unplugged")
+run("detach: no such device", ["detach", running, "-"], stdin=b"<interface type='network'><mac address='00:00:00:00:00:01'/></interface>",
+    status=2, stderr_has="no device of the domain is the one the device element names")
+for f in (running, new_nic, full_file):
+    os.unlink(f)
+
 print(f"{count - len(failures)} of {count} cases passed")
 sys.exit(1 if failures else 0)

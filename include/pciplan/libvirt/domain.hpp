@@ -25,6 +25,7 @@
 
 #include <pciplan/detail/config.hpp>
 #include <pciplan/kinds/machine_dispatch.hpp>
+#include <pciplan/planner/hotplug.hpp>
 #include <pciplan/planner/planner.hpp>
 #include <pciplan/planner/policies.hpp>
 #include <pciplan/topology/controller.hpp>
@@ -45,9 +46,12 @@
 #include <pciplan/libvirt/input_error.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace pciplan::inline v0::libvirt {
 
@@ -58,6 +62,8 @@ enum class policy_kind : unsigned char { libvirt, pciplan };
 struct domain_options {
   policy_kind policy = policy_kind::pciplan;  ///< the policy plan_domain_xml plans with
   int spare_ports = -1;         ///< pciplan policy: spare hot-pluggable ports; -1: the metadata's, else 4
+  /// pciplan policy: spare ports on each NUMA node with an expander; -1: the metadata's, else 1
+  int spare_ports_per_node = -1;
   bool new_definition = false;  ///< libvirt's defaults for a newly defined domain (its "ABI update")
 };
 
@@ -84,6 +90,16 @@ class domain {
     s_.requests.reserve(s_.devices.size());
     for (const detail::pending_device& d : s_.devices) s_.requests.push_back(d.req);
     if (options.spare_ports >= 0) s_.options.spare_ports = static_cast<unsigned>(options.spare_ports);
+    if (options.spare_ports_per_node >= 0) {
+      s_.options.spare_ports_per_node = static_cast<unsigned>(options.spare_ports_per_node);
+    }
+    // where each device element of the document starts (pugixml forgets offsets once
+    // `write` has parsed an <address> into the tree)
+    for (pugi::xml_node e = s_.devices_node.first_child(); e; e = e.next_sibling()) {
+      if (e.type() == pugi::node_element && e.offset_debug() >= 0) {
+        elements_.emplace_back(static_cast<std::size_t>(e.offset_debug()), e);
+      }
+    }
   }
   domain(const domain&) = delete;
   domain& operator=(const domain&) = delete;
@@ -112,12 +128,88 @@ class domain {
     });
   }
 
+  /// Plans the domain as a running guest into which the requests that `live` marks
+  /// (one entry per request: 1 = being hot-added now) are hot-added; the others are
+  /// where their addresses say (planner/hotplug.hpp: nothing is added, and each new
+  /// device needs a slot QEMU can hot-plug now).
+  [[nodiscard]] result<topology_plan> plan_live(policy_kind policy, std::span<const unsigned char> live) const {
+    return with_machine(s_.machine, [&](auto m) -> result<topology_plan> {
+      using M = decltype(m);
+      if (policy == policy_kind::libvirt) {
+        return pciplan::plan_live<M, policies::libvirt>(s_.requests, live, s_.options, s_.controllers);
+      }
+      return pciplan::plan_live<M, policies::pciplan>(s_.requests, live, s_.options, s_.controllers);
+    });
+  }
+
   /// The document with the plan written into it (addresses, controllers). The plan
-  /// must come from `plan()` of this domain (else std::invalid_argument).
+  /// must come from `plan()` or `plan_live()` of this domain (else std::invalid_argument).
   [[nodiscard]] std::string write(const topology_plan& plan) { return detail::write_domain(s_, plan); }
 
+  /// The device elements of `<devices>` are named by where they start in the document's
+  /// text (an offset into the text given to the constructor; it stays valid when `write`
+  /// adds elements).
+
+  /// The device element that starts within [begin, end) of the document's text, by its
+  /// offset; nullopt when none does.
+  [[nodiscard]] std::optional<std::size_t> element_within(std::size_t begin, std::size_t end) const {
+    for (const auto& [at, e] : elements_) {
+      if (at >= begin && at < end) return at;
+    }
+    return std::nullopt;
+  }
+  /// The device element at `offset` as text, with what `write` wrote into it.
+  [[nodiscard]] std::string device_element(std::size_t offset) const {
+    struct string_writer : pugi::xml_writer {
+      std::string out;
+      void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
+    } w;
+    element(offset).print(w, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
+    return std::move(w.out);
+  }
+  /// The requests (indexes into requests()) read from the device element at `offset`.
+  [[nodiscard]] std::vector<std::size_t> requests_of_element(std::size_t offset) const {
+    const pugi::xml_node e = element(offset);
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i != s_.devices.size(); ++i) {
+      if (e && s_.devices[i].node == e) out.push_back(i);
+    }
+    return out;
+  }
+  /// The document without the device element at `offset` (and the blank text before it),
+  /// planned by no one: what `virsh detach-device --config` leaves. The domain's requests
+  /// still name the element afterwards: plan and write another domain.
+  [[nodiscard]] std::string without_element(std::size_t offset) {
+    const pugi::xml_node e = element(offset);
+    if (!e) return detail::print_document(s_);
+    const pugi::xml_node before = e.previous_sibling();
+    if (before && before.type() == pugi::node_pcdata &&
+        std::string_view(before.value()).find_first_not_of(" \t\r\n") == std::string_view::npos) {
+      s_.devices_node.remove_child(before);
+    }
+    s_.devices_node.remove_child(e);
+    return detail::print_document(s_);
+  }
+  /// Whether request i comes from an element of the document (not one the reader added:
+  /// a default device, an implicit controller).
+  [[nodiscard]] bool from_document(std::size_t i) const {
+    if (i >= s_.devices.size()) return false;
+    for (const auto& [at, e] : elements_) {
+      if (e == s_.devices[i].node) return true;
+    }
+    return false;
+  }
+
  private:
+  [[nodiscard]] pugi::xml_node element(std::size_t offset) const {
+    for (const auto& [at, e] : elements_) {
+      if (at == offset) return e;
+    }
+    return {};
+  }
+
   detail::domain_state s_;
+  std::vector<std::pair<std::size_t, pugi::xml_node>> elements_;  ///< device elements of the document, by offset
 };
 
 }  // namespace pciplan::inline v0::libvirt

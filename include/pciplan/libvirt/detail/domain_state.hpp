@@ -66,6 +66,7 @@ struct domain_state {
   std::uint64_t memory_kib = 0;
   pugi::xml_node plan_element;  ///< <prefix:plan xmlns:prefix="urn:pciplan:plan:1"> in <metadata>
   std::string plan_prefix;
+  std::vector<int> node_spares;   ///< by NUMA node: its own spare ports (-1: the default); options point here
 
   std::deque<std::string> names;  ///< requests' names point here (a deque keeps them in place)
   std::vector<pending_device> devices;

@@ -1,14 +1,16 @@
 // pciplan — libvirt/detail/read_metadata.hpp: pciplan's own <metadata> element: spare ports and constraints by alias.
 //
 //   <metadata>
-//     <pciplan:plan xmlns:pciplan="urn:pciplan:plan:1" spare-ports="2">
+//     <pciplan:plan xmlns:pciplan="urn:pciplan:plan:1" spare-ports="2" spare-ports-per-node="1">
 //       <pciplan:device alias="ua-gpu" link="pcie" hotplug="no" numa-node="1"
 //                       multifunction-group="1" function="0" isolation-group="3" order="0"/>
+//       <pciplan:node id="2" spare-ports="4"/>
 //     </pciplan:plan>
 //   </metadata>
 //
 // The element is found by its namespace, whatever its prefix; a `device` names a device
-// by its `<alias name='…'/>` (or the name pciplan gave it).
+// by its `<alias name='…'/>` (or the name pciplan gave it); a `node` gives one guest NUMA
+// node its own number of spare ports (plan_options::node_spare_ports).
 #ifndef PCIPLAN_LIBVIRT_DETAIL_READ_METADATA_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_READ_METADATA_HPP
 
@@ -26,7 +28,8 @@
 
 namespace pciplan::inline v0::libvirt::detail {
 
-/// Finds the `<plan>` element in `<metadata>` and reads its spare ports (default 4).
+/// Finds the `<plan>` element in `<metadata>` and reads its spare ports (default 4, and
+/// 1 per NUMA node with an expander), and each `<node>`'s own count.
 inline void read_plan_metadata(domain_state& s) {
   s.options.spare_ports = 4;
   const pugi::xml_node metadata = s.doc.document_element().child("metadata");
@@ -46,6 +49,19 @@ inline void read_plan_metadata(domain_state& s) {
     if (const auto spare = number_attribute(s.at, e, "spare-ports", 0, 1024)) {
       s.options.spare_ports = static_cast<unsigned>(*spare);
     }
+    if (const auto per_node = number_attribute(s.at, e, "spare-ports-per-node", 0, 1024)) {
+      s.options.spare_ports_per_node = static_cast<unsigned>(*per_node);
+    }
+    const std::string node_tag = s.plan_prefix.empty() ? "node" : s.plan_prefix + ":node";
+    for (pugi::xml_node c = e.child(node_tag.c_str()); c; c = c.next_sibling(node_tag.c_str())) {
+      const auto id = number_attribute(s.at, c, "id", 0, 255);
+      const auto spare_ports = number_attribute(s.at, c, "spare-ports", 0, 1024);
+      if (!id || !spare_ports) s.at.fail(c, "a node needs id (the NUMA node) and spare-ports");
+      if (*id < s.node_spares.size() && s.node_spares[*id] >= 0) s.at.fail(c, "the node is given twice");
+      if (*id >= s.node_spares.size()) s.node_spares.resize(*id + 1, -1);
+      s.node_spares[*id] = static_cast<int>(*spare_ports);
+    }
+    s.options.node_spare_ports = s.node_spares;
   }
 }
 
@@ -54,9 +70,12 @@ inline void apply_metadata_constraints(domain_state& s) {
   if (!s.plan_element) return;
   const pugi::xml_node e = s.plan_element;
   const std::string device_tag = s.plan_prefix.empty() ? "device" : s.plan_prefix + ":device";
+  const std::string node_tag = s.plan_prefix.empty() ? "node" : s.plan_prefix + ":node";
   for (pugi::xml_node c = e.first_child(); c; c = c.next_sibling()) {
-    if (c.type() != pugi::node_element) continue;
-    if (c.name() != device_tag) s.at.fail(c, "unknown pciplan metadata element (expected <" + device_tag + ">)");
+    if (c.type() != pugi::node_element || c.name() == node_tag) continue;
+    if (c.name() != device_tag) {
+      s.at.fail(c, "unknown pciplan metadata element (expected <" + device_tag + "> or <" + node_tag + ">)");
+    }
     const std::string_view alias = c.attribute("alias").value();
     if (alias.empty()) s.at.fail(c, "the alias attribute is missing");
     const auto it = s.aliases.find(alias);

@@ -40,6 +40,25 @@ inline pugi::xml_node add_controller_element(const domain_state& s, std::map<uns
   return n;
 }
 
+/// The document of `s` as it is now: the text around the root element (declaration,
+/// comments, blank lines) as it was, the root element printed raw (its own whitespace
+/// kept). `more`: room to reserve beyond the original text's size.
+[[nodiscard]] inline std::string print_document(const domain_state& s, std::size_t more = 0) {
+  struct string_writer : pugi::xml_writer {
+    std::string& out;
+    explicit string_writer(std::string& o) : out(o) {}
+    void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
+  };
+  std::string out;
+  out.reserve(s.text.size() + more);
+  if (s.root_start >= 0) out += std::string_view(s.text).substr(0, static_cast<std::size_t>(s.root_start));
+  string_writer writer(out);
+  s.doc.document_element().print(writer, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
+  if (s.root_end >= 0) out += std::string_view(s.text).substr(static_cast<std::size_t>(s.root_end));
+  if (out.empty() || out.back() != '\n') out += '\n';
+  return out;
+}
+
 /// The document of `s` with `plan` written into it (see the top of this header). The
 /// plan must come from the requests of `s` (else std::invalid_argument).
 [[nodiscard]] inline std::string write_domain(domain_state& s, const topology_plan& plan) {
@@ -69,21 +88,8 @@ inline pugi::xml_node add_controller_element(const domain_state& s, std::map<uns
         given != by_index.end() ? given->second : add_controller_element(s, by_index, c.index.value);
     write_controller(n, c, s.machine);
   }
-  // the text around the root element (declaration, comments, blank lines) is copied as it was
-  struct string_writer : pugi::xml_writer {
-    std::string& out;
-    explicit string_writer(std::string& o) : out(o) {}
-    void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
-  };
-  std::string out;
   // room for an address per device and the added controllers, so the text is not copied as it grows
-  out.reserve(s.text.size() + 128 * plan.placements.size() + 320 * plan.controllers.size());
-  if (s.root_start >= 0) out += std::string_view(s.text).substr(0, static_cast<std::size_t>(s.root_start));
-  string_writer writer(out);
-  s.doc.document_element().print(writer, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
-  if (s.root_end >= 0) out += std::string_view(s.text).substr(static_cast<std::size_t>(s.root_end));
-  if (out.empty() || out.back() != '\n') out += '\n';
-  return out;
+  return print_document(s, 128 * plan.placements.size() + 320 * plan.controllers.size());
 }
 
 }  // namespace pciplan::inline v0::libvirt::detail
