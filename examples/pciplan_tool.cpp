@@ -351,7 +351,7 @@ int check(const arguments& a, const std::string& input, const std::string& sourc
 /// `pciplan attach` and `pciplan detach`.
 int attach_or_detach(const arguments& a, const std::string& domain_xml) {
   const std::string device_xml = read_input(a.device);
-  const std::string source = a.device == "-" ? std::string("<stdin>") : a.device;
+  const std::string source = a.file + " + " + (a.device == "-" ? std::string("<stdin>") : a.device);
   pciplan::libvirt::attach_options options{};
   options.policy = a.options.policy;
   options.live = a.live;

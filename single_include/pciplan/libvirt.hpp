@@ -326,6 +326,7 @@ struct domain_state {
   machine_id machine = machine_id::pc;
   std::string machine_name;
   bool new_definition = false;
+  bool acpi = false;              ///< `<features><acpi/>`: on pc, QEMU hot-plugs into pci.0 only with ACPI
   plan_options options{};
   std::uint64_t memory_kib = 0;
   pugi::xml_node plan_element;  ///< <prefix:plan xmlns:prefix="urn:pciplan:plan:1"> in <metadata>
@@ -995,11 +996,24 @@ namespace pciplan::inline v0::libvirt::detail {
 inline std::string_view unique_name(domain_state& s, pugi::xml_node n, std::string_view stem) {
   const std::size_t device = s.devices.size() - 1;
   const std::string_view alias = n.child("alias").attribute("name").value();
+  std::string companion_stem;
   if (!alias.empty()) {
-    if (!s.aliases.try_emplace(std::string(alias), device).second) {
+    const auto [taken, fresh] = s.aliases.try_emplace(std::string(alias), device);
+    if (fresh) return s.names.emplace_back(alias);
+    // a running domain's XML gives the ICH9 USB2 companions their EHCI's alias: USB
+    // controllers of one index share it, and the others are named as without an alias
+    const pugi::xml_node first = taken->second < s.devices.size() ? s.devices[taken->second].node : pugi::xml_node{};
+    const auto usb_index = [](pugi::xml_node e) {
+      return std::string_view(e.name()) == "controller" && std::string_view(e.attribute("type").value()) == "usb"
+                 ? std::string_view(e.attribute("index").value())
+                 : std::string_view("-");
+    };
+    if (usb_index(n) == "-" || usb_index(n) != usb_index(first)) {
       s.at.fail(n, "alias '" + std::string(alias) + "' is used by two devices");
     }
-    return s.names.emplace_back(alias);
+    // "usb-companion0", …: not a name libvirt gives, so no later alias collides with it
+    companion_stem = std::string(alias) + "-companion";
+    stem = companion_stem;
   }
   auto next = s.next_number.find(stem);
   if (next == s.next_number.end()) next = s.next_number.try_emplace(std::string(stem), 0).first;
@@ -1525,6 +1539,7 @@ inline void read_machine(domain_state& s) {
                         "loongarch64; pseries on ppc64; s390-ccw-virtio on s390x)");
   }
   s.machine = *m;
+  s.acpi = static_cast<bool>(s.doc.document_element().child("features").child("acpi"));
   s.machine_name = machine.empty() ? std::string(with_machine(*m, [](auto x) {
     return machine_traits<decltype(x)>::name;
   }))
@@ -1926,6 +1941,7 @@ inline pugi::xml_node add_controller_element(const domain_state& s, std::map<uns
 #endif  // PCIPLAN_LIBVIRT_DETAIL_WRITE_DOMAIN_HPP
 // ---- end pciplan/libvirt/detail/write_domain.hpp
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -2013,13 +2029,25 @@ class domain {
   /// (one entry per request: 1 = being hot-added now) are hot-added; the others are
   /// where their addresses say (planner/hotplug.hpp: nothing is added, and each new
   /// device needs a slot QEMU can hot-plug now).
+  /// On pc without `<features><acpi/>` (QEMU `-no-acpi`) pci.0 takes no hot-plugged
+  /// device (QEMU 7.2: "Bus 'pci.0' does not support hotplugging"); bridges still do.
   [[nodiscard]] result<topology_plan> plan_live(policy_kind policy, std::span<const unsigned char> live) const {
+    std::vector<controller> given(s_.controllers.begin(), s_.controllers.end());
+    if (s_.machine == machine_id::pc && !s_.acpi) {
+      const auto root = std::find_if(given.begin(), given.end(), [](const controller& c) { return c.index.value == 0; });
+      if (root != given.end()) root->hotplug = toggle::off;
+      else {
+        controller implicit = make_controller<pci_root>(0);
+        implicit.hotplug = toggle::off;
+        given.insert(given.begin(), implicit);
+      }
+    }
     return with_machine(s_.machine, [&](auto m) -> result<topology_plan> {
       using M = decltype(m);
       if (policy == policy_kind::libvirt) {
-        return pciplan::plan_live<M, policies::libvirt>(s_.requests, live, s_.options, s_.controllers);
+        return pciplan::plan_live<M, policies::libvirt>(s_.requests, live, s_.options, given);
       }
-      return pciplan::plan_live<M, policies::pciplan>(s_.requests, live, s_.options, s_.controllers);
+      return pciplan::plan_live<M, policies::pciplan>(s_.requests, live, s_.options, given);
     });
   }
 
@@ -2034,8 +2062,8 @@ class domain {
   /// The device element that starts within [begin, end) of the document's text, by its
   /// offset; nullopt when none does.
   [[nodiscard]] std::optional<std::size_t> element_within(std::size_t begin, std::size_t end) const {
-    for (const auto& [at, e] : elements_) {
-      if (at >= begin && at < end) return at;
+    for (const auto& [start, e] : elements_) {
+      if (start >= begin && start < end) return start;
     }
     return std::nullopt;
   }
@@ -2075,7 +2103,7 @@ class domain {
   /// a default device, an implicit controller).
   [[nodiscard]] bool from_document(std::size_t i) const {
     if (i >= s_.devices.size()) return false;
-    for (const auto& [at, e] : elements_) {
+    for (const auto& [start, e] : elements_) {
       if (e == s_.devices[i].node) return true;
     }
     return false;
@@ -2083,8 +2111,8 @@ class domain {
 
  private:
   [[nodiscard]] pugi::xml_node element(std::size_t offset) const {
-    for (const auto& [at, e] : elements_) {
-      if (at == offset) return e;
+    for (const auto& [start, e] : elements_) {
+      if (start == offset) return e;
     }
     return {};
   }
@@ -2298,7 +2326,14 @@ inline bool names_device(pugi::xml_node wanted, pugi::xml_node candidate) {
     text += "  " + indented + "\n  ";
     const std::size_t end = text.size();
     text += domain_xml.substr(at);
-    domain d(text, options.domain);
+    std::optional<domain> read;
+    try {
+      read.emplace(text, options.domain);
+    } catch (const input_error& e) {
+      // line numbers count in the domain up to its </devices>, where the device starts
+      throw input_error(std::string("the domain with the device appended: ") + e.what());
+    }
+    domain& d = *read;
     const std::optional<std::size_t> k = d.element_within(begin, end);
     if (!k) throw input_error("the device element could not be found in the domain after appending it");
     const std::vector<std::size_t> mine = d.requests_of_element(*k);
@@ -2306,11 +2341,18 @@ inline bool names_device(pugi::xml_node wanted, pugi::xml_node candidate) {
     for (const std::size_t i : mine) live[i] = 1;
     result<topology_plan> p = error{};
     if (options.live) {
-      if (mine.empty() && std::string_view(device_doc.document_element().name()) == "controller" &&
-          std::string_view(device_doc.document_element().attribute("type").value()) == "pci") {
+      const pugi::xml_node e = device_doc.document_element();
+      const std::string_view type = e.attribute("type").value();
+      if (std::string_view(e.name()) == "controller" && type == "pci") {
         out.failed = failure::planning_capacity;
         out.message = "a PCI controller cannot be hot-added (QEMU refuses a port on the root bus, and pciplan adds "
                       "no controller to a running guest)";
+        return out;
+      }
+      if (std::string_view(e.name()) == "controller" && type != "scsi" && options.policy == policy_kind::libvirt) {
+        out.failed = failure::planning_capacity;
+        out.message = "libvirt hot-plugs SCSI controllers only ('" + std::string(type) +
+                      "' controller cannot be hot plugged; QEMU itself would take it: use the pciplan policy)";
         return out;
       }
       for (std::size_t i = 0; i != live.size(); ++i) {

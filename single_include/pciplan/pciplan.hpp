@@ -2260,6 +2260,25 @@ inline constexpr device_descriptor device_descriptor_of{
 template <DeviceKind D>
 inline constexpr bool hotpluggable_device_v = !device_traits<D>::integrated;
 
+/// QEMU device types that QEMU refuses to hot-plug, measured with device_add into an
+/// empty root port of a paused q35 guest: QEMU 7.2 says "Parameter 'driver' expects a
+/// pluggable device type", QEMU 10.0 "Device '…' does not support hotplugging" (and
+/// "can't go on PCIE bus" for amd-iommu). Display adapters, the chipset's USB and IDE
+/// functions, IOMMUs and acpi-erst; every other device of the catalogue was accepted.
+inline constexpr std::string_view qemu_cold_plug_only[] = {
+    "VGA",          "cirrus-vga",     "qxl-vga",        "vmware-svga",    "virtio-vga",
+    "virtio-gpu-pci", "ich9-usb-ehci1", "ich9-usb-uhci1", "ich9-usb-uhci2", "ich9-usb-uhci3",
+    "pci-ohci",     "piix3-ide",      "virtio-iommu-pci", "amd-iommu",    "acpi-erst",
+};
+
+/// Whether QEMU hot-plugs a device of this QEMU type (not one of qemu_cold_plug_only).
+[[nodiscard]] constexpr bool qemu_hot_pluggable(std::string_view qemu_device) noexcept {
+  for (const std::string_view d : qemu_cold_plug_only) {
+    if (d == qemu_device) return false;
+  }
+  return true;
+}
+
 }  // namespace pciplan::inline v0
 
 #endif  // PCIPLAN_KINDS_DEVICE_KINDS_HPP
@@ -4222,6 +4241,14 @@ struct request_route {
   connect_set need{};  ///< connect flags for PCI (with auto_assign)
 };
 
+/// The sentences of a refused hot-add (planner/hotplug.hpp).
+inline constexpr std::string_view no_live_slot =
+    "has no free hot-pluggable slot left in the running guest, and the bus a cold plan would add for it cannot be "
+    "hot-added (plan spare ports: plan_options::spare_ports)";
+inline constexpr std::string_view no_live_slot_on_node =
+    "has no free hot-pluggable slot left on its NUMA node in the running guest, and the bus a cold plan would add "
+    "for it cannot be hot-added (plan spare ports there: plan_options::spare_ports_per_node)";
+
 /// The state both policies work on.
 template <MachineType M>
 struct planning {
@@ -5311,7 +5338,8 @@ class libvirt_planner {
     p_.reproduce_libvirt = true;
     if (!check_requests(p_) || !check_controllers(p_) || !route() || !order_units()) return p_.failure();
     roles_ = find_chipset_roles(p_, chipset_rules);
-    if (!dry_run() || !real_pass() || !check_attached(p_) || !number_expanders() || !check_bridges()) {
+    if (!dry_run() || !live_without_growth() || !real_pass() || !check_attached(p_) || !number_expanders() ||
+        !check_bridges()) {
       return p_.failure();
     }
     return finish(p_);
@@ -5361,7 +5389,8 @@ class libvirt_planner {
       const bool grouped = r.multifunction != 0 || r.isolation != 0;
       const bool automatic = r.via == transport::automatic && r.fixed == address_kind::none && !grouped;
       const bool mmio_capable = !r.device.mmio_device.empty();
-      const bool follows = automatic && any_mmio && libvirt_follows_mmio(r.device);
+      // libvirt's hot-plug path puts a device on PCI whatever the domain's other devices use
+      const bool follows = automatic && any_mmio && libvirt_follows_mmio(r.device) && !p_.hot_added(i);
       placement_kind kind = placement_kind::pci;
       if (grouped && r.via == transport::mmio) {
         return p_.fail(errc::invalid_request, r.name, "is in a multifunction or isolation group and asks for virtio-mmio");
@@ -5687,6 +5716,16 @@ class libvirt_planner {
       }
       return true;
     }
+  }
+
+  /// A running guest (libvirt's live path) never grows: when the dry run had to add a
+  /// bus, the first device hot-added now has no slot ("No more available PCI slots").
+  constexpr bool live_without_growth() {
+    if (p_.live.empty() || new_controllers_.empty()) return true;
+    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+      if (p_.hot_added(i)) return p_.fail(errc::no_free_slot, p_.requests[i].name, no_live_slot);
+    }
+    return true;
   }
 
   constexpr bool real_pass() {
@@ -6983,14 +7022,6 @@ namespace pciplan::inline v0 {
 
 namespace detail {
 
-/// The sentences of a refused hot-add.
-inline constexpr std::string_view no_live_slot =
-    "has no free hot-pluggable slot left in the running guest, and the bus a cold plan would add for it cannot be "
-    "hot-added (plan spare ports: plan_options::spare_ports)";
-inline constexpr std::string_view no_live_slot_on_node =
-    "has no free hot-pluggable slot left on its NUMA node in the running guest, and the bus a cold plan would add "
-    "for it cannot be hot-added (plan spare ports there: plan_options::spare_ports_per_node)";
-
 /// Whether every device that `live` marks in `plan` can be hot-added as the plan says:
 /// PCI, on a bus that takes hot-plugged devices, in a slot whose functions are all new,
 /// below no controller the plan added. The error names the first one that cannot.
@@ -7003,6 +7034,19 @@ constexpr std::optional<error> check_hot_adds(const topology_plan& plan, std::sp
       return plan_error(errc::not_hotpluggable, p.name,
                         "would reach the guest without PCI (virtio-mmio or channel I/O), and pciplan hot-adds PCI "
                         "devices only");
+    }
+    if (!qemu_hot_pluggable(p.device.qemu_device)) {
+      return plan_error(errc::not_hotpluggable, p.name,
+                        "is a device QEMU does not hot-plug (display adapters, the chipset's USB and IDE functions, "
+                        "IOMMUs and acpi-erst are cold-plugged only)");
+    }
+    if (p.device.qemu_device.starts_with("virtio-balloon")) {
+      for (const placement& q : plan.placements) {
+        if (&q != &p && q.device.qemu_device.starts_with("virtio-balloon")) {
+          return plan_error(errc::not_hotpluggable, p.name,
+                            "is a second memory balloon, and QEMU takes one balloon per guest");
+        }
+      }
     }
     // below a controller this plan added: there was no slot for it in the running guest
     for (std::size_t at = view.position_of(p.libvirt_address.bus); at != no_position; at = view.parent_of(at)) {
@@ -7080,8 +7124,8 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
 /// the running guest's, in the order of `added`; `monitor_commands(running, result)`
 /// gives the QMP and HMP commands. An error names the first device that cannot be
 /// hot-added and why (no free hot-pluggable slot — on its NUMA node —, a bus that does
-/// not take hot-plugged devices, a slot already in use, no PCI); `running` is unchanged
-/// either way. `options` are the cold plan's (NUMA node count, chipset rule); spares are
+/// not take hot-plugged devices, a slot already in use, no PCI, a device type QEMU
+/// cold-plugs only, a second memory balloon); `running` is unchanged either way. `options` are the cold plan's (NUMA node count, chipset rule); spares are
 /// never added.
 template <MachineType M, PlanningPolicy Policy = policies::pciplan>
 [[nodiscard]] constexpr result<topology_plan> hot_add(const topology_plan& running, std::span<const request> added,
@@ -7120,8 +7164,9 @@ template <std::same_as<topology_plan> Plan>
 /// their addresses and order; their `request` numbers count them from 0 again). An error,
 /// with `running` unchanged, when a name is not in the plan or names a device that
 /// cannot be unplugged: a device of the machine itself (q35's SATA), one that is not on
-/// PCI, one on a bus without hot-plug, or one that shares its slot with a device that
-/// stays (QEMU unplugs a whole slot).
+/// PCI, a type QEMU cold-plugs only (qemu_cold_plug_only), one on a bus without
+/// hot-plug, or one that shares its slot with a device that stays (QEMU unplugs a whole
+/// slot).
 [[nodiscard]] inline result<topology_plan> hot_remove(const topology_plan& running, std::span<const std::string_view> names) {
   const topology_view view(running.controllers);
   std::vector<unsigned char> gone(running.placements.size(), 0);
@@ -7143,6 +7188,11 @@ template <std::same_as<topology_plan> Plan>
     if (p.kind != placement_kind::pci) {
       return detail::plan_error(errc::not_hotpluggable, p.name,
                                 "is not on PCI (virtio-mmio or channel I/O), and pciplan unplugs PCI devices only");
+    }
+    if (!qemu_hot_pluggable(p.device.qemu_device)) {
+      return detail::plan_error(errc::not_hotpluggable, p.name,
+                                "is a device QEMU does not unplug (display adapters, the chipset's USB and IDE "
+                                "functions, IOMMUs and acpi-erst are cold-plugged only)");
     }
     const controller* bus = view.find(p.libvirt_address.bus);
     if (bus == nullptr || bus->kind == nullptr || !bus_hotpluggable(*bus->kind, bus->hotplug)) {

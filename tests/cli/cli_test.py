@@ -324,6 +324,45 @@ run("detach --live of the integrated SATA controller: exit 1", ["detach", "--liv
     status=1, stderr_has="cannot be unplugged")
 run("detach: no such device", ["detach", running, "-"], stdin=b"<interface type='network'><mac address='00:00:00:00:00:01'/></interface>",
     status=2, stderr_has="no device of the domain is the one the device element names")
+# pc: pci.0 takes hot-plugged devices only with ACPI (QEMU 7.2 without it: "Bus 'pci.0' does not
+# support hotplugging"); a pci-bridge still does
+for acpi, status in (("  <features><acpi/></features>\n", 0), ("", 1)):
+    pc_running = with_file(tool.run(TOOL, ["plan", "--policy", "libvirt", "-"],
+                                    stdin=dx.document(nic("e1000"), name="t", machine="pc", features=acpi).encode())[1])
+    run(f"attach --live on pc {'with' if acpi else 'without'} ACPI", ["attach", "--live", "--policy", "libvirt",
+        pc_running, new_nic], status=status,
+        stderr_has=None if status == 0 else "would go on a bus that does not take hot-plugged devices")
+    os.unlink(pc_running)
+# a running domain's XML gives the ICH9 USB2 companions their EHCI's alias
+usb2 = "".join(
+    f"    <controller type='usb' index='0' model='{m}'><alias name='usb'/>{master}"
+    f"<address type='pci' domain='0' bus='0' slot='0x1d' function='{f}'/></controller>\n"
+    for m, f, master in (("ich9-ehci1", 7, ""), ("ich9-uhci1", 0, "<master startport='0'/>"),
+                         ("ich9-uhci2", 1, "<master startport='2'/>"), ("ich9-uhci3", 2, "<master startport='4'/>")))
+usb2_running = with_file(tool.run(TOOL, ["plan", "--policy", "libvirt", "-"],
+                                  stdin=domain(usb2 + "    <controller type='usb' index='1' model='qemu-xhci'>"
+                                               "<alias name='usb1'/></controller>\n").encode())[1])
+run("attach --live: USB2 companions sharing their EHCI's alias", ["attach", "--live", "--policy", "libvirt",
+    usb2_running, new_nic], check=pci_address_of)
+run("attach --live --policy libvirt of a USB controller: libvirt hot-plugs SCSI controllers only",
+    ["attach", "--live", "--policy", "libvirt", usb2_running, "-"], stdin=b"<controller type='usb' model='qemu-xhci'/>",
+    status=1, stderr_has="'usb' controller cannot be hot plugged")
+run("attach --live --policy pciplan of a USB controller: QEMU takes it", ["attach", "--live", usb2_running, "-"],
+    stdin=b"<controller type='usb' index='2' model='qemu-xhci'/>", check=pci_address_of)
+run("attach --live of a display adapter: QEMU does not hot-plug it", ["attach", "--live", usb2_running, "-"],
+    stdin=b"<video><model type='virtio'/></video>", status=1, stderr_has="is a device QEMU does not hot-plug")
+os.unlink(usb2_running)
+# aarch64 with a virtio-mmio device: libvirt's config path follows it onto virtio-mmio, its live path uses PCI
+mmio_running = with_file(tool.run(TOOL, ["plan", "--policy", "libvirt", "-"], stdin=domain(
+    "<rng model='virtio'><backend model='random'>/dev/urandom</backend><address type='virtio-mmio'/></rng>\n"
+    "<controller type='pci' index='0' model='pcie-root'/>\n<controller type='pci' index='1' model='pcie-root-port'/>\n",
+    machine="virt", arch="aarch64").encode())[1])
+rng = b"<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>"
+run("attach (config) on virt with virtio-mmio: virtio-mmio, as libvirt", ["attach", "--policy", "libvirt",
+    mmio_running, "-"], stdin=rng, stdout_has="<address type='virtio-mmio'")
+run("attach --live on virt with virtio-mmio: PCI, as libvirt", ["attach", "--live", "--policy", "libvirt",
+    mmio_running, "-"], stdin=rng, check=pci_address_of)
+os.unlink(mmio_running)
 for f in (running, new_nic, full_file):
     os.unlink(f)
 

@@ -34,7 +34,7 @@ const controller& bus_of(const topology_plan& p, const placement& x) { return *p
 
 }  // namespace
 
-TEST_CASE("hotplug: a q35 guest takes new devices in its spare ports, then refuses, and nothing changes",
+TEST_CASE("hotplug: a q35 guest takes new devices in its spare ports, then refuses, and nothing changes (RULES.md Q20, Q21, O10)",
           "[hotplug]") {
   const std::vector<request> devices{{"net0", models::virtio_net{}}};
   const topology_plan started = planned<machines::q35>(devices, {.spare_ports = 2});
@@ -72,7 +72,7 @@ TEST_CASE("hotplug: a q35 guest takes new devices in its spare ports, then refus
   CHECK(hot_add<machines::q35>(*now, integrated).error().code == errc::no_free_slot);
 }
 
-TEST_CASE("hotplug: buses that take no hot-plugged device are refused by name (QEMU: 'does not support hotplugging')",
+TEST_CASE("hotplug: buses that take no hot-plugged device are refused by name (RULES.md Q20, Q22, L4.11)",
           "[hotplug]") {
   std::vector<controller> given{make_controller<pcie_root_port>(1).at(controller_address(0, 0, 2, 0)),
                                 make_controller<pcie_root_port>(2).at(controller_address(0, 0, 3, 0))};
@@ -161,7 +161,7 @@ TEST_CASE("hotplug: on pc a node's spare slots are behind the pci-bridge on its 
   CHECK(root->at("plain").libvirt_address.bus.value == 0);
 }
 
-TEST_CASE("hotplug: a multifunction group goes into one empty slot, function 0 added last", "[hotplug]") {
+TEST_CASE("hotplug: a multifunction group goes into one empty slot, function 0 added last (RULES.md Q4)", "[hotplug]") {
   const topology_plan started = planned<machines::q35>(std::vector<request>{}, {.spare_ports = 1});
   const std::array<request, 2> gpu{request{"gpu", models::vfio_pci{}, multifunction_group{1, 0}},
                                    request{"gpu-audio", models::vfio_pci{}, multifunction_group{1, 1}}};
@@ -211,6 +211,66 @@ TEST_CASE("hotplug: detach frees the slot; what cannot be unplugged is refused b
   REQUIRE(with_sata.is_built_in(with_sata.at("sata0")));
   const std::array<std::string_view, 1> s{"sata0"};
   CHECK(hot_remove(with_sata, s).error().code == errc::not_hotpluggable);
+}
+
+TEST_CASE("hotplug: device types QEMU cold-plugs only, and a second balloon, are refused (RULES.md O10)", "[hotplug]") {
+  const std::vector<request> devices{{"balloon0", models::virtio_balloon{}}, {"vga", models::vga{}}};
+  const topology_plan started = planned<machines::q35>(devices, {.spare_ports = 4});
+  // QEMU 7.2: "Parameter 'driver' expects a pluggable device type"; 10.0: "does not support hotplugging"
+  for (const device_descriptor& d : {device_descriptor_of<models::virtio_gpu>, device_descriptor_of<models::virtio_vga>,
+                                     device_descriptor_of<models::pci_ohci>, device_descriptor_of<models::qxl_vga>}) {
+    const std::array<request, 1> one{request{"x", d}};
+    const result<topology_plan> r = hot_add<machines::q35>(started, one);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == errc::not_hotpluggable);
+    CHECK_THAT(describe(r.error()), Catch::Contains("is a device QEMU does not hot-plug"));
+  }
+  CHECK(qemu_hot_pluggable("virtio-net-pci"));
+  CHECK(qemu_hot_pluggable("qxl"));  // the secondary qxl is hot-pluggable, qxl-vga is not
+  const std::array<request, 1> balloon{request{"balloon1", models::virtio_balloon{}}};
+  CHECK_THAT(describe(hot_add<machines::q35>(started, balloon).error()), Catch::Contains("a second memory balloon"));
+  const std::array<std::string_view, 1> vga{"vga"};
+  CHECK(hot_remove(started, vga).error().code == errc::not_hotpluggable);
+}
+
+TEST_CASE("hotplug: the libvirt policy's live path never grows (pc with pci.0 full; RULES.md L4.11)", "[hotplug]") {
+  std::vector<request> devices;
+  std::vector<std::string> names;
+  names.reserve(40);
+  for (int i = 0; i != 29; ++i) {
+    names.push_back("nic" + std::to_string(i));
+    devices.emplace_back(names.back(), models::e1000{});
+  }
+  const topology_plan started = planned<machines::pc, policies::libvirt>(devices);
+  // one e1000 after the other until pci.0 is full: libvirt's live path adds no pci-bridge
+  topology_plan running = started;
+  result<topology_plan> next = running;
+  int added = 0;
+  for (int i = 0; i != 40 && next; ++i) {
+    names.push_back("late" + std::to_string(i));
+    const std::array<request, 1> one{request{names.back(), models::e1000{}}};
+    next = hot_add<machines::pc, policies::libvirt>(running, one);
+    if (next) {
+      CHECK(next->at(names.back()).libvirt_address.bus.value == 0);
+      running = *next;
+      ++added;
+    }
+  }
+  CHECK(added >= 1);
+  REQUIRE_FALSE(next.has_value());
+  CHECK(next.error().code == errc::no_free_slot);
+  CHECK(next.error().subject.view() == names.back());
+  // pci.0 is full: 00:01 is the PIIX3's, 00:02.0 libvirt keeps for a video device
+  for (unsigned slot = 1; slot != 32; ++slot) {
+    bool used = false;
+    for (const placement& p : running.placements) used = used || (p.libvirt_address.bus.value == 0 && p.libvirt_address.slot == slot);
+    CHECK((used || slot <= 2));
+  }
+  // the cold plan of the same definition grows a pci-bridge for it
+  std::vector<request> definition = requests_of(running);
+  definition.emplace_back(names.back(), models::e1000{});
+  const result<topology_plan> cold = plan<machines::pc, policies::libvirt>(definition, {}, running.controllers);
+  CHECK((!cold || cold->added_count() > 0));
 }
 
 TEST_CASE("hotplug: a plan for another machine type, or a guest that is not complete, is refused", "[hotplug]") {

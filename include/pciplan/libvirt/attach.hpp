@@ -147,7 +147,14 @@ inline bool names_device(pugi::xml_node wanted, pugi::xml_node candidate) {
     text += "  " + indented + "\n  ";
     const std::size_t end = text.size();
     text += domain_xml.substr(at);
-    domain d(text, options.domain);
+    std::optional<domain> read;
+    try {
+      read.emplace(text, options.domain);
+    } catch (const input_error& e) {
+      // line numbers count in the domain up to its </devices>, where the device starts
+      throw input_error(std::string("the domain with the device appended: ") + e.what());
+    }
+    domain& d = *read;
     const std::optional<std::size_t> k = d.element_within(begin, end);
     if (!k) throw input_error("the device element could not be found in the domain after appending it");
     const std::vector<std::size_t> mine = d.requests_of_element(*k);
@@ -155,11 +162,18 @@ inline bool names_device(pugi::xml_node wanted, pugi::xml_node candidate) {
     for (const std::size_t i : mine) live[i] = 1;
     result<topology_plan> p = error{};
     if (options.live) {
-      if (mine.empty() && std::string_view(device_doc.document_element().name()) == "controller" &&
-          std::string_view(device_doc.document_element().attribute("type").value()) == "pci") {
+      const pugi::xml_node e = device_doc.document_element();
+      const std::string_view type = e.attribute("type").value();
+      if (std::string_view(e.name()) == "controller" && type == "pci") {
         out.failed = failure::planning_capacity;
         out.message = "a PCI controller cannot be hot-added (QEMU refuses a port on the root bus, and pciplan adds "
                       "no controller to a running guest)";
+        return out;
+      }
+      if (std::string_view(e.name()) == "controller" && type != "scsi" && options.policy == policy_kind::libvirt) {
+        out.failed = failure::planning_capacity;
+        out.message = "libvirt hot-plugs SCSI controllers only ('" + std::string(type) +
+                      "' controller cannot be hot plugged; QEMU itself would take it: use the pciplan policy)";
         return out;
       }
       for (std::size_t i = 0; i != live.size(); ++i) {

@@ -45,6 +45,7 @@
 #include <pciplan/libvirt/detail/write_domain.hpp>
 #include <pciplan/libvirt/input_error.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -132,13 +133,25 @@ class domain {
   /// (one entry per request: 1 = being hot-added now) are hot-added; the others are
   /// where their addresses say (planner/hotplug.hpp: nothing is added, and each new
   /// device needs a slot QEMU can hot-plug now).
+  /// On pc without `<features><acpi/>` (QEMU `-no-acpi`) pci.0 takes no hot-plugged
+  /// device (QEMU 7.2: "Bus 'pci.0' does not support hotplugging"); bridges still do.
   [[nodiscard]] result<topology_plan> plan_live(policy_kind policy, std::span<const unsigned char> live) const {
+    std::vector<controller> given(s_.controllers.begin(), s_.controllers.end());
+    if (s_.machine == machine_id::pc && !s_.acpi) {
+      const auto root = std::find_if(given.begin(), given.end(), [](const controller& c) { return c.index.value == 0; });
+      if (root != given.end()) root->hotplug = toggle::off;
+      else {
+        controller implicit = make_controller<pci_root>(0);
+        implicit.hotplug = toggle::off;
+        given.insert(given.begin(), implicit);
+      }
+    }
     return with_machine(s_.machine, [&](auto m) -> result<topology_plan> {
       using M = decltype(m);
       if (policy == policy_kind::libvirt) {
-        return pciplan::plan_live<M, policies::libvirt>(s_.requests, live, s_.options, s_.controllers);
+        return pciplan::plan_live<M, policies::libvirt>(s_.requests, live, s_.options, given);
       }
-      return pciplan::plan_live<M, policies::pciplan>(s_.requests, live, s_.options, s_.controllers);
+      return pciplan::plan_live<M, policies::pciplan>(s_.requests, live, s_.options, given);
     });
   }
 
@@ -153,8 +166,8 @@ class domain {
   /// The device element that starts within [begin, end) of the document's text, by its
   /// offset; nullopt when none does.
   [[nodiscard]] std::optional<std::size_t> element_within(std::size_t begin, std::size_t end) const {
-    for (const auto& [at, e] : elements_) {
-      if (at >= begin && at < end) return at;
+    for (const auto& [start, e] : elements_) {
+      if (start >= begin && start < end) return start;
     }
     return std::nullopt;
   }
@@ -194,7 +207,7 @@ class domain {
   /// a default device, an implicit controller).
   [[nodiscard]] bool from_document(std::size_t i) const {
     if (i >= s_.devices.size()) return false;
-    for (const auto& [at, e] : elements_) {
+    for (const auto& [start, e] : elements_) {
       if (e == s_.devices[i].node) return true;
     }
     return false;
@@ -202,8 +215,8 @@ class domain {
 
  private:
   [[nodiscard]] pugi::xml_node element(std::size_t offset) const {
-    for (const auto& [at, e] : elements_) {
-      if (at == offset) return e;
+    for (const auto& [start, e] : elements_) {
+      if (start == offset) return e;
     }
     return {};
   }

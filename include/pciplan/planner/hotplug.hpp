@@ -63,14 +63,6 @@ namespace pciplan::inline v0 {
 
 namespace detail {
 
-/// The sentences of a refused hot-add.
-inline constexpr std::string_view no_live_slot =
-    "has no free hot-pluggable slot left in the running guest, and the bus a cold plan would add for it cannot be "
-    "hot-added (plan spare ports: plan_options::spare_ports)";
-inline constexpr std::string_view no_live_slot_on_node =
-    "has no free hot-pluggable slot left on its NUMA node in the running guest, and the bus a cold plan would add "
-    "for it cannot be hot-added (plan spare ports there: plan_options::spare_ports_per_node)";
-
 /// Whether every device that `live` marks in `plan` can be hot-added as the plan says:
 /// PCI, on a bus that takes hot-plugged devices, in a slot whose functions are all new,
 /// below no controller the plan added. The error names the first one that cannot.
@@ -83,6 +75,19 @@ constexpr std::optional<error> check_hot_adds(const topology_plan& plan, std::sp
       return plan_error(errc::not_hotpluggable, p.name,
                         "would reach the guest without PCI (virtio-mmio or channel I/O), and pciplan hot-adds PCI "
                         "devices only");
+    }
+    if (!qemu_hot_pluggable(p.device.qemu_device)) {
+      return plan_error(errc::not_hotpluggable, p.name,
+                        "is a device QEMU does not hot-plug (display adapters, the chipset's USB and IDE functions, "
+                        "IOMMUs and acpi-erst are cold-plugged only)");
+    }
+    if (p.device.qemu_device.starts_with("virtio-balloon")) {
+      for (const placement& q : plan.placements) {
+        if (&q != &p && q.device.qemu_device.starts_with("virtio-balloon")) {
+          return plan_error(errc::not_hotpluggable, p.name,
+                            "is a second memory balloon, and QEMU takes one balloon per guest");
+        }
+      }
     }
     // below a controller this plan added: there was no slot for it in the running guest
     for (std::size_t at = view.position_of(p.libvirt_address.bus); at != no_position; at = view.parent_of(at)) {
@@ -160,8 +165,8 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
 /// the running guest's, in the order of `added`; `monitor_commands(running, result)`
 /// gives the QMP and HMP commands. An error names the first device that cannot be
 /// hot-added and why (no free hot-pluggable slot — on its NUMA node —, a bus that does
-/// not take hot-plugged devices, a slot already in use, no PCI); `running` is unchanged
-/// either way. `options` are the cold plan's (NUMA node count, chipset rule); spares are
+/// not take hot-plugged devices, a slot already in use, no PCI, a device type QEMU
+/// cold-plugs only, a second memory balloon); `running` is unchanged either way. `options` are the cold plan's (NUMA node count, chipset rule); spares are
 /// never added.
 template <MachineType M, PlanningPolicy Policy = policies::pciplan>
 [[nodiscard]] constexpr result<topology_plan> hot_add(const topology_plan& running, std::span<const request> added,
@@ -200,8 +205,9 @@ template <std::same_as<topology_plan> Plan>
 /// their addresses and order; their `request` numbers count them from 0 again). An error,
 /// with `running` unchanged, when a name is not in the plan or names a device that
 /// cannot be unplugged: a device of the machine itself (q35's SATA), one that is not on
-/// PCI, one on a bus without hot-plug, or one that shares its slot with a device that
-/// stays (QEMU unplugs a whole slot).
+/// PCI, a type QEMU cold-plugs only (qemu_cold_plug_only), one on a bus without
+/// hot-plug, or one that shares its slot with a device that stays (QEMU unplugs a whole
+/// slot).
 [[nodiscard]] inline result<topology_plan> hot_remove(const topology_plan& running, std::span<const std::string_view> names) {
   const topology_view view(running.controllers);
   std::vector<unsigned char> gone(running.placements.size(), 0);
@@ -223,6 +229,11 @@ template <std::same_as<topology_plan> Plan>
     if (p.kind != placement_kind::pci) {
       return detail::plan_error(errc::not_hotpluggable, p.name,
                                 "is not on PCI (virtio-mmio or channel I/O), and pciplan unplugs PCI devices only");
+    }
+    if (!qemu_hot_pluggable(p.device.qemu_device)) {
+      return detail::plan_error(errc::not_hotpluggable, p.name,
+                                "is a device QEMU does not unplug (display adapters, the chipset's USB and IDE "
+                                "functions, IOMMUs and acpi-erst are cold-plugged only)");
     }
     const controller* bus = view.find(p.libvirt_address.bus);
     if (bus == nullptr || bus->kind == nullptr || !bus_hotpluggable(*bus->kind, bus->hotplug)) {

@@ -62,6 +62,7 @@ struct domain_state {
   machine_id machine = machine_id::pc;
   std::string machine_name;
   bool new_definition = false;
+  bool acpi = false;              ///< `<features><acpi/>`: on pc, QEMU hot-plugs into pci.0 only with ACPI
   plan_options options{};
   std::uint64_t memory_kib = 0;
   pugi::xml_node plan_element;  ///< <prefix:plan xmlns:prefix="urn:pciplan:plan:1"> in <metadata>

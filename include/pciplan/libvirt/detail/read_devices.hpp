@@ -37,11 +37,24 @@ namespace pciplan::inline v0::libvirt::detail {
 inline std::string_view unique_name(domain_state& s, pugi::xml_node n, std::string_view stem) {
   const std::size_t device = s.devices.size() - 1;
   const std::string_view alias = n.child("alias").attribute("name").value();
+  std::string companion_stem;
   if (!alias.empty()) {
-    if (!s.aliases.try_emplace(std::string(alias), device).second) {
+    const auto [taken, fresh] = s.aliases.try_emplace(std::string(alias), device);
+    if (fresh) return s.names.emplace_back(alias);
+    // a running domain's XML gives the ICH9 USB2 companions their EHCI's alias: USB
+    // controllers of one index share it, and the others are named as without an alias
+    const pugi::xml_node first = taken->second < s.devices.size() ? s.devices[taken->second].node : pugi::xml_node{};
+    const auto usb_index = [](pugi::xml_node e) {
+      return std::string_view(e.name()) == "controller" && std::string_view(e.attribute("type").value()) == "usb"
+                 ? std::string_view(e.attribute("index").value())
+                 : std::string_view("-");
+    };
+    if (usb_index(n) == "-" || usb_index(n) != usb_index(first)) {
       s.at.fail(n, "alias '" + std::string(alias) + "' is used by two devices");
     }
-    return s.names.emplace_back(alias);
+    // "usb-companion0", …: not a name libvirt gives, so no later alias collides with it
+    companion_stem = std::string(alias) + "-companion";
+    stem = companion_stem;
   }
   auto next = s.next_number.find(stem);
   if (next == s.next_number.end()) next = s.next_number.try_emplace(std::string(stem), 0).first;

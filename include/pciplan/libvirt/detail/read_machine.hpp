@@ -33,6 +33,7 @@ inline void read_machine(domain_state& s) {
                         "loongarch64; pseries on ppc64; s390-ccw-virtio on s390x)");
   }
   s.machine = *m;
+  s.acpi = static_cast<bool>(s.doc.document_element().child("features").child("acpi"));
   s.machine_name = machine.empty() ? std::string(with_machine(*m, [](auto x) {
     return machine_traits<decltype(x)>::name;
   }))

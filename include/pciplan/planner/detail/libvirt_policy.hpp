@@ -42,7 +42,8 @@ class libvirt_planner {
     p_.reproduce_libvirt = true;
     if (!check_requests(p_) || !check_controllers(p_) || !route() || !order_units()) return p_.failure();
     roles_ = find_chipset_roles(p_, chipset_rules);
-    if (!dry_run() || !real_pass() || !check_attached(p_) || !number_expanders() || !check_bridges()) {
+    if (!dry_run() || !live_without_growth() || !real_pass() || !check_attached(p_) || !number_expanders() ||
+        !check_bridges()) {
       return p_.failure();
     }
     return finish(p_);
@@ -92,7 +93,8 @@ class libvirt_planner {
       const bool grouped = r.multifunction != 0 || r.isolation != 0;
       const bool automatic = r.via == transport::automatic && r.fixed == address_kind::none && !grouped;
       const bool mmio_capable = !r.device.mmio_device.empty();
-      const bool follows = automatic && any_mmio && libvirt_follows_mmio(r.device);
+      // libvirt's hot-plug path puts a device on PCI whatever the domain's other devices use
+      const bool follows = automatic && any_mmio && libvirt_follows_mmio(r.device) && !p_.hot_added(i);
       placement_kind kind = placement_kind::pci;
       if (grouped && r.via == transport::mmio) {
         return p_.fail(errc::invalid_request, r.name, "is in a multifunction or isolation group and asks for virtio-mmio");
@@ -418,6 +420,16 @@ class libvirt_planner {
       }
       return true;
     }
+  }
+
+  /// A running guest (libvirt's live path) never grows: when the dry run had to add a
+  /// bus, the first device hot-added now has no slot ("No more available PCI slots").
+  constexpr bool live_without_growth() {
+    if (p_.live.empty() || new_controllers_.empty()) return true;
+    for (std::size_t i = 0; i != p_.requests.size(); ++i) {
+      if (p_.hot_added(i)) return p_.fail(errc::no_free_slot, p_.requests[i].name, no_live_slot);
+    }
+    return true;
   }
 
   constexpr bool real_pass() {

@@ -69,6 +69,14 @@ struct request_route {
   connect_set need{};  ///< connect flags for PCI (with auto_assign)
 };
 
+/// The sentences of a refused hot-add (planner/hotplug.hpp).
+inline constexpr std::string_view no_live_slot =
+    "has no free hot-pluggable slot left in the running guest, and the bus a cold plan would add for it cannot be "
+    "hot-added (plan spare ports: plan_options::spare_ports)";
+inline constexpr std::string_view no_live_slot_on_node =
+    "has no free hot-pluggable slot left on its NUMA node in the running guest, and the bus a cold plan would add "
+    "for it cannot be hot-added (plan spare ports there: plan_options::spare_ports_per_node)";
+
 /// The state both policies work on.
 template <MachineType M>
 struct planning {
