@@ -21,6 +21,8 @@ One idea per module:
   plan_output     what `pciplan plan` says of one domain (json, qemu lines, tree ranges)
   qemu_checks     the QEMU suite's checks of one plan against the topology QEMU built
   qemu_case       the QEMU suite's case: plan a domain, start it, check it, report it
+  hotplug_case    the hot-plug suite's guest: start it, hot-add devices where `pciplan attach
+                  --live` says until it refuses, check each answer in QEMU, report it
   mutations       planned QEMU layouts made wrong on purpose (the validator agreement)
   pci_facts       the PCI facts of a libvirt domain and their comparison
 """
