@@ -87,6 +87,22 @@ using pciplan::detail::number_syntax;
 }
 
 /// Where a node starts in the input, as "line N" (1-based), or "" when unknown.
+/// A pugixml writer that appends to a string.
+struct string_writer : pugi::xml_writer {
+  std::string& out;  ///< where the text goes
+  explicit string_writer(std::string& o) : out(o) {}
+  void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
+};
+
+/// An element as text as the writer prints documents: raw (its own whitespace kept),
+/// attributes in single quotes.
+[[nodiscard]] inline std::string element_text(pugi::xml_node e) {
+  std::string out;
+  string_writer w(out);
+  e.print(w, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
+  return out;
+}
+
 class locator {
  public:
   explicit locator(std::string_view text) : text_(text) {}
@@ -1888,11 +1904,6 @@ inline pugi::xml_node add_controller_element(const domain_state& s, std::map<uns
 /// comments, blank lines) as it was, the root element printed raw (its own whitespace
 /// kept). `more`: room to reserve beyond the original text's size.
 [[nodiscard]] inline std::string print_document(const domain_state& s, std::size_t more = 0) {
-  struct string_writer : pugi::xml_writer {
-    std::string& out;
-    explicit string_writer(std::string& o) : out(o) {}
-    void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
-  };
   std::string out;
   out.reserve(s.text.size() + more);
   if (s.root_start >= 0) out += std::string_view(s.text).substr(0, static_cast<std::size_t>(s.root_start));
@@ -2069,12 +2080,7 @@ class domain {
   }
   /// The device element at `offset` as text, with what `write` wrote into it.
   [[nodiscard]] std::string device_element(std::size_t offset) const {
-    struct string_writer : pugi::xml_writer {
-      std::string out;
-      void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
-    } w;
-    element(offset).print(w, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
-    return std::move(w.out);
+    return detail::element_text(element(offset));
   }
   /// The requests (indexes into requests()) read from the device element at `offset`.
   [[nodiscard]] std::vector<std::size_t> requests_of_element(std::size_t offset) const {
@@ -2258,12 +2264,7 @@ inline std::string device_element_text(std::string_view device_xml, pugi::xml_do
   std::size_t elements = 0;
   for (pugi::xml_node n = doc.first_child(); n; n = n.next_sibling()) elements += n.type() == pugi::node_element;
   if (elements != 1) throw input_error("the device document must hold exactly one element (one device)");
-  struct string_writer : pugi::xml_writer {
-    std::string out;
-    void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
-  } w;
-  doc.document_element().print(w, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
-  return std::move(w.out);
+  return element_text(doc.document_element());
 }
 
 /// Where in the domain's text a device element goes: before the last `</devices>`.

@@ -3098,6 +3098,13 @@ struct placement {
   friend constexpr bool operator==(const placement&, const placement&) = default;
 };
 
+/// Whether two placements are PCI functions of one slot (the same domain, bus and slot).
+[[nodiscard]] constexpr bool same_slot(const placement& a, const placement& b) noexcept {
+  return a.kind == placement_kind::pci && b.kind == placement_kind::pci &&
+         a.libvirt_address.domain == b.libvirt_address.domain && a.libvirt_address.bus == b.libvirt_address.bus &&
+         a.libvirt_address.slot == b.libvirt_address.slot;
+}
+
 /// Something that firmware, guests or QEMU may trip over. Only `unbuildable` stops QEMU:
 /// the libvirt policy reproduces libvirt's answer even where QEMU cannot build it (see
 /// qemu_can_build), and says so with it.
@@ -7061,10 +7068,7 @@ constexpr std::optional<error> check_hot_adds(const topology_plan& plan, std::sp
                         "a bridge or port with hotplug off)");
     }
     for (const placement& q : plan.placements) {
-      const bool same_slot = q.kind == placement_kind::pci && q.libvirt_address.bus == p.libvirt_address.bus &&
-                             q.libvirt_address.domain == p.libvirt_address.domain &&
-                             q.libvirt_address.slot == p.libvirt_address.slot;
-      if (same_slot && (q.request >= live.size() || live[q.request] == 0)) {
+      if (same_slot(q, p) && (q.request >= live.size() || live[q.request] == 0)) {
         return plan_error(errc::not_hotpluggable, p.name,
                           "would share a slot with a device the running guest already has, and a running slot takes "
                           "no new functions");
@@ -7201,8 +7205,7 @@ template <std::same_as<topology_plan> Plan>
     }
     for (std::size_t j = 0; j != running.placements.size(); ++j) {
       const placement& q = running.placements[j];
-      if (gone[j] == 0 && q.kind == placement_kind::pci && q.libvirt_address.bus == p.libvirt_address.bus &&
-          q.libvirt_address.domain == p.libvirt_address.domain && q.libvirt_address.slot == p.libvirt_address.slot) {
+      if (gone[j] == 0 && same_slot(q, p)) {
         return detail::plan_error(errc::not_hotpluggable, p.name,
                                   "shares its slot with a device that stays, and QEMU unplugs a whole slot (detach "
                                   "every function of the slot together)");
@@ -8974,11 +8977,6 @@ struct monitor_command {
   }
   // within a slot, function 0 last: a slot's devices go when its last one would, in
   // placement order, function 0 after the others
-  const auto same_slot = [](const placement* a, const placement* b) {
-    return a->kind == placement_kind::pci && b->kind == placement_kind::pci &&
-           a->libvirt_address.domain == b->libvirt_address.domain && a->libvirt_address.bus == b->libvirt_address.bus &&
-           a->libvirt_address.slot == b->libvirt_address.slot;
-  };
   struct keyed {
     std::size_t last_of_slot;
     bool function0;
@@ -8989,10 +8987,10 @@ struct monitor_command {
   for (std::size_t i = 0; i != added.size(); ++i) {
     std::size_t last = i;
     for (std::size_t j = i + 1; j != added.size(); ++j) {
-      if (same_slot(added[i], added[j])) last = j;
+      if (same_slot(*added[i], *added[j])) last = j;
     }
     for (std::size_t j = 0; j != i; ++j) {
-      if (same_slot(added[i], added[j])) last = std::max(last, keys[j].last_of_slot);
+      if (same_slot(*added[i], *added[j])) last = std::max(last, keys[j].last_of_slot);
     }
     const bool f0 = added[i]->kind == placement_kind::pci && added[i]->libvirt_address.function == 0;
     keys.push_back(keyed{last, f0, i, added[i]});

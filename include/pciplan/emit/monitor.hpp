@@ -78,11 +78,6 @@ struct monitor_command {
   }
   // within a slot, function 0 last: a slot's devices go when its last one would, in
   // placement order, function 0 after the others
-  const auto same_slot = [](const placement* a, const placement* b) {
-    return a->kind == placement_kind::pci && b->kind == placement_kind::pci &&
-           a->libvirt_address.domain == b->libvirt_address.domain && a->libvirt_address.bus == b->libvirt_address.bus &&
-           a->libvirt_address.slot == b->libvirt_address.slot;
-  };
   struct keyed {
     std::size_t last_of_slot;
     bool function0;
@@ -93,10 +88,10 @@ struct monitor_command {
   for (std::size_t i = 0; i != added.size(); ++i) {
     std::size_t last = i;
     for (std::size_t j = i + 1; j != added.size(); ++j) {
-      if (same_slot(added[i], added[j])) last = j;
+      if (same_slot(*added[i], *added[j])) last = j;
     }
     for (std::size_t j = 0; j != i; ++j) {
-      if (same_slot(added[i], added[j])) last = std::max(last, keys[j].last_of_slot);
+      if (same_slot(*added[i], *added[j])) last = std::max(last, keys[j].last_of_slot);
     }
     const bool f0 = added[i]->kind == placement_kind::pci && added[i]->libvirt_address.function == 0;
     keys.push_back(keyed{last, f0, i, added[i]});

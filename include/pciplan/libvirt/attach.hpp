@@ -79,12 +79,7 @@ inline std::string device_element_text(std::string_view device_xml, pugi::xml_do
   std::size_t elements = 0;
   for (pugi::xml_node n = doc.first_child(); n; n = n.next_sibling()) elements += n.type() == pugi::node_element;
   if (elements != 1) throw input_error("the device document must hold exactly one element (one device)");
-  struct string_writer : pugi::xml_writer {
-    std::string out;
-    void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
-  } w;
-  doc.document_element().print(w, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
-  return std::move(w.out);
+  return element_text(doc.document_element());
 }
 
 /// Where in the domain's text a device element goes: before the last `</devices>`.

@@ -173,12 +173,7 @@ class domain {
   }
   /// The device element at `offset` as text, with what `write` wrote into it.
   [[nodiscard]] std::string device_element(std::size_t offset) const {
-    struct string_writer : pugi::xml_writer {
-      std::string out;
-      void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
-    } w;
-    element(offset).print(w, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
-    return std::move(w.out);
+    return detail::element_text(element(offset));
   }
   /// The requests (indexes into requests()) read from the device element at `offset`.
   [[nodiscard]] std::vector<std::size_t> requests_of_element(std::size_t offset) const {

@@ -102,10 +102,7 @@ constexpr std::optional<error> check_hot_adds(const topology_plan& plan, std::sp
                         "a bridge or port with hotplug off)");
     }
     for (const placement& q : plan.placements) {
-      const bool same_slot = q.kind == placement_kind::pci && q.libvirt_address.bus == p.libvirt_address.bus &&
-                             q.libvirt_address.domain == p.libvirt_address.domain &&
-                             q.libvirt_address.slot == p.libvirt_address.slot;
-      if (same_slot && (q.request >= live.size() || live[q.request] == 0)) {
+      if (same_slot(q, p) && (q.request >= live.size() || live[q.request] == 0)) {
         return plan_error(errc::not_hotpluggable, p.name,
                           "would share a slot with a device the running guest already has, and a running slot takes "
                           "no new functions");
@@ -242,8 +239,7 @@ template <std::same_as<topology_plan> Plan>
     }
     for (std::size_t j = 0; j != running.placements.size(); ++j) {
       const placement& q = running.placements[j];
-      if (gone[j] == 0 && q.kind == placement_kind::pci && q.libvirt_address.bus == p.libvirt_address.bus &&
-          q.libvirt_address.domain == p.libvirt_address.domain && q.libvirt_address.slot == p.libvirt_address.slot) {
+      if (gone[j] == 0 && same_slot(q, p)) {
         return detail::plan_error(errc::not_hotpluggable, p.name,
                                   "shares its slot with a device that stays, and QEMU unplugs a whole slot (detach "
                                   "every function of the slot together)");

@@ -99,6 +99,13 @@ struct placement {
   friend constexpr bool operator==(const placement&, const placement&) = default;
 };
 
+/// Whether two placements are PCI functions of one slot (the same domain, bus and slot).
+[[nodiscard]] constexpr bool same_slot(const placement& a, const placement& b) noexcept {
+  return a.kind == placement_kind::pci && b.kind == placement_kind::pci &&
+         a.libvirt_address.domain == b.libvirt_address.domain && a.libvirt_address.bus == b.libvirt_address.bus &&
+         a.libvirt_address.slot == b.libvirt_address.slot;
+}
+
 /// Something that firmware, guests or QEMU may trip over. Only `unbuildable` stops QEMU:
 /// the libvirt policy reproduces libvirt's answer even where QEMU cannot build it (see
 /// qemu_can_build), and says so with it.

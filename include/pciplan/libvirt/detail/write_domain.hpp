@@ -44,11 +44,6 @@ inline pugi::xml_node add_controller_element(const domain_state& s, std::map<uns
 /// comments, blank lines) as it was, the root element printed raw (its own whitespace
 /// kept). `more`: room to reserve beyond the original text's size.
 [[nodiscard]] inline std::string print_document(const domain_state& s, std::size_t more = 0) {
-  struct string_writer : pugi::xml_writer {
-    std::string& out;
-    explicit string_writer(std::string& o) : out(o) {}
-    void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
-  };
   std::string out;
   out.reserve(s.text.size() + more);
   if (s.root_start >= 0) out += std::string_view(s.text).substr(0, static_cast<std::size_t>(s.root_start));

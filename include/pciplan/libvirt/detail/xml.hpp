@@ -33,6 +33,22 @@ using pciplan::detail::number_syntax;
 }
 
 /// Where a node starts in the input, as "line N" (1-based), or "" when unknown.
+/// A pugixml writer that appends to a string.
+struct string_writer : pugi::xml_writer {
+  std::string& out;  ///< where the text goes
+  explicit string_writer(std::string& o) : out(o) {}
+  void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
+};
+
+/// An element as text as the writer prints documents: raw (its own whitespace kept),
+/// attributes in single quotes.
+[[nodiscard]] inline std::string element_text(pugi::xml_node e) {
+  std::string out;
+  string_writer w(out);
+  e.print(w, "  ", pugi::format_raw | pugi::format_attribute_single_quote);
+  return out;
+}
+
 class locator {
  public:
   explicit locator(std::string_view text) : text_(text) {}
