@@ -271,18 +271,6 @@ inline pugi::xml_node insert_device_element(pugi::xml_node devices, const char* 
 #ifndef PCIPLAN_LIBVIRT_DOMAIN_HPP
 #define PCIPLAN_LIBVIRT_DOMAIN_HPP
 
-// ---- begin pciplan/libvirt/detail/device_order.hpp
-// pciplan — libvirt/detail/device_order.hpp: the order libvirt keeps devices in (who gets the lower slot).
-//
-// libvirt assigns addresses class by class (libvirt_class_rank), and within a class in
-// the order of its lists: controllers as libvirt inserts them (grouped by type, by
-// index, a USB2 master before its companions), virtio disks by the number of their
-// name (vda, vdb, …), the hostdevs of `<interface type='hostdev'>` before `<hostdev>`
-// elements, everything else in document order. The insertions follow libvirt's rule
-// (planner/libvirt_order.hpp): before the first item with a higher key.
-#ifndef PCIPLAN_LIBVIRT_DETAIL_DEVICE_ORDER_HPP
-#define PCIPLAN_LIBVIRT_DETAIL_DEVICE_ORDER_HPP
-
 // ---- begin pciplan/libvirt/detail/domain_state.hpp
 // pciplan — libvirt/detail/domain_state.hpp: what the reader builds from a domain and the writer writes into.
 //
@@ -362,6 +350,19 @@ struct domain_state {
 
 #endif  // PCIPLAN_LIBVIRT_DETAIL_DOMAIN_STATE_HPP
 // ---- end pciplan/libvirt/detail/domain_state.hpp
+#if PCIPLAN_DETAIL_LIBVIRT_BODIES  // the reader and the writer: only where the bodies are
+// ---- begin pciplan/libvirt/detail/device_order.hpp
+// pciplan — libvirt/detail/device_order.hpp: the order libvirt keeps devices in (who gets the lower slot).
+//
+// libvirt assigns addresses class by class (libvirt_class_rank), and within a class in
+// the order of its lists: controllers as libvirt inserts them (grouped by type, by
+// index, a USB2 master before its companions), virtio disks by the number of their
+// name (vda, vdb, …), the hostdevs of `<interface type='hostdev'>` before `<hostdev>`
+// elements, everything else in document order. The insertions follow libvirt's rule
+// (planner/libvirt_order.hpp): before the first item with a higher key.
+#ifndef PCIPLAN_LIBVIRT_DETAIL_DEVICE_ORDER_HPP
+#define PCIPLAN_LIBVIRT_DETAIL_DEVICE_ORDER_HPP
+
 
 #include <algorithm>
 #include <cstddef>
@@ -1951,6 +1952,7 @@ inline pugi::xml_node add_controller_element(const domain_state& s, std::map<uns
 
 #endif  // PCIPLAN_LIBVIRT_DETAIL_WRITE_DOMAIN_HPP
 // ---- end pciplan/libvirt/detail/write_domain.hpp
+#endif
 
 #include <algorithm>
 #include <cstdint>
@@ -1980,35 +1982,7 @@ struct domain_options {
 class domain {
  public:
   /// Reads a domain XML. Throws `input_error` when it is not one pciplan can read.
-  explicit domain(std::string_view xml, const domain_options& options = {}) : s_(xml) {
-    // libvirt's chipset controllers are index 0 of their type; pin_chipset_controllers pins them
-    s_.options.chipset = plan_options::chipset_controllers::pinned;
-    s_.new_definition = options.new_definition;
-    detail::read_document(s_);
-    detail::read_machine(s_);
-    detail::read_memory_and_numa(s_);
-    detail::read_plan_metadata(s_);  // spare ports
-    detail::read_pci_controllers(s_);
-    detail::read_devices(s_);
-    detail::add_defaults(s_);
-    detail::apply_metadata_constraints(s_);
-    detail::pin_chipset_controllers(s_);
-    detail::group_usb2_sets(s_);
-    detail::order_like_libvirt(s_);
-    s_.requests.reserve(s_.devices.size());
-    for (const detail::pending_device& d : s_.devices) s_.requests.push_back(d.req);
-    if (options.spare_ports >= 0) s_.options.spare_ports = static_cast<unsigned>(options.spare_ports);
-    if (options.spare_ports_per_node >= 0) {
-      s_.options.spare_ports_per_node = static_cast<unsigned>(options.spare_ports_per_node);
-    }
-    // where each device element of the document starts (pugixml forgets offsets once
-    // `write` has parsed an <address> into the tree)
-    for (pugi::xml_node e = s_.devices_node.first_child(); e; e = e.next_sibling()) {
-      if (e.type() == pugi::node_element && e.offset_debug() >= 0) {
-        elements_.emplace_back(static_cast<std::size_t>(e.offset_debug()), e);
-      }
-    }
-  }
+  explicit domain(std::string_view xml, const domain_options& options = {});
   domain(const domain&) = delete;
   domain& operator=(const domain&) = delete;
 
@@ -2026,15 +2000,7 @@ class domain {
   [[nodiscard]] std::uint64_t memory_kib() const noexcept { return s_.memory_kib; }
 
   /// Plans the domain with the given policy.
-  [[nodiscard]] result<topology_plan> plan(policy_kind policy) const {
-    return with_machine(s_.machine, [&](auto m) -> result<topology_plan> {
-      using M = decltype(m);
-      if (policy == policy_kind::libvirt) {
-        return pciplan::plan<M, policies::libvirt>(s_.requests, s_.options, s_.controllers);
-      }
-      return pciplan::plan<M, policies::pciplan>(s_.requests, s_.options, s_.controllers);
-    });
-  }
+  [[nodiscard]] result<topology_plan> plan(policy_kind policy) const;
 
   /// Plans the domain as a running guest into which the requests that `live` marks
   /// (one entry per request: 1 = being hot-added now) are hot-added; the others are
@@ -2042,29 +2008,11 @@ class domain {
   /// device needs a slot QEMU can hot-plug now).
   /// On pc without `<features><acpi/>` (QEMU `-no-acpi`) pci.0 takes no hot-plugged
   /// device (QEMU 7.2: "Bus 'pci.0' does not support hotplugging"); bridges still do.
-  [[nodiscard]] result<topology_plan> plan_live(policy_kind policy, std::span<const unsigned char> live) const {
-    std::vector<controller> given(s_.controllers.begin(), s_.controllers.end());
-    if (s_.machine == machine_id::pc && !s_.acpi) {
-      const auto root = std::find_if(given.begin(), given.end(), [](const controller& c) { return c.index.value == 0; });
-      if (root != given.end()) root->hotplug = toggle::off;
-      else {
-        controller implicit = make_controller<pci_root>(0);
-        implicit.hotplug = toggle::off;
-        given.insert(given.begin(), implicit);
-      }
-    }
-    return with_machine(s_.machine, [&](auto m) -> result<topology_plan> {
-      using M = decltype(m);
-      if (policy == policy_kind::libvirt) {
-        return pciplan::plan_live<M, policies::libvirt>(s_.requests, live, s_.options, given);
-      }
-      return pciplan::plan_live<M, policies::pciplan>(s_.requests, live, s_.options, given);
-    });
-  }
+  [[nodiscard]] result<topology_plan> plan_live(policy_kind policy, std::span<const unsigned char> live) const;
 
   /// The document with the plan written into it (addresses, controllers). The plan
   /// must come from `plan()` or `plan_live()` of this domain (else std::invalid_argument).
-  [[nodiscard]] std::string write(const topology_plan& plan) { return detail::write_domain(s_, plan); }
+  [[nodiscard]] std::string write(const topology_plan& plan);
 
   /// The device elements of `<devices>` are named by where they start in the document's
   /// text (an offset into the text given to the constructor; it stays valid when `write`
@@ -2094,17 +2042,7 @@ class domain {
   /// The document without the device element at `offset` (and the blank text before it),
   /// planned by no one: what `virsh detach-device --config` leaves. The domain's requests
   /// still name the element afterwards: plan and write another domain.
-  [[nodiscard]] std::string without_element(std::size_t offset) {
-    const pugi::xml_node e = element(offset);
-    if (!e) return detail::print_document(s_);
-    const pugi::xml_node before = e.previous_sibling();
-    if (before && before.type() == pugi::node_pcdata &&
-        std::string_view(before.value()).find_first_not_of(" \t\r\n") == std::string_view::npos) {
-      s_.devices_node.remove_child(before);
-    }
-    s_.devices_node.remove_child(e);
-    return detail::print_document(s_);
-  }
+  [[nodiscard]] std::string without_element(std::size_t offset);
   /// Whether request i comes from an element of the document (not one the reader added:
   /// a default device, an implicit controller).
   [[nodiscard]] bool from_document(std::size_t i) const {
@@ -2126,6 +2064,86 @@ class domain {
   detail::domain_state s_;
   std::vector<std::pair<std::size_t, pugi::xml_node>> elements_;  ///< device elements of the document, by offset
 };
+
+#if PCIPLAN_DETAIL_LIBVIRT_BODIES
+PCIPLAN_DETAIL_LIBVIRT_INLINE domain::domain(std::string_view xml, const domain_options& options) : s_(xml) {
+  // libvirt's chipset controllers are index 0 of their type; pin_chipset_controllers pins them
+  s_.options.chipset = plan_options::chipset_controllers::pinned;
+  s_.new_definition = options.new_definition;
+  detail::read_document(s_);
+  detail::read_machine(s_);
+  detail::read_memory_and_numa(s_);
+  detail::read_plan_metadata(s_);  // spare ports
+  detail::read_pci_controllers(s_);
+  detail::read_devices(s_);
+  detail::add_defaults(s_);
+  detail::apply_metadata_constraints(s_);
+  detail::pin_chipset_controllers(s_);
+  detail::group_usb2_sets(s_);
+  detail::order_like_libvirt(s_);
+  s_.requests.reserve(s_.devices.size());
+  for (const detail::pending_device& d : s_.devices) s_.requests.push_back(d.req);
+  if (options.spare_ports >= 0) s_.options.spare_ports = static_cast<unsigned>(options.spare_ports);
+  if (options.spare_ports_per_node >= 0) {
+    s_.options.spare_ports_per_node = static_cast<unsigned>(options.spare_ports_per_node);
+  }
+  // where each device element of the document starts (pugixml forgets offsets once
+  // `write` has parsed an <address> into the tree)
+  for (pugi::xml_node e = s_.devices_node.first_child(); e; e = e.next_sibling()) {
+    if (e.type() == pugi::node_element && e.offset_debug() >= 0) {
+      elements_.emplace_back(static_cast<std::size_t>(e.offset_debug()), e);
+    }
+  }
+}
+
+PCIPLAN_DETAIL_LIBVIRT_INLINE result<topology_plan> domain::plan(policy_kind policy) const {
+  return with_machine(s_.machine, [&](auto m) -> result<topology_plan> {
+    using M = decltype(m);
+    if (policy == policy_kind::libvirt) {
+      return pciplan::plan<M, policies::libvirt>(s_.requests, s_.options, s_.controllers);
+    }
+    return pciplan::plan<M, policies::pciplan>(s_.requests, s_.options, s_.controllers);
+  });
+}
+
+PCIPLAN_DETAIL_LIBVIRT_INLINE result<topology_plan> domain::plan_live(policy_kind policy,
+                                                                   std::span<const unsigned char> live) const {
+  std::vector<controller> given(s_.controllers.begin(), s_.controllers.end());
+  if (s_.machine == machine_id::pc && !s_.acpi) {
+    const auto root = std::find_if(given.begin(), given.end(), [](const controller& c) { return c.index.value == 0; });
+    if (root != given.end()) root->hotplug = toggle::off;
+    else {
+      controller implicit = make_controller<pci_root>(0);
+      implicit.hotplug = toggle::off;
+      given.insert(given.begin(), implicit);
+    }
+  }
+  return with_machine(s_.machine, [&](auto m) -> result<topology_plan> {
+    using M = decltype(m);
+    if (policy == policy_kind::libvirt) {
+      return pciplan::plan_live<M, policies::libvirt>(s_.requests, live, s_.options, given);
+    }
+    return pciplan::plan_live<M, policies::pciplan>(s_.requests, live, s_.options, given);
+  });
+}
+
+PCIPLAN_DETAIL_LIBVIRT_INLINE std::string domain::write(const topology_plan& plan) {
+  return detail::write_domain(s_, plan);
+}
+
+PCIPLAN_DETAIL_LIBVIRT_INLINE std::string domain::without_element(std::size_t offset) {
+  const pugi::xml_node e = element(offset);
+  if (!e) return detail::print_document(s_);
+  const pugi::xml_node before = e.previous_sibling();
+  if (before && before.type() == pugi::node_pcdata &&
+      std::string_view(before.value()).find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    s_.devices_node.remove_child(before);
+  }
+  s_.devices_node.remove_child(e);
+  return detail::print_document(s_);
+
+}
+#endif
 
 }  // namespace pciplan::inline v0::libvirt
 
@@ -2191,7 +2209,11 @@ struct xml_outcome {
 
 /// Reads, plans with `options.policy` and writes a domain in one call; never throws
 /// for bad input.
-[[nodiscard]] inline xml_outcome plan_domain_xml(std::string_view input, const domain_options& options = {}) {
+[[nodiscard]] PCIPLAN_DETAIL_LIBVIRT_INLINE xml_outcome plan_domain_xml(std::string_view input,
+                                                                      const domain_options& options = {});
+
+#if PCIPLAN_DETAIL_LIBVIRT_BODIES
+PCIPLAN_DETAIL_LIBVIRT_INLINE xml_outcome plan_domain_xml(std::string_view input, const domain_options& options) {
   xml_outcome out{};
   try {
     domain d(input, options);
@@ -2209,6 +2231,7 @@ struct xml_outcome {
   }
   return out;
 }
+#endif
 
 }  // namespace pciplan::inline v0::libvirt
 
@@ -2254,6 +2277,25 @@ struct detach_outcome {
   [[nodiscard]] bool planned() const noexcept { return failed == failure::none; }
 };
 
+/// Attaches the device element `device_xml` to the domain `domain_xml` (see the top of
+/// this header); never throws for bad input. A failure is `input` (either document is
+/// unreadable; --live: the domain is not a running guest's definition), `planning_capacity`
+/// (it does not fit: no free hot-pluggable slot — on its NUMA node —, a bus without
+/// hot-plug) or `planning_conflict` (a contradiction, e.g. an address in use).
+[[nodiscard]] PCIPLAN_DETAIL_LIBVIRT_INLINE attach_outcome attach_device_xml(std::string_view domain_xml,
+                                                                           std::string_view device_xml,
+                                                                           const attach_options& options = {});
+
+/// Detaches the device of `domain_xml` that the element `device_xml` names (its alias,
+/// else its PCI address, else an interface's MAC or a disk's target), as `virsh
+/// detach-device` would; with `options.live` only when it can be unplugged from the
+/// running guest now (hot_remove), with the device_del commands. Never throws for bad
+/// input; failures as for attach_device_xml (`input` also when no device matches).
+[[nodiscard]] PCIPLAN_DETAIL_LIBVIRT_INLINE detach_outcome detach_device_xml(std::string_view domain_xml,
+                                                                           std::string_view device_xml,
+                                                                           const attach_options& options = {});
+
+#if PCIPLAN_DETAIL_LIBVIRT_BODIES
 namespace detail {
 
 /// The one element of a device document, as text; throws input_error otherwise.
@@ -2304,13 +2346,8 @@ inline bool names_device(pugi::xml_node wanted, pugi::xml_node candidate) {
 
 }  // namespace detail
 
-/// Attaches the device element `device_xml` to the domain `domain_xml` (see the top of
-/// this header); never throws for bad input. A failure is `input` (either document is
-/// unreadable; --live: the domain is not a running guest's definition), `planning_capacity`
-/// (it does not fit: no free hot-pluggable slot — on its NUMA node —, a bus without
-/// hot-plug) or `planning_conflict` (a contradiction, e.g. an address in use).
-[[nodiscard]] inline attach_outcome attach_device_xml(std::string_view domain_xml, std::string_view device_xml,
-                                                      const attach_options& options = {}) {
+PCIPLAN_DETAIL_LIBVIRT_INLINE attach_outcome attach_device_xml(std::string_view domain_xml, std::string_view device_xml,
+                                                            const attach_options& options) {
   attach_outcome out{};
   try {
     pugi::xml_document device_doc;
@@ -2410,13 +2447,8 @@ inline bool names_device(pugi::xml_node wanted, pugi::xml_node candidate) {
   return out;
 }
 
-/// Detaches the device of `domain_xml` that the element `device_xml` names (its alias,
-/// else its PCI address, else an interface's MAC or a disk's target), as `virsh
-/// detach-device` would; with `options.live` only when it can be unplugged from the
-/// running guest now (hot_remove), with the device_del commands. Never throws for bad
-/// input; failures as for attach_device_xml (`input` also when no device matches).
-[[nodiscard]] inline detach_outcome detach_device_xml(std::string_view domain_xml, std::string_view device_xml,
-                                                      const attach_options& options = {}) {
+PCIPLAN_DETAIL_LIBVIRT_INLINE detach_outcome detach_device_xml(std::string_view domain_xml, std::string_view device_xml,
+                                                            const attach_options& options) {
   detach_outcome out{};
   try {
     pugi::xml_document device_doc;
@@ -2463,6 +2495,7 @@ inline bool names_device(pugi::xml_node wanted, pugi::xml_node candidate) {
   }
   return out;
 }
+#endif
 
 }  // namespace pciplan::inline v0::libvirt
 

@@ -36,7 +36,8 @@
 /// Version 0 of pciplan's API, an inline namespace: write `pciplan::plan`, not `pciplan::v0::plan`.
 
 // ---- begin pciplan/detail/config.hpp
-// pciplan — detail/config.hpp: the versioned namespace and the version macros.
+// pciplan — detail/config.hpp: the versioned namespace, the version macros and the
+// compiled mode's switch.
 #ifndef PCIPLAN_DETAIL_CONFIG_HPP
 #define PCIPLAN_DETAIL_CONFIG_HPP
 
@@ -50,6 +51,37 @@
 namespace pciplan::inline v0 {
 namespace detail {}
 }  // namespace pciplan::inline v0
+
+// The compiled mode (CMake target pciplan::compiled, README "Compile cost"): with
+// PCIPLAN_COMPILED defined, the run-time entry points of the planner and the validator
+// for the built-in machine types and policies (plan, plan_live, validate) are instantiated
+// once, in the pciplan_compiled library, and the headers only declare them (`extern
+// template`); constant evaluation
+// goes through static_plan, make_fixed_layout and to_plan, which need no library. The
+// entry points are then not `constexpr`, since an explicit instantiation declaration
+// does not stop the compilers from instantiating a constexpr function. Without the
+// macro (the default) pciplan is header-only and they are constexpr.
+#ifdef PCIPLAN_COMPILED
+#define PCIPLAN_DETAIL_RUN_TIME_CONSTEXPR
+#else
+#define PCIPLAN_DETAIL_RUN_TIME_CONSTEXPR constexpr
+#endif
+
+// The libvirt adapter's functions (libvirt/domain.hpp, plan_domain.hpp, attach.hpp) in the
+// compiled mode: a program that links pciplan::compiled_libvirt gets
+// PCIPLAN_COMPILED_LIBVIRT, the headers declare them and that library defines them (its
+// source defines PCIPLAN_DETAIL_LIBVIRT_DEFINITIONS); otherwise they are inline, in the
+// headers.
+#if defined(PCIPLAN_DETAIL_LIBVIRT_DEFINITIONS)
+#define PCIPLAN_DETAIL_LIBVIRT_BODIES 1
+#define PCIPLAN_DETAIL_LIBVIRT_INLINE
+#elif defined(PCIPLAN_COMPILED_LIBVIRT)
+#define PCIPLAN_DETAIL_LIBVIRT_BODIES 0
+#define PCIPLAN_DETAIL_LIBVIRT_INLINE
+#else
+#define PCIPLAN_DETAIL_LIBVIRT_BODIES 1
+#define PCIPLAN_DETAIL_LIBVIRT_INLINE inline
+#endif
 
 #endif  // PCIPLAN_DETAIL_CONFIG_HPP
 // ---- end pciplan/detail/config.hpp
@@ -2609,6 +2641,18 @@ constexpr decltype(auto) with_machine(machine_id m, F&& f) {
 }
 
 }  // namespace pciplan::inline v0
+
+// INSTANCES(extern, M) for every built-in machine type M: the compiled mode's explicit
+// instantiation declarations (INSTANCES(, M) in the library makes the instantiations).
+#define PCIPLAN_DETAIL_EXTERN_EACH_MACHINE(INSTANCES)                                                    \
+  INSTANCES(extern, pciplan::machines::pc)                                                               \
+  INSTANCES(extern, pciplan::machines::q35)                                                              \
+  INSTANCES(extern, pciplan::machines::aarch64_virt)                                                     \
+  INSTANCES(extern, pciplan::machines::riscv64_virt)                                                     \
+  INSTANCES(extern, pciplan::machines::loongarch64_virt)                                                 \
+  INSTANCES(extern, pciplan::machines::pseries)                                                          \
+  INSTANCES(extern, pciplan::machines::s390x_ccw)                                                        \
+  INSTANCES(extern, pciplan::machines::microvm)
 
 #endif  // PCIPLAN_KINDS_MACHINE_DISPATCH_HPP
 // ---- end pciplan/kinds/machine_dispatch.hpp
@@ -6919,20 +6963,36 @@ enum class on_failure : unsigned char {
   stop_compilation,
 };
 
-/// Plans `requests` on machine M: an address (or another transport) for every request,
-/// and every controller that has to be added to `controllers` (the guest's existing
-/// controllers, possibly none: the root bus is implicit). Returns the plan or an error
-/// that names the device or controller and the rule it could not meet.
+/// plan<M, Policy> (below), constexpr in either mode: for constant evaluation in the
+/// compiled mode, where plan itself is a run-time function. static_plan and to_plan call
+/// it. At run time it instantiates the planner in the calling translation unit, as the
+/// header-only mode does.
 template <MachineType M, PlanningPolicy Policy = policies::pciplan>
-[[nodiscard]] constexpr result<topology_plan> plan(std::span<const request> requests, const plan_options& options = {},
-                                                   std::span<const controller> controllers = {},
-                                                   on_failure how = on_failure::return_error) {
+[[nodiscard]] constexpr result<topology_plan> constexpr_plan(std::span<const request> requests,
+                                                             const plan_options& options = {},
+                                                             std::span<const controller> controllers = {},
+                                                             on_failure how = on_failure::return_error) {
   detail::planning<M> state{};
   state.requests = requests;
   state.given = controllers;
   state.options = options;
   state.compile_time_errors = how == on_failure::stop_compilation;
   return detail::run_plan<M, Policy>(state);
+}
+
+/// Plans `requests` on machine M: an address (or another transport) for every request,
+/// and every controller that has to be added to `controllers` (the guest's existing
+/// controllers, possibly none: the root bus is implicit). Returns the plan or an error
+/// that names the device or controller and the rule it could not meet. constexpr when
+/// pciplan is header-only (the default); in the compiled mode (PCIPLAN_COMPILED) a
+/// run-time function, instantiated in the pciplan_compiled library for the built-in
+/// machine types and policies (constexpr_plan and static_plan plan at compile time there).
+template <MachineType M, PlanningPolicy Policy = policies::pciplan>
+[[nodiscard]] PCIPLAN_DETAIL_RUN_TIME_CONSTEXPR result<topology_plan> plan(std::span<const request> requests,
+                                                                           const plan_options& options = {},
+                                                                           std::span<const controller> controllers = {},
+                                                                           on_failure how = on_failure::return_error) {
+  return constexpr_plan<M, Policy>(requests, options, controllers, how);
 }
 
 /// The same for a machine chosen at run time (`machine_named("q35")`, `machine_of(arch,
@@ -6944,7 +7004,7 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
 ///
 /// Every built-in machine type is instantiated.
 template <PlanningPolicy Policy = policies::pciplan>
-[[nodiscard]] constexpr result<topology_plan> plan(machine_id machine, std::span<const request> requests,
+[[nodiscard]] PCIPLAN_DETAIL_RUN_TIME_CONSTEXPR result<topology_plan> plan(machine_id machine, std::span<const request> requests,
                                                    const plan_options& options = {},
                                                    std::span<const controller> controllers = {}) {
   return with_machine(machine, [&](auto m) { return plan<decltype(m), Policy>(requests, options, controllers); });
@@ -6971,6 +7031,20 @@ template <PlanningPolicy Policy = policies::pciplan>
 }
 
 }  // namespace pciplan::inline v0
+
+// plan<M, Policy> for both built-in policies: `extern` declares the instantiations (the
+// compiled mode's headers), nothing defines them (the pciplan_compiled library).
+#define PCIPLAN_DETAIL_PLAN_INSTANCES(EXTERN, M)                                                           \
+  EXTERN template pciplan::result<pciplan::topology_plan> pciplan::plan<M, pciplan::policies::pciplan>(    \
+      std::span<const pciplan::request>, const pciplan::plan_options&, std::span<const pciplan::controller>, \
+      pciplan::on_failure);                                                                                \
+  EXTERN template pciplan::result<pciplan::topology_plan> pciplan::plan<M, pciplan::policies::libvirt>(    \
+      std::span<const pciplan::request>, const pciplan::plan_options&, std::span<const pciplan::controller>, \
+      pciplan::on_failure);
+
+#ifdef PCIPLAN_COMPILED
+PCIPLAN_DETAIL_EXTERN_EACH_MACHINE(PCIPLAN_DETAIL_PLAN_INSTANCES)
+#endif
 
 #endif  // PCIPLAN_PLANNER_PLANNER_HPP
 // ---- end pciplan/planner/planner.hpp
@@ -7095,7 +7169,7 @@ constexpr std::optional<error> check_hot_adds(const topology_plan& plan, std::sp
 /// can hot-plug now, and nothing may be added (see the top of this header). The
 /// controllers keep their `added` flag; the placements are in request order.
 template <MachineType M, PlanningPolicy Policy = policies::pciplan>
-[[nodiscard]] constexpr result<topology_plan> plan_live(std::span<const request> requests,
+[[nodiscard]] PCIPLAN_DETAIL_RUN_TIME_CONSTEXPR result<topology_plan> plan_live(std::span<const request> requests,
                                                         std::span<const unsigned char> live, plan_options options,
                                                         std::span<const controller> controllers) {
   options.spare_ports = 0;
@@ -7132,7 +7206,7 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
 /// cold-plugs only, a second memory balloon); `running` is unchanged either way. `options` are the cold plan's (NUMA node count, chipset rule); spares are
 /// never added.
 template <MachineType M, PlanningPolicy Policy = policies::pciplan>
-[[nodiscard]] constexpr result<topology_plan> hot_add(const topology_plan& running, std::span<const request> added,
+[[nodiscard]] PCIPLAN_DETAIL_RUN_TIME_CONSTEXPR result<topology_plan> hot_add(const topology_plan& running, std::span<const request> added,
                                                       const plan_options& options = {}) {
   if (!running.machine.empty() && running.machine != machine_name_of<M>) {
     return detail::plan_error(errc::invalid_request, running.machine,
@@ -7225,6 +7299,19 @@ template <std::same_as<topology_plan> Plan>
 }
 
 }  // namespace pciplan::inline v0
+
+// plan_live<M, Policy> for both built-in policies (see PCIPLAN_DETAIL_PLAN_INSTANCES).
+#define PCIPLAN_DETAIL_PLAN_LIVE_INSTANCES(EXTERN, M)                                                          \
+  EXTERN template pciplan::result<pciplan::topology_plan> pciplan::plan_live<M, pciplan::policies::pciplan>(   \
+      std::span<const pciplan::request>, std::span<const unsigned char>, pciplan::plan_options,                \
+      std::span<const pciplan::controller>);                                                                   \
+  EXTERN template pciplan::result<pciplan::topology_plan> pciplan::plan_live<M, pciplan::policies::libvirt>(   \
+      std::span<const pciplan::request>, std::span<const unsigned char>, pciplan::plan_options,                \
+      std::span<const pciplan::controller>);
+
+#ifdef PCIPLAN_COMPILED
+PCIPLAN_DETAIL_EXTERN_EACH_MACHINE(PCIPLAN_DETAIL_PLAN_LIVE_INSTANCES)
+#endif
 
 #endif  // PCIPLAN_PLANNER_HOTPLUG_HPP
 // ---- end pciplan/planner/hotplug.hpp
@@ -7398,11 +7485,9 @@ class registry {
 //     bus_nr range is too small, the x86 I/O window runs out past about 14 ports, a
 //     device at slot 0 of a hotplug bridge cannot be replaced, …), and what QEMU's
 //     PCI Express guidelines advise against.
-// Each finding carries the number of the rule it checks in RULES.md Q0–Q36
-// (0: QEMU's general argument checks, such as an unknown bus or a duplicate id).
-//
-// What is checked (rule numbers of RULES.md Q0–Q36): 1 slot/function range
-// and double use, 2 no free slot, 3 multifunction (and a function without function 0),
+// Each finding carries the number of the rule it checks in RULES.md Q0–Q36 (0: QEMU's
+// general argument checks, such as an unknown bus or a duplicate id). What is checked:
+// 1 slot/function range and double use, 2 no free slot, 3 multifunction (and a function without function 0),
 // 5-6 one device at slot 0 of each port, 7 PCIe endpoints on the root complex, 8 only
 // bridges on a pxb-pcie, 9 PCI vs PCIe endpoints, 10 switch ports, 11 pxb / pxb-pcie
 // only on the root bus of their kind, 12 unique chassis/slot of ports, 13 pci-bridge
@@ -8209,6 +8294,13 @@ template <MachineType M>
 }
 
 }  // namespace pciplan::inline v0
+
+// validate<M> (see PCIPLAN_DETAIL_PLAN_INSTANCES in planner/planner.hpp).
+#define PCIPLAN_DETAIL_VALIDATE_INSTANCES(EXTERN, M) \
+  EXTERN template pciplan::validation_report pciplan::validate<M>(const pciplan::qemu_layout&);
+#ifdef PCIPLAN_COMPILED
+PCIPLAN_DETAIL_EXTERN_EACH_MACHINE(PCIPLAN_DETAIL_VALIDATE_INSTANCES)
+#endif
 
 #endif  // PCIPLAN_VALIDATE_VALIDATE_HPP
 // ---- end pciplan/validate/validate.hpp
@@ -10069,7 +10161,7 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan, class... Req
   requires detail::all_requests<Requests...>
 consteval fixed_plan<sizeof...(Requests)> static_plan(plan_options options, Requests... requests) {
   const std::array<request, sizeof...(Requests)> list{requests...};
-  const result<topology_plan> r = plan<M, Policy>(list, options, {}, on_failure::stop_compilation);
+  const result<topology_plan> r = constexpr_plan<M, Policy>(list, options, {}, on_failure::stop_compilation);
   fixed_plan<sizeof...(Requests)> out{};
   if (!r) {
     detail::compile_time_error("pciplan::static_plan: the layout cannot be planned");
@@ -10192,7 +10284,8 @@ template <MachineType M, std::size_t N>
 [[nodiscard]] constexpr topology_plan to_plan(const fixed_layout<M, N>& layout) {
   const std::vector<request> requests = layout_requests(layout);
   const std::vector<controller> controllers = layout_controllers(layout);
-  result<topology_plan> r = plan<M>(requests, {.spare_ports = 0}, controllers);
+  result<topology_plan> r =
+      constexpr_plan<M, policies::pciplan>(requests, {.spare_ports = 0}, controllers, on_failure::return_error);
   if (!r) {
     detail::expects(false, "pciplan::to_plan: the planner refuses a checked fixed layout (a pciplan bug)");
     return topology_plan{};

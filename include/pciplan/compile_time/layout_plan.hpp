@@ -98,7 +98,8 @@ template <MachineType M, std::size_t N>
 [[nodiscard]] constexpr topology_plan to_plan(const fixed_layout<M, N>& layout) {
   const std::vector<request> requests = layout_requests(layout);
   const std::vector<controller> controllers = layout_controllers(layout);
-  result<topology_plan> r = plan<M>(requests, {.spare_ports = 0}, controllers);
+  result<topology_plan> r =
+      constexpr_plan<M, policies::pciplan>(requests, {.spare_ports = 0}, controllers, on_failure::return_error);
   if (!r) {
     detail::expects(false, "pciplan::to_plan: the planner refuses a checked fixed layout (a pciplan bug)");
     return topology_plan{};

@@ -77,7 +77,7 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan, class... Req
   requires detail::all_requests<Requests...>
 consteval fixed_plan<sizeof...(Requests)> static_plan(plan_options options, Requests... requests) {
   const std::array<request, sizeof...(Requests)> list{requests...};
-  const result<topology_plan> r = plan<M, Policy>(list, options, {}, on_failure::stop_compilation);
+  const result<topology_plan> r = constexpr_plan<M, Policy>(list, options, {}, on_failure::stop_compilation);
   fixed_plan<sizeof...(Requests)> out{};
   if (!r) {
     detail::compile_time_error("pciplan::static_plan: the layout cannot be planned");

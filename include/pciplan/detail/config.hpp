@@ -1,4 +1,5 @@
-// pciplan — detail/config.hpp: the versioned namespace and the version macros.
+// pciplan — detail/config.hpp: the versioned namespace, the version macros and the
+// compiled mode's switch.
 #ifndef PCIPLAN_DETAIL_CONFIG_HPP
 #define PCIPLAN_DETAIL_CONFIG_HPP
 
@@ -12,5 +13,36 @@
 namespace pciplan::inline v0 {
 namespace detail {}
 }  // namespace pciplan::inline v0
+
+// The compiled mode (CMake target pciplan::compiled, README "Compile cost"): with
+// PCIPLAN_COMPILED defined, the run-time entry points of the planner and the validator
+// for the built-in machine types and policies (plan, plan_live, validate) are instantiated
+// once, in the pciplan_compiled library, and the headers only declare them (`extern
+// template`); constant evaluation
+// goes through static_plan, make_fixed_layout and to_plan, which need no library. The
+// entry points are then not `constexpr`, since an explicit instantiation declaration
+// does not stop the compilers from instantiating a constexpr function. Without the
+// macro (the default) pciplan is header-only and they are constexpr.
+#ifdef PCIPLAN_COMPILED
+#define PCIPLAN_DETAIL_RUN_TIME_CONSTEXPR
+#else
+#define PCIPLAN_DETAIL_RUN_TIME_CONSTEXPR constexpr
+#endif
+
+// The libvirt adapter's functions (libvirt/domain.hpp, plan_domain.hpp, attach.hpp) in the
+// compiled mode: a program that links pciplan::compiled_libvirt gets
+// PCIPLAN_COMPILED_LIBVIRT, the headers declare them and that library defines them (its
+// source defines PCIPLAN_DETAIL_LIBVIRT_DEFINITIONS); otherwise they are inline, in the
+// headers.
+#if defined(PCIPLAN_DETAIL_LIBVIRT_DEFINITIONS)
+#define PCIPLAN_DETAIL_LIBVIRT_BODIES 1
+#define PCIPLAN_DETAIL_LIBVIRT_INLINE
+#elif defined(PCIPLAN_COMPILED_LIBVIRT)
+#define PCIPLAN_DETAIL_LIBVIRT_BODIES 0
+#define PCIPLAN_DETAIL_LIBVIRT_INLINE
+#else
+#define PCIPLAN_DETAIL_LIBVIRT_BODIES 1
+#define PCIPLAN_DETAIL_LIBVIRT_INLINE inline
+#endif
 
 #endif  // PCIPLAN_DETAIL_CONFIG_HPP

@@ -69,4 +69,16 @@ constexpr decltype(auto) with_machine(machine_id m, F&& f) {
 
 }  // namespace pciplan::inline v0
 
+// INSTANCES(extern, M) for every built-in machine type M: the compiled mode's explicit
+// instantiation declarations (INSTANCES(, M) in the library makes the instantiations).
+#define PCIPLAN_DETAIL_EXTERN_EACH_MACHINE(INSTANCES)                                                    \
+  INSTANCES(extern, pciplan::machines::pc)                                                               \
+  INSTANCES(extern, pciplan::machines::q35)                                                              \
+  INSTANCES(extern, pciplan::machines::aarch64_virt)                                                     \
+  INSTANCES(extern, pciplan::machines::riscv64_virt)                                                     \
+  INSTANCES(extern, pciplan::machines::loongarch64_virt)                                                 \
+  INSTANCES(extern, pciplan::machines::pseries)                                                          \
+  INSTANCES(extern, pciplan::machines::s390x_ccw)                                                        \
+  INSTANCES(extern, pciplan::machines::microvm)
+
 #endif  // PCIPLAN_KINDS_MACHINE_DISPATCH_HPP

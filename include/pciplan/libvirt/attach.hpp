@@ -69,6 +69,25 @@ struct detach_outcome {
   [[nodiscard]] bool planned() const noexcept { return failed == failure::none; }
 };
 
+/// Attaches the device element `device_xml` to the domain `domain_xml` (see the top of
+/// this header); never throws for bad input. A failure is `input` (either document is
+/// unreadable; --live: the domain is not a running guest's definition), `planning_capacity`
+/// (it does not fit: no free hot-pluggable slot — on its NUMA node —, a bus without
+/// hot-plug) or `planning_conflict` (a contradiction, e.g. an address in use).
+[[nodiscard]] PCIPLAN_DETAIL_LIBVIRT_INLINE attach_outcome attach_device_xml(std::string_view domain_xml,
+                                                                           std::string_view device_xml,
+                                                                           const attach_options& options = {});
+
+/// Detaches the device of `domain_xml` that the element `device_xml` names (its alias,
+/// else its PCI address, else an interface's MAC or a disk's target), as `virsh
+/// detach-device` would; with `options.live` only when it can be unplugged from the
+/// running guest now (hot_remove), with the device_del commands. Never throws for bad
+/// input; failures as for attach_device_xml (`input` also when no device matches).
+[[nodiscard]] PCIPLAN_DETAIL_LIBVIRT_INLINE detach_outcome detach_device_xml(std::string_view domain_xml,
+                                                                           std::string_view device_xml,
+                                                                           const attach_options& options = {});
+
+#if PCIPLAN_DETAIL_LIBVIRT_BODIES
 namespace detail {
 
 /// The one element of a device document, as text; throws input_error otherwise.
@@ -119,13 +138,8 @@ inline bool names_device(pugi::xml_node wanted, pugi::xml_node candidate) {
 
 }  // namespace detail
 
-/// Attaches the device element `device_xml` to the domain `domain_xml` (see the top of
-/// this header); never throws for bad input. A failure is `input` (either document is
-/// unreadable; --live: the domain is not a running guest's definition), `planning_capacity`
-/// (it does not fit: no free hot-pluggable slot — on its NUMA node —, a bus without
-/// hot-plug) or `planning_conflict` (a contradiction, e.g. an address in use).
-[[nodiscard]] inline attach_outcome attach_device_xml(std::string_view domain_xml, std::string_view device_xml,
-                                                      const attach_options& options = {}) {
+PCIPLAN_DETAIL_LIBVIRT_INLINE attach_outcome attach_device_xml(std::string_view domain_xml, std::string_view device_xml,
+                                                            const attach_options& options) {
   attach_outcome out{};
   try {
     pugi::xml_document device_doc;
@@ -225,13 +239,8 @@ inline bool names_device(pugi::xml_node wanted, pugi::xml_node candidate) {
   return out;
 }
 
-/// Detaches the device of `domain_xml` that the element `device_xml` names (its alias,
-/// else its PCI address, else an interface's MAC or a disk's target), as `virsh
-/// detach-device` would; with `options.live` only when it can be unplugged from the
-/// running guest now (hot_remove), with the device_del commands. Never throws for bad
-/// input; failures as for attach_device_xml (`input` also when no device matches).
-[[nodiscard]] inline detach_outcome detach_device_xml(std::string_view domain_xml, std::string_view device_xml,
-                                                      const attach_options& options = {}) {
+PCIPLAN_DETAIL_LIBVIRT_INLINE detach_outcome detach_device_xml(std::string_view domain_xml, std::string_view device_xml,
+                                                            const attach_options& options) {
   detach_outcome out{};
   try {
     pugi::xml_document device_doc;
@@ -278,6 +287,7 @@ inline bool names_device(pugi::xml_node wanted, pugi::xml_node candidate) {
   }
   return out;
 }
+#endif
 
 }  // namespace pciplan::inline v0::libvirt
 

@@ -62,7 +62,11 @@ struct xml_outcome {
 
 /// Reads, plans with `options.policy` and writes a domain in one call; never throws
 /// for bad input.
-[[nodiscard]] inline xml_outcome plan_domain_xml(std::string_view input, const domain_options& options = {}) {
+[[nodiscard]] PCIPLAN_DETAIL_LIBVIRT_INLINE xml_outcome plan_domain_xml(std::string_view input,
+                                                                      const domain_options& options = {});
+
+#if PCIPLAN_DETAIL_LIBVIRT_BODIES
+PCIPLAN_DETAIL_LIBVIRT_INLINE xml_outcome plan_domain_xml(std::string_view input, const domain_options& options) {
   xml_outcome out{};
   try {
     domain d(input, options);
@@ -80,6 +84,7 @@ struct xml_outcome {
   }
   return out;
 }
+#endif
 
 }  // namespace pciplan::inline v0::libvirt
 

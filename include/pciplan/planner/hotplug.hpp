@@ -129,7 +129,7 @@ constexpr std::optional<error> check_hot_adds(const topology_plan& plan, std::sp
 /// can hot-plug now, and nothing may be added (see the top of this header). The
 /// controllers keep their `added` flag; the placements are in request order.
 template <MachineType M, PlanningPolicy Policy = policies::pciplan>
-[[nodiscard]] constexpr result<topology_plan> plan_live(std::span<const request> requests,
+[[nodiscard]] PCIPLAN_DETAIL_RUN_TIME_CONSTEXPR result<topology_plan> plan_live(std::span<const request> requests,
                                                         std::span<const unsigned char> live, plan_options options,
                                                         std::span<const controller> controllers) {
   options.spare_ports = 0;
@@ -166,7 +166,7 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
 /// cold-plugs only, a second memory balloon); `running` is unchanged either way. `options` are the cold plan's (NUMA node count, chipset rule); spares are
 /// never added.
 template <MachineType M, PlanningPolicy Policy = policies::pciplan>
-[[nodiscard]] constexpr result<topology_plan> hot_add(const topology_plan& running, std::span<const request> added,
+[[nodiscard]] PCIPLAN_DETAIL_RUN_TIME_CONSTEXPR result<topology_plan> hot_add(const topology_plan& running, std::span<const request> added,
                                                       const plan_options& options = {}) {
   if (!running.machine.empty() && running.machine != machine_name_of<M>) {
     return detail::plan_error(errc::invalid_request, running.machine,
@@ -259,5 +259,18 @@ template <std::same_as<topology_plan> Plan>
 }
 
 }  // namespace pciplan::inline v0
+
+// plan_live<M, Policy> for both built-in policies (see PCIPLAN_DETAIL_PLAN_INSTANCES).
+#define PCIPLAN_DETAIL_PLAN_LIVE_INSTANCES(EXTERN, M)                                                          \
+  EXTERN template pciplan::result<pciplan::topology_plan> pciplan::plan_live<M, pciplan::policies::pciplan>(   \
+      std::span<const pciplan::request>, std::span<const unsigned char>, pciplan::plan_options,                \
+      std::span<const pciplan::controller>);                                                                   \
+  EXTERN template pciplan::result<pciplan::topology_plan> pciplan::plan_live<M, pciplan::policies::libvirt>(   \
+      std::span<const pciplan::request>, std::span<const unsigned char>, pciplan::plan_options,                \
+      std::span<const pciplan::controller>);
+
+#ifdef PCIPLAN_COMPILED
+PCIPLAN_DETAIL_EXTERN_EACH_MACHINE(PCIPLAN_DETAIL_PLAN_LIVE_INSTANCES)
+#endif
 
 #endif  // PCIPLAN_PLANNER_HOTPLUG_HPP

@@ -56,20 +56,36 @@ enum class on_failure : unsigned char {
   stop_compilation,
 };
 
-/// Plans `requests` on machine M: an address (or another transport) for every request,
-/// and every controller that has to be added to `controllers` (the guest's existing
-/// controllers, possibly none: the root bus is implicit). Returns the plan or an error
-/// that names the device or controller and the rule it could not meet.
+/// plan<M, Policy> (below), constexpr in either mode: for constant evaluation in the
+/// compiled mode, where plan itself is a run-time function. static_plan and to_plan call
+/// it. At run time it instantiates the planner in the calling translation unit, as the
+/// header-only mode does.
 template <MachineType M, PlanningPolicy Policy = policies::pciplan>
-[[nodiscard]] constexpr result<topology_plan> plan(std::span<const request> requests, const plan_options& options = {},
-                                                   std::span<const controller> controllers = {},
-                                                   on_failure how = on_failure::return_error) {
+[[nodiscard]] constexpr result<topology_plan> constexpr_plan(std::span<const request> requests,
+                                                             const plan_options& options = {},
+                                                             std::span<const controller> controllers = {},
+                                                             on_failure how = on_failure::return_error) {
   detail::planning<M> state{};
   state.requests = requests;
   state.given = controllers;
   state.options = options;
   state.compile_time_errors = how == on_failure::stop_compilation;
   return detail::run_plan<M, Policy>(state);
+}
+
+/// Plans `requests` on machine M: an address (or another transport) for every request,
+/// and every controller that has to be added to `controllers` (the guest's existing
+/// controllers, possibly none: the root bus is implicit). Returns the plan or an error
+/// that names the device or controller and the rule it could not meet. constexpr when
+/// pciplan is header-only (the default); in the compiled mode (PCIPLAN_COMPILED) a
+/// run-time function, instantiated in the pciplan_compiled library for the built-in
+/// machine types and policies (constexpr_plan and static_plan plan at compile time there).
+template <MachineType M, PlanningPolicy Policy = policies::pciplan>
+[[nodiscard]] PCIPLAN_DETAIL_RUN_TIME_CONSTEXPR result<topology_plan> plan(std::span<const request> requests,
+                                                                           const plan_options& options = {},
+                                                                           std::span<const controller> controllers = {},
+                                                                           on_failure how = on_failure::return_error) {
+  return constexpr_plan<M, Policy>(requests, options, controllers, how);
 }
 
 /// The same for a machine chosen at run time (`machine_named("q35")`, `machine_of(arch,
@@ -81,7 +97,7 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
 ///
 /// Every built-in machine type is instantiated.
 template <PlanningPolicy Policy = policies::pciplan>
-[[nodiscard]] constexpr result<topology_plan> plan(machine_id machine, std::span<const request> requests,
+[[nodiscard]] PCIPLAN_DETAIL_RUN_TIME_CONSTEXPR result<topology_plan> plan(machine_id machine, std::span<const request> requests,
                                                    const plan_options& options = {},
                                                    std::span<const controller> controllers = {}) {
   return with_machine(machine, [&](auto m) { return plan<decltype(m), Policy>(requests, options, controllers); });
@@ -108,5 +124,19 @@ template <PlanningPolicy Policy = policies::pciplan>
 }
 
 }  // namespace pciplan::inline v0
+
+// plan<M, Policy> for both built-in policies: `extern` declares the instantiations (the
+// compiled mode's headers), nothing defines them (the pciplan_compiled library).
+#define PCIPLAN_DETAIL_PLAN_INSTANCES(EXTERN, M)                                                           \
+  EXTERN template pciplan::result<pciplan::topology_plan> pciplan::plan<M, pciplan::policies::pciplan>(    \
+      std::span<const pciplan::request>, const pciplan::plan_options&, std::span<const pciplan::controller>, \
+      pciplan::on_failure);                                                                                \
+  EXTERN template pciplan::result<pciplan::topology_plan> pciplan::plan<M, pciplan::policies::libvirt>(    \
+      std::span<const pciplan::request>, const pciplan::plan_options&, std::span<const pciplan::controller>, \
+      pciplan::on_failure);
+
+#ifdef PCIPLAN_COMPILED
+PCIPLAN_DETAIL_EXTERN_EACH_MACHINE(PCIPLAN_DETAIL_PLAN_INSTANCES)
+#endif
 
 #endif  // PCIPLAN_PLANNER_PLANNER_HPP

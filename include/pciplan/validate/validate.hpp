@@ -20,11 +20,9 @@
 //     bus_nr range is too small, the x86 I/O window runs out past about 14 ports, a
 //     device at slot 0 of a hotplug bridge cannot be replaced, …), and what QEMU's
 //     PCI Express guidelines advise against.
-// Each finding carries the number of the rule it checks in RULES.md Q0–Q36
-// (0: QEMU's general argument checks, such as an unknown bus or a duplicate id).
-//
-// What is checked (rule numbers of RULES.md Q0–Q36): 1 slot/function range
-// and double use, 2 no free slot, 3 multifunction (and a function without function 0),
+// Each finding carries the number of the rule it checks in RULES.md Q0–Q36 (0: QEMU's
+// general argument checks, such as an unknown bus or a duplicate id). What is checked:
+// 1 slot/function range and double use, 2 no free slot, 3 multifunction (and a function without function 0),
 // 5-6 one device at slot 0 of each port, 7 PCIe endpoints on the root complex, 8 only
 // bridges on a pxb-pcie, 9 PCI vs PCIe endpoints, 10 switch ports, 11 pxb / pxb-pcie
 // only on the root bus of their kind, 12 unique chassis/slot of ports, 13 pci-bridge
@@ -38,6 +36,7 @@
 #include <pciplan/detail/numbers.hpp>
 #include <pciplan/kinds/controller_kinds.hpp>
 #include <pciplan/kinds/device_kinds.hpp>
+#include <pciplan/kinds/machine_dispatch.hpp>
 #include <pciplan/kinds/machine_types.hpp>
 #include <pciplan/topology/topology_view.hpp>
 #include <pciplan/validate/detail/qemu_args.hpp>
@@ -490,5 +489,12 @@ template <MachineType M>
 }
 
 }  // namespace pciplan::inline v0
+
+// validate<M> (see PCIPLAN_DETAIL_PLAN_INSTANCES in planner/planner.hpp).
+#define PCIPLAN_DETAIL_VALIDATE_INSTANCES(EXTERN, M) \
+  EXTERN template pciplan::validation_report pciplan::validate<M>(const pciplan::qemu_layout&);
+#ifdef PCIPLAN_COMPILED
+PCIPLAN_DETAIL_EXTERN_EACH_MACHINE(PCIPLAN_DETAIL_VALIDATE_INSTANCES)
+#endif
 
 #endif  // PCIPLAN_VALIDATE_VALIDATE_HPP
