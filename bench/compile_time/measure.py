@@ -11,8 +11,9 @@ without -DPCIPLAN_PROBE). Run from the repository root:
         # write the table, with a "before" column from an earlier run, into bench/README.md
         # between the markers <!-- compile-cost --> and <!-- /compile-cost -->
 
---compiled DIR also measures the compiled mode (-DPCIPLAN_COMPILED, the TUs do not
-instantiate the planner; DIR holds nothing: the mode needs no files to compile, only to link).
+--compiled also measures the compiled mode: -DPCIPLAN_COMPILED, and -DPCIPLAN_COMPILED_LIBVIRT
+for the sources that include <pciplan/libvirt.hpp> (what pciplan::compiled and
+pciplan::compiled_libvirt give their users; compiling needs no library, only linking does).
 """
 import argparse
 import json
@@ -23,7 +24,7 @@ import sys
 import tempfile
 
 TU = "bench/compile_time/tu"
-# (key, what it is, source, extra flags)
+# (key, what it is, source, extra flags); the libvirt ones get -DPCIPLAN_COMPILED_LIBVIRT in the compiled mode
 UNITS = [
     ("empty_std", "empty `main`, `<vector>` and `<string>` only", f"{TU}/empty_std.cpp", []),
     ("empty_pciplan", "empty `main` including `<pciplan/pciplan.hpp>`", f"{TU}/empty_pciplan.cpp", []),
@@ -36,6 +37,8 @@ UNITS = [
     ("static_plan_256", "static_plan_256.cpp with the 256-device plan", "bench/compile_time/static_plan_256.cpp",
      ["-DPCIPLAN_PROBE"]),
 ]
+
+LIBVIRT_UNITS = {"empty_libvirt", "libvirt_roundtrip", "tool"}
 
 
 def compile_once(cxx, source, flags):
@@ -57,7 +60,10 @@ def measure(runs, modes):
     for mode, mode_flags in modes:
         for cxx in ("g++", "clang++"):
             for key, _, source, flags in UNITS:
-                seconds, megabytes = best(cxx, source, flags + mode_flags, runs)
+                extra = list(mode_flags)
+                if mode_flags and key in LIBVIRT_UNITS:
+                    extra.append("-DPCIPLAN_COMPILED_LIBVIRT")
+                seconds, megabytes = best(cxx, source, flags + extra, runs)
                 figures[f"{mode}/{cxx}/{key}"] = [round(seconds, 2), round(megabytes)]
                 print(f"{mode:12} {cxx:8} {key:18} {seconds:6.2f} s {megabytes:5.0f} MB", flush=True)
     return figures

@@ -2107,7 +2107,7 @@ PCIPLAN_DETAIL_LIBVIRT_INLINE result<topology_plan> domain::plan(policy_kind pol
 }
 
 PCIPLAN_DETAIL_LIBVIRT_INLINE result<topology_plan> domain::plan_live(policy_kind policy,
-                                                                   std::span<const unsigned char> live) const {
+                                                                      std::span<const unsigned char> live) const {
   std::vector<controller> given(s_.controllers.begin(), s_.controllers.end());
   if (s_.machine == machine_id::pc && !s_.acpi) {
     const auto root = std::find_if(given.begin(), given.end(), [](const controller& c) { return c.index.value == 0; });
@@ -2210,7 +2210,7 @@ struct xml_outcome {
 /// Reads, plans with `options.policy` and writes a domain in one call; never throws
 /// for bad input.
 [[nodiscard]] PCIPLAN_DETAIL_LIBVIRT_INLINE xml_outcome plan_domain_xml(std::string_view input,
-                                                                      const domain_options& options = {});
+                                                                        const domain_options& options = {});
 
 #if PCIPLAN_DETAIL_LIBVIRT_BODIES
 PCIPLAN_DETAIL_LIBVIRT_INLINE xml_outcome plan_domain_xml(std::string_view input, const domain_options& options) {
@@ -2283,8 +2283,8 @@ struct detach_outcome {
 /// (it does not fit: no free hot-pluggable slot — on its NUMA node —, a bus without
 /// hot-plug) or `planning_conflict` (a contradiction, e.g. an address in use).
 [[nodiscard]] PCIPLAN_DETAIL_LIBVIRT_INLINE attach_outcome attach_device_xml(std::string_view domain_xml,
-                                                                           std::string_view device_xml,
-                                                                           const attach_options& options = {});
+                                                                             std::string_view device_xml,
+                                                                             const attach_options& options = {});
 
 /// Detaches the device of `domain_xml` that the element `device_xml` names (its alias,
 /// else its PCI address, else an interface's MAC or a disk's target), as `virsh
@@ -2292,8 +2292,8 @@ struct detach_outcome {
 /// running guest now (hot_remove), with the device_del commands. Never throws for bad
 /// input; failures as for attach_device_xml (`input` also when no device matches).
 [[nodiscard]] PCIPLAN_DETAIL_LIBVIRT_INLINE detach_outcome detach_device_xml(std::string_view domain_xml,
-                                                                           std::string_view device_xml,
-                                                                           const attach_options& options = {});
+                                                                             std::string_view device_xml,
+                                                                             const attach_options& options = {});
 
 #if PCIPLAN_DETAIL_LIBVIRT_BODIES
 namespace detail {
@@ -2347,7 +2347,7 @@ inline bool names_device(pugi::xml_node wanted, pugi::xml_node candidate) {
 }  // namespace detail
 
 PCIPLAN_DETAIL_LIBVIRT_INLINE attach_outcome attach_device_xml(std::string_view domain_xml, std::string_view device_xml,
-                                                            const attach_options& options) {
+                                                               const attach_options& options) {
   attach_outcome out{};
   try {
     pugi::xml_document device_doc;
@@ -2448,7 +2448,7 @@ PCIPLAN_DETAIL_LIBVIRT_INLINE attach_outcome attach_device_xml(std::string_view 
 }
 
 PCIPLAN_DETAIL_LIBVIRT_INLINE detach_outcome detach_device_xml(std::string_view domain_xml, std::string_view device_xml,
-                                                            const attach_options& options) {
+                                                               const attach_options& options) {
   detach_outcome out{};
   try {
     pugi::xml_document device_doc;

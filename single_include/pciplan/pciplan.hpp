@@ -67,6 +67,20 @@ namespace detail {}
 #define PCIPLAN_DETAIL_RUN_TIME_CONSTEXPR constexpr
 #endif
 
+// The emitters (emit/qemu.hpp, tree.hpp, json.hpp, monitor.hpp: qemu_arguments, tree,
+// to_json, monitor_commands, …) in the compiled mode: declared in the headers and defined
+// in pciplan_compiled (its source defines PCIPLAN_DETAIL_DEFINITIONS); header-only, inline.
+#if defined(PCIPLAN_DETAIL_DEFINITIONS)
+#define PCIPLAN_DETAIL_BODIES 1
+#define PCIPLAN_DETAIL_INLINE
+#elif defined(PCIPLAN_COMPILED)
+#define PCIPLAN_DETAIL_BODIES 0
+#define PCIPLAN_DETAIL_INLINE
+#else
+#define PCIPLAN_DETAIL_BODIES 1
+#define PCIPLAN_DETAIL_INLINE inline
+#endif
+
 // The libvirt adapter's functions (libvirt/domain.hpp, plan_domain.hpp, attach.hpp) in the
 // compiled mode: a program that links pciplan::compiled_libvirt gets
 // PCIPLAN_COMPILED_LIBVIRT, the headers declare them and that library defines them (its
@@ -8510,6 +8524,50 @@ struct bus_use {
 
 namespace pciplan::inline v0 {
 
+/// The version of the plan schema that to_json writes and from_json reads.
+inline constexpr int plan_schema_version = 1;
+
+/// The plan as JSON (UTF-8; every string escaped, so any request name is safe). Schema
+/// version 1 (plan_schema_version); from_json (<pciplan/json.hpp>) reads it back:
+///
+///   {"format": "pciplan-plan", "version": 1,
+///    "machine" (topology_plan::machine: "q35", "aarch64-virt", …), "policy" ("pciplan"/"libvirt"),
+///    "controllers": [{"index", "model" (libvirt), "model_name" (the QEMU device the
+///                     controller was given, or null: the kind's default), "qemu_device"
+///                     (the QEMU device written for it; null for a root without one),
+///                     "added", "address" ({domain, bus, slot, function}, bus = the
+///                     parent's controller index; null for roots), "chassis", "port",
+///                     "chassis_nr", "bus_nr", "target_index", "numa_node" (null when not
+///                     set), "hotplug" and "multifunction" ("on"/"off"/null),
+///                     "io_reserve_zero", "domain" and "guest_bus" (the guest PCI domain
+///                     and bus number of the bus it provides), "guest_bus_last" (the
+///                     highest guest bus number at or below it: its subordinate bus),
+///                     "given_id" (the QEMU id the user gave it, or null), "qemu_id" (its
+///                     QEMU id: "pci.N" or the given one; null for the root), "qemu_bus"
+///                     (QEMU's name of the bus it provides: "pcie.0", "pci.0", "pci.N", a
+///                     user id), "slots" ({first, last}: the slots of that bus),
+///                     "hotpluggable" (QEMU 7.2 hot-plugs a device into that bus:
+///                     bus_hotpluggable), "spare" (a hot-pluggable port with nothing on it:
+///                     room for one hot-plugged device)}, …],
+///    "devices": [{"name", "request" (its index in the requests), "qemu_device" (as
+///                 qemu_arguments writes it), "device" ({"qemu_device", "mmio_device",
+///                 "libvirt_element", "libvirt_model", "link" ("conventional"/"express"/
+///                 "virtio"), "integrated", "companion_function"}: the device_descriptor),
+///                 "kind" ("pci"/"mmio"/"ccw"), "built_in" (the machine's own device at
+///                 that position: no -device), "address" ("0000:01:00.0", guest form, or
+///                 null), "libvirt_address" ({domain, bus, slot, function} or null),
+///                 "transport" ("virtio-mmio-bus.N" / "fe.0.xxxx", or null for PCI),
+///                 "multifunction", "rule" (name_of(rule)), "explanation"
+///                 (pciplan::describe)}, …],
+///    "warnings": [{"code" (name_of(warning_code)), "text", "count"}, …]}
+///
+/// Controllers in plan order (by index), devices in request order, one per line, so
+/// two plans diff well. Keys that from_json does not read back are derived from the
+/// others (qemu_device, guest_bus_last, qemu_id, qemu_bus, slots, hotpluggable, spare,
+/// built_in, explanation).
+[[nodiscard]] PCIPLAN_DETAIL_INLINE std::string to_json(const topology_plan& plan);
+
+#if PCIPLAN_DETAIL_BODIES
 namespace detail {
 
 /// Writes the members of one JSON object on one line: `{"a": 1, "b": "x"}`.
@@ -8594,48 +8652,7 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
 
 }  // namespace detail
 
-/// The version of the plan schema that to_json writes and from_json reads.
-inline constexpr int plan_schema_version = 1;
-
-/// The plan as JSON (UTF-8; every string escaped, so any request name is safe). Schema
-/// version 1 (plan_schema_version); from_json (<pciplan/json.hpp>) reads it back:
-///
-///   {"format": "pciplan-plan", "version": 1,
-///    "machine" (topology_plan::machine: "q35", "aarch64-virt", …), "policy" ("pciplan"/"libvirt"),
-///    "controllers": [{"index", "model" (libvirt), "model_name" (the QEMU device the
-///                     controller was given, or null: the kind's default), "qemu_device"
-///                     (the QEMU device written for it; null for a root without one),
-///                     "added", "address" ({domain, bus, slot, function}, bus = the
-///                     parent's controller index; null for roots), "chassis", "port",
-///                     "chassis_nr", "bus_nr", "target_index", "numa_node" (null when not
-///                     set), "hotplug" and "multifunction" ("on"/"off"/null),
-///                     "io_reserve_zero", "domain" and "guest_bus" (the guest PCI domain
-///                     and bus number of the bus it provides), "guest_bus_last" (the
-///                     highest guest bus number at or below it: its subordinate bus),
-///                     "given_id" (the QEMU id the user gave it, or null), "qemu_id" (its
-///                     QEMU id: "pci.N" or the given one; null for the root), "qemu_bus"
-///                     (QEMU's name of the bus it provides: "pcie.0", "pci.0", "pci.N", a
-///                     user id), "slots" ({first, last}: the slots of that bus),
-///                     "hotpluggable" (QEMU 7.2 hot-plugs a device into that bus:
-///                     bus_hotpluggable), "spare" (a hot-pluggable port with nothing on it:
-///                     room for one hot-plugged device)}, …],
-///    "devices": [{"name", "request" (its index in the requests), "qemu_device" (as
-///                 qemu_arguments writes it), "device" ({"qemu_device", "mmio_device",
-///                 "libvirt_element", "libvirt_model", "link" ("conventional"/"express"/
-///                 "virtio"), "integrated", "companion_function"}: the device_descriptor),
-///                 "kind" ("pci"/"mmio"/"ccw"), "built_in" (the machine's own device at
-///                 that position: no -device), "address" ("0000:01:00.0", guest form, or
-///                 null), "libvirt_address" ({domain, bus, slot, function} or null),
-///                 "transport" ("virtio-mmio-bus.N" / "fe.0.xxxx", or null for PCI),
-///                 "multifunction", "rule" (name_of(rule)), "explanation"
-///                 (pciplan::describe)}, …],
-///    "warnings": [{"code" (name_of(warning_code)), "text", "count"}, …]}
-///
-/// Controllers in plan order (by index), devices in request order, one per line, so
-/// two plans diff well. Keys that from_json does not read back are derived from the
-/// others (qemu_device, guest_bus_last, qemu_id, qemu_bus, slots, hotpluggable, spare,
-/// built_in, explanation).
-[[nodiscard]] inline std::string to_json(const topology_plan& plan) {
+PCIPLAN_DETAIL_INLINE std::string to_json(const topology_plan& plan) {
   std::string out = "{\n  \"format\": \"pciplan-plan\",\n  \"version\": " + std::to_string(plan_schema_version) +
                     ",\n  \"machine\": ";
   detail::append_json_string(out, plan.machine);
@@ -8728,6 +8745,7 @@ inline constexpr int plan_schema_version = 1;
   out += "}\n";
   return out;
 }
+#endif
 
 }  // namespace pciplan::inline v0
 
@@ -8786,6 +8804,44 @@ struct qemu_options {
   qemu_syntax syntax = qemu_syntax::classic;  ///< how `-device` arguments are spelled
 };
 
+/// The QEMU arguments that build the plan's topology, one string per `-device` pair:
+///  - first every controller except the root bus, by index but always after the
+///    controller it plugs into, as `-device <model>,<numbering>,id=pci.N,…,bus=…,addr=…`.
+///    Numbering in libvirt's order: `port=0x<port>,chassis=<n>` (root and downstream
+///    ports), `chassis_nr=<n>` (pci-bridge), `bus_nr=<n>` (pxb, pxb-pcie), `index=<n>`
+///    (a further pseries PHB, which has no bus= or addr=); after the id `numa_node=<n>`
+///    (expanders, PHBs), `hotplug=off` (ports with hotplug off), `io-reserve=0`
+///    (pcie-root-port with io_reserve_zero);
+///  - then every placement in request order: `-device <qemu device>,id=<name>,bus=…,addr=…`
+///    (PCI), `…,id=<name>,bus=virtio-mmio-bus.<N>` with the virtio-mmio device
+///    (virtio-mmio), or `…,id=<name>,devno=fe.0.<xxxx>` with the `-ccw` device (s390x).
+/// `addr=0xS` for function 0, `addr=0xS.0xF` otherwise; `multifunction=on` on function 0
+/// of a shared slot. A placement at a position where the machine has a device of its own
+/// (q35's ICH9 SATA at 00:1f.2, pc's PIIX3 IDE at 00:01.1: `plan.is_built_in`) is that
+/// device, and gets no -device (QEMU would refuse a second one). Hotplug off on the root bus is a machine setting, not a -device: on pc
+/// add `-global PIIX4_PM.acpi-root-pci-hotplug=off` yourself.
+/// Precondition: `plan.qemu_can_build()` (a libvirt answer QEMU cannot build has no
+/// arguments); otherwise std::invalid_argument.
+[[nodiscard]] PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_arguments(const topology_plan& plan,
+                                                                            const qemu_options& options = {});
+
+/// The QEMU arguments for `nodes` guest NUMA nodes, so that expanders and PHBs with
+/// `numa_node=` are accepted:
+///   -object memory-backend-ram,id=ram-node0,size=RAM_SIZE (ram_size)
+///   -numa node,nodeid=0,memdev=ram-node0
+///   -numa node,nodeid=1            (and so on: memory-less nodes)
+/// QEMU 7.2 refuses `-numa node` lines that give no memory at all ("total memory for
+/// NUMA nodes (0x0) should equal RAM size"), so node 0 owns all guest RAM through one
+/// memory backend. `ram_size` must equal the guest's `-m` (QEMU's default is 128M).
+/// Nothing for 0 nodes. Always classic syntax (`-numa` takes no JSON).
+[[nodiscard]] PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_numa_arguments(unsigned nodes,
+                                                                                 std::string_view ram_size = "128M");
+
+/// The same for the NUMA nodes a plan binds its expanders to (plan.numa_nodes()).
+[[nodiscard]] PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_numa_arguments(const topology_plan& plan,
+                                                                                 std::string_view ram_size = "128M");
+
+#if PCIPLAN_DETAIL_BODIES
 namespace detail {
 
 /// One `-device` argument, built key by key in either syntax.
@@ -8948,26 +9004,8 @@ class qemu_device_line {
 
 }  // namespace detail
 
-/// The QEMU arguments that build the plan's topology, one string per `-device` pair:
-///  - first every controller except the root bus, by index but always after the
-///    controller it plugs into, as `-device <model>,<numbering>,id=pci.N,…,bus=…,addr=…`.
-///    Numbering in libvirt's order: `port=0x<port>,chassis=<n>` (root and downstream
-///    ports), `chassis_nr=<n>` (pci-bridge), `bus_nr=<n>` (pxb, pxb-pcie), `index=<n>`
-///    (a further pseries PHB, which has no bus= or addr=); after the id `numa_node=<n>`
-///    (expanders, PHBs), `hotplug=off` (ports with hotplug off), `io-reserve=0`
-///    (pcie-root-port with io_reserve_zero);
-///  - then every placement in request order: `-device <qemu device>,id=<name>,bus=…,addr=…`
-///    (PCI), `…,id=<name>,bus=virtio-mmio-bus.<N>` with the virtio-mmio device
-///    (virtio-mmio), or `…,id=<name>,devno=fe.0.<xxxx>` with the `-ccw` device (s390x).
-/// `addr=0xS` for function 0, `addr=0xS.0xF` otherwise; `multifunction=on` on function 0
-/// of a shared slot. A placement at a position where the machine has a device of its own
-/// (q35's ICH9 SATA at 00:1f.2, pc's PIIX3 IDE at 00:01.1: `plan.is_built_in`) is that
-/// device, and gets no -device (QEMU would refuse a second one). Hotplug off on the root bus is a machine setting, not a -device: on pc
-/// add `-global PIIX4_PM.acpi-root-pci-hotplug=off` yourself.
-/// Precondition: `plan.qemu_can_build()` (a libvirt answer QEMU cannot build has no
-/// arguments); otherwise std::invalid_argument.
-[[nodiscard]] inline std::vector<std::string> qemu_arguments(const topology_plan& plan,
-                                                             const qemu_options& options = {}) {
+PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_arguments(const topology_plan& plan,
+                                                              const qemu_options& options) {
   detail::expects(plan.qemu_can_build(),
                   "pciplan::qemu_arguments: the plan is a libvirt answer that QEMU cannot build (its warning says why)");
   std::vector<std::string> out;
@@ -8982,16 +9020,7 @@ class qemu_device_line {
   return out;
 }
 
-/// The QEMU arguments for `nodes` guest NUMA nodes, so that expanders and PHBs with
-/// `numa_node=` are accepted:
-///   -object memory-backend-ram,id=ram-node0,size=RAM_SIZE (ram_size)
-///   -numa node,nodeid=0,memdev=ram-node0
-///   -numa node,nodeid=1            (and so on: memory-less nodes)
-/// QEMU 7.2 refuses `-numa node` lines that give no memory at all ("total memory for
-/// NUMA nodes (0x0) should equal RAM size"), so node 0 owns all guest RAM through one
-/// memory backend. `ram_size` must equal the guest's `-m` (QEMU's default is 128M).
-/// Nothing for 0 nodes. Always classic syntax (`-numa` takes no JSON).
-[[nodiscard]] inline std::vector<std::string> qemu_numa_arguments(unsigned nodes, std::string_view ram_size = "128M") {
+PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_numa_arguments(unsigned nodes, std::string_view ram_size) {
   std::vector<std::string> out;
   if (nodes == 0) return out;
   out.push_back("-object memory-backend-ram,id=ram-node0,size=" + std::string(ram_size));
@@ -9000,11 +9029,11 @@ class qemu_device_line {
   return out;
 }
 
-/// The same for the NUMA nodes a plan binds its expanders to (plan.numa_nodes()).
-[[nodiscard]] inline std::vector<std::string> qemu_numa_arguments(const topology_plan& plan,
-                                                                  std::string_view ram_size = "128M") {
+PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_numa_arguments(const topology_plan& plan,
+                                                                   std::string_view ram_size) {
   return qemu_numa_arguments(plan.numa_nodes(), ram_size);
 }
+#endif
 
 }  // namespace pciplan::inline v0
 
@@ -9044,8 +9073,12 @@ struct monitor_command {
 /// hot-added slot to the guest when its function 0 arrives). Devices are matched by
 /// name. Precondition: both plans can be built (`qemu_can_build()`); otherwise
 /// std::invalid_argument.
-[[nodiscard]] inline std::vector<monitor_command> monitor_commands(const topology_plan& before,
-                                                                   const topology_plan& after) {
+[[nodiscard]] PCIPLAN_DETAIL_INLINE std::vector<monitor_command> monitor_commands(const topology_plan& before,
+                                                                                  const topology_plan& after);
+
+#if PCIPLAN_DETAIL_BODIES
+PCIPLAN_DETAIL_INLINE std::vector<monitor_command> monitor_commands(const topology_plan& before,
+                                                                    const topology_plan& after) {
   detail::expects(before.qemu_can_build() && after.qemu_can_build(),
                   "pciplan::monitor_commands: a plan is a libvirt answer that QEMU cannot build (its warning says why)");
   const auto has = [](const topology_plan& plan, std::string_view name) {
@@ -9107,6 +9140,7 @@ struct monitor_command {
   }
   return out;
 }
+#endif
 
 }  // namespace pciplan::inline v0
 
@@ -9140,6 +9174,23 @@ struct monitor_command {
 
 namespace pciplan::inline v0 {
 
+/// The plan as a text tree, one line per controller and device, like `lspci -tv`:
+///  - one tree per root bus, headed `-[dddd:bb]-  <name> <device>`: the main root
+///    (named after its bus, `pcie.0` or `pci.0`), then each further pseries PHB
+///    (`pci.N`) in its own PCI domain;
+///  - below it, sorted by slot.function, each controller as
+///    `ss.f-[bb]  pci.N <qemu device>` — `[bb]` its secondary bus, `[bb-ss]` when buses
+///    lie below it (an expander's range starts at its own root bus, busNr) — followed
+///    by what sits on its bus, and each device as `ss.f  <name> <qemu device>`;
+///  - ` index=`, ` numa_node=` and ` hotplug=off` after a controller when they are set;
+///  - then `virtio-mmio:` and `ccw:` sections, by transport, and `not attached:` for
+///    anything no root reaches (only possible with a hand-made controller list).
+/// Bus numbers are guest bus numbers in hexadecimal. `requests` must be the list the
+/// plan was made from (it supplies the device names). Deterministic: the same plan
+/// always gives the same text.
+[[nodiscard]] PCIPLAN_DETAIL_INLINE std::string tree(const topology_plan& plan);
+
+#if PCIPLAN_DETAIL_BODIES
 namespace detail {
 
 /// Draws one plan: the bus tree of each root, then the non-PCI transports.
@@ -9333,23 +9384,10 @@ class tree_writer {
 
 }  // namespace detail
 
-/// The plan as a text tree, one line per controller and device, like `lspci -tv`:
-///  - one tree per root bus, headed `-[dddd:bb]-  <name> <device>`: the main root
-///    (named after its bus, `pcie.0` or `pci.0`), then each further pseries PHB
-///    (`pci.N`) in its own PCI domain;
-///  - below it, sorted by slot.function, each controller as
-///    `ss.f-[bb]  pci.N <qemu device>` — `[bb]` its secondary bus, `[bb-ss]` when buses
-///    lie below it (an expander's range starts at its own root bus, busNr) — followed
-///    by what sits on its bus, and each device as `ss.f  <name> <qemu device>`;
-///  - ` index=`, ` numa_node=` and ` hotplug=off` after a controller when they are set;
-///  - then `virtio-mmio:` and `ccw:` sections, by transport, and `not attached:` for
-///    anything no root reaches (only possible with a hand-made controller list).
-/// Bus numbers are guest bus numbers in hexadecimal. `requests` must be the list the
-/// plan was made from (it supplies the device names). Deterministic: the same plan
-/// always gives the same text.
-[[nodiscard]] inline std::string tree(const topology_plan& plan) {
+PCIPLAN_DETAIL_INLINE std::string tree(const topology_plan& plan) {
   return detail::tree_writer(plan).draw();
 }
+#endif
 
 }  // namespace pciplan::inline v0
 

@@ -29,6 +29,20 @@ namespace detail {}
 #define PCIPLAN_DETAIL_RUN_TIME_CONSTEXPR constexpr
 #endif
 
+// The emitters (emit/qemu.hpp, tree.hpp, json.hpp, monitor.hpp: qemu_arguments, tree,
+// to_json, monitor_commands, …) in the compiled mode: declared in the headers and defined
+// in pciplan_compiled (its source defines PCIPLAN_DETAIL_DEFINITIONS); header-only, inline.
+#if defined(PCIPLAN_DETAIL_DEFINITIONS)
+#define PCIPLAN_DETAIL_BODIES 1
+#define PCIPLAN_DETAIL_INLINE
+#elif defined(PCIPLAN_COMPILED)
+#define PCIPLAN_DETAIL_BODIES 0
+#define PCIPLAN_DETAIL_INLINE
+#else
+#define PCIPLAN_DETAIL_BODIES 1
+#define PCIPLAN_DETAIL_INLINE inline
+#endif
+
 // The libvirt adapter's functions (libvirt/domain.hpp, plan_domain.hpp, attach.hpp) in the
 // compiled mode: a program that links pciplan::compiled_libvirt gets
 // PCIPLAN_COMPILED_LIBVIRT, the headers declare them and that library defines them (its

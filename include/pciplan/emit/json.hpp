@@ -24,6 +24,50 @@
 
 namespace pciplan::inline v0 {
 
+/// The version of the plan schema that to_json writes and from_json reads.
+inline constexpr int plan_schema_version = 1;
+
+/// The plan as JSON (UTF-8; every string escaped, so any request name is safe). Schema
+/// version 1 (plan_schema_version); from_json (<pciplan/json.hpp>) reads it back:
+///
+///   {"format": "pciplan-plan", "version": 1,
+///    "machine" (topology_plan::machine: "q35", "aarch64-virt", …), "policy" ("pciplan"/"libvirt"),
+///    "controllers": [{"index", "model" (libvirt), "model_name" (the QEMU device the
+///                     controller was given, or null: the kind's default), "qemu_device"
+///                     (the QEMU device written for it; null for a root without one),
+///                     "added", "address" ({domain, bus, slot, function}, bus = the
+///                     parent's controller index; null for roots), "chassis", "port",
+///                     "chassis_nr", "bus_nr", "target_index", "numa_node" (null when not
+///                     set), "hotplug" and "multifunction" ("on"/"off"/null),
+///                     "io_reserve_zero", "domain" and "guest_bus" (the guest PCI domain
+///                     and bus number of the bus it provides), "guest_bus_last" (the
+///                     highest guest bus number at or below it: its subordinate bus),
+///                     "given_id" (the QEMU id the user gave it, or null), "qemu_id" (its
+///                     QEMU id: "pci.N" or the given one; null for the root), "qemu_bus"
+///                     (QEMU's name of the bus it provides: "pcie.0", "pci.0", "pci.N", a
+///                     user id), "slots" ({first, last}: the slots of that bus),
+///                     "hotpluggable" (QEMU 7.2 hot-plugs a device into that bus:
+///                     bus_hotpluggable), "spare" (a hot-pluggable port with nothing on it:
+///                     room for one hot-plugged device)}, …],
+///    "devices": [{"name", "request" (its index in the requests), "qemu_device" (as
+///                 qemu_arguments writes it), "device" ({"qemu_device", "mmio_device",
+///                 "libvirt_element", "libvirt_model", "link" ("conventional"/"express"/
+///                 "virtio"), "integrated", "companion_function"}: the device_descriptor),
+///                 "kind" ("pci"/"mmio"/"ccw"), "built_in" (the machine's own device at
+///                 that position: no -device), "address" ("0000:01:00.0", guest form, or
+///                 null), "libvirt_address" ({domain, bus, slot, function} or null),
+///                 "transport" ("virtio-mmio-bus.N" / "fe.0.xxxx", or null for PCI),
+///                 "multifunction", "rule" (name_of(rule)), "explanation"
+///                 (pciplan::describe)}, …],
+///    "warnings": [{"code" (name_of(warning_code)), "text", "count"}, …]}
+///
+/// Controllers in plan order (by index), devices in request order, one per line, so
+/// two plans diff well. Keys that from_json does not read back are derived from the
+/// others (qemu_device, guest_bus_last, qemu_id, qemu_bus, slots, hotpluggable, spare,
+/// built_in, explanation).
+[[nodiscard]] PCIPLAN_DETAIL_INLINE std::string to_json(const topology_plan& plan);
+
+#if PCIPLAN_DETAIL_BODIES
 namespace detail {
 
 /// Writes the members of one JSON object on one line: `{"a": 1, "b": "x"}`.
@@ -108,48 +152,7 @@ void json_array(std::string& out, std::string_view name, const Range& items, Wri
 
 }  // namespace detail
 
-/// The version of the plan schema that to_json writes and from_json reads.
-inline constexpr int plan_schema_version = 1;
-
-/// The plan as JSON (UTF-8; every string escaped, so any request name is safe). Schema
-/// version 1 (plan_schema_version); from_json (<pciplan/json.hpp>) reads it back:
-///
-///   {"format": "pciplan-plan", "version": 1,
-///    "machine" (topology_plan::machine: "q35", "aarch64-virt", …), "policy" ("pciplan"/"libvirt"),
-///    "controllers": [{"index", "model" (libvirt), "model_name" (the QEMU device the
-///                     controller was given, or null: the kind's default), "qemu_device"
-///                     (the QEMU device written for it; null for a root without one),
-///                     "added", "address" ({domain, bus, slot, function}, bus = the
-///                     parent's controller index; null for roots), "chassis", "port",
-///                     "chassis_nr", "bus_nr", "target_index", "numa_node" (null when not
-///                     set), "hotplug" and "multifunction" ("on"/"off"/null),
-///                     "io_reserve_zero", "domain" and "guest_bus" (the guest PCI domain
-///                     and bus number of the bus it provides), "guest_bus_last" (the
-///                     highest guest bus number at or below it: its subordinate bus),
-///                     "given_id" (the QEMU id the user gave it, or null), "qemu_id" (its
-///                     QEMU id: "pci.N" or the given one; null for the root), "qemu_bus"
-///                     (QEMU's name of the bus it provides: "pcie.0", "pci.0", "pci.N", a
-///                     user id), "slots" ({first, last}: the slots of that bus),
-///                     "hotpluggable" (QEMU 7.2 hot-plugs a device into that bus:
-///                     bus_hotpluggable), "spare" (a hot-pluggable port with nothing on it:
-///                     room for one hot-plugged device)}, …],
-///    "devices": [{"name", "request" (its index in the requests), "qemu_device" (as
-///                 qemu_arguments writes it), "device" ({"qemu_device", "mmio_device",
-///                 "libvirt_element", "libvirt_model", "link" ("conventional"/"express"/
-///                 "virtio"), "integrated", "companion_function"}: the device_descriptor),
-///                 "kind" ("pci"/"mmio"/"ccw"), "built_in" (the machine's own device at
-///                 that position: no -device), "address" ("0000:01:00.0", guest form, or
-///                 null), "libvirt_address" ({domain, bus, slot, function} or null),
-///                 "transport" ("virtio-mmio-bus.N" / "fe.0.xxxx", or null for PCI),
-///                 "multifunction", "rule" (name_of(rule)), "explanation"
-///                 (pciplan::describe)}, …],
-///    "warnings": [{"code" (name_of(warning_code)), "text", "count"}, …]}
-///
-/// Controllers in plan order (by index), devices in request order, one per line, so
-/// two plans diff well. Keys that from_json does not read back are derived from the
-/// others (qemu_device, guest_bus_last, qemu_id, qemu_bus, slots, hotpluggable, spare,
-/// built_in, explanation).
-[[nodiscard]] inline std::string to_json(const topology_plan& plan) {
+PCIPLAN_DETAIL_INLINE std::string to_json(const topology_plan& plan) {
   std::string out = "{\n  \"format\": \"pciplan-plan\",\n  \"version\": " + std::to_string(plan_schema_version) +
                     ",\n  \"machine\": ";
   detail::append_json_string(out, plan.machine);
@@ -242,6 +245,7 @@ inline constexpr int plan_schema_version = 1;
   out += "}\n";
   return out;
 }
+#endif
 
 }  // namespace pciplan::inline v0
 

@@ -53,8 +53,12 @@ struct monitor_command {
 /// hot-added slot to the guest when its function 0 arrives). Devices are matched by
 /// name. Precondition: both plans can be built (`qemu_can_build()`); otherwise
 /// std::invalid_argument.
-[[nodiscard]] inline std::vector<monitor_command> monitor_commands(const topology_plan& before,
-                                                                   const topology_plan& after) {
+[[nodiscard]] PCIPLAN_DETAIL_INLINE std::vector<monitor_command> monitor_commands(const topology_plan& before,
+                                                                                  const topology_plan& after);
+
+#if PCIPLAN_DETAIL_BODIES
+PCIPLAN_DETAIL_INLINE std::vector<monitor_command> monitor_commands(const topology_plan& before,
+                                                                    const topology_plan& after) {
   detail::expects(before.qemu_can_build() && after.qemu_can_build(),
                   "pciplan::monitor_commands: a plan is a libvirt answer that QEMU cannot build (its warning says why)");
   const auto has = [](const topology_plan& plan, std::string_view name) {
@@ -116,6 +120,7 @@ struct monitor_command {
   }
   return out;
 }
+#endif
 
 }  // namespace pciplan::inline v0
 

@@ -45,6 +45,44 @@ struct qemu_options {
   qemu_syntax syntax = qemu_syntax::classic;  ///< how `-device` arguments are spelled
 };
 
+/// The QEMU arguments that build the plan's topology, one string per `-device` pair:
+///  - first every controller except the root bus, by index but always after the
+///    controller it plugs into, as `-device <model>,<numbering>,id=pci.N,…,bus=…,addr=…`.
+///    Numbering in libvirt's order: `port=0x<port>,chassis=<n>` (root and downstream
+///    ports), `chassis_nr=<n>` (pci-bridge), `bus_nr=<n>` (pxb, pxb-pcie), `index=<n>`
+///    (a further pseries PHB, which has no bus= or addr=); after the id `numa_node=<n>`
+///    (expanders, PHBs), `hotplug=off` (ports with hotplug off), `io-reserve=0`
+///    (pcie-root-port with io_reserve_zero);
+///  - then every placement in request order: `-device <qemu device>,id=<name>,bus=…,addr=…`
+///    (PCI), `…,id=<name>,bus=virtio-mmio-bus.<N>` with the virtio-mmio device
+///    (virtio-mmio), or `…,id=<name>,devno=fe.0.<xxxx>` with the `-ccw` device (s390x).
+/// `addr=0xS` for function 0, `addr=0xS.0xF` otherwise; `multifunction=on` on function 0
+/// of a shared slot. A placement at a position where the machine has a device of its own
+/// (q35's ICH9 SATA at 00:1f.2, pc's PIIX3 IDE at 00:01.1: `plan.is_built_in`) is that
+/// device, and gets no -device (QEMU would refuse a second one). Hotplug off on the root bus is a machine setting, not a -device: on pc
+/// add `-global PIIX4_PM.acpi-root-pci-hotplug=off` yourself.
+/// Precondition: `plan.qemu_can_build()` (a libvirt answer QEMU cannot build has no
+/// arguments); otherwise std::invalid_argument.
+[[nodiscard]] PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_arguments(const topology_plan& plan,
+                                                                            const qemu_options& options = {});
+
+/// The QEMU arguments for `nodes` guest NUMA nodes, so that expanders and PHBs with
+/// `numa_node=` are accepted:
+///   -object memory-backend-ram,id=ram-node0,size=RAM_SIZE (ram_size)
+///   -numa node,nodeid=0,memdev=ram-node0
+///   -numa node,nodeid=1            (and so on: memory-less nodes)
+/// QEMU 7.2 refuses `-numa node` lines that give no memory at all ("total memory for
+/// NUMA nodes (0x0) should equal RAM size"), so node 0 owns all guest RAM through one
+/// memory backend. `ram_size` must equal the guest's `-m` (QEMU's default is 128M).
+/// Nothing for 0 nodes. Always classic syntax (`-numa` takes no JSON).
+[[nodiscard]] PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_numa_arguments(unsigned nodes,
+                                                                                 std::string_view ram_size = "128M");
+
+/// The same for the NUMA nodes a plan binds its expanders to (plan.numa_nodes()).
+[[nodiscard]] PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_numa_arguments(const topology_plan& plan,
+                                                                                 std::string_view ram_size = "128M");
+
+#if PCIPLAN_DETAIL_BODIES
 namespace detail {
 
 /// One `-device` argument, built key by key in either syntax.
@@ -207,26 +245,8 @@ class qemu_device_line {
 
 }  // namespace detail
 
-/// The QEMU arguments that build the plan's topology, one string per `-device` pair:
-///  - first every controller except the root bus, by index but always after the
-///    controller it plugs into, as `-device <model>,<numbering>,id=pci.N,…,bus=…,addr=…`.
-///    Numbering in libvirt's order: `port=0x<port>,chassis=<n>` (root and downstream
-///    ports), `chassis_nr=<n>` (pci-bridge), `bus_nr=<n>` (pxb, pxb-pcie), `index=<n>`
-///    (a further pseries PHB, which has no bus= or addr=); after the id `numa_node=<n>`
-///    (expanders, PHBs), `hotplug=off` (ports with hotplug off), `io-reserve=0`
-///    (pcie-root-port with io_reserve_zero);
-///  - then every placement in request order: `-device <qemu device>,id=<name>,bus=…,addr=…`
-///    (PCI), `…,id=<name>,bus=virtio-mmio-bus.<N>` with the virtio-mmio device
-///    (virtio-mmio), or `…,id=<name>,devno=fe.0.<xxxx>` with the `-ccw` device (s390x).
-/// `addr=0xS` for function 0, `addr=0xS.0xF` otherwise; `multifunction=on` on function 0
-/// of a shared slot. A placement at a position where the machine has a device of its own
-/// (q35's ICH9 SATA at 00:1f.2, pc's PIIX3 IDE at 00:01.1: `plan.is_built_in`) is that
-/// device, and gets no -device (QEMU would refuse a second one). Hotplug off on the root bus is a machine setting, not a -device: on pc
-/// add `-global PIIX4_PM.acpi-root-pci-hotplug=off` yourself.
-/// Precondition: `plan.qemu_can_build()` (a libvirt answer QEMU cannot build has no
-/// arguments); otherwise std::invalid_argument.
-[[nodiscard]] inline std::vector<std::string> qemu_arguments(const topology_plan& plan,
-                                                             const qemu_options& options = {}) {
+PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_arguments(const topology_plan& plan,
+                                                              const qemu_options& options) {
   detail::expects(plan.qemu_can_build(),
                   "pciplan::qemu_arguments: the plan is a libvirt answer that QEMU cannot build (its warning says why)");
   std::vector<std::string> out;
@@ -241,16 +261,7 @@ class qemu_device_line {
   return out;
 }
 
-/// The QEMU arguments for `nodes` guest NUMA nodes, so that expanders and PHBs with
-/// `numa_node=` are accepted:
-///   -object memory-backend-ram,id=ram-node0,size=RAM_SIZE (ram_size)
-///   -numa node,nodeid=0,memdev=ram-node0
-///   -numa node,nodeid=1            (and so on: memory-less nodes)
-/// QEMU 7.2 refuses `-numa node` lines that give no memory at all ("total memory for
-/// NUMA nodes (0x0) should equal RAM size"), so node 0 owns all guest RAM through one
-/// memory backend. `ram_size` must equal the guest's `-m` (QEMU's default is 128M).
-/// Nothing for 0 nodes. Always classic syntax (`-numa` takes no JSON).
-[[nodiscard]] inline std::vector<std::string> qemu_numa_arguments(unsigned nodes, std::string_view ram_size = "128M") {
+PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_numa_arguments(unsigned nodes, std::string_view ram_size) {
   std::vector<std::string> out;
   if (nodes == 0) return out;
   out.push_back("-object memory-backend-ram,id=ram-node0,size=" + std::string(ram_size));
@@ -259,11 +270,11 @@ class qemu_device_line {
   return out;
 }
 
-/// The same for the NUMA nodes a plan binds its expanders to (plan.numa_nodes()).
-[[nodiscard]] inline std::vector<std::string> qemu_numa_arguments(const topology_plan& plan,
-                                                                  std::string_view ram_size = "128M") {
+PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_numa_arguments(const topology_plan& plan,
+                                                                   std::string_view ram_size) {
   return qemu_numa_arguments(plan.numa_nodes(), ram_size);
 }
+#endif
 
 }  // namespace pciplan::inline v0
 

@@ -33,6 +33,23 @@
 
 namespace pciplan::inline v0 {
 
+/// The plan as a text tree, one line per controller and device, like `lspci -tv`:
+///  - one tree per root bus, headed `-[dddd:bb]-  <name> <device>`: the main root
+///    (named after its bus, `pcie.0` or `pci.0`), then each further pseries PHB
+///    (`pci.N`) in its own PCI domain;
+///  - below it, sorted by slot.function, each controller as
+///    `ss.f-[bb]  pci.N <qemu device>` — `[bb]` its secondary bus, `[bb-ss]` when buses
+///    lie below it (an expander's range starts at its own root bus, busNr) — followed
+///    by what sits on its bus, and each device as `ss.f  <name> <qemu device>`;
+///  - ` index=`, ` numa_node=` and ` hotplug=off` after a controller when they are set;
+///  - then `virtio-mmio:` and `ccw:` sections, by transport, and `not attached:` for
+///    anything no root reaches (only possible with a hand-made controller list).
+/// Bus numbers are guest bus numbers in hexadecimal. `requests` must be the list the
+/// plan was made from (it supplies the device names). Deterministic: the same plan
+/// always gives the same text.
+[[nodiscard]] PCIPLAN_DETAIL_INLINE std::string tree(const topology_plan& plan);
+
+#if PCIPLAN_DETAIL_BODIES
 namespace detail {
 
 /// Draws one plan: the bus tree of each root, then the non-PCI transports.
@@ -226,23 +243,10 @@ class tree_writer {
 
 }  // namespace detail
 
-/// The plan as a text tree, one line per controller and device, like `lspci -tv`:
-///  - one tree per root bus, headed `-[dddd:bb]-  <name> <device>`: the main root
-///    (named after its bus, `pcie.0` or `pci.0`), then each further pseries PHB
-///    (`pci.N`) in its own PCI domain;
-///  - below it, sorted by slot.function, each controller as
-///    `ss.f-[bb]  pci.N <qemu device>` — `[bb]` its secondary bus, `[bb-ss]` when buses
-///    lie below it (an expander's range starts at its own root bus, busNr) — followed
-///    by what sits on its bus, and each device as `ss.f  <name> <qemu device>`;
-///  - ` index=`, ` numa_node=` and ` hotplug=off` after a controller when they are set;
-///  - then `virtio-mmio:` and `ccw:` sections, by transport, and `not attached:` for
-///    anything no root reaches (only possible with a hand-made controller list).
-/// Bus numbers are guest bus numbers in hexadecimal. `requests` must be the list the
-/// plan was made from (it supplies the device names). Deterministic: the same plan
-/// always gives the same text.
-[[nodiscard]] inline std::string tree(const topology_plan& plan) {
+PCIPLAN_DETAIL_INLINE std::string tree(const topology_plan& plan) {
   return detail::tree_writer(plan).draw();
 }
+#endif
 
 }  // namespace pciplan::inline v0
 

@@ -75,8 +75,8 @@ struct detach_outcome {
 /// (it does not fit: no free hot-pluggable slot — on its NUMA node —, a bus without
 /// hot-plug) or `planning_conflict` (a contradiction, e.g. an address in use).
 [[nodiscard]] PCIPLAN_DETAIL_LIBVIRT_INLINE attach_outcome attach_device_xml(std::string_view domain_xml,
-                                                                           std::string_view device_xml,
-                                                                           const attach_options& options = {});
+                                                                             std::string_view device_xml,
+                                                                             const attach_options& options = {});
 
 /// Detaches the device of `domain_xml` that the element `device_xml` names (its alias,
 /// else its PCI address, else an interface's MAC or a disk's target), as `virsh
@@ -84,8 +84,8 @@ struct detach_outcome {
 /// running guest now (hot_remove), with the device_del commands. Never throws for bad
 /// input; failures as for attach_device_xml (`input` also when no device matches).
 [[nodiscard]] PCIPLAN_DETAIL_LIBVIRT_INLINE detach_outcome detach_device_xml(std::string_view domain_xml,
-                                                                           std::string_view device_xml,
-                                                                           const attach_options& options = {});
+                                                                             std::string_view device_xml,
+                                                                             const attach_options& options = {});
 
 #if PCIPLAN_DETAIL_LIBVIRT_BODIES
 namespace detail {
@@ -139,7 +139,7 @@ inline bool names_device(pugi::xml_node wanted, pugi::xml_node candidate) {
 }  // namespace detail
 
 PCIPLAN_DETAIL_LIBVIRT_INLINE attach_outcome attach_device_xml(std::string_view domain_xml, std::string_view device_xml,
-                                                            const attach_options& options) {
+                                                               const attach_options& options) {
   attach_outcome out{};
   try {
     pugi::xml_document device_doc;
@@ -240,7 +240,7 @@ PCIPLAN_DETAIL_LIBVIRT_INLINE attach_outcome attach_device_xml(std::string_view 
 }
 
 PCIPLAN_DETAIL_LIBVIRT_INLINE detach_outcome detach_device_xml(std::string_view domain_xml, std::string_view device_xml,
-                                                            const attach_options& options) {
+                                                               const attach_options& options) {
   detach_outcome out{};
   try {
     pugi::xml_document device_doc;

@@ -201,7 +201,7 @@ PCIPLAN_DETAIL_LIBVIRT_INLINE result<topology_plan> domain::plan(policy_kind pol
 }
 
 PCIPLAN_DETAIL_LIBVIRT_INLINE result<topology_plan> domain::plan_live(policy_kind policy,
-                                                                   std::span<const unsigned char> live) const {
+                                                                      std::span<const unsigned char> live) const {
   std::vector<controller> given(s_.controllers.begin(), s_.controllers.end());
   if (s_.machine == machine_id::pc && !s_.acpi) {
     const auto root = std::find_if(given.begin(), given.end(), [](const controller& c) { return c.index.value == 0; });

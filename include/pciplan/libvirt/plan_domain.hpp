@@ -63,7 +63,7 @@ struct xml_outcome {
 /// Reads, plans with `options.policy` and writes a domain in one call; never throws
 /// for bad input.
 [[nodiscard]] PCIPLAN_DETAIL_LIBVIRT_INLINE xml_outcome plan_domain_xml(std::string_view input,
-                                                                      const domain_options& options = {});
+                                                                        const domain_options& options = {});
 
 #if PCIPLAN_DETAIL_LIBVIRT_BODIES
 PCIPLAN_DETAIL_LIBVIRT_INLINE xml_outcome plan_domain_xml(std::string_view input, const domain_options& options) {
