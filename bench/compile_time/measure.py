@@ -7,9 +7,11 @@ without -DPCIPLAN_PROBE). Run from the repository root:
 
     python3 bench/compile_time/measure.py                   # print the table
     python3 bench/compile_time/measure.py --json out.json   # and keep the figures
-    python3 bench/compile_time/measure.py --before before.json --write bench/README.md
+    python3 bench/compile_time/measure.py --compiled --before before.json --write bench/README.md
         # write the table, with a "before" column from an earlier run, into bench/README.md
         # between the markers <!-- compile-cost --> and <!-- /compile-cost -->
+    python3 bench/compile_time/measure.py --compiled --figures after.json --before before.json
+        # the same table from figures kept with --json, without measuring again
 
 --compiled also measures the compiled mode: -DPCIPLAN_COMPILED, and -DPCIPLAN_COMPILED_LIBVIRT
 for the sources that include <pciplan/libvirt.hpp> (what pciplan::compiled and
@@ -116,11 +118,12 @@ def main():
     parser.add_argument("--before")
     parser.add_argument("--write")
     parser.add_argument("--compiled", action="store_true", help="also measure the compiled mode")
+    parser.add_argument("--figures", help="write the table from this --json file instead of measuring")
     args = parser.parse_args()
     modes = [("header-only", [])]
     if args.compiled:
         modes.append(("compiled", ["-DPCIPLAN_COMPILED"]))
-    figures = measure(args.runs, modes)
+    figures = json.load(open(args.figures)) if args.figures else measure(args.runs, modes)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=1, sort_keys=True)
