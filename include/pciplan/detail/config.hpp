@@ -15,14 +15,14 @@ namespace detail {}
 }  // namespace pciplan::inline v0
 
 // The compiled mode (CMake target pciplan::compiled, README "Compile cost"): with
-// PCIPLAN_COMPILED defined, the run-time entry points of the planner and the validator
+// PCIPLAN_COMPILED defined, the planner's and the validator's per-machine entry points
 // for the built-in machine types and policies (plan, plan_live, validate) are instantiated
 // once, in the pciplan_compiled library, and the headers only declare them (`extern
-// template`); constant evaluation
-// goes through static_plan, make_fixed_layout and to_plan, which need no library. The
-// entry points are then not `constexpr`, since an explicit instantiation declaration
-// does not stop the compilers from instantiating a constexpr function. Without the
-// macro (the default) pciplan is header-only and they are constexpr.
+// template`). plan, plan_live and hot_add are then not constexpr, since an explicit
+// instantiation declaration does not stop the compilers from instantiating a constexpr
+// function; constant evaluation goes through constexpr_plan, static_plan,
+// make_fixed_layout and to_plan. Without the macro (the default) pciplan is header-only
+// and they are constexpr.
 #ifdef PCIPLAN_COMPILED
 #define PCIPLAN_DETAIL_RUN_TIME_CONSTEXPR
 #else

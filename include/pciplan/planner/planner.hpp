@@ -97,9 +97,10 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
 ///
 /// Every built-in machine type is instantiated.
 template <PlanningPolicy Policy = policies::pciplan>
-[[nodiscard]] PCIPLAN_DETAIL_RUN_TIME_CONSTEXPR result<topology_plan> plan(machine_id machine, std::span<const request> requests,
-                                                   const plan_options& options = {},
-                                                   std::span<const controller> controllers = {}) {
+[[nodiscard]] PCIPLAN_DETAIL_RUN_TIME_CONSTEXPR result<topology_plan> plan(machine_id machine,
+                                                                           std::span<const request> requests,
+                                                                           const plan_options& options = {},
+                                                                           std::span<const controller> controllers = {}) {
   return with_machine(machine, [&](auto m) { return plan<decltype(m), Policy>(requests, options, controllers); });
 }
 
