@@ -173,13 +173,18 @@ class locator {
   return v.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
+/// Appends a line break, then `indent` and `extra` more blanks, to `out`.
+inline void append_line_break(std::string& out, std::string_view indent, std::size_t extra = 0) {
+  out += '\n';
+  out += indent;
+  out.append(extra, ' ');
+}
+
 /// Sets the text of a blank node: a line break, then `indent` and `extra` more blanks.
 inline void set_line_break(pugi::xml_node text, std::string_view indent, std::size_t extra = 0) {
   std::string ws;
   ws.reserve(1 + indent.size() + extra);
-  ws += '\n';
-  ws += indent;
-  ws.append(extra, ' ');
+  append_line_break(ws, indent, extra);
   text.set_value(ws.data(), ws.size());
 }
 
@@ -1724,6 +1729,134 @@ inline void apply_metadata_constraints(domain_state& s) {
 #ifndef PCIPLAN_LIBVIRT_DETAIL_WRITE_DOMAIN_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_WRITE_DOMAIN_HPP
 
+// ---- begin pciplan/libvirt/detail/node_batch.hpp
+// pciplan — libvirt/detail/node_batch.hpp: new elements written as text and spliced into the printed document.
+//
+// The writer adds an `<address>` to every device and a `<controller>` per added
+// controller. Building them node by node costs an allocation and a lookup per attribute,
+// and printing them costs as much again; a batch collects all of them as text, in
+// pieces, each piece with the place its nodes go. Before the document is printed, a
+// marker (a processing instruction no input uses) stands in each place; the printed
+// text then gets each piece's text where its marker is. The pieces are written in the
+// form the document printer writes (single quotes, `<x/>`, pugixml's escapes), so the
+// result is the text the document would print with the elements inserted.
+#ifndef PCIPLAN_LIBVIRT_DETAIL_NODE_BATCH_HPP
+#define PCIPLAN_LIBVIRT_DETAIL_NODE_BATCH_HPP
+
+
+#include <pugixml.hpp>
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0::libvirt::detail {
+
+/// Where the text of one piece goes.
+enum class piece_place : unsigned char {
+  append_to,  ///< at the end of `where`'s children
+  before,     ///< right before `where`
+  after,      ///< right after `where`
+  replace,    ///< in place of `where`, which is removed
+};
+
+class node_batch {
+ public:
+  /// The text of the pieces so far; write a piece here, then call `end_piece`.
+  std::string text;
+
+  /// Makes room for `pieces` pieces of about `bytes_each` bytes.
+  void reserve(std::size_t pieces, std::size_t bytes_each) {
+    text.reserve(pieces * bytes_each);
+    pieces_.reserve(pieces);
+  }
+
+  /// Ends the piece written since the last one: its text goes `how` relative to `where`.
+  void end_piece(piece_place how, pugi::xml_node where) {
+    const std::size_t start = pieces_.empty() ? 0 : pieces_.back().end;
+    pieces_.push_back(piece{how, where, start, text.size()});
+  }
+  /// Adds what was written since the last piece ended to that piece (it goes right
+  /// after the last piece's text).
+  void extend_piece() {
+    if (!pieces_.empty()) pieces_.back().end = text.size();
+  }
+
+  /// Puts a marker in the place of every piece (`document_text`: the text the document
+  /// was read from, which the marker's name must not occur in). Call `splice` on the
+  /// printed document afterwards.
+  void mark(std::string_view document_text) {
+    marker_ = "pciplan-piece";
+    while (document_text.find(marker_) != std::string_view::npos) marker_ += '-';
+    std::string id;
+    for (std::size_t k = 0; k != pieces_.size(); ++k) {
+      piece& p = pieces_[k];
+      pugi::xml_node m;
+      switch (p.how) {
+        case piece_place::append_to:
+          m = p.where.append_child(pugi::node_pi);
+          break;
+        case piece_place::before:
+        case piece_place::replace:
+          m = p.where.parent().insert_child_before(pugi::node_pi, p.where);
+          break;
+        case piece_place::after:
+          m = p.where.parent().insert_child_after(pugi::node_pi, p.where);
+          break;
+      }
+      if (!m) throw std::logic_error("pciplan::libvirt: a new element has no place in the document");
+      m.set_name(marker_.c_str());
+      id.clear();
+      pciplan::detail::append_decimal(id, k);
+      m.set_value(id.c_str());
+      if (p.how == piece_place::replace) p.where.parent().remove_child(p.where);
+    }
+  }
+
+  /// The printed document with each marker replaced by its piece's text.
+  [[nodiscard]] std::string splice(std::string_view printed) const {
+    if (pieces_.empty()) return std::string(printed);
+    std::string out;
+    out.reserve(printed.size() + text.size());
+    const std::string open = "<?" + marker_ + ' ';
+    std::size_t at = 0;
+    std::size_t found = 0;
+    for (std::size_t m = printed.find(open); m != std::string_view::npos; m = printed.find(open, at)) {
+      out.append(printed.substr(at, m - at));
+      std::size_t k = 0;
+      std::size_t i = m + open.size();
+      while (i < printed.size() && printed[i] >= '0' && printed[i] <= '9') {
+        k = k * 10 + static_cast<std::size_t>(printed[i++] - '0');
+      }
+      if (k >= pieces_.size() || printed.substr(i, 2) != "?>") {
+        throw std::logic_error("pciplan::libvirt: a marker of the writer was not printed as written");
+      }
+      out.append(std::string_view(text).substr(pieces_[k].start, pieces_[k].end - pieces_[k].start));
+      at = i + 2;
+      ++found;
+    }
+    if (found != pieces_.size()) throw std::logic_error("pciplan::libvirt: a new element of the writer was not printed");
+    out.append(printed.substr(at));
+    return out;
+  }
+
+ private:
+  struct piece {
+    piece_place how;
+    pugi::xml_node where;
+    std::size_t start;  // its text: text[start, end)
+    std::size_t end;
+  };
+  std::vector<piece> pieces_;
+  std::string marker_;
+};
+
+}  // namespace pciplan::inline v0::libvirt::detail
+
+#endif  // PCIPLAN_LIBVIRT_DETAIL_NODE_BATCH_HPP
+// ---- end pciplan/libvirt/detail/node_batch.hpp
 // ---- begin pciplan/libvirt/detail/write_address.hpp
 // pciplan — libvirt/detail/write_address.hpp: a placement's `<address>` element, as libvirt writes it.
 //
@@ -1736,6 +1869,7 @@ inline void apply_metadata_constraints(domain_state& s) {
 
 #include <pugixml.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -1776,32 +1910,31 @@ inline void append_address(std::string& out, const placement& p, std::string_vie
   out += "/>";
 }
 
-/// Writes the `<address>` of a placement into element `n`, in place of the one it had,
-/// else as its last element child. The element is written as text and parsed: its
-/// strings then stay in one buffer, which costs less time and memory than building it
-/// attribute by attribute.
-inline void write_address(pugi::xml_node n, const placement& p) {
+/// Queues the `<address>` of a placement for element `n`: in place of the one it had,
+/// else as its last element child, on a line of its own when the document is indented.
+/// The element is written as text into `batch`, which parses all of them at once.
+inline void queue_address(node_batch& batch, pugi::xml_node n, const placement& p) {
   const pugi::xml_node old = n.child("address");
-  std::string text;
-  append_address(text, p, old.attribute("multifunction").value());
-  n.append_buffer(text.data(), text.size(), pugi::parse_default | pugi::parse_ws_pcdata, pugi::encoding_utf8);
-  const pugi::xml_node fresh = n.last_child();
   if (old) {
-    n.insert_move_before(fresh, old);
-    n.remove_child(old);
+    append_address(batch.text, p, old.attribute("multifunction").value());
+    batch.end_piece(piece_place::replace, old);
     return;
   }
-  // as the last element child, on a line of its own
   const std::optional<std::string_view> own = indent_of(n);
-  if (!own) return;
-  const pugi::xml_node last = fresh.previous_sibling();
-  if (last && is_blank_text(last)) {
-    set_line_break(n.insert_child_before(pugi::node_pcdata, last), *own, 2);
-    n.insert_move_before(fresh, last);
+  if (!own) {
+    append_address(batch.text, p);
+    batch.end_piece(piece_place::append_to, n);
     return;
   }
-  set_line_break(n.insert_child_before(pugi::node_pcdata, fresh), *own, 2);
-  if (!last) set_line_break(n.append_child(pugi::node_pcdata), *own);
+  const pugi::xml_node last = n.last_child();
+  append_line_break(batch.text, *own, 2);
+  append_address(batch.text, p);
+  if (last && is_blank_text(last)) {  // the closing tag's indentation: the address goes before it
+    batch.end_piece(piece_place::before, last);
+    return;
+  }
+  if (!last) append_line_break(batch.text, *own);
+  batch.end_piece(piece_place::append_to, n);
 }
 
 }  // namespace pciplan::inline v0::libvirt::detail
@@ -1822,53 +1955,160 @@ inline void write_address(pugi::xml_node n, const placement& p) {
 
 #include <pugixml.hpp>
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace pciplan::inline v0::libvirt::detail {
 
+/// Calls `f(name, value)` for each `<target>` attribute libvirt writes for `c`, in its
+/// order: chassisNr, chassis, port (hex), busNr, index, hotplug.
+template <class F>
+void each_target_attribute(const controller& c, F&& f) {
+  const numbering_set numbered = c.kind->numbered_by;
+  std::string value;
+  const auto number = [&](const char* name, int v, bool in_hex) {
+    value.clear();
+    if (in_hex) {
+      value += "0x";
+      pciplan::detail::append_hex(value, static_cast<unsigned>(v), 1);
+    } else {
+      pciplan::detail::append_decimal(value, static_cast<unsigned>(v));
+    }
+    f(name, std::string_view(value));
+  };
+  if (numbered.has(numbering::chassis_nr) && c.chassis_nr >= 0) number("chassisNr", c.chassis_nr, false);
+  if (numbered.has(numbering::chassis) && c.chassis >= 0) number("chassis", c.chassis, false);
+  if (numbered.has(numbering::port) && c.port >= 0) number("port", c.port, true);
+  if (numbered.has(numbering::bus_nr) && c.bus_nr >= 0) number("busNr", c.bus_nr, false);
+  if (numbered.has(numbering::target_index) && c.target_index >= 0) number("index", c.target_index, false);
+  if (c.hotplug != toggle::unset) f("hotplug", std::string_view(c.hotplug == toggle::off ? "off" : "on"));
+}
+
+/// The `<model name>` libvirt writes for `c`.
+[[nodiscard]] inline std::string_view model_name_of(const controller& c, machine_id machine) {
+  return c.kind->is_root() && machine == machine_id::pseries ? std::string_view("spapr-pci-host-bridge")
+                                                             : c.qemu_device();
+}
+
+/// Whether `c` has children: every controller but a root, except pseries' PHB.
+[[nodiscard]] inline bool has_children(const controller& c, machine_id machine) {
+  return !c.kind->is_root() || machine == machine_id::pseries;
+}
+
+/// The placement of a controller's own address.
+[[nodiscard]] inline placement address_of(const controller& c) {
+  placement p{};
+  p.kind = placement_kind::pci;
+  p.libvirt_address = c.libvirt_address;
+  p.multifunction = c.multifunction == toggle::on;
+  return p;
+}
+
 /// Writes controller `c` of the plan into its `<controller>` element `n` (see the top
-/// of this header).
-inline void write_controller(pugi::xml_node n, const controller& c, machine_id machine) {
+/// of this header); its `<address>` is queued in `batch`.
+inline void write_controller(pugi::xml_node n, const controller& c, machine_id machine, node_batch& batch) {
   set_attribute(n, "type", "pci");
   set_attribute(n, "index", std::to_string(c.index.value));
   set_attribute(n, "model", c.kind->model);
-  const bool pseries_root = c.kind->is_root() && machine == machine_id::pseries;
-  if (c.kind->is_root() && !pseries_root) return;
+  if (!has_children(c, machine)) return;
   pugi::xml_node model = n.child("model");
   if (!model) {
     pugi::xml_node first = n.first_child();
     while (first && first.type() != pugi::node_element) first = first.next_sibling();
     model = first ? insert_element_before(first, "model") : append_element(n, "model");
   }
-  set_attribute(model, "name", pseries_root ? std::string_view("spapr-pci-host-bridge") : c.qemu_device());
-  const numbering_set numbered = c.kind->numbered_by;
-  const bool chassis_nr = numbered.has(numbering::chassis_nr) && c.chassis_nr >= 0;
-  const bool chassis = numbered.has(numbering::chassis) && c.chassis >= 0;
-  const bool port = numbered.has(numbering::port) && c.port >= 0;
-  const bool bus_nr = numbered.has(numbering::bus_nr) && c.bus_nr >= 0;
-  const bool target_index = numbered.has(numbering::target_index) && c.target_index >= 0;
+  set_attribute(model, "name", model_name_of(c, machine));
   pugi::xml_node target = n.child("target");
-  if (!target && (chassis_nr || chassis || port || bus_nr || target_index || c.hotplug != toggle::unset ||
-                  c.numa_node >= 0)) {
-    target = insert_element_after(model, "target");
+  each_target_attribute(c, [&](const char* name, std::string_view value) {
+    if (!target) target = insert_element_after(model, "target");
+    set_attribute(target, name, value);
+  });
+  if (c.numa_node >= 0) {
+    if (!target) target = insert_element_after(model, "target");
+    if (!target.child("node")) append_element(target, "node").text().set(std::to_string(c.numa_node).c_str());
   }
-  if (chassis_nr) set_attribute(target, "chassisNr", std::to_string(c.chassis_nr));
-  if (chassis) set_attribute(target, "chassis", std::to_string(c.chassis));
-  if (port) set_attribute(target, "port", hex(static_cast<unsigned>(c.port), 1));
-  if (bus_nr) set_attribute(target, "busNr", std::to_string(c.bus_nr));
-  if (target_index) set_attribute(target, "index", std::to_string(c.target_index));
-  if (c.hotplug != toggle::unset) set_attribute(target, "hotplug", c.hotplug == toggle::off ? "off" : "on");
-  if (c.numa_node >= 0 && !target.child("node")) {
-    append_element(target, "node").text().set(std::to_string(c.numa_node).c_str());
+  if (c.has_address) queue_address(batch, n, address_of(c));
+}
+
+/// Appends `value` to `out` as the document printer writes an attribute value in single
+/// quotes: `&`, `<`, `>` and `'` as entities, control characters as character references.
+inline void append_escaped(std::string& out, std::string_view value) {
+  for (const char ch : value) {
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        if (static_cast<unsigned char>(ch) < 32) {
+          out += "&#";
+          pciplan::detail::append_decimal(out, static_cast<unsigned char>(ch));
+          out += ';';
+        } else {
+          out += ch;
+        }
+    }
+  }
+}
+
+/// Appends a new `<controller>` element for `c` to `out` as text: what write_controller
+/// writes into an empty element whose line is indented by `own` (nullopt: the document
+/// is not indented), printed as the document printer prints it.
+inline void append_new_controller(std::string& out, const controller& c, machine_id machine,
+                                  std::optional<std::string_view> own) {
+  const auto line = [&](std::size_t extra) {
+    if (own) append_line_break(out, *own, extra);
+  };
+  out += "<controller type='pci' index='";
+  pciplan::detail::append_decimal(out, c.index.value);
+  out += "' model='";
+  append_escaped(out, c.kind->model);
+  out += '\'';
+  if (!has_children(c, machine)) {
+    out += "/>";
+    return;
+  }
+  out += '>';
+  line(2);
+  out += "<model name='";
+  append_escaped(out, model_name_of(c, machine));
+  out += "'/>";
+  bool target = false;
+  each_target_attribute(c, [&](const char* name, std::string_view value) {
+    if (!target) {
+      line(2);
+      out += "<target";
+      target = true;
+    }
+    out += ' ';
+    out += name;
+    out += "='";
+    append_escaped(out, value);
+    out += '\'';
+  });
+  if (c.numa_node >= 0) {
+    if (!target) {
+      line(2);
+      out += "<target";
+    }
+    out += '>';
+    line(4);
+    out += "<node>";
+    pciplan::detail::append_decimal(out, static_cast<unsigned>(c.numa_node));
+    out += "</node>";
+    line(2);
+    out += "</target>";
+  } else if (target) {
+    out += "/>";
   }
   if (c.has_address) {
-    placement p{};
-    p.kind = placement_kind::pci;
-    p.libvirt_address = c.libvirt_address;
-    p.multifunction = c.multifunction == toggle::on;
-    write_address(n, p);
+    line(2);
+    append_address(out, address_of(c));
   }
+  line(0);
+  out += "</controller>";
 }
 
 }  // namespace pciplan::inline v0::libvirt::detail
@@ -1878,27 +2118,22 @@ inline void write_controller(pugi::xml_node n, const controller& c, machine_id m
 
 #include <pugixml.hpp>
 
+#include <algorithm>
 #include <cstddef>
-#include <iterator>
-#include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pciplan::inline v0::libvirt::detail {
 
-/// A new `<controller>` element for the PCI controller with `index`: after the one with
-/// the next lower index, else before the next higher one, else after the last
-/// controller (or disk, or the emulator) in `<devices>`.
-inline pugi::xml_node add_controller_element(const domain_state& s, std::map<unsigned, pugi::xml_node>& by_index,
-                                             unsigned index) {
-  const auto next = by_index.lower_bound(index);
-  pugi::xml_node n;
-  if (next != by_index.begin()) n = insert_element_after(std::prev(next)->second, "controller");
-  else if (next != by_index.end()) n = insert_element_before(next->second, "controller");
-  else n = insert_device_element(s.devices_node, "controller", "controller");
-  by_index.emplace(index, n);
-  return n;
+/// A new `<controller>` element for a PCI controller with an index below every other
+/// controller's: before the lowest one, else after the last controller (or disk, or the
+/// emulator) in `<devices>`.
+inline pugi::xml_node add_first_controller_element(const domain_state& s, pugi::xml_node lowest) {
+  if (lowest) return insert_element_before(lowest, "controller");
+  return insert_device_element(s.devices_node, "controller", "controller");
 }
 
 /// The document of `s` as it is now: the text around the root element (declaration,
@@ -1917,35 +2152,77 @@ inline pugi::xml_node add_controller_element(const domain_state& s, std::map<uns
 
 /// The document of `s` with `plan` written into it (see the top of this header). The
 /// plan must come from the requests of `s` (else std::invalid_argument).
+///
+/// New elements (every `<address>`, every added `<controller>`) are written as text into
+/// one node_batch, which splices them into the printed document; the place of each is
+/// decided as if it were inserted on its own: an added controller goes after the one
+/// with the next lower index, its line indented like that one's.
 [[nodiscard]] inline std::string write_domain(domain_state& s, const topology_plan& plan) {
   if (plan.placements.size() != s.devices.size()) {
     throw std::invalid_argument("pciplan::libvirt::domain::write: the plan was not made from this domain's requests");
   }
-  for (const placement& p : plan.placements) {
+  for (const placement& p : plan.placements) {  // default models first: the address goes after them
     if (p.request >= s.devices.size()) continue;
     pending_device& d = s.devices[p.request];
-    if (!d.default_model.empty()) {
-      if (d.model_attribute) {
-        if (!d.node.attribute("model")) set_attribute(d.node, "model", d.default_model);
-      } else if (!d.node.child("model")) {
-        pugi::xml_node m = append_element(d.node, "model");
-        m.append_attribute("type").set_value(std::string(d.default_model).c_str());
-      }
+    if (d.default_model.empty()) continue;
+    if (d.model_attribute) {
+      if (!d.node.attribute("model")) set_attribute(d.node, "model", d.default_model);
+    } else if (!d.node.child("model")) {
+      pugi::xml_node m = append_element(d.node, "model");
+      m.append_attribute("type").set_value(std::string(d.default_model).c_str());
     }
-    write_address(d.node, p);
   }
-  std::map<unsigned, pugi::xml_node> by_index;
+  node_batch batch;
+  batch.reserve(plan.placements.size() + plan.controllers.size(), 96);
+  for (const placement& p : plan.placements) {
+    if (p.request < s.devices.size()) queue_address(batch, s.devices[p.request].node, p);
+  }
+  // the controllers in index order; the given ones by index
+  std::vector<std::size_t> order(plan.controllers.size());
+  for (std::size_t k = 0; k != order.size(); ++k) order[k] = k;
+  const auto by_index = [&](std::size_t a, std::size_t b) {
+    return plan.controllers[a].index.value < plan.controllers[b].index.value;
+  };
+  if (!std::is_sorted(order.begin(), order.end(), by_index)) std::stable_sort(order.begin(), order.end(), by_index);
+  std::vector<pugi::xml_node> given;
+  pugi::xml_node lowest_given;
+  unsigned lowest_index = ~0u;
   for (std::size_t k = 0; k != s.controllers.size(); ++k) {
-    by_index[s.controllers[k].index.value] = s.controller_nodes[k];
+    const unsigned index = s.controllers[k].index.value;
+    if (given.size() <= index) given.resize(index + 1u);
+    given[index] = s.controller_nodes[k];
+    if (index < lowest_index) {
+      lowest_index = index;
+      lowest_given = s.controller_nodes[k];
+    }
   }
-  for (const controller& c : plan.controllers) {
-    const auto given = by_index.find(c.index.value);
-    const pugi::xml_node n =
-        given != by_index.end() ? given->second : add_controller_element(s, by_index, c.index.value);
-    write_controller(n, c, s.machine);
+  // the one before in index order: an element, or a new one written into the batch
+  pugi::xml_node previous;
+  bool previous_new = false;
+  std::optional<std::string_view> previous_indent;
+  for (const std::size_t k : order) {
+    const controller& c = plan.controllers[k];
+    const pugi::xml_node g = c.index.value < given.size() ? given[c.index.value] : pugi::xml_node{};
+    if (g || (!previous && !previous_new)) {
+      const pugi::xml_node n = g ? g : add_first_controller_element(s, lowest_given);
+      write_controller(n, c, s.machine, batch);
+      previous = n;
+      previous_new = false;
+      previous_indent = indent_of(n);
+      continue;
+    }
+    // right after the previous one, on a line indented as its
+    if (previous_indent) append_line_break(batch.text, *previous_indent);
+    append_new_controller(batch.text, c, s.machine, previous_indent);
+    if (previous_new) {
+      batch.extend_piece();
+    } else {
+      batch.end_piece(piece_place::after, previous);
+    }
+    previous_new = true;
   }
-  // room for an address per device and the added controllers, so the text is not copied as it grows
-  return print_document(s, 128 * plan.placements.size() + 320 * plan.controllers.size());
+  batch.mark(s.text);
+  return batch.splice(print_document(s, 32 * (plan.placements.size() + plan.controllers.size())));
 }
 
 }  // namespace pciplan::inline v0::libvirt::detail

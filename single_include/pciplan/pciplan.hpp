@@ -3068,6 +3068,7 @@ constexpr request device(std::string_view name, Constraints... constraints) {
 #define PCIPLAN_TOPOLOGY_TOPOLOGY_PLAN_HPP
 
 
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <ostream>
@@ -3276,13 +3277,13 @@ struct topology_plan {
     visit_text([&](std::string_view& v, bool name) {
       if (name || all_text || offset_in_text(v) != no_offset) size += v.size();
     });
-    std::vector<char> kept;
-    kept.reserve(size);  // no reallocation below: every view into `kept` stays valid
+    std::vector<char> kept(size);  // sized once: every view into `kept` stays valid
+    std::size_t at = 0;
     visit_text([&](std::string_view& v, bool name) {
       if (v.empty() || !(name || all_text || offset_in_text(v) != no_offset)) return;
-      const std::size_t at = kept.size();
-      kept.insert(kept.end(), v.begin(), v.end());
+      std::copy(v.begin(), v.end(), kept.begin() + static_cast<std::ptrdiff_t>(at));
       v = std::string_view(kept.data() + at, v.size());
+      at += v.size();
     });
     text_ = std::move(kept);
   }

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -176,5 +177,40 @@ TEST_CASE("pciplan policy: adding a device to a planned domain moves nothing", "
       CHECK(after.at(key) == address);
     }
     CHECK(after.size() > before.size());
+  }
+}
+
+TEST_CASE("the writer's new elements land in place whatever the input holds: its own marker text, no indentation",
+          "[libvirt][writer]") {
+  // New elements are spliced into the printed document at markers whose name no input
+  // may hold; an input that holds that name in a comment, an attribute and a processing
+  // instruction is written as one that does not.
+  std::string marked = desktop_like;
+  marked.replace(marked.find("<!-- kept: a comment among the devices -->"), 42,
+                 "<!-- <?pciplan-piece 0?> pciplan-piece- -->");
+  marked.replace(marked.find("<name>keep-me</name>"), 20, "<name>pciplan-piece 3</name><?pciplan-piece 1?>");
+  for (const auto policy : {policy_kind::libvirt, policy_kind::pciplan}) {
+    const auto plain = plan_domain_xml(desktop_like, {.policy = policy});
+    const auto out = plan_domain_xml(marked, {.policy = policy});
+    REQUIRE(plain.failed == failure::none);
+    REQUIRE(out.failed == failure::none);
+    CHECK(kept_in_order(marked, out.xml));
+    CHECK_THAT(out.xml, Catch::Contains("<!-- <?pciplan-piece 0?> pciplan-piece- -->"));
+    CHECK_THAT(out.xml, Catch::Contains("<name>pciplan-piece 3</name><?pciplan-piece 1?>"));
+    CHECK(addresses(out.xml) == addresses(plain.xml));
+  }
+  // one line, no indentation: the new elements have no line breaks either
+  std::string flat;
+  for (const std::string& line : lines_of(desktop_like)) {
+    flat += line.substr(std::min(line.find_first_not_of(' '), line.size()));
+  }
+  for (const auto policy : {policy_kind::libvirt, policy_kind::pciplan}) {
+    const auto plain = plan_domain_xml(desktop_like, {.policy = policy});
+    const auto out = plan_domain_xml(flat, {.policy = policy});
+    REQUIRE(out.failed == failure::none);
+    CHECK(out.xml.find('\n') == out.xml.size() - 1);
+    CHECK_THAT(out.xml, Catch::Contains("<controller type='pci' index='1' model='pcie-root-port'><model name='pcie-root-port'/>"
+                                        "<target chassis='1' port='0x10'/>"));
+    CHECK(addresses(out.xml) == addresses(plain.xml));
   }
 }

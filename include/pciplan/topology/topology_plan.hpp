@@ -11,6 +11,7 @@
 #include <pciplan/kinds/device_kinds.hpp>
 #include <pciplan/kinds/machine_types.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <ostream>
@@ -219,13 +220,13 @@ struct topology_plan {
     visit_text([&](std::string_view& v, bool name) {
       if (name || all_text || offset_in_text(v) != no_offset) size += v.size();
     });
-    std::vector<char> kept;
-    kept.reserve(size);  // no reallocation below: every view into `kept` stays valid
+    std::vector<char> kept(size);  // sized once: every view into `kept` stays valid
+    std::size_t at = 0;
     visit_text([&](std::string_view& v, bool name) {
       if (v.empty() || !(name || all_text || offset_in_text(v) != no_offset)) return;
-      const std::size_t at = kept.size();
-      kept.insert(kept.end(), v.begin(), v.end());
+      std::copy(v.begin(), v.end(), kept.begin() + static_cast<std::ptrdiff_t>(at));
       v = std::string_view(kept.data() + at, v.size());
+      at += v.size();
     });
     text_ = std::move(kept);
   }

@@ -10,10 +10,12 @@
 #include <pciplan/detail/numbers.hpp>
 #include <pciplan/topology/topology_plan.hpp>
 #include <pciplan/vocabulary/address.hpp>
+#include <pciplan/libvirt/detail/node_batch.hpp>
 #include <pciplan/libvirt/detail/xml.hpp>
 
 #include <pugixml.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,32 +56,31 @@ inline void append_address(std::string& out, const placement& p, std::string_vie
   out += "/>";
 }
 
-/// Writes the `<address>` of a placement into element `n`, in place of the one it had,
-/// else as its last element child. The element is written as text and parsed: its
-/// strings then stay in one buffer, which costs less time and memory than building it
-/// attribute by attribute.
-inline void write_address(pugi::xml_node n, const placement& p) {
+/// Queues the `<address>` of a placement for element `n`: in place of the one it had,
+/// else as its last element child, on a line of its own when the document is indented.
+/// The element is written as text into `batch`, which parses all of them at once.
+inline void queue_address(node_batch& batch, pugi::xml_node n, const placement& p) {
   const pugi::xml_node old = n.child("address");
-  std::string text;
-  append_address(text, p, old.attribute("multifunction").value());
-  n.append_buffer(text.data(), text.size(), pugi::parse_default | pugi::parse_ws_pcdata, pugi::encoding_utf8);
-  const pugi::xml_node fresh = n.last_child();
   if (old) {
-    n.insert_move_before(fresh, old);
-    n.remove_child(old);
+    append_address(batch.text, p, old.attribute("multifunction").value());
+    batch.end_piece(piece_place::replace, old);
     return;
   }
-  // as the last element child, on a line of its own
   const std::optional<std::string_view> own = indent_of(n);
-  if (!own) return;
-  const pugi::xml_node last = fresh.previous_sibling();
-  if (last && is_blank_text(last)) {
-    set_line_break(n.insert_child_before(pugi::node_pcdata, last), *own, 2);
-    n.insert_move_before(fresh, last);
+  if (!own) {
+    append_address(batch.text, p);
+    batch.end_piece(piece_place::append_to, n);
     return;
   }
-  set_line_break(n.insert_child_before(pugi::node_pcdata, fresh), *own, 2);
-  if (!last) set_line_break(n.append_child(pugi::node_pcdata), *own);
+  const pugi::xml_node last = n.last_child();
+  append_line_break(batch.text, *own, 2);
+  append_address(batch.text, p);
+  if (last && is_blank_text(last)) {  // the closing tag's indentation: the address goes before it
+    batch.end_piece(piece_place::before, last);
+    return;
+  }
+  if (!last) append_line_break(batch.text, *own);
+  batch.end_piece(piece_place::append_to, n);
 }
 
 }  // namespace pciplan::inline v0::libvirt::detail

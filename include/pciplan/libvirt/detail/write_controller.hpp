@@ -13,58 +13,167 @@
 #include <pciplan/topology/topology_plan.hpp>
 #include <pciplan/vocabulary/machine_id.hpp>
 #include <pciplan/vocabulary/numbering.hpp>
+#include <pciplan/detail/numbers.hpp>
+#include <pciplan/libvirt/detail/node_batch.hpp>
 #include <pciplan/libvirt/detail/write_address.hpp>
 #include <pciplan/libvirt/detail/xml.hpp>
 
 #include <pugixml.hpp>
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace pciplan::inline v0::libvirt::detail {
 
+/// Calls `f(name, value)` for each `<target>` attribute libvirt writes for `c`, in its
+/// order: chassisNr, chassis, port (hex), busNr, index, hotplug.
+template <class F>
+void each_target_attribute(const controller& c, F&& f) {
+  const numbering_set numbered = c.kind->numbered_by;
+  std::string value;
+  const auto number = [&](const char* name, int v, bool in_hex) {
+    value.clear();
+    if (in_hex) {
+      value += "0x";
+      pciplan::detail::append_hex(value, static_cast<unsigned>(v), 1);
+    } else {
+      pciplan::detail::append_decimal(value, static_cast<unsigned>(v));
+    }
+    f(name, std::string_view(value));
+  };
+  if (numbered.has(numbering::chassis_nr) && c.chassis_nr >= 0) number("chassisNr", c.chassis_nr, false);
+  if (numbered.has(numbering::chassis) && c.chassis >= 0) number("chassis", c.chassis, false);
+  if (numbered.has(numbering::port) && c.port >= 0) number("port", c.port, true);
+  if (numbered.has(numbering::bus_nr) && c.bus_nr >= 0) number("busNr", c.bus_nr, false);
+  if (numbered.has(numbering::target_index) && c.target_index >= 0) number("index", c.target_index, false);
+  if (c.hotplug != toggle::unset) f("hotplug", std::string_view(c.hotplug == toggle::off ? "off" : "on"));
+}
+
+/// The `<model name>` libvirt writes for `c`.
+[[nodiscard]] inline std::string_view model_name_of(const controller& c, machine_id machine) {
+  return c.kind->is_root() && machine == machine_id::pseries ? std::string_view("spapr-pci-host-bridge")
+                                                             : c.qemu_device();
+}
+
+/// Whether `c` has children: every controller but a root, except pseries' PHB.
+[[nodiscard]] inline bool has_children(const controller& c, machine_id machine) {
+  return !c.kind->is_root() || machine == machine_id::pseries;
+}
+
+/// The placement of a controller's own address.
+[[nodiscard]] inline placement address_of(const controller& c) {
+  placement p{};
+  p.kind = placement_kind::pci;
+  p.libvirt_address = c.libvirt_address;
+  p.multifunction = c.multifunction == toggle::on;
+  return p;
+}
+
 /// Writes controller `c` of the plan into its `<controller>` element `n` (see the top
-/// of this header).
-inline void write_controller(pugi::xml_node n, const controller& c, machine_id machine) {
+/// of this header); its `<address>` is queued in `batch`.
+inline void write_controller(pugi::xml_node n, const controller& c, machine_id machine, node_batch& batch) {
   set_attribute(n, "type", "pci");
   set_attribute(n, "index", std::to_string(c.index.value));
   set_attribute(n, "model", c.kind->model);
-  const bool pseries_root = c.kind->is_root() && machine == machine_id::pseries;
-  if (c.kind->is_root() && !pseries_root) return;
+  if (!has_children(c, machine)) return;
   pugi::xml_node model = n.child("model");
   if (!model) {
     pugi::xml_node first = n.first_child();
     while (first && first.type() != pugi::node_element) first = first.next_sibling();
     model = first ? insert_element_before(first, "model") : append_element(n, "model");
   }
-  set_attribute(model, "name", pseries_root ? std::string_view("spapr-pci-host-bridge") : c.qemu_device());
-  const numbering_set numbered = c.kind->numbered_by;
-  const bool chassis_nr = numbered.has(numbering::chassis_nr) && c.chassis_nr >= 0;
-  const bool chassis = numbered.has(numbering::chassis) && c.chassis >= 0;
-  const bool port = numbered.has(numbering::port) && c.port >= 0;
-  const bool bus_nr = numbered.has(numbering::bus_nr) && c.bus_nr >= 0;
-  const bool target_index = numbered.has(numbering::target_index) && c.target_index >= 0;
+  set_attribute(model, "name", model_name_of(c, machine));
   pugi::xml_node target = n.child("target");
-  if (!target && (chassis_nr || chassis || port || bus_nr || target_index || c.hotplug != toggle::unset ||
-                  c.numa_node >= 0)) {
-    target = insert_element_after(model, "target");
+  each_target_attribute(c, [&](const char* name, std::string_view value) {
+    if (!target) target = insert_element_after(model, "target");
+    set_attribute(target, name, value);
+  });
+  if (c.numa_node >= 0) {
+    if (!target) target = insert_element_after(model, "target");
+    if (!target.child("node")) append_element(target, "node").text().set(std::to_string(c.numa_node).c_str());
   }
-  if (chassis_nr) set_attribute(target, "chassisNr", std::to_string(c.chassis_nr));
-  if (chassis) set_attribute(target, "chassis", std::to_string(c.chassis));
-  if (port) set_attribute(target, "port", hex(static_cast<unsigned>(c.port), 1));
-  if (bus_nr) set_attribute(target, "busNr", std::to_string(c.bus_nr));
-  if (target_index) set_attribute(target, "index", std::to_string(c.target_index));
-  if (c.hotplug != toggle::unset) set_attribute(target, "hotplug", c.hotplug == toggle::off ? "off" : "on");
-  if (c.numa_node >= 0 && !target.child("node")) {
-    append_element(target, "node").text().set(std::to_string(c.numa_node).c_str());
+  if (c.has_address) queue_address(batch, n, address_of(c));
+}
+
+/// Appends `value` to `out` as the document printer writes an attribute value in single
+/// quotes: `&`, `<`, `>` and `'` as entities, control characters as character references.
+inline void append_escaped(std::string& out, std::string_view value) {
+  for (const char ch : value) {
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        if (static_cast<unsigned char>(ch) < 32) {
+          out += "&#";
+          pciplan::detail::append_decimal(out, static_cast<unsigned char>(ch));
+          out += ';';
+        } else {
+          out += ch;
+        }
+    }
+  }
+}
+
+/// Appends a new `<controller>` element for `c` to `out` as text: what write_controller
+/// writes into an empty element whose line is indented by `own` (nullopt: the document
+/// is not indented), printed as the document printer prints it.
+inline void append_new_controller(std::string& out, const controller& c, machine_id machine,
+                                  std::optional<std::string_view> own) {
+  const auto line = [&](std::size_t extra) {
+    if (own) append_line_break(out, *own, extra);
+  };
+  out += "<controller type='pci' index='";
+  pciplan::detail::append_decimal(out, c.index.value);
+  out += "' model='";
+  append_escaped(out, c.kind->model);
+  out += '\'';
+  if (!has_children(c, machine)) {
+    out += "/>";
+    return;
+  }
+  out += '>';
+  line(2);
+  out += "<model name='";
+  append_escaped(out, model_name_of(c, machine));
+  out += "'/>";
+  bool target = false;
+  each_target_attribute(c, [&](const char* name, std::string_view value) {
+    if (!target) {
+      line(2);
+      out += "<target";
+      target = true;
+    }
+    out += ' ';
+    out += name;
+    out += "='";
+    append_escaped(out, value);
+    out += '\'';
+  });
+  if (c.numa_node >= 0) {
+    if (!target) {
+      line(2);
+      out += "<target";
+    }
+    out += '>';
+    line(4);
+    out += "<node>";
+    pciplan::detail::append_decimal(out, static_cast<unsigned>(c.numa_node));
+    out += "</node>";
+    line(2);
+    out += "</target>";
+  } else if (target) {
+    out += "/>";
   }
   if (c.has_address) {
-    placement p{};
-    p.kind = placement_kind::pci;
-    p.libvirt_address = c.libvirt_address;
-    p.multifunction = c.multifunction == toggle::on;
-    write_address(n, p);
+    line(2);
+    append_address(out, address_of(c));
   }
+  line(0);
+  out += "</controller>";
 }
 
 }  // namespace pciplan::inline v0::libvirt::detail

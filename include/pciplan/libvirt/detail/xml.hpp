@@ -119,13 +119,18 @@ class locator {
   return v.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
+/// Appends a line break, then `indent` and `extra` more blanks, to `out`.
+inline void append_line_break(std::string& out, std::string_view indent, std::size_t extra = 0) {
+  out += '\n';
+  out += indent;
+  out.append(extra, ' ');
+}
+
 /// Sets the text of a blank node: a line break, then `indent` and `extra` more blanks.
 inline void set_line_break(pugi::xml_node text, std::string_view indent, std::size_t extra = 0) {
   std::string ws;
   ws.reserve(1 + indent.size() + extra);
-  ws += '\n';
-  ws += indent;
-  ws.append(extra, ' ');
+  append_line_break(ws, indent, extra);
   text.set_value(ws.data(), ws.size());
 }
 
