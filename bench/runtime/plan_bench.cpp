@@ -1,6 +1,8 @@
 // Planning speed and memory against device count (issue targets in bench/README.md):
 //  - q35 with N hot-pluggable virtio devices, both policies, N up to 239 (libvirt's maximum);
-//  - N devices that need no hotplug on pseries (several PHBs) and q35, up to 65,536;
+//  - N devices that need no hotplug on pseries (several PHBs) and q35, up to 65,536, and
+//    on pc with the libvirt policy, up to 256 (libvirt fills the root bus with pci-bridges
+//    and stops there, at about 800 devices);
 //  - a naive planner that rescans every bus and slot per device, as libvirt's search does
 //    (RULES.md L4.8), for comparison.
 // Memory: a counting allocator reports the planner's peak heap per device, with the
@@ -109,20 +111,20 @@ BENCHMARK(BM_PlanHotplug<machines::q35, policies::libvirt>)
     ->Name("BM_PlanQ35Hotplug/libvirt")
     ->RangeMultiplier(2)->Range(8, 128)->Arg(239)->Complexity(benchmark::oN);
 
-template <class M>
+template <class M, class Policy = policies::pciplan>
 void BM_PlanNoHotplug(benchmark::State& state) {
   const auto n = names(static_cast<std::size_t>(state.range(0)));
   const auto requests = no_hotplug(n, n.size());
   plan_options options;
   options.spare_ports = 0;
   for (auto _ : state) {
-    auto r = plan<M>(requests, options);
+    auto r = plan<M, Policy>(requests, options);
     if (!r) state.SkipWithError("planning failed");
     benchmark::DoNotOptimize(r);
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
   state.SetComplexityN(state.range(0));
-  report_memory(state, [&] { return plan<M>(requests, options); });
+  report_memory(state, [&] { return plan<M, Policy>(requests, options); });
 }
 BENCHMARK(BM_PlanNoHotplug<machines::pseries>)
     ->Name("BM_PlanNoHotplug/pseries")
@@ -130,6 +132,11 @@ BENCHMARK(BM_PlanNoHotplug<machines::pseries>)
 BENCHMARK(BM_PlanNoHotplug<machines::q35>)
     ->Name("BM_PlanNoHotplug/q35")
     ->RangeMultiplier(4)->Range(1024, 16384)->Arg(60000)->Complexity(benchmark::oN)->Unit(benchmark::kMicrosecond);
+// The libvirt policy stops where libvirt does: on pc, pci-bridges go on the root bus only
+// (about 800 conventional devices).
+BENCHMARK(BM_PlanNoHotplug<machines::pc, policies::libvirt>)
+    ->Name("BM_PlanNoHotplug/libvirt-pc")
+    ->RangeMultiplier(4)->Range(16, 256)->Complexity(benchmark::oN)->Unit(benchmark::kMicrosecond);
 
 /// The naive way: for every device, scan every bus from index 0 and every slot for a free
 /// one; when none is found add a root port in the lowest free root-bus function.
