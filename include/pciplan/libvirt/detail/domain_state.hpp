@@ -12,6 +12,7 @@
 #include <pciplan/topology/controller.hpp>
 #include <pciplan/topology/request.hpp>
 #include <pciplan/vocabulary/machine_id.hpp>
+#include <pciplan/libvirt/detail/name_table.hpp>
 #include <pciplan/libvirt/detail/xml.hpp>
 
 #include <pugixml.hpp>
@@ -71,7 +72,7 @@ struct domain_state {
 
   std::deque<std::string> names;  ///< requests' names point here (a deque keeps them in place)
   std::vector<pending_device> devices;
-  std::map<std::string, std::size_t, std::less<>> aliases;     ///< alias -> device
+  name_table aliases;                                          ///< alias or name -> device (views into `names`)
   std::map<std::string, unsigned, std::less<>> next_number;    ///< name stem -> next number to try
   std::vector<controller> controllers;
   std::vector<pugi::xml_node> controller_nodes;  ///< parallel to controllers

@@ -90,13 +90,20 @@ class node_batch {
     if (pieces_.empty()) return std::string(printed);
     std::string out;
     out.reserve(printed.size() + text.size());
-    const std::string open = "<?" + marker_ + ' ';
+    // a marker is "<?" marker_ " " digits "?>"; look for its '?' (rare in a document: a
+    // processing instruction or the declaration), not for its '<' (one per element)
+    const std::string_view name = marker_;
     std::size_t at = 0;
     std::size_t found = 0;
-    for (std::size_t m = printed.find(open); m != std::string_view::npos; m = printed.find(open, at)) {
+    for (std::size_t q = printed.find('?'); q != std::string_view::npos; q = printed.find('?', q + 1)) {
+      if (q == 0 || printed[q - 1] != '<' || printed.substr(q + 1, name.size()) != name ||
+          printed.substr(q + 1 + name.size(), 1) != " ") {
+        continue;
+      }
+      const std::size_t m = q - 1;
       out.append(printed.substr(at, m - at));
       std::size_t k = 0;
-      std::size_t i = m + open.size();
+      std::size_t i = q + 2 + name.size();
       while (i < printed.size() && printed[i] >= '0' && printed[i] <= '9') {
         k = k * 10 + static_cast<std::size_t>(printed[i++] - '0');
       }
@@ -105,6 +112,7 @@ class node_batch {
       }
       out.append(std::string_view(text).substr(pieces_[k].start, pieces_[k].end - pieces_[k].start));
       at = i + 2;
+      q = i + 1;
       ++found;
     }
     if (found != pieces_.size()) throw std::logic_error("pciplan::libvirt: a new element of the writer was not printed");

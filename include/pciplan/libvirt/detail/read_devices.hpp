@@ -39,11 +39,15 @@ inline std::string_view unique_name(domain_state& s, pugi::xml_node n, std::stri
   const std::string_view alias = n.child("alias").attribute("name").value();
   std::string companion_stem;
   if (!alias.empty()) {
-    const auto [taken, fresh] = s.aliases.try_emplace(std::string(alias), device);
-    if (fresh) return s.names.emplace_back(alias);
+    const std::size_t* taken = s.aliases.find(alias);
+    if (taken == nullptr) {
+      const std::string_view kept = s.names.emplace_back(alias);
+      s.aliases.insert(kept, device);
+      return kept;
+    }
     // a running domain's XML gives the ICH9 USB2 companions their EHCI's alias: USB
     // controllers of one index share it, and the others are named as without an alias
-    const pugi::xml_node first = taken->second < s.devices.size() ? s.devices[taken->second].node : pugi::xml_node{};
+    const pugi::xml_node first = *taken < s.devices.size() ? s.devices[*taken].node : pugi::xml_node{};
     const auto usb_index = [](pugi::xml_node e) {
       return std::string_view(e.name()) == "controller" && std::string_view(e.attribute("type").value()) == "usb"
                  ? std::string_view(e.attribute("index").value())
@@ -58,13 +62,15 @@ inline std::string_view unique_name(domain_state& s, pugi::xml_node n, std::stri
   }
   auto next = s.next_number.find(stem);
   if (next == s.next_number.end()) next = s.next_number.try_emplace(std::string(stem), 0).first;
+  std::string name(stem);
   for (unsigned& k = next->second;; ++k) {
-    std::string name(stem);
+    name.resize(stem.size());
     pciplan::detail::append_decimal(name, k);
-    const auto [named, fresh] = s.aliases.try_emplace(std::move(name), device);
-    if (fresh) {
+    if (s.aliases.find(name) == nullptr) {
       ++k;
-      return s.names.emplace_back(named->first);
+      const std::string_view kept = s.names.emplace_back(name);
+      s.aliases.insert(kept, device);
+      return kept;
     }
   }
 }

@@ -78,11 +78,11 @@ inline void apply_metadata_constraints(domain_state& s) {
     }
     const std::string_view alias = c.attribute("alias").value();
     if (alias.empty()) s.at.fail(c, "the alias attribute is missing");
-    const auto it = s.aliases.find(alias);
-    if (it == s.aliases.end() || it->second >= s.devices.size()) {
+    const std::size_t* device = s.aliases.find(alias);
+    if (device == nullptr || *device >= s.devices.size()) {
       s.at.fail(c, "no PCI device has alias '" + std::string(alias) + "'");
     }
-    request& r = s.devices[it->second].req;
+    request& r = s.devices[*device].req;
     for (pugi::xml_attribute a = c.first_attribute(); a; a = a.next_attribute()) {
       const std::string_view key = a.name();
       const std::string_view value = a.value();

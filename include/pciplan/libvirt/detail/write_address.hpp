@@ -22,38 +22,38 @@
 
 namespace pciplan::inline v0::libvirt::detail {
 
-/// Appends `<address …/>` of a placement to `out`. `multifunction` is the value the
-/// element had: "on" and "off" are kept unless the plan sets multifunction='on'.
-inline void append_address(std::string& out, const placement& p, std::string_view multifunction = {}) {
-  using pciplan::detail::append_hex;
+/// Writes `<address …/>` of a placement into `t` (at most 110 characters). `multifunction`
+/// is the value the element had: "on" and "off" are kept unless the plan sets
+/// multifunction='on'.
+template <std::size_t N>
+void put_address(short_text<N>& t, const placement& p, std::string_view multifunction = {}) {
+  using namespace std::string_view_literals;
   if (p.kind == placement_kind::mmio) {
-    out += "<address type='virtio-mmio'/>";
-    return;
+    t << "<address type='virtio-mmio'/>"sv;
+  } else if (p.kind == placement_kind::ccw) {
+    t << "<address type='ccw' cssid='0xfe' ssid='0x0' devno='0x"sv;
+    t.hex(p.transport, 4) << "'/>"sv;
+  } else {
+    const controller_address& ca = p.libvirt_address;
+    t << "<address type='pci' domain='0x"sv;
+    t.hex(ca.domain, 4) << "' bus='0x"sv;
+    t.hex(ca.bus.value, 2) << "' slot='0x"sv;
+    t.hex(ca.slot, 2) << "' function='0x"sv;
+    t.hex(ca.function, 1) << '\'';
+    if (p.multifunction) {
+      t << " multifunction='on'"sv;
+    } else if (multifunction == "on" || multifunction == "off") {
+      t << " multifunction='"sv << multifunction << '\'';
+    }
+    t << "/>"sv;
   }
-  if (p.kind == placement_kind::ccw) {
-    out += "<address type='ccw' cssid='0xfe' ssid='0x0' devno='0x";
-    append_hex(out, p.transport, 4);
-    out += "'/>";
-    return;
-  }
-  const controller_address& ca = p.libvirt_address;
-  out += "<address type='pci' domain='0x";
-  append_hex(out, ca.domain, 4);
-  out += "' bus='0x";
-  append_hex(out, ca.bus.value, 2);
-  out += "' slot='0x";
-  append_hex(out, ca.slot, 2);
-  out += "' function='0x";
-  append_hex(out, ca.function, 1);
-  out += '\'';
-  if (p.multifunction) {
-    out += " multifunction='on'";
-  } else if (multifunction == "on" || multifunction == "off") {
-    out += " multifunction='";
-    out += multifunction;
-    out += '\'';
-  }
-  out += "/>";
+}
+
+/// Appends `<address …/>` of a placement to `out` (see put_address).
+inline void append_address(std::string& out, const placement& p, std::string_view multifunction = {}) {
+  short_text<128> t;
+  put_address(t, p, multifunction);
+  out.append(t.view());
 }
 
 /// Queues the `<address>` of a placement for element `n`: in place of the one it had,

@@ -20,6 +20,7 @@
 
 #include <pugixml.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -32,16 +33,16 @@ namespace pciplan::inline v0::libvirt::detail {
 template <class F>
 void each_target_attribute(const controller& c, F&& f) {
   const numbering_set numbered = c.kind->numbered_by;
-  std::string value;
+  short_text<24> value;
   const auto number = [&](const char* name, int v, bool in_hex) {
     value.clear();
     if (in_hex) {
-      value += "0x";
-      pciplan::detail::append_hex(value, static_cast<unsigned>(v), 1);
+      value << "0x";
+      value.hex(static_cast<unsigned>(v), 1);
     } else {
-      pciplan::detail::append_decimal(value, static_cast<unsigned>(v));
+      value.decimal(static_cast<unsigned>(v));
     }
-    f(name, std::string_view(value));
+    f(name, value.view());
   };
   if (numbered.has(numbering::chassis_nr) && c.chassis_nr >= 0) number("chassisNr", c.chassis_nr, false);
   if (numbered.has(numbering::chassis) && c.chassis >= 0) number("chassis", c.chassis, false);
@@ -107,9 +108,10 @@ inline void append_escaped(std::string& out, std::string_view value) {
       case '>': out += "&gt;"; break;
       case '\'': out += "&apos;"; break;
       default:
-        if (static_cast<unsigned char>(ch) < 32) {
+        if (static_cast<unsigned char>(ch) < 32) {  // two digits, as the printer writes them
           out += "&#";
-          pciplan::detail::append_decimal(out, static_cast<unsigned char>(ch));
+          out += static_cast<char>('0' + ch / 10);
+          out += static_cast<char>('0' + ch % 10);
           out += ';';
         } else {
           out += ch;
@@ -123,57 +125,79 @@ inline void append_escaped(std::string& out, std::string_view value) {
 /// is not indented), printed as the document printer prints it.
 inline void append_new_controller(std::string& out, const controller& c, machine_id machine,
                                   std::optional<std::string_view> own) {
-  const auto line = [&](std::size_t extra) {
-    if (own) append_line_break(out, *own, extra);
+  using namespace std::string_view_literals;
+  // formatted into `t` and appended once; a long indentation, or a name that needs
+  // escaping, goes to `out` directly
+  short_text<2048> t;  // 5 lines of at most 128 + 4 blanks of indentation and 2 names of 128: room enough
+  const auto flush = [&] {
+    out.append(t.view());
+    t.clear();
   };
-  out += "<controller type='pci' index='";
-  pciplan::detail::append_decimal(out, c.index.value);
-  out += "' model='";
-  append_escaped(out, c.kind->model);
-  out += '\'';
+  const auto line = [&](std::size_t extra) {
+    if (!own) return;
+    if (own->size() + extra > 128) {
+      flush();
+      append_line_break(out, *own, extra);
+      return;
+    }
+    t << '\n' << *own;
+    for (std::size_t i = 0; i != extra; ++i) t << ' ';
+  };
+  const auto value = [&](std::string_view v) {
+    const bool plain = v.size() <= 128 && std::all_of(v.begin(), v.end(), [](char ch) {
+      return static_cast<unsigned char>(ch) >= 32 && ch != '&' && ch != '<' && ch != '>' && ch != '\'';
+    });
+    if (plain) {
+      t << v;
+    } else {
+      flush();
+      append_escaped(out, v);
+    }
+  };
+  t << "<controller type='pci' index='"sv;
+  t.decimal(c.index.value) << "' model='"sv;
+  value(c.kind->model);
+  t << '\'';
   if (!has_children(c, machine)) {
-    out += "/>";
+    t << "/>"sv;
+    flush();
     return;
   }
-  out += '>';
+  t << '>';
   line(2);
-  out += "<model name='";
-  append_escaped(out, model_name_of(c, machine));
-  out += "'/>";
+  t << "<model name='"sv;
+  value(model_name_of(c, machine));
+  t << "'/>"sv;
   bool target = false;
-  each_target_attribute(c, [&](const char* name, std::string_view value) {
+  each_target_attribute(c, [&](const char* name, std::string_view v) {
     if (!target) {
       line(2);
-      out += "<target";
+      t << "<target"sv;
       target = true;
     }
-    out += ' ';
-    out += name;
-    out += "='";
-    append_escaped(out, value);
-    out += '\'';
+    t << ' ' << std::string_view(name) << "='"sv << v << '\'';  // numbers, on, off
   });
   if (c.numa_node >= 0) {
     if (!target) {
       line(2);
-      out += "<target";
+      t << "<target"sv;
     }
-    out += '>';
+    t << '>';
     line(4);
-    out += "<node>";
-    pciplan::detail::append_decimal(out, static_cast<unsigned>(c.numa_node));
-    out += "</node>";
+    t << "<node>"sv;
+    t.decimal(static_cast<unsigned>(c.numa_node)) << "</node>"sv;
     line(2);
-    out += "</target>";
+    t << "</target>"sv;
   } else if (target) {
-    out += "/>";
+    t << "/>"sv;
   }
   if (c.has_address) {
     line(2);
-    append_address(out, address_of(c));
+    put_address(t, address_of(c));
   }
   line(0);
-  out += "</controller>";
+  t << "</controller>"sv;
+  flush();
 }
 
 }  // namespace pciplan::inline v0::libvirt::detail

@@ -13,7 +13,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -118,6 +120,46 @@ class locator {
   const std::string_view v = n.value();
   return v.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
+
+/// Text of at most N characters, built without allocating and appended to a string in
+/// one go (the writer's new elements). Outgrowing it throws std::length_error.
+template <std::size_t N>
+class short_text {
+ public:
+  short_text& operator<<(std::string_view s) {
+    room(s.size());
+    std::memcpy(chars_ + size_, s.data(), s.size());
+    size_ += s.size();
+    return *this;
+  }
+  short_text& operator<<(char c) {
+    push_back(c);
+    return *this;
+  }
+  /// Lower-case hexadecimal, zero-padded to `width` digits.
+  short_text& hex(std::uint64_t v, unsigned width) {
+    pciplan::detail::append_hex(*this, v, width);
+    return *this;
+  }
+  /// Decimal, without padding.
+  short_text& decimal(std::uint64_t v) {
+    pciplan::detail::append_decimal(*this, v);
+    return *this;
+  }
+  void push_back(char c) {
+    room(1);
+    chars_[size_++] = c;
+  }
+  void clear() noexcept { size_ = 0; }
+  [[nodiscard]] std::string_view view() const noexcept { return {chars_, size_}; }
+
+ private:
+  char chars_[N];
+  std::size_t size_ = 0;
+  void room(std::size_t more) const {
+    if (more > N - size_) throw std::length_error("pciplan::libvirt: the writer's short text outgrew its buffer");
+  }
+};
 
 /// Appends a line break, then `indent` and `extra` more blanks, to `out`.
 inline void append_line_break(std::string& out, std::string_view indent, std::size_t extra = 0) {
