@@ -67,7 +67,9 @@ class input_error : public std::runtime_error {
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -172,6 +174,46 @@ class locator {
   const std::string_view v = n.value();
   return v.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
+
+/// Text of at most N characters, built without allocating and appended to a string in
+/// one go (the writer's new elements). Outgrowing it throws std::length_error.
+template <std::size_t N>
+class short_text {
+ public:
+  short_text& operator<<(std::string_view s) {
+    room(s.size());
+    std::memcpy(chars_ + size_, s.data(), s.size());
+    size_ += s.size();
+    return *this;
+  }
+  short_text& operator<<(char c) {
+    push_back(c);
+    return *this;
+  }
+  /// Lower-case hexadecimal, zero-padded to `width` digits.
+  short_text& hex(std::uint64_t v, unsigned width) {
+    pciplan::detail::append_hex(*this, v, width);
+    return *this;
+  }
+  /// Decimal, without padding.
+  short_text& decimal(std::uint64_t v) {
+    pciplan::detail::append_decimal(*this, v);
+    return *this;
+  }
+  void push_back(char c) {
+    room(1);
+    chars_[size_++] = c;
+  }
+  void clear() noexcept { size_ = 0; }
+  [[nodiscard]] std::string_view view() const noexcept { return {chars_, size_}; }
+
+ private:
+  char chars_[N];
+  std::size_t size_ = 0;
+  void room(std::size_t more) const {
+    if (more > N - size_) throw std::length_error("pciplan::libvirt: the writer's short text outgrew its buffer");
+  }
+};
 
 /// Appends a line break, then `indent` and `extra` more blanks, to `out`.
 inline void append_line_break(std::string& out, std::string_view indent, std::size_t extra = 0) {
@@ -286,6 +328,237 @@ inline pugi::xml_node insert_device_element(pugi::xml_node devices, const char* 
 #ifndef PCIPLAN_LIBVIRT_DETAIL_DOMAIN_STATE_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_DOMAIN_STATE_HPP
 
+// ---- begin pciplan/libvirt/detail/name_table.hpp
+// pciplan — libvirt/detail/name_table.hpp: the devices' names and aliases, found by name in constant time.
+//
+// An open-addressing hash table (FNV-1a, linear probing, at most half full) from a name
+// to a device number. It holds views: the names live elsewhere (the domain state's
+// `names`), for as long as the table is used.
+#ifndef PCIPLAN_LIBVIRT_DETAIL_NAME_TABLE_HPP
+#define PCIPLAN_LIBVIRT_DETAIL_NAME_TABLE_HPP
+
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0::libvirt::detail {
+
+class name_table {
+ public:
+  /// The device named `name`, or nullptr.
+  [[nodiscard]] const std::size_t* find(std::string_view name) const noexcept {
+    if (slots_.empty()) return nullptr;
+    for (std::size_t at = hash(name) & (slots_.size() - 1);; at = (at + 1) & (slots_.size() - 1)) {
+      const slot& s = slots_[at];
+      if (!s.used) return nullptr;
+      if (s.name == name) return &s.device;
+    }
+  }
+  /// Adds `name` (a view that must stay valid) for `device`; false when it is there already.
+  bool insert(std::string_view name, std::size_t device) {
+    if (2 * (count_ + 1) > slots_.size()) grow();
+    for (std::size_t at = hash(name) & (slots_.size() - 1);; at = (at + 1) & (slots_.size() - 1)) {
+      slot& s = slots_[at];
+      if (!s.used) {
+        s = slot{name, device, true};
+        ++count_;
+        return true;
+      }
+      if (s.name == name) return false;
+    }
+  }
+
+ private:
+  struct slot {
+    std::string_view name;
+    std::size_t device = 0;
+    bool used = false;
+  };
+  std::vector<slot> slots_;  // a power of two in size
+  std::size_t count_ = 0;
+
+  [[nodiscard]] static std::size_t hash(std::string_view name) noexcept {
+    std::uint64_t h = 1469598103934665603ull;
+    for (const char ch : name) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+    return static_cast<std::size_t>(h ^ (h >> 32));
+  }
+  void grow() {
+    std::vector<slot> old(slots_.empty() ? 64 : 2 * slots_.size());
+    old.swap(slots_);
+    count_ = 0;
+    for (const slot& s : old) {
+      if (s.used) insert(s.name, s.device);
+    }
+  }
+};
+
+}  // namespace pciplan::inline v0::libvirt::detail
+
+#endif  // PCIPLAN_LIBVIRT_DETAIL_NAME_TABLE_HPP
+// ---- end pciplan/libvirt/detail/name_table.hpp
+// ---- begin pciplan/libvirt/detail/node_batch.hpp
+// pciplan — libvirt/detail/node_batch.hpp: new elements written as text and spliced into the printed document.
+//
+// The writer adds an `<address>` to every device and a `<controller>` per added
+// controller. Building them node by node costs an allocation and a lookup per attribute,
+// and printing them costs as much again; a batch collects all of them as text, in
+// pieces, each piece with the place its nodes go. Before the document is printed, a
+// marker (a processing instruction no input uses) stands in each place; the printed
+// text then gets each piece's text where its marker is. The pieces are written in the
+// form the document printer writes (single quotes, `<x/>`, pugixml's escapes), so the
+// result is the text the document would print with the elements inserted. A document
+// used again afterwards (one device element printed, a second write) first gets the
+// elements themselves in place of the markers (`materialize`, the one parse paid only then).
+#ifndef PCIPLAN_LIBVIRT_DETAIL_NODE_BATCH_HPP
+#define PCIPLAN_LIBVIRT_DETAIL_NODE_BATCH_HPP
+
+
+#include <pugixml.hpp>
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0::libvirt::detail {
+
+/// Where the text of one piece goes.
+enum class piece_place : unsigned char {
+  append_to,  ///< at the end of `where`'s children
+  before,     ///< right before `where`
+  after,      ///< right after `where`
+  replace,    ///< in place of `where`, which is removed
+};
+
+class node_batch {
+ public:
+  /// The text of the pieces so far; write a piece here, then call `end_piece`.
+  std::string text;
+
+  /// Makes room for `pieces` pieces of about `bytes_each` bytes.
+  void reserve(std::size_t pieces, std::size_t bytes_each) {
+    text.reserve(pieces * bytes_each);
+    pieces_.reserve(pieces);
+  }
+
+  /// Ends the piece written since the last one: its text goes `how` relative to `where`.
+  void end_piece(piece_place how, pugi::xml_node where) {
+    const std::size_t start = pieces_.empty() ? 0 : pieces_.back().end;
+    pieces_.push_back(piece{how, where, start, text.size()});
+  }
+  /// Adds what was written since the last piece ended to that piece (it goes right
+  /// after the last piece's text).
+  void extend_piece() {
+    if (!pieces_.empty()) pieces_.back().end = text.size();
+  }
+
+  /// Puts a marker in the place of every piece (`document_text`: the text the document
+  /// was read from, which the marker's name must not occur in). Call `splice` on the
+  /// printed document afterwards.
+  void mark(std::string_view document_text) {
+    marker_ = "pciplan-piece";
+    while (document_text.find(marker_) != std::string_view::npos) marker_ += '-';
+    std::string id;
+    for (std::size_t k = 0; k != pieces_.size(); ++k) {
+      piece& p = pieces_[k];
+      pugi::xml_node m;
+      switch (p.how) {
+        case piece_place::append_to:
+          m = p.where.append_child(pugi::node_pi);
+          break;
+        case piece_place::before:
+        case piece_place::replace:
+          m = p.where.parent().insert_child_before(pugi::node_pi, p.where);
+          break;
+        case piece_place::after:
+          m = p.where.parent().insert_child_after(pugi::node_pi, p.where);
+          break;
+      }
+      if (!m) throw std::logic_error("pciplan::libvirt: a new element has no place in the document");
+      p.marker = m;
+      m.set_name(marker_.c_str());
+      id.clear();
+      pciplan::detail::append_decimal(id, k);
+      m.set_value(id.c_str());
+      if (p.how == piece_place::replace) p.where.parent().remove_child(p.where);
+    }
+  }
+
+  /// Makes the document hold the pieces' elements in place of the markers (for a
+  /// document used again after it was printed); the batch is empty afterwards.
+  void materialize() {
+    for (piece& p : pieces_) {
+      if (!p.marker) continue;
+      pugi::xml_node parent = p.marker.parent();
+      const pugi::xml_node last = parent.last_child();  // the parsed nodes come after it
+      const pugi::xml_parse_result parsed = parent.append_buffer(
+          text.data() + p.start, p.end - p.start, pugi::parse_default | pugi::parse_ws_pcdata, pugi::encoding_utf8);
+      if (!parsed) throw std::logic_error("pciplan::libvirt: the writer's own XML did not parse");
+      for (pugi::xml_node n = last.next_sibling(); n;) {
+        const pugi::xml_node next = n.next_sibling();
+        parent.insert_move_before(n, p.marker);
+        n = next;
+      }
+      parent.remove_child(p.marker);
+    }
+    pieces_.clear();
+    text.clear();
+  }
+
+  /// The printed document with each marker replaced by its piece's text.
+  [[nodiscard]] std::string splice(std::string_view printed) const {
+    if (pieces_.empty()) return std::string(printed);
+    std::string out;
+    out.reserve(printed.size() + text.size());
+    // a marker is "<?" marker_ " " digits "?>"; look for its '?' (rare in a document: a
+    // processing instruction or the declaration), not for its '<' (one per element)
+    const std::string_view name = marker_;
+    std::size_t at = 0;
+    std::size_t found = 0;
+    for (std::size_t q = printed.find('?'); q != std::string_view::npos; q = printed.find('?', q + 1)) {
+      if (q == 0 || printed[q - 1] != '<' || printed.substr(q + 1, name.size()) != name ||
+          printed.substr(q + 1 + name.size(), 1) != " ") {
+        continue;
+      }
+      const std::size_t m = q - 1;
+      out.append(printed.substr(at, m - at));
+      std::size_t k = 0;
+      std::size_t i = q + 2 + name.size();
+      while (i < printed.size() && printed[i] >= '0' && printed[i] <= '9') {
+        k = k * 10 + static_cast<std::size_t>(printed[i++] - '0');
+      }
+      if (k >= pieces_.size() || printed.substr(i, 2) != "?>") {
+        throw std::logic_error("pciplan::libvirt: a marker of the writer was not printed as written");
+      }
+      out.append(std::string_view(text).substr(pieces_[k].start, pieces_[k].end - pieces_[k].start));
+      at = i + 2;
+      q = i + 1;
+      ++found;
+    }
+    if (found != pieces_.size()) throw std::logic_error("pciplan::libvirt: a new element of the writer was not printed");
+    out.append(printed.substr(at));
+    return out;
+  }
+
+ private:
+  struct piece {
+    piece_place how;
+    pugi::xml_node where;
+    std::size_t start;  // its text: text[start, end)
+    std::size_t end;
+    pugi::xml_node marker{};  // once marked
+  };
+  std::vector<piece> pieces_;
+  std::string marker_;
+};
+
+}  // namespace pciplan::inline v0::libvirt::detail
+
+#endif  // PCIPLAN_LIBVIRT_DETAIL_NODE_BATCH_HPP
+// ---- end pciplan/libvirt/detail/node_batch.hpp
 
 #include <pugixml.hpp>
 
@@ -344,11 +617,15 @@ struct domain_state {
 
   std::deque<std::string> names;  ///< requests' names point here (a deque keeps them in place)
   std::vector<pending_device> devices;
-  std::map<std::string, std::size_t, std::less<>> aliases;     ///< alias -> device
+  name_table aliases;                                          ///< alias or name -> device (views into `names`)
   std::map<std::string, unsigned, std::less<>> next_number;    ///< name stem -> next number to try
   std::vector<controller> controllers;
   std::vector<pugi::xml_node> controller_nodes;  ///< parallel to controllers
   std::vector<request> requests;                 ///< the devices' requests, in libvirt's order
+  /// What the last write added, still as markers in `doc` (see node_batch): whatever
+  /// reads `doc` after a write materializes it first. Mutable: it changes how the
+  /// written document is held, not what it is.
+  mutable node_batch written;
 };
 
 }  // namespace pciplan::inline v0::libvirt::detail
@@ -1020,11 +1297,15 @@ inline std::string_view unique_name(domain_state& s, pugi::xml_node n, std::stri
   const std::string_view alias = n.child("alias").attribute("name").value();
   std::string companion_stem;
   if (!alias.empty()) {
-    const auto [taken, fresh] = s.aliases.try_emplace(std::string(alias), device);
-    if (fresh) return s.names.emplace_back(alias);
+    const std::size_t* taken = s.aliases.find(alias);
+    if (taken == nullptr) {
+      const std::string_view kept = s.names.emplace_back(alias);
+      s.aliases.insert(kept, device);
+      return kept;
+    }
     // a running domain's XML gives the ICH9 USB2 companions their EHCI's alias: USB
     // controllers of one index share it, and the others are named as without an alias
-    const pugi::xml_node first = taken->second < s.devices.size() ? s.devices[taken->second].node : pugi::xml_node{};
+    const pugi::xml_node first = *taken < s.devices.size() ? s.devices[*taken].node : pugi::xml_node{};
     const auto usb_index = [](pugi::xml_node e) {
       return std::string_view(e.name()) == "controller" && std::string_view(e.attribute("type").value()) == "usb"
                  ? std::string_view(e.attribute("index").value())
@@ -1039,13 +1320,15 @@ inline std::string_view unique_name(domain_state& s, pugi::xml_node n, std::stri
   }
   auto next = s.next_number.find(stem);
   if (next == s.next_number.end()) next = s.next_number.try_emplace(std::string(stem), 0).first;
+  std::string name(stem);
   for (unsigned& k = next->second;; ++k) {
-    std::string name(stem);
+    name.resize(stem.size());
     pciplan::detail::append_decimal(name, k);
-    const auto [named, fresh] = s.aliases.try_emplace(std::move(name), device);
-    if (fresh) {
+    if (s.aliases.find(name) == nullptr) {
       ++k;
-      return s.names.emplace_back(named->first);
+      const std::string_view kept = s.names.emplace_back(name);
+      s.aliases.insert(kept, device);
+      return kept;
     }
   }
 }
@@ -1675,11 +1958,11 @@ inline void apply_metadata_constraints(domain_state& s) {
     }
     const std::string_view alias = c.attribute("alias").value();
     if (alias.empty()) s.at.fail(c, "the alias attribute is missing");
-    const auto it = s.aliases.find(alias);
-    if (it == s.aliases.end() || it->second >= s.devices.size()) {
+    const std::size_t* device = s.aliases.find(alias);
+    if (device == nullptr || *device >= s.devices.size()) {
       s.at.fail(c, "no PCI device has alias '" + std::string(alias) + "'");
     }
-    request& r = s.devices[it->second].req;
+    request& r = s.devices[*device].req;
     for (pugi::xml_attribute a = c.first_attribute(); a; a = a.next_attribute()) {
       const std::string_view key = a.name();
       const std::string_view value = a.value();
@@ -1729,134 +2012,6 @@ inline void apply_metadata_constraints(domain_state& s) {
 #ifndef PCIPLAN_LIBVIRT_DETAIL_WRITE_DOMAIN_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_WRITE_DOMAIN_HPP
 
-// ---- begin pciplan/libvirt/detail/node_batch.hpp
-// pciplan — libvirt/detail/node_batch.hpp: new elements written as text and spliced into the printed document.
-//
-// The writer adds an `<address>` to every device and a `<controller>` per added
-// controller. Building them node by node costs an allocation and a lookup per attribute,
-// and printing them costs as much again; a batch collects all of them as text, in
-// pieces, each piece with the place its nodes go. Before the document is printed, a
-// marker (a processing instruction no input uses) stands in each place; the printed
-// text then gets each piece's text where its marker is. The pieces are written in the
-// form the document printer writes (single quotes, `<x/>`, pugixml's escapes), so the
-// result is the text the document would print with the elements inserted.
-#ifndef PCIPLAN_LIBVIRT_DETAIL_NODE_BATCH_HPP
-#define PCIPLAN_LIBVIRT_DETAIL_NODE_BATCH_HPP
-
-
-#include <pugixml.hpp>
-
-#include <cstddef>
-#include <stdexcept>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace pciplan::inline v0::libvirt::detail {
-
-/// Where the text of one piece goes.
-enum class piece_place : unsigned char {
-  append_to,  ///< at the end of `where`'s children
-  before,     ///< right before `where`
-  after,      ///< right after `where`
-  replace,    ///< in place of `where`, which is removed
-};
-
-class node_batch {
- public:
-  /// The text of the pieces so far; write a piece here, then call `end_piece`.
-  std::string text;
-
-  /// Makes room for `pieces` pieces of about `bytes_each` bytes.
-  void reserve(std::size_t pieces, std::size_t bytes_each) {
-    text.reserve(pieces * bytes_each);
-    pieces_.reserve(pieces);
-  }
-
-  /// Ends the piece written since the last one: its text goes `how` relative to `where`.
-  void end_piece(piece_place how, pugi::xml_node where) {
-    const std::size_t start = pieces_.empty() ? 0 : pieces_.back().end;
-    pieces_.push_back(piece{how, where, start, text.size()});
-  }
-  /// Adds what was written since the last piece ended to that piece (it goes right
-  /// after the last piece's text).
-  void extend_piece() {
-    if (!pieces_.empty()) pieces_.back().end = text.size();
-  }
-
-  /// Puts a marker in the place of every piece (`document_text`: the text the document
-  /// was read from, which the marker's name must not occur in). Call `splice` on the
-  /// printed document afterwards.
-  void mark(std::string_view document_text) {
-    marker_ = "pciplan-piece";
-    while (document_text.find(marker_) != std::string_view::npos) marker_ += '-';
-    std::string id;
-    for (std::size_t k = 0; k != pieces_.size(); ++k) {
-      piece& p = pieces_[k];
-      pugi::xml_node m;
-      switch (p.how) {
-        case piece_place::append_to:
-          m = p.where.append_child(pugi::node_pi);
-          break;
-        case piece_place::before:
-        case piece_place::replace:
-          m = p.where.parent().insert_child_before(pugi::node_pi, p.where);
-          break;
-        case piece_place::after:
-          m = p.where.parent().insert_child_after(pugi::node_pi, p.where);
-          break;
-      }
-      if (!m) throw std::logic_error("pciplan::libvirt: a new element has no place in the document");
-      m.set_name(marker_.c_str());
-      id.clear();
-      pciplan::detail::append_decimal(id, k);
-      m.set_value(id.c_str());
-      if (p.how == piece_place::replace) p.where.parent().remove_child(p.where);
-    }
-  }
-
-  /// The printed document with each marker replaced by its piece's text.
-  [[nodiscard]] std::string splice(std::string_view printed) const {
-    if (pieces_.empty()) return std::string(printed);
-    std::string out;
-    out.reserve(printed.size() + text.size());
-    const std::string open = "<?" + marker_ + ' ';
-    std::size_t at = 0;
-    std::size_t found = 0;
-    for (std::size_t m = printed.find(open); m != std::string_view::npos; m = printed.find(open, at)) {
-      out.append(printed.substr(at, m - at));
-      std::size_t k = 0;
-      std::size_t i = m + open.size();
-      while (i < printed.size() && printed[i] >= '0' && printed[i] <= '9') {
-        k = k * 10 + static_cast<std::size_t>(printed[i++] - '0');
-      }
-      if (k >= pieces_.size() || printed.substr(i, 2) != "?>") {
-        throw std::logic_error("pciplan::libvirt: a marker of the writer was not printed as written");
-      }
-      out.append(std::string_view(text).substr(pieces_[k].start, pieces_[k].end - pieces_[k].start));
-      at = i + 2;
-      ++found;
-    }
-    if (found != pieces_.size()) throw std::logic_error("pciplan::libvirt: a new element of the writer was not printed");
-    out.append(printed.substr(at));
-    return out;
-  }
-
- private:
-  struct piece {
-    piece_place how;
-    pugi::xml_node where;
-    std::size_t start;  // its text: text[start, end)
-    std::size_t end;
-  };
-  std::vector<piece> pieces_;
-  std::string marker_;
-};
-
-}  // namespace pciplan::inline v0::libvirt::detail
-
-#endif  // PCIPLAN_LIBVIRT_DETAIL_NODE_BATCH_HPP
-// ---- end pciplan/libvirt/detail/node_batch.hpp
 // ---- begin pciplan/libvirt/detail/write_address.hpp
 // pciplan — libvirt/detail/write_address.hpp: a placement's `<address>` element, as libvirt writes it.
 //
@@ -1876,38 +2031,38 @@ class node_batch {
 
 namespace pciplan::inline v0::libvirt::detail {
 
-/// Appends `<address …/>` of a placement to `out`. `multifunction` is the value the
-/// element had: "on" and "off" are kept unless the plan sets multifunction='on'.
-inline void append_address(std::string& out, const placement& p, std::string_view multifunction = {}) {
-  using pciplan::detail::append_hex;
+/// Writes `<address …/>` of a placement into `t` (at most 110 characters). `multifunction`
+/// is the value the element had: "on" and "off" are kept unless the plan sets
+/// multifunction='on'.
+template <std::size_t N>
+void put_address(short_text<N>& t, const placement& p, std::string_view multifunction = {}) {
+  using namespace std::string_view_literals;
   if (p.kind == placement_kind::mmio) {
-    out += "<address type='virtio-mmio'/>";
-    return;
+    t << "<address type='virtio-mmio'/>"sv;
+  } else if (p.kind == placement_kind::ccw) {
+    t << "<address type='ccw' cssid='0xfe' ssid='0x0' devno='0x"sv;
+    t.hex(p.transport, 4) << "'/>"sv;
+  } else {
+    const controller_address& ca = p.libvirt_address;
+    t << "<address type='pci' domain='0x"sv;
+    t.hex(ca.domain, 4) << "' bus='0x"sv;
+    t.hex(ca.bus.value, 2) << "' slot='0x"sv;
+    t.hex(ca.slot, 2) << "' function='0x"sv;
+    t.hex(ca.function, 1) << '\'';
+    if (p.multifunction) {
+      t << " multifunction='on'"sv;
+    } else if (multifunction == "on" || multifunction == "off") {
+      t << " multifunction='"sv << multifunction << '\'';
+    }
+    t << "/>"sv;
   }
-  if (p.kind == placement_kind::ccw) {
-    out += "<address type='ccw' cssid='0xfe' ssid='0x0' devno='0x";
-    append_hex(out, p.transport, 4);
-    out += "'/>";
-    return;
-  }
-  const controller_address& ca = p.libvirt_address;
-  out += "<address type='pci' domain='0x";
-  append_hex(out, ca.domain, 4);
-  out += "' bus='0x";
-  append_hex(out, ca.bus.value, 2);
-  out += "' slot='0x";
-  append_hex(out, ca.slot, 2);
-  out += "' function='0x";
-  append_hex(out, ca.function, 1);
-  out += '\'';
-  if (p.multifunction) {
-    out += " multifunction='on'";
-  } else if (multifunction == "on" || multifunction == "off") {
-    out += " multifunction='";
-    out += multifunction;
-    out += '\'';
-  }
-  out += "/>";
+}
+
+/// Appends `<address …/>` of a placement to `out` (see put_address).
+inline void append_address(std::string& out, const placement& p, std::string_view multifunction = {}) {
+  short_text<128> t;
+  put_address(t, p, multifunction);
+  out.append(t.view());
 }
 
 /// Queues the `<address>` of a placement for element `n`: in place of the one it had,
@@ -1955,6 +2110,7 @@ inline void queue_address(node_batch& batch, pugi::xml_node n, const placement& 
 
 #include <pugixml.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -1967,16 +2123,16 @@ namespace pciplan::inline v0::libvirt::detail {
 template <class F>
 void each_target_attribute(const controller& c, F&& f) {
   const numbering_set numbered = c.kind->numbered_by;
-  std::string value;
+  short_text<24> value;
   const auto number = [&](const char* name, int v, bool in_hex) {
     value.clear();
     if (in_hex) {
-      value += "0x";
-      pciplan::detail::append_hex(value, static_cast<unsigned>(v), 1);
+      value << "0x";
+      value.hex(static_cast<unsigned>(v), 1);
     } else {
-      pciplan::detail::append_decimal(value, static_cast<unsigned>(v));
+      value.decimal(static_cast<unsigned>(v));
     }
-    f(name, std::string_view(value));
+    f(name, value.view());
   };
   if (numbered.has(numbering::chassis_nr) && c.chassis_nr >= 0) number("chassisNr", c.chassis_nr, false);
   if (numbered.has(numbering::chassis) && c.chassis >= 0) number("chassis", c.chassis, false);
@@ -2042,9 +2198,10 @@ inline void append_escaped(std::string& out, std::string_view value) {
       case '>': out += "&gt;"; break;
       case '\'': out += "&apos;"; break;
       default:
-        if (static_cast<unsigned char>(ch) < 32) {
+        if (static_cast<unsigned char>(ch) < 32) {  // two digits, as the printer writes them
           out += "&#";
-          pciplan::detail::append_decimal(out, static_cast<unsigned char>(ch));
+          out += static_cast<char>('0' + ch / 10);
+          out += static_cast<char>('0' + ch % 10);
           out += ';';
         } else {
           out += ch;
@@ -2058,57 +2215,79 @@ inline void append_escaped(std::string& out, std::string_view value) {
 /// is not indented), printed as the document printer prints it.
 inline void append_new_controller(std::string& out, const controller& c, machine_id machine,
                                   std::optional<std::string_view> own) {
-  const auto line = [&](std::size_t extra) {
-    if (own) append_line_break(out, *own, extra);
+  using namespace std::string_view_literals;
+  // formatted into `t` and appended once; a long indentation, or a name that needs
+  // escaping, goes to `out` directly
+  short_text<2048> t;  // 5 lines of at most 128 + 4 blanks of indentation and 2 names of 128: room enough
+  const auto flush = [&] {
+    out.append(t.view());
+    t.clear();
   };
-  out += "<controller type='pci' index='";
-  pciplan::detail::append_decimal(out, c.index.value);
-  out += "' model='";
-  append_escaped(out, c.kind->model);
-  out += '\'';
+  const auto line = [&](std::size_t extra) {
+    if (!own) return;
+    if (own->size() + extra > 128) {
+      flush();
+      append_line_break(out, *own, extra);
+      return;
+    }
+    t << '\n' << *own;
+    for (std::size_t i = 0; i != extra; ++i) t << ' ';
+  };
+  const auto value = [&](std::string_view v) {
+    const bool plain = v.size() <= 128 && std::all_of(v.begin(), v.end(), [](char ch) {
+      return static_cast<unsigned char>(ch) >= 32 && ch != '&' && ch != '<' && ch != '>' && ch != '\'';
+    });
+    if (plain) {
+      t << v;
+    } else {
+      flush();
+      append_escaped(out, v);
+    }
+  };
+  t << "<controller type='pci' index='"sv;
+  t.decimal(c.index.value) << "' model='"sv;
+  value(c.kind->model);
+  t << '\'';
   if (!has_children(c, machine)) {
-    out += "/>";
+    t << "/>"sv;
+    flush();
     return;
   }
-  out += '>';
+  t << '>';
   line(2);
-  out += "<model name='";
-  append_escaped(out, model_name_of(c, machine));
-  out += "'/>";
+  t << "<model name='"sv;
+  value(model_name_of(c, machine));
+  t << "'/>"sv;
   bool target = false;
-  each_target_attribute(c, [&](const char* name, std::string_view value) {
+  each_target_attribute(c, [&](const char* name, std::string_view v) {
     if (!target) {
       line(2);
-      out += "<target";
+      t << "<target"sv;
       target = true;
     }
-    out += ' ';
-    out += name;
-    out += "='";
-    append_escaped(out, value);
-    out += '\'';
+    t << ' ' << std::string_view(name) << "='"sv << v << '\'';  // numbers, on, off
   });
   if (c.numa_node >= 0) {
     if (!target) {
       line(2);
-      out += "<target";
+      t << "<target"sv;
     }
-    out += '>';
+    t << '>';
     line(4);
-    out += "<node>";
-    pciplan::detail::append_decimal(out, static_cast<unsigned>(c.numa_node));
-    out += "</node>";
+    t << "<node>"sv;
+    t.decimal(static_cast<unsigned>(c.numa_node)) << "</node>"sv;
     line(2);
-    out += "</target>";
+    t << "</target>"sv;
   } else if (target) {
-    out += "/>";
+    t << "/>"sv;
   }
   if (c.has_address) {
     line(2);
-    append_address(out, address_of(c));
+    put_address(t, address_of(c));
   }
   line(0);
-  out += "</controller>";
+  t << "</controller>"sv;
+  flush();
 }
 
 }  // namespace pciplan::inline v0::libvirt::detail
@@ -2161,6 +2340,7 @@ inline pugi::xml_node add_first_controller_element(const domain_state& s, pugi::
   if (plan.placements.size() != s.devices.size()) {
     throw std::invalid_argument("pciplan::libvirt::domain::write: the plan was not made from this domain's requests");
   }
+  s.written.materialize();  // a write before this one
   for (const placement& p : plan.placements) {  // default models first: the address goes after them
     if (p.request >= s.devices.size()) continue;
     pending_device& d = s.devices[p.request];
@@ -2222,7 +2402,9 @@ inline pugi::xml_node add_first_controller_element(const domain_state& s, pugi::
     previous_new = true;
   }
   batch.mark(s.text);
-  return batch.splice(print_document(s, 32 * (plan.placements.size() + plan.controllers.size())));
+  std::string out = batch.splice(print_document(s, 32 * (plan.placements.size() + plan.controllers.size())));
+  s.written = std::move(batch);
+  return out;
 }
 
 }  // namespace pciplan::inline v0::libvirt::detail
@@ -2305,6 +2487,7 @@ class domain {
   }
   /// The device element at `offset` as text, with what `write` wrote into it.
   [[nodiscard]] std::string device_element(std::size_t offset) const {
+    s_.written.materialize();
     return detail::element_text(element(offset));
   }
   /// The requests (indexes into requests()) read from the device element at `offset`.
@@ -2409,6 +2592,7 @@ PCIPLAN_DETAIL_LIBVIRT_INLINE std::string domain::write(const topology_plan& pla
 }
 
 PCIPLAN_DETAIL_LIBVIRT_INLINE std::string domain::without_element(std::size_t offset) {
+  s_.written.materialize();
   const pugi::xml_node e = element(offset);
   if (!e) return detail::print_document(s_);
   const pugi::xml_node before = e.previous_sibling();

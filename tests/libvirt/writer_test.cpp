@@ -214,3 +214,24 @@ TEST_CASE("the writer's new elements land in place whatever the input holds: its
     CHECK(addresses(out.xml) == addresses(plain.xml));
   }
 }
+
+TEST_CASE("a device element read after a write holds what the write put into it", "[libvirt][writer]") {
+  // the write splices its new elements into the printed text; the domain's own tree gets
+  // them when it is read again (attach prints the device element it planned)
+  for (const auto policy : {policy_kind::libvirt, policy_kind::pciplan}) {
+    pciplan::libvirt::domain d(desktop_like, {.policy = policy});
+    const auto p = d.plan(policy);
+    REQUIRE(p);
+    const std::string written = d.write(*p);
+    CHECK(written == plan_domain_xml(desktop_like, {.policy = policy}).xml);
+    for (const char* tag : {"<interface", "<disk", "<video"}) {
+      const std::size_t at = desktop_like.find(tag);
+      const auto k = d.element_within(at, at + std::string_view(tag).size());
+      REQUIRE(k);
+      const std::string e = d.device_element(*k);
+      INFO(e);
+      CHECK_THAT(e, Catch::Contains("<address type='pci' domain='0x0000'"));
+      CHECK_THAT(written, Catch::Contains(e));
+    }
+  }
+}

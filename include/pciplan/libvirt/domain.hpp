@@ -122,6 +122,7 @@ class domain {
   }
   /// The device element at `offset` as text, with what `write` wrote into it.
   [[nodiscard]] std::string device_element(std::size_t offset) const {
+    s_.written.materialize();
     return detail::element_text(element(offset));
   }
   /// The requests (indexes into requests()) read from the device element at `offset`.
@@ -226,6 +227,7 @@ PCIPLAN_DETAIL_LIBVIRT_INLINE std::string domain::write(const topology_plan& pla
 }
 
 PCIPLAN_DETAIL_LIBVIRT_INLINE std::string domain::without_element(std::size_t offset) {
+  s_.written.materialize();
   const pugi::xml_node e = element(offset);
   if (!e) return detail::print_document(s_);
   const pugi::xml_node before = e.previous_sibling();

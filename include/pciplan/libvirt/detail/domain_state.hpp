@@ -13,6 +13,7 @@
 #include <pciplan/topology/request.hpp>
 #include <pciplan/vocabulary/machine_id.hpp>
 #include <pciplan/libvirt/detail/name_table.hpp>
+#include <pciplan/libvirt/detail/node_batch.hpp>
 #include <pciplan/libvirt/detail/xml.hpp>
 
 #include <pugixml.hpp>
@@ -77,6 +78,10 @@ struct domain_state {
   std::vector<controller> controllers;
   std::vector<pugi::xml_node> controller_nodes;  ///< parallel to controllers
   std::vector<request> requests;                 ///< the devices' requests, in libvirt's order
+  /// What the last write added, still as markers in `doc` (see node_batch): whatever
+  /// reads `doc` after a write materializes it first. Mutable: it changes how the
+  /// written document is held, not what it is.
+  mutable node_batch written;
 };
 
 }  // namespace pciplan::inline v0::libvirt::detail

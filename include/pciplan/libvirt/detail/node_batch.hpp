@@ -7,7 +7,9 @@
 // marker (a processing instruction no input uses) stands in each place; the printed
 // text then gets each piece's text where its marker is. The pieces are written in the
 // form the document printer writes (single quotes, `<x/>`, pugixml's escapes), so the
-// result is the text the document would print with the elements inserted.
+// result is the text the document would print with the elements inserted. A document
+// used again afterwards (one device element printed, a second write) first gets the
+// elements themselves in place of the markers (`materialize`, the one parse paid only then).
 #ifndef PCIPLAN_LIBVIRT_DETAIL_NODE_BATCH_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_NODE_BATCH_HPP
 
@@ -77,12 +79,34 @@ class node_batch {
           break;
       }
       if (!m) throw std::logic_error("pciplan::libvirt: a new element has no place in the document");
+      p.marker = m;
       m.set_name(marker_.c_str());
       id.clear();
       pciplan::detail::append_decimal(id, k);
       m.set_value(id.c_str());
       if (p.how == piece_place::replace) p.where.parent().remove_child(p.where);
     }
+  }
+
+  /// Makes the document hold the pieces' elements in place of the markers (for a
+  /// document used again after it was printed); the batch is empty afterwards.
+  void materialize() {
+    for (piece& p : pieces_) {
+      if (!p.marker) continue;
+      pugi::xml_node parent = p.marker.parent();
+      const pugi::xml_node last = parent.last_child();  // the parsed nodes come after it
+      const pugi::xml_parse_result parsed = parent.append_buffer(
+          text.data() + p.start, p.end - p.start, pugi::parse_default | pugi::parse_ws_pcdata, pugi::encoding_utf8);
+      if (!parsed) throw std::logic_error("pciplan::libvirt: the writer's own XML did not parse");
+      for (pugi::xml_node n = last.next_sibling(); n;) {
+        const pugi::xml_node next = n.next_sibling();
+        parent.insert_move_before(n, p.marker);
+        n = next;
+      }
+      parent.remove_child(p.marker);
+    }
+    pieces_.clear();
+    text.clear();
   }
 
   /// The printed document with each marker replaced by its piece's text.
@@ -126,6 +150,7 @@ class node_batch {
     pugi::xml_node where;
     std::size_t start;  // its text: text[start, end)
     std::size_t end;
+    pugi::xml_node marker{};  // once marked
   };
   std::vector<piece> pieces_;
   std::string marker_;

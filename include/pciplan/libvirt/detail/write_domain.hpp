@@ -61,6 +61,7 @@ inline pugi::xml_node add_first_controller_element(const domain_state& s, pugi::
   if (plan.placements.size() != s.devices.size()) {
     throw std::invalid_argument("pciplan::libvirt::domain::write: the plan was not made from this domain's requests");
   }
+  s.written.materialize();  // a write before this one
   for (const placement& p : plan.placements) {  // default models first: the address goes after them
     if (p.request >= s.devices.size()) continue;
     pending_device& d = s.devices[p.request];
@@ -122,7 +123,9 @@ inline pugi::xml_node add_first_controller_element(const domain_state& s, pugi::
     previous_new = true;
   }
   batch.mark(s.text);
-  return batch.splice(print_document(s, 32 * (plan.placements.size() + plan.controllers.size())));
+  std::string out = batch.splice(print_document(s, 32 * (plan.placements.size() + plan.controllers.size())));
+  s.written = std::move(batch);
+  return out;
 }
 
 }  // namespace pciplan::inline v0::libvirt::detail
