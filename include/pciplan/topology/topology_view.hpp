@@ -63,22 +63,32 @@ struct bus_numbering {
   detail::refill(out.last, n, 0u);
   detail::refill(out.domain, n, std::uint16_t{0});
   detail::refill(out.numbered, n, static_cast<unsigned char>(0));
-  // the children of each node in devfn order (stable for equal devfns), as one list
-  std::vector<std::size_t> start = detail::filled(n + 1, std::size_t{0});
+  // the children of each node in devfn order (stable for equal devfns), as one list:
+  // kids[start[p], start[p + 1]) are p's children. One buffer holds start, kids and the
+  // fill positions; each node's children are gathered in node order, then sorted by
+  // devfn with an insertion sort (stable; planned lists are in devfn order already, and a
+  // bus has at most 256 children).
+  std::vector<std::size_t> work = detail::filled(3 * n + 2, std::size_t{0});
+  const std::size_t kids_at = n + 1;
+  const std::size_t fill_at = 2 * n + 1;
+  const auto start = [&](std::size_t p) -> std::size_t& { return work[p]; };
+  const auto kid = [&](std::size_t k) -> std::size_t& { return work[kids_at + k]; };
   for (const bus_node& x : nodes) {
-    if (x.parent < n) ++start[x.parent + 1];
+    if (x.parent < n) ++start(x.parent + 1);
   }
-  for (std::size_t p = 0; p != n; ++p) start[p + 1] += start[p];
-  // the nodes in devfn order (a counting sort: devfn < 256; stable)
-  std::vector<std::size_t> devfn_start = detail::filled(std::size_t{257}, std::size_t{0});
-  for (const bus_node& x : nodes) ++devfn_start[(x.devfn & 0xffu) + 1u];
-  for (std::size_t d = 0; d != 256; ++d) devfn_start[d + 1] += devfn_start[d];
-  std::vector<std::size_t> by_devfn = detail::filled(n, std::size_t{0});
-  for (std::size_t i = 0; i != n; ++i) by_devfn[devfn_start[nodes[i].devfn & 0xffu]++] = i;
-  std::vector<std::size_t> kids = detail::filled(start[n], std::size_t{0});
-  std::vector<std::size_t> fill = start;
-  for (std::size_t i : by_devfn) {
-    if (nodes[i].parent < n) kids[fill[nodes[i].parent]++] = i;
+  for (std::size_t p = 0; p != n; ++p) start(p + 1) += start(p);
+  for (std::size_t p = 0; p != n; ++p) work[fill_at + p] = start(p);
+  for (std::size_t i = 0; i != n; ++i) {
+    if (nodes[i].parent < n) kid(work[fill_at + nodes[i].parent]++) = i;
+  }
+  for (std::size_t p = 0; p != n; ++p) {
+    for (std::size_t k = start(p) + 1; k < start(p + 1); ++k) {
+      const std::size_t x = kid(k);
+      const unsigned devfn = nodes[x].devfn & 0xffu;
+      std::size_t j = k;
+      for (; j != start(p) && (nodes[kid(j - 1)].devfn & 0xffu) > devfn; --j) kid(j) = kid(j - 1);
+      kid(j) = x;
+    }
   }
   // depth first from `top`, whose own bus is `bus`; `next` is the next free number
   struct frame {
@@ -88,10 +98,10 @@ struct bus_numbering {
   std::vector<frame> stack;
   const auto walk = [&](std::size_t top, unsigned& next) {
     stack.clear();
-    stack.push_back(frame{top, start[top]});
+    stack.push_back(frame{top, start(top)});
     while (!stack.empty()) {
       frame& f = stack.back();
-      if (f.child == start[f.node + 1]) {
+      if (f.child == start(f.node + 1)) {
         const std::size_t done = f.node;
         stack.pop_back();
         // bus-reserve keeps numbers for the secondary side, used or not
@@ -100,12 +110,12 @@ struct bus_numbering {
         out.last[done] = next - 1 > out.bus[done] ? next - 1 : out.bus[done];
         continue;
       }
-      const std::size_t k = kids[f.child++];
+      const std::size_t k = kid(f.child++);
       out.domain[k] = out.domain[top];
       if (nodes[k].expander || nodes[k].root || out.numbered[k] != 0) continue;  // numbered on their own
       out.numbered[k] = 1;
       out.bus[k] = next++;
-      stack.push_back(frame{k, start[k]});
+      stack.push_back(frame{k, start(k)});
     }
   };
   for (std::size_t r = 0; r != n; ++r) {
@@ -115,8 +125,8 @@ struct bus_numbering {
     out.bus[r] = 0;
     // the expanders on this root, by busNr: each range ends where the next begins
     std::vector<std::size_t> expanders;
-    for (std::size_t k = start[r]; k != start[r + 1]; ++k) {
-      if (nodes[kids[k]].expander) expanders.push_back(kids[k]);
+    for (std::size_t k = start(r); k != start(r + 1); ++k) {
+      if (nodes[kid(k)].expander) expanders.push_back(kid(k));
     }
     for (std::size_t i = 1; i < expanders.size(); ++i) {  // by busNr, stable (an insertion sort: few)
       for (std::size_t j = i; j != 0 && nodes[expanders[j - 1]].first_bus > nodes[expanders[j]].first_bus; --j) {
