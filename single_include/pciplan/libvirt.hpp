@@ -187,31 +187,22 @@ class short_text {
     return *this;
   }
   short_text& operator<<(char c) {
-    room(1);
-    chars_[size_++] = c;
+    push_back(c);
     return *this;
   }
-  /// Lower-case hexadecimal, zero-padded to `width` digits (at most 16).
+  /// Lower-case hexadecimal, zero-padded to `width` digits.
   short_text& hex(std::uint64_t v, unsigned width) {
-    unsigned n = 1;
-    while (n < 16 && (v >> (4 * n)) != 0) ++n;
-    if (n < width) n = width < 16 ? width : 16;
-    room(n);
-    for (unsigned i = n; i-- != 0; v >>= 4) chars_[size_ + i] = "0123456789abcdef"[v & 0xfu];
-    size_ += n;
+    pciplan::detail::append_hex(*this, v, width);
     return *this;
   }
   /// Decimal, without padding.
   short_text& decimal(std::uint64_t v) {
-    char digits[20];
-    unsigned n = 0;
-    do {
-      digits[n++] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    } while (v != 0);
-    room(n);
-    while (n != 0) chars_[size_++] = digits[--n];
+    pciplan::detail::append_decimal(*this, v);
     return *this;
+  }
+  void push_back(char c) {
+    room(1);
+    chars_[size_++] = c;
   }
   void clear() noexcept { size_ = 0; }
   [[nodiscard]] std::string_view view() const noexcept { return {chars_, size_}; }
@@ -389,8 +380,7 @@ class name_table {
   std::size_t count_ = 0;
 
   [[nodiscard]] static std::size_t hash(std::string_view name) noexcept {
-    std::uint64_t h = 1469598103934665603ull;
-    for (const char ch : name) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+    const std::uint64_t h = pciplan::detail::fnv1a(name);
     return static_cast<std::size_t>(h ^ (h >> 32));
   }
   void grow() {

@@ -4941,6 +4941,31 @@ template <MachineType M>
 #ifndef PCIPLAN_PLANNER_DETAIL_INPUT_CHECKS_HPP
 #define PCIPLAN_PLANNER_DETAIL_INPUT_CHECKS_HPP
 
+// ---- begin pciplan/detail/hash.hpp
+// pciplan — detail/hash.hpp: FNV-1a, the hash of names in pciplan's open-addressing tables.
+//
+// The planner's check for unique request names and the libvirt adapter's table of
+// device names both hash with it.
+#ifndef PCIPLAN_DETAIL_HASH_HPP
+#define PCIPLAN_DETAIL_HASH_HPP
+
+
+#include <cstdint>
+#include <string_view>
+
+namespace pciplan::inline v0::detail {
+
+/// The 64-bit FNV-1a hash of `text`.
+[[nodiscard]] constexpr std::uint64_t fnv1a(std::string_view text) noexcept {
+  std::uint64_t h = 1469598103934665603ull;
+  for (const char ch : text) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+  return h;
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_DETAIL_HASH_HPP
+// ---- end pciplan/detail/hash.hpp
 
 #include <algorithm>
 #include <cstddef>
@@ -5007,13 +5032,12 @@ constexpr bool check_requests(planning<M>& p) {
   p.placements.assign(n, placement{});
   p.routes.assign(n, request_route{});
   refill(p.done, n, static_cast<unsigned char>(0));
-  // unique names: an open-addressing hash set of request indexes (FNV-1a)
+  // unique names: an open-addressing hash set of request indexes (detail/hash.hpp)
   std::size_t capacity = 16;
   while (capacity < 2 * n) capacity *= 2;
   std::vector<std::size_t> table = filled(capacity, n);  // n: empty
   for (std::size_t i = 0; i != n; ++i) {
-    std::uint64_t h = 1469598103934665603ull;
-    for (char ch : requests[i].name) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+    const std::uint64_t h = fnv1a(requests[i].name);
     for (std::size_t at = h & (capacity - 1);; at = (at + 1) & (capacity - 1)) {
       if (table[at] == n) {
         table[at] = i;

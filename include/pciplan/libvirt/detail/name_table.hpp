@@ -7,6 +7,7 @@
 #define PCIPLAN_LIBVIRT_DETAIL_NAME_TABLE_HPP
 
 #include <pciplan/detail/config.hpp>
+#include <pciplan/detail/hash.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -50,8 +51,7 @@ class name_table {
   std::size_t count_ = 0;
 
   [[nodiscard]] static std::size_t hash(std::string_view name) noexcept {
-    std::uint64_t h = 1469598103934665603ull;
-    for (const char ch : name) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+    const std::uint64_t h = pciplan::detail::fnv1a(name);
     return static_cast<std::size_t>(h ^ (h >> 32));
   }
   void grow() {

@@ -7,7 +7,6 @@
 #define PCIPLAN_LIBVIRT_DETAIL_WRITE_ADDRESS_HPP
 
 #include <pciplan/detail/config.hpp>
-#include <pciplan/detail/numbers.hpp>
 #include <pciplan/topology/topology_plan.hpp>
 #include <pciplan/vocabulary/address.hpp>
 #include <pciplan/libvirt/detail/node_batch.hpp>

@@ -5,6 +5,7 @@
 #ifndef PCIPLAN_PLANNER_DETAIL_INPUT_CHECKS_HPP
 #define PCIPLAN_PLANNER_DETAIL_INPUT_CHECKS_HPP
 
+#include <pciplan/detail/hash.hpp>
 #include <pciplan/detail/config.hpp>
 #include <pciplan/detail/vectors.hpp>
 #include <pciplan/kinds/compatibility.hpp>
@@ -84,13 +85,12 @@ constexpr bool check_requests(planning<M>& p) {
   p.placements.assign(n, placement{});
   p.routes.assign(n, request_route{});
   refill(p.done, n, static_cast<unsigned char>(0));
-  // unique names: an open-addressing hash set of request indexes (FNV-1a)
+  // unique names: an open-addressing hash set of request indexes (detail/hash.hpp)
   std::size_t capacity = 16;
   while (capacity < 2 * n) capacity *= 2;
   std::vector<std::size_t> table = filled(capacity, n);  // n: empty
   for (std::size_t i = 0; i != n; ++i) {
-    std::uint64_t h = 1469598103934665603ull;
-    for (char ch : requests[i].name) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+    const std::uint64_t h = fnv1a(requests[i].name);
     for (std::size_t at = h & (capacity - 1);; at = (at + 1) & (capacity - 1)) {
       if (table[at] == n) {
         table[at] = i;
