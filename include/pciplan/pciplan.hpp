@@ -9,12 +9,12 @@
 //   detail/        small generic helpers: versioned namespace, compile-time reporting,
 //                  numbers, bit counts, constexpr-safe vector sizing
 //   vocabulary/    addresses, connect kinds, errors, numbering attributes, machine ids,
-//                  bounded text, fixed strings
-//   kinds/         controller kinds, machine types, the device catalogue, their lists,
+//                  bounded text, fixed strings, BARs
+//   kinds/         controller kinds, machine types, the device catalogue (and its BARs), their lists,
 //                  slot compatibility (concepts), Boost.Hana queries, machine dispatch,
 //                  device look-up by name
-//   topology/      requests, controllers, the plan, and one view of a topology (index
-//                  lookup, parents, firmware bus numbering)
+//   topology/      requests, controllers, the plan, one view of a topology (index
+//                  lookup, parents, firmware bus numbering), memory windows
 //   planner/       the policies and plan(); planner/detail/ holds the planning pipeline,
 //                  the bus table and both policies
 //   validate/      a hand-written QEMU layout read and checked against QEMU's rules
@@ -37,6 +37,7 @@
 #include <pciplan/detail/report.hpp>
 
 #include <pciplan/vocabulary/address.hpp>
+#include <pciplan/vocabulary/bars.hpp>
 #include <pciplan/vocabulary/connect.hpp>
 #include <pciplan/vocabulary/error.hpp>
 #include <pciplan/vocabulary/fixed_string.hpp>
@@ -46,6 +47,7 @@
 
 #include <pciplan/kinds/compatibility.hpp>
 #include <pciplan/kinds/controller_kinds.hpp>
+#include <pciplan/kinds/device_bars.hpp>
 #include <pciplan/kinds/device_kinds.hpp>
 #include <pciplan/kinds/device_lookup.hpp>
 #include <pciplan/kinds/kind_lists.hpp>
@@ -54,6 +56,7 @@
 #include <pciplan/kinds/queries.hpp>
 
 #include <pciplan/topology/controller.hpp>
+#include <pciplan/topology/memory_windows.hpp>
 #include <pciplan/topology/request.hpp>
 #include <pciplan/topology/topology_plan.hpp>
 #include <pciplan/topology/topology_view.hpp>

@@ -11,12 +11,12 @@
 //   detail/        small generic helpers: versioned namespace, compile-time reporting,
 //                  numbers, bit counts, constexpr-safe vector sizing
 //   vocabulary/    addresses, connect kinds, errors, numbering attributes, machine ids,
-//                  bounded text, fixed strings
-//   kinds/         controller kinds, machine types, the device catalogue, their lists,
+//                  bounded text, fixed strings, BARs
+//   kinds/         controller kinds, machine types, the device catalogue (and its BARs), their lists,
 //                  slot compatibility (concepts), Boost.Hana queries, machine dispatch,
 //                  device look-up by name
-//   topology/      requests, controllers, the plan, and one view of a topology (index
-//                  lookup, parents, firmware bus numbering)
+//   topology/      requests, controllers, the plan, one view of a topology (index
+//                  lookup, parents, firmware bus numbering), memory windows
 //   planner/       the policies and plan(); planner/detail/ holds the planning pipeline,
 //                  the bus table and both policies
 //   validate/      a hand-written QEMU layout read and checked against QEMU's rules
@@ -960,6 +960,134 @@ consteval pci_address operator""_pci(const char* text, std::size_t size) {
 
 #endif  // PCIPLAN_VOCABULARY_ADDRESS_HPP
 // ---- end pciplan/vocabulary/address.hpp
+// ---- begin pciplan/vocabulary/bars.hpp
+// pciplan — vocabulary/bars.hpp: the memory a device decodes — its BARs, summed by the
+// window firmware puts them in.
+//
+//   request{"gpu0", models::vfio_pci{}, device_bars{}.mem32(16_MiB).pref64(32_GiB).pref64(32_MiB)}
+//   device_bars{}.io(32).mem32(4_KiB).pref64(16_KiB)       // virtio-net-pci's BARs on pc
+//
+// PCI firmware sizes a bridge's three windows from the BARs below it: I/O; memory, which
+// is 32-bit and not prefetchable (it takes 64-bit non-prefetchable BARs and expansion ROMs
+// too); prefetchable memory, 64-bit when every BAR in it is. A BAR is a power of two and
+// naturally aligned, so what a window needs from a device is, per space, the sum of its
+// BARs and the largest one: placed largest first, BARs of power-of-two sizes leave no gaps.
+#ifndef PCIPLAN_VOCABULARY_BARS_HPP
+#define PCIPLAN_VOCABULARY_BARS_HPP
+
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace pciplan::inline v0 {
+
+/// The windows a BAR can be placed in, as firmware sorts BARs into bridge windows.
+enum class bar_space : unsigned char {
+  io,      ///< I/O ports
+  mem32,   ///< 32-bit memory, not prefetchable (and expansion ROMs)
+  mem64,   ///< 64-bit memory, not prefetchable: in a bridge's 32-bit window; on a root bus it may go above 4 GiB
+  pref32,  ///< prefetchable memory that decodes only 32-bit addresses (e.g. VGA's frame buffer)
+  pref64,  ///< 64-bit prefetchable memory: may be placed above 4 GiB
+};
+/// How many bar_space values there are.
+inline constexpr std::size_t bar_space_count = 5;
+
+/// A space's name ("io", "mem32", "mem64", "pref32", "pref64").
+[[nodiscard]] constexpr std::string_view name_of(bar_space s) noexcept {
+  switch (s) {
+    case bar_space::io: return "io";
+    case bar_space::mem32: return "mem32";
+    case bar_space::mem64: return "mem64";
+    case bar_space::pref32: return "pref32";
+    case bar_space::pref64: return "pref64";
+  }
+  return "unknown";
+}
+
+/// Byte sizes as QEMU spells them: 4_KiB, 32_GiB (`using namespace pciplan::literals`).
+namespace literals {
+/// n KiB in bytes.
+consteval std::uint64_t operator""_KiB(unsigned long long n) { return n << 10; }
+/// n MiB in bytes.
+consteval std::uint64_t operator""_MiB(unsigned long long n) { return n << 20; }
+/// n GiB in bytes.
+consteval std::uint64_t operator""_GiB(unsigned long long n) { return n << 30; }
+/// n TiB in bytes.
+consteval std::uint64_t operator""_TiB(unsigned long long n) { return n << 40; }
+}  // namespace literals
+
+/// What a set of BARs takes in one space: the sum of the BARs' sizes and the largest
+/// BAR (which is the alignment the set needs).
+struct bar_sum {
+  std::uint64_t size = 0;     ///< bytes, the sum of the BARs (each a power of two)
+  std::uint64_t largest = 0;  ///< the largest BAR, in bytes; 0 when there is none
+
+  /// Adds a BAR (or a set) of `bytes`, needing alignment `align`.
+  constexpr void add(std::uint64_t bytes, std::uint64_t align) noexcept {
+    size += bytes;
+    if (align > largest) largest = align;
+  }
+  /// Whether no BAR is counted.
+  [[nodiscard]] constexpr bool empty() const noexcept { return size == 0; }
+  /// Compares both members.
+  friend constexpr bool operator==(const bar_sum&, const bar_sum&) = default;
+};
+
+/// The BARs of one device, per space, as they take room in windows. Built with the adders:
+/// each adds one BAR, its size rounded up to a power of two as hardware decodes it, and a
+/// memory BAR smaller than a 4 KiB page counted as a page (firmware gives every memory
+/// BAR a page of its own, so that a page maps one device). `given` says the caller built
+/// it; a request without it takes the catalogue's BARs for its device
+/// (kinds/device_bars.hpp).
+struct device_bars {
+  std::array<bar_sum, bar_space_count> space{};  ///< by bar_space
+  bool given = false;                            ///< set by the adders
+
+  /// The smallest room a memory BAR takes.
+  static constexpr std::uint64_t page = 4096;
+
+  /// Adds a BAR of `bytes` (0 adds nothing) in `s`.
+  constexpr device_bars& add(bar_space s, std::uint64_t bytes) noexcept {
+    given = true;
+    if (bytes == 0) return *this;
+    std::uint64_t b = std::bit_ceil(bytes);
+    if (s != bar_space::io && b < page) b = page;
+    space[static_cast<std::size_t>(s)].add(b, b);
+    return *this;
+  }
+  /// Adds an I/O BAR.
+  constexpr device_bars& io(std::uint64_t bytes) noexcept { return add(bar_space::io, bytes); }
+  /// Adds a 32-bit non-prefetchable memory BAR, or an expansion ROM.
+  constexpr device_bars& mem32(std::uint64_t bytes) noexcept { return add(bar_space::mem32, bytes); }
+  /// Adds a 64-bit non-prefetchable memory BAR.
+  constexpr device_bars& mem64(std::uint64_t bytes) noexcept { return add(bar_space::mem64, bytes); }
+  /// Adds a prefetchable memory BAR that decodes only 32-bit addresses.
+  constexpr device_bars& pref32(std::uint64_t bytes) noexcept { return add(bar_space::pref32, bytes); }
+  /// Adds a 64-bit prefetchable memory BAR.
+  constexpr device_bars& pref64(std::uint64_t bytes) noexcept { return add(bar_space::pref64, bytes); }
+
+  /// What space `s` takes.
+  [[nodiscard]] constexpr const bar_sum& operator[](bar_space s) const noexcept {
+    return space[static_cast<std::size_t>(s)];
+  }
+  /// Whether no BAR is counted in any space.
+  [[nodiscard]] constexpr bool empty() const noexcept {
+    for (const bar_sum& s : space) {
+      if (!s.empty()) return false;
+    }
+    return true;
+  }
+  /// Compares every member.
+  friend constexpr bool operator==(const device_bars&, const device_bars&) = default;
+};
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_VOCABULARY_BARS_HPP
+// ---- end pciplan/vocabulary/bars.hpp
 // ---- begin pciplan/vocabulary/connect.hpp
 // pciplan — vocabulary/connect.hpp: connect kinds, what a slot accepts and what a device needs.
 //
@@ -2529,6 +2657,184 @@ concept AutoPlaceable =
 
 #endif  // PCIPLAN_KINDS_COMPATIBILITY_HPP
 // ---- end pciplan/kinds/compatibility.hpp
+// ---- begin pciplan/kinds/device_bars.hpp
+// pciplan — kinds/device_bars.hpp: the BARs QEMU gives each device of the catalogue and
+// each controller, and how firmware treats a bridge's windows.
+//
+//   catalogue_bars("virtio-net-pci", false)   // io 32, mem32 4 KiB + 256 KiB ROM, pref64 16 KiB
+//   catalogue_bars("virtio-net-pci", true)    // behind a PCIe port: no legacy I/O BAR
+//
+// Measured with QEMU 7.2's query-pci for every device type, on q35's root bus, behind a
+// pcie-root-port and on pc's root bus, with default properties (BAR 6, the expansion ROM
+// from the device's default romfile, counts as 32-bit memory: firmware maps it). A device
+// has the same BARs everywhere, but for virtio devices that are transitional by default
+// (`disable-legacy=auto`): they lose their legacy I/O BAR behind a PCIe port (a PCI
+// Express bus that is not a root bus). Properties change BARs (virtio `vectors`, display
+// memory sizes, nvme queues and CMB, an ivshmem backend's size): a request that sets them
+// gives its own device_bars.
+#ifndef PCIPLAN_KINDS_DEVICE_BARS_HPP
+#define PCIPLAN_KINDS_DEVICE_BARS_HPP
+
+
+#include <cstdint>
+#include <string_view>
+
+namespace pciplan::inline v0 {
+
+/// One row of the BAR catalogue: a QEMU device, its BARs, and the legacy I/O BAR a
+/// transitional-by-default virtio device has outside PCIe ports (0: none).
+struct bar_row {
+  std::string_view qemu_device{};  ///< the QEMU device name
+  device_bars bars{};              ///< its BARs (and ROM) wherever it sits
+  std::uint64_t legacy_io = 0;     ///< virtio `disable-legacy=auto`: an I/O BAR except behind a PCIe port
+};
+
+namespace detail {
+inline constexpr std::uint64_t kib = 1024;
+inline constexpr std::uint64_t mib = 1024 * 1024;
+/// Modern virtio: the MSI-X table (mem32 4 KiB) and the virtio regions (pref64 16 KiB).
+constexpr device_bars virtio_modern() { return device_bars{}.mem32(4 * kib).pref64(16 * kib); }
+}  // namespace detail
+
+/// QEMU 7.2's BARs of the catalogue's devices (kinds/device_kinds.hpp), by QEMU device name.
+inline constexpr bar_row bar_catalogue[] = {
+    // network (ROMs: the efi-*.rom option ROMs, 256 KiB)
+    {"virtio-net-pci", detail::virtio_modern().mem32(256 * detail::kib), 32},
+    {"virtio-net-pci-transitional", detail::virtio_modern().mem32(256 * detail::kib).io(32), 0},
+    {"virtio-net-pci-non-transitional", detail::virtio_modern().mem32(256 * detail::kib), 0},
+    {"e1000", device_bars{}.mem32(128 * detail::kib).io(64).mem32(256 * detail::kib), 0},
+    {"e1000e", device_bars{}.mem32(128 * detail::kib).mem32(128 * detail::kib).io(32).mem32(16 * detail::kib).mem32(256 * detail::kib), 0},
+    // igb is QEMU 8.0's: the BAR sizes of its source (e1000e's layout), no option ROM
+    {"igb", device_bars{}.mem32(128 * detail::kib).mem32(128 * detail::kib).io(32).mem32(16 * detail::kib), 0},
+    {"rtl8139", device_bars{}.io(256).mem32(256).mem32(256 * detail::kib), 0},
+    {"vmxnet3", device_bars{}.mem32(4 * detail::kib).mem32(4 * detail::kib).mem32(8 * detail::kib).mem32(256 * detail::kib), 0},
+    // storage
+    {"virtio-blk-pci", detail::virtio_modern(), 128},
+    {"virtio-blk-pci-transitional", detail::virtio_modern().io(128), 0},
+    {"virtio-blk-pci-non-transitional", detail::virtio_modern(), 0},
+    {"virtio-scsi-pci", detail::virtio_modern(), 64},
+    {"virtio-scsi-pci-transitional", detail::virtio_modern().io(64), 0},
+    {"virtio-scsi-pci-non-transitional", detail::virtio_modern(), 0},
+    {"vhost-scsi-pci", detail::virtio_modern(), 64},  // virtio-scsi's layout (no /dev/vhost-scsi to measure)
+    {"nvme", device_bars{}.mem64(16 * detail::kib), 0},
+    {"ich9-ahci", device_bars{}.io(32).mem32(4 * detail::kib), 0},
+    {"piix3-ide", device_bars{}.io(16), 0},
+    {"lsi53c895a", device_bars{}.io(256).mem32(1024).mem32(8 * detail::kib), 0},
+    {"megasas", device_bars{}.mem64(16 * detail::kib).io(256).mem64(256 * detail::kib), 0},
+    {"mptsas1068", device_bars{}.io(256).mem32(16 * detail::kib).mem32(64 * detail::kib), 0},
+    {"pvscsi", device_bars{}.mem32(32 * detail::kib), 0},
+    {"am53c974", device_bars{}.io(128), 0},
+    {"dc390", device_bars{}.io(128), 0},
+    // USB (firmware keeps a USB controller's 64-bit BAR below 4 GiB: counted as mem32)
+    {"qemu-xhci", device_bars{}.mem32(16 * detail::kib), 0},
+    {"nec-usb-xhci", device_bars{}.mem32(16 * detail::kib), 0},
+    {"piix3-usb-uhci", device_bars{}.io(32), 0},
+    {"piix4-usb-uhci", device_bars{}.io(32), 0},
+    {"ich9-usb-ehci1", device_bars{}.mem32(4 * detail::kib), 0},
+    {"ich9-usb-uhci1", device_bars{}.io(32), 0},
+    {"ich9-usb-uhci2", device_bars{}.io(32), 0},
+    {"ich9-usb-uhci3", device_bars{}.io(32), 0},
+    {"usb-ehci", device_bars{}.mem32(4 * detail::kib), 0},
+    {"pci-ohci", device_bars{}.mem32(256), 0},
+    {"vt82c686b-usb-uhci", device_bars{}.io(32), 0},
+    // serial
+    {"virtio-serial-pci", detail::virtio_modern(), 64},
+    {"virtio-serial-pci-transitional", detail::virtio_modern().io(64), 0},
+    {"pci-serial", device_bars{}.io(8), 0},
+    // video (ROMs: the VGA BIOS, 64 KiB; bochs-display's 32 KiB)
+    {"virtio-gpu-pci", detail::virtio_modern(), 0},
+    {"virtio-vga", device_bars{}.pref32(8 * detail::mib).pref64(16 * detail::kib).mem32(4 * detail::kib).mem32(64 * detail::kib), 0},
+    {"bochs-display", device_bars{}.pref32(16 * detail::mib).mem32(4 * detail::kib).mem32(32 * detail::kib), 0},
+    {"VGA", device_bars{}.pref32(16 * detail::mib).mem32(4 * detail::kib).mem32(64 * detail::kib), 0},
+    {"cirrus-vga", device_bars{}.pref32(32 * detail::mib).mem32(4 * detail::kib).mem32(64 * detail::kib), 0},
+    {"qxl-vga", device_bars{}.mem32(64 * detail::mib).mem32(64 * detail::mib).mem32(8 * detail::kib).io(32).mem32(64 * detail::kib), 0},
+    {"qxl", device_bars{}.mem32(64 * detail::mib).mem32(64 * detail::mib).mem32(8 * detail::kib).io(32), 0},
+    {"vmware-svga", device_bars{}.io(16).pref32(16 * detail::mib).pref32(64 * detail::kib).mem32(64 * detail::kib), 0},
+    // sound
+    {"ich9-intel-hda", device_bars{}.mem32(16 * detail::kib), 0},
+    {"intel-hda", device_bars{}.mem32(16 * detail::kib), 0},
+    {"AC97", device_bars{}.io(1024).io(256), 0},
+    {"ES1370", device_bars{}.io(256), 0},
+    {"virtio-sound-pci", detail::virtio_modern(), 0},  // QEMU 8.2's: modern virtio
+    // other virtio
+    {"virtio-balloon-pci", device_bars{}.pref64(16 * detail::kib), 64},
+    {"virtio-balloon-pci-transitional", device_bars{}.pref64(16 * detail::kib).io(64), 0},
+    {"virtio-rng-pci", detail::virtio_modern(), 32},
+    {"virtio-rng-pci-transitional", detail::virtio_modern().io(32), 0},
+    {"virtio-keyboard-pci", detail::virtio_modern(), 0},
+    {"virtio-mouse-pci", detail::virtio_modern(), 0},
+    {"virtio-tablet-pci", detail::virtio_modern(), 0},
+    {"virtio-input-host-pci", detail::virtio_modern(), 0},
+    {"virtio-9p-pci", detail::virtio_modern(), 32},
+    {"virtio-9p-pci-transitional", detail::virtio_modern().io(32), 0},
+    {"vhost-user-fs-pci", detail::virtio_modern(), 0},
+    {"vhost-vsock-pci", detail::virtio_modern(), 0},  // modern only (no /dev/vhost-vsock to measure)
+    {"vhost-vsock-pci-transitional", detail::virtio_modern().io(32), 0},
+    {"virtio-mem-pci", device_bars{}.pref64(16 * detail::kib), 0},
+    {"virtio-pmem-pci", device_bars{}.pref64(16 * detail::kib), 0},
+    {"virtio-crypto-pci", detail::virtio_modern(), 0},
+    // integrated endpoints
+    {"virtio-iommu-pci", device_bars{}.pref64(16 * detail::kib), 0},
+    {"amd-iommu", device_bars{}, 0},
+    {"pvpanic-pci", device_bars{}.mem32(2), 0},
+    // miscellaneous (ivshmem: the backend's size in BAR 2; libvirt's default <shmem> is 4 MiB)
+    {"i6300esb", device_bars{}.mem32(16), 0},
+    {"ivshmem-plain", device_bars{}.mem32(256).pref64(4 * detail::mib), 0},
+    {"ivshmem-doorbell", device_bars{}.mem32(256).mem32(4 * detail::kib).pref64(4 * detail::mib), 0},
+    {"acpi-erst", device_bars{}.mem32(16).mem32(8 * detail::kib), 0},
+    // vfio-pci: a host device's BARs are the host's; give them with the request
+    {"vfio-pci", device_bars{}, 0},
+};
+
+/// The BARs of the QEMU device `qemu_device` from the catalogue (`given` false; no BARs
+/// for a device it does not know), on a bus behind a PCIe port or not.
+[[nodiscard]] constexpr device_bars catalogue_bars(std::string_view qemu_device, bool behind_pcie_port) noexcept {
+  for (const bar_row& r : bar_catalogue) {
+    if (r.qemu_device != qemu_device) continue;
+    device_bars b = r.bars;
+    if (r.legacy_io != 0 && !behind_pcie_port) b.io(r.legacy_io);
+    b.given = false;
+    return b;
+  }
+  return device_bars{};
+}
+
+/// The BARs of a controller itself (on the bus it sits on), by its QEMU device: a
+/// pcie-root-port's MSI-X table, the SHPC registers of pci-bridge and pcie-pci-bridge.
+[[nodiscard]] constexpr device_bars controller_bars(std::string_view qemu_device) noexcept {
+  device_bars b;
+  if (qemu_device == "pcie-root-port") b.mem32(4 * detail::kib);
+  if (qemu_device == "pci-bridge" || qemu_device == "pcie-pci-bridge") b.mem64(256);
+  b.given = false;
+  return b;
+}
+
+/// What firmware gives the windows of an empty hot-pluggable bridge.
+enum class window_minimum : unsigned char {
+  none,  ///< nothing (switch upstream ports, the DMI-to-PCI bridge)
+  pcie,  ///< a PCIe port with a hot-plug slot: memory and prefetchable, no I/O
+  shpc,  ///< an SHPC bridge: I/O, memory and prefetchable
+};
+
+/// The window minimum of a bridge or port, by its QEMU device.
+[[nodiscard]] constexpr window_minimum window_minimum_of(std::string_view qemu_device) noexcept {
+  if (qemu_device == "pcie-root-port" || qemu_device == "ioh3420" || qemu_device == "xio3130-downstream") {
+    return window_minimum::pcie;
+  }
+  if (qemu_device == "pci-bridge" || qemu_device == "pcie-pci-bridge") return window_minimum::shpc;
+  return window_minimum::none;
+}
+
+/// Whether QEMU's io-reserve, mem-reserve, pref32-reserve and pref64-reserve properties
+/// exist on this QEMU device (they size its windows through firmware).
+[[nodiscard]] constexpr bool takes_reserves(std::string_view qemu_device) noexcept {
+  return qemu_device == "pcie-root-port" || qemu_device == "pci-bridge";
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_KINDS_DEVICE_BARS_HPP
+// ---- end pciplan/kinds/device_bars.hpp
 // ---- begin pciplan/kinds/device_lookup.hpp
 // pciplan — kinds/device_lookup.hpp: the device catalogue at run time — every built-in
 // device kind's descriptor, and look-ups by QEMU device name and by libvirt element and
@@ -2825,12 +3131,28 @@ constexpr auto shortest_chain(Kinds kinds = controller_kinds) {
 #include <boost/hana/unpack.hpp>
 
 #include <array>
+#include <cstdint>
 #include <string_view>
 
 namespace pciplan::inline v0 {
 
 /// An on/off setting that may also be left to the default.
 enum class toggle : unsigned char { unset, on, off };
+
+/// The windows QEMU asks firmware to reserve below a pcie-root-port or pci-bridge (its
+/// io-reserve, mem-reserve, pref32-reserve and pref64-reserve properties, in bytes), so
+/// that devices hot-plugged later find room: firmware sizes each window at least this
+/// large. 0: not set (a window is never smaller than its devices need anyway).
+struct window_reserves {
+  std::uint64_t io = 0;      ///< io-reserve
+  std::uint64_t mem = 0;     ///< mem-reserve: 32-bit, non-prefetchable
+  std::uint64_t pref32 = 0;  ///< pref32-reserve (QEMU refuses it with pref64)
+  std::uint64_t pref64 = 0;  ///< pref64-reserve
+  /// Whether none is set.
+  [[nodiscard]] constexpr bool empty() const noexcept { return io == 0 && mem == 0 && pref32 == 0 && pref64 == 0; }
+  /// Equal when all members are equal.
+  friend constexpr bool operator==(const window_reserves&, const window_reserves&) = default;
+};
 
 /// One controller: its kind, its index (libvirt's index, which names its bus), where it
 /// sits, and its numbering attributes. A value of -1 means "not set; the planner picks".
@@ -2851,6 +3173,7 @@ struct controller {
   toggle hotplug = toggle::unset;        ///< `hotplug='off'` / QEMU `hotplug=off`
   toggle multifunction = toggle::unset;  ///< on its own address, function 0 of a shared slot
   bool io_reserve_zero = false;          ///< QEMU `io-reserve=0` on a pcie-root-port
+  window_reserves reserves{};            ///< windows reserved for hot-plug (pcie-root-port, pci-bridge)
   bool added = false;                    ///< added by the planner
   // Filled in by the planner:
   std::uint16_t domain = 0;  ///< the guest PCI domain of its bus
@@ -2914,152 +3237,99 @@ inline constexpr auto builtin_descriptors = boost::hana::unpack(controller_kinds
 
 #endif  // PCIPLAN_TOPOLOGY_CONTROLLER_HPP
 // ---- end pciplan/topology/controller.hpp
-// ---- begin pciplan/topology/request.hpp
-// pciplan — topology/request.hpp: a device to place, with its constraints.
+// ---- begin pciplan/topology/memory_windows.hpp
+// pciplan — topology/memory_windows.hpp: the address space a plan needs — every bridge's
+// and port's I/O, memory and prefetchable window, and the root's I/O, 32-bit and 64-bit
+// ranges — as x86 firmware (SeaBIOS 1.16) sizes and places them.
 //
-// A request says what the device needs, never where it goes (unless the caller pins
-// it): the address is the planner's answer.
+//   const memory_layout m = memory_windows(plan, {.ram = 8_GiB});
+//   for (std::size_t i = 0; i != plan.controllers.size(); ++i)
+//     if (m.windows[i].bridge) std::cout << plan.controllers[i].index.value << ' ' << m.windows[i].pref.size << '\n';
+//   if (!m.fits()) …                     // firmware stops: m.problem() says which space ran out
+//   m.hole64_needed                      // bytes of 64-bit MMIO the guest needs above its RAM
 //
-//   request{"net0", models::virtio_net{}}
-//   request{"gpu0", models::vfio_pci{}, numa_node{1}}
-//   request{"legacy0", models::e1000{}}                       // conventional PCI
-//   request{"scratch", models::virtio_blk{}, hotplug::not_needed}
-//   request{"disk0", models::virtio_blk{}, at_address{{0, 3, 0, 0}}}   // pinned (bus = controller index)
-//   request{"gpu", models::vfio_pci{}, multifunction_group{1, 0}}, request{"gpu-audio", …, multifunction_group{1, 1}}
-#ifndef PCIPLAN_TOPOLOGY_REQUEST_HPP
-#define PCIPLAN_TOPOLOGY_REQUEST_HPP
+// Sizing, bottom up, bus by bus (each device's BARs from its placement, or from the
+// catalogue: kinds/device_bars.hpp):
+//  - a bus's entries are its devices' BARs (memory BARs at least 4 KiB), the BARs of the
+//    bridges and ports on it, and the windows of those bridges and ports;
+//  - a window's alignment is the largest alignment among its entries, at least 4 KiB for
+//    I/O and 2 MiB for memory; its size is the entries' sum rounded up to that alignment
+//    (an 8 GiB and a 2 GiB BAR make a 16 GiB window aligned to 8 GiB);
+//  - an empty window of a hot-pluggable port still gets the minimum (PCIe root and
+//    downstream ports: memory and prefetchable, no I/O; SHPC bridges: all three), and a
+//    QEMU reserve (io-reserve, mem-reserve, pref32/pref64-reserve) raises a window to at
+//    least its value — never lowers it;
+//  - a prefetchable window is 64-bit when every entry in it is;
+//  - a pxb (pc's expander bus) has a pci-bridge of its own behind which its devices sit:
+//    its windows are that bridge's.
+// Then the root (the root bus and every expander bus share one pool):
+//  - I/O from 0xc000 when the sum is below 16 KiB, else from 0x1000 up to 0xa000 (pc) or
+//    0x10000 (q35); beyond that firmware stops ("out of I/O address space");
+//  - memory and prefetchable placed top down below 0xfec00000, down to 0xc0000000 (q35)
+//    or 0x80000000/0xc0000000 by RAM (pc); when they do not fit, every 64-bit entry at
+//    the root (prefetchable windows and BARs, 64-bit memory BARs of root devices) moves
+//    above 4 GiB at once, starting at the first 1 GiB boundary above RAM; when the rest
+//    still does not fit, firmware stops ("out of 32bit address space").
+// QEMU's 64-bit PCI hole has to hold what goes above 4 GiB (hole64_needed): it is the
+// guest's ACPI description of where PCI memory may be, and with OVMF its size bounds the
+// 64-bit aperture.
+#ifndef PCIPLAN_TOPOLOGY_MEMORY_WINDOWS_HPP
+#define PCIPLAN_TOPOLOGY_MEMORY_WINDOWS_HPP
+
+// ---- begin pciplan/detail/vectors.hpp
+// pciplan — detail/vectors.hpp: sizing std::vector in code that also runs in
+// constant evaluation.
+//
+// With libstdc++ 12, `std::vector<T>(n)`, `assign(n, v)` and `resize(n)` fill the new
+// storage of a trivial T by assignment before its elements' lifetimes begin; clang 14
+// refuses that in a constant expression ("assignment to object outside its lifetime").
+// These helpers grow with push_back, which constructs each element, in constant
+// evaluation, and use the library's own sizing at run time.
+#ifndef PCIPLAN_DETAIL_VECTORS_HPP
+#define PCIPLAN_DETAIL_VECTORS_HPP
 
 
-#include <string_view>
+#include <cstddef>
+#include <type_traits>
+#include <vector>
 
-namespace pciplan::inline v0 {
+namespace pciplan::inline v0::detail {
 
-/// What kind of slot the device may use. `catalogue`: what the device catalogue says
-/// (conventional → pci, express → pcie, virtio → either).
-enum class link_need : unsigned char { catalogue, pci, pcie, either };
-
-/// Whether the device must stay hot-pluggable (the default). A device that does not
-/// need hotplug may become an integrated endpoint on the root bus or one function of a
-/// shared multifunction slot.
-enum class hotplug : unsigned char { required, not_needed };
-
-/// Where a device may go when no slot of its kind exists. `root_bus`: on the root bus
-/// as an integrated endpoint, instead of causing a new bus. The libvirt policy honours
-/// it (the libvirt reader sets it for the legacy, model-less USB controller of an
-/// existing q35 domain, which libvirt keeps on pcie.0 unless other devices need a
-/// conventional PCI slot anyway); the pciplan policy places by the other constraints.
-enum class fallback : unsigned char { none, root_bus };
-
-/// How the device reaches the guest: `automatic` lets the machine and policy decide
-/// (PCI where there is PCI; virtio-mmio or CCW where the machine uses them).
-enum class transport : unsigned char { automatic, pci, mmio };
-
-/// The guest NUMA node the device belongs to: it goes below an expander bus (or a PHB)
-/// bound to that node.
-struct numa_node {
-  int value = -1;  ///< the node number; -1: none
-};
-/// Placement order: lower keys are placed first; equal keys keep the input order.
-struct order_key {
-  int value = 0;  ///< the key; lower is placed first
-};
-/// Devices with the same id share one slot, each at its given function (a GPU and its
-/// audio function). Ids are > 0.
-struct multifunction_group {
-  unsigned id = 0;        ///< the group id (> 0)
-  unsigned function = 0;  ///< the device's function in the shared slot, 0 to 7
-};
-/// A host IOMMU group: devices with the same id (> 0) stay together, and apart from
-/// everything else.
-struct isolation_group {
-  unsigned id = 0;  ///< the group id (> 0)
-};
-/// A fixed address: the bus is a controller index, as in libvirt.
-struct at_address {
-  controller_address value{};  ///< the address; its bus is a controller index
-};
-/// A partial address: this controller's bus; the planner picks the slot.
-struct on_bus {
-  controller_index value{};  ///< the index of the controller whose bus it is
-};
-/// A partial address: this PCI domain (pseries: the PHB with this target index).
-struct in_domain {
-  unsigned value = 0;  ///< the PCI domain
-};
-
-/// Which part of the address the caller fixed.
-enum class address_kind : unsigned char { none, full, bus, domain };
-
-/// One device to place.
-struct request {
-  std::string_view name{};  ///< unique; errors and explanations use it (not copied: keep it alive)
-  device_descriptor device{};  ///< what the device is
-  link_need link = link_need::catalogue;     ///< what kind of slot it may use
-  hotplug hotplug_need = hotplug::required;  ///< whether it must stay hot-pluggable
-  int numa = -1;               ///< the guest NUMA node it belongs to; -1: none
-  address_kind fixed = address_kind::none;  ///< which part of `libvirt_address` the caller fixed
-  controller_address libvirt_address{};  ///< meaningful as far as `fixed` says
-  unsigned multifunction = 0;    ///< multifunction group id (0: none)
-  unsigned function = 0;         ///< the function within the multifunction group
-  unsigned isolation = 0;        ///< isolation group id (0: none)
-  int order = 0;                 ///< placement order key (see order_key)
-  transport via = transport::automatic;  ///< how the device reaches the guest
-  fallback otherwise = fallback::none;   ///< where it may go when no slot of its kind exists
-
-  /// An empty request.
-  constexpr request() = default;
-  /// A request named `name_` for a device of kind D, with any constraints: link_need,
-  /// hotplug, transport, fallback, numa_node, order_key, multifunction_group,
-  /// isolation_group, at_address, on_bus or in_domain.
-  template <DeviceKind D, class... Constraints>
-  constexpr request(std::string_view name_, D, Constraints... constraints)
-      : request(name_, device_descriptor_of<D>, constraints...) {}
-  /// As above, with the device given by its descriptor.
-  template <class... Constraints>
-  constexpr request(std::string_view name_, const device_descriptor& device_, Constraints... constraints)
-      : name(name_), device(device_) {
-    (apply(constraints), ...);
+/// `v` becomes `n` copies of `value`.
+template <class T>
+constexpr void refill(std::vector<T>& v, std::size_t n, const T& value) {
+  if (!std::is_constant_evaluated()) {
+    v.assign(n, value);
+    return;
   }
-
-  constexpr void apply(link_need l) noexcept { link = l; }                ///< Sets the slot kind it may use.
-  constexpr void apply(hotplug h) noexcept { hotplug_need = h; }          ///< Sets whether it needs hotplug.
-  constexpr void apply(transport t) noexcept { via = t; }                 ///< Sets its transport.
-  constexpr void apply(fallback f) noexcept { otherwise = f; }            ///< Sets its fallback.
-  constexpr void apply(numa_node n) noexcept { numa = n.value; }          ///< Sets its NUMA node.
-  constexpr void apply(order_key k) noexcept { order = k.value; }         ///< Sets its order key.
-  /// Puts it in a multifunction group, at the group's function.
-  constexpr void apply(multifunction_group g) noexcept {
-    multifunction = g.id;
-    function = g.function;
-  }
-  constexpr void apply(isolation_group g) noexcept { isolation = g.id; }  ///< Puts it in an isolation group.
-  /// Fixes its full address.
-  constexpr void apply(at_address a) noexcept {
-    fixed = address_kind::full;
-    libvirt_address = a.value;
-  }
-  /// Fixes its bus; the planner picks the slot.
-  constexpr void apply(on_bus b) noexcept {
-    fixed = address_kind::bus;
-    libvirt_address = controller_address(0, b.value, 0, 0);
-  }
-  /// Fixes its PCI domain; the planner picks the bus and slot.
-  constexpr void apply(in_domain d) noexcept {
-    fixed = address_kind::domain;
-    libvirt_address.domain = static_cast<std::uint16_t>(d.value);
-  }
-};
-
-/// `device<models::virtio_net>("wan", constraints…)`: a request, spelled with the kind first.
-template <DeviceKind D, class... Constraints>
-constexpr request device(std::string_view name, Constraints... constraints) {
-  return request(name, D{}, constraints...);
+  v.clear();
+  v.reserve(n);
+  for (std::size_t i = 0; i != n; ++i) v.push_back(value);
 }
 
-}  // namespace pciplan::inline v0
+/// `v` grows to at least `n` elements, new ones copies of `value` (geometric growth:
+/// no exact-size reserve, so growing one element at a time stays linear).
+template <class T>
+constexpr void grow_to(std::vector<T>& v, std::size_t n, const T& value) {
+  if (!std::is_constant_evaluated()) {
+    if (v.size() < n) v.resize(n, value);
+    return;
+  }
+  while (v.size() < n) v.push_back(value);
+}
 
-#endif  // PCIPLAN_TOPOLOGY_REQUEST_HPP
-// ---- end pciplan/topology/request.hpp
+/// A vector of `n` copies of `value`.
+template <class T>
+constexpr std::vector<T> filled(std::size_t n, const T& value) {
+  std::vector<T> v;
+  refill(v, n, value);
+  return v;
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_DETAIL_VECTORS_HPP
+// ---- end pciplan/detail/vectors.hpp
 // ---- begin pciplan/topology/topology_plan.hpp
 // pciplan — topology/topology_plan.hpp: what the planner returns — a placement per request, every
 // controller (those given and those added), warnings, and the reason for each
@@ -3153,6 +3423,7 @@ struct placement {
   unsigned transport = 0;        ///< mmio: the virtio-mmio bus QEMU uses (virtio-mmio-bus.N); ccw: devno
   bool multifunction = false;    ///< function 0 of a slot whose other functions are used
   rule why = rule::lowest_free_slot;  ///< the rule that placed it (see describe)
+  device_bars bars{};            ///< the request's BARs when it gave them (`given`); else the catalogue's count
   /// Equal when all members are equal.
   friend constexpr bool operator==(const placement&, const placement&) = default;
 };
@@ -3173,6 +3444,7 @@ enum class warning_code : unsigned char {
   bus_numbers,  ///< an expander's busNr range cannot hold its buses, or the main hierarchy reaches into it
   unbuildable,  ///< libvirt policy: libvirt's answer, reproduced, is a layout QEMU cannot build
   no_function0, ///< libvirt policy: a multifunction group without function 0, which guests do not find
+  windows,      ///< memory windows: a hot-plug budget a port cannot reserve, or BARs firmware cannot place
 };
 
 /// A warning code's name ("io_window").
@@ -3183,6 +3455,7 @@ enum class warning_code : unsigned char {
     case warning_code::bus_numbers: return "bus_numbers";
     case warning_code::unbuildable: return "unbuildable";
     case warning_code::no_function0: return "no_function0";
+    case warning_code::windows: return "windows";
   }
   return "unknown";
 }
@@ -3450,60 +3723,6 @@ struct topology_plan {
 #ifndef PCIPLAN_TOPOLOGY_TOPOLOGY_VIEW_HPP
 #define PCIPLAN_TOPOLOGY_TOPOLOGY_VIEW_HPP
 
-// ---- begin pciplan/detail/vectors.hpp
-// pciplan — detail/vectors.hpp: sizing std::vector in code that also runs in
-// constant evaluation.
-//
-// With libstdc++ 12, `std::vector<T>(n)`, `assign(n, v)` and `resize(n)` fill the new
-// storage of a trivial T by assignment before its elements' lifetimes begin; clang 14
-// refuses that in a constant expression ("assignment to object outside its lifetime").
-// These helpers grow with push_back, which constructs each element, in constant
-// evaluation, and use the library's own sizing at run time.
-#ifndef PCIPLAN_DETAIL_VECTORS_HPP
-#define PCIPLAN_DETAIL_VECTORS_HPP
-
-
-#include <cstddef>
-#include <type_traits>
-#include <vector>
-
-namespace pciplan::inline v0::detail {
-
-/// `v` becomes `n` copies of `value`.
-template <class T>
-constexpr void refill(std::vector<T>& v, std::size_t n, const T& value) {
-  if (!std::is_constant_evaluated()) {
-    v.assign(n, value);
-    return;
-  }
-  v.clear();
-  v.reserve(n);
-  for (std::size_t i = 0; i != n; ++i) v.push_back(value);
-}
-
-/// `v` grows to at least `n` elements, new ones copies of `value` (geometric growth:
-/// no exact-size reserve, so growing one element at a time stays linear).
-template <class T>
-constexpr void grow_to(std::vector<T>& v, std::size_t n, const T& value) {
-  if (!std::is_constant_evaluated()) {
-    if (v.size() < n) v.resize(n, value);
-    return;
-  }
-  while (v.size() < n) v.push_back(value);
-}
-
-/// A vector of `n` copies of `value`.
-template <class T>
-constexpr std::vector<T> filled(std::size_t n, const T& value) {
-  std::vector<T> v;
-  refill(v, n, value);
-  return v;
-}
-
-}  // namespace pciplan::inline v0::detail
-
-#endif  // PCIPLAN_DETAIL_VECTORS_HPP
-// ---- end pciplan/detail/vectors.hpp
 
 #include <algorithm>
 #include <cstddef>
@@ -3713,6 +3932,478 @@ class topology_view {
 
 #endif  // PCIPLAN_TOPOLOGY_TOPOLOGY_VIEW_HPP
 // ---- end pciplan/topology/topology_view.hpp
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0 {
+
+/// What firmware needs to know of the guest besides its topology: its memory (QEMU `-m`).
+struct guest_memory {
+  std::uint64_t ram = 1ull << 30;  ///< guest RAM in bytes (-m); 1 GiB by default
+  std::uint64_t maxmem = 0;        ///< -m maxmem= in bytes; 0: no memory hot-plug
+  unsigned slots = 0;              ///< -m slots=
+};
+
+/// One window of a bridge or port, or one range of the root.
+struct window {
+  std::uint64_t size = 0;   ///< bytes; 0: the window is off
+  std::uint64_t align = 1;  ///< the alignment it is placed at (its largest entry, at least the granularity)
+  bool is64 = false;        ///< prefetchable: every BAR below it is 64-bit, so it may go above 4 GiB
+  /// Equal when all members are equal.
+  friend constexpr bool operator==(const window&, const window&) = default;
+};
+
+/// The windows of the bus a bridge or port provides.
+struct bridge_windows {
+  bool bridge = false;  ///< a bridge or port, or a pxb (its internal bridge); roots and pxb-pcie have no windows
+  window io{};          ///< I/O
+  window mem{};         ///< 32-bit memory, not prefetchable
+  window pref{};        ///< prefetchable memory
+  /// Equal when all members are equal.
+  friend constexpr bool operator==(const bridge_windows&, const bridge_windows&) = default;
+};
+
+/// Why firmware cannot place a plan's BARs.
+enum class window_problem : unsigned char {
+  none,          ///< everything fits
+  io_space,      ///< the root's I/O needs more than x86's I/O space leaves (SeaBIOS: "out of I/O address space")
+  space_32_bit,  ///< what must stay below 4 GiB does not fit the 32-bit window ("out of 32bit address space")
+};
+
+/// The address space a plan needs (see the top of this header).
+struct memory_layout {
+  std::vector<bridge_windows> windows;  ///< by position in plan.controllers
+  bool x86 = false;                     ///< the root ranges below are modelled (pc, q35); else only the windows
+  std::uint64_t io_size = 0;            ///< I/O at the root, bytes
+  std::uint64_t io_base = 0;            ///< where firmware starts the root's I/O
+  std::uint64_t mem32_start = 0;        ///< the lowest address of the 32-bit window
+  std::uint64_t mem32_end = 0xfec00000ull;  ///< one past its highest address
+  window mem32{};                       ///< the root's non-prefetchable memory below 4 GiB
+  window pref32{};                      ///< the root's prefetchable memory below 4 GiB
+  bool above_4g = false;                ///< 64-bit entries moved above 4 GiB (the 32-bit window was too small)
+  window mem64{};                       ///< non-prefetchable memory above 4 GiB
+  window pref64{};                      ///< prefetchable memory above 4 GiB
+  std::uint64_t mem64_base = 0;         ///< where firmware places mem64
+  std::uint64_t pref64_base = 0;        ///< where firmware places pref64
+  std::uint64_t end64 = 0;              ///< one past the last byte above 4 GiB (0: nothing there)
+  std::uint64_t hole64_start = 0;       ///< the first 1 GiB boundary above RAM (QEMU's 64-bit hole starts there)
+  std::uint64_t hole64_needed = 0;      ///< bytes from hole64_start to end64
+  window_problem problem = window_problem::none;  ///< what does not fit
+
+  /// Whether firmware places every BAR.
+  [[nodiscard]] constexpr bool fits() const noexcept { return problem == window_problem::none; }
+  /// Equal when all members are equal.
+  friend constexpr bool operator==(const memory_layout&, const memory_layout&) = default;
+};
+
+namespace detail {
+
+inline constexpr std::uint64_t io_granule = 4096;
+inline constexpr std::uint64_t mem_granule = 2ull << 20;  // SeaBIOS rounds memory windows to 2 MiB
+inline constexpr std::uint64_t gib = 1ull << 30;
+
+[[nodiscard]] constexpr std::uint64_t align_up(std::uint64_t v, std::uint64_t a) noexcept {
+  return a <= 1 ? v : (v + a - 1) / a * a;
+}
+[[nodiscard]] constexpr std::uint64_t align_down(std::uint64_t v, std::uint64_t a) noexcept {
+  return a <= 1 ? v : v / a * a;
+}
+
+/// What the entries of one bus add up to, per window.
+struct window_sums {
+  bar_sum io{};
+  bar_sum mem{};
+  bar_sum pref{};
+  bool pref_all64 = true;  // every prefetchable entry is 64-bit
+  // at the root only: what may move above 4 GiB
+  bar_sum mem_movable{};
+  bar_sum pref_movable{};
+
+  constexpr void add_bars(const device_bars& b, bool at_root) {
+    io.add(b[bar_space::io].size, b[bar_space::io].largest);
+    mem.add(b[bar_space::mem32].size, b[bar_space::mem32].largest);
+    if (at_root) {
+      mem_movable.add(b[bar_space::mem64].size, b[bar_space::mem64].largest);
+      pref_movable.add(b[bar_space::pref64].size, b[bar_space::pref64].largest);
+    } else {
+      mem.add(b[bar_space::mem64].size, b[bar_space::mem64].largest);
+      pref.add(b[bar_space::pref64].size, b[bar_space::pref64].largest);
+    }
+    pref.add(b[bar_space::pref32].size, b[bar_space::pref32].largest);
+    if (!b[bar_space::pref32].empty()) pref_all64 = false;
+  }
+  constexpr void add_windows(const bridge_windows& w, bool at_root) {
+    if (w.io.size != 0) io.add(w.io.size, w.io.align);
+    if (w.mem.size != 0) mem.add(w.mem.size, w.mem.align);
+    if (w.pref.size != 0) {
+      if (at_root && w.pref.is64) {
+        pref_movable.add(w.pref.size, w.pref.align);
+      } else {
+        pref.add(w.pref.size, w.pref.align);
+      }
+    }
+    if (!w.pref.is64) pref_all64 = false;
+  }
+};
+
+/// A window from its entries: aligned to the largest (at least `granule`), its size their
+/// sum rounded up to that, at least `minimum` (an empty hot-pluggable window), at least
+/// `reserve` (rounded up too, but for I/O).
+[[nodiscard]] constexpr window size_window(const bar_sum& s, std::uint64_t granule, std::uint64_t minimum,
+                                           std::uint64_t reserve, bool round_reserve) {
+  window w;
+  w.align = std::max(granule, s.largest);
+  std::uint64_t sum = s.size;
+  if (sum == 0 && minimum != 0) sum = w.align;
+  if (reserve > sum) {
+    w.size = round_reserve ? align_up(reserve, w.align) : reserve;
+  } else {
+    w.size = align_up(sum, w.align);
+  }
+  return w;
+}
+
+/// Places the root's two 32-bit regions top down below `end` (prefetchable on top, unless
+/// its alignment is the larger: then below); whether both fit above `start`.
+[[nodiscard]] constexpr bool fits_32(const bar_sum& mem, const bar_sum& pref, std::uint64_t start, std::uint64_t end) {
+  const std::uint64_t mem_align = mem.largest == 0 ? 1 : mem.largest;
+  const std::uint64_t pref_align = pref.largest == 0 ? 1 : pref.largest;
+  const bool mem_on_top = pref_align > mem_align;  // the larger alignment goes below; a tie keeps pref on top
+  const bar_sum& top = mem_on_top ? mem : pref;
+  const bar_sum& bottom = mem_on_top ? pref : mem;
+  const std::uint64_t top_align = mem_on_top ? mem_align : pref_align;
+  const std::uint64_t bottom_align = mem_on_top ? pref_align : mem_align;
+  if (top.size > end) return false;
+  const std::uint64_t top_base = align_down(end - top.size, top_align);
+  if (bottom.size > top_base) return false;
+  const std::uint64_t bottom_base = align_down(top_base - bottom.size, bottom_align);
+  return bottom_base >= start && top_base >= start;
+}
+
+}  // namespace detail
+
+/// The reserves an empty hot-pluggable port needs (QEMU io-reserve, mem-reserve,
+/// pref64-reserve — pref32-reserve when a prefetchable BAR is 32-bit) so that a device
+/// with BARs `b`, plugged in later, fits its windows wherever firmware puts them.
+/// Firmware aligns a reserved window only to its granularity (I/O 4 KiB, memory 2 MiB),
+/// not to the BARs it is meant for, so a window holds BARs of sum S, the largest L,
+/// aligned, only when it spans S + L − granularity: a 64 GiB BAR needs a reserve of
+/// 128 GiB − 2 MiB.
+[[nodiscard]] constexpr window_reserves hotplug_reserves(const device_bars& b) noexcept {
+  using namespace detail;
+  const auto need = [](std::uint64_t sum, std::uint64_t largest, std::uint64_t granule) -> std::uint64_t {
+    if (sum == 0) return 0;
+    const std::uint64_t slack = largest > granule ? largest - granule : 0;
+    return align_up(sum + slack, granule);
+  };
+  window_reserves r;
+  r.io = need(b[bar_space::io].size, b[bar_space::io].largest, io_granule);
+  bar_sum mem = b[bar_space::mem32];
+  mem.add(b[bar_space::mem64].size, b[bar_space::mem64].largest);
+  r.mem = need(mem.size, mem.largest, mem_granule);
+  bar_sum pref = b[bar_space::pref64];
+  pref.add(b[bar_space::pref32].size, b[bar_space::pref32].largest);
+  const std::uint64_t p = need(pref.size, pref.largest, mem_granule);
+  if (b[bar_space::pref32].empty()) {
+    r.pref64 = p;
+  } else {
+    r.pref32 = p;
+  }
+  return r;
+}
+
+/// The windows and ranges firmware gives `plan` (see the top of this header), for a guest
+/// with `memory`.
+[[nodiscard]] constexpr memory_layout memory_windows(const topology_plan& plan, const guest_memory& memory = {}) {
+  using namespace detail;
+  memory_layout out;
+  const std::size_t n = plan.controllers.size();
+  out.windows.resize(n);
+  const topology_view view(plan.controllers);
+  const bool q35 = plan.machine == "q35";
+  const bool pc = plan.machine == "pc";
+  out.x86 = q35 || pc;
+
+  // each controller's parent, and whether its bus is a root bus (the root pool)
+  std::vector<std::size_t> parent = filled(n, no_position);
+  std::vector<unsigned char> root_bus = filled(n, static_cast<unsigned char>(0));
+  for (std::size_t i = 0; i != n; ++i) {
+    const controller& c = plan.controllers[i];
+    parent[i] = view.parent_of(i);
+    const controller_role r = c.kind == nullptr ? controller_role::root : c.kind->role;
+    // a pxb's bus is a root bus, but what sits on it is behind the pxb's own internal
+    // pci-bridge (its second bus number): a window level like any bridge
+    const bool internal_bridge = r == controller_role::expander && c.kind->bus_numbers == 2;
+    root_bus[i] = !internal_bridge && (r == controller_role::root || r == controller_role::extra_root ||
+                                       r == controller_role::expander);
+    out.windows[i].bridge = !root_bus[i];
+  }
+  // sums by the bus they sit on (position); the root pool apart
+  std::vector<window_sums> sums(n);
+  window_sums root;
+  const auto bus_sums = [&](std::size_t bus) -> window_sums& { return root_bus[bus] ? root : sums[bus]; };
+
+  // devices
+  for (const placement& p : plan.placements) {
+    if (p.kind != placement_kind::pci || plan.is_built_in(p)) continue;
+    const std::size_t bus = view.position_of(p.libvirt_address.bus);
+    if (bus == no_position) continue;
+    const controller_descriptor* k = plan.controllers[bus].kind;
+    const bool behind_port = k != nullptr && k->role == controller_role::port;
+    const device_bars b = p.bars.given ? p.bars : catalogue_bars(p.device.qemu_device, behind_port);
+    bus_sums(bus).add_bars(b, root_bus[bus] != 0);
+  }
+  // the machine's own root devices (q35: SMBus and the ICH9 SATA; pc: the PIIX3 IDE)
+  if (q35) root.add_bars(device_bars{}.io(0x40).io(0x20).mem32(4096), true);
+  if (pc) root.add_bars(device_bars{}.io(0x10), true);
+  // the controllers' own BARs
+  for (std::size_t i = 0; i != n; ++i) {
+    if (parent[i] == no_position) continue;
+    bus_sums(parent[i]).add_bars(controller_bars(plan.controllers[i].qemu_device()), root_bus[parent[i]] != 0);
+  }
+  // windows, children before parents: a post-order walk over each bridge's subtree
+  std::vector<std::size_t> depth = filled(n, std::size_t{0});
+  for (std::size_t i = 0; i != n; ++i) {
+    std::size_t d = 0;
+    for (std::size_t at = parent[i]; at != no_position && d <= n; at = parent[at]) ++d;
+    depth[i] = d;
+  }
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i != n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return depth[a] > depth[b]; });
+  for (const std::size_t i : order) {
+    if (!out.windows[i].bridge) continue;
+    const controller& c = plan.controllers[i];
+    const window_sums& s = sums[i];
+    const window_minimum m = window_minimum_of(c.qemu_device());
+    const bool has_cap = takes_reserves(c.qemu_device());
+    bridge_windows& w = out.windows[i];
+    w.io = size_window(s.io, io_granule, m == window_minimum::shpc ? 1 : 0, has_cap ? c.reserves.io : 0, false);
+    w.mem = size_window(s.mem, mem_granule, m != window_minimum::none ? 1 : 0, has_cap ? c.reserves.mem : 0, true);
+    const std::uint64_t pref_reserve = has_cap ? std::max(c.reserves.pref32, c.reserves.pref64) : 0;
+    w.pref = size_window(s.pref, mem_granule, m != window_minimum::none ? 1 : 0, pref_reserve, true);
+    w.pref.is64 = s.pref_all64;
+    if (parent[i] != no_position) bus_sums(parent[i]).add_windows(w, root_bus[parent[i]] != 0);
+  }
+  if (!out.x86) return out;
+
+  // the root's I/O
+  out.io_size = root.io.size;
+  const std::uint64_t io_low_end = q35 ? 0x10000 : 0xa000;
+  if (out.io_size < 0x4000) {
+    out.io_base = 0xc000;
+  } else if (out.io_size < io_low_end - 0x1000) {
+    out.io_base = 0x1000;
+  } else {
+    out.problem = window_problem::io_space;
+  }
+  // the 32-bit window, then what moves above 4 GiB
+  const std::uint64_t ram = memory.ram;
+  std::uint64_t below_4g = ram;
+  std::uint64_t above = 0;
+  if (q35 && ram >= 0xb0000000ull) below_4g = 0x80000000ull;
+  if (pc && ram >= 0xe0000000ull) below_4g = 0xc0000000ull;
+  if (below_4g < ram) above = ram - below_4g;
+  out.mem32_start = q35 ? 0xc0000000ull : below_4g <= 0x80000000ull ? 0x80000000ull : below_4g <= 0xc0000000ull ? 0xc0000000ull : below_4g;
+  bar_sum mem = root.mem;
+  bar_sum pref = root.pref;
+  bar_sum mem_all = mem;
+  mem_all.add(root.mem_movable.size, root.mem_movable.largest);
+  bar_sum pref_all = pref;
+  pref_all.add(root.pref_movable.size, root.pref_movable.largest);
+  if (fits_32(mem_all, pref_all, out.mem32_start, out.mem32_end)) {
+    mem = mem_all;
+    pref = pref_all;
+  } else {
+    out.above_4g = !root.mem_movable.empty() || !root.pref_movable.empty();
+    out.mem64 = window{root.mem_movable.size, std::max<std::uint64_t>(root.mem_movable.largest, 1), true};
+    out.pref64 = window{root.pref_movable.size, std::max<std::uint64_t>(root.pref_movable.largest, 1), true};
+    if (!fits_32(mem, pref, out.mem32_start, out.mem32_end) && out.problem == window_problem::none) {
+      out.problem = window_problem::space_32_bit;
+    }
+  }
+  out.mem32 = window{mem.size, std::max<std::uint64_t>(mem.largest, 1), false};
+  out.pref32 = window{pref.size, std::max<std::uint64_t>(pref.largest, 1), false};
+  // above 4 GiB: after RAM (and the memory hot-plug area), on 1 GiB boundaries
+  std::uint64_t base0 = 4 * gib + above;
+  if (memory.maxmem > ram) {
+    const std::uint64_t device_memory = align_up(4 * gib + above, gib) + (memory.maxmem - ram) + memory.slots * gib;
+    base0 = std::max(base0, align_up(device_memory, gib));
+  }
+  out.hole64_start = align_up(base0, gib);
+  if (out.above_4g) {
+    out.mem64_base = align_up(align_up(base0, out.mem64.align), gib);
+    out.pref64_base = align_up(align_up(out.mem64_base + out.mem64.size, out.pref64.align), gib);
+    out.end64 = out.pref64.size != 0 ? out.pref64_base + out.pref64.size : out.mem64_base + out.mem64.size;
+    out.hole64_needed = out.end64 > out.hole64_start ? out.end64 - out.hole64_start : 0;
+  }
+  return out;
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_TOPOLOGY_MEMORY_WINDOWS_HPP
+// ---- end pciplan/topology/memory_windows.hpp
+// ---- begin pciplan/topology/request.hpp
+// pciplan — topology/request.hpp: a device to place, with its constraints.
+//
+// A request says what the device needs, never where it goes (unless the caller pins
+// it): the address is the planner's answer.
+//
+//   request{"net0", models::virtio_net{}}
+//   request{"gpu0", models::vfio_pci{}, numa_node{1}}
+//   request{"legacy0", models::e1000{}}                       // conventional PCI
+//   request{"scratch", models::virtio_blk{}, hotplug::not_needed}
+//   request{"disk0", models::virtio_blk{}, at_address{{0, 3, 0, 0}}}   // pinned (bus = controller index)
+//   request{"gpu", models::vfio_pci{}, multifunction_group{1, 0}}, request{"gpu-audio", …, multifunction_group{1, 1}}
+//   request{"gpu0", models::vfio_pci{}, device_bars{}.mem32(16_MiB).pref64(32_GiB)}   // its BARs (memory windows)
+#ifndef PCIPLAN_TOPOLOGY_REQUEST_HPP
+#define PCIPLAN_TOPOLOGY_REQUEST_HPP
+
+
+#include <string_view>
+
+namespace pciplan::inline v0 {
+
+/// What kind of slot the device may use. `catalogue`: what the device catalogue says
+/// (conventional → pci, express → pcie, virtio → either).
+enum class link_need : unsigned char { catalogue, pci, pcie, either };
+
+/// Whether the device must stay hot-pluggable (the default). A device that does not
+/// need hotplug may become an integrated endpoint on the root bus or one function of a
+/// shared multifunction slot.
+enum class hotplug : unsigned char { required, not_needed };
+
+/// Where a device may go when no slot of its kind exists. `root_bus`: on the root bus
+/// as an integrated endpoint, instead of causing a new bus. The libvirt policy honours
+/// it (the libvirt reader sets it for the legacy, model-less USB controller of an
+/// existing q35 domain, which libvirt keeps on pcie.0 unless other devices need a
+/// conventional PCI slot anyway); the pciplan policy places by the other constraints.
+enum class fallback : unsigned char { none, root_bus };
+
+/// How the device reaches the guest: `automatic` lets the machine and policy decide
+/// (PCI where there is PCI; virtio-mmio or CCW where the machine uses them).
+enum class transport : unsigned char { automatic, pci, mmio };
+
+/// The guest NUMA node the device belongs to: it goes below an expander bus (or a PHB)
+/// bound to that node.
+struct numa_node {
+  int value = -1;  ///< the node number; -1: none
+};
+/// Placement order: lower keys are placed first; equal keys keep the input order.
+struct order_key {
+  int value = 0;  ///< the key; lower is placed first
+};
+/// Devices with the same id share one slot, each at its given function (a GPU and its
+/// audio function). Ids are > 0.
+struct multifunction_group {
+  unsigned id = 0;        ///< the group id (> 0)
+  unsigned function = 0;  ///< the device's function in the shared slot, 0 to 7
+};
+/// A host IOMMU group: devices with the same id (> 0) stay together, and apart from
+/// everything else.
+struct isolation_group {
+  unsigned id = 0;  ///< the group id (> 0)
+};
+/// A fixed address: the bus is a controller index, as in libvirt.
+struct at_address {
+  controller_address value{};  ///< the address; its bus is a controller index
+};
+/// A partial address: this controller's bus; the planner picks the slot.
+struct on_bus {
+  controller_index value{};  ///< the index of the controller whose bus it is
+};
+/// A partial address: this PCI domain (pseries: the PHB with this target index).
+struct in_domain {
+  unsigned value = 0;  ///< the PCI domain
+};
+
+/// Which part of the address the caller fixed.
+enum class address_kind : unsigned char { none, full, bus, domain };
+
+/// One device to place.
+struct request {
+  std::string_view name{};  ///< unique; errors and explanations use it (not copied: keep it alive)
+  device_descriptor device{};  ///< what the device is
+  link_need link = link_need::catalogue;     ///< what kind of slot it may use
+  hotplug hotplug_need = hotplug::required;  ///< whether it must stay hot-pluggable
+  int numa = -1;               ///< the guest NUMA node it belongs to; -1: none
+  address_kind fixed = address_kind::none;  ///< which part of `libvirt_address` the caller fixed
+  controller_address libvirt_address{};  ///< meaningful as far as `fixed` says
+  unsigned multifunction = 0;    ///< multifunction group id (0: none)
+  unsigned function = 0;         ///< the function within the multifunction group
+  unsigned isolation = 0;        ///< isolation group id (0: none)
+  int order = 0;                 ///< placement order key (see order_key)
+  transport via = transport::automatic;  ///< how the device reaches the guest
+  fallback otherwise = fallback::none;   ///< where it may go when no slot of its kind exists
+  /// Its BARs, when the caller gives them (a passed-through device, a property that
+  /// changes them); otherwise the catalogue's for its device (kinds/device_bars.hpp).
+  device_bars bars{};
+
+  /// An empty request.
+  constexpr request() = default;
+  /// A request named `name_` for a device of kind D, with any constraints: link_need,
+  /// hotplug, transport, fallback, numa_node, order_key, multifunction_group,
+  /// isolation_group, at_address, on_bus, in_domain or device_bars.
+  template <DeviceKind D, class... Constraints>
+  constexpr request(std::string_view name_, D, Constraints... constraints)
+      : request(name_, device_descriptor_of<D>, constraints...) {}
+  /// As above, with the device given by its descriptor.
+  template <class... Constraints>
+  constexpr request(std::string_view name_, const device_descriptor& device_, Constraints... constraints)
+      : name(name_), device(device_) {
+    (apply(constraints), ...);
+  }
+
+  constexpr void apply(link_need l) noexcept { link = l; }                ///< Sets the slot kind it may use.
+  constexpr void apply(hotplug h) noexcept { hotplug_need = h; }          ///< Sets whether it needs hotplug.
+  constexpr void apply(transport t) noexcept { via = t; }                 ///< Sets its transport.
+  constexpr void apply(fallback f) noexcept { otherwise = f; }            ///< Sets its fallback.
+  constexpr void apply(numa_node n) noexcept { numa = n.value; }          ///< Sets its NUMA node.
+  constexpr void apply(order_key k) noexcept { order = k.value; }         ///< Sets its order key.
+  /// Puts it in a multifunction group, at the group's function.
+  constexpr void apply(multifunction_group g) noexcept {
+    multifunction = g.id;
+    function = g.function;
+  }
+  constexpr void apply(isolation_group g) noexcept { isolation = g.id; }  ///< Puts it in an isolation group.
+  /// Gives its BARs (marked as given).
+  constexpr void apply(const device_bars& b) noexcept {
+    bars = b;
+    bars.given = true;
+  }
+  /// Fixes its full address.
+  constexpr void apply(at_address a) noexcept {
+    fixed = address_kind::full;
+    libvirt_address = a.value;
+  }
+  /// Fixes its bus; the planner picks the slot.
+  constexpr void apply(on_bus b) noexcept {
+    fixed = address_kind::bus;
+    libvirt_address = controller_address(0, b.value, 0, 0);
+  }
+  /// Fixes its PCI domain; the planner picks the bus and slot.
+  constexpr void apply(in_domain d) noexcept {
+    fixed = address_kind::domain;
+    libvirt_address.domain = static_cast<std::uint16_t>(d.value);
+  }
+};
+
+/// `device<models::virtio_net>("wan", constraints…)`: a request, spelled with the kind first.
+template <DeviceKind D, class... Constraints>
+constexpr request device(std::string_view name, Constraints... constraints) {
+  return request(name, D{}, constraints...);
+}
+
+}  // namespace pciplan::inline v0
+
+#endif  // PCIPLAN_TOPOLOGY_REQUEST_HPP
+// ---- end pciplan/topology/request.hpp
 
 // ---- begin pciplan/planner/libvirt_order.hpp
 // pciplan — planner/libvirt_order.hpp: the order in which libvirt takes devices, for
@@ -4271,6 +4962,13 @@ struct plan_options {
     pinned,
   };
   chipset_controllers chipset = chipset_controllers::first_of_kind;  ///< which request is the chipset's controller
+  /// pciplan policy: what one device hot-plugged later into any empty hot-pluggable port
+  /// (or bridge) may decode — e.g. `device_bars{}.mem32(16_MiB).pref64(64_GiB)` for a
+  /// GPU. Every empty pcie-root-port and pci-bridge of the plan then reserves windows
+  /// that hold such a device wherever firmware places them (controller::reserves:
+  /// hotplug_reserves); an empty port that cannot reserve (a switch's downstream port)
+  /// is counted in a `windows` warning. Empty: no reserves.
+  device_bars hotplug_budget{};
 };
 
 }  // namespace pciplan::inline v0
@@ -5053,6 +5751,7 @@ constexpr bool check_requests(planning<M>& p) {
     p.placements[i].request = i;
     p.placements[i].name = r.name;
     p.placements[i].device = r.device;
+    p.placements[i].bars = r.bars;
     if (r.name.empty()) return p.fail(errc::invalid_request, "(unnamed)", "every request needs a name");
     if (r.link == link_need::pcie && r.device.link == link_kind::conventional) {
       return p.fail(errc::invalid_request, r.name, "asks for a PCI Express slot, but the device is conventional PCI only");
@@ -6643,6 +7342,7 @@ class pciplan_planner {
         return p_.failure();
       }
       if (!add_spares(g_) || !partition_expanders(g_)) return p_.failure();
+      reserve_budget();
       add_warnings();
     }
     return finish(p_);
@@ -6834,7 +7534,7 @@ class pciplan_planner {
       if (pcie && link != link_kind::conventional) {
         const long port = g_.take_port(zone, r.name);
         if (port < 0) return false;
-        mark_io(static_cast<unsigned>(port));
+        mark_io(static_cast<unsigned>(port), i);
         return put(i, slot_choice{true, static_cast<unsigned>(port), 0, 0}, need,
                    zone >= 0 ? numa_rule : rule::hotplug_port);
       }
@@ -6936,12 +7636,59 @@ class pciplan_planner {
     return true;
   }
 
+  // ---- memory windows for devices hot-plugged later ---------------------------------
+
+  /// Every empty hot-pluggable pcie-root-port and pci-bridge reserves windows for
+  /// plan_options::hotplug_budget (hotplug_reserves); empty hot-pluggable ports that
+  /// cannot (no reserve properties) are counted in a warning.
+  constexpr void reserve_budget() {
+    const device_bars& budget = p_.options.hotplug_budget;
+    if (budget.empty()) return;
+    const window_reserves want = hotplug_reserves(budget);
+    std::vector<unsigned char> occupied = filled(p_.controllers.back().index.value + 1u, static_cast<unsigned char>(0));
+    for (const placement& pl : p_.placements) {
+      if (pl.kind == placement_kind::pci && pl.libvirt_address.bus.value < occupied.size()) {
+        occupied[pl.libvirt_address.bus.value] = 1;
+      }
+    }
+    for (const controller& c : p_.controllers) {
+      if (c.has_address && c.libvirt_address.bus.value < occupied.size()) occupied[c.libvirt_address.bus.value] = 1;
+    }
+    unsigned cannot = 0;
+    for (controller& c : p_.controllers) {
+      const bool hot_bus = c.kind->role == controller_role::port ||
+                           (c.kind->role == controller_role::bridge && c.kind->hotplug == hotplug_support::always);
+      if (!hot_bus || c.hotplug == toggle::off || occupied[c.index.value] != 0) continue;
+      if (!takes_reserves(c.qemu_device())) {
+        ++cannot;
+        continue;
+      }
+      c.reserves.io = std::max(c.reserves.io, want.io);
+      c.reserves.mem = std::max(c.reserves.mem, want.mem);
+      c.reserves.pref32 = std::max(c.reserves.pref32, want.pref32);
+      c.reserves.pref64 = std::max(c.reserves.pref64, want.pref64);
+      if (want.io != 0) c.io_reserve_zero = false;
+    }
+    if (cannot != 0) {
+      p_.warn(warning_code::windows,
+              "some empty hot-pluggable ports cannot reserve memory windows for the hot-plug budget (only "
+              "pcie-root-port and pci-bridge have QEMU's reserve properties): a device hot-plugged there may find no "
+              "room for its BARs",
+              cannot);
+    }
+  }
+
   // ---- the I/O window -------------------------------------------------------------
 
   /// On q35 a hot-pluggable root port reserves 4 KiB of I/O space; a port the planner
-  /// added for a PCIe device, which needs no I/O, gets io-reserve=0 (RULES.md Q25).
-  constexpr void mark_io(unsigned port) {
+  /// added for request i, whose device has no I/O BAR (most PCIe devices; virtio loses
+  /// its legacy one behind a port), gets io-reserve=0 (RULES.md Q25). QEMU then switches
+  /// the port's I/O window off, so a device with an I/O BAR (e1000e) keeps the reserve.
+  constexpr void mark_io(unsigned port, std::size_t i) {
     if constexpr (x86 && pcie) {
+      const placement& pl = p_.placements[i];
+      const device_bars bars = pl.bars.given ? pl.bars : catalogue_bars(pl.device.qemu_device, true);
+      if (!bars[bar_space::io].empty()) return;
       controller& c = p_.controllers[p_.position_of(controller_index{static_cast<std::uint16_t>(port)})];
       if (c.added && is_kind<pcie_root_port>(c.kind)) c.io_reserve_zero = true;
     }
@@ -8575,7 +9322,11 @@ inline constexpr int plan_schema_version = 1;
 ///                     parent's controller index; null for roots), "chassis", "port",
 ///                     "chassis_nr", "bus_nr", "target_index", "numa_node" (null when not
 ///                     set), "hotplug" and "multifunction" ("on"/"off"/null),
-///                     "io_reserve_zero", "domain" and "guest_bus" (the guest PCI domain
+///                     "io_reserve_zero", "reserves" ({io, mem, pref32, pref64}: the
+///                     windows it reserves for hot-plug, bytes, 0 = none), "windows" ({io,
+///                     mem, pref, pref64}: its windows as firmware sizes them, bytes, pref64
+///                     true when the prefetchable one is 64-bit; memory_windows; null for
+///                     roots and expanders), "domain" and "guest_bus" (the guest PCI domain
 ///                     and bus number of the bus it provides), "guest_bus_last" (the
 ///                     highest guest bus number at or below it: its subordinate bus),
 ///                     "given_id" (the QEMU id the user gave it, or null), "qemu_id" (its
@@ -8592,6 +9343,8 @@ inline constexpr int plan_schema_version = 1;
 ///                 "kind" ("pci"/"mmio"/"ccw"), "built_in" (the machine's own device at
 ///                 that position: no -device), "address" ("0000:01:00.0", guest form, or
 ///                 null), "libvirt_address" ({domain, bus, slot, function} or null),
+///                 "bars" (the BARs the request gave, per space — "io", "mem32", "mem64",
+///                 "pref32", "pref64": {size, largest} in bytes —, or null: the catalogue's),
 ///                 "transport" ("virtio-mmio-bus.N" / "fe.0.xxxx", or null for PCI),
 ///                 "multifunction", "rule" (name_of(rule)), "explanation"
 ///                 (pciplan::describe)}, …],
@@ -8600,7 +9353,8 @@ inline constexpr int plan_schema_version = 1;
 /// Controllers in plan order (by index), devices in request order, one per line, so
 /// two plans diff well. Keys that from_json does not read back are derived from the
 /// others (qemu_device, guest_bus_last, qemu_id, qemu_bus, slots, hotpluggable, spare,
-/// built_in, explanation).
+/// windows, built_in, explanation); "reserves" and "bars" may be missing (plans written
+/// before they existed): none.
 [[nodiscard]] PCIPLAN_DETAIL_INLINE std::string to_json(const topology_plan& plan);
 
 #if PCIPLAN_DETAIL_BODIES
@@ -8697,6 +9451,7 @@ PCIPLAN_DETAIL_INLINE std::string to_json(const topology_plan& plan) {
   out += ",\n";
   const topology_view view(plan.controllers);
   const detail::bus_use use = detail::bus_use_of(plan, view);
+  const memory_layout memory = memory_windows(plan);
   const auto on_off = [](detail::json_object& o, std::string_view key, toggle t) {
     if (t == toggle::unset) o.null(key);
     else o.text(key, t == toggle::on ? "on" : "off");
@@ -8723,8 +9478,27 @@ PCIPLAN_DETAIL_INLINE std::string to_json(const topology_plan& plan) {
             .number_or_null("numa_node", c.numa_node);
         on_off(o, "hotplug", c.hotplug);
         on_off(o, "multifunction", c.multifunction);
-        o.boolean("io_reserve_zero", c.io_reserve_zero)
-            .number("domain", c.domain)
+        o.boolean("io_reserve_zero", c.io_reserve_zero);
+        o.key("reserves");
+        detail::json_object(out)
+            .number("io", static_cast<long long>(c.reserves.io))
+            .number("mem", static_cast<long long>(c.reserves.mem))
+            .number("pref32", static_cast<long long>(c.reserves.pref32))
+            .number("pref64", static_cast<long long>(c.reserves.pref64))
+            .close();
+        if (memory.windows[at].bridge) {
+          const bridge_windows& w = memory.windows[at];
+          o.key("windows");
+          detail::json_object(out)
+              .number("io", static_cast<long long>(w.io.size))
+              .number("mem", static_cast<long long>(w.mem.size))
+              .number("pref", static_cast<long long>(w.pref.size))
+              .boolean("pref64", w.pref.is64)
+              .close();
+        } else {
+          o.null("windows");
+        }
+        o.number("domain", c.domain)
             .number("guest_bus", c.guest_bus.value)
             .number("guest_bus_last", use.last_bus[at])
             .text_or_null("given_id", c.qemu_id);
@@ -8761,6 +9535,22 @@ PCIPLAN_DETAIL_INLINE std::string to_json(const topology_plan& plan) {
         } else {
           o.null("address").null("libvirt_address");
           o.text("transport", p.kind == placement_kind::mmio ? detail::mmio_bus(p) : detail::ccw_devno(p));
+        }
+        if (p.bars.given) {
+          o.key("bars");
+          detail::json_object b(out);
+          for (std::size_t k = 0; k != bar_space_count; ++k) {
+            const bar_sum& sum = p.bars.space[k];
+            if (sum.empty()) continue;
+            b.key(name_of(static_cast<bar_space>(k)));
+            detail::json_object(out)
+                .number("size", static_cast<long long>(sum.size))
+                .number("largest", static_cast<long long>(sum.largest))
+                .close();
+          }
+          b.close();
+        } else {
+          o.null("bars");
         }
         o.boolean("multifunction", p.multifunction)
             .text("rule", name_of(p.why))
@@ -8820,6 +9610,7 @@ PCIPLAN_DETAIL_INLINE std::string to_json(const topology_plan& plan) {
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -8847,7 +9638,9 @@ struct qemu_options {
 ///    ports), `chassis_nr=<n>` (pci-bridge), `bus_nr=<n>` (pxb, pxb-pcie), `index=<n>`
 ///    (a further pseries PHB, which has no bus= or addr=); after the id `numa_node=<n>`
 ///    (expanders, PHBs), `hotplug=off` (ports with hotplug off), `io-reserve=0`
-///    (pcie-root-port with io_reserve_zero);
+///    (pcie-root-port with io_reserve_zero), the window reserves (`io-reserve=`,
+///    `mem-reserve=`, `pref64-reserve=` or `pref32-reserve=`: controller::reserves, on
+///    pcie-root-port and pci-bridge);
 ///  - then every placement in request order: `-device <qemu device>,id=<name>,bus=…,addr=…`
 ///    (PCI), `…,id=<name>,bus=virtio-mmio-bus.<N>` with the virtio-mmio device
 ///    (virtio-mmio), or `…,id=<name>,devno=fe.0.<xxxx>` with the `-ccw` device (s390x).
@@ -8876,6 +9669,19 @@ struct qemu_options {
 /// The same for the NUMA nodes a plan binds its expanders to (plan.numa_nodes()).
 [[nodiscard]] PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_numa_arguments(const topology_plan& plan,
                                                                                  std::string_view ram_size = "128M");
+
+/// QEMU's 64-bit PCI hole on q35 by default (q35-pcihost's pci-hole64-size): 32 GiB.
+inline constexpr std::uint64_t q35_hole64_default = std::uint64_t{32} << 30;
+/// QEMU's 64-bit PCI hole on pc by default (i440FX-pcihost's pci-hole64-size): 2 GiB.
+inline constexpr std::uint64_t pc_hole64_default = std::uint64_t{2} << 30;
+
+/// The QEMU arguments for the plan's memory windows (topology/memory_windows.hpp) in a
+/// guest with `memory`: `-global q35-pcihost.pci-hole64-size=64G` (the size in GiB; on
+/// pc `-global i440FX-pcihost.pci-hole64-size=…`) when what firmware places above 4 GiB needs more than QEMU's
+/// default hole, so that the guest's ACPI tables describe it all. Nothing otherwise, and
+/// nothing for other machine types.
+[[nodiscard]] PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_memory_arguments(const topology_plan& plan,
+                                                                                   const guest_memory& memory = {});
 
 #if PCIPLAN_DETAIL_BODIES
 namespace detail {
@@ -8907,6 +9713,22 @@ class qemu_device_line {
     } else {
       text_ += std::to_string(value);
     }
+    return *this;
+  }
+  /// A size in bytes: in classic syntax with QEMU's suffix when it divides evenly
+  /// (`16G`, `2M`, `4K`), in JSON a number of bytes.
+  qemu_device_line& size(std::string_view key, std::uint64_t bytes) {
+    begin(key);
+    const char* suffix = "";
+    if (!json_ && bytes != 0) {
+      for (const char* s : {"K", "M", "G", "T"}) {
+        if (bytes % 1024 != 0) break;
+        bytes /= 1024;
+        suffix = s;
+      }
+    }
+    text_ += std::to_string(bytes);
+    text_ += suffix;
     return *this;
   }
   /// A boolean: `on`/`off` in classic syntax, `true`/`false` in JSON.
@@ -9014,7 +9836,13 @@ class qemu_device_line {
   line.text("id", controller_id(c));
   if (k.numa_node && c.numa_node >= 0) line.number("numa_node", c.numa_node);
   if (k.role == controller_role::port && c.hotplug == toggle::off) line.flag("hotplug", false);
-  if (c.io_reserve_zero && device == "pcie-root-port") line.number("io-reserve", 0);
+  if (takes_reserves(device)) {
+    if (c.reserves.io != 0) line.size("io-reserve", c.reserves.io);
+    else if (c.io_reserve_zero && device == "pcie-root-port") line.number("io-reserve", 0);
+    if (c.reserves.mem != 0) line.size("mem-reserve", c.reserves.mem);
+    if (c.reserves.pref64 != 0) line.size("pref64-reserve", c.reserves.pref64);
+    else if (c.reserves.pref32 != 0) line.size("pref32-reserve", c.reserves.pref32);
+  }
   if (c.has_address) {
     line.address(bus_id(view, c.libvirt_address.bus), c.libvirt_address.slot, c.libvirt_address.function,
                  c.multifunction == toggle::on);
@@ -9068,6 +9896,20 @@ PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_numa_arguments(unsigned node
 PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_numa_arguments(const topology_plan& plan,
                                                                    std::string_view ram_size) {
   return qemu_numa_arguments(plan.numa_nodes(), ram_size);
+}
+
+PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_memory_arguments(const topology_plan& plan,
+                                                                     const guest_memory& memory) {
+  std::vector<std::string> out;
+  const memory_layout m = memory_windows(plan, memory);
+  if (!m.x86) return out;
+  const bool q35 = plan.machine == "q35";
+  const std::uint64_t gib = std::uint64_t{1} << 30;
+  if (m.hole64_needed > (q35 ? q35_hole64_default : pc_hole64_default)) {
+    out.push_back(std::string("-global ") + (q35 ? "q35-pcihost" : "i440FX-pcihost") +
+                  ".pci-hole64-size=" + std::to_string((m.hole64_needed + gib - 1) / gib) + "G");
+  }
+  return out;
 }
 #endif
 

@@ -19,6 +19,7 @@
 #include <pciplan/topology/controller.hpp>
 #include <pciplan/topology/topology_plan.hpp>
 #include <pciplan/vocabulary/address.hpp>
+#include <pciplan/vocabulary/bars.hpp>
 #include <pciplan/vocabulary/machine_id.hpp>
 
 #include <nlohmann/json.hpp>
@@ -119,6 +120,10 @@ class plan_json_reader {
     }
     return n;
   }
+  /// A size in bytes (at most 2^62).
+  static std::uint64_t bytes(const json& parent, std::string_view key, const std::string& where) {
+    return static_cast<std::uint64_t>(number(parent, key, where, 0, 1ll << 62));
+  }
   /// A number, or -1 for null.
   static int number_or_null(const json& parent, std::string_view key, const std::string& where, long long high) {
     if (member(parent, key, where).is_null()) return -1;
@@ -185,6 +190,14 @@ class plan_json_reader {
     out.hotplug = on_off(c, "hotplug", at);
     out.multifunction = on_off(c, "multifunction", at);
     out.io_reserve_zero = boolean(c, "io_reserve_zero", at);
+    if (c.contains("reserves")) {  // plans written before reserves existed have none
+      const json& r = object(c, "reserves", at);
+      const std::string rat = path(at, "reserves");
+      out.reserves.io = bytes(r, "io", rat);
+      out.reserves.mem = bytes(r, "mem", rat);
+      out.reserves.pref32 = bytes(r, "pref32", rat);
+      out.reserves.pref64 = bytes(r, "pref64", rat);
+    }
     out.domain = static_cast<std::uint16_t>(number(c, "domain", at, 0, 0xffff));
     out.guest_bus = bus_number{static_cast<std::uint8_t>(number(c, "guest_bus", at, 0, 0xff))};
     return out;
@@ -228,6 +241,21 @@ class plan_json_reader {
                                         (base == 10 ? "virtio-mmio-bus.<number>" : "fe.0.<four hex digits>"));
       }
       out.transport = static_cast<unsigned>(n);
+    }
+    if (d.contains("bars") && !d["bars"].is_null()) {  // the BARs the request gave
+      const json& b = object(d, "bars", at);
+      const std::string bat = path(at, "bars");
+      out.bars.given = true;
+      for (const auto& [key, value] : b.items()) {
+        std::size_t k = 0;
+        while (k != bar_space_count && name_of(static_cast<bar_space>(k)) != key) ++k;
+        if (k == bar_space_count) fail(path(bat, key), "is not a BAR space (io, mem32, mem64, pref32, pref64)");
+        if (!value.is_object()) fail(path(bat, key), "must be an object");
+        const std::string sat = path(bat, key);
+        out.bars.space[k].size = bytes(value, "size", sat);
+        out.bars.space[k].largest = bytes(value, "largest", sat);
+        if (out.bars.space[k].largest > out.bars.space[k].size) fail(path(sat, "largest"), "must not exceed size");
+      }
     }
     out.multifunction = boolean(d, "multifunction", at);
     out.why = choice<rule>(d, "rule", at);

@@ -16,6 +16,8 @@
 #include <pciplan/topology/topology_plan.hpp>
 #include <pciplan/topology/request.hpp>
 #include <pciplan/topology/topology_view.hpp>
+#include <pciplan/topology/memory_windows.hpp>
+#include <pciplan/vocabulary/bars.hpp>
 
 #include <cstddef>
 #include <span>
@@ -39,7 +41,11 @@ inline constexpr int plan_schema_version = 1;
 ///                     parent's controller index; null for roots), "chassis", "port",
 ///                     "chassis_nr", "bus_nr", "target_index", "numa_node" (null when not
 ///                     set), "hotplug" and "multifunction" ("on"/"off"/null),
-///                     "io_reserve_zero", "domain" and "guest_bus" (the guest PCI domain
+///                     "io_reserve_zero", "reserves" ({io, mem, pref32, pref64}: the
+///                     windows it reserves for hot-plug, bytes, 0 = none), "windows" ({io,
+///                     mem, pref, pref64}: its windows as firmware sizes them, bytes, pref64
+///                     true when the prefetchable one is 64-bit; memory_windows; null for
+///                     roots and expanders), "domain" and "guest_bus" (the guest PCI domain
 ///                     and bus number of the bus it provides), "guest_bus_last" (the
 ///                     highest guest bus number at or below it: its subordinate bus),
 ///                     "given_id" (the QEMU id the user gave it, or null), "qemu_id" (its
@@ -56,6 +62,8 @@ inline constexpr int plan_schema_version = 1;
 ///                 "kind" ("pci"/"mmio"/"ccw"), "built_in" (the machine's own device at
 ///                 that position: no -device), "address" ("0000:01:00.0", guest form, or
 ///                 null), "libvirt_address" ({domain, bus, slot, function} or null),
+///                 "bars" (the BARs the request gave, per space — "io", "mem32", "mem64",
+///                 "pref32", "pref64": {size, largest} in bytes —, or null: the catalogue's),
 ///                 "transport" ("virtio-mmio-bus.N" / "fe.0.xxxx", or null for PCI),
 ///                 "multifunction", "rule" (name_of(rule)), "explanation"
 ///                 (pciplan::describe)}, …],
@@ -64,7 +72,8 @@ inline constexpr int plan_schema_version = 1;
 /// Controllers in plan order (by index), devices in request order, one per line, so
 /// two plans diff well. Keys that from_json does not read back are derived from the
 /// others (qemu_device, guest_bus_last, qemu_id, qemu_bus, slots, hotpluggable, spare,
-/// built_in, explanation).
+/// windows, built_in, explanation); "reserves" and "bars" may be missing (plans written
+/// before they existed): none.
 [[nodiscard]] PCIPLAN_DETAIL_INLINE std::string to_json(const topology_plan& plan);
 
 #if PCIPLAN_DETAIL_BODIES
@@ -161,6 +170,7 @@ PCIPLAN_DETAIL_INLINE std::string to_json(const topology_plan& plan) {
   out += ",\n";
   const topology_view view(plan.controllers);
   const detail::bus_use use = detail::bus_use_of(plan, view);
+  const memory_layout memory = memory_windows(plan);
   const auto on_off = [](detail::json_object& o, std::string_view key, toggle t) {
     if (t == toggle::unset) o.null(key);
     else o.text(key, t == toggle::on ? "on" : "off");
@@ -187,8 +197,27 @@ PCIPLAN_DETAIL_INLINE std::string to_json(const topology_plan& plan) {
             .number_or_null("numa_node", c.numa_node);
         on_off(o, "hotplug", c.hotplug);
         on_off(o, "multifunction", c.multifunction);
-        o.boolean("io_reserve_zero", c.io_reserve_zero)
-            .number("domain", c.domain)
+        o.boolean("io_reserve_zero", c.io_reserve_zero);
+        o.key("reserves");
+        detail::json_object(out)
+            .number("io", static_cast<long long>(c.reserves.io))
+            .number("mem", static_cast<long long>(c.reserves.mem))
+            .number("pref32", static_cast<long long>(c.reserves.pref32))
+            .number("pref64", static_cast<long long>(c.reserves.pref64))
+            .close();
+        if (memory.windows[at].bridge) {
+          const bridge_windows& w = memory.windows[at];
+          o.key("windows");
+          detail::json_object(out)
+              .number("io", static_cast<long long>(w.io.size))
+              .number("mem", static_cast<long long>(w.mem.size))
+              .number("pref", static_cast<long long>(w.pref.size))
+              .boolean("pref64", w.pref.is64)
+              .close();
+        } else {
+          o.null("windows");
+        }
+        o.number("domain", c.domain)
             .number("guest_bus", c.guest_bus.value)
             .number("guest_bus_last", use.last_bus[at])
             .text_or_null("given_id", c.qemu_id);
@@ -225,6 +254,22 @@ PCIPLAN_DETAIL_INLINE std::string to_json(const topology_plan& plan) {
         } else {
           o.null("address").null("libvirt_address");
           o.text("transport", p.kind == placement_kind::mmio ? detail::mmio_bus(p) : detail::ccw_devno(p));
+        }
+        if (p.bars.given) {
+          o.key("bars");
+          detail::json_object b(out);
+          for (std::size_t k = 0; k != bar_space_count; ++k) {
+            const bar_sum& sum = p.bars.space[k];
+            if (sum.empty()) continue;
+            b.key(name_of(static_cast<bar_space>(k)));
+            detail::json_object(out)
+                .number("size", static_cast<long long>(sum.size))
+                .number("largest", static_cast<long long>(sum.largest))
+                .close();
+          }
+          b.close();
+        } else {
+          o.null("bars");
         }
         o.boolean("multifunction", p.multifunction)
             .text("rule", name_of(p.why))

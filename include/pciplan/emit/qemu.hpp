@@ -22,9 +22,12 @@
 #include <pciplan/topology/topology_plan.hpp>
 #include <pciplan/topology/request.hpp>
 #include <pciplan/topology/topology_view.hpp>
+#include <pciplan/topology/memory_windows.hpp>
+#include <pciplan/kinds/device_bars.hpp>
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -52,7 +55,9 @@ struct qemu_options {
 ///    ports), `chassis_nr=<n>` (pci-bridge), `bus_nr=<n>` (pxb, pxb-pcie), `index=<n>`
 ///    (a further pseries PHB, which has no bus= or addr=); after the id `numa_node=<n>`
 ///    (expanders, PHBs), `hotplug=off` (ports with hotplug off), `io-reserve=0`
-///    (pcie-root-port with io_reserve_zero);
+///    (pcie-root-port with io_reserve_zero), the window reserves (`io-reserve=`,
+///    `mem-reserve=`, `pref64-reserve=` or `pref32-reserve=`: controller::reserves, on
+///    pcie-root-port and pci-bridge);
 ///  - then every placement in request order: `-device <qemu device>,id=<name>,bus=…,addr=…`
 ///    (PCI), `…,id=<name>,bus=virtio-mmio-bus.<N>` with the virtio-mmio device
 ///    (virtio-mmio), or `…,id=<name>,devno=fe.0.<xxxx>` with the `-ccw` device (s390x).
@@ -81,6 +86,19 @@ struct qemu_options {
 /// The same for the NUMA nodes a plan binds its expanders to (plan.numa_nodes()).
 [[nodiscard]] PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_numa_arguments(const topology_plan& plan,
                                                                                  std::string_view ram_size = "128M");
+
+/// QEMU's 64-bit PCI hole on q35 by default (q35-pcihost's pci-hole64-size): 32 GiB.
+inline constexpr std::uint64_t q35_hole64_default = std::uint64_t{32} << 30;
+/// QEMU's 64-bit PCI hole on pc by default (i440FX-pcihost's pci-hole64-size): 2 GiB.
+inline constexpr std::uint64_t pc_hole64_default = std::uint64_t{2} << 30;
+
+/// The QEMU arguments for the plan's memory windows (topology/memory_windows.hpp) in a
+/// guest with `memory`: `-global q35-pcihost.pci-hole64-size=64G` (the size in GiB; on
+/// pc `-global i440FX-pcihost.pci-hole64-size=…`) when what firmware places above 4 GiB needs more than QEMU's
+/// default hole, so that the guest's ACPI tables describe it all. Nothing otherwise, and
+/// nothing for other machine types.
+[[nodiscard]] PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_memory_arguments(const topology_plan& plan,
+                                                                                   const guest_memory& memory = {});
 
 #if PCIPLAN_DETAIL_BODIES
 namespace detail {
@@ -112,6 +130,22 @@ class qemu_device_line {
     } else {
       text_ += std::to_string(value);
     }
+    return *this;
+  }
+  /// A size in bytes: in classic syntax with QEMU's suffix when it divides evenly
+  /// (`16G`, `2M`, `4K`), in JSON a number of bytes.
+  qemu_device_line& size(std::string_view key, std::uint64_t bytes) {
+    begin(key);
+    const char* suffix = "";
+    if (!json_ && bytes != 0) {
+      for (const char* s : {"K", "M", "G", "T"}) {
+        if (bytes % 1024 != 0) break;
+        bytes /= 1024;
+        suffix = s;
+      }
+    }
+    text_ += std::to_string(bytes);
+    text_ += suffix;
     return *this;
   }
   /// A boolean: `on`/`off` in classic syntax, `true`/`false` in JSON.
@@ -219,7 +253,13 @@ class qemu_device_line {
   line.text("id", controller_id(c));
   if (k.numa_node && c.numa_node >= 0) line.number("numa_node", c.numa_node);
   if (k.role == controller_role::port && c.hotplug == toggle::off) line.flag("hotplug", false);
-  if (c.io_reserve_zero && device == "pcie-root-port") line.number("io-reserve", 0);
+  if (takes_reserves(device)) {
+    if (c.reserves.io != 0) line.size("io-reserve", c.reserves.io);
+    else if (c.io_reserve_zero && device == "pcie-root-port") line.number("io-reserve", 0);
+    if (c.reserves.mem != 0) line.size("mem-reserve", c.reserves.mem);
+    if (c.reserves.pref64 != 0) line.size("pref64-reserve", c.reserves.pref64);
+    else if (c.reserves.pref32 != 0) line.size("pref32-reserve", c.reserves.pref32);
+  }
   if (c.has_address) {
     line.address(bus_id(view, c.libvirt_address.bus), c.libvirt_address.slot, c.libvirt_address.function,
                  c.multifunction == toggle::on);
@@ -273,6 +313,20 @@ PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_numa_arguments(unsigned node
 PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_numa_arguments(const topology_plan& plan,
                                                                    std::string_view ram_size) {
   return qemu_numa_arguments(plan.numa_nodes(), ram_size);
+}
+
+PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_memory_arguments(const topology_plan& plan,
+                                                                     const guest_memory& memory) {
+  std::vector<std::string> out;
+  const memory_layout m = memory_windows(plan, memory);
+  if (!m.x86) return out;
+  const bool q35 = plan.machine == "q35";
+  const std::uint64_t gib = std::uint64_t{1} << 30;
+  if (m.hole64_needed > (q35 ? q35_hole64_default : pc_hole64_default)) {
+    out.push_back(std::string("-global ") + (q35 ? "q35-pcihost" : "i440FX-pcihost") +
+                  ".pci-hole64-size=" + std::to_string((m.hole64_needed + gib - 1) / gib) + "G");
+  }
+  return out;
 }
 #endif
 

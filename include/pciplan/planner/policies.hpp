@@ -6,6 +6,7 @@
 #define PCIPLAN_PLANNER_POLICIES_HPP
 
 #include <pciplan/detail/config.hpp>
+#include <pciplan/vocabulary/bars.hpp>
 
 #include <cstdint>
 #include <span>
@@ -76,6 +77,13 @@ struct plan_options {
     pinned,
   };
   chipset_controllers chipset = chipset_controllers::first_of_kind;  ///< which request is the chipset's controller
+  /// pciplan policy: what one device hot-plugged later into any empty hot-pluggable port
+  /// (or bridge) may decode — e.g. `device_bars{}.mem32(16_MiB).pref64(64_GiB)` for a
+  /// GPU. Every empty pcie-root-port and pci-bridge of the plan then reserves windows
+  /// that hold such a device wherever firmware places them (controller::reserves:
+  /// hotplug_reserves); an empty port that cannot reserve (a switch's downstream port)
+  /// is counted in a `windows` warning. Empty: no reserves.
+  device_bars hotplug_budget{};
 };
 
 }  // namespace pciplan::inline v0

@@ -11,12 +11,28 @@
 #include <boost/hana/unpack.hpp>
 
 #include <array>
+#include <cstdint>
 #include <string_view>
 
 namespace pciplan::inline v0 {
 
 /// An on/off setting that may also be left to the default.
 enum class toggle : unsigned char { unset, on, off };
+
+/// The windows QEMU asks firmware to reserve below a pcie-root-port or pci-bridge (its
+/// io-reserve, mem-reserve, pref32-reserve and pref64-reserve properties, in bytes), so
+/// that devices hot-plugged later find room: firmware sizes each window at least this
+/// large. 0: not set (a window is never smaller than its devices need anyway).
+struct window_reserves {
+  std::uint64_t io = 0;      ///< io-reserve
+  std::uint64_t mem = 0;     ///< mem-reserve: 32-bit, non-prefetchable
+  std::uint64_t pref32 = 0;  ///< pref32-reserve (QEMU refuses it with pref64)
+  std::uint64_t pref64 = 0;  ///< pref64-reserve
+  /// Whether none is set.
+  [[nodiscard]] constexpr bool empty() const noexcept { return io == 0 && mem == 0 && pref32 == 0 && pref64 == 0; }
+  /// Equal when all members are equal.
+  friend constexpr bool operator==(const window_reserves&, const window_reserves&) = default;
+};
 
 /// One controller: its kind, its index (libvirt's index, which names its bus), where it
 /// sits, and its numbering attributes. A value of -1 means "not set; the planner picks".
@@ -37,6 +53,7 @@ struct controller {
   toggle hotplug = toggle::unset;        ///< `hotplug='off'` / QEMU `hotplug=off`
   toggle multifunction = toggle::unset;  ///< on its own address, function 0 of a shared slot
   bool io_reserve_zero = false;          ///< QEMU `io-reserve=0` on a pcie-root-port
+  window_reserves reserves{};            ///< windows reserved for hot-plug (pcie-root-port, pci-bridge)
   bool added = false;                    ///< added by the planner
   // Filled in by the planner:
   std::uint16_t domain = 0;  ///< the guest PCI domain of its bus

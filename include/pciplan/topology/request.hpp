@@ -9,12 +9,14 @@
 //   request{"scratch", models::virtio_blk{}, hotplug::not_needed}
 //   request{"disk0", models::virtio_blk{}, at_address{{0, 3, 0, 0}}}   // pinned (bus = controller index)
 //   request{"gpu", models::vfio_pci{}, multifunction_group{1, 0}}, request{"gpu-audio", …, multifunction_group{1, 1}}
+//   request{"gpu0", models::vfio_pci{}, device_bars{}.mem32(16_MiB).pref64(32_GiB)}   // its BARs (memory windows)
 #ifndef PCIPLAN_TOPOLOGY_REQUEST_HPP
 #define PCIPLAN_TOPOLOGY_REQUEST_HPP
 
 #include <pciplan/vocabulary/address.hpp>
 #include <pciplan/detail/config.hpp>
 #include <pciplan/kinds/device_kinds.hpp>
+#include <pciplan/vocabulary/bars.hpp>
 
 #include <string_view>
 
@@ -91,12 +93,15 @@ struct request {
   int order = 0;                 ///< placement order key (see order_key)
   transport via = transport::automatic;  ///< how the device reaches the guest
   fallback otherwise = fallback::none;   ///< where it may go when no slot of its kind exists
+  /// Its BARs, when the caller gives them (a passed-through device, a property that
+  /// changes them); otherwise the catalogue's for its device (kinds/device_bars.hpp).
+  device_bars bars{};
 
   /// An empty request.
   constexpr request() = default;
   /// A request named `name_` for a device of kind D, with any constraints: link_need,
   /// hotplug, transport, fallback, numa_node, order_key, multifunction_group,
-  /// isolation_group, at_address, on_bus or in_domain.
+  /// isolation_group, at_address, on_bus, in_domain or device_bars.
   template <DeviceKind D, class... Constraints>
   constexpr request(std::string_view name_, D, Constraints... constraints)
       : request(name_, device_descriptor_of<D>, constraints...) {}
@@ -119,6 +124,11 @@ struct request {
     function = g.function;
   }
   constexpr void apply(isolation_group g) noexcept { isolation = g.id; }  ///< Puts it in an isolation group.
+  /// Gives its BARs (marked as given).
+  constexpr void apply(const device_bars& b) noexcept {
+    bars = b;
+    bars.given = true;
+  }
   /// Fixes its full address.
   constexpr void apply(at_address a) noexcept {
     fixed = address_kind::full;

@@ -10,6 +10,7 @@
 #include <pciplan/detail/report.hpp>
 #include <pciplan/kinds/device_kinds.hpp>
 #include <pciplan/kinds/machine_types.hpp>
+#include <pciplan/vocabulary/bars.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -96,6 +97,7 @@ struct placement {
   unsigned transport = 0;        ///< mmio: the virtio-mmio bus QEMU uses (virtio-mmio-bus.N); ccw: devno
   bool multifunction = false;    ///< function 0 of a slot whose other functions are used
   rule why = rule::lowest_free_slot;  ///< the rule that placed it (see describe)
+  device_bars bars{};            ///< the request's BARs when it gave them (`given`); else the catalogue's count
   /// Equal when all members are equal.
   friend constexpr bool operator==(const placement&, const placement&) = default;
 };
@@ -116,6 +118,7 @@ enum class warning_code : unsigned char {
   bus_numbers,  ///< an expander's busNr range cannot hold its buses, or the main hierarchy reaches into it
   unbuildable,  ///< libvirt policy: libvirt's answer, reproduced, is a layout QEMU cannot build
   no_function0, ///< libvirt policy: a multifunction group without function 0, which guests do not find
+  windows,      ///< memory windows: a hot-plug budget a port cannot reserve, or BARs firmware cannot place
 };
 
 /// A warning code's name ("io_window").
@@ -126,6 +129,7 @@ enum class warning_code : unsigned char {
     case warning_code::bus_numbers: return "bus_numbers";
     case warning_code::unbuildable: return "unbuildable";
     case warning_code::no_function0: return "no_function0";
+    case warning_code::windows: return "windows";
   }
   return "unknown";
 }

@@ -106,6 +106,7 @@ constexpr bool check_requests(planning<M>& p) {
     p.placements[i].request = i;
     p.placements[i].name = r.name;
     p.placements[i].device = r.device;
+    p.placements[i].bars = r.bars;
     if (r.name.empty()) return p.fail(errc::invalid_request, "(unnamed)", "every request needs a name");
     if (r.link == link_need::pcie && r.device.link == link_kind::conventional) {
       return p.fail(errc::invalid_request, r.name, "asks for a PCI Express slot, but the device is conventional PCI only");

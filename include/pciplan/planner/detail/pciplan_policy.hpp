@@ -35,6 +35,8 @@
 #include <pciplan/planner/detail/pciplan_growth.hpp>
 #include <pciplan/planner/detail/pciplan_spares.hpp>
 #include <pciplan/planner/detail/planning_state.hpp>
+#include <pciplan/kinds/device_bars.hpp>
+#include <pciplan/topology/memory_windows.hpp>
 
 #include <algorithm>
 #include <bit>
@@ -62,6 +64,7 @@ class pciplan_planner {
         return p_.failure();
       }
       if (!add_spares(g_) || !partition_expanders(g_)) return p_.failure();
+      reserve_budget();
       add_warnings();
     }
     return finish(p_);
@@ -253,7 +256,7 @@ class pciplan_planner {
       if (pcie && link != link_kind::conventional) {
         const long port = g_.take_port(zone, r.name);
         if (port < 0) return false;
-        mark_io(static_cast<unsigned>(port));
+        mark_io(static_cast<unsigned>(port), i);
         return put(i, slot_choice{true, static_cast<unsigned>(port), 0, 0}, need,
                    zone >= 0 ? numa_rule : rule::hotplug_port);
       }
@@ -355,12 +358,59 @@ class pciplan_planner {
     return true;
   }
 
+  // ---- memory windows for devices hot-plugged later ---------------------------------
+
+  /// Every empty hot-pluggable pcie-root-port and pci-bridge reserves windows for
+  /// plan_options::hotplug_budget (hotplug_reserves); empty hot-pluggable ports that
+  /// cannot (no reserve properties) are counted in a warning.
+  constexpr void reserve_budget() {
+    const device_bars& budget = p_.options.hotplug_budget;
+    if (budget.empty()) return;
+    const window_reserves want = hotplug_reserves(budget);
+    std::vector<unsigned char> occupied = filled(p_.controllers.back().index.value + 1u, static_cast<unsigned char>(0));
+    for (const placement& pl : p_.placements) {
+      if (pl.kind == placement_kind::pci && pl.libvirt_address.bus.value < occupied.size()) {
+        occupied[pl.libvirt_address.bus.value] = 1;
+      }
+    }
+    for (const controller& c : p_.controllers) {
+      if (c.has_address && c.libvirt_address.bus.value < occupied.size()) occupied[c.libvirt_address.bus.value] = 1;
+    }
+    unsigned cannot = 0;
+    for (controller& c : p_.controllers) {
+      const bool hot_bus = c.kind->role == controller_role::port ||
+                           (c.kind->role == controller_role::bridge && c.kind->hotplug == hotplug_support::always);
+      if (!hot_bus || c.hotplug == toggle::off || occupied[c.index.value] != 0) continue;
+      if (!takes_reserves(c.qemu_device())) {
+        ++cannot;
+        continue;
+      }
+      c.reserves.io = std::max(c.reserves.io, want.io);
+      c.reserves.mem = std::max(c.reserves.mem, want.mem);
+      c.reserves.pref32 = std::max(c.reserves.pref32, want.pref32);
+      c.reserves.pref64 = std::max(c.reserves.pref64, want.pref64);
+      if (want.io != 0) c.io_reserve_zero = false;
+    }
+    if (cannot != 0) {
+      p_.warn(warning_code::windows,
+              "some empty hot-pluggable ports cannot reserve memory windows for the hot-plug budget (only "
+              "pcie-root-port and pci-bridge have QEMU's reserve properties): a device hot-plugged there may find no "
+              "room for its BARs",
+              cannot);
+    }
+  }
+
   // ---- the I/O window -------------------------------------------------------------
 
   /// On q35 a hot-pluggable root port reserves 4 KiB of I/O space; a port the planner
-  /// added for a PCIe device, which needs no I/O, gets io-reserve=0 (RULES.md Q25).
-  constexpr void mark_io(unsigned port) {
+  /// added for request i, whose device has no I/O BAR (most PCIe devices; virtio loses
+  /// its legacy one behind a port), gets io-reserve=0 (RULES.md Q25). QEMU then switches
+  /// the port's I/O window off, so a device with an I/O BAR (e1000e) keeps the reserve.
+  constexpr void mark_io(unsigned port, std::size_t i) {
     if constexpr (x86 && pcie) {
+      const placement& pl = p_.placements[i];
+      const device_bars bars = pl.bars.given ? pl.bars : catalogue_bars(pl.device.qemu_device, true);
+      if (!bars[bar_space::io].empty()) return;
       controller& c = p_.controllers[p_.position_of(controller_index{static_cast<std::uint16_t>(port)})];
       if (c.added && is_kind<pcie_root_port>(c.kind)) c.io_reserve_zero = true;
     }

@@ -1,0 +1,322 @@
+// Memory windows (<pciplan/topology/memory_windows.hpp>): BARs from the catalogue and from
+// requests, bridge windows sized bottom up, the root's I/O, 32-bit and 64-bit ranges, the
+// reserves a hot-plug budget needs, and their QEMU arguments and JSON. The expected numbers
+// are what SeaBIOS 1.16.2 programmed under QEMU 7.2 for the same layouts (read back with
+// query-pci); the qemu.windows test boots random layouts to compare every window.
+#include <catch2/catch.hpp>
+
+#include <pciplan/json.hpp>
+#include <pciplan/pciplan.hpp>
+
+#include <algorithm>
+#include <iterator>
+#include <string>
+#include <vector>
+
+using namespace pciplan;
+using namespace pciplan::literals;
+
+namespace {
+
+controller placed(controller c, unsigned parent, unsigned slot, unsigned function = 0) {
+  return c.at(controller_address(0, parent, slot, function));
+}
+
+/// A device of kind D on bus `bus` (a controller index), slot `slot`, with `bars` when given.
+template <class D>
+placement device_on(std::string_view name, unsigned bus, unsigned slot, device_bars bars = {}) {
+  placement p;
+  p.name = name;
+  p.device = device_descriptor_of<D>;
+  p.libvirt_address = controller_address(0, bus, slot, 0);
+  p.bars = bars;
+  if (bars.given) p.bars.given = true;
+  return p;
+}
+
+topology_plan plan_of(std::string_view machine, std::vector<controller> cs, std::vector<placement> ps = {}) {
+  topology_plan p(std::move(cs), std::move(ps));
+  p.machine = machine;
+  return p;
+}
+
+device_bars ivshmem(std::uint64_t size) { return device_bars{}.mem32(256).pref64(size); }
+
+}  // namespace
+
+TEST_CASE("BARs: sizes round up to a power of two, memory BARs take at least a page", "[windows][bars]") {
+  const device_bars b = device_bars{}.io(24).mem32(256).mem64(5000).pref64(3_GiB).pref64(1_GiB);
+  CHECK(b.given);
+  CHECK(b[bar_space::io].size == 32);
+  CHECK(b[bar_space::mem32].size == 4_KiB);
+  CHECK(b[bar_space::mem64].size == 8_KiB);
+  CHECK(b[bar_space::pref64].size == 5_GiB);
+  CHECK(b[bar_space::pref64].largest == 4_GiB);
+  CHECK(device_bars{}.empty());
+  CHECK(name_of(bar_space::pref32) == "pref32");
+}
+
+TEST_CASE("BARs: the catalogue has QEMU 7.2's, and virtio's legacy I/O BAR only outside PCIe ports",
+          "[windows][bars][catalogue]") {
+  const device_bars outside = catalogue_bars("virtio-net-pci", false);
+  const device_bars behind = catalogue_bars("virtio-net-pci", true);
+  CHECK_FALSE(outside.given);
+  CHECK(outside[bar_space::io].size == 32);
+  CHECK(behind[bar_space::io].size == 0);
+  CHECK(behind[bar_space::mem32].size == 4_KiB + 256_KiB);  // MSI-X table and the option ROM
+  CHECK(behind[bar_space::pref64].size == 16_KiB);
+  CHECK(catalogue_bars("virtio-net-pci-transitional", true)[bar_space::io].size == 32);
+  CHECK(catalogue_bars("nvme", true)[bar_space::mem64].size == 16_KiB);
+  CHECK(catalogue_bars("VGA", false)[bar_space::pref32].size == 16_MiB);
+  CHECK(catalogue_bars("no-such-device", false).empty());
+  // every device of the catalogue has a row
+  for (const device_descriptor* d : device_catalogue) {
+    INFO(d->qemu_device);
+    CHECK(std::any_of(std::begin(bar_catalogue), std::end(bar_catalogue),
+                      [&](const bar_row& r) { return r.qemu_device == d->qemu_device; }));
+  }
+  // every device of the catalogue has a row (vfio-pci's is empty: a host device's BARs are the host's)
+  for (const std::string_view d : {"virtio-blk-pci", "e1000", "e1000e", "qemu-xhci", "ich9-ahci", "ivshmem-plain",
+                                   "virtio-gpu-pci", "qxl-vga", "AC97", "pvpanic-pci", "virtio-iommu-pci"}) {
+    CHECK_FALSE(catalogue_bars(d, false).empty());
+  }
+  CHECK(controller_bars("pcie-root-port")[bar_space::mem32].size == 4_KiB);
+  CHECK(controller_bars("pci-bridge")[bar_space::mem64].size == 4_KiB);
+  CHECK(controller_bars("xio3130-downstream").empty());
+}
+
+TEST_CASE("windows: SeaBIOS 1.16.2 sizes a root port's windows from its device, and moves a 4 GiB BAR above 4 GiB",
+          "[windows][seabios]") {
+  const topology_plan p = plan_of("q35", {make_controller<pcie_root>(0), placed(make_controller<pcie_root_port>(1), 0, 2)},
+                                  {device_on<models::ivshmem_plain>("iv", 1, 0, ivshmem(4_GiB))});
+  const memory_layout m = memory_windows(p, {.ram = 512_MiB});
+  REQUIRE(m.windows.size() == 2);
+  CHECK_FALSE(m.windows[0].bridge);
+  const bridge_windows& w = m.windows[1];
+  CHECK(w.bridge);
+  CHECK(w.io.size == 0);
+  CHECK(w.mem.size == 2_MiB);  // 256 B BAR: a page, in a 2 MiB window
+  CHECK(w.pref.size == 4_GiB);
+  CHECK(w.pref.is64);
+  CHECK(m.fits());
+  CHECK(m.io_size == 0x60);  // q35's SMBus and SATA
+  CHECK(m.io_base == 0xc000);
+  CHECK(m.mem32.size == 2_MiB + 8_KiB);  // the window, the port's MSI-X BAR, the SATA's
+  CHECK(m.above_4g);
+  CHECK(m.pref64_base == 4_GiB);  // SeaBIOS: "PCI: 64: 100000000 - 200000000"
+  CHECK(m.end64 == 8_GiB);
+  CHECK(m.hole64_needed == 4_GiB);
+}
+
+TEST_CASE("windows: a switch's windows round the sum up to the largest BAR (8 GiB + 2 GiB: 16 GiB)",
+          "[windows][seabios]") {
+  const topology_plan p = plan_of(
+      "q35",
+      {make_controller<pcie_root>(0), placed(make_controller<pcie_root_port>(1), 0, 2),
+       placed(make_controller<pcie_switch_upstream_port>(2), 1, 0),
+       placed(make_controller<pcie_switch_downstream_port>(3), 2, 0),
+       placed(make_controller<pcie_switch_downstream_port>(4), 2, 1)},
+      {device_on<models::ivshmem_plain>("iv1", 3, 0, ivshmem(2_GiB)),
+       device_on<models::ivshmem_plain>("iv2", 4, 0, ivshmem(8_GiB))});
+  const memory_layout m = memory_windows(p, {.ram = 512_MiB});
+  CHECK(m.windows[3].pref.size == 2_GiB);
+  CHECK(m.windows[4].pref.size == 8_GiB);
+  CHECK(m.windows[2].pref.size == 16_GiB);
+  CHECK(m.windows[2].pref.align == 8_GiB);  // aligned to its largest entry, not to its size
+  CHECK(m.windows[2].mem.size == 4_MiB);
+  CHECK(m.windows[1].pref.size == 16_GiB);
+  CHECK(m.windows[1].mem.size == 4_MiB);
+  CHECK(m.pref64_base == 8_GiB);  // "PCI: 64: 100000000 - 600000000"
+  CHECK(m.end64 == 24_GiB);
+}
+
+TEST_CASE("windows: an empty hot-pluggable port gets 2 MiB of memory and prefetchable, SHPC bridges I/O too",
+          "[windows][seabios]") {
+  const topology_plan q35 = plan_of("q35", {make_controller<pcie_root>(0), placed(make_controller<pcie_root_port>(1), 0, 2)});
+  const memory_layout m = memory_windows(q35);
+  CHECK(m.windows[1].io.size == 0);
+  CHECK(m.windows[1].mem.size == 2_MiB);
+  CHECK(m.windows[1].pref.size == 2_MiB);
+  CHECK_FALSE(m.above_4g);  // it all fits below 4 GiB: nothing moves
+  CHECK(m.pref32.size == 2_MiB);
+  const topology_plan pc = plan_of("pc", {make_controller<pci_root>(0), placed(make_controller<pci_bridge>(1), 0, 3)});
+  const memory_layout b = memory_windows(pc);
+  CHECK(b.windows[1].io.size == 4_KiB);
+  CHECK(b.windows[1].mem.size == 2_MiB);
+  CHECK(b.windows[1].pref.size == 2_MiB);
+  // a switch's upstream port gets no minimum: its downstream ports' windows are its only entries
+  const topology_plan sw = plan_of("q35", {make_controller<pcie_root>(0), placed(make_controller<pcie_root_port>(1), 0, 2),
+                                           placed(make_controller<pcie_switch_upstream_port>(2), 1, 0)});
+  const memory_layout s = memory_windows(sw);
+  CHECK(s.windows[2].mem.size == 0);
+  CHECK(s.windows[2].pref.size == 0);
+}
+
+TEST_CASE("windows: a reserve raises a window to at least its value, rounded to 2 MiB, never lowers it",
+          "[windows][seabios][reserves]") {
+  controller port = placed(make_controller<pcie_root_port>(1), 0, 2);
+  port.reserves.pref64 = 16_GiB;
+  port.reserves.mem = 3_MiB;
+  port.reserves.io = 0x800;
+  const memory_layout m = memory_windows(plan_of("q35", {make_controller<pcie_root>(0), port}));
+  CHECK(m.windows[1].pref.size == 16_GiB);
+  CHECK(m.windows[1].pref.align == 2_MiB);
+  CHECK(m.windows[1].mem.size == 4_MiB);
+  CHECK(m.windows[1].io.size == 0x800);  // an I/O reserve is taken as it is
+  CHECK(m.above_4g);
+  CHECK(m.pref64_base == 4_GiB);
+  // a reserve below what the devices need changes nothing
+  port.reserves = {};
+  port.reserves.pref64 = 1_GiB;
+  const memory_layout n =
+      memory_windows(plan_of("q35", {make_controller<pcie_root>(0), port},
+                             {device_on<models::ivshmem_plain>("iv", 1, 0, ivshmem(4_GiB))}));
+  CHECK(n.windows[1].pref.size == 4_GiB);
+  // only pcie-root-port and pci-bridge have reserve properties
+  controller down = placed(make_controller<pcie_switch_downstream_port>(3), 2, 0);
+  down.reserves.pref64 = 16_GiB;
+  const memory_layout d = memory_windows(plan_of(
+      "q35", {make_controller<pcie_root>(0), placed(make_controller<pcie_root_port>(1), 0, 2),
+              placed(make_controller<pcie_switch_upstream_port>(2), 1, 0), down}));
+  CHECK(d.windows[3].pref.size == 2_MiB);
+}
+
+TEST_CASE("windows: firmware stops when the 32-bit window or I/O space runs out", "[windows][seabios][limits]") {
+  // q35: three root ports with mem-reserve=256M fit below 4 GiB, four do not
+  for (const unsigned ports : {3u, 4u}) {
+    std::vector<controller> cs{make_controller<pcie_root>(0)};
+    for (unsigned i = 1; i <= ports; ++i) {
+      controller c = placed(make_controller<pcie_root_port>(i), 0, 1 + i);
+      c.reserves.mem = 256_MiB;
+      cs.push_back(c);
+    }
+    const memory_layout m = memory_windows(plan_of("q35", cs));
+    CHECK(m.fits() == (ports == 3));
+    if (ports == 4) CHECK(m.problem == window_problem::space_32_bit);
+  }
+  // pc: eight pci-bridges want 4 KiB of I/O each and fit from 0x1000; nine do not
+  for (const unsigned bridges : {3u, 8u, 9u}) {
+    std::vector<controller> cs{make_controller<pci_root>(0)};
+    for (unsigned i = 1; i <= bridges; ++i) cs.push_back(placed(make_controller<pci_bridge>(i), 0, 2 + i));
+    const memory_layout m = memory_windows(plan_of("pc", cs));
+    CHECK(m.io_size == bridges * 4_KiB + 0x10);
+    CHECK(m.io_base == (bridges == 3 ? 0xc000u : bridges == 8 ? 0x1000u : 0u));
+    CHECK(m.fits() == (bridges != 9));
+  }
+}
+
+TEST_CASE("windows: the 64-bit range starts above RAM and the memory hot-plug area", "[windows][seabios][ram]") {
+  const topology_plan p = plan_of("q35", {make_controller<pcie_root>(0), placed(make_controller<pcie_root_port>(1), 0, 2)},
+                                  {device_on<models::ivshmem_plain>("iv", 1, 0, ivshmem(4_GiB))});
+  CHECK(memory_windows(p, {.ram = 4_GiB}).pref64_base == 8_GiB);  // q35: 2 GiB above 4 GiB → starts at 6 GiB, 4 GiB aligned
+  CHECK(memory_windows(p, {.ram = 4_GiB}).hole64_start == 6_GiB);
+  CHECK(memory_windows(p, {.ram = 512_MiB, .maxmem = 8_GiB, .slots = 2}).pref64_base == 16_GiB);  // area ends at 14 GiB
+  const topology_plan pc = plan_of("pc", {make_controller<pci_root>(0)});
+  CHECK(memory_windows(pc, {.ram = 2_GiB}).mem32_start == 0x80000000u);
+  CHECK(memory_windows(pc, {.ram = 2500_MiB}).mem32_start == 0xc0000000u);
+  CHECK(memory_windows(pc, {.ram = 3200_MiB}).mem32_start == 3200_MiB);
+  CHECK(memory_windows(pc, {.ram = 4_GiB}).mem32_start == 0xc0000000u);
+  CHECK_FALSE(memory_windows(plan_of("aarch64-virt", {make_controller<pcie_root>(0)})).x86);
+}
+
+TEST_CASE("windows: a hot-plug budget's reserves hold the BARs wherever firmware puts the window",
+          "[windows][reserves][budget]") {
+  const window_reserves r = hotplug_reserves(device_bars{}.mem32(16_MiB).pref64(64_GiB).pref64(32_MiB));
+  CHECK(r.pref64 == 64_GiB + 32_MiB + 64_GiB - 2_MiB);  // the sum, plus slack to align the largest
+  CHECK(r.mem == 16_MiB + 16_MiB - 2_MiB);
+  CHECK(r.io == 0);
+  CHECK(r.pref32 == 0);
+  CHECK(hotplug_reserves(device_bars{}.io(64).pref32(8_MiB)).io == 4_KiB);
+  CHECK(hotplug_reserves(device_bars{}.pref32(8_MiB)).pref32 == 14_MiB);
+  CHECK(hotplug_reserves(device_bars{}.mem32(4_KiB)).mem == 2_MiB);
+}
+
+TEST_CASE("planner: every empty pcie-root-port reserves the hot-plug budget; devices keep their ports plain",
+          "[windows][reserves][budget][planner]") {
+  const std::vector<request> devices{{"gpu0", models::vfio_pci{}, device_bars{}.mem32(16_MiB).pref64(32_GiB)},
+                                     {"net0", models::virtio_net{}}};
+  plan_options o;
+  o.spare_ports = 2;
+  o.hotplug_budget = device_bars{}.pref64(64_GiB);
+  const result<topology_plan> r = plan<machines::q35>(devices, o);
+  REQUIRE(r);
+  CHECK(r->placements[0].bars.given);
+  CHECK(r->placements[0].bars[bar_space::pref64].size == 32_GiB);
+  unsigned spares = 0;
+  for (const controller& c : r->controllers) {
+    const bool occupied = std::any_of(r->placements.begin(), r->placements.end(),
+                                      [&](const placement& p) { return p.libvirt_address.bus == c.index; });
+    if (c.kind != &descriptor_of<pcie_root_port>) continue;
+    if (occupied) {
+      CHECK(c.reserves.empty());
+    } else {
+      ++spares;
+      CHECK(c.reserves.pref64 == 128_GiB - 2_MiB);
+    }
+  }
+  CHECK(spares == 2);
+  const memory_layout m = memory_windows(*r, {.ram = 4_GiB});
+  CHECK(m.fits());
+  CHECK(m.above_4g);
+  // the GPU's port: its 32 GiB BAR; each spare: its reserve
+  CHECK(m.hole64_needed > 32_GiB + 2 * (128_GiB - 2_MiB) - 1);
+  const std::vector<std::string> lines = qemu_arguments(*r);
+  CHECK(std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
+          return l.find("pref64-reserve=131070M") != std::string::npos;
+        }) == 2);
+  const std::vector<std::string> memory = qemu_memory_arguments(*r, {.ram = 4_GiB});
+  REQUIRE(memory.size() == 1);
+  CHECK(memory[0].rfind("-global q35-pcihost.pci-hole64-size=", 0) == 0);
+  CHECK(qemu_memory_arguments(*r, {.ram = 4_GiB})[0].ends_with("G"));
+  // no budget: no reserve; the GPU's 32 GiB window still lands on a 32 GiB boundary
+  // (after RAM ends at 6 GiB), so the hole reaches 64 GiB and more: beyond QEMU's 32 GiB
+  o.hotplug_budget = {};
+  const result<topology_plan> plain = plan<machines::q35>(devices, o);
+  REQUIRE(plain);
+  for (const controller& c : plain->controllers) CHECK(c.reserves.empty());
+  CHECK(memory_windows(*plain, {.ram = 4_GiB}).pref64_base == 32_GiB);
+  CHECK(qemu_memory_arguments(*plain, {.ram = 4_GiB}) ==
+        std::vector<std::string>{"-global q35-pcihost.pci-hole64-size=59G"});  // 64 GiB + 3 × 2 MiB − 6 GiB
+  CHECK(qemu_memory_arguments(*plain, {.ram = 1_GiB}).empty() == false);
+  const std::vector<request> small{{"net0", models::virtio_net{}}};
+  const result<topology_plan> no_gpu = plan<machines::q35>(small, o);
+  REQUIRE(no_gpu);
+  CHECK(qemu_memory_arguments(*no_gpu).empty());
+}
+
+TEST_CASE("planner: an empty downstream port cannot reserve, and the plan says so", "[windows][reserves][budget]") {
+  // one free root-port function left: the planner adds a switch, and its downstream ports serve
+  std::vector<request> devices;
+  std::vector<std::string> names;
+  for (int i = 0; i != 40; ++i) names.push_back(std::string("n").append(std::to_string(i)));
+  for (const std::string& n : names) devices.push_back({n, models::virtio_net{}});
+  plan_options o;
+  o.spare_ports = 3;
+  o.hotplug_budget = device_bars{}.pref64(1_GiB);
+  const result<topology_plan> r = plan<machines::q35>(devices, o);
+  REQUIRE(r);
+  const bool downstream = std::any_of(r->controllers.begin(), r->controllers.end(), [](const controller& c) {
+    return c.kind == &descriptor_of<pcie_switch_downstream_port>;
+  });
+  const bool warned = std::any_of(r->warnings.begin(), r->warnings.end(),
+                                  [](const warning& w) { return w.code == warning_code::windows; });
+  CHECK(warned == downstream);
+}
+
+TEST_CASE("windows in JSON: reserves and given BARs read back, windows written", "[windows][json]") {
+  controller port = placed(make_controller<pcie_root_port>(1), 0, 2);
+  port.reserves.pref64 = 16_GiB;
+  topology_plan p = plan_of("q35", {make_controller<pcie_root>(0), port},
+                            {device_on<models::ivshmem_plain>("iv", 1, 0, ivshmem(4_GiB))});
+  p.placements[0].guest_address = pci_address{0, 1, 0, 0};
+  p.placements[0].why = rule::hotplug_port;
+  const std::string text = to_json(p);
+  CHECK(text.find("\"windows\": {\"io\": 0, \"mem\": 2097152, \"pref\": 17179869184, \"pref64\": true}") !=
+        std::string::npos);
+  CHECK(text.find("\"bars\": {\"mem32\": {\"size\": 4096, \"largest\": 4096}, \"pref64\": {\"size\": 4294967296, "
+                  "\"largest\": 4294967296}}") != std::string::npos);
+  const topology_plan back = from_json(text);
+  CHECK(back.controllers[1].reserves == port.reserves);
+  CHECK(back.placements[0].bars == p.placements[0].bars);
+  CHECK(memory_windows(back) == memory_windows(p));
+}
