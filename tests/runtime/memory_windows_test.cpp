@@ -320,3 +320,47 @@ TEST_CASE("windows in JSON: reserves and given BARs read back, windows written",
   CHECK(back.placements[0].bars == p.placements[0].bars);
   CHECK(memory_windows(back) == memory_windows(p));
 }
+
+TEST_CASE("planner: a budget firmware cannot place is a warning that names SeaBIOS", "[windows][budget][warnings]") {
+  const std::vector<request> devices{{"net0", models::virtio_net{}}};
+  plan_options o;
+  o.spare_ports = 4;
+  o.hotplug_budget = device_bars{}.mem32(256_MiB);  // four 510 MiB reserves: more than 1004 MiB below 4 GiB
+  const result<topology_plan> r = plan<machines::q35>(devices, o);
+  REQUIRE(r);
+  REQUIRE(r->warnings.size() == 1);
+  CHECK(r->warnings[0].code == warning_code::windows);
+  CHECK(r->warnings[0].text.find("SeaBIOS 1.16 stops at boot") != std::string_view::npos);
+  CHECK(r->warnings[0].count > 4 * 500);
+  CHECK(memory_windows(*r).problem == window_problem::space_32_bit);
+  o.spare_ports = 1;
+  const result<topology_plan> one = plan<machines::q35>(devices, o);
+  REQUIRE(one);
+  CHECK(one->warnings.empty());
+  // 64-bit windows past 40 address bits
+  o.spare_ports = 3;
+  o.hotplug_budget = device_bars{}.pref64(256_GiB);
+  const result<topology_plan> big = plan<machines::q35>(devices, o);
+  REQUIRE(big);
+  REQUIRE(big->warnings.size() == 1);
+  CHECK(big->warnings[0].text.find("beyond 1 TiB") != std::string_view::npos);
+  CHECK(memory_windows(*big).end64 > 1_TiB);
+  // without BARs or a budget the planner does not look
+  o.hotplug_budget = {};
+  CHECK(plan<machines::q35>(devices, o)->warnings.empty());
+}
+
+TEST_CASE("tree: windows after each bridge and port when asked", "[windows][tree]") {
+  controller port = placed(make_controller<pcie_root_port>(1), 0, 2);
+  port.reserves.pref64 = 16_GiB;
+  topology_plan p = plan_of("q35", {make_controller<pcie_root>(0), port, placed(make_controller<pcie_root_port>(2), 0, 3)},
+                            {device_on<models::ivshmem_plain>("iv", 2, 0, ivshmem(4_GiB))});
+  p.placements[0].guest_address = pci_address{0, 2, 0, 0};
+  p.controllers[1].guest_bus = bus_number{1};
+  p.controllers[2].guest_bus = bus_number{2};
+  const std::string with = tree(p, tree_options{.windows = true});
+  CHECK(with.find("pci.1 pcie-root-port  windows: mem 2M, pref64 16G\n") != std::string::npos);
+  CHECK(with.find("pci.2 pcie-root-port  windows: mem 2M, pref64 4G\n") != std::string::npos);
+  CHECK(tree(p).find("windows") == std::string::npos);
+  CHECK(tree(p) == tree(p, tree_options{}));
+}

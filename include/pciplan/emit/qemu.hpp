@@ -136,16 +136,8 @@ class qemu_device_line {
   /// (`16G`, `2M`, `4K`), in JSON a number of bytes.
   qemu_device_line& size(std::string_view key, std::uint64_t bytes) {
     begin(key);
-    const char* suffix = "";
-    if (!json_ && bytes != 0) {
-      for (const char* s : {"K", "M", "G", "T"}) {
-        if (bytes % 1024 != 0) break;
-        bytes /= 1024;
-        suffix = s;
-      }
-    }
-    text_ += std::to_string(bytes);
-    text_ += suffix;
+    if (json_) text_ += std::to_string(bytes);
+    else append_size(text_, bytes);
     return *this;
   }
   /// A boolean: `on`/`off` in classic syntax, `true`/`false` in JSON.

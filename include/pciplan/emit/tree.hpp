@@ -22,9 +22,11 @@
 #include <pciplan/topology/topology_plan.hpp>
 #include <pciplan/topology/request.hpp>
 #include <pciplan/topology/topology_view.hpp>
+#include <pciplan/topology/memory_windows.hpp>
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -49,14 +51,27 @@ namespace pciplan::inline v0 {
 /// always gives the same text.
 [[nodiscard]] PCIPLAN_DETAIL_INLINE std::string tree(const topology_plan& plan);
 
+/// What `tree` shows besides the buses and devices.
+struct tree_options {
+  /// After each bridge, port and pxb: its memory windows as firmware sizes them
+  /// (memory_windows; the guest's RAM does not change them), those that are not empty:
+  /// `  windows: io 4K, mem 2M, pref64 16G` (`pref32` when the prefetchable window is
+  /// 32-bit only).
+  bool windows = false;
+};
+
+/// The plan as a text tree (see above), with what `options` asks for.
+[[nodiscard]] PCIPLAN_DETAIL_INLINE std::string tree(const topology_plan& plan, const tree_options& options);
+
 #if PCIPLAN_DETAIL_BODIES
 namespace detail {
 
 /// Draws one plan: the bus tree of each root, then the non-PCI transports.
 class tree_writer {
  public:
-  explicit tree_writer(const topology_plan& plan) : plan_(plan), view_(plan.controllers) {
+  tree_writer(const topology_plan& plan, const tree_options& options) : plan_(plan), view_(plan.controllers) {
     const std::size_t n = plan.controllers.size();
+    if (options.windows) memory_ = memory_windows(plan);
     children_.resize(n);
     drawn_.assign(n, false);
     use_ = bus_use_of(plan, view_);
@@ -137,6 +152,27 @@ class tree_writer {
     if (c.hotplug == toggle::off) out_ += " hotplug=off";
   }
 
+  /// `  windows: io 4K, mem 2M, pref64 16G` for controller i, when asked and not all empty.
+  void windows(std::size_t i) {
+    if (i >= memory_.windows.size() || !memory_.windows[i].bridge) return;
+    const bridge_windows& w = memory_.windows[i];
+    if (w.io.size == 0 && w.mem.size == 0 && w.pref.size == 0) return;
+    out_ += "  windows:";
+    const char* comma = "";
+    const auto one = [&](const char* name, std::uint64_t size) {
+      if (size == 0) return;
+      out_ += comma;
+      out_ += ' ';
+      out_ += name;
+      out_ += ' ';
+      append_size(out_, size);
+      comma = ",";
+    };
+    one("io", w.io.size);
+    one("mem", w.mem.size);
+    one(w.pref.is64 ? "pref64" : "pref32", w.pref.size);
+  }
+
   [[nodiscard]] static std::string_view device_of(const controller& c) {
     const std::string_view d = c.qemu_device();
     return d.empty() && c.kind != nullptr ? c.kind->model : d;
@@ -182,6 +218,7 @@ class tree_writer {
     out_ += ' ';
     out_ += device_of(c);
     attributes(c);
+    windows(i);
     out_ += '\n';
     draw_children(i, rest);
   }
@@ -238,13 +275,16 @@ class tree_writer {
   std::vector<std::size_t> unattached_devices_;     // PCI placements on an unknown bus
   std::vector<bool> drawn_;
   bus_use use_;                                     // subordinate bus per controller
+  memory_layout memory_{};                          // the windows, when asked for
   std::string out_;
 };
 
 }  // namespace detail
 
-PCIPLAN_DETAIL_INLINE std::string tree(const topology_plan& plan) {
-  return detail::tree_writer(plan).draw();
+PCIPLAN_DETAIL_INLINE std::string tree(const topology_plan& plan) { return tree(plan, tree_options{}); }
+
+PCIPLAN_DETAIL_INLINE std::string tree(const topology_plan& plan, const tree_options& options) {
+  return detail::tree_writer(plan, options).draw();
 }
 #endif
 

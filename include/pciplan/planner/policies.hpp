@@ -6,6 +6,7 @@
 #define PCIPLAN_PLANNER_POLICIES_HPP
 
 #include <pciplan/detail/config.hpp>
+#include <pciplan/topology/memory_windows.hpp>
 #include <pciplan/vocabulary/bars.hpp>
 
 #include <cstdint>
@@ -84,6 +85,11 @@ struct plan_options {
   /// hotplug_reserves); an empty port that cannot reserve (a switch's downstream port)
   /// is counted in a `windows` warning. Empty: no reserves.
   device_bars hotplug_budget{};
+  /// pciplan policy, x86: the guest's memory (QEMU -m), which decides where firmware's
+  /// windows start. When requests give BARs or a hot-plug budget is set, the plan checks
+  /// its memory windows (memory_windows) and warns (`windows`) where SeaBIOS would stop
+  /// or the 64-bit windows outgrow the guest's physical address space.
+  guest_memory memory{};
 };
 
 }  // namespace pciplan::inline v0

@@ -36,12 +36,14 @@
 #include <pciplan/planner/detail/pciplan_spares.hpp>
 #include <pciplan/planner/detail/planning_state.hpp>
 #include <pciplan/kinds/device_bars.hpp>
+#include <pciplan/kinds/machine_dispatch.hpp>
 #include <pciplan/topology/memory_windows.hpp>
 
 #include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace pciplan::inline v0::detail {
@@ -65,6 +67,7 @@ class pciplan_planner {
       }
       if (!add_spares(g_) || !partition_expanders(g_)) return p_.failure();
       reserve_budget();
+      check_windows();
       add_warnings();
     }
     return finish(p_);
@@ -397,6 +400,40 @@ class pciplan_planner {
               "pcie-root-port and pci-bridge have QEMU's reserve properties): a device hot-plugged there may find no "
               "room for its BARs",
               cannot);
+    }
+  }
+
+  /// x86, when requests give BARs or a budget is set: warnings where SeaBIOS 1.16 cannot
+  /// place the plan's BARs, or the 64-bit windows end beyond 40 address bits.
+  constexpr void check_windows() {
+    if constexpr (x86) {
+      bool asked = !p_.options.hotplug_budget.empty();
+      for (const placement& pl : p_.placements) asked = asked || pl.bars.given;
+      if (!asked) return;
+      topology_plan draft(p_.controllers, p_.placements);
+      draft.machine = machine_name_of<M>;
+      draft.built_in = std::span<const reserved_function>(machine_traits<M>::reserved);
+      const memory_layout m = memory_windows(draft, p_.options.memory);
+      constexpr std::uint64_t mib = std::uint64_t{1} << 20;
+      constexpr std::uint64_t gib = std::uint64_t{1} << 30;
+      if (m.problem == window_problem::io_space) {
+        p_.warn(warning_code::windows,
+                "SeaBIOS 1.16 stops at boot (\"PCI: out of I/O address space\"): the root needs more I/O space than "
+                "x86 leaves for PCI (count: bytes needed); fewer devices with I/O BARs or bridges, or io-reserve=0",
+                static_cast<unsigned>(m.io_size));
+      } else if (m.problem == window_problem::space_32_bit) {
+        p_.warn(warning_code::windows,
+                "SeaBIOS 1.16 stops at boot (\"PCI: out of 32bit address space\"): what must stay below 4 GiB does "
+                "not fit the 32-bit PCI window (count: MiB needed; q35's window holds 1004 MiB); lower the memory "
+                "reserves or the hot-plug budget's 32-bit BARs",
+                static_cast<unsigned>((m.mem32.size + m.pref32.size + mib - 1) / mib));
+      }
+      if (m.end64 > (std::uint64_t{1} << 40)) {
+        p_.warn(warning_code::windows,
+                "the 64-bit PCI windows end beyond 1 TiB (count: GiB), past the 40 physical address bits QEMU gives "
+                "a guest CPU by default: give the CPU more (phys-bits=, host-phys-bits=on) or the budget less",
+                static_cast<unsigned>((m.end64 + gib - 1) / gib));
+      }
     }
   }
 
