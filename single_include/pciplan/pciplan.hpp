@@ -4969,6 +4969,11 @@ struct plan_options {
   /// hotplug_reserves); an empty port that cannot reserve (a switch's downstream port)
   /// is counted in a `windows` warning. Empty: no reserves.
   device_bars hotplug_budget{};
+  /// pciplan policy, x86: the guest's memory (QEMU -m), which decides where firmware's
+  /// windows start. When requests give BARs or a hot-plug budget is set, the plan checks
+  /// its memory windows (memory_windows) and warns (`windows`) where SeaBIOS would stop
+  /// or the 64-bit windows outgrow the guest's physical address space.
+  guest_memory memory{};
 };
 
 }  // namespace pciplan::inline v0
@@ -7320,6 +7325,7 @@ constexpr bool add_spares(pciplan_growth<M, Policy>& g) {
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace pciplan::inline v0::detail {
@@ -7343,6 +7349,7 @@ class pciplan_planner {
       }
       if (!add_spares(g_) || !partition_expanders(g_)) return p_.failure();
       reserve_budget();
+      check_windows();
       add_warnings();
     }
     return finish(p_);
@@ -7675,6 +7682,40 @@ class pciplan_planner {
               "pcie-root-port and pci-bridge have QEMU's reserve properties): a device hot-plugged there may find no "
               "room for its BARs",
               cannot);
+    }
+  }
+
+  /// x86, when requests give BARs or a budget is set: warnings where SeaBIOS 1.16 cannot
+  /// place the plan's BARs, or the 64-bit windows end beyond 40 address bits.
+  constexpr void check_windows() {
+    if constexpr (x86) {
+      bool asked = !p_.options.hotplug_budget.empty();
+      for (const placement& pl : p_.placements) asked = asked || pl.bars.given;
+      if (!asked) return;
+      topology_plan draft(p_.controllers, p_.placements);
+      draft.machine = machine_name_of<M>;
+      draft.built_in = std::span<const reserved_function>(machine_traits<M>::reserved);
+      const memory_layout m = memory_windows(draft, p_.options.memory);
+      constexpr std::uint64_t mib = std::uint64_t{1} << 20;
+      constexpr std::uint64_t gib = std::uint64_t{1} << 30;
+      if (m.problem == window_problem::io_space) {
+        p_.warn(warning_code::windows,
+                "SeaBIOS 1.16 stops at boot (\"PCI: out of I/O address space\"): the root needs more I/O space than "
+                "x86 leaves for PCI (count: bytes needed); fewer devices with I/O BARs or bridges, or io-reserve=0",
+                static_cast<unsigned>(m.io_size));
+      } else if (m.problem == window_problem::space_32_bit) {
+        p_.warn(warning_code::windows,
+                "SeaBIOS 1.16 stops at boot (\"PCI: out of 32bit address space\"): what must stay below 4 GiB does "
+                "not fit the 32-bit PCI window (count: MiB needed; q35's window holds 1004 MiB); lower the memory "
+                "reserves or the hot-plug budget's 32-bit BARs",
+                static_cast<unsigned>((m.mem32.size + m.pref32.size + mib - 1) / mib));
+      }
+      if (m.end64 > (std::uint64_t{1} << 40)) {
+        p_.warn(warning_code::windows,
+                "the 64-bit PCI windows end beyond 1 TiB (count: GiB), past the 40 physical address bits QEMU gives "
+                "a guest CPU by default: give the CPU more (phys-bits=, host-phys-bits=on) or the budget less",
+                static_cast<unsigned>((m.end64 + gib - 1) / gib));
+      }
     }
   }
 
@@ -9124,12 +9165,28 @@ PCIPLAN_DETAIL_EXTERN_EACH_MACHINE(PCIPLAN_DETAIL_VALIDATE_INSTANCES)
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace pciplan::inline v0::detail {
+
+/// Appends a size in bytes with QEMU's binary suffix when it divides evenly: `16G`,
+/// `2M`, `4K`, `100` (what QEMU's size properties take).
+inline void append_size(std::string& out, std::uint64_t bytes) {
+  const char* suffix = "";
+  if (bytes != 0) {
+    for (const char* s : {"K", "M", "G", "T"}) {
+      if (bytes % 1024 != 0) break;
+      bytes /= 1024;
+      suffix = s;
+    }
+  }
+  out += std::to_string(bytes);
+  out += suffix;
+}
 
 /// The length of the well-formed UTF-8 sequence at the start of `s`, or 0 when the
 /// bytes there are not one (stray continuation byte, overlong form, surrogate, beyond
@@ -9719,16 +9776,8 @@ class qemu_device_line {
   /// (`16G`, `2M`, `4K`), in JSON a number of bytes.
   qemu_device_line& size(std::string_view key, std::uint64_t bytes) {
     begin(key);
-    const char* suffix = "";
-    if (!json_ && bytes != 0) {
-      for (const char* s : {"K", "M", "G", "T"}) {
-        if (bytes % 1024 != 0) break;
-        bytes /= 1024;
-        suffix = s;
-      }
-    }
-    text_ += std::to_string(bytes);
-    text_ += suffix;
+    if (json_) text_ += std::to_string(bytes);
+    else append_size(text_, bytes);
     return *this;
   }
   /// A boolean: `on`/`off` in classic syntax, `true`/`false` in JSON.
@@ -10044,6 +10093,7 @@ PCIPLAN_DETAIL_INLINE std::vector<monitor_command> monitor_commands(const topolo
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -10068,14 +10118,27 @@ namespace pciplan::inline v0 {
 /// always gives the same text.
 [[nodiscard]] PCIPLAN_DETAIL_INLINE std::string tree(const topology_plan& plan);
 
+/// What `tree` shows besides the buses and devices.
+struct tree_options {
+  /// After each bridge, port and pxb: its memory windows as firmware sizes them
+  /// (memory_windows; the guest's RAM does not change them), those that are not empty:
+  /// `  windows: io 4K, mem 2M, pref64 16G` (`pref32` when the prefetchable window is
+  /// 32-bit only).
+  bool windows = false;
+};
+
+/// The plan as a text tree (see above), with what `options` asks for.
+[[nodiscard]] PCIPLAN_DETAIL_INLINE std::string tree(const topology_plan& plan, const tree_options& options);
+
 #if PCIPLAN_DETAIL_BODIES
 namespace detail {
 
 /// Draws one plan: the bus tree of each root, then the non-PCI transports.
 class tree_writer {
  public:
-  explicit tree_writer(const topology_plan& plan) : plan_(plan), view_(plan.controllers) {
+  tree_writer(const topology_plan& plan, const tree_options& options) : plan_(plan), view_(plan.controllers) {
     const std::size_t n = plan.controllers.size();
+    if (options.windows) memory_ = memory_windows(plan);
     children_.resize(n);
     drawn_.assign(n, false);
     use_ = bus_use_of(plan, view_);
@@ -10156,6 +10219,27 @@ class tree_writer {
     if (c.hotplug == toggle::off) out_ += " hotplug=off";
   }
 
+  /// `  windows: io 4K, mem 2M, pref64 16G` for controller i, when asked and not all empty.
+  void windows(std::size_t i) {
+    if (i >= memory_.windows.size() || !memory_.windows[i].bridge) return;
+    const bridge_windows& w = memory_.windows[i];
+    if (w.io.size == 0 && w.mem.size == 0 && w.pref.size == 0) return;
+    out_ += "  windows:";
+    const char* comma = "";
+    const auto one = [&](const char* name, std::uint64_t size) {
+      if (size == 0) return;
+      out_ += comma;
+      out_ += ' ';
+      out_ += name;
+      out_ += ' ';
+      append_size(out_, size);
+      comma = ",";
+    };
+    one("io", w.io.size);
+    one("mem", w.mem.size);
+    one(w.pref.is64 ? "pref64" : "pref32", w.pref.size);
+  }
+
   [[nodiscard]] static std::string_view device_of(const controller& c) {
     const std::string_view d = c.qemu_device();
     return d.empty() && c.kind != nullptr ? c.kind->model : d;
@@ -10201,6 +10285,7 @@ class tree_writer {
     out_ += ' ';
     out_ += device_of(c);
     attributes(c);
+    windows(i);
     out_ += '\n';
     draw_children(i, rest);
   }
@@ -10257,13 +10342,16 @@ class tree_writer {
   std::vector<std::size_t> unattached_devices_;     // PCI placements on an unknown bus
   std::vector<bool> drawn_;
   bus_use use_;                                     // subordinate bus per controller
+  memory_layout memory_{};                          // the windows, when asked for
   std::string out_;
 };
 
 }  // namespace detail
 
-PCIPLAN_DETAIL_INLINE std::string tree(const topology_plan& plan) {
-  return detail::tree_writer(plan).draw();
+PCIPLAN_DETAIL_INLINE std::string tree(const topology_plan& plan) { return tree(plan, tree_options{}); }
+
+PCIPLAN_DETAIL_INLINE std::string tree(const topology_plan& plan, const tree_options& options) {
+  return detail::tree_writer(plan, options).draw();
 }
 #endif
 
