@@ -69,9 +69,10 @@ TEST_CASE("BARs: the catalogue has QEMU 7.2's, and virtio's legacy I/O BAR only 
   CHECK(catalogue_bars("nvme", true)[bar_space::mem64].size == 16_KiB);
   CHECK(catalogue_bars("VGA", false)[bar_space::pref32].size == 16_MiB);
   CHECK(catalogue_bars("no-such-device", false).empty());
-  // every device of the catalogue has a row
+  // every device of the catalogue has a row; behind a PCIe port, virtio is modern only (RULES.md Q27)
   for (const device_descriptor* d : device_catalogue) {
     INFO(d->qemu_device);
+    if (d->link == link_kind::virtio) CHECK(catalogue_bars(d->qemu_device, true)[bar_space::io].empty());
     CHECK(std::any_of(std::begin(bar_catalogue), std::end(bar_catalogue),
                       [&](const bar_row& r) { return r.qemu_device == d->qemu_device; }));
   }
@@ -363,4 +364,25 @@ TEST_CASE("tree: windows after each bridge and port when asked", "[windows][tree
   CHECK(with.find("pci.2 pcie-root-port  windows: mem 2M, pref64 4G\n") != std::string::npos);
   CHECK(tree(p).find("windows") == std::string::npos);
   CHECK(tree(p) == tree(p, tree_options{}));
+}
+
+TEST_CASE("planner: io-reserve=0 only on the ports of devices without an I/O BAR (RULES.md Q25, Q27)",
+          "[windows][planner][io]") {
+  const std::vector<request> devices{{"net0", models::virtio_net{}},
+                                     {"nic1", models::e1000e{}},
+                                     {"gpu0", models::vfio_pci{}, device_bars{}.io(128).pref64(1_GiB)},
+                                     {"gpu1", models::vfio_pci{}, device_bars{}.pref64(1_GiB)}};
+  const result<topology_plan> r = plan<machines::q35>(devices, {.spare_ports = 0});
+  REQUIRE(r);
+  const auto port_of = [&](std::string_view name) -> const controller& {
+    return *r->find(r->at(name).libvirt_address.bus);
+  };
+  CHECK(port_of("net0").io_reserve_zero);       // modern virtio behind a port: no I/O BAR
+  CHECK_FALSE(port_of("nic1").io_reserve_zero);  // e1000e's BAR 2 is I/O
+  CHECK_FALSE(port_of("gpu0").io_reserve_zero);
+  CHECK(port_of("gpu1").io_reserve_zero);
+  // and firmware gives the e1000e's port an I/O window
+  const memory_layout m = memory_windows(*r);
+  const std::size_t at = static_cast<std::size_t>(&port_of("nic1") - r->controllers.data());
+  CHECK(m.windows[at].io.size == 4_KiB);
 }

@@ -445,9 +445,13 @@ class pciplan_planner {
   /// the port's I/O window off, so a device with an I/O BAR (e1000e) keeps the reserve.
   constexpr void mark_io(unsigned port, std::size_t i) {
     if constexpr (x86 && pcie) {
+      // virtio devices are modern-only behind a port (RULES.md Q27): no catalogue look-up
       const placement& pl = p_.placements[i];
-      const device_bars bars = pl.bars.given ? pl.bars : catalogue_bars(pl.device.qemu_device, true);
-      if (!bars[bar_space::io].empty()) return;
+      if (pl.bars.given ? !pl.bars[bar_space::io].empty()
+                        : pl.device.link != link_kind::virtio &&
+                              !catalogue_bars(pl.device.qemu_device, true)[bar_space::io].empty()) {
+        return;
+      }
       controller& c = p_.controllers[p_.position_of(controller_index{static_cast<std::uint16_t>(port)})];
       if (c.added && is_kind<pcie_root_port>(c.kind)) c.io_reserve_zero = true;
     }
