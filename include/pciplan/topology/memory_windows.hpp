@@ -235,7 +235,7 @@ struct window_sums {
   using namespace detail;
   memory_layout out;
   const std::size_t n = plan.controllers.size();
-  out.windows.resize(n);
+  refill(out.windows, n, bridge_windows{});
   const topology_view view(plan.controllers);
   const bool q35 = plan.machine == "q35";
   const bool pc = plan.machine == "pc";
@@ -256,7 +256,7 @@ struct window_sums {
     out.windows[i].bridge = !root_bus[i];
   }
   // sums by the bus they sit on (position); the root pool apart
-  std::vector<window_sums> sums(n);
+  std::vector<window_sums> sums = filled(n, window_sums{});
   window_sums root;
   const auto bus_sums = [&](std::size_t bus) -> window_sums& { return root_bus[bus] ? root : sums[bus]; };
 
@@ -285,7 +285,7 @@ struct window_sums {
     for (std::size_t at = parent[i]; at != no_position && d <= n; at = parent[at]) ++d;
     depth[i] = d;
   }
-  std::vector<std::size_t> order(n);
+  std::vector<std::size_t> order = filled(n, std::size_t{0});
   for (std::size_t i = 0; i != n; ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return depth[a] > depth[b]; });
   for (const std::size_t i : order) {
