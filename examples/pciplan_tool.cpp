@@ -40,8 +40,11 @@ options:
                             qemu: one -device argument per line (ids pci.N / pcie.0 /
                               pci.0 as libvirt names them), controllers first; with
                               <cpu><numa> cells, the -object/-numa lines come first
-                              (start QEMU with -m equal to the domain's <memory>)
+                              (start QEMU with -m equal to the domain's <memory>), then
+                              a -global ...pci-hole64-size= line when the BARs and
+                              reserves need a larger 64-bit PCI hole than QEMU's default
                             tree: an lspci -tv like tree with guest bus numbers
+                              and each bridge's memory windows (as SeaBIOS sizes them)
                             json: the plan for programs
   --spare-ports N           pciplan policy: N spare hot-pluggable ports (default 4, or
                             the domain's <metadata> pciplan:plan spare-ports)
@@ -49,13 +52,24 @@ options:
                             expander bus, for devices of that node hot-added later
                             (default 1, or the metadata's spare-ports-per-node; a
                             <pciplan:node id= spare-ports=/> element sets one node's)
+  --hotplug-budget SPEC     pciplan policy: every empty pcie-root-port and pci-bridge
+                            reserves memory windows (QEMU io-/mem-/pref64-reserve) for
+                            a device with these BARs hot-plugged later; SPEC is
+                            space:size entries separated by commas, one BAR each
+                            (io, mem32, mem64, pref32, pref64; sizes in bytes or with
+                            K, M, G, T), e.g. mem32:16M,pref64:64G (default none, or
+                            the metadata's hotplug-budget). libvirt's XML carries only
+                            the 32-bit one (memReserve, libvirt 10.3 and later); the
+                            others are in --format qemu output
   --new-definition          use libvirt's defaults for a newly defined domain
   --explain                 also say why each device got its address (XML comments
                             after the document, '#' lines after qemu and tree output)
 
 Constraints without addresses go in <metadata> (see the README, "libvirt"):
-  <pciplan:plan xmlns:pciplan="urn:pciplan:plan:1" spare-ports="2" spare-ports-per-node="1">
+  <pciplan:plan xmlns:pciplan="urn:pciplan:plan:1" spare-ports="2" spare-ports-per-node="1"
+                hotplug-budget="mem32:16M,pref64:64G">
     <pciplan:device alias="ua-net1" link="pcie" hotplug="no" numa-node="1"/>
+    <pciplan:device alias="ua-gpu" bars="mem32:16M,pref64:32G,pref64:32M"/>
     <pciplan:node id="1" spare-ports="2"/>
   </pciplan:plan>
 
@@ -228,6 +242,14 @@ arguments parse(int argc, char** argv) {
         usage_error("--spare-ports-per-node needs a number from 0 to 1024, not '" + std::string(v) + "'");
       }
       a.options.spare_ports_per_node = static_cast<int>(*n);
+    } else if (s == "--hotplug-budget") {
+      const std::string_view v = value();
+      const pciplan::result<pciplan::device_bars> budget = pciplan::libvirt::parse_bars(v);
+      if (!budget) {
+        usage_error("--hotplug-budget '" + std::string(v) + "' is not a BAR list: " + pciplan::describe(budget.error()) +
+                    " (SPEC is space:size entries separated by commas, e.g. mem32:16M,pref64:64G)");
+      }
+      a.options.hotplug_budget = *budget;
     } else if (s == "--explain") {
       a.explain = true;
     } else if (s == "--new-definition") {
@@ -301,7 +323,7 @@ int show(const arguments& a, const std::string& input, const std::string& source
   }
   std::string out;
   if (a.format == "tree") {
-    out = pciplan::tree(plan);
+    out = pciplan::tree(plan, pciplan::tree_options{.windows = true});
   } else if (a.format == "json") {
     out = pciplan::to_json(plan);
   } else {
@@ -415,9 +437,14 @@ int main(int argc, char** argv) {
         const std::string ram = d.memory_kib() != 0 ? std::to_string(d.memory_kib()) + "K" : std::string("128M");
         for (const std::string& line : pciplan::qemu_numa_arguments(d.options().numa_nodes, ram)) out += line + '\n';
       }
+      // the 64-bit PCI hole the BARs and reserves need, for the domain's RAM (QEMU's
+      // default -m, 128 MiB, when the domain does not say)
+      pciplan::guest_memory memory{};
+      memory.ram = d.memory_kib() != 0 ? d.memory_kib() * 1024 : std::uint64_t{128} << 20;
+      for (const std::string& line : pciplan::qemu_memory_arguments(*plan, memory)) out += line + '\n';
       for (const std::string& line : pciplan::qemu_arguments(*plan)) out += line + '\n';
     } else if (a.format == "tree") {
-      out = pciplan::tree(*plan);
+      out = pciplan::tree(*plan, pciplan::tree_options{.windows = true});
     } else {
       out = pciplan::to_json(*plan);
     }

@@ -10,6 +10,7 @@
 #include <pciplan/pciplan.hpp>
 
 #include <pciplan/libvirt/attach.hpp>
+#include <pciplan/libvirt/bars_spec.hpp>
 #include <pciplan/libvirt/domain.hpp>
 #include <pciplan/libvirt/plan_domain.hpp>
 

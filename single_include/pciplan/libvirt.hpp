@@ -88,6 +88,33 @@ using pciplan::detail::number_syntax;
   return pciplan::detail::parse_number(text, syntax);
 }
 
+/// The bytes that one unit of libvirt's scaled integers (`<memory unit='…'>`, `<shmem>`'s
+/// `<size unit='…'>`) stands for, as libvirt reads the unit (either case): b, byte, bytes
+/// 1; k, KiB 1024 and KB 1000, and likewise M, G, T, P, E; no unit: `none`. nullopt for
+/// any other unit.
+[[nodiscard]] constexpr std::optional<std::uint64_t> unit_scale(std::string_view unit, std::uint64_t none) noexcept {
+  const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  const auto is = [&](std::string_view word) {
+    if (unit.size() != word.size()) return false;
+    for (std::size_t i = 0; i != word.size(); ++i) {
+      if (lower(unit[i]) != word[i]) return false;
+    }
+    return true;
+  };
+  if (unit.empty()) return none;
+  if (is("b") || is("byte") || is("bytes")) return 1;
+  std::uint64_t base = 0;
+  if (unit.size() == 1 || (unit.size() == 3 && lower(unit[1]) == 'i' && lower(unit[2]) == 'b')) base = 1024;
+  else if (unit.size() == 2 && lower(unit[1]) == 'b') base = 1000;
+  else return std::nullopt;
+  constexpr std::string_view prefixes = "kmgtpe";
+  const std::size_t power = prefixes.find(lower(unit[0]));
+  if (power == std::string_view::npos) return std::nullopt;
+  std::uint64_t scale = 1;
+  for (std::size_t i = 0; i <= power; ++i) scale *= base;
+  return scale;
+}
+
 /// Where a node starts in the input, as "line N" (1-based), or "" when unknown.
 /// A pugixml writer that appends to a string.
 struct string_writer : pugi::xml_writer {
@@ -314,10 +341,125 @@ inline pugi::xml_node insert_device_element(pugi::xml_node devices, const char* 
 //
 // Constraints that are not addresses live in pciplan's own `<metadata>` element
 // (README "libvirt"; libvirt/detail/read_metadata.hpp), keyed by the device's
-// `<alias name='ua-…'/>`.
+// `<alias name='ua-…'/>`: among them a device's BARs and the hot-plug budget
+// (libvirt/bars_spec.hpp). The writer gives a planned pcie-root-port or pci-bridge that
+// reserves 32-bit memory for the budget `<target memReserve='KiB'>` (libvirt 10.3 and
+// later pass it to QEMU as mem-reserve; libvirt before 10.3 drops it); libvirt cannot say
+// the other reserves (io-reserve, pref64-reserve), which `qemu_arguments` gives.
 #ifndef PCIPLAN_LIBVIRT_DOMAIN_HPP
 #define PCIPLAN_LIBVIRT_DOMAIN_HPP
 
+// ---- begin pciplan/libvirt/bars_spec.hpp
+// pciplan — libvirt/bars_spec.hpp: BARs as pciplan's metadata and the `pciplan` tool write them.
+//
+//   bars="mem32:16M,pref64:32G,pref64:32M"        <pciplan:device>: a passthrough GPU's BARs
+//   hotplug-budget="mem32:16M,pref64:64G"         <pciplan:plan>: what a hot-plugged device may need
+//   pciplan plan --hotplug-budget pref64:64G …    the same on the command line
+//
+// A list of `space:size` entries separated by commas, one BAR each: the space is io,
+// mem32, mem64, pref32 or pref64 (bar_space), the size a number of bytes, or a number
+// with K, M, G or T (KiB, MiB, GiB, TiB; either case). A size that is not a power of two
+// is rounded up, as hardware decodes it (device_bars).
+#ifndef PCIPLAN_LIBVIRT_BARS_SPEC_HPP
+#define PCIPLAN_LIBVIRT_BARS_SPEC_HPP
+
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace pciplan::inline v0::libvirt {
+
+namespace detail {
+
+/// An entry's space by its name (name_of(bar_space)); nullopt when it names none.
+[[nodiscard]] constexpr std::optional<bar_space> bar_space_named(std::string_view name) noexcept {
+  for (const bar_space s : {bar_space::io, bar_space::mem32, bar_space::mem64, bar_space::pref32, bar_space::pref64}) {
+    if (name_of(s) == name) return s;
+  }
+  return std::nullopt;
+}
+
+/// `text` without the blanks around it.
+[[nodiscard]] constexpr std::string_view trim_blanks(std::string_view text) noexcept {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+/// The error for a bad entry of a BAR list.
+[[nodiscard]] constexpr error bad_bar_entry(std::string_view entry, std::string_view reason) noexcept {
+  error e{};
+  e.code = errc::attribute_value;
+  e.topic = "BAR entry";
+  e.reason = reason;
+  e.subject = entry;
+  return e;
+}
+
+}  // namespace detail
+
+/// The largest BAR an entry may give (2^62 bytes, 4 EiB).
+inline constexpr std::uint64_t largest_bar_in_spec = std::uint64_t{1} << 62;
+
+/// Reads a BAR list (see the top of this header) into device_bars (`given` set). The
+/// error (errc::attribute_value) names the entry and what is wrong with it, e.g.
+/// "BAR entry 'memx:16M': the space must be io, mem32, mem64, pref32 or pref64".
+[[nodiscard]] constexpr result<device_bars> parse_bars(std::string_view spec) noexcept {
+  using detail::bad_bar_entry;
+  device_bars out{};
+  out.given = true;
+  const std::string_view whole = spec;
+  if (detail::trim_blanks(spec).empty()) {
+    error e = bad_bar_entry(spec, "the list is empty (give space:size entries separated by commas, e.g. pref64:32G)");
+    e.topic = "BAR list";
+    return e;
+  }
+  while (true) {
+    const std::size_t comma = spec.find(',');
+    const std::string_view entry = detail::trim_blanks(spec.substr(0, comma));
+    if (entry.empty()) {
+      error e = bad_bar_entry(whole, "an entry is empty (two commas, or a comma at an end)");
+      e.topic = "BAR list";
+      return e;
+    }
+    const std::size_t colon = entry.find(':');
+    if (colon == std::string_view::npos) {
+      return bad_bar_entry(entry, "an entry is space:size, e.g. pref64:32G");
+    }
+    const auto space = detail::bar_space_named(detail::trim_blanks(entry.substr(0, colon)));
+    if (!space) return bad_bar_entry(entry, "the space must be io, mem32, mem64, pref32 or pref64");
+    std::string_view size = detail::trim_blanks(entry.substr(colon + 1));
+    unsigned shift = 0;
+    const bool binary = size.size() > 2 && (size.ends_with("iB") || size.ends_with("ib"));  // KiB, MiB, ...
+    if (binary) size.remove_suffix(2);
+    if (!size.empty()) {
+      switch (size.back()) {
+        case 'k': case 'K': shift = 10; break;
+        case 'm': case 'M': shift = 20; break;
+        case 'g': case 'G': shift = 30; break;
+        case 't': case 'T': shift = 40; break;
+        default: break;
+      }
+      if (shift != 0) size.remove_suffix(1);
+    }
+    const auto number = pciplan::detail::parse_number(size, pciplan::detail::number_syntax::decimal, 19);
+    if (!number || (binary && shift == 0)) {
+      return bad_bar_entry(entry, "the size must be a number of bytes, or a number with K, M, G or T (e.g. 16M)");
+    }
+    if (*number == 0) return bad_bar_entry(entry, "the size must be more than 0");
+    if (*number > (largest_bar_in_spec >> shift)) return bad_bar_entry(entry, "the size is more than 4 EiB");
+    out.add(*space, *number << shift);
+    if (comma == std::string_view::npos) return out;
+    spec.remove_prefix(comma + 1);
+  }
+}
+
+}  // namespace pciplan::inline v0::libvirt
+
+#endif  // PCIPLAN_LIBVIRT_BARS_SPEC_HPP
+// ---- end pciplan/libvirt/bars_spec.hpp
 // ---- begin pciplan/libvirt/detail/domain_state.hpp
 // pciplan — libvirt/detail/domain_state.hpp: what the reader builds from a domain and the writer writes into.
 //
@@ -818,8 +960,8 @@ inline void group_usb2_sets(domain_state& s) {
 // pciplan — libvirt/detail/read_controllers.hpp: `<controller type='pci'>` elements as given controllers.
 //
 // Each one's index (an index-less one takes the lowest unused index, a root 0), its
-// kind (model and `<model name>`), its `<target>` numbering and NUMA node, hotplug, and
-// its address. They are kept in libvirt's controller list order: address-less
+// kind (model and `<model name>`), its `<target>` numbering and NUMA node, hotplug, the
+// 32-bit memory it reserves for hot-plug (memReserve), and its address. They are kept in libvirt's controller list order: address-less
 // controllers are placed in that order.
 #ifndef PCIPLAN_LIBVIRT_DETAIL_READ_CONTROLLERS_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_READ_CONTROLLERS_HPP
@@ -938,6 +1080,15 @@ namespace pciplan::inline v0::libvirt::detail {
     const std::string_view v = hp.value();
     if (v != "on" && v != "off") s.at.fail(target, "hotplug must be 'on' or 'off'");
     c.hotplug = v == "off" ? toggle::off : toggle::on;
+  }
+  // memReserve, in KiB: what libvirt 10.3 and later pass to QEMU as mem-reserve; libvirt
+  // 11.3 refuses it on every model but pcie-root-port and pci-bridge
+  if (const auto reserve = number_attribute(s.at, target, "memReserve", 0, std::uint64_t{1} << 52)) {
+    if (!is_kind<pcie_root_port>(c.kind) && !is_kind<pci_bridge>(c.kind)) {
+      s.at.fail(target, "memReserve is for pcie-root-port and pci-bridge controllers only, not model '" +
+                            std::string(c.kind->model) + "' (libvirt refuses it there)");
+    }
+    c.reserves.mem = *reserve * 1024;
   }
   if (const pugi::xml_node address = n.child("address")) {
     if (std::string_view(address.attribute("type").value()) != "pci") {
@@ -1274,6 +1425,7 @@ inline constexpr std::string_view address_types =
 // `<alias name='…'/>`, or by a stem and the lowest free number as libvirt names it
 // (net0, virtio-disk1, usb2, …). Controllers other than type 'pci' get their index here
 // (the lowest free one of their type; an ICH9 USB2 controller joins the set before it).
+// A `<shmem>` with a `<size>` gets the BARs QEMU gives it (read_shmem_size).
 #ifndef PCIPLAN_LIBVIRT_DETAIL_READ_DEVICES_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_READ_DEVICES_HPP
 
@@ -1482,6 +1634,43 @@ struct device_use {
   return {};
 }
 
+/// A `<shmem>`'s `<size>` as the BARs QEMU gives the device: BAR 0, 256
+/// bytes of 32-bit registers, and BAR 2, the shared memory, 64-bit prefetchable. libvirt
+/// reads the size in bytes unless a unit says otherwise; without a size (or 0) it is 4
+/// MiB, the catalogue's BARs. libvirt refuses to start a domain whose size is not a power
+/// of two or less than 1 MiB (9.0 and 11.3), and a size on an ivshmem-doorbell, whose
+/// shared memory the ivshmem server sets, at definition. Throws input_error.
+inline void read_shmem_size(const domain_state& s, pugi::xml_node n, request& r) {
+  const pugi::xml_node size = n.child("size");
+  if (!size) return;
+  const std::string name = "shmem '" + std::string(n.attribute("name").value()) + "'";
+  if (std::string_view(n.child("model").attribute("type").value()) == "ivshmem-doorbell") {
+    s.at.fail(n, name + " is an ivshmem-doorbell, which takes no <size> (libvirt refuses one: the ivshmem server "
+                        "sets the shared memory); give its BARs with the pciplan metadata's bars attribute");
+  }
+  const auto value = number_of(size.child_value(), number_syntax::decimal);
+  if (!value) s.at.fail(n, "the size of " + name + " is not a number");
+  const std::string_view unit = size.attribute("unit").value();
+  const auto scale = unit_scale(unit, 1);  // bytes per unit; no unit: bytes
+  if (!scale) {
+    s.at.fail(n, "the size of " + name + " has an unknown unit '" + std::string(unit) +
+                     "' (expected b, KiB, MiB, GiB, TiB, k, M, G, T, …)");
+  }
+  if (*value > (std::uint64_t{1} << 62) / *scale) s.at.fail(n, "the size of " + name + " is too large");
+  const std::uint64_t bytes = *value * *scale;
+  if (bytes == 0) return;  // libvirt's default, 4 MiB
+  if ((bytes & (bytes - 1)) != 0) {
+    s.at.fail(n, "the size of " + name + ", " + std::to_string(bytes) +
+                     " bytes, is not a power of two (QEMU maps the shared memory as one BAR; libvirt refuses to start "
+                     "the domain)");
+  }
+  if (bytes < (std::uint64_t{1} << 20)) {
+    s.at.fail(n, "the size of " + name + ", " + std::to_string(bytes) +
+                     " bytes, is less than 1 MiB (libvirt refuses to start the domain)");
+  }
+  r.apply(device_bars{}.mem32(256).pref64(bytes));
+}
+
 /// The indexes of the controllers other than type 'pci', as they are handed out.
 struct controller_indexes {
   std::map<std::string, std::set<unsigned>, std::less<>> used;  ///< per controller type
@@ -1568,6 +1757,7 @@ inline void read_devices(domain_state& s) {
       d->from_interface = true;
     }
     if (use.isolated) d->req.isolation = isolation_of(n.child("source").child("address"));
+    if (el == "shmem") read_shmem_size(s, n, d->req);
   }
 }
 
@@ -1857,18 +2047,10 @@ inline void read_memory_and_numa(domain_state& s) {
     const auto value = number_of(memory.child_value(), number_syntax::decimal_or_hex);
     if (!value) s.at.fail(memory, "the memory size is not a number");
     const std::string_view unit = memory.attribute("unit").value();
-    std::uint64_t scale = 0;  // to KiB, times 1024
-    if (unit == "b" || unit == "bytes") scale = 1;
-    else if (unit.empty() || unit == "k" || unit == "KiB") scale = 1024;
-    else if (unit == "KB") scale = 1000;
-    else if (unit == "M" || unit == "MiB") scale = 1024ull * 1024;
-    else if (unit == "MB") scale = 1000ull * 1000;
-    else if (unit == "G" || unit == "GiB") scale = 1024ull * 1024 * 1024;
-    else if (unit == "GB") scale = 1000ull * 1000 * 1000;
-    else if (unit == "T" || unit == "TiB") scale = 1024ull * 1024 * 1024 * 1024;
-    else s.at.fail(memory, "unknown memory unit '" + std::string(unit) + "'");
-    if (*value > (std::uint64_t{1} << 50) / scale) s.at.fail(memory, "the memory size is too large");
-    s.memory_kib = *value * scale / 1024;
+    const auto scale = unit_scale(unit, 1024);  // bytes per unit; no unit: KiB
+    if (!scale) s.at.fail(memory, "unknown memory unit '" + std::string(unit) + "'");
+    if (*value > (std::uint64_t{1} << 50) / *scale) s.at.fail(memory, "the memory size is too large");
+    s.memory_kib = *value * *scale / 1024;
   }
   const pugi::xml_node numa = s.doc.document_element().child("cpu").child("numa");
   unsigned cells = 0;
@@ -1884,16 +2066,21 @@ inline void read_memory_and_numa(domain_state& s) {
 // pciplan — libvirt/detail/read_metadata.hpp: pciplan's own <metadata> element: spare ports and constraints by alias.
 //
 //   <metadata>
-//     <pciplan:plan xmlns:pciplan="urn:pciplan:plan:1" spare-ports="2" spare-ports-per-node="1">
+//     <pciplan:plan xmlns:pciplan="urn:pciplan:plan:1" spare-ports="2" spare-ports-per-node="1"
+//                   hotplug-budget="mem32:16M,pref64:64G">
 //       <pciplan:device alias="ua-gpu" link="pcie" hotplug="no" numa-node="1"
-//                       multifunction-group="1" function="0" isolation-group="3" order="0"/>
+//                       multifunction-group="1" function="0" isolation-group="3" order="0"
+//                       bars="mem32:16M,pref64:32G,pref64:32M"/>
 //       <pciplan:node id="2" spare-ports="4"/>
 //     </pciplan:plan>
 //   </metadata>
 //
 // The element is found by its namespace, whatever its prefix; a `device` names a device
 // by its `<alias name='…'/>` (or the name pciplan gave it); a `node` gives one guest NUMA
-// node its own number of spare ports (plan_options::node_spare_ports).
+// node its own number of spare ports (plan_options::node_spare_ports). `bars` gives a
+// device's BARs (a `<hostdev>`'s are the host device's, which the domain does not say),
+// `hotplug-budget` the BARs every empty pcie-root-port and pci-bridge reserves windows
+// for (plan_options::hotplug_budget), both as libvirt/bars_spec.hpp reads them.
 #ifndef PCIPLAN_LIBVIRT_DETAIL_READ_METADATA_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_READ_METADATA_HPP
 
@@ -1907,8 +2094,17 @@ inline void read_memory_and_numa(domain_state& s) {
 
 namespace pciplan::inline v0::libvirt::detail {
 
+/// The BAR list of attribute `attr` of `e` (libvirt/bars_spec.hpp). Throws input_error
+/// naming the attribute and the bad entry.
+[[nodiscard]] inline device_bars bars_attribute(const domain_state& s, pugi::xml_node e, const char* attr) {
+  const std::string_view value = e.attribute(attr).value();
+  const result<device_bars> bars = parse_bars(value);
+  if (!bars) s.at.fail(e, std::string("attribute ") + attr + "='" + std::string(value) + "': " + describe(bars.error()));
+  return *bars;
+}
+
 /// Finds the `<plan>` element in `<metadata>` and reads its spare ports (default 4, and
-/// 1 per NUMA node with an expander), and each `<node>`'s own count.
+/// 1 per NUMA node with an expander), each `<node>`'s own count, and the hot-plug budget.
 inline void read_plan_metadata(domain_state& s) {
   s.options.spare_ports = 4;
   const pugi::xml_node metadata = s.doc.document_element().child("metadata");
@@ -1931,6 +2127,7 @@ inline void read_plan_metadata(domain_state& s) {
     if (const auto per_node = number_attribute(s.at, e, "spare-ports-per-node", 0, 1024)) {
       s.options.spare_ports_per_node = static_cast<unsigned>(*per_node);
     }
+    if (e.attribute("hotplug-budget")) s.options.hotplug_budget = bars_attribute(s, e, "hotplug-budget");
     const std::string node_tag = s.plan_prefix.empty() ? "node" : s.plan_prefix + ":node";
     for (pugi::xml_node c = e.child(node_tag.c_str()); c; c = c.next_sibling(node_tag.c_str())) {
       const auto id = number_attribute(s.at, c, "id", 0, 255);
@@ -1985,10 +2182,12 @@ inline void apply_metadata_constraints(domain_state& s) {
         r.isolation = static_cast<unsigned>(*number_attribute(s.at, c, "isolation-group", 1, 65535));
       } else if (key == "order") {
         r.order = static_cast<int>(*number_attribute(s.at, c, "order", 0, 1000000));
+      } else if (key == "bars") {
+        r.apply(bars_attribute(s, c, "bars"));
       } else {
         s.at.fail(c, "unknown constraint '" + std::string(key) +
-                        "' (expected link, hotplug, numa-node, multifunction-group, function, isolation-group or "
-                        "order)");
+                        "' (expected link, hotplug, numa-node, multifunction-group, function, isolation-group, "
+                        "order or bars)");
       }
     }
     if (c.attribute("function") && !c.attribute("multifunction-group")) {
@@ -2100,7 +2299,10 @@ inline void queue_address(node_batch& batch, pugi::xml_node n, const placement& 
 //
 // libvirt's form: `type`, `index` and `model` attributes, then `<model name>`, `<target>`
 // with the numbering the kind carries (chassisNr, chassis, port in hex, busNr, index),
-// hotplug and a `<node>`, then the `<address>`. A given element keeps everything else it
+// hotplug, memReserve and a `<node>`, then the `<address>`. memReserve (KiB) is the
+// 32-bit memory window a pcie-root-port or pci-bridge reserves for hot-plug
+// (controller::reserves.mem; QEMU's mem-reserve): libvirt 10.3 and later pass it on,
+// libvirt before 10.3 drops it, and libvirt has no attribute for the other reserves. A given element keeps everything else it
 // has (other attributes and children, comments, its `<node>`); a new one is indented
 // like its neighbours. Roots have no children, except pseries' PHB.
 #ifndef PCIPLAN_LIBVIRT_DETAIL_WRITE_CONTROLLER_HPP
@@ -2118,7 +2320,8 @@ inline void queue_address(node_batch& batch, pugi::xml_node n, const placement& 
 namespace pciplan::inline v0::libvirt::detail {
 
 /// Calls `f(name, value)` for each `<target>` attribute libvirt writes for `c`, in its
-/// order: chassisNr, chassis, port (hex), busNr, index, hotplug.
+/// order: chassisNr, chassis, port (hex), busNr, index, hotplug, memReserve (KiB, rounded
+/// up; only where QEMU has mem-reserve: pcie-root-port, pci-bridge).
 template <class F>
 void each_target_attribute(const controller& c, F&& f) {
   const numbering_set numbered = c.kind->numbered_by;
@@ -2139,6 +2342,11 @@ void each_target_attribute(const controller& c, F&& f) {
   if (numbered.has(numbering::bus_nr) && c.bus_nr >= 0) number("busNr", c.bus_nr, false);
   if (numbered.has(numbering::target_index) && c.target_index >= 0) number("index", c.target_index, false);
   if (c.hotplug != toggle::unset) f("hotplug", std::string_view(c.hotplug == toggle::off ? "off" : "on"));
+  if (c.reserves.mem != 0 && takes_reserves(c.qemu_device())) {
+    value.clear();
+    value.decimal(c.reserves.mem / 1024 + (c.reserves.mem % 1024 != 0 ? 1 : 0));
+    f("memReserve", value.view());
+  }
 }
 
 /// The `<model name>` libvirt writes for `c`.
@@ -2432,6 +2640,11 @@ struct domain_options {
   int spare_ports = -1;         ///< pciplan policy: spare hot-pluggable ports; -1: the metadata's, else 4
   /// pciplan policy: spare ports on each NUMA node with an expander; -1: the metadata's, else 1
   int spare_ports_per_node = -1;
+  /// pciplan policy: the BARs of a device hot-plugged later, which every empty
+  /// pcie-root-port and pci-bridge reserves windows for (plan_options::hotplug_budget;
+  /// parse_bars reads the metadata's syntax); not `given`: the metadata's
+  /// hotplug-budget, else none
+  device_bars hotplug_budget{};
   bool new_definition = false;  ///< libvirt's defaults for a newly defined domain (its "ABI update")
 };
 
@@ -2546,6 +2759,7 @@ PCIPLAN_DETAIL_LIBVIRT_INLINE domain::domain(std::string_view xml, const domain_
   if (options.spare_ports_per_node >= 0) {
     s_.options.spare_ports_per_node = static_cast<unsigned>(options.spare_ports_per_node);
   }
+  if (options.hotplug_budget.given) s_.options.hotplug_budget = options.hotplug_budget;
   // where each device element of the document starts (pugixml forgets offsets once
   // `write` has parsed an <address> into the tree)
   for (pugi::xml_node e = s_.devices_node.first_child(); e; e = e.next_sibling()) {

@@ -4123,7 +4123,7 @@ struct window_sums {
   using namespace detail;
   memory_layout out;
   const std::size_t n = plan.controllers.size();
-  out.windows.resize(n);
+  refill(out.windows, n, bridge_windows{});
   const topology_view view(plan.controllers);
   const bool q35 = plan.machine == "q35";
   const bool pc = plan.machine == "pc";
@@ -4144,7 +4144,7 @@ struct window_sums {
     out.windows[i].bridge = !root_bus[i];
   }
   // sums by the bus they sit on (position); the root pool apart
-  std::vector<window_sums> sums(n);
+  std::vector<window_sums> sums = filled(n, window_sums{});
   window_sums root;
   const auto bus_sums = [&](std::size_t bus) -> window_sums& { return root_bus[bus] ? root : sums[bus]; };
 
@@ -4173,7 +4173,7 @@ struct window_sums {
     for (std::size_t at = parent[i]; at != no_position && d <= n; at = parent[at]) ++d;
     depth[i] = d;
   }
-  std::vector<std::size_t> order(n);
+  std::vector<std::size_t> order = filled(n, std::size_t{0});
   for (std::size_t i = 0; i != n; ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return depth[a] > depth[b]; });
   for (const std::size_t i : order) {
@@ -7727,9 +7727,13 @@ class pciplan_planner {
   /// the port's I/O window off, so a device with an I/O BAR (e1000e) keeps the reserve.
   constexpr void mark_io(unsigned port, std::size_t i) {
     if constexpr (x86 && pcie) {
+      // virtio devices are modern-only behind a port (RULES.md Q27): no catalogue look-up
       const placement& pl = p_.placements[i];
-      const device_bars bars = pl.bars.given ? pl.bars : catalogue_bars(pl.device.qemu_device, true);
-      if (!bars[bar_space::io].empty()) return;
+      if (pl.bars.given ? !pl.bars[bar_space::io].empty()
+                        : pl.device.link != link_kind::virtio &&
+                              !catalogue_bars(pl.device.qemu_device, true)[bar_space::io].empty()) {
+        return;
+      }
       controller& c = p_.controllers[p_.position_of(controller_index{static_cast<std::uint16_t>(port)})];
       if (c.added && is_kind<pcie_root_port>(c.kind)) c.io_reserve_zero = true;
     }

@@ -187,6 +187,68 @@ run("qemu with NUMA nodes: -object and -numa lines first", ["plan", "--format", 
 run("qemu on q35: the built-in SATA controller gets no -device", ["plan", "--format", "qemu", desktop],
     check=lambda out: "ich9-ahci" not in out or (_ for _ in ()).throw(AssertionError("ich9-ahci emitted")))
 run("libvirt policy", ["plan", "--policy", "libvirt", "--format", "tree", desktop], stdout_has="pcie-root-port")
+
+# ---- BARs and the hot-plug budget: --hotplug-budget, metadata hotplug-budget and bars ----
+gpu = ("    <hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x41' "
+       "slot='0x00' function='0x0'/></source><alias name='ua-gpu'/></hostdev>\n")
+
+
+def gpu_domain(plan_attributes='spare-ports="2" hotplug-budget="mem32:16M,pref64:64G"',
+               gpu_bars="mem32:16M,pref64:32G,pref64:32M"):
+    meta = ('  <metadata>\n    <pp:plan xmlns:pp="urn:pciplan:plan:1" %s>\n'
+            '      <pp:device alias="ua-gpu" bars="%s"/>\n    </pp:plan>\n  </metadata>\n' % (plan_attributes, gpu_bars))
+    return dx.document(gpu, name="t", metadata=meta, memory_kib=16 << 20).encode()
+
+
+def budget_reserves(out):
+    """qemu output for gpu_domain(): the 64-bit hole first, then two spare root ports that
+    reserve 30 MiB (16 + 16 - 2) of 32-bit memory and 128 GiB - 2 MiB of 64-bit memory."""
+    lines = out.splitlines()
+    assert lines[0].startswith("-global q35-pcihost.pci-hole64-size="), lines[:2]
+    assert int(lines[0].split("=")[1].rstrip("G")) > 2 * 128 + 32, lines[0]   # two reserves and the GPU's BARs
+    ports = [line for line in lines if "reserve=" in line and "io-reserve=0" not in line]
+    assert len(ports) == 2, ports
+    for line in ports:
+        assert line.startswith("-device pcie-root-port,") and "mem-reserve=30M" in line, line
+        assert "pref64-reserve=131070M" in line, line
+
+
+def xml_mem_reserve(out):
+    """XML output for gpu_domain(): libvirt's memReserve (KiB) on the two spare ports, and
+    no attribute for what libvirt cannot say (pref64-reserve)."""
+    targets = [c.find("target") for c in ET.fromstring(out).find("devices").findall("controller")]
+    reserves = [t.get("memReserve") for t in targets if t is not None and t.get("memReserve")]
+    assert reserves == ["30720", "30720"], reserves
+    assert all(not k.lower().startswith(("pref", "io")) for t in targets if t is not None for k in t.keys()), targets
+
+
+run("help: --hotplug-budget", ["--help"], stdout_has=["--hotplug-budget SPEC", 'bars="mem32:16M,pref64:32G,pref64:32M"',
+                                                       'hotplug-budget="mem32:16M,pref64:64G"'])
+run("metadata hotplug-budget: qemu reserves and the 64-bit hole", ["plan", "--format", "qemu", "-"],
+    stdin=gpu_domain(), check=budget_reserves)
+run("metadata hotplug-budget: xml memReserve only", ["plan", "-"], stdin=gpu_domain(), check=xml_mem_reserve)
+run("--hotplug-budget overrides the metadata's", ["plan", "--format", "qemu", "--hotplug-budget", "pref64:8G", "-"],
+    stdin=gpu_domain(), stdout_has="pref64-reserve=16382M",
+    check=lambda out: "mem-reserve" not in out or (_ for _ in ()).throw(AssertionError("mem-reserve emitted")))
+run("--hotplug-budget without metadata", ["plan", "--format", "qemu", "--hotplug-budget", "mem32:16M,pref64:64G", "-"],
+    stdin=gpu_domain(plan_attributes='spare-ports="2"'), check=budget_reserves)
+run("bad --hotplug-budget: exit 2 naming the entry", ["plan", "--hotplug-budget", "mem32:16M,pref64:lots", desktop],
+    status=2, stderr_has="--hotplug-budget 'mem32:16M,pref64:lots' is not a BAR list: BAR entry 'pref64:lots': the "
+    "size must be a number of bytes, or a number with K, M, G or T")
+run("bad --hotplug-budget space", ["plan", "--hotplug-budget", "vram:1G", desktop], status=2,
+    stderr_has="BAR entry 'vram:1G': the space must be io, mem32, mem64, pref32 or pref64")
+run("--hotplug-budget needs a value", ["plan", "--hotplug-budget"], status=2, stderr_has="--hotplug-budget needs a value")
+run("bad metadata bars: exit 2 naming the attribute and the entry", ["plan", "-"],
+    stdin=gpu_domain(gpu_bars="mem32:16M,pref64"), status=2,
+    stderr_has="<pp:device> at line 5: attribute bars='mem32:16M,pref64': BAR entry 'pref64': an entry is space:size")
+run("bad metadata hotplug-budget", ["plan", "-"], stdin=gpu_domain(plan_attributes='hotplug-budget="pref64:0"'),
+    status=2, stderr_has="attribute hotplug-budget='pref64:0': BAR entry 'pref64:0': the size must be more than 0")
+run("<shmem> size not a power of two: exit 2 naming the device", ["plan", "-"],
+    stdin=domain("    <shmem name='lg'><model type='ivshmem-plain'/><size unit='M'>48</size></shmem>\n").encode(),
+    status=2, stderr_has="<shmem> at line 7: the size of shmem 'lg', 50331648 bytes, is not a power of two")
+run("<shmem> size: BAR 2 in the 64-bit hole", ["plan", "--format", "qemu", "-"],
+    stdin=domain("    <shmem name='lg'><model type='ivshmem-plain'/><size unit='G'>64</size></shmem>\n").encode(),
+    stdout_has=["-global q35-pcihost.pci-hole64-size=", "-device ivshmem-plain,id=shmem0,"])
 # libvirt's answer that QEMU cannot build (RULES.md L2.4): an lsilogic controller moved
 # onto virtio-mmio beside a virtio-mmio rng; xml has it with a warning, qemu refuses
 lsi_on_mmio = domain("<rng model='virtio'><backend model='random'>/dev/urandom</backend>"

@@ -421,3 +421,129 @@ TEST_CASE("RULES.md L2.3: a device at the chipset SATA controller's address is t
       "pc"));
   CHECK_THAT(pc, Catch::Contains("<interface>") && Catch::Contains("0000:00:01.1, where the chipset has its piix3-ide"));
 }
+
+TEST_CASE("<shmem>: its <size> is BAR 2, in bytes unless a unit says otherwise, and a power of two",
+          "[libvirt][reader][bars]") {
+  using pciplan::bar_space;
+  using pciplan::device_bars;
+  using namespace pciplan::literals;
+  const auto shmem = [](std::string_view inner) {
+    return make_domain("    <shmem name='lg'><model type='ivshmem-plain'/>" + std::string(inner) + "</shmem>\n");
+  };
+  SECTION("a size: BAR 0 of 256 bytes and BAR 2, 64-bit prefetchable, of the size") {
+    const domain d(shmem("<size unit='M'>4096</size>"));
+    const pciplan::request& r = *find(d, "shmem0");
+    CHECK(r.device.qemu_device == "ivshmem-plain");
+    CHECK(r.bars == device_bars{}.mem32(256).pref64(4_GiB));
+    CHECK(r.bars[bar_space::pref64].size == 4_GiB);
+  }
+  SECTION("units as libvirt reads them, either case; no unit: bytes") {
+    CHECK(find(domain(shmem("<size>2097152</size>")), "shmem0")->bars[bar_space::pref64].size == 2_MiB);
+    CHECK(find(domain(shmem("<size unit='KiB'>2048</size>")), "shmem0")->bars[bar_space::pref64].size == 2_MiB);
+    CHECK(find(domain(shmem("<size unit='mib'>32</size>")), "shmem0")->bars[bar_space::pref64].size == 32_MiB);
+    CHECK(find(domain(shmem("<size unit='G'>2</size>")), "shmem0")->bars[bar_space::pref64].size == 2_GiB);
+    CHECK(find(domain(shmem("<size unit='T'>1</size>")), "shmem0")->bars[bar_space::pref64].size == 1_TiB);
+    CHECK(find(domain(shmem("<size unit='bytes'>1048576</size>")), "shmem0")->bars[bar_space::pref64].size == 1_MiB);
+  }
+  SECTION("no size, or 0: libvirt's default, 4 MiB, the catalogue's BARs") {
+    const domain d(shmem(""));
+    CHECK_FALSE(find(d, "shmem0")->bars.given);
+    CHECK_FALSE(find(domain(shmem("<size unit='M'>0</size>")), "shmem0")->bars.given);
+    CHECK(pciplan::catalogue_bars("ivshmem-plain", false).space == device_bars{}.mem32(256).pref64(4_MiB).space);
+  }
+  SECTION("bad sizes name the device") {
+    CHECK_THAT(error_of(shmem("<size unit='M'>3</size>")),
+               Catch::Contains("<shmem> at line 7: the size of shmem 'lg', 3145728 bytes, is not a power of two"));
+    CHECK_THAT(error_of(shmem("<size unit='MB'>2</size>")), Catch::Contains("2000000 bytes, is not a power of two"));
+    CHECK_THAT(error_of(shmem("<size>4096</size>")),
+               Catch::Contains("the size of shmem 'lg', 4096 bytes, is less than 1 MiB"));
+    CHECK_THAT(error_of(shmem("<size unit='parsecs'>1</size>")),
+               Catch::Contains("the size of shmem 'lg' has an unknown unit 'parsecs'"));
+    CHECK_THAT(error_of(shmem("<size unit='M'>lots</size>")), Catch::Contains("the size of shmem 'lg' is not a number"));
+    CHECK_THAT(error_of(shmem("<size unit='E'>8</size>")), Catch::Contains("the size of shmem 'lg' is too large"));
+  }
+  SECTION("ivshmem-doorbell: the server sets the memory, libvirt refuses a <size>") {
+    const domain d(make_domain("    <shmem name='db'><model type='ivshmem-doorbell'/><server path='/tmp/s'/></shmem>\n"));
+    CHECK(find(d, "shmem0")->device.qemu_device == "ivshmem-doorbell");
+    CHECK_FALSE(find(d, "shmem0")->bars.given);
+    CHECK_THAT(error_of(make_domain("    <shmem name='db'><model type='ivshmem-doorbell'/><size unit='M'>8</size></shmem>\n")),
+               Catch::Contains("<shmem> at line 7: shmem 'db' is an ivshmem-doorbell, which takes no <size>"));
+  }
+}
+
+TEST_CASE("metadata: a device's bars and the plan's hotplug-budget", "[libvirt][reader][metadata][bars]") {
+  using pciplan::device_bars;
+  using namespace pciplan::literals;
+  const std::string gpu =
+      "    <hostdev mode='subsystem' type='pci' managed='yes'>\n"
+      "      <source><address domain='0x0000' bus='0x41' slot='0x00' function='0x0'/></source>\n"
+      "      <alias name='ua-gpu'/>\n    </hostdev>\n";
+  const auto meta = [](std::string_view plan_attributes, std::string_view device_attributes) {
+    return "  <metadata><p:plan xmlns:p='urn:pciplan:plan:1' " + std::string(plan_attributes) +
+           "><p:device alias='ua-gpu' " + std::string(device_attributes) + "/></p:plan></metadata>\n";
+  };
+  SECTION("bars give the device's BARs; hotplug-budget the options'") {
+    const domain d(make_domain(gpu, "q35", "x86_64",
+                               meta("hotplug-budget='mem32:16M, pref64:64G'", "bars='mem32:16M,pref64:32G,pref64:32M'")));
+    CHECK(find(d, "ua-gpu")->bars == device_bars{}.mem32(16_MiB).pref64(32_GiB).pref64(32_MiB));
+    CHECK(d.options().hotplug_budget == device_bars{}.mem32(16_MiB).pref64(64_GiB));
+  }
+  SECTION("sizes: bytes, K, M, G, T, KiB…, either case; a size that is not a power of two is rounded up") {
+    const domain d(make_domain(gpu, "q35", "x86_64", meta("", "bars='io:32,mem32:4k,mem64:1MiB,pref32:3M,pref64:1T'")));
+    CHECK(find(d, "ua-gpu")->bars == device_bars{}.io(32).mem32(4_KiB).mem64(1_MiB).pref32(4_MiB).pref64(1_TiB));
+  }
+  SECTION("no budget: none; the option overrides the metadata's") {
+    CHECK(domain(make_domain(gpu)).options().hotplug_budget.empty());
+    pciplan::libvirt::domain_options o{};
+    o.hotplug_budget = device_bars{}.pref64(8_GiB);
+    const domain d(make_domain(gpu, "q35", "x86_64", meta("hotplug-budget='pref64:64G'", "")), o);
+    CHECK(d.options().hotplug_budget == device_bars{}.pref64(8_GiB));
+  }
+  SECTION("the metadata's bars win over a <shmem>'s size") {
+    const domain d(make_domain("    <shmem name='lg'><size unit='M'>64</size><alias name='ua-lg'/></shmem>\n", "q35",
+                               "x86_64",
+                               "  <metadata><p:plan xmlns:p='urn:pciplan:plan:1'><p:device alias='ua-lg' "
+                               "bars='mem32:256,pref64:128M'/></p:plan></metadata>\n"));
+    CHECK(find(d, "ua-lg")->bars == device_bars{}.mem32(256).pref64(128_MiB));
+  }
+  SECTION("bad lists name the attribute and the entry") {
+    CHECK_THAT(error_of(make_domain(gpu, "q35", "x86_64", meta("", "bars='mem32:16M,memx:1G'"))),
+               Catch::Contains("<p:device> at line 3: attribute bars='mem32:16M,memx:1G': BAR entry 'memx:1G': the space "
+                               "must be io, mem32, mem64, pref32 or pref64"));
+    CHECK_THAT(error_of(make_domain(gpu, "q35", "x86_64", meta("hotplug-budget='pref64:64Q'", ""))),
+               Catch::Contains("<p:plan> at line 3: attribute hotplug-budget='pref64:64Q': BAR entry 'pref64:64Q': the "
+                               "size must be a number of bytes, or a number with K, M, G or T"));
+    CHECK_THAT(error_of(make_domain(gpu, "q35", "x86_64", meta("", "bars='pref64'"))),
+               Catch::Contains("BAR entry 'pref64': an entry is space:size"));
+    CHECK_THAT(error_of(make_domain(gpu, "q35", "x86_64", meta("", "bars='mem32:0'"))),
+               Catch::Contains("BAR entry 'mem32:0': the size must be more than 0"));
+    CHECK_THAT(error_of(make_domain(gpu, "q35", "x86_64", meta("", "bars='mem32:1M,,pref64:1G'"))),
+               Catch::Contains("BAR list 'mem32:1M,,pref64:1G': an entry is empty"));
+    CHECK_THAT(error_of(make_domain(gpu, "q35", "x86_64", meta("", "bars=''"))),
+               Catch::Contains("attribute bars='': BAR list: the list is empty"));
+    CHECK_THAT(error_of(make_domain(gpu, "q35", "x86_64", meta("", "bars='pref64:5000000T'"))),
+               Catch::Contains("the size is more than 4 EiB"));
+  }
+}
+
+TEST_CASE("parse_bars reads the metadata's BAR lists in constant evaluation too", "[libvirt][bars]") {
+  using pciplan::device_bars;
+  using pciplan::libvirt::parse_bars;
+  using namespace pciplan::literals;
+  STATIC_REQUIRE(*parse_bars("mem32:16M,pref64:32G") == device_bars{}.mem32(16_MiB).pref64(32_GiB));
+  STATIC_REQUIRE(parse_bars("pref64:1G").value().given);
+  STATIC_REQUIRE_FALSE(parse_bars("gpu:1G"));
+  STATIC_REQUIRE(parse_bars("io:1x").error().code == pciplan::errc::attribute_value);
+  CHECK(pciplan::describe(parse_bars(" mem32 : 1G , bad ").error()) ==
+        "BAR entry 'bad': an entry is space:size, e.g. pref64:32G");
+}
+
+TEST_CASE("a PCI controller's <target memReserve> (KiB) is its 32-bit memory reserve", "[libvirt][reader][bars]") {
+  const domain d(make_domain("    <controller type='pci' index='0' model='pcie-root'/>\n"
+                             "    <controller type='pci' index='1' model='pcie-root-port'><target memReserve='0x4000'/></controller>\n"));
+  REQUIRE(d.controllers().size() == 2);
+  CHECK(d.controllers()[1].reserves.mem == 16u << 20);
+  CHECK_THAT(error_of(make_domain("    <controller type='pci' index='1' model='pcie-expander-bus'><target memReserve='1024'/></controller>\n")),
+             Catch::Contains("<target> at line 7: memReserve is for pcie-root-port and pci-bridge controllers only, not "
+                             "model 'pcie-expander-bus'"));
+}

@@ -235,3 +235,44 @@ TEST_CASE("a device element read after a write holds what the write put into it"
     }
   }
 }
+
+TEST_CASE("the hot-plug budget's 32-bit reserve is written as <target memReserve> (KiB) and read back",
+          "[libvirt][writer][bars]") {
+  const std::string xml =
+      "<domain type='kvm'>\n  <name>g</name>\n  <memory unit='GiB'>8</memory>\n"
+      "  <metadata>\n    <p:plan xmlns:p='urn:pciplan:plan:1' spare-ports='2' hotplug-budget='mem32:16M,pref64:64G'/>\n"
+      "  </metadata>\n  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n  </os>\n  <devices>\n"
+      "    <interface type='user'><model type='virtio'/></interface>\n  </devices>\n</domain>\n";
+  pciplan::libvirt::domain d(xml);
+  const auto p = d.plan(policy_kind::pciplan);
+  REQUIRE(p);
+  std::size_t reserving = 0;
+  for (const pciplan::controller& c : p->controllers) {
+    if (c.reserves.mem == 0) continue;
+    ++reserving;
+    CHECK(c.reserves.mem == std::uint64_t{30} << 20);  // 16 MiB + 16 MiB − 2 MiB (hotplug_reserves)
+    CHECK(c.reserves.pref64 != 0);
+  }
+  CHECK(reserving == 2);  // the two spare ports
+  const std::string written = d.write(*p);
+  CHECK_THAT(written, Catch::Contains("<target chassis='4' port='0xb' memReserve='30720'/>"));
+  // libvirt has no attribute for pref64-reserve or io-reserve: none is invented
+  const auto count = [&](std::string_view what) {
+    std::size_t n = 0;
+    for (std::size_t at = written.find(what); at != std::string::npos; at = written.find(what, at + 1)) ++n;
+    return n;
+  };
+  CHECK(count("memReserve=") == 2);
+  CHECK(count("Reserve=") == 2);
+  // read back: the reserves stay, and the written domain plans to itself
+  pciplan::libvirt::domain again(written);
+  std::size_t kept = 0;
+  for (const pciplan::controller& c : again.controllers()) kept += c.reserves.mem == std::uint64_t{30} << 20 ? 1 : 0;
+  CHECK(kept == 2);
+  CHECK(plan_domain_xml(written).xml == written);
+  // without a budget in the metadata, --hotplug-budget's option does the same
+  pciplan::libvirt::domain_options o{};
+  o.hotplug_budget = pciplan::device_bars{}.mem32(4u << 20);
+  const std::string no_budget = std::string(xml).replace(xml.find(" hotplug-budget="), 38, "");
+  CHECK_THAT(plan_domain_xml(no_budget, o).xml, Catch::Contains("memReserve='6144'"));  // 4 + 4 − 2 MiB
+}

@@ -19,7 +19,11 @@
 //
 // Constraints that are not addresses live in pciplan's own `<metadata>` element
 // (README "libvirt"; libvirt/detail/read_metadata.hpp), keyed by the device's
-// `<alias name='ua-…'/>`.
+// `<alias name='ua-…'/>`: among them a device's BARs and the hot-plug budget
+// (libvirt/bars_spec.hpp). The writer gives a planned pcie-root-port or pci-bridge that
+// reserves 32-bit memory for the budget `<target memReserve='KiB'>` (libvirt 10.3 and
+// later pass it to QEMU as mem-reserve; libvirt before 10.3 drops it); libvirt cannot say
+// the other reserves (io-reserve, pref64-reserve), which `qemu_arguments` gives.
 #ifndef PCIPLAN_LIBVIRT_DOMAIN_HPP
 #define PCIPLAN_LIBVIRT_DOMAIN_HPP
 
@@ -32,7 +36,9 @@
 #include <pciplan/topology/request.hpp>
 #include <pciplan/topology/topology_plan.hpp>
 #include <pciplan/vocabulary/error.hpp>
+#include <pciplan/vocabulary/bars.hpp>
 #include <pciplan/vocabulary/machine_id.hpp>
+#include <pciplan/libvirt/bars_spec.hpp>
 #include <pciplan/libvirt/detail/domain_state.hpp>
 #include <pciplan/libvirt/detail/xml.hpp>
 #include <pciplan/libvirt/input_error.hpp>
@@ -68,6 +74,11 @@ struct domain_options {
   int spare_ports = -1;         ///< pciplan policy: spare hot-pluggable ports; -1: the metadata's, else 4
   /// pciplan policy: spare ports on each NUMA node with an expander; -1: the metadata's, else 1
   int spare_ports_per_node = -1;
+  /// pciplan policy: the BARs of a device hot-plugged later, which every empty
+  /// pcie-root-port and pci-bridge reserves windows for (plan_options::hotplug_budget;
+  /// parse_bars reads the metadata's syntax); not `given`: the metadata's
+  /// hotplug-budget, else none
+  device_bars hotplug_budget{};
   bool new_definition = false;  ///< libvirt's defaults for a newly defined domain (its "ABI update")
 };
 
@@ -182,6 +193,7 @@ PCIPLAN_DETAIL_LIBVIRT_INLINE domain::domain(std::string_view xml, const domain_
   if (options.spare_ports_per_node >= 0) {
     s_.options.spare_ports_per_node = static_cast<unsigned>(options.spare_ports_per_node);
   }
+  if (options.hotplug_budget.given) s_.options.hotplug_budget = options.hotplug_budget;
   // where each device element of the document starts (pugixml forgets offsets once
   // `write` has parsed an <address> into the tree)
   for (pugi::xml_node e = s_.devices_node.first_child(); e; e = e.next_sibling()) {

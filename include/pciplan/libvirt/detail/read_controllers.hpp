@@ -1,8 +1,8 @@
 // pciplan — libvirt/detail/read_controllers.hpp: `<controller type='pci'>` elements as given controllers.
 //
 // Each one's index (an index-less one takes the lowest unused index, a root 0), its
-// kind (model and `<model name>`), its `<target>` numbering and NUMA node, hotplug, and
-// its address. They are kept in libvirt's controller list order: address-less
+// kind (model and `<model name>`), its `<target>` numbering and NUMA node, hotplug, the
+// 32-bit memory it reserves for hot-plug (memReserve), and its address. They are kept in libvirt's controller list order: address-less
 // controllers are placed in that order.
 #ifndef PCIPLAN_LIBVIRT_DETAIL_READ_CONTROLLERS_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_READ_CONTROLLERS_HPP
@@ -82,6 +82,15 @@ namespace pciplan::inline v0::libvirt::detail {
     const std::string_view v = hp.value();
     if (v != "on" && v != "off") s.at.fail(target, "hotplug must be 'on' or 'off'");
     c.hotplug = v == "off" ? toggle::off : toggle::on;
+  }
+  // memReserve, in KiB: what libvirt 10.3 and later pass to QEMU as mem-reserve; libvirt
+  // 11.3 refuses it on every model but pcie-root-port and pci-bridge
+  if (const auto reserve = number_attribute(s.at, target, "memReserve", 0, std::uint64_t{1} << 52)) {
+    if (!is_kind<pcie_root_port>(c.kind) && !is_kind<pci_bridge>(c.kind)) {
+      s.at.fail(target, "memReserve is for pcie-root-port and pci-bridge controllers only, not model '" +
+                            std::string(c.kind->model) + "' (libvirt refuses it there)");
+    }
+    c.reserves.mem = *reserve * 1024;
   }
   if (const pugi::xml_node address = n.child("address")) {
     if (std::string_view(address.attribute("type").value()) != "pci") {

@@ -7,6 +7,7 @@
 // `<alias name='…'/>`, or by a stem and the lowest free number as libvirt names it
 // (net0, virtio-disk1, usb2, …). Controllers other than type 'pci' get their index here
 // (the lowest free one of their type; an ICH9 USB2 controller joins the set before it).
+// A `<shmem>` with a `<size>` gets the BARs QEMU gives it (read_shmem_size).
 #ifndef PCIPLAN_LIBVIRT_DETAIL_READ_DEVICES_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_READ_DEVICES_HPP
 
@@ -14,6 +15,7 @@
 #include <pciplan/detail/numbers.hpp>
 #include <pciplan/kinds/device_kinds.hpp>
 #include <pciplan/topology/request.hpp>
+#include <pciplan/vocabulary/bars.hpp>
 #include <pciplan/vocabulary/machine_id.hpp>
 #include <pciplan/libvirt/detail/device_order.hpp>
 #include <pciplan/libvirt/detail/device_table.hpp>
@@ -225,6 +227,43 @@ struct device_use {
   return {};
 }
 
+/// A `<shmem>`'s `<size>` as the BARs QEMU gives the device: BAR 0, 256
+/// bytes of 32-bit registers, and BAR 2, the shared memory, 64-bit prefetchable. libvirt
+/// reads the size in bytes unless a unit says otherwise; without a size (or 0) it is 4
+/// MiB, the catalogue's BARs. libvirt refuses to start a domain whose size is not a power
+/// of two or less than 1 MiB (9.0 and 11.3), and a size on an ivshmem-doorbell, whose
+/// shared memory the ivshmem server sets, at definition. Throws input_error.
+inline void read_shmem_size(const domain_state& s, pugi::xml_node n, request& r) {
+  const pugi::xml_node size = n.child("size");
+  if (!size) return;
+  const std::string name = "shmem '" + std::string(n.attribute("name").value()) + "'";
+  if (std::string_view(n.child("model").attribute("type").value()) == "ivshmem-doorbell") {
+    s.at.fail(n, name + " is an ivshmem-doorbell, which takes no <size> (libvirt refuses one: the ivshmem server "
+                        "sets the shared memory); give its BARs with the pciplan metadata's bars attribute");
+  }
+  const auto value = number_of(size.child_value(), number_syntax::decimal);
+  if (!value) s.at.fail(n, "the size of " + name + " is not a number");
+  const std::string_view unit = size.attribute("unit").value();
+  const auto scale = unit_scale(unit, 1);  // bytes per unit; no unit: bytes
+  if (!scale) {
+    s.at.fail(n, "the size of " + name + " has an unknown unit '" + std::string(unit) +
+                     "' (expected b, KiB, MiB, GiB, TiB, k, M, G, T, …)");
+  }
+  if (*value > (std::uint64_t{1} << 62) / *scale) s.at.fail(n, "the size of " + name + " is too large");
+  const std::uint64_t bytes = *value * *scale;
+  if (bytes == 0) return;  // libvirt's default, 4 MiB
+  if ((bytes & (bytes - 1)) != 0) {
+    s.at.fail(n, "the size of " + name + ", " + std::to_string(bytes) +
+                     " bytes, is not a power of two (QEMU maps the shared memory as one BAR; libvirt refuses to start "
+                     "the domain)");
+  }
+  if (bytes < (std::uint64_t{1} << 20)) {
+    s.at.fail(n, "the size of " + name + ", " + std::to_string(bytes) +
+                     " bytes, is less than 1 MiB (libvirt refuses to start the domain)");
+  }
+  r.apply(device_bars{}.mem32(256).pref64(bytes));
+}
+
 /// The indexes of the controllers other than type 'pci', as they are handed out.
 struct controller_indexes {
   std::map<std::string, std::set<unsigned>, std::less<>> used;  ///< per controller type
@@ -311,6 +350,7 @@ inline void read_devices(domain_state& s) {
       d->from_interface = true;
     }
     if (use.isolated) d->req.isolation = isolation_of(n.child("source").child("address"));
+    if (el == "shmem") read_shmem_size(s, n, d->req);
   }
 }
 

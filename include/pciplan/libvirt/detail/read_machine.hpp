@@ -47,18 +47,10 @@ inline void read_memory_and_numa(domain_state& s) {
     const auto value = number_of(memory.child_value(), number_syntax::decimal_or_hex);
     if (!value) s.at.fail(memory, "the memory size is not a number");
     const std::string_view unit = memory.attribute("unit").value();
-    std::uint64_t scale = 0;  // to KiB, times 1024
-    if (unit == "b" || unit == "bytes") scale = 1;
-    else if (unit.empty() || unit == "k" || unit == "KiB") scale = 1024;
-    else if (unit == "KB") scale = 1000;
-    else if (unit == "M" || unit == "MiB") scale = 1024ull * 1024;
-    else if (unit == "MB") scale = 1000ull * 1000;
-    else if (unit == "G" || unit == "GiB") scale = 1024ull * 1024 * 1024;
-    else if (unit == "GB") scale = 1000ull * 1000 * 1000;
-    else if (unit == "T" || unit == "TiB") scale = 1024ull * 1024 * 1024 * 1024;
-    else s.at.fail(memory, "unknown memory unit '" + std::string(unit) + "'");
-    if (*value > (std::uint64_t{1} << 50) / scale) s.at.fail(memory, "the memory size is too large");
-    s.memory_kib = *value * scale / 1024;
+    const auto scale = unit_scale(unit, 1024);  // bytes per unit; no unit: KiB
+    if (!scale) s.at.fail(memory, "unknown memory unit '" + std::string(unit) + "'");
+    if (*value > (std::uint64_t{1} << 50) / *scale) s.at.fail(memory, "the memory size is too large");
+    s.memory_kib = *value * *scale / 1024;
   }
   const pugi::xml_node numa = s.doc.document_element().child("cpu").child("numa");
   unsigned cells = 0;

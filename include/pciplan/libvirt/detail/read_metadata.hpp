@@ -1,21 +1,29 @@
 // pciplan — libvirt/detail/read_metadata.hpp: pciplan's own <metadata> element: spare ports and constraints by alias.
 //
 //   <metadata>
-//     <pciplan:plan xmlns:pciplan="urn:pciplan:plan:1" spare-ports="2" spare-ports-per-node="1">
+//     <pciplan:plan xmlns:pciplan="urn:pciplan:plan:1" spare-ports="2" spare-ports-per-node="1"
+//                   hotplug-budget="mem32:16M,pref64:64G">
 //       <pciplan:device alias="ua-gpu" link="pcie" hotplug="no" numa-node="1"
-//                       multifunction-group="1" function="0" isolation-group="3" order="0"/>
+//                       multifunction-group="1" function="0" isolation-group="3" order="0"
+//                       bars="mem32:16M,pref64:32G,pref64:32M"/>
 //       <pciplan:node id="2" spare-ports="4"/>
 //     </pciplan:plan>
 //   </metadata>
 //
 // The element is found by its namespace, whatever its prefix; a `device` names a device
 // by its `<alias name='…'/>` (or the name pciplan gave it); a `node` gives one guest NUMA
-// node its own number of spare ports (plan_options::node_spare_ports).
+// node its own number of spare ports (plan_options::node_spare_ports). `bars` gives a
+// device's BARs (a `<hostdev>`'s are the host device's, which the domain does not say),
+// `hotplug-budget` the BARs every empty pcie-root-port and pci-bridge reserves windows
+// for (plan_options::hotplug_budget), both as libvirt/bars_spec.hpp reads them.
 #ifndef PCIPLAN_LIBVIRT_DETAIL_READ_METADATA_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_READ_METADATA_HPP
 
 #include <pciplan/detail/config.hpp>
 #include <pciplan/topology/request.hpp>
+#include <pciplan/vocabulary/bars.hpp>
+#include <pciplan/vocabulary/error.hpp>
+#include <pciplan/libvirt/bars_spec.hpp>
 #include <pciplan/libvirt/detail/domain_state.hpp>
 #include <pciplan/libvirt/detail/xml.hpp>
 
@@ -28,8 +36,17 @@
 
 namespace pciplan::inline v0::libvirt::detail {
 
+/// The BAR list of attribute `attr` of `e` (libvirt/bars_spec.hpp). Throws input_error
+/// naming the attribute and the bad entry.
+[[nodiscard]] inline device_bars bars_attribute(const domain_state& s, pugi::xml_node e, const char* attr) {
+  const std::string_view value = e.attribute(attr).value();
+  const result<device_bars> bars = parse_bars(value);
+  if (!bars) s.at.fail(e, std::string("attribute ") + attr + "='" + std::string(value) + "': " + describe(bars.error()));
+  return *bars;
+}
+
 /// Finds the `<plan>` element in `<metadata>` and reads its spare ports (default 4, and
-/// 1 per NUMA node with an expander), and each `<node>`'s own count.
+/// 1 per NUMA node with an expander), each `<node>`'s own count, and the hot-plug budget.
 inline void read_plan_metadata(domain_state& s) {
   s.options.spare_ports = 4;
   const pugi::xml_node metadata = s.doc.document_element().child("metadata");
@@ -52,6 +69,7 @@ inline void read_plan_metadata(domain_state& s) {
     if (const auto per_node = number_attribute(s.at, e, "spare-ports-per-node", 0, 1024)) {
       s.options.spare_ports_per_node = static_cast<unsigned>(*per_node);
     }
+    if (e.attribute("hotplug-budget")) s.options.hotplug_budget = bars_attribute(s, e, "hotplug-budget");
     const std::string node_tag = s.plan_prefix.empty() ? "node" : s.plan_prefix + ":node";
     for (pugi::xml_node c = e.child(node_tag.c_str()); c; c = c.next_sibling(node_tag.c_str())) {
       const auto id = number_attribute(s.at, c, "id", 0, 255);
@@ -106,10 +124,12 @@ inline void apply_metadata_constraints(domain_state& s) {
         r.isolation = static_cast<unsigned>(*number_attribute(s.at, c, "isolation-group", 1, 65535));
       } else if (key == "order") {
         r.order = static_cast<int>(*number_attribute(s.at, c, "order", 0, 1000000));
+      } else if (key == "bars") {
+        r.apply(bars_attribute(s, c, "bars"));
       } else {
         s.at.fail(c, "unknown constraint '" + std::string(key) +
-                        "' (expected link, hotplug, numa-node, multifunction-group, function, isolation-group or "
-                        "order)");
+                        "' (expected link, hotplug, numa-node, multifunction-group, function, isolation-group, "
+                        "order or bars)");
       }
     }
     if (c.attribute("function") && !c.attribute("multifunction-group")) {

@@ -2,13 +2,17 @@
 //
 // libvirt's form: `type`, `index` and `model` attributes, then `<model name>`, `<target>`
 // with the numbering the kind carries (chassisNr, chassis, port in hex, busNr, index),
-// hotplug and a `<node>`, then the `<address>`. A given element keeps everything else it
+// hotplug, memReserve and a `<node>`, then the `<address>`. memReserve (KiB) is the
+// 32-bit memory window a pcie-root-port or pci-bridge reserves for hot-plug
+// (controller::reserves.mem; QEMU's mem-reserve): libvirt 10.3 and later pass it on,
+// libvirt before 10.3 drops it, and libvirt has no attribute for the other reserves. A given element keeps everything else it
 // has (other attributes and children, comments, its `<node>`); a new one is indented
 // like its neighbours. Roots have no children, except pseries' PHB.
 #ifndef PCIPLAN_LIBVIRT_DETAIL_WRITE_CONTROLLER_HPP
 #define PCIPLAN_LIBVIRT_DETAIL_WRITE_CONTROLLER_HPP
 
 #include <pciplan/detail/config.hpp>
+#include <pciplan/kinds/device_bars.hpp>
 #include <pciplan/topology/controller.hpp>
 #include <pciplan/topology/topology_plan.hpp>
 #include <pciplan/vocabulary/machine_id.hpp>
@@ -29,7 +33,8 @@
 namespace pciplan::inline v0::libvirt::detail {
 
 /// Calls `f(name, value)` for each `<target>` attribute libvirt writes for `c`, in its
-/// order: chassisNr, chassis, port (hex), busNr, index, hotplug.
+/// order: chassisNr, chassis, port (hex), busNr, index, hotplug, memReserve (KiB, rounded
+/// up; only where QEMU has mem-reserve: pcie-root-port, pci-bridge).
 template <class F>
 void each_target_attribute(const controller& c, F&& f) {
   const numbering_set numbered = c.kind->numbered_by;
@@ -50,6 +55,11 @@ void each_target_attribute(const controller& c, F&& f) {
   if (numbered.has(numbering::bus_nr) && c.bus_nr >= 0) number("busNr", c.bus_nr, false);
   if (numbered.has(numbering::target_index) && c.target_index >= 0) number("index", c.target_index, false);
   if (c.hotplug != toggle::unset) f("hotplug", std::string_view(c.hotplug == toggle::off ? "off" : "on"));
+  if (c.reserves.mem != 0 && takes_reserves(c.qemu_device())) {
+    value.clear();
+    value.decimal(c.reserves.mem / 1024 + (c.reserves.mem % 1024 != 0 ? 1 : 0));
+    f("memReserve", value.view());
+  }
 }
 
 /// The `<model name>` libvirt writes for `c`.

@@ -34,6 +34,33 @@ using pciplan::detail::number_syntax;
   return pciplan::detail::parse_number(text, syntax);
 }
 
+/// The bytes that one unit of libvirt's scaled integers (`<memory unit='…'>`, `<shmem>`'s
+/// `<size unit='…'>`) stands for, as libvirt reads the unit (either case): b, byte, bytes
+/// 1; k, KiB 1024 and KB 1000, and likewise M, G, T, P, E; no unit: `none`. nullopt for
+/// any other unit.
+[[nodiscard]] constexpr std::optional<std::uint64_t> unit_scale(std::string_view unit, std::uint64_t none) noexcept {
+  const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  const auto is = [&](std::string_view word) {
+    if (unit.size() != word.size()) return false;
+    for (std::size_t i = 0; i != word.size(); ++i) {
+      if (lower(unit[i]) != word[i]) return false;
+    }
+    return true;
+  };
+  if (unit.empty()) return none;
+  if (is("b") || is("byte") || is("bytes")) return 1;
+  std::uint64_t base = 0;
+  if (unit.size() == 1 || (unit.size() == 3 && lower(unit[1]) == 'i' && lower(unit[2]) == 'b')) base = 1024;
+  else if (unit.size() == 2 && lower(unit[1]) == 'b') base = 1000;
+  else return std::nullopt;
+  constexpr std::string_view prefixes = "kmgtpe";
+  const std::size_t power = prefixes.find(lower(unit[0]));
+  if (power == std::string_view::npos) return std::nullopt;
+  std::uint64_t scale = 1;
+  for (std::size_t i = 0; i <= power; ++i) scale *= base;
+  return scale;
+}
+
 /// Where a node starts in the input, as "line N" (1-based), or "" when unknown.
 /// A pugixml writer that appends to a string.
 struct string_writer : pugi::xml_writer {
