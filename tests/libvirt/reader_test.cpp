@@ -228,6 +228,7 @@ TEST_CASE("<cpu><numa> cells set the guest's NUMA node count; <memory> its size"
                        "  <cpu><numa><cell id='0' cpus='0' memory='1'/><cell id='1' cpus='1' memory='1'/></numa></cpu>\n"));
   CHECK(d.options().numa_nodes == 2);
   CHECK(d.memory_kib() == 4u * 1024 * 1024);
+  CHECK(d.options().memory.ram == 4ull << 30);  // the RAM memory_windows starts firmware's windows after
   CHECK(domain(make_domain("", "q35", "x86_64", "  <memory>2097152</memory>\n")).memory_kib() == 2097152);
   CHECK_THAT(error_of(make_domain("", "q35", "x86_64", "  <memory unit='parsecs'>1</memory>\n")),
              Catch::Contains("<memory> at line 3: unknown memory unit 'parsecs'"));

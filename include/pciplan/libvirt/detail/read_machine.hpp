@@ -51,6 +51,7 @@ inline void read_memory_and_numa(domain_state& s) {
     if (!scale) s.at.fail(memory, "unknown memory unit '" + std::string(unit) + "'");
     if (*value > (std::uint64_t{1} << 50) / *scale) s.at.fail(memory, "the memory size is too large");
     s.memory_kib = *value * *scale / 1024;
+    s.options.memory.ram = s.memory_kib * 1024;  // where firmware's windows start (memory_windows)
   }
   const pugi::xml_node numa = s.doc.document_element().child("cpu").child("numa");
   unsigned cells = 0;
