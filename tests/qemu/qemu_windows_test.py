@@ -53,7 +53,7 @@ import time
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'python'))
 from pciplan_testkit.machines import MACHINES  # noqa: E402
-from pciplan_testkit.qemu import Qemu, QemuRefused, qemu_arguments  # noqa: E402
+from pciplan_testkit.qemu import Qemu, QemuRefused, qemu_arguments, wait_for_log  # noqa: E402
 
 SKIPPED = 77
 GIB = 1 << 30
@@ -244,22 +244,13 @@ def boot(layout, lines, ram, workroot):
             q.start()
         except QemuRefused as e:
             return 'refused: %s' % e, '', None, args
-        deadline = time.monotonic() + 60
-        status = 'timeout'
-        while time.monotonic() < deadline:
-            try:
-                with open(log, encoding='utf-8', errors='replace') as f:
-                    text = f.read()
-            except OSError:
-                text = ''
-            if DONE.search(text):
-                status = 'done'
-                break
-            m = PANIC.search(text)
-            if m:
-                status = 'panic: ' + m.group(1)
-                break
-            time.sleep(0.01)
+        def ended(log_text):
+            if DONE.search(log_text):
+                return 'done'
+            m = PANIC.search(log_text)
+            return 'panic: ' + m.group(1) if m else None
+        text, status = wait_for_log(log, ended, 60)
+        status = status or 'timeout'
         q.qmp.execute('stop')
         pci = q.qmp.execute('query-pci')
         return status, text, pci, args

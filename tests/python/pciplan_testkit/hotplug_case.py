@@ -60,7 +60,7 @@ from typing import NamedTuple, Optional
 
 from . import tool
 from .plan_output import Plan, lines_of
-from .qemu import Qemu, QemuRefused, qemu_arguments
+from .qemu import Qemu, QemuRefused, qemu_arguments, wait_for_log
 from .qemu_case import LIBVIRT_REFUSALS
 from .qemu_checks import check_topology
 from .qtree import Realized, number_buses, prop_number
@@ -360,17 +360,7 @@ class Guest:
     def run_seabios(self, log):
         """Let SeaBIOS number the buses, then pause the guest again."""
         self.q.qmp.execute('cont')
-        deadline = time.monotonic() + 30
-        text = ''
-        while time.monotonic() < deadline:
-            try:
-                with open(log, encoding='utf-8', errors='replace') as f:
-                    text = f.read()
-            except OSError:
-                text = ''
-            if '=== PCI device probing ===' in text:
-                break
-            time.sleep(0.01)
+        text, _ = wait_for_log(log, lambda t: '=== PCI device probing ===' in t, 30)
         self.q.qmp.execute('stop')
         if '=== PCI device probing ===' not in text:
             self.o.fail('firmware', 'SeaBIOS did not number the buses within 30 s; its log ends: %s' % text[-400:])

@@ -80,6 +80,24 @@ class Qemu:
                 self.proc.wait()
 
 
+def wait_for_log(path, found, timeout, interval=0.01):
+    """Read the firmware log at `path` until `found(text)` gives something true, or `timeout`
+    seconds pass. Returns (text, what found gave: None when time ran out)."""
+    deadline = time.monotonic() + timeout
+    text = ''
+    while time.monotonic() < deadline:
+        try:
+            with open(path, encoding='utf-8', errors='replace') as f:
+                text = f.read()
+        except OSError:
+            text = ''
+        hit = found(text)
+        if hit:
+            return text, hit
+        time.sleep(interval)
+    return text, None
+
+
 def qemu_arguments(machine, machine_type, memory_kib, plan_lines, firmware_log=None):
     """The QEMU command line for a plan: the tool's lines as they are, plus backends.
     With `firmware_log`, the guest runs (no -S) and SeaBIOS's debug output goes there."""

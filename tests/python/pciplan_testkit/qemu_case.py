@@ -22,7 +22,7 @@ import time
 
 from . import tool
 from .plan_output import Plan, lines_of
-from .qemu import Qemu, QemuRefused, qemu_arguments
+from .qemu import Qemu, QemuRefused, qemu_arguments, wait_for_log
 from .qemu_checks import Outcome, check_aliases, check_hotplug, check_numbers, check_topology
 from .qtree import Realized
 from .random_domains import make_domain
@@ -62,18 +62,8 @@ def read_firmware_numbers(machine, machine_type, memory, lines, workdir, outcome
 
     try:
         q.start()
-        deadline = time.monotonic() + 60
-        text = ''
-        while time.monotonic() < deadline:
-            try:
-                with open(log, encoding='utf-8', errors='replace') as f:
-                    text = f.read()
-            except OSError:
-                text = ''
-            if '=== PCI device probing ===' in text or 'panic' in text:
-                break
-            time.sleep(0.02)
-        else:
+        text, seen = wait_for_log(log, lambda t: '=== PCI device probing ===' in t or 'panic' in t, 60, 0.02)
+        if not seen:
             problem('SeaBIOS did not finish bus numbering within 60 s; log: %s' % text[-500:])
         q.qmp.execute('stop')
         found = {}
