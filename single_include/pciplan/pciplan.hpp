@@ -8334,7 +8334,8 @@ class registry {
 // bridges on a pxb-pcie, 9 PCI vs PCIe endpoints, 10 switch ports, 11 pxb / pxb-pcie
 // only on the root bus of their kind, 12 unique chassis/slot of ports, 13 pci-bridge
 // chassis_nr, 14 slot 0 of an SHPC bridge, 16 unique bus_nr, 17 bus number partitions,
-// 18 numa_node, 25 the I/O window, 26 at most 9 pci-bridges, 28 pref32/pref64. Hotplug
+// 18 numa_node, 25 the I/O window, 26 at most 9 pci-bridges, 28 pref32/pref64, 25 and 29
+// the memory windows SeaBIOS gives the layout (validate/detail/layout_windows.hpp). Hotplug
 // rules (4, 20-24) concern a running guest and are not checked here.
 #ifndef PCIPLAN_VALIDATE_VALIDATE_HPP
 #define PCIPLAN_VALIDATE_VALIDATE_HPP
@@ -8577,6 +8578,67 @@ struct qemu_model {
 
 #endif  // PCIPLAN_VALIDATE_DETAIL_QEMU_MODELS_HPP
 // ---- end pciplan/validate/detail/qemu_models.hpp
+// ---- begin pciplan/validate/detail/layout_state.hpp
+// pciplan — validate/detail/layout_state.hpp: what the validator knows of a layout as it
+// replays it — the buses that exist and the devices created on them.
+#ifndef PCIPLAN_VALIDATE_DETAIL_LAYOUT_STATE_HPP
+#define PCIPLAN_VALIDATE_DETAIL_LAYOUT_STATE_HPP
+
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <string>
+
+namespace pciplan::inline v0::detail {
+
+/// A devfn of a bus nobody uses.
+inline constexpr int free_devfn = -1;
+/// A devfn the machine's own device uses.
+inline constexpr int built_in_devfn = -2;
+
+/// A bus of the layout: the machine's root, or the one a bridge, port or expander provides.
+struct layout_bus {
+  std::string name;
+  const controller_descriptor* kind = nullptr;  // the controller that provides the bus
+  int owner = -1;                               // the device providing it (-1: the machine)
+  bool express = false;
+  bool root = false;
+  bool pxb_root = false;  // the root bus of a pxb-pcie: only bridges
+  std::array<int, 256> devfn = filled();  // by devfn: the device there, free_devfn or built_in_devfn
+  static constexpr std::array<int, 256> filled() {
+    std::array<int, 256> a{};
+    a.fill(free_devfn);
+    return a;
+  }
+};
+
+/// A `-device` of the layout, as created (or refused).
+struct layout_device {
+  device_argument arg;
+  std::string id;
+  qemu_model model;
+  std::size_t bus = 0;
+  unsigned devfn = 0;
+  bool multifunction = false;
+  std::optional<std::size_t> child;  // the bus it provides
+  bool ok = false;                   // created (a refused device is skipped, as QEMU stops)
+};
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_VALIDATE_DETAIL_LAYOUT_STATE_HPP
+// ---- end pciplan/validate/detail/layout_state.hpp
+// ---- begin pciplan/validate/detail/layout_windows.hpp
+// pciplan — validate/detail/layout_windows.hpp: a hand-written layout's memory windows
+// (topology/memory_windows.hpp) and what firmware cannot do with them: the layout, as the
+// validator created it, becomes a plan, and SeaBIOS's sizing runs over it. Device BARs
+// are the catalogue's (an ivshmem's shared memory counts at libvirt's default 4 MiB: the
+// size of a memory backend is not in a -device line); reserves come from the ports' and
+// bridges' io-reserve, mem-reserve, pref32-reserve and pref64-reserve.
+#ifndef PCIPLAN_VALIDATE_DETAIL_LAYOUT_WINDOWS_HPP
+#define PCIPLAN_VALIDATE_DETAIL_LAYOUT_WINDOWS_HPP
+
 // ---- begin pciplan/validate/qemu_layout.hpp
 // pciplan — validate/qemu_layout.hpp: a hand-written QEMU layout read from text, and
 // what the validator finds in it (findings, their severity, the report, each finding as
@@ -8590,6 +8652,7 @@ struct qemu_model {
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -8606,6 +8669,9 @@ struct qemu_layout {
   std::vector<entry> devices;  ///< the `-device` arguments, in command-line order
   /// Guest NUMA nodes (`-numa node` options); a pxb's numa_node must be below it.
   unsigned numa_nodes = 0;
+  /// Guest RAM in bytes (`-m`), where firmware's windows start (the memory-window
+  /// check); 0: 1 GiB.
+  std::uint64_t ram = 0;
 };
 
 /// Reads a layout from text: one QEMU option per line. A line is a `-device ARG`, or
@@ -8690,6 +8756,132 @@ struct validation_report {
 #endif  // PCIPLAN_VALIDATE_QEMU_LAYOUT_HPP
 // ---- end pciplan/validate/qemu_layout.hpp
 
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pciplan::inline v0::detail {
+
+/// A QEMU size property: bytes, or a number with k/K, M, G or T ("16G", "2M", "0x800").
+[[nodiscard]] inline std::optional<std::uint64_t> qemu_size(std::string_view text) {
+  unsigned shift = 0;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'k': case 'K': shift = 10; break;
+      case 'M': shift = 20; break;
+      case 'G': shift = 30; break;
+      case 'T': shift = 40; break;
+      default: break;
+    }
+  }
+  if (shift != 0) text.remove_suffix(1);
+  const std::optional<std::uint64_t> n = qemu_integer(text);
+  if (!n || *n > (std::uint64_t{1} << (62 - shift))) return std::nullopt;
+  return *n << shift;
+}
+
+/// The layout's created devices as a plan: controllers for bridges, ports and expanders
+/// (the machine's root bus as index 0), placements for the rest. Devices on a further root
+/// bus (a pseries PHB) are left out: no x86 firmware sizes those.
+[[nodiscard]] inline topology_plan layout_as_plan(std::string_view machine, const controller_descriptor& root,
+                                                  const std::vector<layout_device>& devices,
+                                                  const std::vector<layout_bus>& buses) {
+  topology_plan plan;
+  plan.machine = machine;
+  controller r{};
+  r.kind = &root;
+  plan.controllers.push_back(r);
+  std::vector<int> index_of(devices.size(), -1);  // device -> its controller's index
+  const auto bus_index = [&](std::size_t b) -> int {
+    if (b == 0) return 0;
+    const int owner = buses[b].owner;
+    return owner < 0 ? -1 : index_of[static_cast<std::size_t>(owner)];
+  };
+  for (std::size_t i = 0; i != devices.size(); ++i) {
+    const layout_device& d = devices[i];
+    const int parent = d.ok ? bus_index(d.bus) : -1;
+    if (parent < 0) continue;
+    const controller_address at(0, static_cast<unsigned>(parent), d.devfn / 8, d.devfn % 8);
+    if (d.model.controller != nullptr) {
+      controller c{};
+      c.index = controller_index{static_cast<std::uint16_t>(plan.controllers.size())};
+      c.kind = d.model.controller;
+      c.model_name = d.arg.driver;
+      c.has_address = true;
+      c.libvirt_address = at;
+      c.reserves.io = qemu_size(d.arg.value("io-reserve")).value_or(0);
+      c.io_reserve_zero = d.arg.has("io-reserve") && c.reserves.io == 0;
+      c.reserves.mem = qemu_size(d.arg.value("mem-reserve")).value_or(0);
+      c.reserves.pref32 = qemu_size(d.arg.value("pref32-reserve")).value_or(0);
+      c.reserves.pref64 = qemu_size(d.arg.value("pref64-reserve")).value_or(0);
+      index_of[i] = c.index.value;
+      plan.controllers.push_back(c);
+    } else {
+      placement p{};
+      p.request = i;
+      p.kind = placement_kind::pci;
+      if (d.model.device != nullptr) p.device = *d.model.device;
+      p.device.qemu_device = d.arg.driver;
+      p.libvirt_address = at;
+      plan.placements.push_back(p);
+    }
+  }
+  return plan;
+}
+
+/// What firmware makes of the layout's windows: warnings where SeaBIOS 1.16 stops at
+/// boot (RULES.md Q25: I/O; Q29: memory), where an I/O reserve is not a multiple of 4 KiB
+/// (SeaBIOS does not round it and places the next I/O BARs inside the window), and where
+/// the 64-bit windows end past 40 address bits.
+[[nodiscard]] inline std::vector<finding> window_findings(std::string_view machine, const controller_descriptor& root,
+                                                          const std::vector<layout_device>& devices,
+                                                          const std::vector<layout_bus>& buses, std::uint64_t ram) {
+  std::vector<finding> out;
+  if (machine != "q35" && machine != "pc") return out;
+  for (std::size_t i = 0; i != devices.size(); ++i) {
+    const layout_device& d = devices[i];
+    if (!d.ok || d.model.controller == nullptr || !takes_reserves(d.arg.driver)) continue;
+    const std::optional<std::uint64_t> io = qemu_size(d.arg.value("io-reserve"));
+    if (io && *io % 4096 != 0) {
+      out.push_back({severity::warning, 25, i,
+                     "io-reserve=" + std::string(d.arg.value("io-reserve")) +
+                         " is not a multiple of 4 KiB: SeaBIOS 1.16 does not round it up and puts the next I/O BARs "
+                         "inside this bridge's window"});
+    }
+  }
+  const topology_plan plan = layout_as_plan(machine, root, devices, buses);
+  const memory_layout m = memory_windows(plan, ram == 0 ? guest_memory{} : guest_memory{.ram = ram});
+  const std::uint64_t mib = std::uint64_t{1} << 20;
+  if (m.problem == window_problem::io_space) {
+    out.push_back({severity::warning, 25, finding::no_device,
+                   "SeaBIOS 1.16 stops at boot (\"PCI: out of I/O address space\"): the devices and bridges need " +
+                       std::to_string(m.io_size) + " bytes of I/O space, more than x86 leaves for PCI (" +
+                       std::string(machine == "q35" ? "0xe000" : "0x8000") +
+                       "); set io-reserve=0 on ports whose devices need no I/O, or use fewer pci-bridges"});
+  } else if (m.problem == window_problem::space_32_bit) {
+    out.push_back({severity::warning, 29, finding::no_device,
+                   "SeaBIOS 1.16 stops at boot (\"PCI: out of 32bit address space\"): what must stay below 4 GiB needs " +
+                       std::to_string((m.mem32.size + m.pref32.size + mib - 1) / mib) +
+                       " MiB, more than the 32-bit PCI window holds (" +
+                       std::to_string((m.mem32_end - m.mem32_start) / mib) + " MiB); lower the mem-reserve values"});
+  }
+  if (m.end64 > (std::uint64_t{1} << 40)) {
+    out.push_back({severity::warning, 29, finding::no_device,
+                   "the 64-bit PCI windows end at " + std::to_string(m.end64 >> 30) +
+                       " GiB, past the 40 physical address bits QEMU gives a guest CPU by default: lower the "
+                       "pref64-reserve values, or give the CPU more (phys-bits=, host-phys-bits=on)"});
+  }
+  return out;
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_VALIDATE_DETAIL_LAYOUT_WINDOWS_HPP
+// ---- end pciplan/validate/detail/layout_windows.hpp
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -8731,33 +8923,10 @@ class layout_validator {
   }
 
  private:
-  static constexpr int empty = -1;
-  static constexpr int built_in = -2;
-
-  struct bus {
-    std::string name;
-    const controller_descriptor* kind = nullptr;  // the controller that provides the bus
-    int owner = -1;                               // the device providing it (-1: the machine)
-    bool express = false;
-    bool root = false;
-    bool pxb_root = false;  // the root bus of a pxb-pcie: only bridges
-    std::array<int, 256> devfn = filled();
-    static constexpr std::array<int, 256> filled() {
-      std::array<int, 256> a{};
-      a.fill(empty);
-      return a;
-    }
-  };
-  struct placed {
-    device_argument arg;
-    std::string id;
-    qemu_model model;
-    std::size_t bus = 0;
-    unsigned devfn = 0;
-    bool multifunction = false;
-    std::optional<std::size_t> child;  // the bus it provides
-    bool ok = false;                   // created (a refused device is skipped, as QEMU stops)
-  };
+  static constexpr int empty = free_devfn;
+  static constexpr int built_in = built_in_devfn;
+  using bus = layout_bus;
+  using placed = layout_device;
 
   const qemu_layout& layout_;
   validation_report report_{};
@@ -9055,6 +9224,10 @@ class layout_validator {
            "whose devices need no I/O");
     }
     check_bus_numbers();
+    if (buses_.empty()) return;
+    for (finding& f : window_findings(machine_traits<M>::name, *buses_[0].kind, devices_, buses_, layout_.ram)) {
+      note(f.level, f.rule, f.device, std::move(f.message));
+    }
   }
 
   /// 17: guest bus numbers as SeaBIOS gives them (pciplan::number_buses: depth first in

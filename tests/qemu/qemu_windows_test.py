@@ -200,6 +200,8 @@ class Result:
         self.reserve_ports = 0       # ports with reserves (check c)
         self.reserve_smaller = 0     # of them, smaller without the reserves
         self.negative = None         # check c: None not run, True detected, False not detected
+        self.validated = 0           # check d: boots the validator judged
+        self.validator_stops = 0     # of them, where it said SeaBIOS stops (and SeaBIOS did)
         self.has_budget = bool(re.search(r'^budget\s+\S', layout.spec, re.M))
         self.failures = []
         self.command = ''
@@ -212,6 +214,30 @@ class Result:
 def run_driver(driver, spec):
     p = subprocess.run([driver], input=spec, capture_output=True, text=True, timeout=60)
     return p.returncode, p.stdout, p.stderr
+
+
+def check_validator(r, driver, machine, ram, lines, status):
+    """Check d: the validator, given the booted -device lines as a hand-written layout (and
+    the RAM), says SeaBIOS stops exactly when it did, with the same message. It counts an
+    ivshmem's memory at 4 MiB (a -device line does not say the backend's size); in these
+    layouts that never decides a stop (their large BARs are all 64-bit)."""
+    text = '\n'.join(l for l in lines if l.startswith(('-device ', '-numa '))) + '\n'
+    p = subprocess.run([driver, '--check', machine, str(ram)], input=text, capture_output=True, text=True,
+                       timeout=60)
+    if p.returncode != 0:
+        r.fail('the validator (driver --check) exited with status %d: %s' % (p.returncode, p.stderr.strip()))
+        return
+    got = json.loads(p.stdout)
+    seabios = status[len('panic: '):] if status.startswith('panic: ') else ''
+    said = PANIC_OF[got['stop']] if got['stop'] else ''
+    r.validated += 1
+    if not got['accepted']:
+        r.fail('the validator refuses lines QEMU started: %s' % '; '.join(got['findings']))
+    elif said != seabios:
+        r.fail('the validator says SeaBIOS %s; SeaBIOS %s'
+               % ('stops: ' + said if said else 'places everything', 'stopped: ' + seabios if seabios else 'did not stop'))
+    elif said:
+        r.validator_stops += 1
 
 
 def qemu_lines(plan, shm, without_reserves=False):
@@ -367,13 +393,15 @@ def check_fitting(r, plan, status, log, pci):
         r.fail('the plan keeps everything below 4 GiB, SeaBIOS logs "%s"' % m.group(0))
 
 
-def check_reserves(r, layout, plan, workroot, keep):
+def check_reserves(r, layout, plan, driver, workroot, keep):
     """Check c: the same lines without any *-reserve=; some reserving port must shrink."""
     ports = [b for b in plan['bridges'] if any(b['reserves'].values())]
     if not ports:
         return
-    status, log, pci, _ = boot(layout, qemu_lines(plan, layout.shm, without_reserves=True), plan['ram'], workroot)
+    lines = qemu_lines(plan, layout.shm, without_reserves=True)
+    status, log, pci, _ = boot(layout, lines, plan['ram'], workroot)
     r.boots += 1
+    check_validator(r, driver, layout.machine, plan['ram'], lines, status)
     keep_files(keep, layout, '-noreserve', {'seabios.log': log, 'query-pci.json': pci or []})
     if status != 'done':
         if not plan['fits'] and status == 'panic: ' + PANIC_OF[plan['problem']]:
@@ -424,6 +452,7 @@ def run_layout(layout, driver, workroot, keep=''):
             r.fail('QEMU refused the plan: %s' % status[9:])
             return r
         r.boots += 1
+        check_validator(r, driver, layout.machine, plan['ram'], lines, status)
         if plan['fits']:
             check_fitting(r, plan, status, log, pci)
         else:
@@ -433,7 +462,7 @@ def run_layout(layout, driver, workroot, keep=''):
                 r.fail('the plan does not fit (%s: I/O 0x%x), SeaBIOS: %s' % (plan['problem'], plan['io_size'], status))
             else:
                 r.panic_confirmed = True
-        check_reserves(r, layout, plan, workroot, keep)
+        check_reserves(r, layout, plan, driver, workroot, keep)
     except Exception as e:  # noqa: BLE001 - a broken layout is a failure, not the end of the run
         r.fail('%s: %s' % (type(e).__name__, e))
     finally:
@@ -449,12 +478,13 @@ def summary_line(key, mine):
     untested = sum(r.has_budget and r.negative is None for r in mine)
     return ('  %-4s %3d layouts (%d fit, %d above 4 GiB), %d boots, %d windows compared, %d BARs checked, '
             '%d/%d panics predicted and seen; negatives detected %d/%d (without the reserves: %d/%d spare ports '
-            'smaller than planned; %d budgets without a reserving port)'
+            'smaller than planned; %d budgets without a reserving port); the validator judged %d boots, %d stops'
             % (key, len(mine), sum(bool(r.fits) for r in mine), sum(r.above_4g and bool(r.fits) for r in mine),
                sum(r.boots for r in mine), sum(r.windows for r in mine), sum(r.bars for r in mine),
                sum(r.panic_confirmed for r in mine), sum(r.panic_predicted for r in mine),
                sum(bool(r.negative) for r in with_budget), len(with_budget),
-               sum(r.reserve_smaller for r in mine), sum(r.reserve_ports for r in mine), untested))
+               sum(r.reserve_smaller for r in mine), sum(r.reserve_ports for r in mine), untested,
+               sum(r.validated for r in mine), sum(r.validator_stops for r in mine)))
 
 
 def main(argv):

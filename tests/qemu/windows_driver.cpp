@@ -15,6 +15,9 @@
 // `nohotplug` says it need not stay hot-pluggable, `bars=` gives its BARs. Blank lines and
 // lines starting with # are skipped.
 //
+// `windows_driver --check q35|pc RAM` instead runs the validator over -device lines on
+// stdin (a hand-written layout) and prints its findings and where it says SeaBIOS stops.
+//
 // Exit status: 0 planned (whether firmware can place it or not: see "fits"); 1 the layout
 // cannot be planned; 2 a bad spec.
 #include <pciplan/pciplan.hpp>
@@ -233,9 +236,46 @@ void print_plan(const layout_spec& spec, const pciplan::topology_plan& plan) {
   std::cout << out.str();
 }
 
+/// `--check MACHINE RAM`: the validator over the -device lines on stdin (the layout as
+/// hand-written), with the guest's RAM in bytes: one JSON object with whether QEMU accepts
+/// it, where the validator says SeaBIOS stops ("io_space", "space_32_bit" or ""), and every
+/// finding.
+int check(const std::string& machine, const std::string& ram) {
+  std::ostringstream text;
+  text << std::cin.rdbuf();
+  pciplan::qemu_layout layout = pciplan::read_qemu_layout(text.str());
+  layout.ram = parse_size(ram);
+  const pciplan::validation_report r = machine == "q35" ? pciplan::validate<pciplan::machines::q35>(layout)
+                                                          : pciplan::validate<pciplan::machines::pc>(layout);
+  std::string stop;
+  std::ostringstream out;
+  out << "{\"accepted\": " << boolean(r.accepted()) << ", \"findings\": [";
+  for (std::size_t i = 0; i != r.findings.size(); ++i) {
+    const std::string line = describe(layout, r.findings[i]);
+    if (line.find("out of I/O address space") != std::string::npos) stop = "io_space";
+    if (line.find("out of 32bit address space") != std::string::npos) stop = "space_32_bit";
+    out << (i ? ", " : "") << quoted(line);
+  }
+  out << "], \"stop\": " << quoted(stop) << "}\n";
+  std::cout << out.str();
+  return 0;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc == 4 && std::string_view(argv[1]) == "--check") {
+    try {
+      return check(argv[2], argv[3]);
+    } catch (const spec_error& e) {
+      std::cerr << "windows_driver: " << e.text << '\n';
+      return 2;
+    }
+  }
+  if (argc != 1) {
+    std::cerr << "usage: windows_driver < SPEC | windows_driver --check q35|pc RAM < LINES\n";
+    return 2;
+  }
   layout_spec spec;
   try {
     spec = read_spec(std::cin);

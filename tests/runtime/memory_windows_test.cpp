@@ -386,3 +386,39 @@ TEST_CASE("planner: io-reserve=0 only on the ports of devices without an I/O BAR
   const std::size_t at = static_cast<std::size_t>(&port_of("nic1") - r->controllers.data());
   CHECK(m.windows[at].io.size == 4_KiB);
 }
+
+TEST_CASE("validate: a hand-written layout's windows, as SeaBIOS 1.16 would place them (RULES.md Q25, Q29)",
+          "[windows][validate]") {
+  const auto findings_of = [](std::string_view lines, bool pc = false) {
+    const qemu_layout layout = read_qemu_layout(lines);
+    const validation_report r = pc ? validate<machines::pc>(layout) : validate<machines::q35>(layout);
+    std::string text;
+    for (const finding& f : r.findings) text += std::to_string(f.rule) + ": " + describe(layout, f) + "\n";
+    return text;
+  };
+  std::string three, four;
+  for (int i = 1; i <= 4; ++i) {
+    const std::string line = "-device pcie-root-port,id=rp" + std::to_string(i) + ",chassis=" + std::to_string(i) +
+                             ",bus=pcie.0,addr=0x" + std::to_string(i + 1) + ",mem-reserve=256M\n";
+    if (i <= 3) three += line;
+    four += line;
+  }
+  CHECK(findings_of(three).find("SeaBIOS") == std::string::npos);
+  const std::string stop = findings_of(four);
+  CHECK(stop.find("29: ") != std::string::npos);
+  CHECK(stop.find("out of 32bit address space") != std::string::npos);
+  CHECK(stop.find("1004 MiB") != std::string::npos);
+  std::string bridges;
+  for (int i = 1; i <= 9; ++i) {
+    bridges += "-device pci-bridge,id=b" + std::to_string(i) + ",chassis_nr=" + std::to_string(i) + ",addr=0x" +
+               std::to_string(i + 2) + "\n";
+  }
+  CHECK(findings_of(bridges, true).find("out of I/O address space") != std::string::npos);
+  const std::string odd = findings_of("-device pcie-root-port,id=rp1,chassis=1,addr=0x2,io-reserve=0x800\n");
+  CHECK(odd.find("25: ") != std::string::npos);
+  CHECK(odd.find("io-reserve=0x800 is not a multiple of 4 KiB") != std::string::npos);
+  CHECK(findings_of("-device pcie-root-port,id=rp1,chassis=1,addr=0x2,io-reserve=4K\n").find("io-reserve") ==
+        std::string::npos);
+  const std::string far = findings_of("-device pcie-root-port,id=rp1,chassis=1,addr=0x2,pref64-reserve=2T\n");
+  CHECK(far.find("past the 40 physical address bits") != std::string::npos);
+}

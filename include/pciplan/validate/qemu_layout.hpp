@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,9 @@ struct qemu_layout {
   std::vector<entry> devices;  ///< the `-device` arguments, in command-line order
   /// Guest NUMA nodes (`-numa node` options); a pxb's numa_node must be below it.
   unsigned numa_nodes = 0;
+  /// Guest RAM in bytes (`-m`), where firmware's windows start (the memory-window
+  /// check); 0: 1 GiB.
+  std::uint64_t ram = 0;
 };
 
 /// Reads a layout from text: one QEMU option per line. A line is a `-device ARG`, or

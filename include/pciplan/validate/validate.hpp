@@ -27,7 +27,8 @@
 // bridges on a pxb-pcie, 9 PCI vs PCIe endpoints, 10 switch ports, 11 pxb / pxb-pcie
 // only on the root bus of their kind, 12 unique chassis/slot of ports, 13 pci-bridge
 // chassis_nr, 14 slot 0 of an SHPC bridge, 16 unique bus_nr, 17 bus number partitions,
-// 18 numa_node, 25 the I/O window, 26 at most 9 pci-bridges, 28 pref32/pref64. Hotplug
+// 18 numa_node, 25 the I/O window, 26 at most 9 pci-bridges, 28 pref32/pref64, 25 and 29
+// the memory windows SeaBIOS gives the layout (validate/detail/layout_windows.hpp). Hotplug
 // rules (4, 20-24) concern a running guest and are not checked here.
 #ifndef PCIPLAN_VALIDATE_VALIDATE_HPP
 #define PCIPLAN_VALIDATE_VALIDATE_HPP
@@ -41,6 +42,8 @@
 #include <pciplan/topology/topology_view.hpp>
 #include <pciplan/validate/detail/qemu_args.hpp>
 #include <pciplan/validate/detail/qemu_models.hpp>
+#include <pciplan/validate/detail/layout_state.hpp>
+#include <pciplan/validate/detail/layout_windows.hpp>
 #include <pciplan/validate/qemu_layout.hpp>
 
 #include <algorithm>
@@ -84,33 +87,10 @@ class layout_validator {
   }
 
  private:
-  static constexpr int empty = -1;
-  static constexpr int built_in = -2;
-
-  struct bus {
-    std::string name;
-    const controller_descriptor* kind = nullptr;  // the controller that provides the bus
-    int owner = -1;                               // the device providing it (-1: the machine)
-    bool express = false;
-    bool root = false;
-    bool pxb_root = false;  // the root bus of a pxb-pcie: only bridges
-    std::array<int, 256> devfn = filled();
-    static constexpr std::array<int, 256> filled() {
-      std::array<int, 256> a{};
-      a.fill(empty);
-      return a;
-    }
-  };
-  struct placed {
-    device_argument arg;
-    std::string id;
-    qemu_model model;
-    std::size_t bus = 0;
-    unsigned devfn = 0;
-    bool multifunction = false;
-    std::optional<std::size_t> child;  // the bus it provides
-    bool ok = false;                   // created (a refused device is skipped, as QEMU stops)
-  };
+  static constexpr int empty = free_devfn;
+  static constexpr int built_in = built_in_devfn;
+  using bus = layout_bus;
+  using placed = layout_device;
 
   const qemu_layout& layout_;
   validation_report report_{};
@@ -408,6 +388,10 @@ class layout_validator {
            "whose devices need no I/O");
     }
     check_bus_numbers();
+    if (buses_.empty()) return;
+    for (finding& f : window_findings(machine_traits<M>::name, *buses_[0].kind, devices_, buses_, layout_.ram)) {
+      note(f.level, f.rule, f.device, std::move(f.message));
+    }
   }
 
   /// 17: guest bus numbers as SeaBIOS gives them (pciplan::number_buses: depth first in
