@@ -3245,7 +3245,7 @@ inline constexpr auto builtin_descriptors = boost::hana::unpack(controller_kinds
 //   const memory_layout m = memory_windows(plan, {.ram = 8_GiB});
 //   for (std::size_t i = 0; i != plan.controllers.size(); ++i)
 //     if (m.windows[i].bridge) std::cout << plan.controllers[i].index.value << ' ' << m.windows[i].pref.size << '\n';
-//   if (!m.fits()) …                     // firmware stops: m.problem() says which space ran out
+//   if (!m.fits()) …                     // firmware stops: m.problem says which space ran out
 //   m.hole64_needed                      // bytes of 64-bit MMIO the guest needs above its RAM
 //
 // Sizing, bottom up, bus by bus (each device's BARs from its placement, or from the
