@@ -7925,7 +7925,8 @@ PCIPLAN_DETAIL_EXTERN_EACH_MACHINE(PCIPLAN_DETAIL_PLAN_INSTANCES)
 namespace pciplan::inline v0 {
 
 /// A request for every placement of `plan`, pinned where the plan put it (the PCI
-/// address; virtio-mmio for a virtio-mmio device), in placement order: what `plan` needs
+/// address; virtio-mmio for a virtio-mmio device), with the BARs its request gave, in
+/// placement order: what `plan` needs
 /// to plan the same guest again when the original requests are gone (a plan read back
 /// with from_json). Their names point into `plan`: keep it alive while they are used.
 [[nodiscard]] constexpr std::vector<request> requests_of(const topology_plan& plan) {
@@ -7933,6 +7934,7 @@ namespace pciplan::inline v0 {
   out.reserve(plan.placements.size());
   for (const placement& p : plan.placements) {
     request& r = out.emplace_back(p.name, p.device);
+    r.bars = p.bars;  // the BARs its request gave, if any
     if (p.kind == placement_kind::pci) {
       r.fixed = address_kind::full;
       r.libvirt_address = p.libvirt_address;
@@ -8016,6 +8018,7 @@ template <MachineType M, PlanningPolicy Policy = policies::pciplan>
                                                         std::span<const controller> controllers) {
   options.spare_ports = 0;
   options.spare_ports_per_node = 0;
+  options.hotplug_budget = {};  // a running guest's ports keep the windows firmware gave them at boot
   std::vector<controller> given(controllers.begin(), controllers.end());
   for (controller& c : given) c.added = false;
   std::vector<request> all(requests.begin(), requests.end());

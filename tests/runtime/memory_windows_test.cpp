@@ -9,6 +9,7 @@
 #include <pciplan/pciplan.hpp>
 
 #include <algorithm>
+#include <array>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -421,4 +422,23 @@ TEST_CASE("validate: a hand-written layout's windows, as SeaBIOS 1.16 would plac
         std::string::npos);
   const std::string far = findings_of("-device pcie-root-port,id=rp1,chassis=1,addr=0x2,pref64-reserve=2T\n");
   CHECK(far.find("past the 40 physical address bits") != std::string::npos);
+}
+
+TEST_CASE("hot-plug: a running guest's ports keep their reserves, and re-planned requests keep their BARs",
+          "[windows][hotplug][budget]") {
+  const std::vector<request> devices{{"gpu0", models::vfio_pci{}, device_bars{}.pref64(8_GiB)}};
+  plan_options o;
+  o.spare_ports = 2;
+  const result<topology_plan> cold = plan<machines::q35>(devices, o);  // no budget at boot
+  REQUIRE(cold);
+  for (const controller& c : cold->controllers) CHECK(c.reserves.empty());
+  // a hot-add with a budget in its options must not give the running ports reserves
+  o.hotplug_budget = device_bars{}.pref64(8_GiB);
+  const std::array<request, 1> more{request{"gpu1", models::vfio_pci{}, device_bars{}.pref64(8_GiB)}};
+  const result<topology_plan> now = hot_add<machines::q35>(*cold, more, o);
+  REQUIRE(now);
+  for (const controller& c : now->controllers) CHECK(c.reserves.empty());
+  CHECK(now->at("gpu0").bars == cold->at("gpu0").bars);
+  CHECK(now->at("gpu1").bars[bar_space::pref64].size == 8_GiB);
+  CHECK(requests_of(*cold)[0].bars == devices[0].bars);
 }
