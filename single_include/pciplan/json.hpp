@@ -251,9 +251,9 @@ class plan_json_reader {
       const std::string bat = path(at, "bars");
       out.bars.given = true;
       for (const auto& [key, value] : b.items()) {
-        std::size_t k = 0;
-        while (k != bar_space_count && name_of(static_cast<bar_space>(k)) != key) ++k;
-        if (k == bar_space_count) fail(path(bat, key), "is not a BAR space (io, mem32, mem64, pref32, pref64)");
+        const std::optional<bar_space> named = bar_space_named(key);
+        if (!named) fail(path(bat, key), "is not a BAR space (io, mem32, mem64, pref32, pref64)");
+        const auto k = static_cast<std::size_t>(*named);
         if (!value.is_object()) fail(path(bat, key), "must be an object");
         const std::string sat = path(bat, key);
         out.bars.space[k].size = bytes(value, "size", sat);

@@ -183,6 +183,7 @@ inline constexpr bool always_false = false;
 //  - `number_syntax::hex`: hexadecimal digits after an optional `0x` (QEMU's `addr`
 //    parts);
 //  - `number_syntax::bare_hex`: hexadecimal digits only (the fields of `0000:00:1f.2`).
+// Sizes (`16G`, `512M`, `32GiB`) are such a number with a K/M/G/T suffix: parse_size.
 // Hexadecimal output is lower case and zero-padded, into any text that has push_back.
 #ifndef PCIPLAN_DETAIL_NUMBERS_HPP
 #define PCIPLAN_DETAIL_NUMBERS_HPP
@@ -228,6 +229,38 @@ enum class number_syntax : unsigned char { c, decimal, decimal_or_hex, hex, bare
     value = value * base + static_cast<unsigned>(d);
   }
   return value;
+}
+
+/// A size as its text spells it: `16G` is number 16, shift 30 (bytes = number << shift).
+struct size_text {
+  std::uint64_t number = 0;  ///< the number before any suffix
+  unsigned shift = 0;        ///< 0, or 10/20/30/40 for a K, M, G or T suffix
+};
+
+/// `text` as a size: a number of `syntax` (at most `max_digits` digits), then optionally
+/// K, M, G or T (KiB to TiB, either case), and with `binary_suffix` also KiB, MiB, GiB or
+/// TiB. nullopt when it is none. The caller bounds number << shift to what it accepts.
+[[nodiscard]] constexpr std::optional<size_text> parse_size(std::string_view text, number_syntax syntax,
+                                                            std::size_t max_digits = 19,
+                                                            bool binary_suffix = false) noexcept {
+  size_text out{};
+  const bool binary = binary_suffix && text.size() > 2 && (text.ends_with("iB") || text.ends_with("ib"));
+  if (binary) text.remove_suffix(2);
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'k': case 'K': out.shift = 10; break;
+      case 'm': case 'M': out.shift = 20; break;
+      case 'g': case 'G': out.shift = 30; break;
+      case 't': case 'T': out.shift = 40; break;
+      default: break;
+    }
+  }
+  if (binary && out.shift == 0) return std::nullopt;  // "iB" after no K/M/G/T
+  if (out.shift != 0) text.remove_suffix(1);
+  const std::optional<std::uint64_t> n = parse_number(text, syntax, max_digits);
+  if (!n) return std::nullopt;
+  out.number = *n;
+  return out;
 }
 
 /// Appends `value` in lower-case hexadecimal, zero-padded to `width` digits, to `out`
@@ -980,6 +1013,7 @@ consteval pci_address operator""_pci(const char* text, std::size_t size) {
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace pciplan::inline v0 {
@@ -1005,6 +1039,14 @@ inline constexpr std::size_t bar_space_count = 5;
     case bar_space::pref64: return "pref64";
   }
   return "unknown";
+}
+
+/// The space a name (name_of(bar_space)) names; nullopt when it names none.
+[[nodiscard]] constexpr std::optional<bar_space> bar_space_named(std::string_view name) noexcept {
+  for (std::size_t k = 0; k != bar_space_count; ++k) {
+    if (name_of(static_cast<bar_space>(k)) == name) return static_cast<bar_space>(k);
+  }
+  return std::nullopt;
 }
 
 /// Byte sizes as QEMU spells them: 4_KiB, 32_GiB (`using namespace pciplan::literals`).
@@ -8768,22 +8810,12 @@ struct validation_report {
 
 namespace pciplan::inline v0::detail {
 
-/// A QEMU size property: bytes, or a number with k/K, M, G or T ("16G", "2M", "0x800").
-[[nodiscard]] inline std::optional<std::uint64_t> qemu_size(std::string_view text) {
-  unsigned shift = 0;
-  if (!text.empty()) {
-    switch (text.back()) {
-      case 'k': case 'K': shift = 10; break;
-      case 'M': shift = 20; break;
-      case 'G': shift = 30; break;
-      case 'T': shift = 40; break;
-      default: break;
-    }
-  }
-  if (shift != 0) text.remove_suffix(1);
-  const std::optional<std::uint64_t> n = qemu_integer(text);
-  if (!n || *n > (std::uint64_t{1} << (62 - shift))) return std::nullopt;
-  return *n << shift;
+/// A QEMU size property: bytes, or a number with K, M, G or T in either case ("16G",
+/// "2m", "0x800"); nullopt when it is none or beyond 2^62 bytes.
+[[nodiscard]] constexpr std::optional<std::uint64_t> qemu_size(std::string_view text) noexcept {
+  const std::optional<size_text> n = parse_size(text, number_syntax::decimal_or_hex, 10);
+  if (!n || n->number > (std::uint64_t{1} << (62 - n->shift))) return std::nullopt;
+  return n->number << n->shift;
 }
 
 /// The layout's created devices as a plan: controllers for bridges, ports and expanders

@@ -38,30 +38,15 @@ struct spec_error {
 
 /// "512M", "4G", "256", "0x100" in bytes.
 std::uint64_t parse_size(const std::string& text) {
-  if (text.empty()) throw spec_error{"empty size"};
-  std::size_t used = 0;
-  std::uint64_t value = 0;
-  try {
-    value = std::stoull(text, &used, 0);
-  } catch (const std::exception&) {
-    throw spec_error{"bad size '" + text + "'"};
-  }
-  const std::string suffix = text.substr(used);
-  unsigned shift = 0;
-  if (suffix == "K" || suffix == "k") shift = 10;
-  else if (suffix == "M") shift = 20;
-  else if (suffix == "G") shift = 30;
-  else if (suffix == "T") shift = 40;
-  else if (!suffix.empty()) throw spec_error{"bad size '" + text + "'"};
-  return value << shift;
+  const auto size = pciplan::detail::parse_size(text, pciplan::detail::number_syntax::decimal_or_hex);
+  if (!size || size->number > (std::uint64_t{1} << (62 - size->shift))) throw spec_error{"bad size '" + text + "'"};
+  return size->number << size->shift;
 }
 
 pciplan::bar_space space_named(const std::string& name) {
-  using pciplan::bar_space;
-  for (const bar_space s : {bar_space::io, bar_space::mem32, bar_space::mem64, bar_space::pref32, bar_space::pref64}) {
-    if (pciplan::name_of(s) == name) return s;
-  }
-  throw spec_error{"unknown BAR space '" + name + "' (io, mem32, mem64, pref32, pref64)"};
+  const auto space = pciplan::bar_space_named(name);
+  if (!space) throw spec_error{"unknown BAR space '" + name + "' (io, mem32, mem64, pref32, pref64)"};
+  return *space;
 }
 
 /// "space:size,space:size" or "space=size space=size" pieces.

@@ -55,6 +55,30 @@ TEST_CASE("BARs: sizes round up to a power of two, memory BARs take at least a p
   CHECK(b[bar_space::pref64].largest == 4_GiB);
   CHECK(device_bars{}.empty());
   CHECK(name_of(bar_space::pref32) == "pref32");
+  for (std::size_t k = 0; k != bar_space_count; ++k) {
+    CHECK(bar_space_named(name_of(static_cast<bar_space>(k))) == static_cast<bar_space>(k));
+  }
+  CHECK_FALSE(bar_space_named("pref").has_value());
+  CHECK_FALSE(bar_space_named("PREF64").has_value());
+}
+
+TEST_CASE("sizes: one reader for 16G, 512m, 32GiB and 0x800 (QEMU's properties, pciplan's BAR lists)", "[windows][bars]") {
+  using detail::number_syntax;
+  using detail::parse_size;
+  STATIC_REQUIRE(parse_size("16G", number_syntax::decimal)->number == 16);
+  STATIC_REQUIRE(parse_size("16G", number_syntax::decimal)->shift == 30);
+  STATIC_REQUIRE(parse_size("512m", number_syntax::decimal)->shift == 20);
+  STATIC_REQUIRE(parse_size("4096", number_syntax::decimal)->shift == 0);
+  STATIC_REQUIRE(parse_size("32GiB", number_syntax::decimal, 19, true)->shift == 30);
+  STATIC_REQUIRE_FALSE(parse_size("32GiB", number_syntax::decimal).has_value());  // QEMU has no GiB
+  STATIC_REQUIRE_FALSE(parse_size("32iB", number_syntax::decimal, 19, true).has_value());
+  STATIC_REQUIRE_FALSE(parse_size("G", number_syntax::decimal).has_value());
+  STATIC_REQUIRE_FALSE(parse_size("16X", number_syntax::decimal).has_value());
+  STATIC_REQUIRE(detail::qemu_size("0x800") == 0x800);
+  STATIC_REQUIRE(detail::qemu_size("2m") == 2_MiB);
+  STATIC_REQUIRE(detail::qemu_size("64G") == 64_GiB);
+  STATIC_REQUIRE_FALSE(detail::qemu_size("8192P").has_value());
+  STATIC_REQUIRE_FALSE(detail::qemu_size("16777216T").has_value());  // 2^64 bytes
 }
 
 TEST_CASE("BARs: the catalogue has QEMU 7.2's, and virtio's legacy I/O BAR only outside PCIe ports",

@@ -11,6 +11,7 @@
 //  - `number_syntax::hex`: hexadecimal digits after an optional `0x` (QEMU's `addr`
 //    parts);
 //  - `number_syntax::bare_hex`: hexadecimal digits only (the fields of `0000:00:1f.2`).
+// Sizes (`16G`, `512M`, `32GiB`) are such a number with a K/M/G/T suffix: parse_size.
 // Hexadecimal output is lower case and zero-padded, into any text that has push_back.
 #ifndef PCIPLAN_DETAIL_NUMBERS_HPP
 #define PCIPLAN_DETAIL_NUMBERS_HPP
@@ -57,6 +58,38 @@ enum class number_syntax : unsigned char { c, decimal, decimal_or_hex, hex, bare
     value = value * base + static_cast<unsigned>(d);
   }
   return value;
+}
+
+/// A size as its text spells it: `16G` is number 16, shift 30 (bytes = number << shift).
+struct size_text {
+  std::uint64_t number = 0;  ///< the number before any suffix
+  unsigned shift = 0;        ///< 0, or 10/20/30/40 for a K, M, G or T suffix
+};
+
+/// `text` as a size: a number of `syntax` (at most `max_digits` digits), then optionally
+/// K, M, G or T (KiB to TiB, either case), and with `binary_suffix` also KiB, MiB, GiB or
+/// TiB. nullopt when it is none. The caller bounds number << shift to what it accepts.
+[[nodiscard]] constexpr std::optional<size_text> parse_size(std::string_view text, number_syntax syntax,
+                                                            std::size_t max_digits = 19,
+                                                            bool binary_suffix = false) noexcept {
+  size_text out{};
+  const bool binary = binary_suffix && text.size() > 2 && (text.ends_with("iB") || text.ends_with("ib"));
+  if (binary) text.remove_suffix(2);
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'k': case 'K': out.shift = 10; break;
+      case 'm': case 'M': out.shift = 20; break;
+      case 'g': case 'G': out.shift = 30; break;
+      case 't': case 'T': out.shift = 40; break;
+      default: break;
+    }
+  }
+  if (binary && out.shift == 0) return std::nullopt;  // "iB" after no K/M/G/T
+  if (out.shift != 0) text.remove_suffix(1);
+  const std::optional<std::uint64_t> n = parse_number(text, syntax, max_digits);
+  if (!n) return std::nullopt;
+  out.number = *n;
+  return out;
 }
 
 /// Appends `value` in lower-case hexadecimal, zero-padded to `width` digits, to `out`

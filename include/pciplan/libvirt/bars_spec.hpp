@@ -25,14 +25,6 @@ namespace pciplan::inline v0::libvirt {
 
 namespace detail {
 
-/// An entry's space by its name (name_of(bar_space)); nullopt when it names none.
-[[nodiscard]] constexpr std::optional<bar_space> bar_space_named(std::string_view name) noexcept {
-  for (const bar_space s : {bar_space::io, bar_space::mem32, bar_space::mem64, bar_space::pref32, bar_space::pref64}) {
-    if (name_of(s) == name) return s;
-  }
-  return std::nullopt;
-}
-
 /// `text` without the blanks around it.
 [[nodiscard]] constexpr std::string_view trim_blanks(std::string_view text) noexcept {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -80,29 +72,16 @@ inline constexpr std::uint64_t largest_bar_in_spec = std::uint64_t{1} << 62;
     if (colon == std::string_view::npos) {
       return bad_bar_entry(entry, "an entry is space:size, e.g. pref64:32G");
     }
-    const auto space = detail::bar_space_named(detail::trim_blanks(entry.substr(0, colon)));
+    const auto space = bar_space_named(detail::trim_blanks(entry.substr(0, colon)));
     if (!space) return bad_bar_entry(entry, "the space must be io, mem32, mem64, pref32 or pref64");
-    std::string_view size = detail::trim_blanks(entry.substr(colon + 1));
-    unsigned shift = 0;
-    const bool binary = size.size() > 2 && (size.ends_with("iB") || size.ends_with("ib"));  // KiB, MiB, ...
-    if (binary) size.remove_suffix(2);
-    if (!size.empty()) {
-      switch (size.back()) {
-        case 'k': case 'K': shift = 10; break;
-        case 'm': case 'M': shift = 20; break;
-        case 'g': case 'G': shift = 30; break;
-        case 't': case 'T': shift = 40; break;
-        default: break;
-      }
-      if (shift != 0) size.remove_suffix(1);
-    }
-    const auto number = pciplan::detail::parse_number(size, pciplan::detail::number_syntax::decimal, 19);
-    if (!number || (binary && shift == 0)) {
+    const auto size = pciplan::detail::parse_size(detail::trim_blanks(entry.substr(colon + 1)),
+                                                  pciplan::detail::number_syntax::decimal, 19, true);
+    if (!size) {
       return bad_bar_entry(entry, "the size must be a number of bytes, or a number with K, M, G or T (e.g. 16M)");
     }
-    if (*number == 0) return bad_bar_entry(entry, "the size must be more than 0");
-    if (*number > (largest_bar_in_spec >> shift)) return bad_bar_entry(entry, "the size is more than 4 EiB");
-    out.add(*space, *number << shift);
+    if (size->number == 0) return bad_bar_entry(entry, "the size must be more than 0");
+    if (size->number > (largest_bar_in_spec >> size->shift)) return bad_bar_entry(entry, "the size is more than 4 EiB");
+    out.add(*space, size->number << size->shift);
     if (comma == std::string_view::npos) return out;
     spec.remove_prefix(comma + 1);
   }

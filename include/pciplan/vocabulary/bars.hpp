@@ -18,6 +18,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace pciplan::inline v0 {
@@ -43,6 +44,14 @@ inline constexpr std::size_t bar_space_count = 5;
     case bar_space::pref64: return "pref64";
   }
   return "unknown";
+}
+
+/// The space a name (name_of(bar_space)) names; nullopt when it names none.
+[[nodiscard]] constexpr std::optional<bar_space> bar_space_named(std::string_view name) noexcept {
+  for (std::size_t k = 0; k != bar_space_count; ++k) {
+    if (name_of(static_cast<bar_space>(k)) == name) return static_cast<bar_space>(k);
+  }
+  return std::nullopt;
 }
 
 /// Byte sizes as QEMU spells them: 4_KiB, 32_GiB (`using namespace pciplan::literals`).

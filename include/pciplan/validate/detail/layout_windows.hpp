@@ -8,6 +8,7 @@
 #define PCIPLAN_VALIDATE_DETAIL_LAYOUT_WINDOWS_HPP
 
 #include <pciplan/detail/config.hpp>
+#include <pciplan/detail/numbers.hpp>
 #include <pciplan/kinds/controller_kinds.hpp>
 #include <pciplan/kinds/device_bars.hpp>
 #include <pciplan/topology/controller.hpp>
@@ -27,22 +28,12 @@
 
 namespace pciplan::inline v0::detail {
 
-/// A QEMU size property: bytes, or a number with k/K, M, G or T ("16G", "2M", "0x800").
-[[nodiscard]] inline std::optional<std::uint64_t> qemu_size(std::string_view text) {
-  unsigned shift = 0;
-  if (!text.empty()) {
-    switch (text.back()) {
-      case 'k': case 'K': shift = 10; break;
-      case 'M': shift = 20; break;
-      case 'G': shift = 30; break;
-      case 'T': shift = 40; break;
-      default: break;
-    }
-  }
-  if (shift != 0) text.remove_suffix(1);
-  const std::optional<std::uint64_t> n = qemu_integer(text);
-  if (!n || *n > (std::uint64_t{1} << (62 - shift))) return std::nullopt;
-  return *n << shift;
+/// A QEMU size property: bytes, or a number with K, M, G or T in either case ("16G",
+/// "2m", "0x800"); nullopt when it is none or beyond 2^62 bytes.
+[[nodiscard]] constexpr std::optional<std::uint64_t> qemu_size(std::string_view text) noexcept {
+  const std::optional<size_text> n = parse_size(text, number_syntax::decimal_or_hex, 10);
+  if (!n || n->number > (std::uint64_t{1} << (62 - n->shift))) return std::nullopt;
+  return n->number << n->shift;
 }
 
 /// The layout's created devices as a plan: controllers for bridges, ports and expanders
