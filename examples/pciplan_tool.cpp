@@ -24,7 +24,7 @@ constexpr std::string_view usage = R"(usage: pciplan plan [OPTIONS] FILE|-
        pciplan attach [--live] [--policy P] [--format F] DOMAIN DEVICE|-
        pciplan detach [--live] [--policy P] [--format F] DOMAIN DEVICE|-
        pciplan show [--format qemu|tree|json] PLAN|-
-       pciplan check --machine TYPE FILE|-
+       pciplan check --machine TYPE [--hotplug-budget SPEC] FILE|-
        pciplan --help | --version
 
 Reads a libvirt domain XML (FILE, or standard input for -), gives every PCI device an
@@ -111,11 +111,14 @@ expanders are bound to NUMA nodes), tree, or json (as written: a check that it r
   2  usage error, or PLAN is unreadable or not a plan (where and why on standard error),
      or (qemu) the plan is a libvirt answer QEMU cannot build
 
-pciplan check --machine TYPE FILE|-
+pciplan check --machine TYPE [--hotplug-budget SPEC] FILE|-
 Checks a hand-written QEMU layout against QEMU's PCI rules before QEMU sees it. FILE
 holds one option per line: `-device ARG` (classic `driver,key=value` or JSON syntax)
-or just ARG; `-numa node,...` lines count the guest's NUMA nodes; other `-...` lines,
-blank lines and `#` comments are skipped. TYPE is the QEMU machine: pc, q35, microvm
+or just ARG; `-numa node,...` lines count the guest's NUMA nodes; `-m SIZE` is the
+guest's RAM (where firmware's windows start); other `-...` lines, blank lines and `#`
+comments are skipped. With --hotplug-budget (SPEC as for plan), every empty
+hot-pluggable port whose memory windows cannot hold a device with those BARs gets a
+warning naming the *-reserve values that would. TYPE is the QEMU machine: pc, q35, microvm
 (x86_64), virt (aarch64), riscv64:virt, loongarch64:virt, pseries (ppc64) or
 s390-ccw-virtio; ARCH:MACHINE names the architecture, as in x86_64:pc-q35-7.2.
 Prints one line per finding, `FILE:LINE: error|warning: -device ARG: MESSAGE [qemu rule N]`
@@ -200,8 +203,8 @@ arguments parse(int argc, char** argv) {
     if (s == "--help" || s == "-h") {
       std::cout << usage;
       std::exit(0);
-    } else if (a.command == "check" && s != "--machine" && s.size() > 1 && s[0] == '-') {
-      usage_error("unknown option '" + std::string(s) + "' for check (it takes --machine TYPE)");
+    } else if (a.command == "check" && s != "--machine" && s != "--hotplug-budget" && s.size() > 1 && s[0] == '-') {
+      usage_error("unknown option '" + std::string(s) + "' for check (it takes --machine TYPE and --hotplug-budget SPEC)");
     } else if (a.command == "show" && s != "--format" && s.size() > 1 && s[0] == '-') {
       usage_error("unknown option '" + std::string(s) + "' for show (it takes --format qemu|tree|json)");
     } else if (device_command && (s == "--explain" || s == "--machine")) {
@@ -343,7 +346,8 @@ int check(const arguments& a, const std::string& input, const std::string& sourc
                 "' is not a machine pciplan checks (pc, q35, microvm, virt, riscv64:virt, loongarch64:virt, pseries, "
                 "s390-ccw-virtio)");
   }
-  const pciplan::qemu_layout layout = pciplan::read_qemu_layout(input);
+  pciplan::qemu_layout layout = pciplan::read_qemu_layout(input);
+  layout.hotplug_budget = a.options.hotplug_budget;
   const pciplan::validation_report report =
       pciplan::with_machine(*machine, [&](auto m) { return pciplan::validate<decltype(m)>(layout); });
   std::string out;

@@ -289,6 +289,22 @@ constexpr void append_decimal(Text& out, std::uint64_t value) {
   while (n != 0) out.push_back(digits[--n]);
 }
 
+/// Appends a size in bytes with QEMU's binary suffix when it divides evenly: `16G`,
+/// `2M`, `4K`, `100` (what QEMU's size properties take; parse_size reads it back).
+template <class Text>
+constexpr void append_size(Text& out, std::uint64_t bytes) {
+  char suffix = 0;
+  if (bytes != 0) {
+    for (const char s : {'K', 'M', 'G', 'T'}) {
+      if (bytes % 1024 != 0) break;
+      bytes /= 1024;
+      suffix = s;
+    }
+  }
+  append_decimal(out, bytes);
+  if (suffix != 0) out.push_back(suffix);
+}
+
 }  // namespace pciplan::inline v0::detail
 
 #endif  // PCIPLAN_DETAIL_NUMBERS_HPP
@@ -1047,6 +1063,15 @@ inline constexpr std::size_t bar_space_count = 5;
     if (name_of(static_cast<bar_space>(k)) == name) return static_cast<bar_space>(k);
   }
   return std::nullopt;
+}
+
+/// A byte size as QEMU's size properties spell it: a number (decimal, or hexadecimal
+/// after 0x, at most 10 digits) with an optional K, M, G or T suffix in either case —
+/// "16G", "512m", "0x800", "4096". nullopt when it is none, or more than 4 EiB (2^62).
+[[nodiscard]] constexpr std::optional<std::uint64_t> parse_byte_size(std::string_view text) noexcept {
+  const std::optional<detail::size_text> n = detail::parse_size(text, detail::number_syntax::decimal_or_hex, 10);
+  if (!n || n->number > (std::uint64_t{1} << (62 - n->shift))) return std::nullopt;
+  return n->number << n->shift;
 }
 
 /// Byte sizes as QEMU spells them: 4_KiB, 32_GiB (`using namespace pciplan::literals`).
@@ -4157,6 +4182,29 @@ struct window_sums {
     r.pref32 = p;
   }
   return r;
+}
+
+/// Whether window `w` holds BARs `b` (sum and largest) wherever firmware places it: at
+/// an address aligned only to w.align, BARs placed largest first and naturally aligned
+/// need b.size plus the distance to the next multiple of b.largest, at most
+/// b.largest − w.align. (Enough, not needed: a window that happens to be aligned better
+/// may hold more.)
+[[nodiscard]] constexpr bool window_holds(const window& w, const bar_sum& b) noexcept {
+  if (b.empty()) return true;
+  const std::uint64_t slack = b.largest > w.align ? b.largest - w.align : 0;
+  return b.size <= w.size && slack <= w.size - b.size;
+}
+
+/// Whether a device with BARs `b`, hot-plugged below a port with windows `w`, fits them
+/// wherever firmware placed the windows (window_holds): its I/O BARs in the I/O window,
+/// its memory BARs (32- and 64-bit) in the memory window, its prefetchable BARs in the
+/// prefetchable window — as hotplug_reserves sizes them.
+[[nodiscard]] constexpr bool holds(const bridge_windows& w, const device_bars& b) noexcept {
+  bar_sum mem = b[bar_space::mem32];
+  mem.add(b[bar_space::mem64].size, b[bar_space::mem64].largest);
+  bar_sum pref = b[bar_space::pref64];
+  pref.add(b[bar_space::pref32].size, b[bar_space::pref32].largest);
+  return window_holds(w.io, b[bar_space::io]) && window_holds(w.mem, mem) && window_holds(w.pref, pref);
 }
 
 /// The windows and ranges firmware gives `plan` (see the top of this header), for a guest
@@ -8717,11 +8765,32 @@ struct qemu_layout {
   /// Guest RAM in bytes (`-m`), where firmware's windows start (the memory-window
   /// check); 0: 1 GiB.
   std::uint64_t ram = 0;
+  /// The BARs of a device that may be hot-plugged later into any empty hot-pluggable
+  /// port (a pcie-root-port, downstream port or pci-bridge without devices); when given,
+  /// each such port whose windows cannot hold them gets a warning that names the
+  /// reserve that would (RULES.md Q29). Empty: no check.
+  device_bars hotplug_budget{};
 };
 
+namespace detail {
+
+/// The RAM of a `-m` option's value ("4G", "size=4G,slots=2,maxmem=8G", "2048": MiB as
+/// QEMU reads a bare number); 0 when it is not one.
+[[nodiscard]] constexpr std::uint64_t ram_of_m_option(std::string_view value) noexcept {
+  value = value.substr(0, value.find(','));
+  if (value.starts_with("size=")) value.remove_prefix(5);
+  const auto n = parse_size(value, number_syntax::decimal, 10);
+  if (!n) return 0;
+  const unsigned shift = n->shift == 0 ? 20 : n->shift;
+  return n->number > (std::uint64_t{1} << (62 - shift)) ? 0 : n->number << shift;
+}
+
+}  // namespace detail
+
 /// Reads a layout from text: one QEMU option per line. A line is a `-device ARG`, or
-/// just `ARG` (the device argument alone), or `-numa node,…` (counted as a NUMA node).
-/// Other lines that start with `-` (`-object`, `-m`, …), blank lines and lines starting
+/// just `ARG` (the device argument alone), or `-numa node,…` (counted as a NUMA node), or
+/// `-m SIZE` (the guest's RAM: qemu_layout::ram).
+/// Other lines that start with `-` (`-object`, `-machine`, …), blank lines and lines starting
 /// with `#` are skipped.
 [[nodiscard]] inline qemu_layout read_qemu_layout(std::string_view text) {
   qemu_layout layout;
@@ -8741,6 +8810,9 @@ struct qemu_layout {
       std::string_view arg = line.substr(line.find(' ') + 1);
       while (!arg.empty() && arg.front() == ' ') arg.remove_prefix(1);
       if (arg.starts_with("node")) ++layout.numa_nodes;
+      continue;
+    } else if (line.starts_with("-m ") || line.starts_with("--m ")) {
+      layout.ram = detail::ram_of_m_option(line.substr(line.find_first_not_of(' ', line.find(' '))));
       continue;
     } else if (line.front() == '-') {
       continue;
@@ -8801,29 +8873,25 @@ struct validation_report {
 #endif  // PCIPLAN_VALIDATE_QEMU_LAYOUT_HPP
 // ---- end pciplan/validate/qemu_layout.hpp
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace pciplan::inline v0::detail {
 
-/// A QEMU size property: bytes, or a number with K, M, G or T in either case ("16G",
-/// "2m", "0x800"); nullopt when it is none or beyond 2^62 bytes.
-[[nodiscard]] constexpr std::optional<std::uint64_t> qemu_size(std::string_view text) noexcept {
-  const std::optional<size_text> n = parse_size(text, number_syntax::decimal_or_hex, 10);
-  if (!n || n->number > (std::uint64_t{1} << (62 - n->shift))) return std::nullopt;
-  return n->number << n->shift;
-}
-
 /// The layout's created devices as a plan: controllers for bridges, ports and expanders
 /// (the machine's root bus as index 0), placements for the rest. Devices on a further root
 /// bus (a pseries PHB) are left out: no x86 firmware sizes those.
+/// `index_of`, when given, gets each device's controller position (-1: none).
 [[nodiscard]] inline topology_plan layout_as_plan(std::string_view machine, const controller_descriptor& root,
                                                   const std::vector<layout_device>& devices,
-                                                  const std::vector<layout_bus>& buses) {
+                                                  const std::vector<layout_bus>& buses,
+                                                  std::vector<int>* index_of_out = nullptr) {
   topology_plan plan;
   plan.machine = machine;
   controller r{};
@@ -8847,11 +8915,11 @@ namespace pciplan::inline v0::detail {
       c.model_name = d.arg.driver;
       c.has_address = true;
       c.libvirt_address = at;
-      c.reserves.io = qemu_size(d.arg.value("io-reserve")).value_or(0);
+      c.reserves.io = parse_byte_size(d.arg.value("io-reserve")).value_or(0);
       c.io_reserve_zero = d.arg.has("io-reserve") && c.reserves.io == 0;
-      c.reserves.mem = qemu_size(d.arg.value("mem-reserve")).value_or(0);
-      c.reserves.pref32 = qemu_size(d.arg.value("pref32-reserve")).value_or(0);
-      c.reserves.pref64 = qemu_size(d.arg.value("pref64-reserve")).value_or(0);
+      c.reserves.mem = parse_byte_size(d.arg.value("mem-reserve")).value_or(0);
+      c.reserves.pref32 = parse_byte_size(d.arg.value("pref32-reserve")).value_or(0);
+      c.reserves.pref64 = parse_byte_size(d.arg.value("pref64-reserve")).value_or(0);
       index_of[i] = c.index.value;
       plan.controllers.push_back(c);
     } else {
@@ -8864,22 +8932,74 @@ namespace pciplan::inline v0::detail {
       plan.placements.push_back(p);
     }
   }
+  if (index_of_out != nullptr) *index_of_out = std::move(index_of);
   return plan;
+}
+
+/// Whether the bus a device provides has no device on it.
+[[nodiscard]] inline bool provides_empty_bus(const layout_device& d, const std::vector<layout_bus>& buses) {
+  if (!d.child) return false;
+  return std::ranges::none_of(buses[*d.child].devfn, [](int x) { return x >= 0; });
+}
+
+/// A size as QEMU's properties take it: "64G", "2M", "4K", "256"; 0 is "none".
+[[nodiscard]] inline std::string size_text(std::uint64_t bytes) {
+  if (bytes == 0) return "none";
+  std::string out;
+  append_size(out, bytes);
+  return out;
+}
+
+/// Warnings for the empty hot-pluggable ports whose windows cannot hold `budget` (Q29).
+inline void budget_findings(std::vector<finding>& out, const device_bars& budget, const memory_layout& m,
+                            const std::vector<layout_device>& devices, const std::vector<layout_bus>& buses,
+                            const std::vector<int>& index_of) {
+  if (budget.empty()) return;
+  const window_reserves want = hotplug_reserves(budget);
+  for (std::size_t i = 0; i != devices.size(); ++i) {
+    const layout_device& d = devices[i];
+    if (!d.ok || index_of[i] < 0 || window_minimum_of(d.arg.driver) == window_minimum::none) continue;
+    if (d.arg.value("hotplug") == "off" || !provides_empty_bus(d, buses)) continue;
+    const bridge_windows& w = m.windows[static_cast<std::size_t>(index_of[i])];
+    if (holds(w, budget)) continue;
+    std::string fix;
+    if (!takes_reserves(d.arg.driver)) {
+      fix = d.arg.driver + " has no *-reserve properties: leave hot-plug to pcie-root-ports or pci-bridges";
+    } else {
+      const auto add = [&](std::string_view key, std::uint64_t v) {
+        if (v == 0) return;
+        fix += fix.empty() ? "set " : ",";
+        fix += std::string(key) + "=" + size_text(v);
+      };
+      add("io-reserve", want.io);
+      add("mem-reserve", want.mem);
+      add("pref32-reserve", want.pref32);
+      add("pref64-reserve", want.pref64);
+    }
+    out.push_back({severity::warning, 29, i,
+                   "this empty hot-pluggable port's windows (I/O " + size_text(w.io.size) + ", memory " +
+                       size_text(w.mem.size) + ", prefetchable " + size_text(w.pref.size) +
+                       ") cannot hold the hot-plug budget's BARs wherever firmware places them, so a device "
+                       "plugged in later gets a BAR unassigned; " + fix});
+  }
 }
 
 /// What firmware makes of the layout's windows: warnings where SeaBIOS 1.16 stops at
 /// boot (RULES.md Q25: I/O; Q29: memory), where an I/O reserve is not a multiple of 4 KiB
 /// (SeaBIOS does not round it and places the next I/O BARs inside the window), and where
-/// the 64-bit windows end past 40 address bits.
+/// the 64-bit windows end past 40 address bits; with the layout's hot-plug budget, where
+/// an empty hot-pluggable port's windows cannot hold it (Q29).
 [[nodiscard]] inline std::vector<finding> window_findings(std::string_view machine, const controller_descriptor& root,
                                                           const std::vector<layout_device>& devices,
-                                                          const std::vector<layout_bus>& buses, std::uint64_t ram) {
+                                                          const std::vector<layout_bus>& buses,
+                                                          const qemu_layout& layout) {
+  const std::uint64_t ram = layout.ram;
   std::vector<finding> out;
   if (machine != "q35" && machine != "pc") return out;
   for (std::size_t i = 0; i != devices.size(); ++i) {
     const layout_device& d = devices[i];
     if (!d.ok || d.model.controller == nullptr || !takes_reserves(d.arg.driver)) continue;
-    const std::optional<std::uint64_t> io = qemu_size(d.arg.value("io-reserve"));
+    const std::optional<std::uint64_t> io = parse_byte_size(d.arg.value("io-reserve"));
     if (io && *io % 4096 != 0) {
       out.push_back({severity::warning, 25, i,
                      "io-reserve=" + std::string(d.arg.value("io-reserve")) +
@@ -8887,7 +9007,8 @@ namespace pciplan::inline v0::detail {
                          "inside this bridge's window"});
     }
   }
-  const topology_plan plan = layout_as_plan(machine, root, devices, buses);
+  std::vector<int> index_of;
+  const topology_plan plan = layout_as_plan(machine, root, devices, buses, &index_of);
   const memory_layout m = memory_windows(plan, ram == 0 ? guest_memory{} : guest_memory{.ram = ram});
   const std::uint64_t mib = std::uint64_t{1} << 20;
   if (m.problem == window_problem::io_space) {
@@ -8903,6 +9024,7 @@ namespace pciplan::inline v0::detail {
                        " MiB, more than the 32-bit PCI window holds (" +
                        std::to_string((m.mem32_end - m.mem32_start) / mib) + " MiB); lower the mem-reserve values"});
   }
+  budget_findings(out, layout.hotplug_budget, m, devices, buses, index_of);
   if (m.end64 > (std::uint64_t{1} << 40)) {
     out.push_back({severity::warning, 29, finding::no_device,
                    "the 64-bit PCI windows end at " + std::to_string(m.end64 >> 30) +
@@ -9260,7 +9382,7 @@ class layout_validator {
     }
     check_bus_numbers();
     if (buses_.empty()) return;
-    for (finding& f : window_findings(machine_traits<M>::name, *buses_[0].kind, devices_, buses_, layout_.ram)) {
+    for (finding& f : window_findings(machine_traits<M>::name, *buses_[0].kind, devices_, buses_, layout_)) {
       note(f.level, f.rule, f.device, std::move(f.message));
     }
   }
@@ -9384,21 +9506,6 @@ PCIPLAN_DETAIL_EXTERN_EACH_MACHINE(PCIPLAN_DETAIL_VALIDATE_INSTANCES)
 #include <vector>
 
 namespace pciplan::inline v0::detail {
-
-/// Appends a size in bytes with QEMU's binary suffix when it divides evenly: `16G`,
-/// `2M`, `4K`, `100` (what QEMU's size properties take).
-inline void append_size(std::string& out, std::uint64_t bytes) {
-  const char* suffix = "";
-  if (bytes != 0) {
-    for (const char* s : {"K", "M", "G", "T"}) {
-      if (bytes % 1024 != 0) break;
-      bytes /= 1024;
-      suffix = s;
-    }
-  }
-  out += std::to_string(bytes);
-  out += suffix;
-}
 
 /// The length of the well-formed UTF-8 sequence at the start of `s`, or 0 when the
 /// bytes there are not one (stray continuation byte, overlong form, surrogate, beyond

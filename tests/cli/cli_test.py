@@ -238,6 +238,17 @@ run("bad --hotplug-budget: exit 2 naming the entry", ["plan", "--hotplug-budget"
 run("bad --hotplug-budget space", ["plan", "--hotplug-budget", "vram:1G", desktop], status=2,
     stderr_has="BAR entry 'vram:1G': the space must be io, mem32, mem64, pref32 or pref64")
 run("--hotplug-budget needs a value", ["plan", "--hotplug-budget"], status=2, stderr_has="--hotplug-budget needs a value")
+budget_layout = (b"-m 4G\n"
+                 b"-device pcie-root-port,id=rp1,chassis=1,bus=pcie.0,addr=0x2,pref64-reserve=16382M\n"
+                 b"-device pcie-root-port,id=rp2,chassis=2,bus=pcie.0,addr=0x3,pref64-reserve=8G\n")
+run("check --hotplug-budget: the port that cannot take it, and the reserve that would",
+    ["check", "--machine", "q35", "--hotplug-budget", "pref64:8G", "-"], stdin=budget_layout, report=True,
+    stdout_has=["<stdin>:3: warning: -device pcie-root-port,id=rp2", "cannot hold the hot-plug budget's BARs",
+                "set pref64-reserve=16382M [qemu rule 29]", "0 errors, 1 warning:"])
+run("check without a budget: no such warning", ["check", "--machine", "q35", "-"], stdin=budget_layout, report=True,
+    stdout_has="0 errors, 0 warnings")
+run("check: bad --hotplug-budget is a usage error", ["check", "--machine", "q35", "--hotplug-budget", "pref64", "-"],
+    stdin=budget_layout, status=2, stderr_has="BAR entry 'pref64': an entry is space:size")
 run("bad metadata bars: exit 2 naming the attribute and the entry", ["plan", "-"],
     stdin=gpu_domain(gpu_bars="mem32:16M,pref64"), status=2,
     stderr_has="<pp:device> at line 5: attribute bars='mem32:16M,pref64': BAR entry 'pref64': an entry is space:size")

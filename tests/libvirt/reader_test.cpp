@@ -533,6 +533,9 @@ TEST_CASE("parse_bars reads the metadata's BAR lists in constant evaluation too"
   using namespace pciplan::literals;
   STATIC_REQUIRE(*parse_bars("mem32:16M,pref64:32G") == device_bars{}.mem32(16_MiB).pref64(32_GiB));
   STATIC_REQUIRE(parse_bars("pref64:1G").value().given);
+  STATIC_REQUIRE(*parse_bars("mem32:16MiB,pref64:32gib,io:256") == device_bars{}.mem32(16_MiB).pref64(32_GiB).io(256));
+  STATIC_REQUIRE_FALSE(parse_bars("pref64:32iB"));
+  STATIC_REQUIRE_FALSE(parse_bars("pref64:0x10"));  // decimal only
   STATIC_REQUIRE_FALSE(parse_bars("gpu:1G"));
   STATIC_REQUIRE(parse_bars("io:1x").error().code == pciplan::errc::attribute_value);
   CHECK(pciplan::describe(parse_bars(" mem32 : 1G , bad ").error()) ==

@@ -15,8 +15,10 @@
 // `nohotplug` says it need not stay hot-pluggable, `bars=` gives its BARs. Blank lines and
 // lines starting with # are skipped.
 //
-// `windows_driver --check q35|pc RAM` instead runs the validator over -device lines on
-// stdin (a hand-written layout) and prints its findings and where it says SeaBIOS stops.
+// `windows_driver --check q35|pc RAM [BUDGET]` instead runs the validator over -device
+// lines on stdin (a hand-written layout) and prints its findings and where it says
+// SeaBIOS stops; BUDGET (`pref64:8G,mem32:16M`) is qemu_layout::hotplug_budget, and the
+// ids of the ports it warns about are listed as "short_ports".
 //
 // Exit status: 0 planned (whether firmware can place it or not: see "fits"); 1 the layout
 // cannot be planned; 2 a bad spec.
@@ -38,9 +40,9 @@ struct spec_error {
 
 /// "512M", "4G", "256", "0x100" in bytes.
 std::uint64_t parse_size(const std::string& text) {
-  const auto size = pciplan::detail::parse_size(text, pciplan::detail::number_syntax::decimal_or_hex);
-  if (!size || size->number > (std::uint64_t{1} << (62 - size->shift))) throw spec_error{"bad size '" + text + "'"};
-  return size->number << size->shift;
+  const std::optional<std::uint64_t> size = pciplan::parse_byte_size(text);
+  if (!size) throw spec_error{"bad size '" + text + "'"};
+  return *size;
 }
 
 pciplan::bar_space space_named(const std::string& name) {
@@ -221,20 +223,34 @@ void print_plan(const layout_spec& spec, const pciplan::topology_plan& plan) {
   std::cout << out.str();
 }
 
-/// `--check MACHINE RAM`: the validator over the -device lines on stdin (the layout as
-/// hand-written), with the guest's RAM in bytes: one JSON object with whether QEMU accepts
-/// it, where the validator says SeaBIOS stops ("io_space", "space_32_bit" or ""), and every
-/// finding.
-int check(const std::string& machine, const std::string& ram) {
+/// `--check MACHINE RAM [BUDGET]`: the validator over the -device lines on stdin (the
+/// layout as hand-written), with the guest's RAM in bytes and the hot-plug budget: one
+/// JSON object with whether QEMU accepts it, where the validator says SeaBIOS stops
+/// ("io_space", "space_32_bit" or ""), the ids of the ports it says cannot take the
+/// budget ("short_ports"), and every finding.
+int check(const std::string& machine, const std::string& ram, const std::string& budget) {
   std::ostringstream text;
   text << std::cin.rdbuf();
   pciplan::qemu_layout layout = pciplan::read_qemu_layout(text.str());
   layout.ram = parse_size(ram);
+  if (!budget.empty()) {
+    std::istringstream items(budget);
+    std::string item;
+    while (std::getline(items, item, ',')) add_bar(layout.hotplug_budget, item, ':');
+  }
   const pciplan::validation_report r = machine == "q35" ? pciplan::validate<pciplan::machines::q35>(layout)
                                                           : pciplan::validate<pciplan::machines::pc>(layout);
   std::string stop;
+  std::string short_ports;
+  for (const pciplan::finding& f : r.findings) {
+    if (f.device == pciplan::finding::no_device || f.message.find("hot-plug budget") == std::string::npos) continue;
+    const std::string& arg = layout.devices[f.device].argument;
+    const std::size_t at = arg.find(",id=");
+    const std::string id = at == std::string::npos ? arg : arg.substr(at + 4, arg.find(',', at + 4) - at - 4);
+    short_ports += (short_ports.empty() ? "" : ", ") + quoted(id);
+  }
   std::ostringstream out;
-  out << "{\"accepted\": " << boolean(r.accepted()) << ", \"findings\": [";
+  out << "{\"accepted\": " << boolean(r.accepted()) << ", \"short_ports\": [" << short_ports << "], \"findings\": [";
   for (std::size_t i = 0; i != r.findings.size(); ++i) {
     const std::string line = describe(layout, r.findings[i]);
     if (line.find("out of I/O address space") != std::string::npos) stop = "io_space";
@@ -249,16 +265,16 @@ int check(const std::string& machine, const std::string& ram) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 4 && std::string_view(argv[1]) == "--check") {
+  if ((argc == 4 || argc == 5) && std::string_view(argv[1]) == "--check") {
     try {
-      return check(argv[2], argv[3]);
+      return check(argv[2], argv[3], argc == 5 ? argv[4] : "");
     } catch (const spec_error& e) {
       std::cerr << "windows_driver: " << e.text << '\n';
       return 2;
     }
   }
   if (argc != 1) {
-    std::cerr << "usage: windows_driver < SPEC | windows_driver --check q35|pc RAM < LINES\n";
+    std::cerr << "usage: windows_driver < SPEC | windows_driver --check q35|pc RAM [BUDGET] < LINES\n";
     return 2;
   }
   layout_spec spec;

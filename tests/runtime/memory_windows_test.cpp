@@ -62,23 +62,19 @@ TEST_CASE("BARs: sizes round up to a power of two, memory BARs take at least a p
   CHECK_FALSE(bar_space_named("PREF64").has_value());
 }
 
-TEST_CASE("sizes: one reader for 16G, 512m, 32GiB and 0x800 (QEMU's properties, pciplan's BAR lists)", "[windows][bars]") {
-  using detail::number_syntax;
-  using detail::parse_size;
-  STATIC_REQUIRE(parse_size("16G", number_syntax::decimal)->number == 16);
-  STATIC_REQUIRE(parse_size("16G", number_syntax::decimal)->shift == 30);
-  STATIC_REQUIRE(parse_size("512m", number_syntax::decimal)->shift == 20);
-  STATIC_REQUIRE(parse_size("4096", number_syntax::decimal)->shift == 0);
-  STATIC_REQUIRE(parse_size("32GiB", number_syntax::decimal, 19, true)->shift == 30);
-  STATIC_REQUIRE_FALSE(parse_size("32GiB", number_syntax::decimal).has_value());  // QEMU has no GiB
-  STATIC_REQUIRE_FALSE(parse_size("32iB", number_syntax::decimal, 19, true).has_value());
-  STATIC_REQUIRE_FALSE(parse_size("G", number_syntax::decimal).has_value());
-  STATIC_REQUIRE_FALSE(parse_size("16X", number_syntax::decimal).has_value());
-  STATIC_REQUIRE(detail::qemu_size("0x800") == 0x800);
-  STATIC_REQUIRE(detail::qemu_size("2m") == 2_MiB);
-  STATIC_REQUIRE(detail::qemu_size("64G") == 64_GiB);
-  STATIC_REQUIRE_FALSE(detail::qemu_size("8192P").has_value());
-  STATIC_REQUIRE_FALSE(detail::qemu_size("16777216T").has_value());  // 2^64 bytes
+TEST_CASE("sizes: QEMU's spelling, 16G, 512m, 0x800 (parse_byte_size)", "[windows][bars]") {
+  STATIC_REQUIRE(parse_byte_size("16G") == 16_GiB);
+  STATIC_REQUIRE(parse_byte_size("512m") == 512_MiB);
+  STATIC_REQUIRE(parse_byte_size("4k") == 4_KiB);
+  STATIC_REQUIRE(parse_byte_size("2T") == 2_TiB);
+  STATIC_REQUIRE(parse_byte_size("4096") == 4096);
+  STATIC_REQUIRE(parse_byte_size("0x800") == 0x800);
+  STATIC_REQUIRE_FALSE(parse_byte_size("32GiB").has_value());  // QEMU has no GiB (pciplan's BAR lists do)
+  STATIC_REQUIRE_FALSE(parse_byte_size("G").has_value());
+  STATIC_REQUIRE_FALSE(parse_byte_size("16X").has_value());
+  STATIC_REQUIRE_FALSE(parse_byte_size("8192P").has_value());
+  STATIC_REQUIRE_FALSE(parse_byte_size("16777216T").has_value());  // 2^64 bytes
+  STATIC_REQUIRE(parse_byte_size("4194304T") == std::uint64_t{1} << 62);
 }
 
 TEST_CASE("BARs: the catalogue has QEMU 7.2's, and virtio's legacy I/O BAR only outside PCIe ports",
@@ -446,6 +442,80 @@ TEST_CASE("validate: a hand-written layout's windows, as SeaBIOS 1.16 would plac
         std::string::npos);
   const std::string far = findings_of("-device pcie-root-port,id=rp1,chassis=1,addr=0x2,pref64-reserve=2T\n");
   CHECK(far.find("past the 40 physical address bits") != std::string::npos);
+}
+
+TEST_CASE("windows: a window holds BARs wherever it is placed when it spans their sum plus the largest's "
+          "misalignment", "[windows][budget]") {
+  bar_sum one_8g;
+  one_8g.add(8_GiB, 8_GiB);
+  CHECK(window_holds({.size = 8_GiB, .align = 8_GiB}, one_8g));    // aligned to the BAR: exactly its size
+  CHECK_FALSE(window_holds({.size = 8_GiB, .align = 2_MiB}, one_8g));  // a reserve: aligned to 2 MiB only
+  CHECK_FALSE(window_holds({.size = 16_GiB - 4_MiB, .align = 2_MiB}, one_8g));
+  CHECK(window_holds({.size = 16_GiB - 2_MiB, .align = 2_MiB}, one_8g));
+  CHECK(window_holds({.size = 0, .align = 1}, bar_sum{}));
+  // what hotplug_reserves gives a port is what holds() asks of it
+  const device_bars gpu = device_bars{}.mem32(16_MiB).pref64(32_GiB).pref64(32_MiB);
+  const window_reserves r = hotplug_reserves(gpu);
+  bridge_windows w{.bridge = true, .io = {}, .mem = {.size = r.mem, .align = 2_MiB}, .pref = {.size = r.pref64, .align = 2_MiB}};
+  CHECK(holds(w, gpu));
+  w.pref.size -= 2_MiB;
+  CHECK_FALSE(holds(w, gpu));
+}
+
+TEST_CASE("validate: with a hot-plug budget, each empty hot-pluggable port whose windows cannot hold it is named, "
+          "with the reserve that would (RULES.md Q29)", "[windows][validate][budget]") {
+  const auto check = [](std::string_view lines, const device_bars& budget) {
+    qemu_layout layout = read_qemu_layout(lines);
+    layout.hotplug_budget = budget;
+    const validation_report r = validate<machines::q35>(layout);
+    std::vector<std::string> out;
+    for (const finding& f : r.findings) {
+      if (f.message.find("hot-plug budget") == std::string::npos) continue;
+      CHECK(f.rule == 29);
+      CHECK(f.level == severity::warning);
+      out.push_back(describe(layout, f));
+    }
+    return out;
+  };
+  const device_bars gpu = device_bars{}.pref64(8_GiB);
+  const std::string_view lines =
+      "-m 4G\n"
+      "-device pcie-root-port,id=rp1,chassis=1,bus=pcie.0,addr=0x2,pref64-reserve=16382M\n"  // 16 GiB - 2 MiB: holds
+      "-device pcie-root-port,id=rp2,chassis=2,bus=pcie.0,addr=0x3,pref64-reserve=8G\n"      // 8 GiB at 2 MiB: not
+      "-device pcie-root-port,id=rp3,chassis=3,bus=pcie.0,addr=0x4\n"                        // 2 MiB: not
+      "-device pcie-root-port,id=rp4,chassis=4,bus=pcie.0,addr=0x5\n"                        // has a device
+      "-device virtio-net-pci,bus=rp4\n"
+      "-device pcie-root-port,id=rp5,chassis=5,bus=pcie.0,addr=0x6,hotplug=off\n"            // not hot-pluggable
+      "-device x3130-upstream,id=up,bus=rp4\n";
+  CHECK(read_qemu_layout(lines).ram == 4_GiB);
+  CHECK(read_qemu_layout("-m 2048\n").ram == 2_GiB);  // QEMU reads a bare -m in MiB
+  CHECK(read_qemu_layout("-m size=3G,slots=2,maxmem=8G\n").ram == 3_GiB);
+  const std::vector<std::string> found = check(
+      "-m 4G\n"
+      "-device pcie-root-port,id=rp1,chassis=1,bus=pcie.0,addr=0x2,pref64-reserve=16382M\n"
+      "-device pcie-root-port,id=rp2,chassis=2,bus=pcie.0,addr=0x3,pref64-reserve=8G\n"
+      "-device pcie-root-port,id=rp3,chassis=3,bus=pcie.0,addr=0x4\n"
+      "-device pcie-root-port,id=rp4,chassis=4,bus=pcie.0,addr=0x5\n"
+      "-device virtio-net-pci,bus=rp4\n"
+      "-device pcie-root-port,id=rp5,chassis=5,bus=pcie.0,addr=0x6,hotplug=off\n",
+      gpu);
+  REQUIRE(found.size() == 2);
+  CHECK(found[0].find("id=rp2") != std::string::npos);
+  CHECK(found[0].find("prefetchable 8G") != std::string::npos);
+  CHECK(found[0].find("set pref64-reserve=16382M") != std::string::npos);
+  CHECK(found[1].find("id=rp3") != std::string::npos);
+  CHECK(found[1].find("prefetchable 2M") != std::string::npos);
+  // a downstream port has no reserve to set
+  const std::vector<std::string> switch_ports = check(
+      "-device pcie-root-port,id=rp1,chassis=1,bus=pcie.0,addr=0x2\n"
+      "-device x3130-upstream,id=up,bus=rp1\n"
+      "-device xio3130-downstream,id=dp1,bus=up,chassis=2,slot=0\n",
+      gpu);
+  REQUIRE(switch_ports.size() == 1);
+  CHECK(switch_ports[0].find("id=dp1") != std::string::npos);
+  CHECK(switch_ports[0].find("xio3130-downstream has no *-reserve properties") != std::string::npos);
+  // no budget, no such warning
+  CHECK(check(lines, device_bars{}).empty());
 }
 
 TEST_CASE("hot-plug: a running guest's ports keep their reserves, and re-planned requests keep their BARs",

@@ -118,6 +118,22 @@ constexpr void append_decimal(Text& out, std::uint64_t value) {
   while (n != 0) out.push_back(digits[--n]);
 }
 
+/// Appends a size in bytes with QEMU's binary suffix when it divides evenly: `16G`,
+/// `2M`, `4K`, `100` (what QEMU's size properties take; parse_size reads it back).
+template <class Text>
+constexpr void append_size(Text& out, std::uint64_t bytes) {
+  char suffix = 0;
+  if (bytes != 0) {
+    for (const char s : {'K', 'M', 'G', 'T'}) {
+      if (bytes % 1024 != 0) break;
+      bytes /= 1024;
+      suffix = s;
+    }
+  }
+  append_decimal(out, bytes);
+  if (suffix != 0) out.push_back(suffix);
+}
+
 }  // namespace pciplan::inline v0::detail
 
 #endif  // PCIPLAN_DETAIL_NUMBERS_HPP

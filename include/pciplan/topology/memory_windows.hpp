@@ -229,6 +229,29 @@ struct window_sums {
   return r;
 }
 
+/// Whether window `w` holds BARs `b` (sum and largest) wherever firmware places it: at
+/// an address aligned only to w.align, BARs placed largest first and naturally aligned
+/// need b.size plus the distance to the next multiple of b.largest, at most
+/// b.largest − w.align. (Enough, not needed: a window that happens to be aligned better
+/// may hold more.)
+[[nodiscard]] constexpr bool window_holds(const window& w, const bar_sum& b) noexcept {
+  if (b.empty()) return true;
+  const std::uint64_t slack = b.largest > w.align ? b.largest - w.align : 0;
+  return b.size <= w.size && slack <= w.size - b.size;
+}
+
+/// Whether a device with BARs `b`, hot-plugged below a port with windows `w`, fits them
+/// wherever firmware placed the windows (window_holds): its I/O BARs in the I/O window,
+/// its memory BARs (32- and 64-bit) in the memory window, its prefetchable BARs in the
+/// prefetchable window — as hotplug_reserves sizes them.
+[[nodiscard]] constexpr bool holds(const bridge_windows& w, const device_bars& b) noexcept {
+  bar_sum mem = b[bar_space::mem32];
+  mem.add(b[bar_space::mem64].size, b[bar_space::mem64].largest);
+  bar_sum pref = b[bar_space::pref64];
+  pref.add(b[bar_space::pref32].size, b[bar_space::pref32].largest);
+  return window_holds(w.io, b[bar_space::io]) && window_holds(w.mem, mem) && window_holds(w.pref, pref);
+}
+
 /// The windows and ranges firmware gives `plan` (see the top of this header), for a guest
 /// with `memory`.
 [[nodiscard]] constexpr memory_layout memory_windows(const topology_plan& plan, const guest_memory& memory = {}) {

@@ -8,6 +8,8 @@
 #define PCIPLAN_VALIDATE_QEMU_LAYOUT_HPP
 
 #include <pciplan/detail/config.hpp>
+#include <pciplan/detail/numbers.hpp>
+#include <pciplan/vocabulary/bars.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -31,11 +33,32 @@ struct qemu_layout {
   /// Guest RAM in bytes (`-m`), where firmware's windows start (the memory-window
   /// check); 0: 1 GiB.
   std::uint64_t ram = 0;
+  /// The BARs of a device that may be hot-plugged later into any empty hot-pluggable
+  /// port (a pcie-root-port, downstream port or pci-bridge without devices); when given,
+  /// each such port whose windows cannot hold them gets a warning that names the
+  /// reserve that would (RULES.md Q29). Empty: no check.
+  device_bars hotplug_budget{};
 };
 
+namespace detail {
+
+/// The RAM of a `-m` option's value ("4G", "size=4G,slots=2,maxmem=8G", "2048": MiB as
+/// QEMU reads a bare number); 0 when it is not one.
+[[nodiscard]] constexpr std::uint64_t ram_of_m_option(std::string_view value) noexcept {
+  value = value.substr(0, value.find(','));
+  if (value.starts_with("size=")) value.remove_prefix(5);
+  const auto n = parse_size(value, number_syntax::decimal, 10);
+  if (!n) return 0;
+  const unsigned shift = n->shift == 0 ? 20 : n->shift;
+  return n->number > (std::uint64_t{1} << (62 - shift)) ? 0 : n->number << shift;
+}
+
+}  // namespace detail
+
 /// Reads a layout from text: one QEMU option per line. A line is a `-device ARG`, or
-/// just `ARG` (the device argument alone), or `-numa node,…` (counted as a NUMA node).
-/// Other lines that start with `-` (`-object`, `-m`, …), blank lines and lines starting
+/// just `ARG` (the device argument alone), or `-numa node,…` (counted as a NUMA node), or
+/// `-m SIZE` (the guest's RAM: qemu_layout::ram).
+/// Other lines that start with `-` (`-object`, `-machine`, …), blank lines and lines starting
 /// with `#` are skipped.
 [[nodiscard]] inline qemu_layout read_qemu_layout(std::string_view text) {
   qemu_layout layout;
@@ -55,6 +78,9 @@ struct qemu_layout {
       std::string_view arg = line.substr(line.find(' ') + 1);
       while (!arg.empty() && arg.front() == ' ') arg.remove_prefix(1);
       if (arg.starts_with("node")) ++layout.numa_nodes;
+      continue;
+    } else if (line.starts_with("-m ") || line.starts_with("--m ")) {
+      layout.ram = detail::ram_of_m_option(line.substr(line.find_first_not_of(' ', line.find(' '))));
       continue;
     } else if (line.front() == '-') {
       continue;

@@ -389,7 +389,7 @@ class layout_validator {
     }
     check_bus_numbers();
     if (buses_.empty()) return;
-    for (finding& f : window_findings(machine_traits<M>::name, *buses_[0].kind, devices_, buses_, layout_.ram)) {
+    for (finding& f : window_findings(machine_traits<M>::name, *buses_[0].kind, devices_, buses_, layout_)) {
       note(f.level, f.rule, f.device, std::move(f.message));
     }
   }

@@ -13,6 +13,7 @@
 #define PCIPLAN_VOCABULARY_BARS_HPP
 
 #include <pciplan/detail/config.hpp>
+#include <pciplan/detail/numbers.hpp>
 
 #include <array>
 #include <bit>
@@ -52,6 +53,15 @@ inline constexpr std::size_t bar_space_count = 5;
     if (name_of(static_cast<bar_space>(k)) == name) return static_cast<bar_space>(k);
   }
   return std::nullopt;
+}
+
+/// A byte size as QEMU's size properties spell it: a number (decimal, or hexadecimal
+/// after 0x, at most 10 digits) with an optional K, M, G or T suffix in either case —
+/// "16G", "512m", "0x800", "4096". nullopt when it is none, or more than 4 EiB (2^62).
+[[nodiscard]] constexpr std::optional<std::uint64_t> parse_byte_size(std::string_view text) noexcept {
+  const std::optional<detail::size_text> n = detail::parse_size(text, detail::number_syntax::decimal_or_hex, 10);
+  if (!n || n->number > (std::uint64_t{1} << (62 - n->shift))) return std::nullopt;
+  return n->number << n->shift;
 }
 
 /// Byte sizes as QEMU spells them: 4_KiB, 32_GiB (`using namespace pciplan::literals`).

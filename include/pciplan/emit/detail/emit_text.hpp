@@ -23,21 +23,6 @@
 
 namespace pciplan::inline v0::detail {
 
-/// Appends a size in bytes with QEMU's binary suffix when it divides evenly: `16G`,
-/// `2M`, `4K`, `100` (what QEMU's size properties take).
-inline void append_size(std::string& out, std::uint64_t bytes) {
-  const char* suffix = "";
-  if (bytes != 0) {
-    for (const char* s : {"K", "M", "G", "T"}) {
-      if (bytes % 1024 != 0) break;
-      bytes /= 1024;
-      suffix = s;
-    }
-  }
-  out += std::to_string(bytes);
-  out += suffix;
-}
-
 /// The length of the well-formed UTF-8 sequence at the start of `s`, or 0 when the
 /// bytes there are not one (stray continuation byte, overlong form, surrogate, beyond
 /// U+10FFFF, cut short).

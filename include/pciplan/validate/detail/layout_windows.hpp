@@ -19,29 +19,25 @@
 #include <pciplan/validate/detail/qemu_args.hpp>
 #include <pciplan/validate/qemu_layout.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace pciplan::inline v0::detail {
 
-/// A QEMU size property: bytes, or a number with K, M, G or T in either case ("16G",
-/// "2m", "0x800"); nullopt when it is none or beyond 2^62 bytes.
-[[nodiscard]] constexpr std::optional<std::uint64_t> qemu_size(std::string_view text) noexcept {
-  const std::optional<size_text> n = parse_size(text, number_syntax::decimal_or_hex, 10);
-  if (!n || n->number > (std::uint64_t{1} << (62 - n->shift))) return std::nullopt;
-  return n->number << n->shift;
-}
-
 /// The layout's created devices as a plan: controllers for bridges, ports and expanders
 /// (the machine's root bus as index 0), placements for the rest. Devices on a further root
 /// bus (a pseries PHB) are left out: no x86 firmware sizes those.
+/// `index_of`, when given, gets each device's controller position (-1: none).
 [[nodiscard]] inline topology_plan layout_as_plan(std::string_view machine, const controller_descriptor& root,
                                                   const std::vector<layout_device>& devices,
-                                                  const std::vector<layout_bus>& buses) {
+                                                  const std::vector<layout_bus>& buses,
+                                                  std::vector<int>* index_of_out = nullptr) {
   topology_plan plan;
   plan.machine = machine;
   controller r{};
@@ -65,11 +61,11 @@ namespace pciplan::inline v0::detail {
       c.model_name = d.arg.driver;
       c.has_address = true;
       c.libvirt_address = at;
-      c.reserves.io = qemu_size(d.arg.value("io-reserve")).value_or(0);
+      c.reserves.io = parse_byte_size(d.arg.value("io-reserve")).value_or(0);
       c.io_reserve_zero = d.arg.has("io-reserve") && c.reserves.io == 0;
-      c.reserves.mem = qemu_size(d.arg.value("mem-reserve")).value_or(0);
-      c.reserves.pref32 = qemu_size(d.arg.value("pref32-reserve")).value_or(0);
-      c.reserves.pref64 = qemu_size(d.arg.value("pref64-reserve")).value_or(0);
+      c.reserves.mem = parse_byte_size(d.arg.value("mem-reserve")).value_or(0);
+      c.reserves.pref32 = parse_byte_size(d.arg.value("pref32-reserve")).value_or(0);
+      c.reserves.pref64 = parse_byte_size(d.arg.value("pref64-reserve")).value_or(0);
       index_of[i] = c.index.value;
       plan.controllers.push_back(c);
     } else {
@@ -82,22 +78,74 @@ namespace pciplan::inline v0::detail {
       plan.placements.push_back(p);
     }
   }
+  if (index_of_out != nullptr) *index_of_out = std::move(index_of);
   return plan;
+}
+
+/// Whether the bus a device provides has no device on it.
+[[nodiscard]] inline bool provides_empty_bus(const layout_device& d, const std::vector<layout_bus>& buses) {
+  if (!d.child) return false;
+  return std::ranges::none_of(buses[*d.child].devfn, [](int x) { return x >= 0; });
+}
+
+/// A size as QEMU's properties take it: "64G", "2M", "4K", "256"; 0 is "none".
+[[nodiscard]] inline std::string size_text(std::uint64_t bytes) {
+  if (bytes == 0) return "none";
+  std::string out;
+  append_size(out, bytes);
+  return out;
+}
+
+/// Warnings for the empty hot-pluggable ports whose windows cannot hold `budget` (Q29).
+inline void budget_findings(std::vector<finding>& out, const device_bars& budget, const memory_layout& m,
+                            const std::vector<layout_device>& devices, const std::vector<layout_bus>& buses,
+                            const std::vector<int>& index_of) {
+  if (budget.empty()) return;
+  const window_reserves want = hotplug_reserves(budget);
+  for (std::size_t i = 0; i != devices.size(); ++i) {
+    const layout_device& d = devices[i];
+    if (!d.ok || index_of[i] < 0 || window_minimum_of(d.arg.driver) == window_minimum::none) continue;
+    if (d.arg.value("hotplug") == "off" || !provides_empty_bus(d, buses)) continue;
+    const bridge_windows& w = m.windows[static_cast<std::size_t>(index_of[i])];
+    if (holds(w, budget)) continue;
+    std::string fix;
+    if (!takes_reserves(d.arg.driver)) {
+      fix = d.arg.driver + " has no *-reserve properties: leave hot-plug to pcie-root-ports or pci-bridges";
+    } else {
+      const auto add = [&](std::string_view key, std::uint64_t v) {
+        if (v == 0) return;
+        fix += fix.empty() ? "set " : ",";
+        fix += std::string(key) + "=" + size_text(v);
+      };
+      add("io-reserve", want.io);
+      add("mem-reserve", want.mem);
+      add("pref32-reserve", want.pref32);
+      add("pref64-reserve", want.pref64);
+    }
+    out.push_back({severity::warning, 29, i,
+                   "this empty hot-pluggable port's windows (I/O " + size_text(w.io.size) + ", memory " +
+                       size_text(w.mem.size) + ", prefetchable " + size_text(w.pref.size) +
+                       ") cannot hold the hot-plug budget's BARs wherever firmware places them, so a device "
+                       "plugged in later gets a BAR unassigned; " + fix});
+  }
 }
 
 /// What firmware makes of the layout's windows: warnings where SeaBIOS 1.16 stops at
 /// boot (RULES.md Q25: I/O; Q29: memory), where an I/O reserve is not a multiple of 4 KiB
 /// (SeaBIOS does not round it and places the next I/O BARs inside the window), and where
-/// the 64-bit windows end past 40 address bits.
+/// the 64-bit windows end past 40 address bits; with the layout's hot-plug budget, where
+/// an empty hot-pluggable port's windows cannot hold it (Q29).
 [[nodiscard]] inline std::vector<finding> window_findings(std::string_view machine, const controller_descriptor& root,
                                                           const std::vector<layout_device>& devices,
-                                                          const std::vector<layout_bus>& buses, std::uint64_t ram) {
+                                                          const std::vector<layout_bus>& buses,
+                                                          const qemu_layout& layout) {
+  const std::uint64_t ram = layout.ram;
   std::vector<finding> out;
   if (machine != "q35" && machine != "pc") return out;
   for (std::size_t i = 0; i != devices.size(); ++i) {
     const layout_device& d = devices[i];
     if (!d.ok || d.model.controller == nullptr || !takes_reserves(d.arg.driver)) continue;
-    const std::optional<std::uint64_t> io = qemu_size(d.arg.value("io-reserve"));
+    const std::optional<std::uint64_t> io = parse_byte_size(d.arg.value("io-reserve"));
     if (io && *io % 4096 != 0) {
       out.push_back({severity::warning, 25, i,
                      "io-reserve=" + std::string(d.arg.value("io-reserve")) +
@@ -105,7 +153,8 @@ namespace pciplan::inline v0::detail {
                          "inside this bridge's window"});
     }
   }
-  const topology_plan plan = layout_as_plan(machine, root, devices, buses);
+  std::vector<int> index_of;
+  const topology_plan plan = layout_as_plan(machine, root, devices, buses, &index_of);
   const memory_layout m = memory_windows(plan, ram == 0 ? guest_memory{} : guest_memory{.ram = ram});
   const std::uint64_t mib = std::uint64_t{1} << 20;
   if (m.problem == window_problem::io_space) {
@@ -121,6 +170,7 @@ namespace pciplan::inline v0::detail {
                        " MiB, more than the 32-bit PCI window holds (" +
                        std::to_string((m.mem32_end - m.mem32_start) / mib) + " MiB); lower the mem-reserve values"});
   }
+  budget_findings(out, layout.hotplug_budget, m, devices, buses, index_of);
   if (m.end64 > (std::uint64_t{1} << 40)) {
     out.push_back({severity::warning, 29, finding::no_device,
                    "the 64-bit PCI windows end at " + std::to_string(m.end64 >> 30) +
