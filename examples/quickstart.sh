@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 packages="g++ clang cmake ninja-build python3 catch2 libboost1.81-dev libbenchmark-dev libpugixml-dev nlohmann-json3-dev doxygen libclang-rt-14-dev
-  qemu-system-x86 qemu-system-arm qemu-system-misc seabios"
+  qemu-system-x86 qemu-system-arm qemu-system-misc seabios ovmf linux-image-cloud-amd64 busybox-static"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -17,6 +17,8 @@ One idea per module:
   tool            running the pciplan binary: status, stdout, stderr
   qmp             a minimal QMP client
   qemu            one QEMU process: command line for a plan, start, QMP, stop
+  guest           a tiny Linux guest (the host's kernel, busybox, an initramfs) for tests
+                  that need a guest OS to assign hot-plugged BARs
   qtree           QEMU's `info qtree` as a PCI topology, with firmware bus numbering
   plan_output     what `pciplan plan` says of one domain (json, qemu lines, tree ranges)
   qemu_checks     the QEMU suite's checks of one plan against the topology QEMU built
