@@ -4002,6 +4002,7 @@ class topology_view {
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -4060,6 +4061,17 @@ struct memory_layout {
   std::uint64_t end64 = 0;              ///< one past the last byte above 4 GiB (0: nothing there)
   std::uint64_t hole64_start = 0;       ///< the first 1 GiB boundary above RAM (QEMU's 64-bit hole starts there)
   std::uint64_t hole64_needed = 0;      ///< bytes from hole64_start to end64
+  /// The 64-bit window OVMF needs when its default (32 GiB) may be too small, else 0.
+  /// OVMF (edk2 2022.11) puts every 64-bit BAR and 64-bit window above 4 GiB, whether or
+  /// not the rest fits below, into a window of 32 GiB unless it trusts the guest CPU's
+  /// physical address width (KVM with QEMU's default CPU on an Intel host: it does not);
+  /// `-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=MiB` sets that size. When the 64-bit
+  /// entries at the root, each rounded up to a power of two (OVMF rounds reserves so;
+  /// an empty port's minimum window not counted: OVMF gives it none within 32 GiB), add
+  /// up to more than 32 GiB, this is the smallest power of two that holds them and
+  /// the padding OVMF then gives every hot-pluggable port (1/256 of the window, rounded
+  /// up to a power of two).
+  std::uint64_t ovmf_window64 = 0;
   window_problem problem = window_problem::none;  ///< what does not fit
 
   /// Whether firmware places every BAR.
@@ -4073,6 +4085,7 @@ namespace detail {
 inline constexpr std::uint64_t io_granule = 4096;
 inline constexpr std::uint64_t mem_granule = 2ull << 20;  // SeaBIOS rounds memory windows to 2 MiB
 inline constexpr std::uint64_t gib = 1ull << 30;
+inline constexpr std::uint64_t ovmf_default_window64 = 32 * gib;  // edk2's PcdPciMmio64Size
 
 [[nodiscard]] constexpr std::uint64_t align_up(std::uint64_t v, std::uint64_t a) noexcept {
   return a <= 1 ? v : (v + a - 1) / a * a;
@@ -4090,13 +4103,20 @@ struct window_sums {
   // at the root only: what may move above 4 GiB
   bar_sum mem_movable{};
   bar_sum pref_movable{};
+  std::uint64_t movable_pow2 = 0;  // those entries, each rounded up to a power of two, summed
+
+  constexpr void add_movable(bar_sum& to, std::uint64_t size, std::uint64_t align) {
+    if (size == 0) return;
+    to.add(size, align);
+    movable_pow2 += std::bit_ceil(size);
+  }
 
   constexpr void add_bars(const device_bars& b, bool at_root) {
     io.add(b[bar_space::io].size, b[bar_space::io].largest);
     mem.add(b[bar_space::mem32].size, b[bar_space::mem32].largest);
     if (at_root) {
-      mem_movable.add(b[bar_space::mem64].size, b[bar_space::mem64].largest);
-      pref_movable.add(b[bar_space::pref64].size, b[bar_space::pref64].largest);
+      add_movable(mem_movable, b[bar_space::mem64].size, b[bar_space::mem64].largest);
+      add_movable(pref_movable, b[bar_space::pref64].size, b[bar_space::pref64].largest);
     } else {
       mem.add(b[bar_space::mem64].size, b[bar_space::mem64].largest);
       pref.add(b[bar_space::pref64].size, b[bar_space::pref64].largest);
@@ -4104,12 +4124,15 @@ struct window_sums {
     pref.add(b[bar_space::pref32].size, b[bar_space::pref32].largest);
     if (!b[bar_space::pref32].empty()) pref_all64 = false;
   }
-  constexpr void add_windows(const bridge_windows& w, bool at_root) {
+  /// `padding_only`: the prefetchable window is only firmware's minimum for an empty
+  /// hot-pluggable port (OVMF gives such a port none, or its own padding: not counted).
+  constexpr void add_windows(const bridge_windows& w, bool at_root, bool padding_only = false) {
     if (w.io.size != 0) io.add(w.io.size, w.io.align);
     if (w.mem.size != 0) mem.add(w.mem.size, w.mem.align);
     if (w.pref.size != 0) {
       if (at_root && w.pref.is64) {
         pref_movable.add(w.pref.size, w.pref.align);
+        if (!padding_only) movable_pow2 += std::bit_ceil(w.pref.size);
       } else {
         pref.add(w.pref.size, w.pref.align);
       }
@@ -4278,7 +4301,8 @@ struct window_sums {
     const std::uint64_t pref_reserve = has_cap ? std::max(c.reserves.pref32, c.reserves.pref64) : 0;
     w.pref = size_window(s.pref, mem_granule, m != window_minimum::none ? 1 : 0, pref_reserve, true);
     w.pref.is64 = s.pref_all64;
-    if (parent[i] != no_position) bus_sums(parent[i]).add_windows(w, root_bus[parent[i]] != 0);
+    const bool padding_only = s.pref.empty() && pref_reserve == 0;
+    if (parent[i] != no_position) bus_sums(parent[i]).add_windows(w, root_bus[parent[i]] != 0, padding_only);
   }
   if (!out.x86) return out;
 
@@ -4326,6 +4350,17 @@ struct window_sums {
     base0 = std::max(base0, align_up(device_memory, gib));
   }
   out.hole64_start = align_up(base0, gib);
+  if (root.movable_pow2 > ovmf_default_window64) {
+    std::uint64_t ports = 0;  // the ports OVMF pads once its window is larger than 32 GiB
+    for (const controller& c : plan.controllers) {
+      ports += window_minimum_of(c.qemu_device()) != window_minimum::none && c.hotplug != toggle::off;
+    }
+    std::uint64_t window64 = 2 * ovmf_default_window64;
+    while (root.movable_pow2 + ports * std::bit_ceil(window64 / 256) > window64 && window64 < (1ull << 52)) {
+      window64 *= 2;
+    }
+    out.ovmf_window64 = window64;
+  }
   if (out.above_4g) {
     out.mem64_base = align_up(align_up(base0, out.mem64.align), gib);
     out.pref64_base = align_up(align_up(out.mem64_base + out.mem64.size, out.pref64.align), gib);
@@ -7776,7 +7811,8 @@ class pciplan_planner {
   }
 
   /// x86, when requests give BARs or a budget is set: warnings where SeaBIOS 1.16 cannot
-  /// place the plan's BARs, or the 64-bit windows end beyond 40 address bits.
+  /// place the plan's BARs, where OVMF's default 64-bit window may be too small, or the
+  /// 64-bit windows end beyond 40 address bits.
   constexpr void check_windows() {
     if constexpr (x86) {
       bool asked = !p_.options.hotplug_budget.empty();
@@ -7799,6 +7835,14 @@ class pciplan_planner {
                 "not fit the 32-bit PCI window (count: MiB needed; q35's window holds 1004 MiB); lower the memory "
                 "reserves or the hot-plug budget's 32-bit BARs",
                 static_cast<unsigned>((m.mem32.size + m.pref32.size + mib - 1) / mib));
+      }
+      if (m.ovmf_window64 != 0) {
+        p_.warn(warning_code::windows,
+                "OVMF (edk2 2022.11) gives 64-bit BARs a 32 GiB window unless it trusts the guest CPU's physical "
+                "address width (not with QEMU's default CPU under KVM on Intel hosts), and this plan's may need more: "
+                "give OVMF a window of the count in GiB (-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=<MiB>, which "
+                "qemu_memory_arguments writes; SeaBIOS ignores it)",
+                static_cast<unsigned>(m.ovmf_window64 / gib));
       }
       if (m.end64 > (std::uint64_t{1} << 40)) {
         p_.warn(warning_code::windows,
@@ -10054,8 +10098,10 @@ inline constexpr std::uint64_t pc_hole64_default = std::uint64_t{2} << 30;
 /// The QEMU arguments for the plan's memory windows (topology/memory_windows.hpp) in a
 /// guest with `memory`: `-global q35-pcihost.pci-hole64-size=64G` (the size in GiB; on
 /// pc `-global i440FX-pcihost.pci-hole64-size=…`) when what firmware places above 4 GiB needs more than QEMU's
-/// default hole, so that the guest's ACPI tables describe it all. Nothing otherwise, and
-/// nothing for other machine types.
+/// default hole, so that the guest's ACPI tables describe it all; and
+/// `-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=131072` (MiB) when OVMF's default 64-bit
+/// window may be too small for the plan (memory_layout::ovmf_window64; SeaBIOS ignores
+/// it). Nothing otherwise, and nothing for other machine types.
 [[nodiscard]] PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_memory_arguments(const topology_plan& plan,
                                                                                    const guest_memory& memory = {});
 
@@ -10276,6 +10322,9 @@ PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_memory_arguments(const topol
   if (m.hole64_needed > (q35 ? q35_hole64_default : pc_hole64_default)) {
     out.push_back(std::string("-global ") + (q35 ? "q35-pcihost" : "i440FX-pcihost") +
                   ".pci-hole64-size=" + std::to_string((m.hole64_needed + gib - 1) / gib) + "G");
+  }
+  if (m.ovmf_window64 != 0) {
+    out.push_back("-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=" + std::to_string(m.ovmf_window64 >> 20));
   }
   return out;
 }

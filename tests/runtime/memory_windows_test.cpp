@@ -287,8 +287,11 @@ TEST_CASE("planner: every empty pcie-root-port reserves the hot-plug budget; dev
           return l.find("pref64-reserve=131070M") != std::string::npos;
         }) == 2);
   const std::vector<std::string> memory = qemu_memory_arguments(*r, {.ram = 4_GiB});
-  REQUIRE(memory.size() == 1);
+  REQUIRE(memory.size() == 2);
   CHECK(memory[0].rfind("-global q35-pcihost.pci-hole64-size=", 0) == 0);
+  // OVMF rounds each 131070M reserve up to 128 GiB: 32 + 2 x 128 GiB and three ports' padding
+  CHECK(memory_windows(*r).ovmf_window64 == 512_GiB);
+  CHECK(memory[1] == "-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=524288");
   CHECK(qemu_memory_arguments(*r, {.ram = 4_GiB})[0].ends_with("G"));
   // no budget: no reserve; the GPU's 32 GiB window still lands on a 32 GiB boundary
   // (after RAM ends at 6 GiB), so the hole reaches 64 GiB and more: beyond QEMU's 32 GiB
@@ -298,7 +301,9 @@ TEST_CASE("planner: every empty pcie-root-port reserves the hot-plug budget; dev
   for (const controller& c : plain->controllers) CHECK(c.reserves.empty());
   CHECK(memory_windows(*plain, {.ram = 4_GiB}).pref64_base == 32_GiB);
   CHECK(qemu_memory_arguments(*plain, {.ram = 4_GiB}) ==
-        std::vector<std::string>{"-global q35-pcihost.pci-hole64-size=59G"});  // 64 GiB + 3 × 2 MiB − 6 GiB
+        std::vector<std::string>{"-global q35-pcihost.pci-hole64-size=59G",  // 64 GiB + 3 × 2 MiB − 6 GiB
+                                 // the GPU's 32 GiB and the virtio port's window: more than OVMF's 32 GiB
+                                 "-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=65536"});
   CHECK(qemu_memory_arguments(*plain, {.ram = 1_GiB}).empty() == false);
   const std::vector<request> small{{"net0", models::virtio_net{}}};
   const result<topology_plan> no_gpu = plan<machines::q35>(small, o);
@@ -364,12 +369,39 @@ TEST_CASE("planner: a budget firmware cannot place is a warning that names SeaBI
   o.hotplug_budget = device_bars{}.pref64(256_GiB);
   const result<topology_plan> big = plan<machines::q35>(devices, o);
   REQUIRE(big);
-  REQUIRE(big->warnings.size() == 1);
-  CHECK(big->warnings[0].text.find("beyond 1 TiB") != std::string_view::npos);
+  REQUIRE(big->warnings.size() == 2);
+  CHECK(big->warnings[0].text.find("OVMF") != std::string_view::npos);  // 3 x 512 GiB: also OVMF's window
+  CHECK(big->warnings[1].text.find("beyond 1 TiB") != std::string_view::npos);
   CHECK(memory_windows(*big).end64 > 1_TiB);
   // without BARs or a budget the planner does not look
   o.hotplug_budget = {};
   CHECK(plan<machines::q35>(devices, o)->warnings.empty());
+}
+
+TEST_CASE("planner: where OVMF's 32 GiB 64-bit window may be too small, the plan says so and its QEMU arguments "
+          "give OVMF a larger one", "[windows][ovmf][warnings]") {
+  const std::vector<request> two{{"gpu0", models::vfio_pci{}, device_bars{}.mem32(16_MiB).pref64(32_GiB)},
+                                 {"gpu1", models::vfio_pci{}, device_bars{}.mem32(16_MiB).pref64(32_GiB)}};
+  const result<topology_plan> r = plan<machines::q35>(two, {.spare_ports = 2});
+  REQUIRE(r);
+  const memory_layout m = memory_windows(*r);
+  CHECK(m.ovmf_window64 == 128_GiB);  // two 32 GiB windows and four ports padded with 512 MiB each
+  const auto ovmf = std::find_if(r->warnings.begin(), r->warnings.end(),
+                                 [](const warning& w) { return w.text.find("OVMF") != std::string_view::npos; });
+  REQUIRE(ovmf != r->warnings.end());
+  CHECK(ovmf->code == warning_code::windows);
+  CHECK(ovmf->count == 128);
+  const std::vector<std::string> args = qemu_memory_arguments(*r);
+  CHECK(std::find(args.begin(), args.end(), "-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=131072") != args.end());
+  // 16 GiB and 8 GiB and small BARs: within OVMF's default, no warning, no argument
+  const std::vector<request> small{{"gpu0", models::vfio_pci{}, device_bars{}.pref64(16_GiB)},
+                                   {"gpu1", models::vfio_pci{}, device_bars{}.pref64(8_GiB)},
+                                   {"net0", models::virtio_net{}}};
+  const result<topology_plan> s = plan<machines::q35>(small, {.spare_ports = 2});
+  REQUIRE(s);
+  CHECK(memory_windows(*s).ovmf_window64 == 0);
+  for (const warning& w : s->warnings) CHECK(w.text.find("OVMF") == std::string_view::npos);
+  for (const std::string& a : qemu_memory_arguments(*s)) CHECK(a.find("X-PciMmio64Mb") == std::string::npos);
 }
 
 TEST_CASE("tree: windows after each bridge and port when asked", "[windows][tree]") {

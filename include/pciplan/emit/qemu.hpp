@@ -95,8 +95,10 @@ inline constexpr std::uint64_t pc_hole64_default = std::uint64_t{2} << 30;
 /// The QEMU arguments for the plan's memory windows (topology/memory_windows.hpp) in a
 /// guest with `memory`: `-global q35-pcihost.pci-hole64-size=64G` (the size in GiB; on
 /// pc `-global i440FX-pcihost.pci-hole64-size=…`) when what firmware places above 4 GiB needs more than QEMU's
-/// default hole, so that the guest's ACPI tables describe it all. Nothing otherwise, and
-/// nothing for other machine types.
+/// default hole, so that the guest's ACPI tables describe it all; and
+/// `-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=131072` (MiB) when OVMF's default 64-bit
+/// window may be too small for the plan (memory_layout::ovmf_window64; SeaBIOS ignores
+/// it). Nothing otherwise, and nothing for other machine types.
 [[nodiscard]] PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_memory_arguments(const topology_plan& plan,
                                                                                    const guest_memory& memory = {});
 
@@ -317,6 +319,9 @@ PCIPLAN_DETAIL_INLINE std::vector<std::string> qemu_memory_arguments(const topol
   if (m.hole64_needed > (q35 ? q35_hole64_default : pc_hole64_default)) {
     out.push_back(std::string("-global ") + (q35 ? "q35-pcihost" : "i440FX-pcihost") +
                   ".pci-hole64-size=" + std::to_string((m.hole64_needed + gib - 1) / gib) + "G");
+  }
+  if (m.ovmf_window64 != 0) {
+    out.push_back("-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=" + std::to_string(m.ovmf_window64 >> 20));
   }
   return out;
 }

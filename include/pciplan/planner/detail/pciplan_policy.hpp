@@ -404,7 +404,8 @@ class pciplan_planner {
   }
 
   /// x86, when requests give BARs or a budget is set: warnings where SeaBIOS 1.16 cannot
-  /// place the plan's BARs, or the 64-bit windows end beyond 40 address bits.
+  /// place the plan's BARs, where OVMF's default 64-bit window may be too small, or the
+  /// 64-bit windows end beyond 40 address bits.
   constexpr void check_windows() {
     if constexpr (x86) {
       bool asked = !p_.options.hotplug_budget.empty();
@@ -427,6 +428,14 @@ class pciplan_planner {
                 "not fit the 32-bit PCI window (count: MiB needed; q35's window holds 1004 MiB); lower the memory "
                 "reserves or the hot-plug budget's 32-bit BARs",
                 static_cast<unsigned>((m.mem32.size + m.pref32.size + mib - 1) / mib));
+      }
+      if (m.ovmf_window64 != 0) {
+        p_.warn(warning_code::windows,
+                "OVMF (edk2 2022.11) gives 64-bit BARs a 32 GiB window unless it trusts the guest CPU's physical "
+                "address width (not with QEMU's default CPU under KVM on Intel hosts), and this plan's may need more: "
+                "give OVMF a window of the count in GiB (-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=<MiB>, which "
+                "qemu_memory_arguments writes; SeaBIOS ignores it)",
+                static_cast<unsigned>(m.ovmf_window64 / gib));
       }
       if (m.end64 > (std::uint64_t{1} << 40)) {
         p_.warn(warning_code::windows,
