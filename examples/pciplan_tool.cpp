@@ -42,7 +42,9 @@ options:
                               <cpu><numa> cells, the -object/-numa lines come first
                               (start QEMU with -m equal to the domain's <memory>), then
                               a -global ...pci-hole64-size= line when the BARs and
-                              reserves need a larger 64-bit PCI hole than QEMU's default
+                              reserves need a larger 64-bit PCI hole than QEMU's default,
+                              and a -fw_cfg name=opt/ovmf/X-PciMmio64Mb line when OVMF's
+                              default 64-bit window (32 GiB) may be too small
                             tree: an lspci -tv like tree with guest bus numbers
                               and each bridge's memory windows (as SeaBIOS sizes them)
                             json: the plan for programs

@@ -4065,13 +4065,17 @@ struct memory_layout {
   /// OVMF (edk2 2022.11) puts every 64-bit BAR and 64-bit window above 4 GiB, whether or
   /// not the rest fits below, into a window of 32 GiB unless it trusts the guest CPU's
   /// physical address width (KVM with QEMU's default CPU on an Intel host: it does not);
-  /// `-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=MiB` sets that size. When the 64-bit
-  /// entries at the root, each rounded up to a power of two (OVMF rounds reserves so;
-  /// an empty port's minimum window not counted: OVMF gives it none within 32 GiB), add
-  /// up to more than 32 GiB, this is the smallest power of two that holds them and
-  /// the padding OVMF then gives every hot-pluggable port (1/256 of the window, rounded
-  /// up to a power of two).
+  /// `-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=MiB` sets that size. OVMF places each
+  /// root bridge's 64-bit entries (pcie.0's, each expander's) as one block aligned to its
+  /// largest, so the model rounds each entry (OVMF rounds reserves so; an empty port's
+  /// minimum window not counted: OVMF gives it none within 32 GiB) and then each block up
+  /// to a power of two. When the blocks add up to more than 32 GiB, this is the smallest
+  /// power of two that holds them with the padding OVMF then gives every hot-pluggable
+  /// port (1/256 of the window, rounded up to a power of two).
   std::uint64_t ovmf_window64 = 0;
+  /// Where OVMF puts that window: the first 1 GiB boundary above RAM (hole64_start),
+  /// rounded up to the window's size; 0 when ovmf_window64 is.
+  std::uint64_t ovmf_base64 = 0;
   window_problem problem = window_problem::none;  ///< what does not fit
 
   /// Whether firmware places every BAR.
@@ -4094,6 +4098,11 @@ inline constexpr std::uint64_t ovmf_default_window64 = 32 * gib;  // edk2's PcdP
   return a <= 1 ? v : v / a * a;
 }
 
+/// Whether `c` is a pc pxb: an expander whose devices sit behind a pci-bridge of its own.
+[[nodiscard]] constexpr bool is_pxb_bridge(const controller& c) noexcept {
+  return c.kind != nullptr && c.kind->role == controller_role::expander && c.kind->bus_numbers == 2;
+}
+
 /// What the entries of one bus add up to, per window.
 struct window_sums {
   bar_sum io{};
@@ -4103,20 +4112,13 @@ struct window_sums {
   // at the root only: what may move above 4 GiB
   bar_sum mem_movable{};
   bar_sum pref_movable{};
-  std::uint64_t movable_pow2 = 0;  // those entries, each rounded up to a power of two, summed
-
-  constexpr void add_movable(bar_sum& to, std::uint64_t size, std::uint64_t align) {
-    if (size == 0) return;
-    to.add(size, align);
-    movable_pow2 += std::bit_ceil(size);
-  }
 
   constexpr void add_bars(const device_bars& b, bool at_root) {
     io.add(b[bar_space::io].size, b[bar_space::io].largest);
     mem.add(b[bar_space::mem32].size, b[bar_space::mem32].largest);
     if (at_root) {
-      add_movable(mem_movable, b[bar_space::mem64].size, b[bar_space::mem64].largest);
-      add_movable(pref_movable, b[bar_space::pref64].size, b[bar_space::pref64].largest);
+      mem_movable.add(b[bar_space::mem64].size, b[bar_space::mem64].largest);
+      pref_movable.add(b[bar_space::pref64].size, b[bar_space::pref64].largest);
     } else {
       mem.add(b[bar_space::mem64].size, b[bar_space::mem64].largest);
       pref.add(b[bar_space::pref64].size, b[bar_space::pref64].largest);
@@ -4124,15 +4126,12 @@ struct window_sums {
     pref.add(b[bar_space::pref32].size, b[bar_space::pref32].largest);
     if (!b[bar_space::pref32].empty()) pref_all64 = false;
   }
-  /// `padding_only`: the prefetchable window is only firmware's minimum for an empty
-  /// hot-pluggable port (OVMF gives such a port none, or its own padding: not counted).
-  constexpr void add_windows(const bridge_windows& w, bool at_root, bool padding_only = false) {
+  constexpr void add_windows(const bridge_windows& w, bool at_root) {
     if (w.io.size != 0) io.add(w.io.size, w.io.align);
     if (w.mem.size != 0) mem.add(w.mem.size, w.mem.align);
     if (w.pref.size != 0) {
       if (at_root && w.pref.is64) {
         pref_movable.add(w.pref.size, w.pref.align);
-        if (!padding_only) movable_pow2 += std::bit_ceil(w.pref.size);
       } else {
         pref.add(w.pref.size, w.pref.align);
       }
@@ -4251,10 +4250,26 @@ struct window_sums {
     const controller_role r = c.kind == nullptr ? controller_role::root : c.kind->role;
     // a pxb's bus is a root bus, but what sits on it is behind the pxb's own internal
     // pci-bridge (its second bus number): a window level like any bridge
-    const bool internal_bridge = r == controller_role::expander && c.kind->bus_numbers == 2;
+    const bool internal_bridge = is_pxb_bridge(c);
     root_bus[i] = !internal_bridge && (r == controller_role::root || r == controller_role::extra_root ||
                                        r == controller_role::expander);
     out.windows[i].bridge = !root_bus[i];
+  }
+  // OVMF's root bridges: every root bus, and a pc pxb (a root bridge of its own to OVMF);
+  // block[i] is the one controller i sits below, block_pow2 the 64-bit entries placed in
+  // that bridge's block (each rounded up to a power of two), block_ports its padded ports
+  std::vector<std::size_t> block = filled(n, no_position);
+  std::vector<std::uint64_t> block_pow2 = filled(n, std::uint64_t{0});
+  std::vector<std::uint64_t> block_ports = filled(n, std::uint64_t{0});
+  for (std::size_t i = 0; i != n; ++i) {
+    std::size_t at = i;
+    for (std::size_t d = 0; d <= n && !root_bus[at] && !is_pxb_bridge(plan.controllers[at]) &&
+                            parent[at] != no_position; ++d) {
+      at = parent[at];
+    }
+    block[i] = at;
+    const controller& c = plan.controllers[i];
+    if (window_minimum_of(c.qemu_device()) != window_minimum::none && c.hotplug != toggle::off) ++block_ports[at];
   }
   // sums by the bus they sit on (position); the root pool apart
   std::vector<window_sums> sums = filled(n, window_sums{});
@@ -4270,6 +4285,11 @@ struct window_sums {
     const bool behind_port = k != nullptr && k->role == controller_role::port;
     const device_bars b = p.bars.given ? p.bars : catalogue_bars(p.device.qemu_device, behind_port);
     bus_sums(bus).add_bars(b, root_bus[bus] != 0);
+    if (root_bus[bus]) {
+      for (const bar_space sp : {bar_space::mem64, bar_space::pref64}) {
+        if (!b[sp].empty()) block_pow2[block[bus]] += std::bit_ceil(b[sp].size);
+      }
+    }
   }
   // the machine's own root devices (q35: SMBus and the ICH9 SATA; pc: the PIIX3 IDE)
   if (q35) root.add_bars(device_bars{}.io(0x40).io(0x20).mem32(4096), true);
@@ -4277,7 +4297,11 @@ struct window_sums {
   // the controllers' own BARs
   for (std::size_t i = 0; i != n; ++i) {
     if (parent[i] == no_position) continue;
-    bus_sums(parent[i]).add_bars(controller_bars(plan.controllers[i].qemu_device()), root_bus[parent[i]] != 0);
+    const device_bars own = controller_bars(plan.controllers[i].qemu_device());
+    bus_sums(parent[i]).add_bars(own, root_bus[parent[i]] != 0);
+    if (root_bus[parent[i]] && !own[bar_space::mem64].empty()) {
+      block_pow2[block[parent[i]]] += std::bit_ceil(own[bar_space::mem64].size);
+    }
   }
   // windows, children before parents: a post-order walk over each bridge's subtree
   std::vector<std::size_t> depth = filled(n, std::size_t{0});
@@ -4301,8 +4325,13 @@ struct window_sums {
     const std::uint64_t pref_reserve = has_cap ? std::max(c.reserves.pref32, c.reserves.pref64) : 0;
     w.pref = size_window(s.pref, mem_granule, m != window_minimum::none ? 1 : 0, pref_reserve, true);
     w.pref.is64 = s.pref_all64;
-    const bool padding_only = s.pref.empty() && pref_reserve == 0;
-    if (parent[i] != no_position) bus_sums(parent[i]).add_windows(w, root_bus[parent[i]] != 0, padding_only);
+    if (parent[i] != no_position) bus_sums(parent[i]).add_windows(w, root_bus[parent[i]] != 0);
+    // OVMF: a 64-bit window at a root bus (or a pc pxb's) in its root bridge's block; an
+    // empty port's minimum not counted (OVMF gives it none, or padding: counted apart)
+    if (parent[i] != no_position && (root_bus[parent[i]] || block[i] == i) && w.pref.is64 && w.pref.size != 0 &&
+        !(s.pref.empty() && pref_reserve == 0)) {
+      block_pow2[block[i]] += std::bit_ceil(w.pref.size);
+    }
   }
   if (!out.x86) return out;
 
@@ -4350,16 +4379,21 @@ struct window_sums {
     base0 = std::max(base0, align_up(device_memory, gib));
   }
   out.hole64_start = align_up(base0, gib);
-  if (root.movable_pow2 > ovmf_default_window64) {
-    std::uint64_t ports = 0;  // the ports OVMF pads once its window is larger than 32 GiB
-    for (const controller& c : plan.controllers) {
-      ports += window_minimum_of(c.qemu_device()) != window_minimum::none && c.hotplug != toggle::off;
+  // OVMF: each root bridge's block rounded up to a power of two, the blocks packed largest
+  // first; with a window above 32 GiB every hot-pluggable port is padded with 1/256 of it
+  const auto ovmf_need = [&](std::uint64_t padding) {
+    std::uint64_t total = 0;
+    for (std::size_t r = 0; r != n; ++r) {
+      const std::uint64_t b = block_pow2[r] + (block_pow2[r] != 0 ? block_ports[r] * padding : 0);
+      if (b != 0) total += std::bit_ceil(b);
     }
+    return total;
+  };
+  if (ovmf_need(0) > ovmf_default_window64) {
     std::uint64_t window64 = 2 * ovmf_default_window64;
-    while (root.movable_pow2 + ports * std::bit_ceil(window64 / 256) > window64 && window64 < (1ull << 52)) {
-      window64 *= 2;
-    }
+    while (ovmf_need(std::bit_ceil(window64 / 256)) > window64 && window64 < (1ull << 52)) window64 *= 2;
     out.ovmf_window64 = window64;
+    out.ovmf_base64 = align_up(out.hole64_start, window64);
   }
   if (out.above_4g) {
     out.mem64_base = align_up(align_up(base0, out.mem64.align), gib);
@@ -6740,6 +6774,65 @@ class libvirt_planner {
 #ifndef PCIPLAN_PLANNER_DETAIL_PCIPLAN_POLICY_HPP
 #define PCIPLAN_PLANNER_DETAIL_PCIPLAN_POLICY_HPP
 
+// ---- begin pciplan/planner/detail/window_warnings.hpp
+// pciplan — planner/detail/window_warnings.hpp: what the pciplan policy says of a plan's
+// memory windows (topology/memory_windows.hpp) — where SeaBIOS 1.16 stops at boot, where
+// OVMF's default 64-bit window may be too small (and where the window it needs would lie
+// past 40 address bits), and where the 64-bit windows end beyond 1 TiB. Each is a
+// warning_code::windows whose count carries the number.
+#ifndef PCIPLAN_PLANNER_DETAIL_WINDOW_WARNINGS_HPP
+#define PCIPLAN_PLANNER_DETAIL_WINDOW_WARNINGS_HPP
+
+
+#include <cstdint>
+
+namespace pciplan::inline v0::detail {
+
+/// The warnings for memory layout `m`, given to `state.warn(code, text, count)`.
+template <class State>
+constexpr void window_warnings(const memory_layout& m, State& state) {
+  constexpr std::uint64_t mib = std::uint64_t{1} << 20;
+  constexpr std::uint64_t gib = std::uint64_t{1} << 30;
+  constexpr std::uint64_t forty_bits = std::uint64_t{1} << 40;
+  if (m.problem == window_problem::io_space) {
+    state.warn(warning_code::windows,
+               "SeaBIOS 1.16 stops at boot (\"PCI: out of I/O address space\"): the root needs more I/O space than "
+               "x86 leaves for PCI (count: bytes needed); fewer devices with I/O BARs or bridges, or io-reserve=0",
+               static_cast<unsigned>(m.io_size));
+  } else if (m.problem == window_problem::space_32_bit) {
+    state.warn(warning_code::windows,
+               "SeaBIOS 1.16 stops at boot (\"PCI: out of 32bit address space\"): what must stay below 4 GiB does "
+               "not fit the 32-bit PCI window (count: MiB needed; q35's window holds 1004 MiB); lower the memory "
+               "reserves or the hot-plug budget's 32-bit BARs",
+               static_cast<unsigned>((m.mem32.size + m.pref32.size + mib - 1) / mib));
+  }
+  if (m.ovmf_window64 != 0) {
+    state.warn(warning_code::windows,
+               "OVMF (edk2 2022.11) gives 64-bit BARs a 32 GiB window unless it trusts the guest CPU's physical "
+               "address width (not with QEMU's default CPU under KVM on Intel hosts), and this plan's may need more: "
+               "give OVMF a window of the count in GiB (-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=<MiB>, which "
+               "qemu_memory_arguments writes; SeaBIOS ignores it)",
+               static_cast<unsigned>(m.ovmf_window64 / gib));
+    if (m.ovmf_base64 + m.ovmf_window64 > forty_bits) {
+      state.warn(warning_code::windows,
+                 "that OVMF window would end beyond 1 TiB (count: GiB), past the 40 physical address bits QEMU "
+                 "gives a guest CPU by default: give the CPU more (host-phys-bits=on, phys-bits=), with which OVMF "
+                 "sizes its window itself (an eighth of the address space), or the budget less",
+                 static_cast<unsigned>((m.ovmf_base64 + m.ovmf_window64) / gib));
+    }
+  }
+  if (m.end64 > forty_bits) {
+    state.warn(warning_code::windows,
+               "the 64-bit PCI windows end beyond 1 TiB (count: GiB), past the 40 physical address bits QEMU gives "
+               "a guest CPU by default: give the CPU more (phys-bits=, host-phys-bits=on) or the budget less",
+               static_cast<unsigned>((m.end64 + gib - 1) / gib));
+  }
+}
+
+}  // namespace pciplan::inline v0::detail
+
+#endif  // PCIPLAN_PLANNER_DETAIL_WINDOW_WARNINGS_HPP
+// ---- end pciplan/planner/detail/window_warnings.hpp
 // ---- begin pciplan/planner/detail/pciplan_bus_ranges.hpp
 // pciplan — planner/detail/pciplan_bus_ranges.hpp: the busNr partition of the pciplan
 // policy's expander buses — each pxb or pxb-pcie without a busNr gets a range of bus
@@ -7821,35 +7914,7 @@ class pciplan_planner {
       topology_plan draft(p_.controllers, p_.placements);
       draft.machine = machine_name_of<M>;
       draft.built_in = std::span<const reserved_function>(machine_traits<M>::reserved);
-      const memory_layout m = memory_windows(draft, p_.options.memory);
-      constexpr std::uint64_t mib = std::uint64_t{1} << 20;
-      constexpr std::uint64_t gib = std::uint64_t{1} << 30;
-      if (m.problem == window_problem::io_space) {
-        p_.warn(warning_code::windows,
-                "SeaBIOS 1.16 stops at boot (\"PCI: out of I/O address space\"): the root needs more I/O space than "
-                "x86 leaves for PCI (count: bytes needed); fewer devices with I/O BARs or bridges, or io-reserve=0",
-                static_cast<unsigned>(m.io_size));
-      } else if (m.problem == window_problem::space_32_bit) {
-        p_.warn(warning_code::windows,
-                "SeaBIOS 1.16 stops at boot (\"PCI: out of 32bit address space\"): what must stay below 4 GiB does "
-                "not fit the 32-bit PCI window (count: MiB needed; q35's window holds 1004 MiB); lower the memory "
-                "reserves or the hot-plug budget's 32-bit BARs",
-                static_cast<unsigned>((m.mem32.size + m.pref32.size + mib - 1) / mib));
-      }
-      if (m.ovmf_window64 != 0) {
-        p_.warn(warning_code::windows,
-                "OVMF (edk2 2022.11) gives 64-bit BARs a 32 GiB window unless it trusts the guest CPU's physical "
-                "address width (not with QEMU's default CPU under KVM on Intel hosts), and this plan's may need more: "
-                "give OVMF a window of the count in GiB (-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=<MiB>, which "
-                "qemu_memory_arguments writes; SeaBIOS ignores it)",
-                static_cast<unsigned>(m.ovmf_window64 / gib));
-      }
-      if (m.end64 > (std::uint64_t{1} << 40)) {
-        p_.warn(warning_code::windows,
-                "the 64-bit PCI windows end beyond 1 TiB (count: GiB), past the 40 physical address bits QEMU gives "
-                "a guest CPU by default: give the CPU more (phys-bits=, host-phys-bits=on) or the budget less",
-                static_cast<unsigned>((m.end64 + gib - 1) / gib));
-      }
+      window_warnings(memory_windows(draft, p_.options.memory), p_);
     }
   }
 

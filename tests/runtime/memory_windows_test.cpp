@@ -369,9 +369,11 @@ TEST_CASE("planner: a budget firmware cannot place is a warning that names SeaBI
   o.hotplug_budget = device_bars{}.pref64(256_GiB);
   const result<topology_plan> big = plan<machines::q35>(devices, o);
   REQUIRE(big);
-  REQUIRE(big->warnings.size() == 2);
-  CHECK(big->warnings[0].text.find("OVMF") != std::string_view::npos);  // 3 x 512 GiB: also OVMF's window
-  CHECK(big->warnings[1].text.find("beyond 1 TiB") != std::string_view::npos);
+  REQUIRE(big->warnings.size() == 3);
+  CHECK(big->warnings[0].text.find("OVMF") != std::string_view::npos);  // 3 x 512 GiB: also OVMF's window,
+  CHECK(big->warnings[1].text.find("that OVMF window would end beyond 1 TiB") != std::string_view::npos);  // 2 TiB
+  CHECK(big->warnings[1].count == 4096);                                 // at 2 TiB
+  CHECK(big->warnings[2].text.find("beyond 1 TiB") != std::string_view::npos);
   CHECK(memory_windows(*big).end64 > 1_TiB);
   // without BARs or a budget the planner does not look
   o.hotplug_budget = {};
@@ -386,6 +388,7 @@ TEST_CASE("planner: where OVMF's 32 GiB 64-bit window may be too small, the plan
   REQUIRE(r);
   const memory_layout m = memory_windows(*r);
   CHECK(m.ovmf_window64 == 128_GiB);  // two 32 GiB windows and four ports padded with 512 MiB each
+  CHECK(m.ovmf_base64 == 128_GiB);    // above 1 GiB of RAM, on a boundary of its size
   const auto ovmf = std::find_if(r->warnings.begin(), r->warnings.end(),
                                  [](const warning& w) { return w.text.find("OVMF") != std::string_view::npos; });
   REQUIRE(ovmf != r->warnings.end());

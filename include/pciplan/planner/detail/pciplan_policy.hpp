@@ -31,6 +31,7 @@
 #include <pciplan/planner/detail/chipset.hpp>
 #include <pciplan/planner/detail/finishing.hpp>
 #include <pciplan/planner/detail/input_checks.hpp>
+#include <pciplan/planner/detail/window_warnings.hpp>
 #include <pciplan/planner/detail/pciplan_bus_ranges.hpp>
 #include <pciplan/planner/detail/pciplan_growth.hpp>
 #include <pciplan/planner/detail/pciplan_spares.hpp>
@@ -414,35 +415,7 @@ class pciplan_planner {
       topology_plan draft(p_.controllers, p_.placements);
       draft.machine = machine_name_of<M>;
       draft.built_in = std::span<const reserved_function>(machine_traits<M>::reserved);
-      const memory_layout m = memory_windows(draft, p_.options.memory);
-      constexpr std::uint64_t mib = std::uint64_t{1} << 20;
-      constexpr std::uint64_t gib = std::uint64_t{1} << 30;
-      if (m.problem == window_problem::io_space) {
-        p_.warn(warning_code::windows,
-                "SeaBIOS 1.16 stops at boot (\"PCI: out of I/O address space\"): the root needs more I/O space than "
-                "x86 leaves for PCI (count: bytes needed); fewer devices with I/O BARs or bridges, or io-reserve=0",
-                static_cast<unsigned>(m.io_size));
-      } else if (m.problem == window_problem::space_32_bit) {
-        p_.warn(warning_code::windows,
-                "SeaBIOS 1.16 stops at boot (\"PCI: out of 32bit address space\"): what must stay below 4 GiB does "
-                "not fit the 32-bit PCI window (count: MiB needed; q35's window holds 1004 MiB); lower the memory "
-                "reserves or the hot-plug budget's 32-bit BARs",
-                static_cast<unsigned>((m.mem32.size + m.pref32.size + mib - 1) / mib));
-      }
-      if (m.ovmf_window64 != 0) {
-        p_.warn(warning_code::windows,
-                "OVMF (edk2 2022.11) gives 64-bit BARs a 32 GiB window unless it trusts the guest CPU's physical "
-                "address width (not with QEMU's default CPU under KVM on Intel hosts), and this plan's may need more: "
-                "give OVMF a window of the count in GiB (-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=<MiB>, which "
-                "qemu_memory_arguments writes; SeaBIOS ignores it)",
-                static_cast<unsigned>(m.ovmf_window64 / gib));
-      }
-      if (m.end64 > (std::uint64_t{1} << 40)) {
-        p_.warn(warning_code::windows,
-                "the 64-bit PCI windows end beyond 1 TiB (count: GiB), past the 40 physical address bits QEMU gives "
-                "a guest CPU by default: give the CPU more (phys-bits=, host-phys-bits=on) or the budget less",
-                static_cast<unsigned>((m.end64 + gib - 1) / gib));
-      }
+      window_warnings(memory_windows(draft, p_.options.memory), p_);
     }
   }
 
