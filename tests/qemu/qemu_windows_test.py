@@ -13,7 +13,8 @@ Usage (CTest runs it as qemu.windows, label qemu; see CMakeLists.txt here):
 Each layout (reproducible from --seed and its index; --only q35:7 runs one again) mixes
 ivshmem-plain devices whose 64-bit prefetchable BAR 2 is 1 MiB to 16 GiB (a
 memory-backend-ram with reserve=off each, up to about 64 GiB per guest; some behind PCIe
-ports, some conventional behind PCI bridges, some bound to NUMA nodes and so behind
+ports or a switch the guest already has (a quarter of the q35 layouts: `switch N`), some
+conventional behind PCI bridges, some bound to NUMA nodes and so behind
 expander buses, some not hot-pluggable), catalogue devices with their default BARs, spare
 ports with and without a hot-plug budget (plan_options::hotplug_budget), and the guest's
 RAM; some are made to overflow the I/O or the 32-bit space on purpose. The driver prints
@@ -218,6 +219,10 @@ def make_layout(seed, machine, index):
         # sits on the node's expander, next to the node's spare pci-bridge, which reserves
         devices.append('device n0 %s numa=1 nohotplug' % rnd.choice(CATALOGUE))
     lines += ['ram %s' % ram, 'spare %d' % spare]
+    # a quarter of the q35 layouts have a switch already (its own draw: the rest stays as it
+    # was); the first hot-pluggable devices go behind its downstream ports
+    if q35 and random.Random('%d:%s:%d:switch' % (seed, machine, index)).random() < 0.25:
+        lines.append('switch %d' % random.Random('%d:%s:%d:ports' % (seed, machine, index)).choice((2, 3, 4)))
     if budget:
         lines.append('budget %s' % budget)
     lines += devices

@@ -7,6 +7,7 @@
 //   ram 512M                        the guest's -m (K, M, G, T); 1G by default
 //   spare 2                         plan_options::spare_ports
 //   budget pref64=16G mem32=2M      plan_options::hotplug_budget (io, mem32, mem64, pref32, pref64)
+//   switch 3                        q35: the guest has a switch with 3 downstream ports (filled first)
 //   device iv0 ivshmem-plain express numa=1 nohotplug bars=mem32:256,pref64:4G
 //   device net0 virtio-net-pci      (the catalogue's BARs)
 //
@@ -73,7 +74,22 @@ struct layout_spec {
   std::uint64_t ram = std::uint64_t{1} << 30;
   pciplan::plan_options options{};
   std::vector<device_spec> devices;
+  unsigned switch_ports = 0;  // q35: a switch the guest already has (its downstream ports are filled first)
 };
+
+/// `switch N`: a pcie-root-port at pcie.0 slot 0x10 with a switch below it, N downstream
+/// ports: the plan's given controllers.
+std::vector<pciplan::controller> given_switch(unsigned ports) {
+  using namespace pciplan;
+  std::vector<controller> out;
+  if (ports == 0) return out;
+  out.push_back(make_controller<pcie_root_port>(1).at(controller_address(0, 0, 0x10, 0)));
+  out.push_back(make_controller<pcie_switch_upstream_port>(2).at(controller_address(0, 1, 0, 0)));
+  for (unsigned k = 0; k != ports; ++k) {
+    out.push_back(make_controller<pcie_switch_downstream_port>(3 + k).at(controller_address(0, 2, k, 0)));
+  }
+  return out;
+}
 
 layout_spec read_spec(std::istream& in) {
   layout_spec spec;
@@ -96,6 +112,10 @@ layout_spec read_spec(std::istream& in) {
       } else if (key == "spare") {
         if (!(words >> value)) throw spec_error{"spare needs a count"};
         spec.options.spare_ports = static_cast<unsigned>(parse_size(value));
+      } else if (key == "switch") {
+        if (!(words >> value)) throw spec_error{"switch needs a count of downstream ports"};
+        spec.switch_ports = static_cast<unsigned>(parse_size(value));
+        if (spec.switch_ports == 0 || spec.switch_ports > 32) throw spec_error{"switch has 1 to 32 downstream ports"};
       } else if (key == "budget") {
         while (words >> value) add_bar(spec.options.hotplug_budget, value, '=');
       } else if (key == "device") {
@@ -128,6 +148,7 @@ layout_spec read_spec(std::istream& in) {
       throw spec_error{"line " + std::to_string(number) + ": " + e.text};
     }
   }
+  if (spec.switch_ports != 0 && spec.machine != "q35") throw spec_error{"a switch needs machine q35"};
   return spec;
 }
 
@@ -301,7 +322,7 @@ int main(int argc, char** argv) {
     requests.push_back(r);
   }
   const pciplan::result<pciplan::topology_plan> plan =
-      spec.machine == "q35" ? pciplan::plan<pciplan::machines::q35>(requests, spec.options)
+      spec.machine == "q35" ? pciplan::plan<pciplan::machines::q35>(requests, spec.options, given_switch(spec.switch_ports))
                             : pciplan::plan<pciplan::machines::pc>(requests, spec.options);
   if (!plan) {
     std::cerr << "windows_driver: " << describe(plan.error()) << '\n';
