@@ -1066,10 +1066,10 @@ inline constexpr std::size_t bar_space_count = 5;
 }
 
 /// A byte size as QEMU's size properties spell it: a number (decimal, or hexadecimal
-/// after 0x, at most 10 digits) with an optional K, M, G or T suffix in either case —
+/// after 0x) with an optional K, M, G or T suffix in either case —
 /// "16G", "512m", "0x800", "4096". nullopt when it is none, or more than 4 EiB (2^62).
 [[nodiscard]] constexpr std::optional<std::uint64_t> parse_byte_size(std::string_view text) noexcept {
-  const std::optional<detail::size_text> n = detail::parse_size(text, detail::number_syntax::decimal_or_hex, 10);
+  const std::optional<detail::size_text> n = detail::parse_size(text, detail::number_syntax::decimal_or_hex, 19);
   if (!n || n->number > (std::uint64_t{1} << (62 - n->shift))) return std::nullopt;
   return n->number << n->shift;
 }
@@ -8855,6 +8855,7 @@ struct layout_device {
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -8879,6 +8880,16 @@ struct qemu_layout {
   /// each such port whose windows cannot hold them gets a warning that names the
   /// reserve that would (RULES.md Q29). Empty: no check.
   device_bars hotplug_budget{};
+  /// OVMF's 64-bit window in bytes, from `-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=MiB`;
+  /// 0: none given (OVMF's default, 32 GiB, when it does not trust the CPU's address width).
+  std::uint64_t ovmf_window64 = 0;
+  /// Memory backends (`-object memory-backend-*,id=…,size=…`): an ivshmem-plain's BAR 2
+  /// is its `memdev`'s size.
+  struct backend {
+    std::string id;          ///< the object's id
+    std::uint64_t size = 0;  ///< bytes
+  };
+  std::vector<backend> backends;  ///< in command-line order
 };
 
 namespace detail {
@@ -8898,7 +8909,9 @@ namespace detail {
 
 /// Reads a layout from text: one QEMU option per line. A line is a `-device ARG`, or
 /// just `ARG` (the device argument alone), or `-numa node,…` (counted as a NUMA node), or
-/// `-m SIZE` (the guest's RAM: qemu_layout::ram).
+/// `-m SIZE` (the guest's RAM: qemu_layout::ram), `-object memory-backend-…,id=…,size=…`
+/// (qemu_layout::backends) or `-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=MiB`
+/// (qemu_layout::ovmf_window64).
 /// Other lines that start with `-` (`-object`, `-machine`, …), blank lines and lines starting
 /// with `#` are skipped.
 [[nodiscard]] inline qemu_layout read_qemu_layout(std::string_view text) {
@@ -8919,6 +8932,28 @@ namespace detail {
       std::string_view arg = line.substr(line.find(' ') + 1);
       while (!arg.empty() && arg.front() == ' ') arg.remove_prefix(1);
       if (arg.starts_with("node")) ++layout.numa_nodes;
+      continue;
+    } else if (line.starts_with("-object memory-backend-") || line.starts_with("--object memory-backend-")) {
+      const std::string_view arg = line.substr(line.find("memory-backend-"));
+      const auto value = [&](std::string_view key) -> std::string_view {
+        for (std::size_t at = arg.find(','); at != std::string_view::npos; at = arg.find(',', at + 1)) {
+          const std::string_view rest = arg.substr(at + 1);
+          if (rest.starts_with(key) && rest.size() > key.size() && rest[key.size()] == '=') {
+            const std::string_view v = rest.substr(key.size() + 1);
+            return v.substr(0, v.find(','));
+          }
+        }
+        return {};
+      };
+      const std::optional<std::uint64_t> size = parse_byte_size(value("size"));
+      if (!value("id").empty() && size) layout.backends.push_back({std::string(value("id")), *size});
+      continue;
+    } else if (line.starts_with("-fw_cfg ") && line.find("name=opt/ovmf/X-PciMmio64Mb,") != std::string_view::npos) {
+      const std::size_t at = line.find("string=");
+      const auto mib = at == std::string_view::npos
+                           ? std::nullopt
+                           : detail::parse_number(line.substr(at + 7), detail::number_syntax::decimal, 9);
+      if (mib) layout.ovmf_window64 = *mib << 20;
       continue;
     } else if (line.starts_with("-m ") || line.starts_with("--m ")) {
       layout.ram = detail::ram_of_m_option(line.substr(line.find_first_not_of(' ', line.find(' '))));
@@ -8996,11 +9031,13 @@ namespace pciplan::inline v0::detail {
 /// The layout's created devices as a plan: controllers for bridges, ports and expanders
 /// (the machine's root bus as index 0), placements for the rest. Devices on a further root
 /// bus (a pseries PHB) are left out: no x86 firmware sizes those.
-/// `index_of`, when given, gets each device's controller position (-1: none).
+/// `index_of`, when given, gets each device's controller position (-1: none); with
+/// `backends`, an ivshmem-plain's BAR 2 is its memory backend's size.
 [[nodiscard]] inline topology_plan layout_as_plan(std::string_view machine, const controller_descriptor& root,
                                                   const std::vector<layout_device>& devices,
                                                   const std::vector<layout_bus>& buses,
-                                                  std::vector<int>* index_of_out = nullptr) {
+                                                  std::vector<int>* index_of_out = nullptr,
+                                                  const std::vector<qemu_layout::backend>* backends = nullptr) {
   topology_plan plan;
   plan.machine = machine;
   controller r{};
@@ -9038,6 +9075,11 @@ namespace pciplan::inline v0::detail {
       if (d.model.device != nullptr) p.device = *d.model.device;
       p.device.qemu_device = d.arg.driver;
       p.libvirt_address = at;
+      if (backends != nullptr && d.arg.driver == "ivshmem-plain") {  // BAR 2: its memdev's size
+        for (const qemu_layout::backend& b : *backends) {
+          if (b.id == d.arg.value("memdev")) p.bars = device_bars{}.mem32(256).pref64(b.size);
+        }
+      }
       plan.placements.push_back(p);
     }
   }
@@ -9097,7 +9139,8 @@ inline void budget_findings(std::vector<finding>& out, const device_bars& budget
 /// boot (RULES.md Q25: I/O; Q29: memory), where an I/O reserve is not a multiple of 4 KiB
 /// (SeaBIOS does not round it and places the next I/O BARs inside the window), and where
 /// the 64-bit windows end past 40 address bits; with the layout's hot-plug budget, where
-/// an empty hot-pluggable port's windows cannot hold it (Q29).
+/// an empty hot-pluggable port's windows cannot hold it (Q29); and where OVMF's 64-bit
+/// window (32 GiB, or the layout's X-PciMmio64Mb) may be too small (Q29).
 [[nodiscard]] inline std::vector<finding> window_findings(std::string_view machine, const controller_descriptor& root,
                                                           const std::vector<layout_device>& devices,
                                                           const std::vector<layout_bus>& buses,
@@ -9117,7 +9160,7 @@ inline void budget_findings(std::vector<finding>& out, const device_bars& budget
     }
   }
   std::vector<int> index_of;
-  const topology_plan plan = layout_as_plan(machine, root, devices, buses, &index_of);
+  const topology_plan plan = layout_as_plan(machine, root, devices, buses, &index_of, &layout.backends);
   const memory_layout m = memory_windows(plan, ram == 0 ? guest_memory{} : guest_memory{.ram = ram});
   const std::uint64_t mib = std::uint64_t{1} << 20;
   if (m.problem == window_problem::io_space) {
@@ -9134,6 +9177,15 @@ inline void budget_findings(std::vector<finding>& out, const device_bars& budget
                        std::to_string((m.mem32_end - m.mem32_start) / mib) + " MiB); lower the mem-reserve values"});
   }
   budget_findings(out, layout.hotplug_budget, m, devices, buses, index_of);
+  const std::uint64_t ovmf_given = layout.ovmf_window64 != 0 ? layout.ovmf_window64 : ovmf_default_window64;
+  if (m.ovmf_window64 > ovmf_given) {
+    out.push_back({severity::warning, 29, finding::no_device,
+                   "OVMF's 64-bit PCI window (" + size_text(ovmf_given) +
+                       (layout.ovmf_window64 != 0 ? ", from -fw_cfg name=opt/ovmf/X-PciMmio64Mb"
+                                                  : ", its default when it does not trust the CPU's address width") +
+                       ") may not hold the 64-bit BARs and windows: OVMF then drops devices or hangs at boot; give it "
+                       "-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=" + std::to_string(m.ovmf_window64 >> 20)});
+  }
   if (m.end64 > (std::uint64_t{1} << 40)) {
     out.push_back({severity::warning, 29, finding::no_device,
                    "the 64-bit PCI windows end at " + std::to_string(m.end64 >> 30) +

@@ -42,6 +42,10 @@ with the guest stopped. Checks:
     plan may be conservative: it rounds every 64-bit entry at the root, and each root
     bridge's block of them, up to a power of two, and counts OVMF's hot-plug padding for
     every port, occupied or not).
+ c. the validator (windows_driver --check: validate<M> over the same lines as a
+    hand-written layout, with -m, the memory backends' sizes and any -fw_cfg line) must not
+    warn that OVMF's 64-bit window is too small for the plan's lines, and must warn for the
+    lines without the -fw_cfg line (the mutation "too small a window").
 Every boot also records the bridges that lost their windows: a bridge whose I/O, memory and
 prefetchable windows are all off while the plan gives it some and every BAR below it is
 assigned (OVMF gives every hot-pluggable port 4 KiB of I/O unless io-reserve=0; q35 has room
@@ -62,6 +66,7 @@ import random
 import re
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -313,6 +318,7 @@ class Result:
         self.windowless_boots = 0    # boots with such a bridge
         self.failures = []
         self.unneeded = ''           # check b's report when the window was not needed
+        self.validated = 0           # check c: line sets the validator judged as the boots went
         self.command = ''
         self.seconds = 0.0
         self.boot_seconds = []
@@ -326,6 +332,22 @@ def record_bridges(r, plan, b):
     r.windowless += len(lost)
     r.windowless_boots += bool(lost)
     return lost
+
+
+def validator_warns(r, driver, machine, ram, lines):
+    """Check c: whether the validator, given `lines` as a hand-written layout (the -m line
+    added), warns that OVMF's 64-bit window may be too small; None when it failed."""
+    text = '-m %d\n' % (ram >> 20) + '\n'.join(lines) + '\n'
+    p = subprocess.run([driver, '--check', machine, str(ram)], input=text, capture_output=True, text=True,
+                       timeout=60)
+    if p.returncode != 0:
+        r.fail('the validator (driver --check) exited with status %d: %s' % (p.returncode, p.stderr.strip()))
+        return None
+    got = json.loads(p.stdout)
+    if not got['accepted']:
+        r.fail('the validator refuses lines QEMU started: %s' % '; '.join(got['findings']))
+        return None
+    return any("OVMF's 64-bit PCI window" in f for f in got['findings'])
 
 
 def run_layout(layout, driver, workroot, firmware, timeout, negative_timeout, keep=''):
@@ -372,9 +394,24 @@ def run_layout(layout, driver, workroot, firmware, timeout, negative_timeout, ke
                    % (said, len(missing), ', '.join(missing), '\n        '.join([''] + windows_text(b.pci)),
                       '\n      bridges without windows: ' + ', '.join(lost) if lost else ''))
 
+        # c. the validator on the same lines: OVMF's window holds them (the plan's -fw_cfg line,
+        # or OVMF's default where the plan wrote none)
+        warns = validator_warns(r, driver, layout.machine, plan['ram'], lines)
+        if warns is not None:
+            r.validated += 1
+            if warns:
+                r.fail('%s, OVMF assigned %s, but the validator says OVMF\'s window may be too small for these '
+                       'lines' % (said, 'every BAR' if not missing else 'not every BAR'))
+
         # b. without the -fw_cfg line: some BAR unassigned
         if r.window:
             lines = [line for line in lines if not FW_CFG.match(line)]
+            # c. the validator on the lines without it must warn, as OVMF must fail
+            warns = validator_warns(r, driver, layout.machine, plan['ram'], lines)
+            if warns is not None:
+                r.validated += 1
+                if not warns:
+                    r.fail('without the plan\'s -fw_cfg line the validator does not say OVMF\'s window is too small')
             b = boot(layout, lines, plan['ram'], workroot, firmware, negative_timeout)
             keep_files(keep, layout, '-nofwcfg', {'serial.log': b.serial, 'query-pci.json': b.pci or [],
                                                   'args': shlex.join(b.args) + '\n'})
@@ -405,13 +442,13 @@ def summary_line(key, mine):
     negatives = [r for r in warned if r.negative is not None]
     return ('  %-4s %3d layouts (%d with the -fw_cfg line, %d without), %d boots, %d BARs checked, '
             '%d layouts failed; negatives detected %d/%d (%d by a hang, %d by dropped reserves only), unneeded %d; '
-            'bridges without windows %d (in %d boots)'
+            'bridges without windows %d (in %d boots); the validator judged %d line sets'
             % (key, len(mine), len(warned), sum(r.planned and not r.window for r in mine), sum(r.boots for r in mine),
                sum(r.bars for r in mine), sum(bool(r.failures) for r in mine),
                sum(bool(r.negative) for r in negatives), len(negatives), sum(r.negative_hang for r in negatives),
                sum(r.negative_reserves for r in negatives),
                sum(bool(r.unneeded) for r in mine), sum(r.windowless for r in mine),
-               sum(r.windowless_boots for r in mine)))
+               sum(r.windowless_boots for r in mine), sum(r.validated for r in mine)))
 
 
 def main(argv):

@@ -69,6 +69,7 @@ TEST_CASE("sizes: QEMU's spelling, 16G, 512m, 0x800 (parse_byte_size)", "[window
   STATIC_REQUIRE(parse_byte_size("2T") == 2_TiB);
   STATIC_REQUIRE(parse_byte_size("4096") == 4096);
   STATIC_REQUIRE(parse_byte_size("0x800") == 0x800);
+  STATIC_REQUIRE(parse_byte_size("34359738368") == 32_GiB);  // as a VMM writes a backend's size
   STATIC_REQUIRE_FALSE(parse_byte_size("32GiB").has_value());  // QEMU has no GiB (pciplan's BAR lists do)
   STATIC_REQUIRE_FALSE(parse_byte_size("G").has_value());
   STATIC_REQUIRE_FALSE(parse_byte_size("16X").has_value());
@@ -551,6 +552,44 @@ TEST_CASE("validate: with a hot-plug budget, each empty hot-pluggable port whose
   CHECK(switch_ports[0].find("xio3130-downstream has no *-reserve properties") != std::string::npos);
   // no budget, no such warning
   CHECK(check(lines, device_bars{}).empty());
+}
+
+TEST_CASE("validate: an ivshmem's BAR is its backend's size, and OVMF's 64-bit window must hold the layout "
+          "(RULES.md Q29)", "[windows][validate][ovmf]") {
+  const std::string devices =
+      "-m 2G\n"
+      "-object memory-backend-ram,id=m0,size=32G,reserve=off\n"
+      "-object memory-backend-ram,id=m1,size=34359738368,reserve=off\n"
+      "-device pcie-root-port,id=rp1,chassis=1,bus=pcie.0,addr=0x2\n"
+      "-device pcie-root-port,id=rp2,chassis=2,bus=pcie.0,addr=0x3\n"
+      "-device ivshmem-plain,id=iv0,memdev=m0,bus=rp1\n"
+      "-device ivshmem-plain,id=iv1,memdev=m1,bus=rp2\n";
+  const auto ovmf_findings = [](const std::string& lines) {
+    const qemu_layout layout = read_qemu_layout(lines);
+    std::vector<std::string> out;
+    for (const finding& f : validate<machines::q35>(layout).findings) {
+      if (f.message.find("OVMF") != std::string::npos) out.push_back(describe(layout, f));
+    }
+    return out;
+  };
+  const qemu_layout layout = read_qemu_layout(devices);
+  REQUIRE(layout.backends.size() == 2);
+  CHECK(layout.backends[1].id == "m1");
+  CHECK(layout.backends[1].size == 32_GiB);
+  const std::vector<std::string> none_given = ovmf_findings(devices);
+  REQUIRE(none_given.size() == 1);
+  CHECK(none_given[0].find("OVMF's 64-bit PCI window (32G, its default") != std::string::npos);
+  CHECK(none_given[0].find("-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=131072") != std::string::npos);
+  const std::vector<std::string> small = ovmf_findings(devices + "-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=65536\n");
+  REQUIRE(small.size() == 1);
+  CHECK(small[0].find("(64G, from -fw_cfg name=opt/ovmf/X-PciMmio64Mb)") != std::string::npos);
+  CHECK(ovmf_findings(devices + "-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=131072\n").empty());
+  CHECK(read_qemu_layout("-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=131072\n").ovmf_window64 == 128_GiB);
+  // one 32 GiB device fits OVMF's default
+  const std::string one = "-object memory-backend-ram,id=m0,size=32G\n"
+                          "-device pcie-root-port,id=rp1,chassis=1,bus=pcie.0,addr=0x2\n"
+                          "-device ivshmem-plain,id=iv0,memdev=m0,bus=rp1\n";
+  CHECK(ovmf_findings(one).empty());
 }
 
 TEST_CASE("hot-plug: a running guest's ports keep their reserves, and re-planned requests keep their BARs",

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,16 @@ struct qemu_layout {
   /// each such port whose windows cannot hold them gets a warning that names the
   /// reserve that would (RULES.md Q29). Empty: no check.
   device_bars hotplug_budget{};
+  /// OVMF's 64-bit window in bytes, from `-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=MiB`;
+  /// 0: none given (OVMF's default, 32 GiB, when it does not trust the CPU's address width).
+  std::uint64_t ovmf_window64 = 0;
+  /// Memory backends (`-object memory-backend-*,id=…,size=…`): an ivshmem-plain's BAR 2
+  /// is its `memdev`'s size.
+  struct backend {
+    std::string id;          ///< the object's id
+    std::uint64_t size = 0;  ///< bytes
+  };
+  std::vector<backend> backends;  ///< in command-line order
 };
 
 namespace detail {
@@ -57,7 +68,9 @@ namespace detail {
 
 /// Reads a layout from text: one QEMU option per line. A line is a `-device ARG`, or
 /// just `ARG` (the device argument alone), or `-numa node,…` (counted as a NUMA node), or
-/// `-m SIZE` (the guest's RAM: qemu_layout::ram).
+/// `-m SIZE` (the guest's RAM: qemu_layout::ram), `-object memory-backend-…,id=…,size=…`
+/// (qemu_layout::backends) or `-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=MiB`
+/// (qemu_layout::ovmf_window64).
 /// Other lines that start with `-` (`-object`, `-machine`, …), blank lines and lines starting
 /// with `#` are skipped.
 [[nodiscard]] inline qemu_layout read_qemu_layout(std::string_view text) {
@@ -78,6 +91,28 @@ namespace detail {
       std::string_view arg = line.substr(line.find(' ') + 1);
       while (!arg.empty() && arg.front() == ' ') arg.remove_prefix(1);
       if (arg.starts_with("node")) ++layout.numa_nodes;
+      continue;
+    } else if (line.starts_with("-object memory-backend-") || line.starts_with("--object memory-backend-")) {
+      const std::string_view arg = line.substr(line.find("memory-backend-"));
+      const auto value = [&](std::string_view key) -> std::string_view {
+        for (std::size_t at = arg.find(','); at != std::string_view::npos; at = arg.find(',', at + 1)) {
+          const std::string_view rest = arg.substr(at + 1);
+          if (rest.starts_with(key) && rest.size() > key.size() && rest[key.size()] == '=') {
+            const std::string_view v = rest.substr(key.size() + 1);
+            return v.substr(0, v.find(','));
+          }
+        }
+        return {};
+      };
+      const std::optional<std::uint64_t> size = parse_byte_size(value("size"));
+      if (!value("id").empty() && size) layout.backends.push_back({std::string(value("id")), *size});
+      continue;
+    } else if (line.starts_with("-fw_cfg ") && line.find("name=opt/ovmf/X-PciMmio64Mb,") != std::string_view::npos) {
+      const std::size_t at = line.find("string=");
+      const auto mib = at == std::string_view::npos
+                           ? std::nullopt
+                           : detail::parse_number(line.substr(at + 7), detail::number_syntax::decimal, 9);
+      if (mib) layout.ovmf_window64 = *mib << 20;
       continue;
     } else if (line.starts_with("-m ") || line.starts_with("--m ")) {
       layout.ram = detail::ram_of_m_option(line.substr(line.find_first_not_of(' ', line.find(' '))));

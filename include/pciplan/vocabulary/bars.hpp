@@ -56,10 +56,10 @@ inline constexpr std::size_t bar_space_count = 5;
 }
 
 /// A byte size as QEMU's size properties spell it: a number (decimal, or hexadecimal
-/// after 0x, at most 10 digits) with an optional K, M, G or T suffix in either case —
+/// after 0x) with an optional K, M, G or T suffix in either case —
 /// "16G", "512m", "0x800", "4096". nullopt when it is none, or more than 4 EiB (2^62).
 [[nodiscard]] constexpr std::optional<std::uint64_t> parse_byte_size(std::string_view text) noexcept {
-  const std::optional<detail::size_text> n = detail::parse_size(text, detail::number_syntax::decimal_or_hex, 10);
+  const std::optional<detail::size_text> n = detail::parse_size(text, detail::number_syntax::decimal_or_hex, 19);
   if (!n || n->number > (std::uint64_t{1} << (62 - n->shift))) return std::nullopt;
   return n->number << n->shift;
 }

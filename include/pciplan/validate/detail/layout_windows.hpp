@@ -33,11 +33,13 @@ namespace pciplan::inline v0::detail {
 /// The layout's created devices as a plan: controllers for bridges, ports and expanders
 /// (the machine's root bus as index 0), placements for the rest. Devices on a further root
 /// bus (a pseries PHB) are left out: no x86 firmware sizes those.
-/// `index_of`, when given, gets each device's controller position (-1: none).
+/// `index_of`, when given, gets each device's controller position (-1: none); with
+/// `backends`, an ivshmem-plain's BAR 2 is its memory backend's size.
 [[nodiscard]] inline topology_plan layout_as_plan(std::string_view machine, const controller_descriptor& root,
                                                   const std::vector<layout_device>& devices,
                                                   const std::vector<layout_bus>& buses,
-                                                  std::vector<int>* index_of_out = nullptr) {
+                                                  std::vector<int>* index_of_out = nullptr,
+                                                  const std::vector<qemu_layout::backend>* backends = nullptr) {
   topology_plan plan;
   plan.machine = machine;
   controller r{};
@@ -75,6 +77,11 @@ namespace pciplan::inline v0::detail {
       if (d.model.device != nullptr) p.device = *d.model.device;
       p.device.qemu_device = d.arg.driver;
       p.libvirt_address = at;
+      if (backends != nullptr && d.arg.driver == "ivshmem-plain") {  // BAR 2: its memdev's size
+        for (const qemu_layout::backend& b : *backends) {
+          if (b.id == d.arg.value("memdev")) p.bars = device_bars{}.mem32(256).pref64(b.size);
+        }
+      }
       plan.placements.push_back(p);
     }
   }
@@ -134,7 +141,8 @@ inline void budget_findings(std::vector<finding>& out, const device_bars& budget
 /// boot (RULES.md Q25: I/O; Q29: memory), where an I/O reserve is not a multiple of 4 KiB
 /// (SeaBIOS does not round it and places the next I/O BARs inside the window), and where
 /// the 64-bit windows end past 40 address bits; with the layout's hot-plug budget, where
-/// an empty hot-pluggable port's windows cannot hold it (Q29).
+/// an empty hot-pluggable port's windows cannot hold it (Q29); and where OVMF's 64-bit
+/// window (32 GiB, or the layout's X-PciMmio64Mb) may be too small (Q29).
 [[nodiscard]] inline std::vector<finding> window_findings(std::string_view machine, const controller_descriptor& root,
                                                           const std::vector<layout_device>& devices,
                                                           const std::vector<layout_bus>& buses,
@@ -154,7 +162,7 @@ inline void budget_findings(std::vector<finding>& out, const device_bars& budget
     }
   }
   std::vector<int> index_of;
-  const topology_plan plan = layout_as_plan(machine, root, devices, buses, &index_of);
+  const topology_plan plan = layout_as_plan(machine, root, devices, buses, &index_of, &layout.backends);
   const memory_layout m = memory_windows(plan, ram == 0 ? guest_memory{} : guest_memory{.ram = ram});
   const std::uint64_t mib = std::uint64_t{1} << 20;
   if (m.problem == window_problem::io_space) {
@@ -171,6 +179,15 @@ inline void budget_findings(std::vector<finding>& out, const device_bars& budget
                        std::to_string((m.mem32_end - m.mem32_start) / mib) + " MiB); lower the mem-reserve values"});
   }
   budget_findings(out, layout.hotplug_budget, m, devices, buses, index_of);
+  const std::uint64_t ovmf_given = layout.ovmf_window64 != 0 ? layout.ovmf_window64 : ovmf_default_window64;
+  if (m.ovmf_window64 > ovmf_given) {
+    out.push_back({severity::warning, 29, finding::no_device,
+                   "OVMF's 64-bit PCI window (" + size_text(ovmf_given) +
+                       (layout.ovmf_window64 != 0 ? ", from -fw_cfg name=opt/ovmf/X-PciMmio64Mb"
+                                                  : ", its default when it does not trust the CPU's address width") +
+                       ") may not hold the 64-bit BARs and windows: OVMF then drops devices or hangs at boot; give it "
+                       "-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=" + std::to_string(m.ovmf_window64 >> 20)});
+  }
   if (m.end64 > (std::uint64_t{1} << 40)) {
     out.push_back({severity::warning, 29, finding::no_device,
                    "the 64-bit PCI windows end at " + std::to_string(m.end64 >> 30) +
