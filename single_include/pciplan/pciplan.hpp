@@ -4098,6 +4098,16 @@ inline constexpr std::uint64_t ovmf_default_window64 = 32 * gib;  // edk2's PcdP
   return a <= 1 ? v : v / a * a;
 }
 
+/// The power of two at or above `v`, saturating at 2^63 (std::bit_ceil has no answer above).
+[[nodiscard]] constexpr std::uint64_t ceil_pow2(std::uint64_t v) noexcept {
+  return v > (std::uint64_t{1} << 63) ? std::uint64_t{1} << 63 : std::bit_ceil(v);
+}
+
+/// a + b, saturating at the largest std::uint64_t.
+[[nodiscard]] constexpr std::uint64_t add_saturated(std::uint64_t a, std::uint64_t b) noexcept {
+  return a > ~std::uint64_t{0} - b ? ~std::uint64_t{0} : a + b;
+}
+
 /// Whether `c` is a pc pxb: an expander whose devices sit behind a pci-bridge of its own.
 [[nodiscard]] constexpr bool is_pxb_bridge(const controller& c) noexcept {
   return c.kind != nullptr && c.kind->role == controller_role::expander && c.kind->bus_numbers == 2;
@@ -4287,7 +4297,7 @@ struct window_sums {
     bus_sums(bus).add_bars(b, root_bus[bus] != 0);
     if (root_bus[bus]) {
       for (const bar_space sp : {bar_space::mem64, bar_space::pref64}) {
-        if (!b[sp].empty()) block_pow2[block[bus]] += std::bit_ceil(b[sp].size);
+        if (!b[sp].empty()) block_pow2[block[bus]] = add_saturated(block_pow2[block[bus]], ceil_pow2(b[sp].size));
       }
     }
   }
@@ -4300,7 +4310,8 @@ struct window_sums {
     const device_bars own = controller_bars(plan.controllers[i].qemu_device());
     bus_sums(parent[i]).add_bars(own, root_bus[parent[i]] != 0);
     if (root_bus[parent[i]] && !own[bar_space::mem64].empty()) {
-      block_pow2[block[parent[i]]] += std::bit_ceil(own[bar_space::mem64].size);
+      block_pow2[block[parent[i]]] =
+          add_saturated(block_pow2[block[parent[i]]], ceil_pow2(own[bar_space::mem64].size));
     }
   }
   // windows, children before parents: a post-order walk over each bridge's subtree
@@ -4330,7 +4341,7 @@ struct window_sums {
     // empty port's minimum not counted (OVMF gives it none, or padding: counted apart)
     if (parent[i] != no_position && (root_bus[parent[i]] || block[i] == i) && w.pref.is64 && w.pref.size != 0 &&
         !(s.pref.empty() && pref_reserve == 0)) {
-      block_pow2[block[i]] += std::bit_ceil(w.pref.size);
+      block_pow2[block[i]] = add_saturated(block_pow2[block[i]], ceil_pow2(w.pref.size));
     }
   }
   if (!out.x86) return out;
@@ -4384,14 +4395,15 @@ struct window_sums {
   const auto ovmf_need = [&](std::uint64_t padding) {
     std::uint64_t total = 0;
     for (std::size_t r = 0; r != n; ++r) {
-      const std::uint64_t b = block_pow2[r] + (block_pow2[r] != 0 ? block_ports[r] * padding : 0);
-      if (b != 0) total += std::bit_ceil(b);
+      const std::uint64_t b =
+          block_pow2[r] == 0 ? 0 : add_saturated(block_pow2[r], block_ports[r] * padding);  // ports < 2^16
+      if (b != 0) total = add_saturated(total, ceil_pow2(b));
     }
     return total;
   };
   if (ovmf_need(0) > ovmf_default_window64) {
     std::uint64_t window64 = 2 * ovmf_default_window64;
-    while (ovmf_need(std::bit_ceil(window64 / 256)) > window64 && window64 < (1ull << 52)) window64 *= 2;
+    while (ovmf_need(ceil_pow2(window64 / 256)) > window64 && window64 < (1ull << 52)) window64 *= 2;
     out.ovmf_window64 = window64;
     out.ovmf_base64 = align_up(out.hole64_start, window64);
   }

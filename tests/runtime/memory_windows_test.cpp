@@ -406,6 +406,13 @@ TEST_CASE("planner: where OVMF's 32 GiB 64-bit window may be too small, the plan
   CHECK(memory_windows(*s).ovmf_window64 == 0);
   for (const warning& w : s->warnings) CHECK(w.text.find("OVMF") == std::string_view::npos);
   for (const std::string& a : qemu_memory_arguments(*s)) CHECK(a.find("X-PciMmio64Mb") == std::string::npos);
+  // absurd BARs (4 EiB each, what a BAR list accepts at most) saturate instead of overflowing
+  const std::vector<request> absurd{{"a", models::vfio_pci{}, device_bars{}.pref64(1ull << 62).pref64(1ull << 62)},
+                                    {"b", models::vfio_pci{}, device_bars{}.pref64(1ull << 62).pref64(1ull << 62)},
+                                    {"c", models::vfio_pci{}, device_bars{}.pref64(1ull << 62)}};
+  const result<topology_plan> huge = plan<machines::q35>(absurd, {.spare_ports = 0});
+  REQUIRE(huge);
+  CHECK(memory_windows(*huge).ovmf_window64 == 1ull << 52);  // the largest window the model offers
 }
 
 TEST_CASE("tree: windows after each bridge and port when asked", "[windows][tree]") {
